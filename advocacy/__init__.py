@@ -1,0 +1,42 @@
+"""advocacy: letters from supporters to officials, confirmed by email, sent through a queue."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+from werkzeug.exceptions import HTTPException
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """The application factory: configuration from the environment, then test overrides."""
+    from . import api, cli, public
+    from .config import from_environment
+    from .extensions import db, migrate
+
+    instance = os.environ.get("ADVOCACY_INSTANCE_PATH")
+    app = Flask(__name__, instance_path=str(Path(instance).resolve()) if instance else None,
+                instance_relative_config=True)
+    app.config.from_mapping(from_environment(Path(app.instance_path)))
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    db.init_app(app)
+    migrations = str(Path(__file__).parent / "migrations")
+    migrate.init_app(app, db, directory=migrations, render_as_batch=True)
+    app.register_blueprint(public.bp)
+    app.register_blueprint(api.bp)
+    cli.register(app)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        # The JSON API answers errors in JSON, like its successes.
+        from flask import request
+
+        if request.path.startswith("/api/"):
+            return {"errors": {"_": exc.description}}, exc.code
+        return exc
+
+    return app

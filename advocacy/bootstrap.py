@@ -1,0 +1,52 @@
+"""`advocacy init`: the database schema, the default campaign, targets and letters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask_migrate import upgrade
+from sqlalchemy import select
+
+from .extensions import db
+from .letter_files import load_letters, read_letter_dir
+from .models import Campaign
+from .targets import load_targets, read_target_dir
+
+DEFAULT_CAMPAIGN = {"slug": "free-azat-miftakhov", "name": "Free Azat Miftakhov"}
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def project_dir(name: str) -> Path:
+    """targets/ or templates/ beside the package in a checkout, else in the working directory."""
+    beside = Path(__file__).resolve().parent.parent / name
+    return beside if beside.is_dir() else Path.cwd() / name
+
+
+def default_campaign() -> Campaign:
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == DEFAULT_CAMPAIGN["slug"]))
+    if campaign is None:
+        has_default = db.session.scalar(select(Campaign).where(Campaign.is_default.is_(True)))
+        campaign = Campaign(**DEFAULT_CAMPAIGN, is_default=has_default is None, bodies=[])
+        db.session.add(campaign)
+        db.session.flush()
+    return campaign
+
+
+def migrate_database() -> None:
+    upgrade(directory=str(MIGRATIONS))
+
+
+def load_data(targets_dir: Path, templates_dir: Path) -> dict[str, Any]:
+    """Load both kinds of files in one transaction: all of it arrives, or none."""
+    target_files = read_target_dir(targets_dir)  # validate everything before writing anything
+    letter_files = read_letter_dir(templates_dir)
+    try:
+        targets = load_targets(target_files)
+        campaign = default_campaign()
+        letters = load_letters(campaign, letter_files)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    return {"targets": targets, "letters": letters, "campaign": campaign.slug}

@@ -1,0 +1,192 @@
+"""The `advocacy` command (also `flask --app advocacy …`)."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .extensions import db
+from .models import Organizer
+
+DEMO_ORGANIZER = "organizer@localhost"
+
+
+def _echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, sort_keys=True))
+
+
+@click.command("init")
+@click.option("--targets", "targets_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--templates", "templates_dir", type=click.Path(file_okay=False, path_type=Path))
+@with_appcontext
+def init_command(targets_dir: Path | None, templates_dir: Path | None) -> None:
+    """Create or migrate the database and load targets/ and templates/ (safe to repeat)."""
+    from .bootstrap import load_data, migrate_database, project_dir
+    from .letter_files import TemplateFileError
+    from .targets import TargetFileError
+
+    migrate_database()
+    try:
+        report = load_data(targets_dir or project_dir("targets"),
+                           templates_dir or project_dir("templates"))
+    except (TargetFileError, TemplateFileError) as exc:
+        raise click.ClickException(str(exc)) from None
+    _echo_json(report)
+
+
+def set_organizer(email: str, password: str, role: str = "owner") -> Organizer:
+    """Create the organizer, or reset their password."""
+    organizer = db.session.scalar(select(Organizer).where(Organizer.email == email))
+    if organizer is None:
+        organizer = Organizer(email=email, role=role, password_hash="")
+        db.session.add(organizer)
+    organizer.password_hash = generate_password_hash(password, method="scrypt")
+    db.session.commit()
+    return organizer
+
+
+@click.command("create-organizer")
+@click.argument("email")
+@click.option("--role", type=click.Choice(["owner", "editor", "viewer"]), default="owner")
+@click.option("--password", help="Omit to generate a strong one (printed once).")
+@with_appcontext
+def create_organizer_command(email: str, role: str, password: str | None) -> None:
+    """Create an organizer account (or reset its password)."""
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        email = validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise click.BadParameter(str(exc), param_hint="EMAIL") from None
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    set_organizer(email, password, role)
+    click.echo(f"organizer {email} ({role}) ready")
+    if generated:
+        click.echo(f"password: {password}")
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Work until the queue is empty, then stop.")
+@with_appcontext
+def worker_command(burst: bool) -> None:
+    """Run a delivery worker (SimpleWorker: no fork per job; the database keeps it safe)."""
+    run_worker(current_app._get_current_object(), burst=burst)  # type: ignore[attr-defined]
+
+
+def run_worker(app: Flask, burst: bool = False) -> None:
+    from rq import SimpleWorker
+
+    from .queue import get_queue, get_redis
+
+    with app.app_context():
+        worker = SimpleWorker([get_queue()], connection=get_redis())
+        worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+
+
+@click.command("reconcile")
+@with_appcontext
+def reconcile_command() -> None:
+    """Re-enqueue letters and confirmations that have no job (e.g. after Redis lost its data)."""
+    from .delivery import reconcile
+
+    _echo_json(reconcile())
+
+
+@click.command("stats")
+@with_appcontext
+def stats_command() -> None:
+    """Print letter counts by state and by body."""
+    from .stats import letter_stats
+
+    _echo_json(letter_stats())
+
+
+def _demo_login(instance: Path) -> tuple[str, str | None]:
+    """The local organizer login: created on the first run, its password kept in instance/."""
+    secret = instance / "organizer-password.txt"
+    organizer = db.session.scalar(select(Organizer).where(Organizer.email == DEMO_ORGANIZER))
+    if organizer is None:
+        password = secrets.token_urlsafe(12)
+        set_organizer(DEMO_ORGANIZER, password)
+        fd = os.open(secret, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(password)
+        return DEMO_ORGANIZER, password
+    if secret.exists():
+        password = secret.read_text().strip()
+        if check_password_hash(organizer.password_hash, password):
+            return DEMO_ORGANIZER, password
+    return DEMO_ORGANIZER, None
+
+
+@click.command("run")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=lambda: int(os.environ.get("PORT", "5000")))
+def run_command(host: str, port: int) -> None:
+    """Everything for a local try: database, web, worker, SMTP sink and embedded Redis."""
+    from werkzeug.serving import run_simple
+
+    from . import create_app
+    from .queue import redis_url, stop_embedded_redis
+
+    os.environ.setdefault("ADVOCACY_PUBLIC_URL", f"http://{host}:{port}")
+    app = create_app()
+    with app.app_context():
+        # The worker runs in its own process and must find the same Redis.
+        os.environ["REDIS_URL"] = redis_url(app)
+        click.get_current_context().invoke(init_command)
+        login, password = _demo_login(Path(app.instance_path))
+    worker = subprocess.Popen([sys.executable, "-m", "advocacy", "worker"])  # noqa: S603
+
+    def stop(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    smtp = app.config["SMTP_URL"]
+    click.echo(f"\n  advocacy is running at http://{host}:{port}/")
+    click.echo(f"  organizer login: {login} / {password or '(set it: advocacy create-organizer)'}")
+    click.echo(f"  mode: {app.config['ADVOCACY_MODE']}; mail: "
+               + (f"kept in {app.config['OUTBOX_DIR']}" if smtp == "sink" else smtp.split("@")[-1]))
+    click.echo("  Ctrl-C stops everything.\n", err=False)
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        stop_embedded_redis()
+
+
+COMMANDS = [init_command, create_organizer_command, worker_command, reconcile_command,
+            stats_command, run_command]
+
+
+def register(app: Flask) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """Entry point of the `advocacy` console script."""
+    from . import create_app
+
+    group = FlaskGroup(create_app=create_app, add_default_commands=False,
+                       add_version_option=False, help="advocacy: letters to officials.")
+    group(prog_name="advocacy")

@@ -1,0 +1,87 @@
+"""Configuration from the environment (12-factor), with safe defaults."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+MODES = ("test", "live")
+LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+
+
+class ConfigError(RuntimeError):
+    """A configuration value is missing or wrong; the message says which and why."""
+
+
+def _database_url(raw: str | None, instance: Path) -> str:
+    if not raw:
+        return f"sqlite:///{instance / 'advocacy.db'}"
+    # psycopg 3 is the driver we ship; accept the URLs hosting providers hand out.
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+psycopg://" + raw[len(prefix) :]
+    return raw
+
+
+def _secret_key(raw: str | None, instance: Path) -> str:
+    if raw:
+        return raw
+    path = instance / "secret_key"
+    if not path.exists():
+        # Written once, readable by the owner only, so restarts keep links and sessions valid.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def smtp_host(url: str) -> str | None:
+    """The host an SMTP_URL points at, or None for the built-in sink."""
+    if url == "sink":
+        return None
+    return urlsplit(url).hostname
+
+
+def check_mail_safety(mode: str, smtp_url: str, test_hosts: set[str]) -> None:
+    """Refuse a test-mode configuration that could send mail beyond a local catcher."""
+    if smtp_url != "sink" and urlsplit(smtp_url).scheme not in ("smtp", "smtps"):
+        raise ConfigError(f"SMTP_URL must be 'sink', smtp://… or smtps://…, not {smtp_url!r}")
+    host = smtp_host(smtp_url)
+    if mode == "test" and host is not None and host not in LOOPBACK_HOSTS | test_hosts:
+        raise ConfigError(
+            f"ADVOCACY_MODE=test sends mail only to a local sink, but SMTP_URL points at {host!r}."
+            " Use SMTP_URL=sink, a loopback catcher, name the catcher in ADVOCACY_TEST_SMTP_HOSTS,"
+            " or set ADVOCACY_MODE=live."
+        )
+
+
+def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config from environment variables (see README, 'Configuration')."""
+    env = os.environ if env is None else env
+    instance.mkdir(parents=True, exist_ok=True)
+    mode = env.get("ADVOCACY_MODE", "test").strip().lower()
+    if mode not in MODES:
+        raise ConfigError(f"ADVOCACY_MODE must be 'test' or 'live', not {mode!r}")
+    smtp_url = env.get("SMTP_URL", "sink").strip() or "sink"
+    test_hosts = {h.strip() for h in env.get("ADVOCACY_TEST_SMTP_HOSTS", "").split(",")} - {""}
+    check_mail_safety(mode, smtp_url, test_hosts)
+    return {
+        "SQLALCHEMY_DATABASE_URI": _database_url(env.get("DATABASE_URL"), instance),
+        "REDIS_URL": env.get("REDIS_URL") or None,
+        "SMTP_URL": smtp_url,
+        "ADVOCACY_TEST_SMTP_HOSTS": test_hosts,
+        "ADVOCACY_MODE": mode,
+        "SECRET_KEY": _secret_key(env.get("ADVOCACY_SECRET_KEY"), instance),
+        "ADVOCACY_SENDER": env.get("ADVOCACY_SENDER", "letters@localhost"),
+        "ADVOCACY_PUBLIC_URL": env.get("ADVOCACY_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "QUEUE_NAME": env.get("ADVOCACY_QUEUE", "advocacy"),
+        "OUTBOX_DIR": str(instance / "outbox"),
+        # How long a confirmation link stays valid; unconfirmed letters expire with it.
+        "CONFIRM_MAX_AGE": 7 * 24 * 3600,
+        "LETTERS_PER_JOB": 50,
+        "MAX_CONTENT_LENGTH": 64 * 1024,
+    }

@@ -1,0 +1,83 @@
+"""The only code that talks SMTP: one connection, reused across a batch of messages."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from pathlib import Path
+from types import TracebackType
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from flask import current_app
+
+from .config import check_mail_safety
+from .sink import process_sink
+
+TIMEOUT = 30
+
+
+class Transport:
+    """An SMTP connection opened lazily and reused; reconnects once if the server hung up."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._smtp: smtplib.SMTP | None = None
+
+    def _connect(self) -> smtplib.SMTP:
+        parts = urlsplit(self.url)
+        query = parse_qs(parts.query)
+        host = parts.hostname or "127.0.0.1"
+        smtp: smtplib.SMTP
+        if parts.scheme == "smtps":
+            smtp = smtplib.SMTP_SSL(
+                host, parts.port or 465, timeout=TIMEOUT, context=ssl.create_default_context()
+            )
+        else:
+            smtp = smtplib.SMTP(host, parts.port or 25, timeout=TIMEOUT)
+            if query.get("starttls", ["0"])[0] in ("1", "true", "yes"):
+                smtp.starttls(context=ssl.create_default_context())
+        if parts.username:
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
+        return smtp
+
+    def send(self, msg: EmailMessage) -> None:
+        """Send one message; SMTP errors propagate for the caller to classify."""
+        if self._smtp is None:
+            self._smtp = self._connect()
+        try:
+            self._smtp.send_message(msg)
+        except smtplib.SMTPServerDisconnected:
+            # A relay may drop an idle connection between batches: reconnect once.
+            self._smtp = self._connect()
+            self._smtp.send_message(msg)
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self._smtp.close()
+            self._smtp = None
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def transport() -> Transport:
+    """A transport for the app's SMTP_URL; `sink` means this process's local sink."""
+    cfg = current_app.config
+    url = cfg["SMTP_URL"]
+    # Checked again here, not only at start-up: tests and tools may change the config.
+    check_mail_safety(cfg["ADVOCACY_MODE"], url, cfg["ADVOCACY_TEST_SMTP_HOSTS"])
+    if url == "sink":
+        url = process_sink(Path(cfg["OUTBOX_DIR"])).url
+    return Transport(url)

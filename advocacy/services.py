@@ -1,0 +1,264 @@
+"""What supporters do: submit letters and confirm them. No request objects, no SMTP here."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from redis.exceptions import RedisError
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+
+from . import queue
+from .extensions import db
+from .models import (
+    Body,
+    Campaign,
+    CampaignStatus,
+    Letter,
+    LetterStatus,
+    LetterTemplate,
+    Submission,
+    Supporter,
+    Target,
+    utcnow,
+)
+from .targets import choose_targets
+from .validation import SubmissionInput
+
+log = logging.getLogger(__name__)
+CONFIRM_SALT = "advocacy-confirm"
+
+
+class SubmissionError(Exception):
+    """A submission that cannot be accepted, with messages per field and an HTTP status."""
+
+    def __init__(self, errors: dict[str, str], status: int = 422, **extra: Any) -> None:
+        super().__init__(errors)
+        self.errors, self.status, self.extra = errors, status, extra
+
+
+class ConfirmationError(Exception):
+    """A confirmation link that is invalid or expired."""
+
+
+@dataclass
+class SubmitResult:
+    submission_id: int
+    letters: list[dict[str, Any]]
+    contact_only: list[dict[str, Any]] = field(default_factory=list)
+    already_written: list[dict[str, Any]] = field(default_factory=list)
+
+
+def official_label(target: Target) -> str:
+    return f"{target.office} ({target.holder})" if target.holder else target.office
+
+
+def contact_info(target: Target) -> dict[str, Any]:
+    return {
+        "official": official_label(target),
+        "contact_page": target.contact_page,
+        "postal_address": target.postal_address,
+    }
+
+
+def find_campaign(slug: str | None) -> Campaign | None:
+    """The campaign by slug, or the default campaign when no slug is given."""
+    if slug:
+        return db.session.scalar(select(Campaign).where(Campaign.slug == slug))
+    return db.session.scalar(select(Campaign).where(Campaign.is_default.is_(True)))
+
+
+def current_template(campaign: Campaign, body: Body, language: str) -> LetterTemplate | None:
+    """The newest version of the letter for this campaign, body and language."""
+    return db.session.scalar(
+        select(LetterTemplate)
+        .where(
+            LetterTemplate.campaign_id == campaign.id,
+            LetterTemplate.body_id == body.id,
+            LetterTemplate.language == language,
+        )
+        .order_by(LetterTemplate.version.desc())
+        .limit(1)
+    )
+
+
+def _supporter(email: str) -> Supporter:
+    found = db.session.scalar(select(Supporter).where(Supporter.email == email))
+    if found is not None:
+        return found
+    try:
+        with db.session.begin_nested():
+            found = Supporter(email=email)
+            db.session.add(found)
+        return found
+    except IntegrityError:  # created by a concurrent request in the meantime
+        return db.session.scalars(select(Supporter).where(Supporter.email == email)).one()
+
+
+def submit(data: SubmissionInput) -> SubmitResult:
+    """Store a supporter's letters as unconfirmed and queue the confirmation email."""
+    campaign = find_campaign(data.campaign)
+    if campaign is None:
+        raise SubmissionError({"campaign": "Unknown campaign."}, 404)
+    if campaign.status != CampaignStatus.OPEN:
+        raise SubmissionError({"campaign": "This campaign is not taking letters now."}, 409)
+    if campaign.bodies and data.body not in campaign.bodies:
+        raise SubmissionError({"body": "This campaign does not write to that body."})
+    body = db.session.scalar(select(Body).where(Body.slug == data.body))
+    if body is None:
+        raise SubmissionError({"body": "This body has no officials set up yet."})
+    template = current_template(campaign, body, data.language)
+    if template is None:
+        raise SubmissionError({"language": "The letter is not available in this language yet."})
+    officials = choose_targets(body, data.target_country)
+    if not officials:
+        field_name = "country" if body.slug == "gov" else "body"
+        raise SubmissionError({field_name: "No official of this body is set up for letters yet."})
+    by_email = [t for t in officials if t.email]
+    contact_only = [contact_info(t) for t in officials if not t.email]
+    if not by_email:
+        raise SubmissionError(
+            {"body": "These offices take no email yet: please write through their contact pages."},
+            contact_only=contact_only,
+        )
+
+    supporter = _supporter(data.email)
+    written = set(
+        db.session.scalars(
+            select(Letter.target_id).where(
+                Letter.campaign_id == campaign.id,
+                Letter.supporter_id == supporter.id,
+                Letter.target_id.in_([t.id for t in by_email]),
+                Letter.status != LetterStatus.CANCELLED,
+            )
+        )
+    )
+    fresh = [t for t in by_email if t.id not in written]
+    already = [{"official": official_label(t)} for t in by_email if t.id in written]
+    if not fresh:
+        raise SubmissionError(
+            {"body": "You have already written to every official of this body. Thank you!"},
+            409,
+            already_written=already,
+        )
+
+    submission = Submission(
+        campaign_id=campaign.id,
+        supporter=supporter,
+        body_id=body.id,
+        target_country=data.target_country,
+        name=data.name,
+        city=data.city,
+        country=data.country,
+        language=data.language,
+        personal_note=data.personal_note,
+        ref=data.ref,
+        consent_at=utcnow(),
+    )
+    letters = [
+        Letter(
+            campaign_id=campaign.id,
+            submission=submission,
+            supporter_id=supporter.id,
+            target_id=t.id,
+            template_id=template.id,
+            status=LetterStatus.UNCONFIRMED,
+        )
+        for t in fresh
+    ]
+    db.session.add_all([submission, *letters])
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise SubmissionError(
+            {"body": "You have already written to these officials. Thank you!"}, 409
+        ) from None
+
+    # Mail only after the commit: if Redis is down now, `advocacy reconcile` sends it later.
+    try:
+        queue.enqueue_confirmation(submission.id)
+    except RedisError:
+        log.warning("confirmation of submission %s not queued; reconcile will", submission.id)
+    return SubmitResult(
+        submission_id=submission.id,
+        letters=[
+            {"id": letter.id, "official": official_label(t), "status": letter.status}
+            for letter, t in zip(letters, fresh, strict=True)
+        ],
+        contact_only=contact_only,
+        already_written=already,
+    )
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT)
+
+
+def confirmation_token(submission_id: int) -> str:
+    return _serializer().dumps(submission_id)
+
+
+def confirmation_link(submission_id: int) -> str:
+    base = current_app.config["ADVOCACY_PUBLIC_URL"]
+    return f"{base}/confirm/{confirmation_token(submission_id)}"
+
+
+def submission_for_token(token: str) -> Submission:
+    """The submission a confirmation link stands for, or ConfirmationError."""
+    try:
+        submission_id = _serializer().loads(token, max_age=current_app.config["CONFIRM_MAX_AGE"])
+    except SignatureExpired:
+        raise ConfirmationError("This link has expired: please write your letter again.") from None
+    except BadSignature:
+        raise ConfirmationError("This link is not valid: please copy it whole.") from None
+    submission = db.session.get(Submission, int(submission_id))
+    if submission is None:
+        raise ConfirmationError("These letters no longer exist.")
+    return submission
+
+
+def confirm(token: str) -> Submission:
+    """Move a submission's unconfirmed letters to queued, then enqueue them."""
+    submission = submission_for_token(token)
+    now = utcnow()
+    ids = list(
+        db.session.scalars(
+            select(Letter.id).where(
+                Letter.submission_id == submission.id, Letter.status == LetterStatus.UNCONFIRMED
+            )
+        )
+    )
+    if ids:
+        db.session.execute(
+            update(Letter)
+            .where(Letter.id.in_(ids), Letter.status == LetterStatus.UNCONFIRMED)
+            .values(status=LetterStatus.QUEUED, queued_at=now)
+        )
+    submission.confirmed_at = submission.confirmed_at or now
+    db.session.commit()
+    if ids:
+        try:
+            queue.enqueue_letters(ids)
+        except RedisError:
+            log.warning("letters of submission %s not queued; reconcile will", submission.id)
+    return submission
+
+
+def letter_states(submission: Submission) -> list[dict[str, Any]]:
+    """Each letter of a submission with its official and state, for pages and the API."""
+    rows = db.session.execute(
+        select(Letter.id, Letter.status, Target)
+        .join(Target, Letter.target_id == Target.id)
+        .where(Letter.submission_id == submission.id)
+        .order_by(Letter.id)
+    )
+    return [{"id": i, "official": official_label(t), "status": s} for i, s, t in rows]
+
+
+def count_letters() -> int:
+    return int(db.session.scalar(select(func.count(Letter.id))) or 0)

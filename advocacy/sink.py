@@ -1,0 +1,116 @@
+"""The local SMTP sink: a real SMTP server (aiosmtpd) on loopback that keeps every message."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class Received:
+    """One message as the sink got it: envelope, raw bytes and the time it arrived."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+    received_at: float
+
+    def message(self) -> EmailMessage:
+        msg = message_from_bytes(self.data, policy=policy.default)
+        if not isinstance(msg, EmailMessage):
+            raise TypeError("the default policy yields EmailMessage")
+        return msg
+
+
+@dataclass
+class SinkHandler:
+    """Stores messages in memory and, when given a directory, as .eml files in it."""
+
+    outbox: Path | None = None
+    # Lets a test answer like a troubled relay: return e.g. "451 try later" to refuse.
+    reply: Callable[[Received], str | None] | None = None
+    received: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        item = Received(
+            mail_from=envelope.mail_from,
+            rcpt_tos=list(envelope.rcpt_tos),
+            data=bytes(envelope.original_content or envelope.content),
+            received_at=time.time(),
+        )
+        if self.reply is not None:
+            refusal = self.reply(item)
+            if refusal:
+                return refusal
+        if self.outbox is not None:
+            self.outbox.mkdir(parents=True, exist_ok=True)
+            name = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}.eml"
+            tmp = self.outbox / f".{name}.tmp"
+            tmp.write_bytes(item.data)
+            os.replace(tmp, self.outbox / name)  # readers never see half a message
+        with self.lock:
+            self.received.append(item)
+        return "250 Message accepted for delivery"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that is free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Sink:
+    """A running sink on 127.0.0.1; `url` is what SMTP_URL should say to reach it."""
+
+    def __init__(self, handler: SinkHandler, port: int = 0) -> None:
+        self.handler = handler
+        self.port = port or free_port()
+        self._controller = Controller(handler, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> Sink:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def __enter__(self) -> Sink:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def received(self) -> list[Received]:
+        with self.handler.lock:
+            return list(self.handler.received)
+
+
+_process_sink: Sink | None = None
+_process_sink_lock = threading.Lock()
+
+
+def process_sink(outbox: Path) -> Sink:
+    """The sink this process uses for SMTP_URL=sink, started on first use."""
+    global _process_sink
+    with _process_sink_lock:
+        if _process_sink is None:
+            _process_sink = Sink(SinkHandler(outbox=outbox)).start()
+        return _process_sink

@@ -1,0 +1,203 @@
+"""Target files (one per body, TOML): schema, loading and choosing the officials for a letter."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import select
+
+from .extensions import db
+from .models import Body, Target
+
+LANGUAGES = ("en", "fr", "de", "ru", "es")  # the letters and the interface ship in these
+BODY_SLUGS = ("eu", "coe", "un", "gov")
+
+
+class TargetFileError(ValueError):
+    """A target file is broken; the message names the file, the entry and the reason."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class BodySpec(_Strict):
+    slug: str
+    name: Annotated[str, Field(min_length=1)]
+    names: dict[str, str] = {}
+
+    @field_validator("slug")
+    @classmethod
+    def _known_body(cls, v: str) -> str:
+        if v not in BODY_SLUGS:
+            raise ValueError(f"must be one of {', '.join(BODY_SLUGS)}")
+        return v
+
+
+class TargetSpec(_Strict):
+    key: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,78}$")]
+    office: Annotated[str, Field(min_length=3, max_length=300)]
+    holder: Annotated[str, Field(max_length=200)] = ""
+    country: Annotated[str, Field(pattern=r"^([A-Z]{2})?$")] = ""
+    languages: Annotated[list[str], Field(min_length=1)]
+    timezone: str
+    email: str | None = None
+    contact_page: Annotated[str, Field(pattern=r"^https://\S+$")] | None = None
+    postal_address: str | None = None
+    source: Annotated[str, Field(min_length=3)]
+    verified: bool = False
+    salutation: dict[str, str]
+
+    @field_validator("languages")
+    @classmethod
+    def _language_codes(cls, v: list[str]) -> list[str]:
+        bad = [code for code in v if not re.fullmatch(r"[a-z]{2,3}", code)]
+        if bad:
+            raise ValueError(f"not ISO 639-1 codes: {', '.join(bad)}")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _time_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {v!r}") from None
+        return v
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        try:
+            return validate_email(v, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("salutation")
+    @classmethod
+    def _salutations(cls, v: dict[str, str]) -> dict[str, str]:
+        missing = [lang for lang in LANGUAGES if not v.get(lang, "").strip()]
+        if missing:
+            raise ValueError(f"missing for {', '.join(missing)}")
+        return v
+
+    @model_validator(mode="after")
+    def _reachable(self) -> TargetSpec:
+        if not (self.email or self.contact_page or self.postal_address):
+            raise ValueError("needs at least one of email, contact_page, postal_address")
+        if self.verified and not self.email:
+            raise ValueError("only an email address can be verified")
+        return self
+
+    def file_hash(self) -> str:
+        """A stable hash of this entry, to tell whether the file changed since the last load."""
+        blob = json.dumps(self.model_dump(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class TargetFile(_Strict):
+    body: BodySpec
+    target: Annotated[list[TargetSpec], Field(min_length=1)]
+
+
+def _describe(exc: ValidationError, data: dict[str, object]) -> str:
+    first = exc.errors()[0]
+    loc = list(first["loc"])
+    where = ".".join(str(part) for part in loc)
+    if len(loc) >= 2 and loc[0] == "target" and isinstance(loc[1], int):
+        entries = data.get("target")
+        entry = entries[loc[1]] if isinstance(entries, list) and loc[1] < len(entries) else {}
+        key = entry.get("key", "?") if isinstance(entry, dict) else "?"
+        field = ".".join(str(part) for part in loc[2:]) or "(entry)"
+        where = f"entry {loc[1] + 1} (key {key!r}), field {field}"
+    return f"{where}: {first['msg']}"
+
+
+def read_target_file(path: Path) -> TargetFile:
+    """Parse and validate one target file, or raise TargetFileError naming file, entry, reason."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise TargetFileError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        parsed = TargetFile.model_validate(data)
+    except ValidationError as exc:
+        raise TargetFileError(f"{path}: {_describe(exc, data)}") from None
+    if parsed.body.slug != path.stem:
+        raise TargetFileError(f"{path}: body.slug {parsed.body.slug!r} must match the file name")
+    seen: set[str] = set()
+    for index, spec in enumerate(parsed.target, start=1):
+        if spec.key in seen:
+            raise TargetFileError(f"{path}: entry {index} (key {spec.key!r}): duplicate key")
+        seen.add(spec.key)
+        if parsed.body.slug == "gov" and not spec.country:
+            raise TargetFileError(
+                f"{path}: entry {index} (key {spec.key!r}), field country: required for gov"
+            )
+    return parsed
+
+
+def read_target_dir(directory: Path) -> list[TargetFile]:
+    """Read every *.toml in the directory; keys must be unique across all files."""
+    files = [read_target_file(p) for p in sorted(directory.glob("*.toml"))]
+    owner: dict[str, str] = {}
+    for tf in files:
+        for spec in tf.target:
+            if spec.key in owner:
+                raise TargetFileError(
+                    f"{directory / (tf.body.slug + '.toml')}: key {spec.key!r} is also in"
+                    f" {owner[spec.key]}.toml"
+                )
+            owner[spec.key] = tf.body.slug
+    return files
+
+
+def load_targets(files: list[TargetFile]) -> dict[str, int]:
+    """Upsert bodies and targets; a changed file entry wins, an unchanged one keeps DB edits."""
+    counts = {"added": 0, "updated": 0, "unchanged": 0}
+    for tf in files:
+        body = db.session.scalar(select(Body).where(Body.slug == tf.body.slug))
+        if body is None:
+            body = Body(slug=tf.body.slug, name=tf.body.name, names=tf.body.names)
+            db.session.add(body)
+        else:
+            body.name, body.names = tf.body.name, tf.body.names
+        for spec in tf.target:
+            digest = spec.file_hash()
+            target = db.session.scalar(select(Target).where(Target.key == spec.key))
+            if target is None:
+                target = Target(key=spec.key, body=body)
+                db.session.add(target)
+                counts["added"] += 1
+            elif target.file_hash == digest:
+                counts["unchanged"] += 1
+                continue
+            else:
+                counts["updated"] += 1
+            target.body = body
+            target.office, target.holder, target.country = spec.office, spec.holder, spec.country
+            target.languages, target.timezone = spec.languages, spec.timezone
+            target.email, target.contact_page = spec.email, spec.contact_page
+            target.postal_address, target.salutations = spec.postal_address, spec.salutation
+            target.source, target.verified = spec.source, spec.verified
+            target.file_hash = digest
+    db.session.flush()
+    return counts
+
+
+def choose_targets(body: Body, country: str = "") -> list[Target]:
+    """The active officials a letter to this body goes to (for gov: that country's)."""
+    query = select(Target).where(Target.body_id == body.id, Target.active.is_(True))
+    if body.slug == "gov":
+        query = query.where(Target.country == country)
+    return list(db.session.scalars(query.order_by(Target.id)))

@@ -1,0 +1,186 @@
+"""Fixtures on real components: Redis, SQLite and PostgreSQL, an aiosmtpd sink."""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import socket
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from redis import Redis
+from redis.exceptions import RedisError
+
+from advocacy import create_app
+from advocacy.bootstrap import load_data
+from advocacy.extensions import db
+from advocacy.sink import Sink, SinkHandler
+
+ROOT = Path(__file__).resolve().parent.parent
+ENV_VARS = ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "ADVOCACY_MODE", "ADVOCACY_SECRET_KEY",
+            "ADVOCACY_SENDER", "ADVOCACY_PUBLIC_URL", "ADVOCACY_TEST_SMTP_HOSTS",
+            "ADVOCACY_QUEUE", "ADVOCACY_INSTANCE_PATH", "PORT")
+LOCAL_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+_pg_skip_reason: list[str] = []
+
+
+# --- no test may reach a real mail server -------------------------------------------------
+
+@pytest.fixture(autouse=True)
+def _smtp_only_to_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    original = smtplib.SMTP.connect
+
+    def guarded(self: smtplib.SMTP, host: str = "localhost", port: int = 0, *a: Any) -> Any:
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise AssertionError(f"a test tried to send mail to {host}: only loopback is allowed")
+        return original(self, host, port, *a)
+
+    monkeypatch.setattr(smtplib.SMTP, "connect", guarded)
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ENV_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+# --- Redis: the machine's server when it answers, else the embedded one --------------------
+
+def _local_redis_answers() -> bool:
+    try:
+        return bool(Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.5).ping())
+    except (RedisError, OSError):
+        return False
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if os.environ.get("TEST_REDIS_URL"):
+        yield os.environ["TEST_REDIS_URL"]
+    elif _local_redis_answers():
+        yield "redis://127.0.0.1:6379/0"
+    else:
+        from advocacy.queue import start_embedded_redis, stop_embedded_redis
+
+        url = start_embedded_redis(tmp_path_factory.mktemp("redis"))
+        print(f"\n[advocacy tests] no Redis on 127.0.0.1:6379: using the embedded one ({url})")
+        yield url
+        stop_embedded_redis()
+
+
+@pytest.fixture
+def queue_name(redis_url: str) -> Iterator[str]:
+    """A queue of this test's own, so parallel runs on one Redis never meet."""
+    name = f"advocacy-test-{uuid.uuid4().hex[:10]}"
+    yield name
+    conn = Redis.from_url(redis_url)
+    keys = list(conn.scan_iter(match=f"*{name}*", count=1000))
+    if keys:
+        conn.delete(*keys)
+
+
+# --- SQL: SQLite always, PostgreSQL where one answers --------------------------------------
+
+def _pg_admin_url() -> str | None:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        return url
+    try:
+        socket.create_connection(("127.0.0.1", 5432), timeout=0.5).close()
+    except OSError:
+        return None
+    return LOCAL_PG
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database for this run (or TEST_DATABASE_URL as given)."""
+    import psycopg
+
+    if os.environ.get("TEST_DATABASE_URL"):
+        yield os.environ["TEST_DATABASE_URL"]
+        return
+    admin = _pg_admin_url()
+    if admin is None:
+        _pg_skip_reason.append("no PostgreSQL on 127.0.0.1:5432 and no TEST_DATABASE_URL")
+        pytest.skip("PostgreSQL leg skipped: no server answers (set TEST_DATABASE_URL)")
+    name = f"advocacy_test_{uuid.uuid4().hex[:10]}"
+    plain = admin.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        _pg_skip_reason.append(f"cannot create a database: {exc}")
+        pytest.skip(f"PostgreSQL leg skipped: {exc}")
+    yield admin.rsplit("/", 1)[0] + "/" + name
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _pg_skip_reason:
+        terminalreporter.write_sep("!", "POSTGRESQL LEG SKIPPED", red=True, bold=True)
+        terminalreporter.write_line(f"{_pg_skip_reason[0]}: tests ran on SQLite only.")
+
+
+# --- the app ------------------------------------------------------------------------------
+
+@pytest.fixture
+def sink(tmp_path: Path) -> Iterator[Sink]:
+    with Sink(SinkHandler(outbox=tmp_path / "sink")) as running:
+        yield running
+
+
+@pytest.fixture
+def app(
+    database_url: str, redis_url: str, queue_name: str, sink: Sink, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[Any]:
+    monkeypatch.setenv("ADVOCACY_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "REDIS_URL": redis_url,
+        "QUEUE_NAME": queue_name,
+        "SMTP_URL": sink.url,
+        "ADVOCACY_SENDER": "letters@campaign.test",
+        "ADVOCACY_PUBLIC_URL": "http://campaign.test",
+    })
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        load_data(ROOT / "targets", ROOT / "templates")
+        yield app
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app: Any) -> Any:
+    return app.test_cli_runner()
+
+
+def work(app: Any) -> None:
+    """Run the queue dry in this process, as `advocacy worker --burst` would."""
+    from rq import SimpleWorker
+
+    from advocacy.queue import get_queue, get_redis
+
+    with app.app_context():
+        SimpleWorker([get_queue()], connection=get_redis()).work(burst=True)

@@ -1,0 +1,149 @@
+"""POST /api/letters and GET /api/stats: every bad input gets a clear 4xx and stores nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from test_end_to_end import SUPPORTER, submission
+
+from advocacy.extensions import db
+from advocacy.models import Letter, Submission, Supporter
+
+
+def stored() -> tuple[int, int, int]:
+    return tuple(  # type: ignore[return-value]
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (Supporter, Submission, Letter)
+    )
+
+
+def with_supporter(**changes: Any) -> dict[str, Any]:
+    return submission(supporter={**SUPPORTER, **changes})
+
+
+BAD = [
+    pytest.param(with_supporter(email="not-an-address"), "supporter.email", id="bad-email"),
+    pytest.param(with_supporter(email="a@b"), "supporter.email", id="email-no-tld"),
+    pytest.param(with_supporter(email="x@example.org\r\nBcc: y@example.org"), "supporter.email",
+                 id="email-header-injection"),
+    pytest.param(with_supporter(name=""), "supporter.name", id="empty-name"),
+    pytest.param(with_supporter(name="   "), "supporter.name", id="blank-name"),
+    pytest.param(with_supporter(name="A" * 121), "supporter.name", id="long-name"),
+    pytest.param(with_supporter(name="Eve\r\nBcc: victim@example.org"), "supporter.name",
+                 id="newline-in-name"),
+    pytest.param(with_supporter(name="<script>alert(1)</script>"), "supporter.name", id="html"),
+    pytest.param(with_supporter(name="Null\x00Byte"), "supporter.name", id="nul"),
+    pytest.param(with_supporter(city=None), "supporter.city", id="no-city"),
+    pytest.param(with_supporter(country="France"), "supporter.country", id="country-name"),
+    pytest.param(with_supporter(country="XX"), "supporter.country", id="unknown-country"),
+    pytest.param(with_supporter(phone="123"), "supporter.phone", id="unknown-supporter-field"),
+    pytest.param(submission(supporter="me"), "supporter", id="supporter-not-object"),
+    pytest.param(submission(body="nato"), "body", id="unknown-body"),
+    pytest.param(submission(body=None), "body", id="no-body"),
+    pytest.param(submission(body="gov"), "country", id="gov-without-country"),
+    pytest.param(submission(body="gov", country="ZZ"), "country", id="gov-unknown-country"),
+    pytest.param(submission(country="FR"), "country", id="country-for-un"),
+    pytest.param(submission(language="it"), "language", id="unsupported-language"),
+    pytest.param(submission(consent=False), "consent", id="no-consent"),
+    pytest.param(submission(consent="yes"), "consent", id="consent-not-true"),
+    pytest.param(submission(personal_note="x" * 2001), "personal_note", id="long-note"),
+    pytest.param(submission(personal_note="bell\x07"), "personal_note", id="control-in-note"),
+    pytest.param(submission(personal_note=42), "personal_note", id="note-not-text"),
+    pytest.param(submission(ref="Partner Org!"), "ref", id="bad-ref"),
+    pytest.param(submission(extra=1), "extra", id="unknown-field"),
+]
+
+
+@pytest.mark.parametrize(("payload", "field"), BAD)
+def test_bad_input_is_refused_with_a_field_message(
+    client: Any, payload: dict[str, Any], field: str
+) -> None:
+    reply = client.post("/api/letters", json=payload)
+    assert reply.status_code == 422, reply.json
+    assert field in reply.json["errors"], reply.json
+    assert reply.json["errors"][field].endswith((".", "!"))
+    assert stored() == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type"),
+    [(b"{not json", "application/json"), (b"", "application/json"),
+     (b"body=un", "application/x-www-form-urlencoded"), ("\xff\xfe".encode("latin-1"),
+                                                         "application/json")],
+    ids=["broken-json", "empty", "form-encoded", "invalid-utf8"],
+)
+def test_bad_json_is_refused(client: Any, data: bytes, content_type: str) -> None:
+    reply = client.post("/api/letters", data=data, content_type=content_type)
+    assert reply.status_code == 400
+    assert "JSON" in reply.json["errors"]["_"]
+    assert stored() == (0, 0, 0)
+
+
+def test_json_that_is_not_an_object_is_refused(client: Any) -> None:
+    reply = client.post("/api/letters", json=["un"])
+    assert reply.status_code == 422 and reply.json["errors"] == {"_": "Send a JSON object."}
+
+
+def test_oversized_body_is_refused(client: Any) -> None:
+    reply = client.post("/api/letters", json=submission(personal_note="x" * 100_000))
+    assert reply.status_code == 413
+    assert stored() == (0, 0, 0)
+
+
+def test_unknown_campaign(client: Any) -> None:
+    reply = client.post("/api/letters", json=submission(campaign="no-such-campaign"))
+    assert reply.status_code == 404 and "campaign" in reply.json["errors"]
+    assert stored() == (0, 0, 0)
+
+
+def test_campaign_defaults_to_the_default_campaign(client: Any) -> None:
+    payload = submission()
+    del payload["campaign"], payload["ref"], payload["personal_note"]
+    assert client.post("/api/letters", json=payload).status_code == 202
+
+
+def test_body_whose_offices_take_no_email_points_to_their_contact_pages(client: Any) -> None:
+    reply = client.post("/api/letters", json=submission(body="gov", country="FR"))
+    assert reply.status_code == 422
+    assert "contact pages" in reply.json["errors"]["body"]
+    [office] = reply.json["contact_only"]
+    assert office["contact_page"].startswith("https://")
+    assert stored() == (0, 0, 0)
+
+
+def test_gov_letter_goes_to_that_countrys_minister(client: Any) -> None:
+    reply = client.post("/api/letters", json=submission(body="gov", country="FI"))
+    assert reply.status_code == 202, reply.json
+    [letter] = reply.json["letters"]
+    assert "Foreign Affairs" in letter["official"]
+
+
+def test_a_name_in_another_script_is_welcome(client: Any) -> None:
+    reply = client.post("/api/letters", json=with_supporter(name="Азат Мифтахов-Друг",
+                                                             city="Алматы", country="KZ"))
+    assert reply.status_code == 202, reply.json
+
+
+def test_stats_shape(client: Any) -> None:
+    client.post("/api/letters", json=submission())
+    stats = client.get("/api/stats").json
+    assert set(stats) >= {"letters", "by_body"}
+    assert stats["letters"]["unconfirmed"] == 2
+    assert set(stats["letters"]) >= {"unconfirmed", "queued", "sending", "sent", "held", "failed",
+                                      "needs_review", "cancelled"}
+    assert set(stats["by_body"]) == {"eu", "coe", "un", "gov"}
+    assert client.get("/api/stats?campaign=free-azat-miftakhov").json == stats
+    assert client.get("/api/stats?campaign=nope").status_code == 404
+
+
+def test_healthz_and_campaign_page(client: Any) -> None:
+    assert client.get("/healthz").json == {"status": "ok"}
+    page = client.get("/")
+    assert page.status_code == 200 and b"Azat Miftakhov" in page.data
+
+
+def test_bad_confirmation_links(client: Any) -> None:
+    assert client.get("/confirm/not-a-token").status_code == 400
+    assert client.post("/confirm/not-a-token").status_code == 400

@@ -1,0 +1,150 @@
+"""One supporter's letters, from the JSON API to the officials' inboxes, on real components."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from conftest import work
+from sqlalchemy import select
+
+from advocacy.extensions import db
+from advocacy.models import Letter, LetterStatus, Target
+from advocacy.sink import Sink
+
+SUPPORTER = {"name": "Marie Dubois", "email": "Marie.Dubois@Example.org", "city": "Lyon",
+             "country": "FR"}
+
+
+def submission(**changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "campaign": "free-azat-miftakhov", "body": "un", "language": "en",
+        "supporter": dict(SUPPORTER), "personal_note": "I teach mathematics in Lyon.",
+        "consent": True, "ref": "solidarite-freeazat",
+    }
+    data.update(changes)
+    return data
+
+
+def confirmation_link(sink: Sink) -> str:
+    [mail] = [m for m in sink.received if "confirm" in m.message()["Subject"].lower()]
+    body = mail.message().get_content()
+    match = re.search(r"http://campaign\.test(/confirm/\S+)", body)
+    assert match, body
+    return match.group(1)
+
+
+def test_one_letter_end_to_end(app: Any, client: Any, sink: Sink) -> None:
+    reply = client.post("/api/letters", json=submission())
+    assert reply.status_code == 202, reply.json
+    letters = reply.json["letters"]
+    un_emailed = db.session.scalars(
+        select(Target).where(Target.key.like("un-%"), Target.email.is_not(None))
+    ).all()
+    assert len(letters) == len(un_emailed) == 2
+    assert {entry["status"] for entry in letters} == {"unconfirmed"}
+    assert client.get("/api/stats").json["letters"]["unconfirmed"] == 2
+
+    # Nothing goes to the officials before the confirmation.
+    work(app)
+    assert [m.rcpt_tos for m in sink.received] == [["marie.dubois@example.org"]]
+    link = confirmation_link(sink)
+
+    # Opening the link shows what will be sent and a button; it does not confirm by itself.
+    page = client.get(link)
+    assert page.status_code == 200 and b"Confirm" in page.data
+    assert client.get("/api/stats").json["letters"]["queued"] == 0
+
+    confirmed = client.post(link)
+    assert confirmed.status_code == 200
+    assert client.get("/api/stats").json["letters"]["queued"] == 2
+
+    work(app)
+    to_officials = [m for m in sink.received if m.rcpt_tos != ["marie.dubois@example.org"]]
+    assert sorted(r for m in to_officials for r in m.rcpt_tos) == sorted(
+        t.email for t in un_emailed
+    )
+    for item in to_officials:
+        msg = item.message()
+        assert msg["From"].addresses[0].addr_spec == "letters@campaign.test"
+        assert msg["From"].addresses[0].display_name == "Marie Dubois via Free Azat Miftakhov"
+        assert msg["Reply-To"].addresses[0].addr_spec == "marie.dubois@example.org"
+        assert item.mail_from == "letters@campaign.test"
+        assert re.fullmatch(r"<letter-\d+@campaign\.test>", msg["Message-ID"])
+        text = msg.get_content()
+        assert "Azat Miftakhov" in text and "I teach mathematics in Lyon." in text
+        assert "Marie Dubois" in text and "Lyon, France" in text
+        assert "{{" not in text and "{%" not in text
+
+    stats = client.get("/api/stats").json
+    assert stats["letters"]["sent"] == 2
+    assert stats["by_body"]["un"]["sent"] == 2
+    assert stats["by_body"]["eu"]["sent"] == 0
+
+    # A second click on the link sends nothing twice.
+    client.post(link)
+    work(app)
+    assert len(sink.received) == 3
+
+
+def test_second_submission_to_same_officials_is_refused_kindly(app: Any, client: Any) -> None:
+    assert client.post("/api/letters", json=submission()).status_code == 202
+    same_person = {**SUPPORTER, "email": "marie.dubois@example.org"}
+    again = client.post("/api/letters", json=submission(supporter=same_person))
+    assert again.status_code == 409
+    assert "already written" in again.json["errors"]["body"]
+    assert db.session.scalar(select(db.func.count(Letter.id))) == 2
+
+
+def test_live_mode_holds_letters_to_unverified_addresses(app: Any, client: Any, sink: Sink) -> None:
+    target = db.session.scalars(select(Target).where(Target.key == "un-wgad")).one()
+    target.verified = False
+    db.session.commit()
+    client.post("/api/letters", json=submission())
+    work(app)
+    link = confirmation_link(sink)
+    client.post(link)
+    app.config["ADVOCACY_MODE"] = "live"
+    work(app)
+    db.session.expire_all()
+    states = {t.key: s for s, t in db.session.execute(
+        select(Letter.status, Target).join(Target, Letter.target_id == Target.id))}
+    assert states == {"un-wgad": LetterStatus.HELD, "un-sr-torture": LetterStatus.SENT}
+    assert all("hrc-wg-ad@un.org" not in m.rcpt_tos for m in sink.received)
+
+
+def test_permanent_refusal_marks_the_letter_failed_with_the_reason(
+    app: Any, client: Any, sink: Sink
+) -> None:
+    client.post("/api/letters", json=submission())
+    work(app)
+    client.post(confirmation_link(sink))
+    sink.handler.reply = lambda item: (
+        "550 5.1.1 mailbox unavailable" if "urgent-action@ohchr.org" in item.rcpt_tos else None
+    )
+    work(app)
+    db.session.expire_all()
+    failed = db.session.scalars(select(Letter).where(Letter.status == LetterStatus.FAILED)).one()
+    assert failed.target.key == "un-sr-torture"
+    assert failed.last_error is not None and "550" in failed.last_error
+    assert "mailbox unavailable" in failed.last_error
+    assert db.session.scalar(
+        select(db.func.count(Letter.id)).where(Letter.status == LetterStatus.SENT)) == 1
+
+
+def test_reconcile_requeues_letters_when_redis_lost_the_jobs(
+    app: Any, client: Any, sink: Sink, runner: Any
+) -> None:
+    from advocacy.queue import get_queue
+
+    client.post("/api/letters", json=submission())
+    work(app)
+    client.post(confirmation_link(sink))
+    get_queue().empty()  # Redis lost its jobs: the database still knows
+    work(app)
+    assert len(sink.received) == 1
+    result = runner.invoke(args=["reconcile"])
+    assert result.exit_code == 0, result.output
+    assert '"letters": 2' in result.output
+    work(app)
+    assert len(sink.received) == 3

@@ -1,0 +1,138 @@
+"""`advocacy init`: migrations on SQLite and PostgreSQL, idempotent loading, file changes."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select, text
+
+from advocacy import create_app
+from advocacy.extensions import db
+from advocacy.models import Body, LetterTemplate, Target
+from conftest import ROOT
+
+
+@pytest.fixture
+def blank_app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """An app on an empty database: init has to build everything."""
+    monkeypatch.setenv("ADVOCACY_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        yield app
+        db.session.remove()
+        db.drop_all()
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.engine.dispose()
+
+
+@pytest.fixture
+def data_dirs(tmp_path: Path) -> tuple[Path, Path]:
+    targets, templates = tmp_path / "targets", tmp_path / "templates"
+    shutil.copytree(ROOT / "targets", targets)
+    shutil.copytree(ROOT / "templates", templates)
+    return targets, templates
+
+
+def init(app: Any, dirs: tuple[Path, Path]) -> Any:
+    result = app.test_cli_runner().invoke(
+        args=["init", "--targets", str(dirs[0]), "--templates", str(dirs[1])]
+    )
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def count(model: Any) -> int:
+    return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
+
+
+def test_migrations_build_the_schema_the_models_describe(blank_app: Any) -> None:
+    from advocacy.bootstrap import migrate_database
+
+    migrate_database()
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+    assert diff == []
+
+
+def test_init_twice_loads_everything_once(blank_app: Any, data_dirs: tuple[Path, Path]) -> None:
+    first = init(blank_app, data_dirs)
+    assert '"added": 25' in first.output and '"added": 20' in first.output
+    counts = (count(Body), count(Target), count(LetterTemplate))
+    assert counts == (4, 25, 20)
+    second = init(blank_app, data_dirs)
+    assert '"added": 0' in second.output
+    assert (count(Body), count(Target), count(LetterTemplate)) == counts
+
+
+def test_a_changed_letter_file_arrives_as_a_new_version(
+    blank_app: Any, data_dirs: tuple[Path, Path]
+) -> None:
+    init(blank_app, data_dirs)
+    path = data_dirs[1] / "un" / "en.toml"
+    path.write_text(path.read_text().replace("Urgent appeal", "URGENT appeal", 1))
+    init(blank_app, data_dirs)
+    versions = db.session.scalars(
+        select(LetterTemplate)
+        .join(Body, LetterTemplate.body_id == Body.id)
+        .where(Body.slug == "un", LetterTemplate.language == "en")
+        .order_by(LetterTemplate.version)
+    ).all()
+    assert [v.version for v in versions] == [1, 2]
+    assert "URGENT appeal" in versions[1].subject and "URGENT" not in versions[0].subject
+    assert count(LetterTemplate) == 21
+
+
+def test_organizer_edits_survive_an_unchanged_file_and_yield_to_a_changed_one(
+    blank_app: Any, data_dirs: tuple[Path, Path]
+) -> None:
+    init(blank_app, data_dirs)
+    target = db.session.scalars(select(Target).where(Target.key == "un-wgad")).one()
+    target.holder = "Holder Named By An Organizer"
+    db.session.commit()
+    init(blank_app, data_dirs)
+    db.session.expire_all()
+    assert target.holder == "Holder Named By An Organizer"
+
+    path = data_dirs[0] / "un.toml"
+    text_ = path.read_text()
+    start = text_.index('key = "un-wgad"')
+    end = text_.index('holder = ""', start) + len('holder = ""')
+    path.write_text(text_[:end].replace('holder = ""', 'holder = "From The File"') + text_[end:])
+    init(blank_app, data_dirs)
+    db.session.expire_all()
+    assert target.holder == "From The File"
+
+
+def test_a_broken_file_stops_init_with_its_name_and_loads_nothing(
+    blank_app: Any, data_dirs: tuple[Path, Path]
+) -> None:
+    path = data_dirs[0] / "coe.toml"
+    path.write_text(path.read_text().replace('timezone = "Europe/Paris"', 'timezone = "Nowhere"', 1))
+    result = blank_app.test_cli_runner().invoke(
+        args=["init", "--targets", str(data_dirs[0]), "--templates", str(data_dirs[1])]
+    )
+    assert result.exit_code != 0
+    assert "coe.toml" in result.output and "timezone" in result.output
+    assert count(Target) == 0 and count(LetterTemplate) == 0
+
+
+def test_a_template_that_does_not_render_stops_init(
+    blank_app: Any, data_dirs: tuple[Path, Path]
+) -> None:
+    path = data_dirs[1] / "eu" / "de.toml"
+    path.write_text(path.read_text().replace("{{ supporter.name }}", "{{ supporter.nom }}", 1))
+    result = blank_app.test_cli_runner().invoke(
+        args=["init", "--targets", str(data_dirs[0]), "--templates", str(data_dirs[1])]
+    )
+    assert result.exit_code != 0
+    assert "de.toml" in result.output and "nom" in result.output

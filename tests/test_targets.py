@@ -1,0 +1,127 @@
+"""The target files: the shipped ones are valid and honest; a broken one says where and why."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from advocacy.targets import TargetFileError, read_target_dir, read_target_file
+
+ROOT = Path(__file__).resolve().parent.parent
+SIGNATORIES = {"FR", "DE", "ES", "IT", "FI", "CY", "MD", "KZ", "CA", "US", "BR", "BJ", "CM"}
+
+
+def test_shipped_target_files_are_valid_and_cover_every_body() -> None:
+    files = {tf.body.slug: tf for tf in read_target_dir(ROOT / "targets")}
+    assert set(files) == {"eu", "coe", "un", "gov"}
+    assert {t.country for t in files["gov"].target} == SIGNATORIES
+    for tf in files.values():
+        for target in tf.target:
+            assert target.source and target.timezone
+            assert target.email or target.contact_page or target.postal_address
+
+
+def test_only_primary_sourced_addresses_ship_as_verified() -> None:
+    verified = {
+        t.key: t.email
+        for tf in read_target_dir(ROOT / "targets")
+        for t in tf.target
+        if t.verified
+    }
+    assert verified == {"un-sr-torture": "urgent-action@ohchr.org", "un-wgad": "hrc-wg-ad@un.org"}
+
+
+GOOD = """
+[body]
+slug = "un"
+name = "United Nations"
+
+[[target]]
+key = "un-one"
+office = "Some office"
+languages = ["en"]
+timezone = "Europe/Zurich"
+email = "office@example.org"
+source = "example"
+verified = false
+[target.salutation]
+en = "Dear Sir," 
+fr = "Monsieur,"
+de = "Sehr geehrte Damen und Herren,"
+ru = "Уважаемые дамы и господа!"
+es = "Señor:"
+"""
+
+
+def write(tmp_path: Path, text: str, name: str = "un.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_a_minimal_file_is_valid(tmp_path: Path) -> None:
+    [target] = read_target_file(write(tmp_path, GOOD)).target
+    assert target.email == "office@example.org"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (('office = "Some office"', 'office = ""'), r"un-one.*office.*at least 3"),
+        (('timezone = "Europe/Zurich"', 'timezone = "Mars/Olympus"'), r"un-one.*timezone.*Mars"),
+        (('email = "office@example.org"', 'email = "office@"'), r"un-one.*email"),
+        (('verified = false', 'verified = false\nphone = "1"'), r"un-one.*phone.*[Ee]xtra"),
+        (('email = "office@example.org"', ""), r"un-one.*at least one of email"),
+        (('verified = false', 'verified = true\ncontact_page = "https://x.org"'), None),
+        (('es = "Señor:"', ""), r"un-one.*salutation.*missing for es"),
+        (('languages = ["en"]', 'languages = ["English"]'), r"un-one.*languages"),
+        (('key = "un-one"', 'key = "UN One"'), r"key"),
+        (('slug = "un"', 'slug = "nato"'), r"body\.slug.*must be one of"),
+        (('[[target]]', '[[target]'), r"not valid TOML"),
+    ],
+    ids=["short-office", "bad-timezone", "bad-email", "unknown-field", "no-contact",
+         "verified-page-is-fine", "missing-salutation", "bad-language", "bad-key", "bad-body",
+         "broken-toml"],
+)
+def test_broken_files_name_file_entry_and_reason(
+    tmp_path: Path, change: tuple[str, str], expected: str | None
+) -> None:
+    path = write(tmp_path, GOOD.replace(*change))
+    if expected is None:
+        read_target_file(path)
+        return
+    with pytest.raises(TargetFileError) as info:
+        read_target_file(path)
+    message = str(info.value)
+    assert message.startswith(str(path)), message
+    assert re.search(expected, message), message
+
+
+def test_verified_needs_an_email(tmp_path: Path) -> None:
+    text = GOOD.replace('email = "office@example.org"', 'contact_page = "https://x.org"')
+    with pytest.raises(TargetFileError, match="only an email address can be verified"):
+        read_target_file(write(tmp_path, text.replace("verified = false", "verified = true")))
+
+
+def test_duplicate_keys_within_and_across_files(tmp_path: Path) -> None:
+    entry = GOOD[GOOD.index("[[target]]"):]
+    with pytest.raises(TargetFileError, match="entry 2 .*duplicate key"):
+        read_target_file(write(tmp_path, GOOD + entry))
+    (tmp_path / "dir").mkdir()
+    write(tmp_path / "dir", GOOD)
+    write(tmp_path / "dir", GOOD.replace('slug = "un"', 'slug = "coe"'), "coe.toml")
+    with pytest.raises(TargetFileError, match="'un-one' is also in"):
+        read_target_dir(tmp_path / "dir")
+
+
+def test_file_name_must_match_body(tmp_path: Path) -> None:
+    with pytest.raises(TargetFileError, match="must match the file name"):
+        read_target_file(write(tmp_path, GOOD, "eu.toml"))
+
+
+def test_gov_targets_need_a_country(tmp_path: Path) -> None:
+    text = GOOD.replace('slug = "un"', 'slug = "gov"')
+    with pytest.raises(TargetFileError, match="un-one.*country: required for gov"):
+        read_target_file(write(tmp_path, text, "gov.toml"))
