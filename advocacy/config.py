@@ -10,6 +10,20 @@ from typing import Any
 from urllib.parse import urlsplit
 
 MODES = ("test", "live")
+# Every variable the app reads; README's table and docker-compose.yml are checked against it.
+ENVIRONMENT_VARIABLES = (
+    "DATABASE_URL",
+    "REDIS_URL",
+    "SMTP_URL",
+    "ADVOCACY_MODE",
+    "ADVOCACY_SECRET_KEY",
+    "ADVOCACY_SENDER",
+    "ADVOCACY_PUBLIC_URL",
+    "ADVOCACY_TEST_SMTP_HOSTS",
+    "ADVOCACY_QUEUE",
+    "ADVOCACY_INSTANCE_PATH",
+    "PORT",
+)
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
 
 
@@ -77,7 +91,9 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
         "ADVOCACY_MODE": mode,
         "SECRET_KEY": _secret_key(env.get("ADVOCACY_SECRET_KEY"), instance),
         "ADVOCACY_SENDER": env.get("ADVOCACY_SENDER", "letters@localhost"),
-        "ADVOCACY_PUBLIC_URL": env.get("ADVOCACY_PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "ADVOCACY_PUBLIC_URL": env.get(
+            "ADVOCACY_PUBLIC_URL", f"http://127.0.0.1:{env.get('PORT', '5000')}"
+        ).rstrip("/"),
         "QUEUE_NAME": env.get("ADVOCACY_QUEUE", "advocacy"),
         "OUTBOX_DIR": str(instance / "outbox"),
         # How long a confirmation link stays valid; unconfirmed letters expire with it.

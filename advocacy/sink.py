@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
@@ -56,7 +57,8 @@ class SinkHandler:
                 return refusal
         if self.outbox is not None:
             self.outbox.mkdir(parents=True, exist_ok=True)
-            name = f"{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:12]}.eml"
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")  # sorts in arrival order
+            name = f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
             tmp = self.outbox / f".{name}.tmp"
             tmp.write_bytes(item.data)
             os.replace(tmp, self.outbox / name)  # readers never see half a message

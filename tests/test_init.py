@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from conftest import ROOT
 from sqlalchemy import func, select, text
 
 from advocacy import create_app
 from advocacy.extensions import db
 from advocacy.models import Body, LetterTemplate, Target
-from conftest import ROOT
 
 
 @pytest.fixture
@@ -117,7 +117,8 @@ def test_a_broken_file_stops_init_with_its_name_and_loads_nothing(
     blank_app: Any, data_dirs: tuple[Path, Path]
 ) -> None:
     path = data_dirs[0] / "coe.toml"
-    path.write_text(path.read_text().replace('timezone = "Europe/Paris"', 'timezone = "Nowhere"', 1))
+    broken = path.read_text().replace('timezone = "Europe/Paris"', 'timezone = "Nowhere"', 1)
+    path.write_text(broken)
     result = blank_app.test_cli_runner().invoke(
         args=["init", "--targets", str(data_dirs[0]), "--templates", str(data_dirs[1])]
     )

@@ -47,7 +47,7 @@ email = "office@example.org"
 source = "example"
 verified = false
 [target.salutation]
-en = "Dear Sir," 
+en = "Dear Sir,"
 fr = "Monsieur,"
 de = "Sehr geehrte Damen und Herren,"
 ru = "Уважаемые дамы и господа!"

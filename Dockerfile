@@ -1,0 +1,14 @@
+# The production image: web (gunicorn) and worker run from it; see docker-compose.yml.
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 ADVOCACY_INSTANCE_PATH=/var/lib/advocacy
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY advocacy ./advocacy
+RUN pip install --no-cache-dir .
+COPY targets ./targets
+COPY templates ./templates
+COPY worker.py ./
+RUN useradd --system --home /var/lib/advocacy --create-home advocacy
+USER advocacy
+EXPOSE 8000
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "advocacy:create_app()"]

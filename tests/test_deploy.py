@@ -1,0 +1,99 @@
+"""docker-compose.yml, the Dockerfile and the README agree with what the app reads."""
+
+from __future__ import annotations
+
+import re
+import shlex
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from advocacy.config import ENVIRONMENT_VARIABLES, from_environment
+
+ROOT = Path(__file__).resolve().parent.parent
+REQUIRED = {"DATABASE_URL", "REDIS_URL", "SMTP_URL", "ADVOCACY_MODE", "ADVOCACY_SECRET_KEY",
+            "ADVOCACY_SENDER"}
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "docker-compose.yml").read_text())  # type: ignore[no-any-return]
+
+
+def substitute(value: str) -> str:
+    """Compose's ${VAR:-default} and ${VAR:?message} with nothing set in the environment."""
+    value = re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
+    return re.sub(r"\$\{([A-Z_]+):\?[^}]*\}", lambda m: f"example-{m.group(1).lower()}", value)
+
+
+def command(service: dict[str, Any]) -> list[str]:
+    cmd = service["command"]
+    return cmd if isinstance(cmd, list) else shlex.split(cmd)
+
+
+def test_the_stack_has_its_services(compose: dict[str, Any]) -> None:
+    assert set(compose["services"]) >= {"web", "worker", "redis", "postgres", "mailcatcher"}
+
+
+def test_redis_keeps_an_append_only_file(compose: dict[str, Any]) -> None:
+    redis_cmd = command(compose["services"]["redis"])
+    assert redis_cmd[0] == "redis-server"
+    assert redis_cmd[redis_cmd.index("--appendonly") + 1] == "yes"
+    assert any(v.endswith(":/data") for v in compose["services"]["redis"]["volumes"])
+
+
+def test_commands_are_the_apps_own(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    web = command(services["web"])
+    assert web[0] == "gunicorn" and web[-1] == "advocacy:create_app()"
+    assert command(services["worker"]) == ["python", "worker.py"]
+    assert (ROOT / "worker.py").read_text().count("run_worker(create_app())") == 1
+    assert command(services["init"]) == ["advocacy", "init"]
+
+
+@pytest.mark.parametrize("name", ["web", "worker", "init"])
+def test_environment_matches_what_the_app_reads(
+    compose: dict[str, Any], name: str, tmp_path: Path
+) -> None:
+    env = {k: substitute(str(v)) for k, v in compose["services"][name]["environment"].items()}
+    assert set(env) <= set(ENVIRONMENT_VARIABLES), set(env) - set(ENVIRONMENT_VARIABLES)
+    assert set(env) >= REQUIRED
+    cfg = from_environment(tmp_path, env)  # the app accepts it as it stands
+    assert cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://advocacy:")
+    assert "@postgres:5432/" in cfg["SQLALCHEMY_DATABASE_URI"]
+    assert cfg["REDIS_URL"] == "redis://redis:6379/0"
+    assert cfg["SMTP_URL"] == "smtp://mailcatcher:1025" and cfg["ADVOCACY_MODE"] == "test"
+    for host in ("postgres", "redis", "mailcatcher"):
+        assert host in compose["services"]
+
+
+def test_dockerfile_copies_what_exists() -> None:
+    text = (ROOT / "Dockerfile").read_text()
+    for line in text.splitlines():
+        if line.startswith("COPY "):
+            for source in line.split()[1:-1]:
+                assert (ROOT / source).exists(), source
+
+
+def test_readme_documents_every_variable_and_both_commands() -> None:
+    readme = (ROOT / "README.md").read_text()
+    for name in ENVIRONMENT_VARIABLES:
+        assert f"`{name}`" in readme, name
+    assert "make run" in readme and "make test" in readme
+
+
+def test_installed_package_carries_migrations_and_pages(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                    "-q", "-w", str(tmp_path), str(ROOT)], check=True)
+    [wheel] = tmp_path.glob("advocacy-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "advocacy/migrations/env.py" in names
+    assert "advocacy/migrations/versions/0001_initial.py" in names
+    assert "advocacy/templates/public/index.html" in names
+    assert "advocacy/static/site.css" in names

@@ -1,0 +1,110 @@
+"""Letters: every shipped template renders cleanly; the sandbox holds; headers cannot be forged."""
+
+from __future__ import annotations
+
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import pytest
+
+from advocacy.letter_files import read_letter_dir
+from advocacy.letters import LetterRenderError, letter_context, render_letter
+from advocacy.messages import letter_message
+
+ROOT = Path(__file__).resolve().parent.parent
+LETTERS = read_letter_dir(ROOT / "templates")
+
+
+def context(language: str, note: str = "") -> dict[str, object]:
+    return letter_context(
+        official={"office": "Commissioner for Human Rights", "holder": "", "country": "",
+                  "salutations": {"en": "Dear Commissioner,"}},
+        supporter={"name": "Jan Novák", "city": "Brno", "country": "CZ"},
+        personal_note=note,
+        campaign_name="Free Azat Miftakhov",
+        language=language,
+        default_salutation="Dear Sir or Madam,",
+    )
+
+
+def test_every_body_has_a_letter_in_five_languages() -> None:
+    assert {(lf.body, lf.language) for lf in LETTERS} == {
+        (b, lang) for b in ("eu", "coe", "un", "gov") for lang in ("en", "fr", "de", "ru", "es")
+    }
+
+
+@pytest.mark.parametrize("letter", LETTERS, ids=lambda lf: f"{lf.body}-{lf.language}")
+@pytest.mark.parametrize("note", ["", "Mon paragraphe personnel."])
+def test_shipped_letters_render_cleanly(letter: object, note: str) -> None:
+    rendered = render_letter(letter.subject, letter.text,  # type: ignore[attr-defined]
+                             context(letter.language, note))  # type: ignore[attr-defined]
+    assert rendered.subject and "\n" not in rendered.subject and len(rendered.subject) < 140
+    body = rendered.body
+    assert "{{" not in body and "{%" not in body and "\n\n\n" not in body
+    assert body.rstrip().endswith("Brno, " + context(letter.language)["supporter"]["country_name"])  # type: ignore[attr-defined, index]
+    assert "Jan Novák" in body
+    assert (note in body) if note else ("Mon paragraphe" not in body)
+    assert "Miftakhov" in body or "Мифтахов" in body or "Miftachow" in body
+
+
+SSTI = [
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ campaign.__class__ }}",
+    "{{ cycler.__init__.__globals__ }}",
+    "{{ supporter|attr('__class__') }}",
+    "{{ '%s' % supporter.__class__ }}",
+    "{{ 'x'.format.__globals__ }}",
+    "{{ supporter.update({'name': 'x'}) }}",
+    "{% for i in range(10**9) %}x{% endfor %}",
+    "{{ unknown_variable }}",
+    "{{ 1 / 0 }}",
+    "{{ 'a' * 10 ** 12 }}",
+    "{{ 'a' * 999999999 }}",
+    "{{ [1] * 999999999 }}",
+    "{{ 99 ** 99999999 }}",
+    "{% if %}",
+]
+
+
+@pytest.mark.parametrize("source", SSTI)
+def test_template_injection_is_refused(source: str) -> None:
+    with pytest.raises(LetterRenderError):
+        render_letter("Subject", source, context("en"))
+
+
+def test_supporter_data_is_data_not_template() -> None:
+    ctx = letter_context(
+        official={"office": "O", "salutations": {}}, personal_note="{{ 7*7 }} {% raw %}",
+        supporter={"name": "{{ config }}", "city": "{% x %}", "country": "FR"},
+        campaign_name="C", language="en", default_salutation="Hello,",
+    )
+    out = render_letter("S", "{{ supporter.name }} {{ supporter.city }} {{ personal_note }}", ctx)
+    assert out.body == "{{ config }} {% x %} {{ 7*7 }} {% raw %}\n"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["Eve\r\nBcc: victim@example.org", 'Dr. Jane "JJ" O\'Brien, PhD <x@evil.org>; y@evil.org',
+     "Ж. Иванова-д'Арк " * 12, "Name (comment) [x] : @ \\"],
+)
+def test_no_input_can_forge_or_break_an_address(name: str) -> None:
+    rendered = render_letter("Subject {{ supporter.name }}", "Body", letter_context(
+        official={"office": "Special Rapporteur on torture and other cruel, inhuman or degrading "
+                            "treatment or punishment (c/o OHCHR, Geneva)", "salutations": {}},
+        supporter={"name": name, "city": "X", "country": "FR"}, personal_note="",
+        campaign_name="Free Azat Miftakhov", language="en", default_salutation="Hello,",
+    ))
+    msg = letter_message(
+        letter_id=7, rendered=rendered, official_email="urgent-action@ohchr.org",
+        official_office="Special Rapporteur on torture and other cruel, inhuman or degrading "
+                        "treatment or punishment (c/o OHCHR, Geneva)",
+        supporter_name=name, supporter_email="eve@example.org", campaign_name="Free Azat Miftakhov",
+        sender="letters@campaign.test", language="en",
+    )
+    parsed = message_from_bytes(msg.as_bytes(policy=policy.SMTP), policy=policy.default)
+    assert [a.addr_spec for a in parsed["From"].addresses] == ["letters@campaign.test"]
+    assert [a.addr_spec for a in parsed["Reply-To"].addresses] == ["eve@example.org"]
+    assert [a.addr_spec for a in parsed["To"].addresses] == ["urgent-action@ohchr.org"]
+    assert parsed["Bcc"] is None and parsed["Cc"] is None
+    assert parsed["Message-ID"] == "<letter-7@campaign.test>"
+    assert "\n" not in str(parsed["Subject"])
