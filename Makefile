@@ -19,7 +19,7 @@ run: $(STAMP)
 	$(BIN)/advocacy run
 
 lint: $(STAMP)
-	$(BIN)/ruff check advocacy tests bench
+	$(BIN)/ruff check .
 
 types: $(STAMP)
 	$(BIN)/mypy
