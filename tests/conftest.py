@@ -7,6 +7,7 @@ import smtplib
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -95,9 +96,9 @@ def _pg_admin_url() -> str | None:
     return LOCAL_PG
 
 
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL database for this run (or TEST_DATABASE_URL as given)."""
+@contextmanager
+def _postgres_database() -> Iterator[str]:
+    """A throwaway PostgreSQL database (or TEST_DATABASE_URL as given), or a loud skip."""
     import psycopg
 
     if os.environ.get("TEST_DATABASE_URL"):
@@ -115,9 +116,25 @@ def postgres_url() -> Iterator[str]:
     except psycopg.Error as exc:
         _pg_skip_reason.append(f"cannot create a database: {exc}")
         pytest.skip(f"PostgreSQL leg skipped: {exc}")
-    yield admin.rsplit("/", 1)[0] + "/" + name
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    try:
+        yield admin.rsplit("/", 1)[0] + "/" + name
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """One PostgreSQL database for the run; tests reset its tables."""
+    with _postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+def own_postgres_url() -> Iterator[str]:
+    """A PostgreSQL database for this test alone (for whole processes that migrate it)."""
+    with _postgres_database() as url:
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from advocacy.sink import free_port
+from advocacy.sink import Sink, free_port
 
 pytestmark = pytest.mark.slow
 
@@ -48,39 +48,79 @@ def outbox(instance: Path) -> list[bytes]:
     return [p.read_bytes() for p in sorted((instance / "outbox").glob("*.eml"))]
 
 
-def test_run_starts_everything_and_a_letter_reaches_the_sink(tmp_path: Path) -> None:
-    instance, port = tmp_path / "instance", free_port()
+def start_run(tmp_path: Path, **env_vars: str) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
     env = {k: v for k, v in os.environ.items()
            if k not in ("REDIS_URL", "DATABASE_URL", "SMTP_URL", "ADVOCACY_MODE")}
-    env.update(ADVOCACY_INSTANCE_PATH=str(instance), PORT=str(port))
+    env.update(ADVOCACY_INSTANCE_PATH=str(tmp_path / "instance"), PORT=str(port), **env_vars)
     log = (tmp_path / "run.log").open("w+b")
     proc = subprocess.Popen([sys.executable, "-m", "advocacy", "run"], env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)
-    base = f"http://127.0.0.1:{port}"
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def stop_run(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGINT)  # what Ctrl-C does
+    try:
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def write_letter(base: str, email: str) -> None:
+    status, reply = request(base + "/api/letters", method="POST", data={
+        "body": "un", "language": "fr", "consent": True,
+        "supporter": {"name": "Léa Martin", "email": email, "city": "Paris", "country": "FR"},
+    })
+    assert status == 202, reply
+
+
+def confirm_from(raw: bytes, base: str) -> None:
+    text = message_from_bytes(raw, policy=policy.default).get_body().get_content()  # type: ignore[attr-defined]
+    link = re.search(rf"{re.escape(base)}/confirm/\S+", text)
+    assert link, text
+    status, _ = request(link.group(0), method="POST", data={})
+    assert status == 200
+
+
+def test_run_uses_the_services_it_is_given(
+    tmp_path: Path, redis_url: str, own_postgres_url: str, sink: Sink
+) -> None:
+    proc, base = start_run(tmp_path, REDIS_URL=redis_url, DATABASE_URL=own_postgres_url,
+                           SMTP_URL=sink.url)
+    try:
+        wait_for(lambda: f"running at {base}/" in (tmp_path / "run.log").read_text(), 90,
+                 "the address")
+        write_letter(base, "lea@example.org")
+        wait_for(lambda: sink.received, 30, "the confirmation in the given sink")
+        confirm_from(sink.received[0].data, base)
+        wait_for(lambda: len(sink.received) == 3, 30, "two letters in the given sink")
+    finally:
+        stop_run(proc)
+    assert not (tmp_path / "instance" / "redis").exists()  # no embedded Redis was started
+    assert not (tmp_path / "instance" / "outbox").exists()
+    assert not (tmp_path / "instance" / "advocacy.db").exists()  # PostgreSQL held the data
+
+
+def test_run_starts_everything_and_a_letter_reaches_the_sink(tmp_path: Path) -> None:
+    instance = tmp_path / "instance"
+    proc, base = start_run(tmp_path)
     try:
         def printed() -> str:
             return (tmp_path / "run.log").read_text(errors="replace")
 
         wait_for(lambda: f"running at {base}/" in printed(), 90, "the address")
         assert re.search(r"organizer login: organizer@localhost / \S{12,}", printed())
-        assert (instance / "redis").is_dir()  # the embedded Redis, no server needed
+        # The embedded Redis: no server needed. Its pid file tells whether it stops with us.
+        settings = json.loads((instance / "redis" / "advocacy.rdb.settings").read_text())
+        redis_pid = int(Path(settings["pidfile"]).read_text())
 
         status, page = request(base + "/")
         assert status == 200 and b"Azat Miftakhov" in page
-        status, reply = request(base + "/api/letters", method="POST", data={
-            "body": "un", "language": "fr", "consent": True,
-            "supporter": {"name": "Léa Martin", "email": "lea@example.org", "city": "Paris",
-                          "country": "FR"},
-        })
-        assert status == 202, reply
-
+        write_letter(base, "lea@example.org")
         [raw] = wait_for(lambda: outbox(instance), 30, "the confirmation email")  # type: ignore[misc]
-        confirmation = message_from_bytes(raw, policy=policy.default)
-        text = confirmation.get_body().get_content()  # type: ignore[attr-defined]
-        link = re.search(rf"{re.escape(base)}/confirm/\S+", text)
-        assert link, text
-        status, _ = request(link.group(0), method="POST", data={})
-        assert status == 200
+        confirm_from(raw, base)
 
         wait_for(lambda: len(outbox(instance)) == 3, 30, "two letters in the sink")
         mails = [message_from_bytes(m, policy=policy.default) for m in outbox(instance)]
@@ -91,14 +131,11 @@ def test_run_starts_everything_and_a_letter_reaches_the_sink(tmp_path: Path) -> 
         status, stats = request(base + "/api/stats")
         assert json.loads(stats)["letters"]["sent"] == 2
     finally:
-        proc.send_signal(signal.SIGINT)  # what Ctrl-C does
-        try:
-            proc.wait(timeout=30)
-        finally:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-    # Ctrl-C stopped all of it: no worker, no Redis left behind in this session.
+        stop_run(proc)
+    # Ctrl-C stopped all of it: no worker left in the session, and the Redis (which
+    # daemonises into a session of its own) is gone too.
     time.sleep(0.5)
     leftovers = subprocess.run(["ps", "-o", "pid=,args=", "--sid", str(proc.pid)],
                                capture_output=True, text=True).stdout.strip()
     assert leftovers == "", leftovers
+    wait_for(lambda: not Path(f"/proc/{redis_pid}").exists(), 15, "the embedded Redis to stop")
