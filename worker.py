@@ -1,7 +1,9 @@
-"""Start a delivery worker: `python worker.py`, the same as `advocacy worker`."""
+"""Start a delivery worker: `python worker.py [--burst]`, the same as `advocacy worker`."""
 
-from advocacy import create_app
-from advocacy.cli import run_worker
+import sys
+
+from advocacy.cli import main
 
 if __name__ == "__main__":
-    run_worker(create_app())
+    sys.argv[1:1] = ["worker"]
+    main()

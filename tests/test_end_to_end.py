@@ -148,3 +148,27 @@ def test_reconcile_requeues_letters_when_redis_lost_the_jobs(
     assert '"letters": 2' in result.output
     work(app)
     assert len(sink.received) == 3
+
+
+def test_worker_py_delivers_in_its_own_process(
+    app: Any, client: Any, sink: Sink, tmp_path: Any
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from conftest import ROOT
+
+    client.post("/api/letters", json=submission())
+    work(app)
+    client.post(confirmation_link(sink))
+    env = {**os.environ,
+           "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+           "REDIS_URL": app.config["REDIS_URL"], "ADVOCACY_QUEUE": app.config["QUEUE_NAME"],
+           "SMTP_URL": sink.url, "ADVOCACY_SENDER": "letters@campaign.test",
+           "ADVOCACY_INSTANCE_PATH": str(tmp_path / "worker-instance")}
+    done = subprocess.run([sys.executable, str(ROOT / "worker.py"), "--burst"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert len(sink.received) == 3
+    assert client.get("/api/stats").json["letters"]["sent"] == 2
