@@ -12,9 +12,11 @@ from werkzeug.exceptions import HTTPException
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The application factory: configuration from the environment, then test overrides."""
+    from sqlalchemy import event
+
     from . import api, cli, public
     from .config import from_environment
-    from .extensions import db, migrate
+    from .extensions import db, migrate, sqlite_pragmas
 
     instance = os.environ.get("ADVOCACY_INSTANCE_PATH")
     app = Flask(__name__, instance_path=str(Path(instance).resolve()) if instance else None,
@@ -24,6 +26,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
 
     db.init_app(app)
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        with app.app_context():
+            event.listen(db.engine, "connect", sqlite_pragmas)
     migrations = str(Path(__file__).parent / "migrations")
     migrate.init_app(app, db, directory=migrations, render_as_batch=True)
     app.register_blueprint(public.bp)

@@ -87,20 +87,33 @@ def worker_command(burst: bool) -> None:
 
 
 def run_worker(app: Flask, burst: bool = False) -> None:
+    """An RQ worker with an app context, plus the periodic reconcile in a thread."""
+    import threading
+
     from rq import SimpleWorker
 
+    from .mail import close_shared_transports
     from .queue import get_queue, get_redis
+    from .reconcile import reconcile_periodically
 
+    stop = threading.Event()
     with app.app_context():
+        if not burst:
+            threading.Thread(target=reconcile_periodically, args=(app, stop), daemon=True,
+                             name="reconcile").start()
         worker = SimpleWorker([get_queue()], connection=get_redis())
-        worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+        try:
+            worker.work(burst=burst, with_scheduler=not burst, logging_level="INFO")
+        finally:
+            stop.set()
+            close_shared_transports()
 
 
 @click.command("reconcile")
 @with_appcontext
 def reconcile_command() -> None:
-    """Re-enqueue letters and confirmations that have no job (e.g. after Redis lost its data)."""
-    from .delivery import reconcile
+    """Re-queue what Redis lost, release due holds, hand stale `sending` letters to review."""
+    from .reconcile import reconcile
 
     _echo_json(reconcile())
 
@@ -112,6 +125,53 @@ def stats_command() -> None:
     from .stats import letter_stats
 
     _echo_json(letter_stats())
+
+
+@click.command("pause")
+@click.option("--campaign", "campaign_slug", help="Pause a whole campaign (default campaign if"
+              " neither option is given).")
+@click.option("--official", "official_key", help="Pause the letters to one official (target key).")
+@with_appcontext
+def pause_command(campaign_slug: str | None, official_key: str | None) -> None:
+    """Stop sending: letters already queued are held at their next claim."""
+    from .services import set_paused
+
+    _echo_json(set_paused(campaign_slug, official_key, paused=True))
+
+
+@click.command("resume")
+@click.option("--campaign", "campaign_slug")
+@click.option("--official", "official_key")
+@with_appcontext
+def resume_command(campaign_slug: str | None, official_key: str | None) -> None:
+    """Start sending again: letters held by the pause go back to the queue."""
+    from .services import set_paused
+
+    _echo_json(set_paused(campaign_slug, official_key, paused=False))
+
+
+@click.command("limits")
+@click.option("--campaign", "campaign_slug")
+@click.option("--set", "settings", help='JSON over the defaults, e.g. \'{"relay": "5/second"}\'.')
+@click.option("--digest", "digest_for", metavar="OFFICIAL",
+              help="Past their daily cap, send this official one digest instead.")
+@click.option("--no-digest", "no_digest_for", metavar="OFFICIAL")
+@with_appcontext
+def limits_command(campaign_slug: str | None, settings: str | None, digest_for: str | None,
+                   no_digest_for: str | None) -> None:
+    """Show or change a campaign's rate limits and send window, and officials' digests."""
+    from pydantic import ValidationError
+
+    from .services import set_digest, set_limits
+
+    try:
+        report = set_limits(campaign_slug, json.loads(settings) if settings else None)
+        for key, on in ((digest_for, True), (no_digest_for, False)):
+            if key:
+                set_digest(key, on)
+    except (ValueError, LookupError, ValidationError) as exc:
+        raise click.ClickException(str(exc)) from None
+    _echo_json(report)
 
 
 def _demo_login(instance: Path) -> tuple[str, str | None]:
@@ -175,7 +235,7 @@ def run_command(host: str, port: int) -> None:
 
 
 COMMANDS = [init_command, create_organizer_command, worker_command, reconcile_command,
-            stats_command, run_command]
+            stats_command, run_command, pause_command, resume_command, limits_command]
 
 
 def register(app: Flask) -> None:

@@ -99,5 +99,15 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
         # How long a confirmation link stays valid; unconfirmed letters expire with it.
         "CONFIRM_MAX_AGE": 7 * 24 * 3600,
         "LETTERS_PER_JOB": 50,
+        # Letters claimed per UPDATE: a worker killed mid-chunk leaves at most these for review.
+        "CLAIM_SIZE": 10,
+        # A limit that frees up within this many seconds is waited for; longer ones hold.
+        "INLINE_WAIT_SECONDS": 2.0,
+        "RETRY_BASE_SECONDS": 30.0,
+        "RETRY_MAX_SECONDS": 3600.0,
+        "MAX_ATTEMPTS": 8,
+        # A letter `sending` for longer than this was left by a worker that died.
+        "STALE_SENDING_SECONDS": 600,
+        "RECONCILE_EVERY_SECONDS": 60,
         "MAX_CONTENT_LENGTH": 64 * 1024,
     }

@@ -1,25 +1,55 @@
-"""The worker's jobs: they take ids, open their own session and call plain functions."""
+"""The worker's jobs: claim letters, apply limits and windows, compose, send, record.
+
+Jobs take ids, never objects. The database decides: a letter is claimed with one
+conditional UPDATE (queued -> sending), so a duplicated job cannot send it twice, and a
+worker killed mid-batch leaves at most its claimed chunk in `sending`, which
+`advocacy reconcile` hands to an organizer (needs_review) instead of sending it again.
+"""
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 import random
 import smtplib
-from datetime import timedelta
+import socket
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from email.message import EmailMessage
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import joinedload
 
-from . import mail, queue
+from . import clock, mail, queue
 from .extensions import db
-from .letters import LetterRenderError, letter_context, render_letter
-from .messages import confirmation_message, letter_message
-from .models import Letter, LetterStatus, Submission, Target, utcnow
+from .letters import LetterRenderError, country_name, letter_context, render_letter
+from .messages import confirmation_message, digest_message, letter_message
+from .models import (
+    CampaignStatus,
+    HoldReason,
+    Letter,
+    LetterStatus,
+    Submission,
+    Target,
+)
+from .ratelimit import Limiter, RateLimits, campaign_limits, digest_time, window_opens
 from .services import confirmation_link, official_label
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 8
+# Added to every wait on a limit, so that message arrival times, which trail the limiter's
+# clock by a little, also stay within the limit.
+WAIT_MARGIN = 0.02
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def send_confirmation(submission_id: int) -> bool:
@@ -27,7 +57,6 @@ def send_confirmation(submission_id: int) -> bool:
     submission = db.session.get(Submission, submission_id)
     if submission is None or submission.confirmed_at is not None:
         return False
-    campaign = submission.campaign
     officials = [
         official_label(t)
         for t in db.session.scalars(
@@ -39,55 +68,60 @@ def send_confirmation(submission_id: int) -> bool:
     msg = confirmation_message(
         to_email=submission.supporter.email,
         to_name=submission.name,
-        campaign_name=campaign.name,
-        sender=current_app.config["ADVOCACY_SENDER"],
+        campaign_name=submission.campaign.name,
+        sender=submission.campaign.sender or current_app.config["ADVOCACY_SENDER"],
         link=confirmation_link(submission_id),
         officials=officials,
     )
-    with mail.transport() as smtp:
-        smtp.send(msg)
-    submission.confirmation_sent_at = utcnow()
+    mail.shared_transport().send(msg)
+    submission.confirmation_sent_at = clock.now()
     db.session.commit()
     return True
 
 
-def claim(letter_id: int) -> bool:
-    """Take a queued letter for sending with one conditional UPDATE; False if another did."""
-    now = utcnow()
-    result = db.session.execute(
+def claim(letter_ids: list[int]) -> list[int]:
+    """Take due queued letters for sending, in one conditional UPDATE; returns those taken."""
+    now = clock.now()
+    taken = db.session.execute(
         update(Letter)
         .where(
-            Letter.id == letter_id,
+            Letter.id.in_(letter_ids),
             Letter.status == LetterStatus.QUEUED,
             or_(Letter.not_before.is_(None), Letter.not_before <= now),
         )
-        .values(status=LetterStatus.SENDING, claimed_at=now, attempts=Letter.attempts + 1)
+        .values(status=LetterStatus.SENDING, claimed_at=now, claimed_by=worker_id(),
+                attempts=Letter.attempts + 1)
+        .returning(Letter.id)
         .execution_options(synchronize_session=False)
-    )
+    ).scalars().all()
     db.session.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return list(taken)
+
+
+def load(letter_ids: list[int]) -> list[Letter]:
+    """The letters with everything composing them needs, in one query."""
+    return list(
+        db.session.scalars(
+            select(Letter)
+            .where(Letter.id.in_(letter_ids))
+            .options(
+                joinedload(Letter.submission).joinedload(Submission.supporter),
+                joinedload(Letter.target),
+                joinedload(Letter.template),
+                joinedload(Letter.campaign),
+            )
+            .order_by(Letter.id)
+        ).unique()
+    )
 
 
 def compose(letter: Letter) -> EmailMessage:
     """The email for one letter, rendered from the template version the supporter saw."""
-    submission, target, template = letter.submission, letter.target, letter.template
-    campaign = letter.campaign
+    submission, target, template, campaign = (
+        letter.submission, letter.target, letter.template, letter.campaign)
     if not target.email:
         raise LetterRenderError(f"{target.key} has no email address")
-    context = letter_context(
-        official={
-            "office": target.office,
-            "holder": target.holder,
-            "country": target.country,
-            "salutations": target.salutations,
-        },
-        supporter={"name": submission.name, "city": submission.city, "country": submission.country},
-        personal_note=submission.personal_note,
-        campaign_name=campaign.name,
-        language=template.language,
-        default_salutation=template.default_salutation,
-    )
-    rendered = render_letter(template.subject, template.body, context)
+    rendered = render_letter(template.subject, template.body, _context(letter))
     return letter_message(
         letter_id=letter.id,
         rendered=rendered,
@@ -96,98 +130,279 @@ def compose(letter: Letter) -> EmailMessage:
         supporter_name=submission.name,
         supporter_email=submission.supporter.email,
         campaign_name=campaign.name,
-        sender=current_app.config["ADVOCACY_SENDER"],
+        sender=campaign.sender or current_app.config["ADVOCACY_SENDER"],
         language=template.language,
     )
 
 
-def _finish(letter: Letter, status: LetterStatus, error: str | None = None) -> None:
-    letter.status = status
-    letter.last_error = error
-    if status == LetterStatus.SENT:
-        letter.sent_at = utcnow()
-    db.session.commit()
+def _context(letter: Letter) -> dict[str, Any]:
+    submission, target, template = letter.submission, letter.target, letter.template
+    return letter_context(
+        official={"office": target.office, "holder": target.holder, "country": target.country,
+                  "salutations": target.salutations},
+        supporter={"name": submission.name, "city": submission.city, "country": submission.country},
+        personal_note=submission.personal_note,
+        campaign_name=letter.campaign.name,
+        language=template.language,
+        default_salutation=template.default_salutation,
+    )
 
 
-def _retry_later(letter: Letter, reason: str) -> None:
-    """Back to the queue after an exponential, jittered wait; failed after MAX_ATTEMPTS."""
-    if letter.attempts >= MAX_ATTEMPTS:
-        _finish(letter, LetterStatus.FAILED, f"gave up after {letter.attempts} tries: {reason}")
+@dataclass
+class Batch:
+    """What happened to a chunk of letters, written in one transaction, then acted upon."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    targets: list[dict[str, Any]] = field(default_factory=list)
+    after_commit: list[Callable[[], None]] = field(default_factory=list)
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def record(self, letter: Letter, status: LetterStatus, **values: Any) -> None:
+        self.rows.append({"id": letter.id, "status": status, **values})
+        self.counts[status.value] += 1
+
+    def hold(self, letter: Letter, reason: HoldReason, until: datetime | None,
+             note: str, **values: Any) -> None:
+        self.record(letter, LetterStatus.HELD, hold_reason=reason, not_before=until,
+                    last_error=note, **values)
+        if until is not None and reason in (HoldReason.LIMIT, HoldReason.WINDOW):
+            letter_id = letter.id  # read now: after the commit the object is expired
+            self.after_commit.append(lambda: schedule_release([letter_id], until))
+
+    def commit(self) -> None:
+        if self.rows:
+            # Bulk UPDATE by primary key, grouped by the set of columns each row changes.
+            for keys in {tuple(sorted(r)) for r in self.rows}:
+                db.session.execute(update(Letter), [r for r in self.rows
+                                                    if tuple(sorted(r)) == keys])
+        if self.targets:
+            db.session.execute(update(Target), self.targets)
+        db.session.commit()
+        for action in self.after_commit:
+            action()
+        self.rows, self.targets, self.after_commit = [], [], []
+
+
+def schedule_release(letter_ids: list[int], when: datetime) -> None:
+    """Ask the queue to release held letters when their time comes (reconcile also does)."""
+    queue.get_queue().enqueue_at(when + timedelta(seconds=1), release_letters, letter_ids)
+
+
+def schedule_digest(key: str, when: datetime) -> None:
+    job_id = "digest-" + key.replace(":", "_")  # one job per digest, however many letters
+    queue.get_queue().enqueue_at(when, send_digest, key, job_id=job_id)
+
+
+def _limits(letter: Letter, cache: dict[int, RateLimits]) -> RateLimits:
+    if letter.campaign_id not in cache:
+        cache[letter.campaign_id] = campaign_limits(letter.campaign.limits)
+    return cache[letter.campaign_id]
+
+
+def _gate(letter: Letter, limits: RateLimits, limiter: Limiter, batch: Batch) -> bool:
+    """Everything that may keep a letter back; True when it may go now."""
+    campaign, target = letter.campaign, letter.target
+    cfg = current_app.config
+    if not target.active:
+        batch.record(letter, LetterStatus.CANCELLED, last_error="the official was deactivated")
+        return False
+    if campaign.status != CampaignStatus.OPEN or target.paused:
+        batch.hold(letter, HoldReason.PAUSED, None, "paused by the organizers")
+        return False
+    if cfg["ADVOCACY_MODE"] == "live" and not target.verified:
+        # targets-sources.md: nothing goes by email to an unverified address in live mode.
+        batch.hold(letter, HoldReason.UNVERIFIED, None, "the official's address is unverified")
+        return False
+    if target.bounced_at is not None:
+        batch.hold(letter, HoldReason.BOUNCED, None, "the official's address bounced")
+        return False
+    now = clock.now()
+    opens = window_opens(limits.window, target.timezone, now)
+    if opens is not None:
+        batch.hold(letter, HoldReason.WINDOW, opens, "outside the official's send window")
+        return False
+    domain = (target.email or "").rpartition("@")[2].lower()
+    while (wait := limiter.acquire(limits, target.key, domain, time.time())) is not None:
+        if wait.scope == "official_day" and target.digest:
+            local_day = now.astimezone(ZoneInfo(target.timezone)).date()
+            key = f"{campaign.id}:{target.id}:{local_day.isoformat()}"
+            at = digest_time(limits, target.timezone, now)
+            batch.hold(letter, HoldReason.DIGEST, at, "daily cap reached: goes in the digest",
+                       digest_key=key)
+            batch.after_commit.append(functools.partial(schedule_digest, key, at))
+            return False
+        if wait.seconds <= cfg["INLINE_WAIT_SECONDS"]:
+            time.sleep(wait.seconds + WAIT_MARGIN)
+            continue
+        until = now + timedelta(seconds=wait.seconds + WAIT_MARGIN)
+        batch.hold(letter, HoldReason.LIMIT, until, f"rate limit: {wait.scope}")
+        return False
+    return True
+
+
+def _smtp_refusal(exc: Exception) -> tuple[int, str] | None:
+    """(code, text) of an SMTP refusal, or None for a broken connection."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(exc.recipients.values()))
+        return code, text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        raw: bytes | str = exc.smtp_error
+        return exc.smtp_code, raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+    return None
+
+
+def _retry_later(letter: Letter, reason: str, batch: Batch) -> None:
+    """Back to the queue after an exponential, jittered wait; failed after MAX attempts."""
+    cfg = current_app.config
+    if letter.attempts >= cfg["MAX_ATTEMPTS"]:
+        batch.record(letter, LetterStatus.FAILED,
+                     last_error=f"gave up after {letter.attempts} tries: {reason}")
         return
-    delay = min(3600, 2 ** letter.attempts * 15) * random.uniform(0.5, 1.5)  # noqa: S311
-    letter.not_before = utcnow() + timedelta(seconds=delay)
-    _finish(letter, LetterStatus.QUEUED, reason)
-    queue.get_queue().enqueue_in(timedelta(seconds=delay), deliver_letters, [letter.id])
+    base = cfg["RETRY_BASE_SECONDS"] * 2 ** (letter.attempts - 1)
+    delay = min(cfg["RETRY_MAX_SECONDS"], base) * random.uniform(0.5, 1.5)  # noqa: S311
+    until = clock.now() + timedelta(seconds=delay)
+    batch.record(letter, LetterStatus.QUEUED, not_before=until, last_error=reason)
+    batch.counts["retry"] += 1
+    letter_id = letter.id
+    batch.after_commit.append(
+        lambda: queue.get_queue().enqueue_at(until, deliver_letters, [letter_id]))
+
+
+def _send(letter: Letter, smtp: mail.Transport, batch: Batch) -> None:
+    try:
+        msg = compose(letter)
+    except LetterRenderError as exc:
+        batch.record(letter, LetterStatus.FAILED, last_error=f"template: {exc}")
+        return
+    try:
+        smtp.send(msg)
+    except (smtplib.SMTPException, OSError) as exc:
+        refusal = _smtp_refusal(exc)
+        if refusal is None or isinstance(exc, smtplib.SMTPSenderRefused):
+            # The connection broke, or the relay refused our sender: not the official's fault.
+            smtp.close()
+            _retry_later(letter, f"{type(exc).__name__}: {exc}"[:500], batch)
+            return
+        code, text = refusal
+        reason = f"{code} {text}"[:1000]
+        if code < 500:
+            _retry_later(letter, reason, batch)
+            return
+        batch.record(letter, LetterStatus.FAILED, last_error=reason)
+        if isinstance(exc, smtplib.SMTPRecipientsRefused) or text.startswith("5.1."):
+            # The address itself is refused: flag it, hold the rest until someone looks.
+            batch.targets.append({"id": letter.target_id, "bounced_at": clock.now(),
+                                  "bounce_reason": reason})
+        return
+    batch.record(letter, LetterStatus.SENT, sent_at=clock.now(), last_error=None,
+                 hold_reason=None)
 
 
 def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
-    """Claim, compose and send a batch of letters over one SMTP connection."""
-    counts = {"sent": 0, "skipped": 0, "held": 0, "failed": 0, "retry": 0}
-    live = current_app.config["ADVOCACY_MODE"] == "live"
-    with mail.transport() as smtp:
-        for letter_id in letter_ids:
-            if not claim(letter_id):
-                counts["skipped"] += 1
-                continue
-            letter = db.session.get_one(Letter, letter_id)
-            if live and not letter.target.verified:
-                # targets-sources.md: nothing goes by email to an unverified address in live mode.
-                _finish(letter, LetterStatus.HELD, "waiting: the official's address is unverified")
-                counts["held"] += 1
-                continue
-            try:
-                msg = compose(letter)
-            except LetterRenderError as exc:
-                _finish(letter, LetterStatus.FAILED, f"template: {exc}")
-                counts["failed"] += 1
-                continue
-            try:
-                smtp.send(msg)
-            except smtplib.SMTPResponseException as exc:
-                detail = exc.smtp_error
-                if isinstance(detail, bytes):
-                    detail = detail.decode(errors="replace")
-                reason = f"{exc.smtp_code} {detail}"
-                if 500 <= exc.smtp_code < 600:
-                    _finish(letter, LetterStatus.FAILED, reason)
-                    counts["failed"] += 1
-                else:
-                    _retry_later(letter, reason)
-                    counts["retry"] += 1
-                continue
-            except (smtplib.SMTPException, OSError) as exc:
-                # The connection broke: this letter waits and retries; the next one reconnects.
-                _retry_later(letter, f"connection: {exc}")
-                counts["retry"] += 1
-                smtp.close()
-                continue
-            _finish(letter, LetterStatus.SENT)
-            counts["sent"] += 1
-    log.info("batch done: %s", counts)
-    return counts
+    """Deliver a batch: claim a chunk at a time, one SMTP connection for all of it."""
+    cfg = current_app.config
+    smtp = mail.shared_transport()
+    limiter = limiter_for_app()
+    counts: Counter[str] = Counter()
+    limits_cache: dict[int, RateLimits] = {}
+    for start in range(0, len(letter_ids), cfg["CLAIM_SIZE"]):
+        chunk = list(letter_ids[start : start + cfg["CLAIM_SIZE"]])
+        claimed = claim(chunk)
+        counts["skipped"] += len(chunk) - len(claimed)
+        if not claimed:
+            continue
+        batch = Batch()
+        try:
+            for letter in load(claimed):
+                if _gate(letter, _limits(letter, limits_cache), limiter, batch):
+                    _send(letter, smtp, batch)
+        finally:
+            batch.commit()  # what was done is recorded even if something unexpected broke off
+            counts.update(batch.counts)
+    log.info("batch of %d: %s", len(letter_ids), dict(counts))
+    return dict(counts)
 
 
-def reconcile() -> dict[str, int]:
-    """Re-enqueue what Redis may have lost: due queued letters and unsent confirmations."""
-    now = utcnow()
-    letter_ids = list(
-        db.session.scalars(
-            select(Letter.id).where(
-                Letter.status == LetterStatus.QUEUED,
-                or_(Letter.not_before.is_(None), Letter.not_before <= now),
-            )
+def limiter_for_app() -> Limiter:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    limiter = app.extensions.get("advocacy_limiter")
+    if limiter is None:
+        limiter = Limiter(queue.get_redis(), app.config["QUEUE_NAME"])
+        app.extensions["advocacy_limiter"] = limiter
+    return limiter  # type: ignore[no-any-return]
+
+
+def release_letters(letter_ids: list[int]) -> dict[str, int]:
+    """Held letters whose time has come go back to the queue, and out."""
+    released = db.session.execute(
+        update(Letter)
+        .where(
+            Letter.id.in_(letter_ids),
+            Letter.status == LetterStatus.HELD,
+            Letter.hold_reason.in_([HoldReason.LIMIT, HoldReason.WINDOW]),
+            Letter.not_before <= clock.now() + timedelta(seconds=1),
         )
+        .values(status=LetterStatus.QUEUED, hold_reason=None)
+        .returning(Letter.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    db.session.commit()
+    return deliver_letters(sorted(released)) if released else {}
+
+
+def send_digest(key: str) -> int:
+    """One email to an official with the day's overflow; returns how many letters it carries."""
+    now = clock.now()
+    ids = db.session.execute(
+        update(Letter)
+        .where(Letter.digest_key == key, Letter.status == LetterStatus.HELD,
+               Letter.hold_reason == HoldReason.DIGEST)
+        .values(status=LetterStatus.SENDING, claimed_at=now, claimed_by=worker_id(),
+                attempts=Letter.attempts + 1)
+        .returning(Letter.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    db.session.commit()
+    if not ids:
+        return 0
+    letters = load(list(ids))
+    first = letters[0]
+    target, campaign, template = first.target, first.campaign, first.template
+    language = template.language
+    entries = [
+        {"name": lt.submission.name, "city": lt.submission.city,
+         "country_name": country_name(lt.submission.country, "en"),
+         "personal_note": lt.submission.personal_note}
+        for lt in letters
+    ]
+    subject = render_letter(template.subject, "-", _context(first)).subject
+    msg = digest_message(
+        digest_key=key, official_email=target.email or "", official_office=target.office,
+        salutation=target.salutations.get(language) or template.default_salutation,
+        campaign_name=campaign.name,
+        sender=campaign.sender or current_app.config["ADVOCACY_SENDER"],
+        entries=entries, subject=subject,
     )
-    submission_ids = list(
-        db.session.scalars(
-            select(Submission.id).where(
-                Submission.confirmation_sent_at.is_(None),
-                Submission.confirmed_at.is_(None),
-                Submission.created_at < now - timedelta(minutes=1),
-            )
-        )
-    )
-    jobs = queue.enqueue_letters(letter_ids)
-    for sid in submission_ids:
-        queue.enqueue_confirmation(sid)
-    return {"letters": len(letter_ids), "letter_jobs": jobs, "confirmations": len(submission_ids)}
+    batch = Batch()
+    smtp = mail.shared_transport()
+    try:
+        smtp.send(msg)
+    except (smtplib.SMTPException, OSError) as exc:
+        refusal = _smtp_refusal(exc)
+        if refusal is not None and refusal[0] >= 500:
+            for letter in letters:
+                batch.record(letter, LetterStatus.FAILED, last_error=f"digest: {refusal}")
+        else:
+            smtp.close()
+            later = now + timedelta(seconds=current_app.config["RETRY_BASE_SECONDS"])
+            for letter in letters:
+                batch.record(letter, LetterStatus.HELD, hold_reason=HoldReason.DIGEST,
+                             not_before=later, last_error=f"digest: {exc}"[:500])
+            batch.after_commit.append(lambda: schedule_digest(key, later))
+        batch.commit()
+        return 0
+    sent_at = clock.now()
+    for letter in letters:
+        batch.record(letter, LetterStatus.SENT, sent_at=sent_at, last_error=None)
+    batch.commit()
+    return len(letters)

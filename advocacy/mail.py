@@ -47,8 +47,9 @@ class Transport:
             self._smtp = self._connect()
         try:
             self._smtp.send_message(msg)
-        except smtplib.SMTPServerDisconnected:
-            # A relay may drop an idle connection between batches: reconnect once.
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            # A relay drops idle connections between batches: reconnect once and resend.
+            self.close()
             self._smtp = self._connect()
             self._smtp.send_message(msg)
 
@@ -73,7 +74,7 @@ class Transport:
 
 
 def transport() -> Transport:
-    """A transport for the app's SMTP_URL; `sink` means this process's local sink."""
+    """A new transport for the app's SMTP_URL; `sink` means this process's local sink."""
     cfg = current_app.config
     url = cfg["SMTP_URL"]
     # Checked again here, not only at start-up: tests and tools may change the config.
@@ -81,3 +82,18 @@ def transport() -> Transport:
     if url == "sink":
         url = process_sink(Path(cfg["OUTBOX_DIR"])).url
     return Transport(url)
+
+
+def shared_transport() -> Transport:
+    """The app's long-lived transport: a worker keeps one connection across jobs."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    pool: dict[str, Transport] = app.extensions.setdefault("advocacy_smtp", {})
+    url = app.config["SMTP_URL"]
+    if url not in pool:
+        pool[url] = transport()
+    return pool[url]
+
+
+def close_shared_transports() -> None:
+    for shared in current_app.extensions.pop("advocacy_smtp", {}).values():
+        shared.close()

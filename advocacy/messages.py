@@ -87,3 +87,43 @@ def confirmation_message(
         " no letter will be sent in your name.\n"
     )
     return msg
+
+
+def digest_message(
+    *,
+    digest_key: str,
+    official_email: str,
+    official_office: str,
+    salutation: str,
+    campaign_name: str,
+    sender: str,
+    entries: list[dict[str, str]],
+    subject: str,
+) -> EmailMessage:
+    """One email for an official's overflow of the day: who wrote, from where, and their words."""
+    countries: dict[str, int] = {}
+    for entry in entries:
+        countries[entry["country_name"]] = countries.get(entry["country_name"], 0) + 1
+    by_country = ", ".join(f"{name} ({n})" for name, n in sorted(countries.items()))
+    blocks = []
+    for entry in entries:
+        block = f"{entry['name']}, {entry['city']}, {entry['country_name']}"
+        if entry["personal_note"]:
+            block += "\n" + "\n".join(f"  {line}" for line in entry["personal_note"].splitlines())
+        blocks.append(block)
+    msg = EmailMessage()
+    msg["From"] = Address(_display(campaign_name), addr_spec=sender)
+    msg["To"] = Address(_display(official_office, 78), addr_spec=official_email)
+    msg["Subject"] = _clean(f"{subject} ({len(entries)} supporters today)")
+    msg["Message-ID"] = f"<digest-{digest_key.replace(':', '-')}@{_domain(sender)}>"
+    msg["Date"] = format_datetime(utcnow())
+    msg["Auto-Submitted"] = "no"
+    msg.set_content(
+        f"{_clean(salutation)}\n\n"
+        f"Today {len(entries)} more supporters of the appeal \"{_clean(campaign_name)}\" wrote"
+        " to you. So as not to fill your inbox, their letters are gathered in this one email.\n"
+        f"They write from: {by_country}.\n\n"
+        + "\n\n".join(blocks)
+        + "\n"
+    )
+    return msg

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -59,6 +60,17 @@ class LetterStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class HoldReason(enum.StrEnum):
+    """Why a letter is held; the first three are released by time, the rest by an organizer."""
+
+    LIMIT = "limit"
+    WINDOW = "window"
+    DIGEST = "digest"
+    PAUSED = "paused"
+    UNVERIFIED = "unverified"
+    BOUNCED = "bounced"
+
+
 class CampaignStatus(enum.StrEnum):
     OPEN = "open"
     PAUSED = "paused"
@@ -75,6 +87,9 @@ class Campaign(Base):
     status: Mapped[str] = mapped_column(String(20), default=CampaignStatus.OPEN)
     # Which bodies supporters may pick, as slugs; empty means all.
     bodies: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # Rate limits and send window over the defaults (see advocacy.ratelimit.RateLimits).
+    limits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    sender: Mapped[str | None] = mapped_column(String(320))  # else ADVOCACY_SENDER
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -111,6 +126,11 @@ class Target(Base):
     verified_by: Mapped[str | None] = mapped_column(String(320))
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The organizer's choice: past the daily cap, one digest instead of the overflow.
+    digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    bounce_reason: Mapped[str | None] = mapped_column(Text)
     # Hash of the file entry last loaded: a changed file entry wins, an unchanged one
     # leaves organizers' edits alone.
     file_hash: Mapped[str | None] = mapped_column(String(64))
@@ -198,6 +218,9 @@ class Letter(Base):
     template_id: Mapped[int] = mapped_column(ForeignKey("letter_template.id"))
     status: Mapped[str] = mapped_column(String(20), default=LetterStatus.UNCONFIRMED)
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    hold_reason: Mapped[str | None] = mapped_column(String(20))
+    digest_key: Mapped[str | None] = mapped_column(String(80), index=True)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -9,7 +9,7 @@ from typing import Any
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from redis.exceptions import RedisError
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from . import queue
@@ -18,6 +18,7 @@ from .models import (
     Body,
     Campaign,
     CampaignStatus,
+    HoldReason,
     Letter,
     LetterStatus,
     LetterTemplate,
@@ -260,5 +261,63 @@ def letter_states(submission: Submission) -> list[dict[str, Any]]:
     return [{"id": i, "official": official_label(t), "status": s} for i, s, t in rows]
 
 
-def count_letters() -> int:
-    return int(db.session.scalar(select(func.count(Letter.id))) or 0)
+def _campaign_or_error(slug: str | None) -> Campaign:
+    campaign = find_campaign(slug)
+    if campaign is None:
+        raise LookupError(f"no campaign {slug!r}" if slug else "no default campaign: run init")
+    return campaign
+
+
+def _target_or_error(key: str) -> Target:
+    target = db.session.scalar(select(Target).where(Target.key == key))
+    if target is None:
+        raise LookupError(f"no official with key {key!r}")
+    return target
+
+
+def set_paused(campaign_slug: str | None, official_key: str | None, paused: bool) -> dict[str, Any]:
+    """Pause or resume a campaign or one official; resuming re-queues what the pause held."""
+    held = select(Letter.id).where(Letter.status == LetterStatus.HELD,
+                                   Letter.hold_reason == HoldReason.PAUSED)
+    if official_key:
+        target = _target_or_error(official_key)
+        target.paused = paused
+        held = held.where(Letter.target_id == target.id)
+        what = {"official": target.key}
+    else:
+        campaign = _campaign_or_error(campaign_slug)
+        campaign.status = CampaignStatus.PAUSED if paused else CampaignStatus.OPEN
+        held = held.where(Letter.campaign_id == campaign.id)
+        what = {"campaign": campaign.slug}
+    released: list[int] = []
+    if not paused:
+        released = list(db.session.scalars(held))
+        if released:
+            db.session.execute(
+                update(Letter)
+                .where(Letter.id.in_(released), Letter.status == LetterStatus.HELD)
+                .values(status=LetterStatus.QUEUED, hold_reason=None, not_before=None)
+            )
+    db.session.commit()
+    if released:
+        queue.enqueue_letters(released)
+    return {**what, "paused": paused, "released": len(released)}
+
+
+def set_limits(campaign_slug: str | None, settings: dict[str, Any] | None) -> dict[str, Any]:
+    """Show a campaign's limits, or replace its settings (validated) and show the result."""
+    from .ratelimit import campaign_limits
+
+    campaign = _campaign_or_error(campaign_slug)
+    if settings is not None:
+        campaign_limits(settings)  # raises with the reason when a value is wrong
+        campaign.limits = settings
+        db.session.commit()
+    return {"campaign": campaign.slug,
+            "limits": campaign_limits(campaign.limits).model_dump(mode="json")}
+
+
+def set_digest(official_key: str, on: bool) -> None:
+    """The organizer's choice for an official: past the daily cap, one digest instead."""
+    _target_or_error(official_key).digest = on
+    db.session.commit()

@@ -18,6 +18,7 @@ from redis.exceptions import RedisError
 from advocacy import create_app
 from advocacy.bootstrap import load_data
 from advocacy.extensions import db
+from advocacy.services import set_limits
 from advocacy.sink import Sink, SinkHandler
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -177,6 +178,8 @@ def app(
         db.drop_all()
         db.create_all()
         load_data(ROOT / "targets", ROOT / "templates")
+        # Send windows follow the real clock; tests that need one set it and move the clock.
+        set_limits(None, {"window": None})
         yield app
         db.session.remove()
         db.drop_all()

@@ -53,6 +53,10 @@ def start_run(tmp_path: Path, **env_vars: str) -> tuple[subprocess.Popen[bytes],
     env = {k: v for k, v in os.environ.items()
            if k not in ("REDIS_URL", "DATABASE_URL", "SMTP_URL", "ADVOCACY_MODE")}
     env.update(ADVOCACY_INSTANCE_PATH=str(tmp_path / "instance"), PORT=str(port), **env_vars)
+    # The send window follows the real clock: open it wide, as an organizer could.
+    for args in (["init"], ["limits", "--set", '{"window": null}']):
+        subprocess.run([sys.executable, "-m", "advocacy", *args], env=env, check=True,
+                       capture_output=True)
     log = (tmp_path / "run.log").open("w+b")
     proc = subprocess.Popen([sys.executable, "-m", "advocacy", "run"], env=env, stdout=log,
                             stderr=subprocess.STDOUT, start_new_session=True)

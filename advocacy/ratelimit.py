@@ -1,0 +1,160 @@
+"""Rate limits and send windows: when a letter may go, decided per campaign's settings.
+
+Counting is done by the `limits` package's moving-window strategy on Redis (the one
+Flask-Limiter uses), so any window of the configured length holds at most the limit, across
+every worker on every machine. Keys are per relay, recipient domain and official, not per
+campaign: an office is protected whichever campaign writes to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from limits import RateLimitItem, parse
+from limits.storage import RedisStorage
+from limits.strategies import MovingWindowRateLimiter
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from redis import Redis
+
+
+def _rate(value: str | None) -> str | None:
+    if value is None:
+        return None
+    try:
+        parse(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not a rate such as '10/second' or '30/hour'") from None
+    return value
+
+
+class SendWindow(BaseModel):
+    """Hours and weekdays (0 = Monday) in the official's own time zone."""
+
+    model_config = ConfigDict(extra="forbid")
+    start: time = time(8, 0)
+    end: time = time(20, 0)
+    days: Annotated[list[int], Field(min_length=1)] = [0, 1, 2, 3, 4]
+
+    @model_validator(mode="after")
+    def _order(self) -> SendWindow:
+        if self.end <= self.start:
+            raise ValueError("end must be after start")
+        if any(d not in range(7) for d in self.days):
+            raise ValueError("days are 0 (Monday) to 6 (Sunday)")
+        return self
+
+
+class RateLimits(BaseModel):
+    """A campaign's limits; None switches one off."""
+
+    model_config = ConfigDict(extra="forbid")
+    relay: str | None = "10/second"
+    per_domain: str | None = "120/minute"
+    domains: dict[str, str] = {}
+    per_official_hour: str | None = "30/hour"
+    per_official_day: str | None = "300/day"
+    window: SendWindow | None = SendWindow()
+    # When an official's daily cap is full, their digest goes out at this local time.
+    digest_at: time = time(20, 0)
+
+    _check_rates = field_validator("relay", "per_domain", "per_official_hour",
+                                   "per_official_day")(_rate)
+
+    @field_validator("domains")
+    @classmethod
+    def _check_domains(cls, v: dict[str, str]) -> dict[str, str]:
+        for rate in v.values():
+            _rate(rate)
+        return {k.lower(): r for k, r in v.items()}
+
+
+def campaign_limits(settings: dict[str, Any] | None) -> RateLimits:
+    """The campaign's stored settings over the defaults."""
+    return RateLimits.model_validate(settings or {})
+
+
+def window_opens(window: SendWindow | None, timezone: str, now: datetime) -> datetime | None:
+    """None when `now` is inside the send window, else when it next opens (in UTC)."""
+    if window is None:
+        return None
+    zone = ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    if local.weekday() in window.days and window.start <= local.time() < window.end:
+        return None
+    for ahead in range(8):
+        day = local.date() + timedelta(days=ahead)
+        if day.weekday() not in window.days:
+            continue
+        opening = datetime.combine(day, window.start, tzinfo=zone)
+        if opening > local:
+            return opening.astimezone(now.tzinfo)
+    raise ValueError("a send window with no day in it")  # unreachable: days is not empty
+
+
+def digest_time(limits: RateLimits, timezone: str, now: datetime) -> datetime:
+    """When today's digest for an official in this time zone goes out."""
+    zone = ZoneInfo(timezone)
+    local = now.astimezone(zone)
+    at = datetime.combine(local.date(), limits.digest_at, tzinfo=zone)
+    return max(at, local).astimezone(now.tzinfo)
+
+
+@dataclass(frozen=True)
+class Wait:
+    """Not now: try again in `seconds`; `scope` names the limit that said no."""
+
+    seconds: float
+    scope: str
+
+
+class Limiter:
+    """Consumes one slot of every limit that applies to a letter, or says how long to wait."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        storage = RedisStorage("redis://", connection_pool=redis.connection_pool,
+                               key_prefix=f"{prefix}:limits")
+        self._strategy = MovingWindowRateLimiter(storage)
+        self._parsed: dict[str, RateLimitItem] = {}
+
+    def _item(self, rate: str) -> RateLimitItem:
+        if rate not in self._parsed:
+            self._parsed[rate] = parse(rate)
+        return self._parsed[rate]
+
+    def _wait(self, item: RateLimitItem, key: str, scope: str, now: float) -> Wait:
+        stats = self._strategy.get_window_stats(item, key)
+        return Wait(max(0.01, stats.reset_time - now), scope)
+
+    def acquire(self, limits: RateLimits, official: str, domain: str, now: float) -> Wait | None:
+        """Take a slot for one letter to `official` at `domain`; a Wait when a limit is full.
+
+        Official and domain limits are only tested first, so a letter that must be held does
+        not use up the relay's capacity; then the relay, the busiest, is hit, then the rest.
+        A slot taken before a later refusal is lost, never overspent.
+        """
+        domain_rate = limits.domains.get(domain, limits.per_domain)
+        specific = [
+            (rate, key, scope)
+            for rate, key, scope in (
+                (limits.per_official_day, f"official-day:{official}", "official_day"),
+                (limits.per_official_hour, f"official-hour:{official}", "official_hour"),
+                (domain_rate, f"domain:{domain}", "domain"),
+            )
+            if rate is not None
+        ]
+        for rate, key, scope in specific:
+            item = self._item(rate)
+            if not self._strategy.test(item, key):
+                return self._wait(item, key, scope, now)
+        if limits.relay is not None:
+            item = self._item(limits.relay)
+            if not self._strategy.hit(item, "relay"):
+                return self._wait(item, "relay", "relay", now)
+        for rate, key, scope in specific:
+            item = self._item(rate)
+            if not self._strategy.hit(item, key):  # another worker took the last slot
+                return self._wait(item, key, scope, now)
+        return None

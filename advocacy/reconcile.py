@@ -1,0 +1,114 @@
+"""Bringing Redis back in line with the database, which is the truth about every letter."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import timedelta
+from typing import Any
+
+from flask import Flask, current_app
+from redis.exceptions import RedisError
+from rq.job import Job
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from . import clock, queue
+from .delivery import schedule_digest
+from .extensions import db
+from .models import HoldReason, Letter, LetterStatus, Submission
+
+log = logging.getLogger(__name__)
+LETTER_JOBS = ("advocacy.delivery.deliver_letters", "advocacy.delivery.release_letters")
+CONFIRM_JOB = "advocacy.delivery.send_confirmation"
+
+
+def jobs_in_flight() -> tuple[set[int], set[int]]:
+    """Letter ids and submission ids that some job in Redis will still deal with."""
+    q = queue.get_queue()
+    job_ids = set(q.get_job_ids())
+    job_ids |= set(StartedJobRegistry(queue=q).get_job_ids())
+    job_ids |= set(ScheduledJobRegistry(queue=q).get_job_ids())  # type: ignore[no-untyped-call]
+    letters: set[int] = set()
+    submissions: set[int] = set()
+    for job in Job.fetch_many(sorted(job_ids), connection=q.connection):
+        if job is None:
+            continue
+        if job.func_name in LETTER_JOBS:
+            letters.update(job.args[0])
+        elif job.func_name == CONFIRM_JOB:
+            submissions.add(job.args[0])
+    return letters, submissions
+
+
+def reconcile() -> dict[str, int]:
+    """Stale `sending` to needs_review, due holds released, lost jobs queued again."""
+    now = clock.now()
+    stale_before = now - timedelta(seconds=current_app.config["STALE_SENDING_SECONDS"])
+    stale = db.session.execute(
+        update(Letter)
+        .where(Letter.status == LetterStatus.SENDING, Letter.claimed_at < stale_before)
+        .values(status=LetterStatus.NEEDS_REVIEW,
+                last_error="its worker stopped while sending: check whether it arrived")
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    released = db.session.execute(
+        update(Letter)
+        .where(Letter.status == LetterStatus.HELD,
+               Letter.hold_reason.in_([HoldReason.LIMIT, HoldReason.WINDOW]),
+               Letter.not_before <= now)
+        .values(status=LetterStatus.QUEUED, hold_reason=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    db.session.commit()
+    digests = list(db.session.scalars(
+        select(Letter.digest_key).distinct().where(
+            Letter.status == LetterStatus.HELD, Letter.hold_reason == HoldReason.DIGEST,
+            Letter.not_before <= now)
+    ))
+    for key in digests:
+        if key:
+            schedule_digest(key, now)
+
+    letters_covered, submissions_covered = jobs_in_flight()
+    due = db.session.scalars(
+        select(Letter.id).where(
+            Letter.status == LetterStatus.QUEUED,
+            or_(Letter.not_before.is_(None), Letter.not_before <= now),
+        )
+    ).all()
+    missing = sorted(set(due) - letters_covered)
+    jobs = queue.enqueue_letters(missing)
+    unconfirmed = db.session.scalars(
+        select(Submission.id).where(
+            Submission.confirmation_sent_at.is_(None),
+            Submission.confirmed_at.is_(None),
+            Submission.created_at < now - timedelta(minutes=1),
+        )
+    ).all()
+    resend = sorted(set(unconfirmed) - submissions_covered)
+    for submission_id in resend:
+        queue.enqueue_confirmation(submission_id)
+    return {"needs_review": stale, "released": released, "digests": len(digests),
+            "letters": len(missing), "letter_jobs": jobs, "confirmations": len(resend)}
+
+
+def reconcile_periodically(app: Flask, stop: threading.Event) -> None:
+    """Run reconcile every RECONCILE_EVERY_SECONDS in one worker at a time (a Redis lock).
+
+    It runs in the worker process itself, not as a scheduled job: a Redis that lost its data
+    would have lost that job too.
+    """
+    every = float(app.config["RECONCILE_EVERY_SECONDS"])
+    while not stop.wait(every):
+        with app.app_context():
+            try:
+                lock = f"{app.config['QUEUE_NAME']}:reconcile-lock"
+                if queue.get_redis().set(lock, "1", nx=True, ex=max(1, int(every) - 1)):
+                    report: Any = reconcile()
+                    log.info("reconcile: %s", report)
+            except (RedisError, SQLAlchemyError) as exc:  # a service is away: next round
+                log.warning("reconcile skipped: %s", exc)
+            finally:
+                db.session.remove()
