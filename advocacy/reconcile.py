@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Flask, current_app
@@ -20,12 +20,17 @@ from .extensions import db
 from .models import HoldReason, Letter, LetterStatus, Submission
 
 log = logging.getLogger(__name__)
-LETTER_JOBS = ("advocacy.delivery.deliver_letters", "advocacy.delivery.release_letters")
+# Jobs that will deliver queued letters (release jobs only concern held ones).
+LETTER_JOBS = ("advocacy.delivery.deliver_letters",)
 CONFIRM_JOB = "advocacy.delivery.send_confirmation"
 
 
-def jobs_in_flight() -> tuple[set[int], set[int]]:
-    """Letter ids and submission ids that some job in Redis will still deal with."""
+def jobs_in_flight(stale_before: datetime) -> tuple[set[int], set[int]]:
+    """Letter ids and submission ids that some job in Redis will still deal with.
+
+    A job started before `stale_before` is not counted: its worker may have died with it,
+    and a second job for the same letters is harmless (each letter is claimed once).
+    """
     q = queue.get_queue()
     job_ids = set(q.get_job_ids())
     job_ids |= set(StartedJobRegistry(queue=q).get_job_ids())
@@ -33,7 +38,7 @@ def jobs_in_flight() -> tuple[set[int], set[int]]:
     letters: set[int] = set()
     submissions: set[int] = set()
     for job in Job.fetch_many(sorted(job_ids), connection=q.connection):
-        if job is None:
+        if job is None or (job.started_at is not None and job.started_at < stale_before):
             continue
         if job.func_name in LETTER_JOBS:
             letters.update(job.args[0])
@@ -71,7 +76,7 @@ def reconcile() -> dict[str, int]:
         if key:
             schedule_digest(key, now)
 
-    letters_covered, submissions_covered = jobs_in_flight()
+    letters_covered, submissions_covered = jobs_in_flight(stale_before)
     due = db.session.scalars(
         select(Letter.id).where(
             Letter.status == LetterStatus.QUEUED,

@@ -41,8 +41,20 @@ class SinkHandler:
     outbox: Path | None = None
     # Lets a test answer like a troubled relay: return e.g. "451 try later" to refuse.
     reply: Callable[[Received], str | None] | None = None
+    # The same for each recipient (RCPT TO): e.g. "550 5.1.1 no such mailbox".
+    rcpt_reply: Callable[[str], str | None] | None = None
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
+    ) -> str:
+        if self.rcpt_reply is not None:
+            refusal = self.rcpt_reply(address)
+            if refusal:
+                return refusal
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
         item = Received(

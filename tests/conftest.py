@@ -203,4 +203,45 @@ def work(app: Any) -> None:
     from advocacy.queue import get_queue, get_redis
 
     with app.app_context():
-        SimpleWorker([get_queue()], connection=get_redis()).work(burst=True)
+        SimpleWorker([get_queue()], connection=get_redis()).work(burst=True, with_scheduler=True)
+
+
+def seed_queued(supporters: int, body: str = "un", country: str = "") -> list[int]:
+    """Confirmed letters from this many supporters to every emailed official of a body."""
+    from sqlalchemy import select
+
+    from advocacy.models import Body, Letter, LetterStatus, Submission, Supporter, utcnow
+    from advocacy.services import current_template, find_campaign
+    from advocacy.targets import choose_targets
+
+    campaign = find_campaign(None)
+    body_row = db.session.scalars(select(Body).where(Body.slug == body)).one()
+    assert campaign is not None
+    template = current_template(campaign, body_row, "en")
+    assert template is not None
+    targets = [t for t in choose_targets(body_row, country) if t.email]
+    now = utcnow()
+    letters = []
+    for i in range(supporters):
+        supporter = Supporter(email=f"supporter{i}-{uuid.uuid4().hex[:6]}@example.org")
+        submission = Submission(
+            campaign_id=campaign.id, supporter=supporter, body_id=body_row.id,
+            target_country=country, name=f"Supporter {i}", city="Lyon", country="FR",
+            language="en", personal_note=f"Note number {i}.", consent_at=now, confirmed_at=now,
+        )
+        letters += [Letter(campaign_id=campaign.id, submission=submission, supporter=supporter,
+                           target_id=t.id, template_id=template.id, status=LetterStatus.QUEUED,
+                           queued_at=now) for t in targets]
+    db.session.add_all(letters)
+    db.session.commit()
+    return [letter.id for letter in letters]
+
+
+def worker_env(app: Any, sink_url: str, tmp_path: Path) -> dict[str, str]:
+    """The environment of a worker process that works for this test's app."""
+    return {**os.environ,
+            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+            "REDIS_URL": app.config["REDIS_URL"], "ADVOCACY_QUEUE": app.config["QUEUE_NAME"],
+            "SMTP_URL": sink_url, "ADVOCACY_SENDER": app.config["ADVOCACY_SENDER"],
+            "ADVOCACY_SECRET_KEY": app.config["SECRET_KEY"],
+            "ADVOCACY_INSTANCE_PATH": str(tmp_path / "worker-instance")}

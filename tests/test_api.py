@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from test_end_to_end import SUPPORTER, submission
 
 from advocacy.extensions import db
 from advocacy.models import Letter, Submission, Supporter
+
+from test_end_to_end import SUPPORTER, submission
 
 
 def stored() -> tuple[int, int, int]:

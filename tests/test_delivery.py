@@ -1,0 +1,221 @@
+"""Delivery on real Redis, a real SMTP sink and the database: limits, windows, digests, errors."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from advocacy import clock
+from advocacy.extensions import db
+from advocacy.models import HoldReason, Letter, LetterStatus, Target
+from advocacy.queue import enqueue_letters
+from advocacy.reconcile import reconcile
+from advocacy.services import set_digest, set_limits, set_paused
+from advocacy.sink import Sink
+
+from conftest import ROOT, seed_queued, work, worker_env
+
+
+def states() -> Counter[str]:
+    db.session.expire_all()
+    return Counter(dict(db.session.execute(
+        select(Letter.status, func.count()).group_by(Letter.status)).all()))
+
+
+def letters_to(key: str) -> list[Letter]:
+    db.session.expire_all()
+    return list(db.session.scalars(
+        select(Letter).join(Target, Letter.target_id == Target.id).where(Target.key == key)))
+
+
+def max_in_window(times: list[float], seconds: float) -> int:
+    """The most arrivals inside any window of this length (two pointers over sorted times)."""
+    times, best, start = sorted(times), 0, 0
+    for end, t in enumerate(times):
+        while t - times[start] >= seconds:
+            start += 1
+        best = max(best, end - start + 1)
+    return best
+
+
+def test_limits_hold_across_two_worker_processes(
+    app: Any, sink: Sink, tmp_path: Path
+) -> None:
+    relay_rate, hourly = 10, 25
+    set_limits(None, {"relay": f"{relay_rate}/second", "per_domain": None,
+                      "per_official_hour": f"{hourly}/hour", "per_official_day": None,
+                      "window": None})
+    ids = seed_queued(40)  # 80 letters to the two UN offices
+    enqueue_letters(ids[:40])
+    enqueue_letters(ids[40:])
+    env = worker_env(app, sink.url, tmp_path)
+    workers = [subprocess.Popen([sys.executable, str(ROOT / "worker.py"), "--burst"], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+               for _ in range(2)]
+    for w in workers:
+        assert w.wait(timeout=120) == 0, w.stderr.read() if w.stderr else ""
+
+    arrivals = [m.received_at for m in sink.received]
+    per_official = Counter(r for m in sink.received for r in m.rcpt_tos)
+    assert len(arrivals) == 2 * hourly
+    assert set(per_official.values()) == {hourly}
+    assert max_in_window(arrivals, 1.0) <= relay_rate
+    # The backlog drains at no less than 90% of what the relay allows.
+    drained = (len(arrivals) - relay_rate) / (max(arrivals) - min(arrivals))
+    assert drained >= 0.9 * relay_rate, drained
+    held = [lt for lt in letters_to("un-wgad") if lt.status == LetterStatus.HELD]
+    assert len(held) == 40 - hourly
+    assert {lt.hold_reason for lt in held} == {HoldReason.LIMIT}
+    first = min(arrivals)
+    assert all(lt.not_before and lt.not_before.timestamp() >= first + 3600 - 5 for lt in held)
+
+
+@pytest.fixture
+def fake_now(monkeypatch: pytest.MonkeyPatch) -> Any:
+    class Clock:
+        value = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # a Saturday
+
+        def set(self, value: datetime) -> None:
+            self.value = value
+
+    fake = Clock()
+    monkeypatch.setattr(clock, "now", lambda: fake.value)
+    return fake
+
+
+def test_send_window_holds_until_the_officials_working_morning(
+    app: Any, sink: Sink, fake_now: Any
+) -> None:
+    set_limits(None, {"window": {"start": "08:00", "end": "20:00", "days": [0, 1, 2, 3, 4]}})
+    enqueue_letters(seed_queued(1))
+    work(app)
+    assert sink.received == []
+    monday_8_geneva = datetime(2026, 11, 30, 7, 0, tzinfo=UTC)  # Europe/Zurich is UTC+1
+    for letter in letters_to("un-wgad"):
+        assert letter.status == LetterStatus.HELD and letter.hold_reason == HoldReason.WINDOW
+        assert letter.not_before == monday_8_geneva
+
+    fake_now.set(monday_8_geneva - timedelta(minutes=1))
+    reconcile()
+    work(app)
+    assert sink.received == [] and states()["held"] == 2
+
+    fake_now.set(monday_8_geneva + timedelta(seconds=5))
+    assert reconcile()["released"] == 2
+    work(app)
+    assert len(sink.received) == 2 and states()["sent"] == 2
+
+
+def test_past_the_daily_cap_an_official_gets_one_digest(
+    app: Any, sink: Sink, fake_now: Any
+) -> None:
+    fake_now.set(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))  # Tuesday, 10:00 in Geneva
+    set_limits(None, {"per_official_day": "2/day", "window": None})
+    set_digest("un-sr-torture", True)
+    enqueue_letters(seed_queued(5))
+    work(app)
+    digest_held = [lt for lt in letters_to("un-sr-torture") if lt.status == LetterStatus.HELD]
+    assert len(digest_held) == 3
+    assert {lt.hold_reason for lt in digest_held} == {HoldReason.DIGEST}
+    assert {lt.not_before for lt in digest_held} == {datetime(2026, 11, 24, 19, 0, tzinfo=UTC)}
+    # The other office has no digest: its overflow simply waits for tomorrow's quota.
+    assert Counter(lt.hold_reason for lt in letters_to("un-wgad")) == {None: 2, "limit": 3}
+    assert len(sink.received) == 4
+
+    fake_now.set(datetime(2026, 11, 24, 19, 0, 1, tzinfo=UTC))
+    assert reconcile()["digests"] == 1
+    work(app)
+    [digest] = [m for m in sink.received[4:]]
+    assert digest.rcpt_tos == ["urgent-action@ohchr.org"]
+    text = digest.message().get_content()
+    assert "3 more supporters" in text and "France (3)" in text
+    for lt in digest_held:
+        assert lt.submission.name in text and lt.submission.personal_note in text
+    assert "Lyon" in text
+    assert {lt.status for lt in letters_to("un-sr-torture")} == {LetterStatus.SENT}
+    # Running it again sends nothing twice.
+    reconcile()
+    work(app)
+    assert len(sink.received) == 5
+
+
+def test_temporary_refusals_are_retried_until_sent(app: Any, sink: Sink) -> None:
+    app.config["RETRY_BASE_SECONDS"] = 0.05
+    counter = itertools.count()
+    sink.handler.reply = lambda item: "451 4.3.0 try again later" if next(counter) % 3 == 0 \
+        else None
+    ids = seed_queued(15)
+    enqueue_letters(ids)
+    deadline = time.monotonic() + 60
+    while states()["sent"] < len(ids) and time.monotonic() < deadline:
+        work(app)
+        time.sleep(0.1)
+        reconcile()
+    assert states() == {"sent": len(ids)}
+    accepted = [m.message()["Message-ID"] for m in sink.received]
+    assert len(accepted) == len(set(accepted)) == len(ids)
+    db.session.expire_all()
+    retried = db.session.scalars(select(Letter).where(Letter.attempts > 1)).all()
+    assert len(retried) >= len(ids) // 3
+
+
+def test_refused_address_fails_the_letter_and_flags_the_official(
+    app: Any, sink: Sink
+) -> None:
+    sink.handler.rcpt_reply = lambda address: (
+        "550 5.1.1 mailbox unknown" if address == "urgent-action@ohchr.org" else None)
+    enqueue_letters(seed_queued(1))
+    work(app)
+    [failed] = [lt for lt in letters_to("un-sr-torture")]
+    assert failed.status == LetterStatus.FAILED and "550 5.1.1" in (failed.last_error or "")
+    target = failed.target
+    assert target.bounced_at is not None and "mailbox unknown" in (target.bounce_reason or "")
+    # The next letters to that office wait for an organizer instead of bouncing again.
+    enqueue_letters(seed_queued(1))
+    work(app)
+    statuses = sorted((lt.status, lt.hold_reason) for lt in letters_to("un-sr-torture"))
+    assert statuses == [("failed", None), ("held", "bounced")]
+    assert states()["sent"] == 2  # the other office got both
+
+
+def test_pausing_stops_letters_at_the_next_claim_and_resuming_sends_them(
+    app: Any, sink: Sink
+) -> None:
+    ids = seed_queued(3)
+    assert set_paused(None, None, paused=True)["paused"] is True
+    enqueue_letters(ids)
+    work(app)
+    assert sink.received == [] and states() == {"held": 6}
+    assert set_paused(None, None, paused=False)["released"] == 6
+    work(app)
+    assert states() == {"sent": 6}
+
+    more = seed_queued(2)
+    set_paused(None, "un-wgad", paused=True)
+    enqueue_letters(more)
+    work(app)
+    assert [lt.hold_reason for lt in letters_to("un-wgad") if lt.status == "held"] == ["paused"] * 2
+    set_paused(None, "un-wgad", paused=False)
+    work(app)
+    assert states() == {"sent": 10}
+
+
+def test_a_campaigns_own_sender_is_used(app: Any, sink: Sink) -> None:
+    from advocacy.services import find_campaign
+
+    campaign = find_campaign(None)
+    assert campaign is not None
+    campaign.sender = "appeal@freeazat.example"
+    db.session.commit()
+    enqueue_letters(seed_queued(1))
+    work(app)
+    assert {m.mail_from for m in sink.received} == {"appeal@freeazat.example"}
