@@ -175,6 +175,25 @@ def limits_command(campaign_slug: str | None, settings: str | None, digest_for: 
     _echo_json(report)
 
 
+@click.command("sink")
+@click.option("--port", type=int, default=2525, show_default=True)
+@click.option("--outbox", type=click.Path(file_okay=False, path_type=Path),
+              help="Keep each message as an .eml file here (default: count only).")
+def sink_command(port: int, outbox: Path | None) -> None:
+    """Run a local SMTP sink on 127.0.0.1 (for trying things out and for bench/)."""
+    import time
+
+    from .sink import Sink, SinkHandler
+
+    with Sink(SinkHandler(outbox=outbox, keep=False), port=port) as sink:
+        click.echo(f"SMTP sink listening on {sink.url}", err=True)
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
 def _demo_login(instance: Path) -> tuple[str, str | None]:
     """The local organizer login: created on the first run, its password kept in instance/."""
     secret = instance / "organizer-password.txt"
@@ -236,7 +255,8 @@ def run_command(host: str, port: int) -> None:
 
 
 COMMANDS = [init_command, create_organizer_command, worker_command, reconcile_command,
-            stats_command, run_command, pause_command, resume_command, limits_command]
+            stats_command, run_command, pause_command, resume_command, limits_command,
+            sink_command]
 
 
 def register(app: Flask) -> None:

@@ -19,33 +19,34 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import or_, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Table, bindparam, or_, select, update
 
 from . import clock, mail, queue
 from .extensions import db
 from .letters import LetterRenderError, country_name, letter_context, render_letter
-from .messages import confirmation_message, digest_message, letter_message
+from .messages import Outgoing, confirmation_message, digest_message, letter_message
 from .models import (
+    Campaign,
     CampaignStatus,
     HoldReason,
     Letter,
     LetterStatus,
+    LetterTemplate,
     Submission,
+    Supporter,
     Target,
 )
 from .ratelimit import Limiter, RateLimits, campaign_limits, digest_time, window_opens
 from .services import confirmation_link, official_label
 
 log = logging.getLogger(__name__)
-# Added to every wait on a limit, so that message arrival times, which trail the limiter's
-# clock by a little, also stay within the limit.
-WAIT_MARGIN = 0.02
+# Added at random to each wait on a limit, so workers that wait for the same slot do not
+# all wake at the same instant.
+WAIT_JITTER = 0.01
 
 
 def worker_id() -> str:
@@ -98,53 +99,96 @@ def claim(letter_ids: list[int]) -> list[int]:
     return list(taken)
 
 
-def load(letter_ids: list[int]) -> list[Letter]:
-    """The letters with everything composing them needs, in one query."""
-    return list(
-        db.session.scalars(
-            select(Letter)
-            .where(Letter.id.in_(letter_ids))
-            .options(
-                joinedload(Letter.submission).joinedload(Submission.supporter),
-                joinedload(Letter.target),
-                joinedload(Letter.template),
-                joinedload(Letter.campaign),
-            )
-            .order_by(Letter.id)
-        ).unique()
+@dataclass(frozen=True)
+class LetterRow:
+    """One letter and everything deciding and composing it needs, as plain values."""
+
+    id: int
+    campaign_id: int
+    target_id: int
+    attempts: int
+    campaign_name: str
+    campaign_status: str
+    campaign_limits: dict[str, Any]
+    campaign_sender: str | None
+    target_key: str
+    target_email: str | None
+    target_office: str
+    target_holder: str
+    target_country: str
+    target_salutations: dict[str, str]
+    target_timezone: str
+    target_active: bool
+    target_paused: bool
+    target_verified: bool
+    target_bounced: bool
+    target_digest: bool
+    name: str
+    city: str
+    country: str
+    personal_note: str
+    supporter_email: str
+    language: str
+    subject: str
+    body: str
+    default_salutation: str
+
+
+_ROW_COLUMNS = (
+    Letter.id, Letter.campaign_id, Letter.target_id, Letter.attempts,
+    Campaign.name, Campaign.status, Campaign.limits, Campaign.sender,
+    Target.key, Target.email, Target.office, Target.holder, Target.country, Target.salutations,
+    Target.timezone, Target.active, Target.paused, Target.verified,
+    Target.bounced_at.is_not(None), Target.digest,
+    Submission.name, Submission.city, Submission.country, Submission.personal_note,
+    Supporter.email,
+    LetterTemplate.language, LetterTemplate.subject, LetterTemplate.body,
+    LetterTemplate.default_salutation,
+)
+
+
+def load(letter_ids: list[int]) -> list[LetterRow]:
+    """The letters with everything composing them needs, in one query (no ORM objects)."""
+    rows = db.session.execute(
+        select(*_ROW_COLUMNS)
+        .join(Campaign, Letter.campaign_id == Campaign.id)
+        .join(Target, Letter.target_id == Target.id)
+        .join(Submission, Letter.submission_id == Submission.id)
+        .join(Supporter, Letter.supporter_id == Supporter.id)
+        .join(LetterTemplate, Letter.template_id == LetterTemplate.id)
+        .where(Letter.id.in_(letter_ids))
+        .order_by(Letter.id)
     )
+    return [LetterRow(*row) for row in rows]
 
 
-def compose(letter: Letter) -> EmailMessage:
+def compose(letter: LetterRow) -> Outgoing:
     """The email for one letter, rendered from the template version the supporter saw."""
-    submission, target, template, campaign = (
-        letter.submission, letter.target, letter.template, letter.campaign)
-    if not target.email:
-        raise LetterRenderError(f"{target.key} has no email address")
-    rendered = render_letter(template.subject, template.body, _context(letter))
+    if not letter.target_email:
+        raise LetterRenderError(f"{letter.target_key} has no email address")
+    rendered = render_letter(letter.subject, letter.body, _context(letter))
     return letter_message(
         letter_id=letter.id,
         rendered=rendered,
-        official_email=target.email,
-        official_office=target.office,
-        supporter_name=submission.name,
-        supporter_email=submission.supporter.email,
-        campaign_name=campaign.name,
-        sender=campaign.sender or current_app.config["ADVOCACY_SENDER"],
-        language=template.language,
+        official_email=letter.target_email,
+        official_office=letter.target_office,
+        supporter_name=letter.name,
+        supporter_email=letter.supporter_email,
+        campaign_name=letter.campaign_name,
+        sender=letter.campaign_sender or current_app.config["ADVOCACY_SENDER"],
+        language=letter.language,
     )
 
 
-def _context(letter: Letter) -> dict[str, Any]:
-    submission, target, template = letter.submission, letter.target, letter.template
+def _context(letter: LetterRow) -> dict[str, Any]:
     return letter_context(
-        official={"office": target.office, "holder": target.holder, "country": target.country,
-                  "salutations": target.salutations},
-        supporter={"name": submission.name, "city": submission.city, "country": submission.country},
-        personal_note=submission.personal_note,
-        campaign_name=letter.campaign.name,
-        language=template.language,
-        default_salutation=template.default_salutation,
+        official={"office": letter.target_office, "holder": letter.target_holder,
+                  "country": letter.target_country, "salutations": letter.target_salutations},
+        supporter={"name": letter.name, "city": letter.city, "country": letter.country},
+        personal_note=letter.personal_note,
+        campaign_name=letter.campaign_name,
+        language=letter.language,
+        default_salutation=letter.default_salutation,
     )
 
 
@@ -157,11 +201,17 @@ class Batch:
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
 
-    def record(self, letter: Letter, status: LetterStatus, **values: Any) -> None:
+    sent: list[dict[str, Any]] = field(default_factory=list)
+
+    def record(self, letter: LetterRow, status: LetterStatus, **values: Any) -> None:
         self.rows.append({"id": letter.id, "status": status, **values})
         self.counts[status.value] += 1
 
-    def hold(self, letter: Letter, reason: HoldReason, until: datetime | None,
+    def record_sent(self, letter: LetterRow) -> None:
+        self.sent.append({"letter_id": letter.id, "sent_at": clock.now()})
+        self.counts["sent"] += 1
+
+    def hold(self, letter: LetterRow, reason: HoldReason, until: datetime | None,
              note: str, **values: Any) -> None:
         self.record(letter, LetterStatus.HELD, hold_reason=reason, not_before=until,
                     last_error=note, **values)
@@ -170,6 +220,15 @@ class Batch:
             self.after_commit.append(lambda: schedule_release([letter_id], until))
 
     def commit(self) -> None:
+        if self.sent:
+            # The common case as one executemany: sent, with its own time each.
+            table = cast(Table, Letter.__table__)
+            db.session.execute(
+                update(table).where(table.c.id == bindparam("letter_id")).values(
+                    status=LetterStatus.SENT, sent_at=bindparam("sent_at"), last_error=None,
+                    hold_reason=None),
+                self.sent,
+            )
         if self.rows:
             # Bulk UPDATE by primary key, grouped by the set of columns each row changes.
             for keys in {tuple(sorted(r)) for r in self.rows}:
@@ -180,7 +239,7 @@ class Batch:
         db.session.commit()
         for action in self.after_commit:
             action()
-        self.rows, self.targets, self.after_commit = [], [], []
+        self.rows, self.sent, self.targets, self.after_commit = [], [], [], []
 
 
 def _enqueue_at(when: datetime, func: Callable[..., Any], *args: Any,
@@ -202,48 +261,47 @@ def schedule_digest(key: str, when: datetime) -> None:
     _enqueue_at(when, send_digest, key, job_id=job_id)
 
 
-def _limits(letter: Letter, cache: dict[int, RateLimits]) -> RateLimits:
+def _limits(letter: LetterRow, cache: dict[int, RateLimits]) -> RateLimits:
     if letter.campaign_id not in cache:
-        cache[letter.campaign_id] = campaign_limits(letter.campaign.limits)
+        cache[letter.campaign_id] = campaign_limits(letter.campaign_limits)
     return cache[letter.campaign_id]
 
 
-def _gate(letter: Letter, limits: RateLimits, limiter: Limiter, batch: Batch) -> bool:
+def _gate(letter: LetterRow, limits: RateLimits, limiter: Limiter, batch: Batch) -> bool:
     """Everything that may keep a letter back; True when it may go now."""
-    campaign, target = letter.campaign, letter.target
     cfg = current_app.config
-    if not target.active:
+    if not letter.target_active:
         batch.record(letter, LetterStatus.CANCELLED, last_error="the official was deactivated")
         return False
-    if campaign.status != CampaignStatus.OPEN or target.paused:
+    if letter.campaign_status != CampaignStatus.OPEN or letter.target_paused:
         batch.hold(letter, HoldReason.PAUSED, None, "paused by the organizers")
         return False
-    if cfg["ADVOCACY_MODE"] == "live" and not target.verified:
+    if cfg["ADVOCACY_MODE"] == "live" and not letter.target_verified:
         # targets-sources.md: nothing goes by email to an unverified address in live mode.
         batch.hold(letter, HoldReason.UNVERIFIED, None, "the official's address is unverified")
         return False
-    if target.bounced_at is not None:
+    if letter.target_bounced:
         batch.hold(letter, HoldReason.BOUNCED, None, "the official's address bounced")
         return False
     now = clock.now()
-    opens = window_opens(limits.window, target.timezone, now)
+    opens = window_opens(limits.window, letter.target_timezone, now)
     if opens is not None:
         batch.hold(letter, HoldReason.WINDOW, opens, "outside the official's send window")
         return False
-    domain = (target.email or "").rpartition("@")[2].lower()
-    while (wait := limiter.acquire(limits, target.key, domain, time.time())) is not None:
-        if wait.scope == "official_day" and target.digest:
-            local_day = now.astimezone(ZoneInfo(target.timezone)).date()
-            key = f"{campaign.id}:{target.id}:{local_day.isoformat()}"
-            at = digest_time(limits, target.timezone, now)
+    domain = (letter.target_email or "").rpartition("@")[2].lower()
+    while (wait := limiter.acquire(limits, letter.target_key, domain, time.time())) is not None:
+        if wait.scope == "official_day" and letter.target_digest:
+            local_day = now.astimezone(ZoneInfo(letter.target_timezone)).date()
+            key = f"{letter.campaign_id}:{letter.target_id}:{local_day.isoformat()}"
+            at = digest_time(limits, letter.target_timezone, now)
             batch.hold(letter, HoldReason.DIGEST, at, "daily cap reached: goes in the digest",
                        digest_key=key)
             batch.after_commit.append(functools.partial(schedule_digest, key, at))
             return False
         if wait.seconds <= cfg["INLINE_WAIT_SECONDS"]:
-            time.sleep(wait.seconds + WAIT_MARGIN)
+            time.sleep(wait.seconds + random.uniform(0, WAIT_JITTER))  # noqa: S311
             continue
-        until = now + timedelta(seconds=wait.seconds + WAIT_MARGIN)
+        until = now + timedelta(seconds=wait.seconds)
         batch.hold(letter, HoldReason.LIMIT, until, f"rate limit: {wait.scope}")
         return False
     return True
@@ -260,10 +318,10 @@ def _smtp_refusal(exc: Exception) -> tuple[int, str] | None:
     return None
 
 
-def _retry_later(letter: Letter, reason: str, batch: Batch) -> None:
+def _retry_later(letter: LetterRow, reason: str, batch: Batch) -> None:
     """Back to the queue after an exponential, jittered wait; failed after MAX attempts."""
     cfg = current_app.config
-    if letter.attempts >= cfg["MAX_ATTEMPTS"]:
+    if letter.attempts >= cfg["MAX_ATTEMPTS"]:  # attempts counts this one (set by claim)
         batch.record(letter, LetterStatus.FAILED,
                      last_error=f"gave up after {letter.attempts} tries: {reason}")
         return
@@ -276,7 +334,7 @@ def _retry_later(letter: Letter, reason: str, batch: Batch) -> None:
     batch.after_commit.append(functools.partial(_enqueue_at, until, deliver_letters, [letter_id]))
 
 
-def _send(letter: Letter, smtp: mail.Transport, batch: Batch) -> None:
+def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch) -> None:
     try:
         msg = compose(letter)
     except LetterRenderError as exc:
@@ -302,8 +360,7 @@ def _send(letter: Letter, smtp: mail.Transport, batch: Batch) -> None:
             batch.targets.append({"id": letter.target_id, "bounced_at": clock.now(),
                                   "bounce_reason": reason})
         return
-    batch.record(letter, LetterStatus.SENT, sent_at=clock.now(), last_error=None,
-                 hold_reason=None)
+    batch.record_sent(letter)
 
 
 def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
@@ -375,20 +432,18 @@ def send_digest(key: str) -> int:
         return 0
     letters = load(list(ids))
     first = letters[0]
-    target, campaign, template = first.target, first.campaign, first.template
-    language = template.language
     entries = [
-        {"name": lt.submission.name, "city": lt.submission.city,
-         "country_name": country_name(lt.submission.country, "en"),
-         "personal_note": lt.submission.personal_note}
+        {"name": lt.name, "city": lt.city, "country_name": country_name(lt.country, "en"),
+         "personal_note": lt.personal_note}
         for lt in letters
     ]
-    subject = render_letter(template.subject, "-", _context(first)).subject
+    subject = render_letter(first.subject, "-", _context(first)).subject
     msg = digest_message(
-        digest_key=key, official_email=target.email or "", official_office=target.office,
-        salutation=target.salutations.get(language) or template.default_salutation,
-        campaign_name=campaign.name,
-        sender=campaign.sender or current_app.config["ADVOCACY_SENDER"],
+        digest_key=key, official_email=first.target_email or "",
+        official_office=first.target_office,
+        salutation=first.target_salutations.get(first.language) or first.default_salutation,
+        campaign_name=first.campaign_name,
+        sender=first.campaign_sender or current_app.config["ADVOCACY_SENDER"],
         entries=entries, subject=subject,
     )
     batch = Batch()
@@ -409,8 +464,7 @@ def send_digest(key: str) -> int:
             batch.after_commit.append(lambda: schedule_digest(key, later))
         batch.commit()
         return 0
-    sent_at = clock.now()
     for letter in letters:
-        batch.record(letter, LetterStatus.SENT, sent_at=sent_at, last_error=None)
+        batch.record_sent(letter)
     batch.commit()
     return len(letters)

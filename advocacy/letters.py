@@ -57,6 +57,7 @@ def _compile(source: str) -> Template:
     return _env.from_string(source)
 
 
+@lru_cache(maxsize=4096)
 def country_name(code: str, language: str) -> str:
     """The country's name in the given language (the code itself when unknown)."""
     if not code:

@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from flask import current_app
 
 from .config import check_mail_safety
+from .messages import Outgoing
 from .sink import process_sink
 
 TIMEOUT = 30
@@ -41,17 +42,24 @@ class Transport:
             smtp.login(unquote(parts.username), unquote(parts.password or ""))
         return smtp
 
-    def send(self, msg: EmailMessage) -> None:
+    def send(self, msg: EmailMessage | Outgoing) -> None:
         """Send one message; SMTP errors propagate for the caller to classify."""
         if self._smtp is None:
             self._smtp = self._connect()
         try:
-            self._smtp.send_message(msg)
+            self._deliver(self._smtp, msg)
         except (smtplib.SMTPServerDisconnected, ConnectionError):
             # A relay drops idle connections between batches: reconnect once and resend.
             self.close()
             self._smtp = self._connect()
-            self._smtp.send_message(msg)
+            self._deliver(self._smtp, msg)
+
+    @staticmethod
+    def _deliver(smtp: smtplib.SMTP, msg: EmailMessage | Outgoing) -> None:
+        if isinstance(msg, Outgoing):
+            smtp.sendmail(msg.sender, msg.recipients, msg.data)
+        else:
+            smtp.send_message(msg)
 
     def close(self) -> None:
         if self._smtp is not None:

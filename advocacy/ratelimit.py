@@ -102,6 +102,14 @@ def digest_time(limits: RateLimits, timezone: str, now: datetime) -> datetime:
     return max(at, local).astimezone(now.tzinfo)
 
 
+# Checks look this much further back than a limit's window: a message reaches the relay a
+# little after its slot is taken, and this keeps arrival times within the limit too.
+MARGIN = 0.05
+# A relay slot taken for a letter that could not go after all serves the next letter if it
+# comes this soon (well inside MARGIN, so arrival times still keep within the relay's rate).
+RELAY_CREDIT = 0.02
+
+
 @dataclass(frozen=True)
 class Wait:
     """Not now: try again in `seconds`; `scope` names the limit that said no."""
@@ -114,47 +122,63 @@ class Limiter:
     """Consumes one slot of every limit that applies to a letter, or says how long to wait."""
 
     def __init__(self, redis: Redis, prefix: str) -> None:
-        storage = RedisStorage("redis://", connection_pool=redis.connection_pool,
-                               key_prefix=f"{prefix}:limits")
-        self._strategy = MovingWindowRateLimiter(storage)
+        self._storage = RedisStorage("redis://", connection_pool=redis.connection_pool,
+                                     key_prefix=f"{prefix}:limits")
+        self._strategy = MovingWindowRateLimiter(self._storage)
         self._parsed: dict[str, RateLimitItem] = {}
+        self._full_until: dict[tuple[str, str], float] = {}
+        self._relay_credit: float | None = None
 
     def _item(self, rate: str) -> RateLimitItem:
         if rate not in self._parsed:
             self._parsed[rate] = parse(rate)
         return self._parsed[rate]
 
-    def _wait(self, item: RateLimitItem, key: str, scope: str, now: float) -> Wait:
-        stats = self._strategy.get_window_stats(item, key)
-        return Wait(max(0.01, stats.reset_time - now), scope)
-
     def acquire(self, limits: RateLimits, official: str, domain: str, now: float) -> Wait | None:
         """Take a slot for one letter to `official` at `domain`; a Wait when a limit is full.
 
-        Official and domain limits are only tested first, so a letter that must be held does
-        not use up the relay's capacity; then the relay, the busiest, is hit, then the rest.
-        A slot taken before a later refusal is lost, never overspent.
+        Every limit is first checked, read-only, over its window plus MARGIN seconds, so a
+        letter that must wait spends nothing, and the letters' arrival times (which trail
+        these checks by the time a message takes) also keep within each window. Then each
+        limit is hit atomically, the relay first. Only a race between workers can leave a
+        slot unused; none is ever overspent. An official or domain found full is
+        remembered until its window frees up, so letters held for it cost no more lookups.
         """
         domain_rate = limits.domains.get(domain, limits.per_domain)
-        specific = [
-            (rate, key, scope)
+        checks = [
+            (self._item(rate), key, scope)
             for rate, key, scope in (
                 (limits.per_official_day, f"official-day:{official}", "official_day"),
                 (limits.per_official_hour, f"official-hour:{official}", "official_hour"),
                 (domain_rate, f"domain:{domain}", "domain"),
+                (limits.relay, "relay", "relay"),
             )
             if rate is not None
         ]
-        for rate, key, scope in specific:
-            item = self._item(rate)
-            if not self._strategy.test(item, key):
-                return self._wait(item, key, scope, now)
-        if limits.relay is not None:
-            item = self._item(limits.relay)
-            if not self._strategy.hit(item, "relay"):
-                return self._wait(item, "relay", "relay", now)
-        for rate, key, scope in specific:
-            item = self._item(rate)
-            if not self._strategy.hit(item, key):  # another worker took the last slot
-                return self._wait(item, key, scope, now)
+        for item, key, scope in checks:
+            until = self._full_until.get((str(item), key), 0.0)
+            if until > now:
+                return Wait(until - now, scope)
+            # The storage takes the window's start as `now - expiry`, a float: a longer,
+            # fractional window is only a later start.
+            start, count = self._storage.get_moving_window(
+                item.key_for(key), item.amount, item.get_expiry() + MARGIN)  # type: ignore[arg-type]
+            if count >= item.amount:
+                return self._full(scope, key, item, start + item.get_expiry() + MARGIN, now)
+        credit, self._relay_credit = self._relay_credit, None
+        for item, key, scope in reversed(checks):  # the relay first
+            if scope == "relay" and credit is not None and now - credit <= RELAY_CREDIT:
+                continue  # a relay slot taken a moment ago for a letter that was then held
+            if not self._strategy.hit(item, key):
+                if scope != "relay" and limits.relay is not None:
+                    self._relay_credit = now  # another worker took the last slot: pass it on
+                stats = self._strategy.get_window_stats(item, key)
+                return self._full(scope, key, item, stats.reset_time + MARGIN, now)
         return None
+
+    def _full(self, scope: str, key: str, item: RateLimitItem, free_at: float,
+              now: float) -> Wait:
+        wait = Wait(max(0.001, free_at - now), scope)
+        if scope != "relay":
+            self._full_until[(str(item), key)] = free_at
+        return wait

@@ -73,8 +73,9 @@ def _country(value: Any, label: str) -> tuple[str, str | None]:
 
 
 def normalise_email(value: str) -> str:
-    """The form in which we store and compare supporter addresses."""
-    return validate_email(value, check_deliverability=False).normalized.lower()
+    """The form in which we store and compare supporter addresses (ASCII: any relay takes it)."""
+    checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
+    return (checked.ascii_email or checked.normalized).lower()
 
 
 def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]:

@@ -69,13 +69,16 @@ def test_limits_hold_across_two_worker_processes(
     assert len(arrivals) == 2 * hourly
     assert set(per_official.values()) == {hourly}
     assert max_in_window(arrivals, 1.0) <= relay_rate
-    # The backlog drains at no less than 90% of what the relay allows.
-    drained = (len(arrivals) - relay_rate) / (max(arrivals) - min(arrivals))
-    assert drained >= 0.9 * relay_rate, drained
+    # The backlog drains at no less than 90% of what the relay allows: count what arrived
+    # in the whole seconds the backlog lasted (a moving window sends in per-second bursts).
+    first = min(arrivals)
+    seconds = int(max(arrivals) - first)
+    assert seconds >= 3
+    in_time = sum(1 for t in arrivals if t < first + seconds)
+    assert in_time >= 0.9 * relay_rate * seconds, (in_time, seconds)
     held = [lt for lt in letters_to("un-wgad") if lt.status == LetterStatus.HELD]
     assert len(held) == 40 - hourly
     assert {lt.hold_reason for lt in held} == {HoldReason.LIMIT}
-    first = min(arrivals)
     assert all(lt.not_before and lt.not_before.timestamp() >= first + 3600 - 5 for lt in held)
 
 

@@ -101,10 +101,39 @@ def test_no_input_can_forge_or_break_an_address(name: str) -> None:
         supporter_name=name, supporter_email="eve@example.org", campaign_name="Free Azat Miftakhov",
         sender="letters@campaign.test", language="en",
     )
-    parsed = message_from_bytes(msg.as_bytes(policy=policy.SMTP), policy=policy.default)
+    assert msg.sender == "letters@campaign.test" and msg.recipients == ["urgent-action@ohchr.org"]
+    assert all(len(line) <= 998 for line in msg.data.split(b"\r\n"))
+    parsed = message_from_bytes(msg.data, policy=policy.default)
+    assert not parsed.defects and not any(parsed[h].defects for h in parsed)
     assert [a.addr_spec for a in parsed["From"].addresses] == ["letters@campaign.test"]
     assert [a.addr_spec for a in parsed["Reply-To"].addresses] == ["eve@example.org"]
     assert [a.addr_spec for a in parsed["To"].addresses] == ["urgent-action@ohchr.org"]
     assert parsed["Bcc"] is None and parsed["Cc"] is None
     assert parsed["Message-ID"] == "<letter-7@campaign.test>"
     assert "\n" not in str(parsed["Subject"])
+
+
+@pytest.mark.parametrize(
+    ("name", "subject", "body"),
+    [("Ada Example", "Urgent appeal", "Dear Sir,\n\nLine one.\n.\nA dot line.\n"),
+     ("Léa Müller-Ñúñez", "Срочное обращение: Азат Мифтахов " * 3,
+      "Уважаемый министр!\n\n" + "Очень длинная строка без переносов " * 20 + "\n"),
+     ("Dr. J. O'Brien", "Appel urgent : torture signalée", "Madame,\n\n=3D égal\tà\n")],
+)
+def test_the_wire_bytes_read_back_as_written(name: str, subject: str, body: str) -> None:
+    from advocacy.letters import RenderedLetter
+
+    msg = letter_message(
+        letter_id=42, rendered=RenderedLetter(subject=subject.strip(), body=body),
+        official_email="hrc-wg-ad@un.org", official_office="Working Group on Arbitrary Detention",
+        supporter_name=name, supporter_email="ada@example.org", campaign_name="Free Azat",
+        sender="letters@campaign.test", language="ru",
+    )
+    assert msg.data.isascii()
+    parsed = message_from_bytes(msg.data, policy=policy.default)
+    assert parsed["Subject"] == subject.strip()
+    assert parsed["From"].addresses[0].display_name == f"{name} via Free Azat"
+    assert parsed["Reply-To"].addresses[0].display_name == name
+    assert parsed["To"].addresses[0].display_name == "Working Group on Arbitrary Detention"
+    assert parsed["Content-Language"] == "ru"
+    assert parsed.get_content().replace("\r\n", "\n") == body

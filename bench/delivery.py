@@ -1,0 +1,200 @@
+"""Delivery throughput: queued letters to a local SMTP sink running in another process.
+
+    .venv/bin/python bench/delivery.py [--letters 3000] [--repeat 3] [--database-url URL]
+
+Measures, in one run and against the same sink (`advocacy sink`, its own process):
+- baseline: a plain smtplib loop sending prebuilt messages over one reused connection;
+- pipeline: letters queued in the database and Redis, delivered by 1 and then 2 worker
+  processes (`python worker.py`) with every bit of bookkeeping (claims, limits with their
+  values set out of the way, composing, recording), timed from enqueue to the last `sent`.
+Prints the figures, then one JSON line with medians and ratios to the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import smtplib
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+OUT_OF_THE_WAY = {"relay": None, "per_domain": None,
+                  "per_official_hour": None, "per_official_day": None,
+                  "window": None}
+
+
+def redis_url(tmp: Path) -> str:
+    from redis import Redis
+
+    if os.environ.get("REDIS_URL"):
+        return os.environ["REDIS_URL"]
+    try:
+        Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.5).ping()
+        return "redis://127.0.0.1:6379/0"
+    except Exception:  # noqa: BLE001 - no local server: use the embedded one
+        from advocacy.queue import start_embedded_redis
+
+        return start_embedded_redis(tmp)
+
+
+def seed(n: int) -> list[int]:
+    """n confirmed letters from n/2 supporters to the two UN offices."""
+    from sqlalchemy import select
+
+    from advocacy.extensions import db
+    from advocacy.models import Body, Letter, LetterStatus, Submission, Supporter, utcnow
+    from advocacy.services import current_template, find_campaign
+    from advocacy.targets import choose_targets
+
+    campaign = find_campaign(None)
+    body = db.session.scalars(select(Body).where(Body.slug == "un")).one()
+    assert campaign is not None
+    template = current_template(campaign, body, "en")
+    assert template is not None
+    targets = [t for t in choose_targets(body) if t.email]
+    now, run = utcnow(), uuid.uuid4().hex[:8]
+    letters: list[Letter] = []
+    for i in range(n // len(targets)):
+        supporter = Supporter(email=f"bench-{run}-{i}@example.org")
+        submission = Submission(
+            campaign_id=campaign.id, supporter=supporter, body_id=body.id, name=f"Reader {i}",
+            city="Lyon", country="FR", language="en", consent_at=now, confirmed_at=now,
+            personal_note="I have followed this case for years and ask you to act now.",
+        )
+        letters += [Letter(campaign_id=campaign.id, submission=submission, supporter=supporter,
+                           target_id=t.id, template_id=template.id,
+                           status=LetterStatus.QUEUED, queued_at=now) for t in targets]
+    db.session.add_all(letters)
+    db.session.commit()
+    return [letter.id for letter in letters]
+
+
+def baseline(port: int, messages: list[tuple[str, str, bytes]]) -> float:
+    """Messages per second: prebuilt bytes, one connection, plain smtplib."""
+    with smtplib.SMTP("127.0.0.1", port) as smtp:
+        start = time.perf_counter()
+        for sender, rcpt, data in messages:
+            smtp.sendmail(sender, [rcpt], data)
+        return len(messages) / (time.perf_counter() - start)
+
+
+def prebuilt(n: int) -> list[tuple[str, str, bytes]]:
+    from sqlalchemy import delete
+
+    from advocacy.delivery import compose, load
+    from advocacy.extensions import db
+    from advocacy.models import Letter
+
+    ids = seed(min(n, 200))
+    built = [(m.sender, m.recipients[0], m.data) for m in map(compose, load(ids))]
+
+    db.session.execute(delete(Letter).where(Letter.id.in_(ids)))
+    db.session.commit()
+    return [built[i % len(built)] for i in range(n)]
+
+
+def pipeline(n: int, workers: int, env: dict[str, str]) -> float:
+    """Letters per second from enqueue to `sent`, with this many worker processes."""
+    from rq import Worker
+    from sqlalchemy import func, select
+
+    from advocacy.extensions import db
+    from advocacy.models import Letter, LetterStatus
+    from advocacy.queue import enqueue_letters, get_queue, get_redis
+
+    ids = seed(n)
+    procs = [subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             for _ in range(workers)]
+    try:
+        deadline = time.monotonic() + 60
+        while len(Worker.all(queue=get_queue())) < workers:  # all ready, listening
+            if time.monotonic() > deadline:
+                raise RuntimeError("workers did not start")
+            time.sleep(0.1)
+        start = time.perf_counter()
+        enqueue_letters(ids)
+        query = select(func.count()).where(Letter.id.in_(ids),
+                                           Letter.status == LetterStatus.SENT)
+        while True:
+            db.session.rollback()  # a fresh snapshot each poll
+            done = db.session.scalar(query) or 0
+            if done >= len(ids):
+                return len(ids) / (time.perf_counter() - start)
+            if time.perf_counter() - start > 600:
+                raise RuntimeError(f"only {done} of {len(ids)} sent")
+            time.sleep(0.05)
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait(timeout=30)
+        get_redis()  # keep the connection for the next round
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--letters", type=int, default=3000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
+    args = parser.parse_args()
+
+    from advocacy.sink import free_port
+
+    tmp = Path(tempfile.mkdtemp(prefix="advocacy-bench-"))
+    port = free_port()
+    env = {**os.environ, "ADVOCACY_INSTANCE_PATH": str(tmp / "instance"),
+           "DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'bench.db'}",
+           "REDIS_URL": redis_url(tmp), "ADVOCACY_QUEUE": f"bench-{uuid.uuid4().hex[:8]}",
+           "SMTP_URL": f"smtp://127.0.0.1:{port}", "ADVOCACY_SENDER": "letters@bench.test"}
+    os.environ.update(env)
+    # The project's own sink, keeping every message as an .eml file, as `SMTP_URL=sink` does.
+    sink = subprocess.Popen([sys.executable, "-m", "advocacy", "sink", "--port", str(port),
+                             "--outbox", str(tmp / "outbox")], env=env, stderr=subprocess.DEVNULL)
+    from advocacy import create_app
+    from advocacy.bootstrap import load_data, migrate_database
+    from advocacy.services import set_limits
+
+    app = create_app()
+    results: dict[str, list[float]] = {"baseline": [], "workers_1": [], "workers_2": []}
+    try:
+        with app.app_context():
+            migrate_database()
+            load_data(ROOT / "targets", ROOT / "templates")
+            set_limits(None, OUT_OF_THE_WAY)
+            time.sleep(1)  # the sink is listening by now
+            messages = prebuilt(args.letters)
+            for round_ in range(args.repeat):
+                results["baseline"].append(baseline(port, messages))
+                for w in (1, 2):
+                    results[f"workers_{w}"].append(pipeline(args.letters, w, env))
+                print(f"round {round_ + 1}: " + ", ".join(
+                    f"{k} {v[-1]:.0f}/s" for k, v in results.items()), flush=True)
+    finally:
+        sink.terminate()
+        sink.wait(timeout=10)
+    med = {k: statistics.median(v) for k, v in results.items()}
+    summary: dict[str, Any] = {
+        "bench": "delivery", "letters": args.letters, "repeat": args.repeat,
+        "database": app.config["SQLALCHEMY_DATABASE_URI"].split(":", 1)[0],
+        "baseline_per_s": round(med["baseline"]),
+        "workers_1_per_s": round(med["workers_1"]),
+        "workers_2_per_s": round(med["workers_2"]),
+        "ratio": round(med["workers_2"] / med["baseline"], 3),
+        "ratio_1": round(med["workers_1"] / med["baseline"], 3),
+    }
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()
