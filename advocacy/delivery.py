@@ -23,7 +23,7 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Table, bindparam, or_, select, text, update
 
 from . import clock, mail, queue
 from .extensions import db
@@ -80,20 +80,22 @@ def send_confirmation(submission_id: int) -> bool:
     return True
 
 
+LETTERS = cast(Table, Letter.__table__)  # Core statements: the hot path skips the ORM
+
+
 def claim(letter_ids: list[int]) -> list[int]:
     """Take due queued letters for sending, in one conditional UPDATE; returns those taken."""
     now = clock.now()
     taken = db.session.execute(
-        update(Letter)
+        update(LETTERS)
         .where(
-            Letter.id.in_(letter_ids),
-            Letter.status == LetterStatus.QUEUED,
-            or_(Letter.not_before.is_(None), Letter.not_before <= now),
+            LETTERS.c.id.in_(letter_ids),
+            LETTERS.c.status == LetterStatus.QUEUED,
+            or_(LETTERS.c.not_before.is_(None), LETTERS.c.not_before <= now),
         )
         .values(status=LetterStatus.SENDING, claimed_at=now, claimed_by=worker_id(),
-                attempts=Letter.attempts + 1)
-        .returning(Letter.id)
-        .execution_options(synchronize_session=False)
+                attempts=LETTERS.c.attempts + 1)
+        .returning(LETTERS.c.id)
     ).scalars().all()
     db.session.commit()
     return list(taken)
@@ -220,11 +222,15 @@ class Batch:
             self.after_commit.append(lambda: schedule_release([letter_id], until))
 
     def commit(self) -> None:
+        if db.session.get_bind().dialect.name == "postgresql":
+            # Outcomes need not wait for the disk: if PostgreSQL lost this commit in a crash,
+            # the letters would stay `sending` and go to review; never out a second time.
+            # (Claims, which decide that, are committed durably.)
+            db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
         if self.sent:
             # The common case as one executemany: sent, with its own time each.
-            table = cast(Table, Letter.__table__)
             db.session.execute(
-                update(table).where(table.c.id == bindparam("letter_id")).values(
+                update(LETTERS).where(LETTERS.c.id == bindparam("letter_id")).values(
                     status=LetterStatus.SENT, sent_at=bindparam("sent_at"), last_error=None,
                     hold_reason=None),
                 self.sent,
@@ -334,33 +340,38 @@ def _retry_later(letter: LetterRow, reason: str, batch: Batch) -> None:
     batch.after_commit.append(functools.partial(_enqueue_at, until, deliver_letters, [letter_id]))
 
 
-def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch) -> None:
+def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch) -> bool:
+    """Send one letter and record the outcome; False when the relay itself is unreachable."""
     try:
         msg = compose(letter)
     except LetterRenderError as exc:
         batch.record(letter, LetterStatus.FAILED, last_error=f"template: {exc}")
-        return
+        return True
     try:
         smtp.send(msg)
+    except mail.RelayError as exc:
+        _retry_later(letter, f"relay: {exc}"[:500], batch)
+        return False
     except (smtplib.SMTPException, OSError) as exc:
         refusal = _smtp_refusal(exc)
         if refusal is None or isinstance(exc, smtplib.SMTPSenderRefused):
             # The connection broke, or the relay refused our sender: not the official's fault.
             smtp.close()
             _retry_later(letter, f"{type(exc).__name__}: {exc}"[:500], batch)
-            return
+            return True
         code, text = refusal
         reason = f"{code} {text}"[:1000]
         if code < 500:
             _retry_later(letter, reason, batch)
-            return
+            return True
         batch.record(letter, LetterStatus.FAILED, last_error=reason)
         if isinstance(exc, smtplib.SMTPRecipientsRefused) or text.startswith("5.1."):
             # The address itself is refused: flag it, hold the rest until someone looks.
             batch.targets.append({"id": letter.target_id, "bounced_at": clock.now(),
                                   "bounce_reason": reason})
-        return
+        return True
     batch.record_sent(letter)
+    return True
 
 
 def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
@@ -377,13 +388,23 @@ def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
         if not claimed:
             continue
         batch = Batch()
+        relay_up = True
         try:
             for letter in load(claimed):
-                if _gate(letter, _limits(letter, limits_cache), limiter, batch):
-                    _send(letter, smtp, batch)
+                if not relay_up:  # no use trying each letter against a relay that is down
+                    _retry_later(letter, "relay unreachable", batch)
+                elif _gate(letter, _limits(letter, limits_cache), limiter, batch):
+                    relay_up = _send(letter, smtp, batch)
         finally:
             batch.commit()  # what was done is recorded even if something unexpected broke off
             counts.update(batch.counts)
+        if not relay_up:
+            # The rest of the job waits in the queue for its retry; reconcile sees to it.
+            rest = list(letter_ids[start + cfg["CLAIM_SIZE"]:])
+            if rest:
+                _enqueue_at(clock.now() + timedelta(seconds=cfg["RETRY_BASE_SECONDS"]),
+                            deliver_letters, rest)
+            break
     log.info("batch of %d: %s", len(letter_ids), dict(counts))
     return dict(counts)
 

@@ -18,6 +18,10 @@ from .sink import process_sink
 TIMEOUT = 30
 
 
+class RelayError(Exception):
+    """The relay cannot be reached or refuses us (connection, TLS, login): not a letter's fault."""
+
+
 class Transport:
     """An SMTP connection opened lazily and reused; reconnects once if the server hung up."""
 
@@ -42,16 +46,22 @@ class Transport:
             smtp.login(unquote(parts.username), unquote(parts.password or ""))
         return smtp
 
+    def _open(self) -> smtplib.SMTP:
+        try:
+            return self._connect()
+        except (smtplib.SMTPException, OSError) as exc:
+            raise RelayError(f"{type(exc).__name__}: {exc}") from exc
+
     def send(self, msg: EmailMessage | Outgoing) -> None:
-        """Send one message; SMTP errors propagate for the caller to classify."""
+        """Send one message; RelayError when the relay is unreachable, else SMTP errors."""
         if self._smtp is None:
-            self._smtp = self._connect()
+            self._smtp = self._open()
         try:
             self._deliver(self._smtp, msg)
         except (smtplib.SMTPServerDisconnected, ConnectionError):
             # A relay drops idle connections between batches: reconnect once and resend.
             self.close()
-            self._smtp = self._connect()
+            self._smtp = self._open()
             self._deliver(self._smtp, msg)
 
     @staticmethod

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +21,7 @@ from .extensions import db
 from .models import HoldReason, Letter, LetterStatus, Submission
 
 log = logging.getLogger(__name__)
+SCHEDULED_SOON = 5.0  # seconds
 # Jobs that will deliver queued letters (release jobs only concern held ones).
 LETTER_JOBS = ("advocacy.delivery.deliver_letters",)
 CONFIRM_JOB = "advocacy.delivery.send_confirmation"
@@ -28,13 +30,17 @@ CONFIRM_JOB = "advocacy.delivery.send_confirmation"
 def jobs_in_flight(stale_before: datetime) -> tuple[set[int], set[int]]:
     """Letter ids and submission ids that some job in Redis will still deal with.
 
-    A job started before `stale_before` is not counted: its worker may have died with it,
-    and a second job for the same letters is harmless (each letter is claimed once).
+    A job started before `stale_before` is not counted: its worker may have died with it.
+    Nor is a job scheduled for later than the next few seconds: the database says when a
+    letter is due. A second job for the same letters is harmless (each is claimed once).
     """
     q = queue.get_queue()
     job_ids = set(q.get_job_ids())
     job_ids |= set(StartedJobRegistry(queue=q).get_job_ids())
-    job_ids |= set(ScheduledJobRegistry(queue=q).get_job_ids())  # type: ignore[no-untyped-call]
+    scheduled = ScheduledJobRegistry(queue=q)  # type: ignore[no-untyped-call]
+    soon = time.time() + SCHEDULED_SOON
+    job_ids |= {j.decode() if isinstance(j, bytes) else j
+                for j in q.connection.zrangebyscore(scheduled.key, 0, soon)}
     letters: set[int] = set()
     submissions: set[int] = set()
     for job in Job.fetch_many(sorted(job_ids), connection=q.connection):

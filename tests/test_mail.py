@@ -1,0 +1,148 @@
+"""The SMTP transport against a real aiosmtpd relay: STARTTLS, implicit TLS, login, failures."""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trustme
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+from advocacy.mail import RelayError, Transport
+from advocacy.messages import Outgoing
+from advocacy.sink import SinkHandler, free_port
+
+USER, PASSWORD = "campaign", "s3cret pass/word"
+
+
+@pytest.fixture(scope="module")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def trust(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the test CA the one the transport's default TLS context trusts."""
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+
+
+def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
+                  auth_data: Any) -> AuthResult:
+    ok = isinstance(auth_data, LoginPassword) and (
+        auth_data.login.decode(), auth_data.password.decode()) == (USER, PASSWORD)
+    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
+
+
+class Relay:
+    def __init__(self, handler: SinkHandler, port: int) -> None:
+        self.handler, self.port = handler, port
+
+
+@pytest.fixture(params=["starttls", "smtps"])
+def relay(request: pytest.FixtureRequest, ca: trustme.CA) -> Iterator[Relay]:
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    handler, port = SinkHandler(), free_port()
+    options: dict[str, Any] = {"authenticator": authenticator, "auth_required": True}
+    if request.param == "starttls":
+        options.update(tls_context=server_context, require_starttls=True)
+    else:
+        options.update(ssl_context=server_context, auth_require_tls=False)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
+    controller.start()
+    relay = Relay(handler, port)
+    relay.scheme = request.param  # type: ignore[attr-defined]
+    yield relay
+    controller.stop()
+
+
+def url(relay: Relay, password: str = PASSWORD) -> str:
+    from urllib.parse import quote
+
+    auth = f"{USER}:{quote(password, safe='')}@"
+    if relay.scheme == "smtps":  # type: ignore[attr-defined]
+        return f"smtps://{auth}127.0.0.1:{relay.port}"
+    return f"smtp://{auth}127.0.0.1:{relay.port}?starttls=1"
+
+
+MESSAGE = Outgoing("letters@campaign.test", ["office@example.org"],
+                   b"Subject: hello\r\nTo: office@example.org\r\n\r\nBody\r\n")
+
+
+def test_tls_and_login_then_many_messages_on_one_connection(relay: Relay, trust: None) -> None:
+    with Transport(url(relay)) as smtp:
+        for _ in range(3):
+            smtp.send(MESSAGE)
+    assert [r.rcpt_tos for r in relay.handler.received] == [["office@example.org"]] * 3
+
+
+def test_wrong_password_is_a_relay_error_not_a_letter_error(relay: Relay, trust: None) -> None:
+    with pytest.raises(RelayError, match="535|Authentication"), \
+            Transport(url(relay, "wrong")) as smtp:
+        smtp.send(MESSAGE)
+    assert relay.handler.received == []
+
+
+def test_an_untrusted_certificate_is_refused(relay: Relay) -> None:
+    with pytest.raises(RelayError), Transport(url(relay)) as smtp:
+        smtp.send(MESSAGE)
+    assert relay.handler.received == []
+
+
+def test_no_relay_listening_is_a_relay_error() -> None:
+    with pytest.raises(RelayError), Transport(f"smtp://127.0.0.1:{free_port()}") as smtp:
+        smtp.send(MESSAGE)
+
+
+def test_a_dropped_connection_is_reopened_once(tmp_path: Path) -> None:
+    from advocacy.sink import Sink
+
+    with Sink(SinkHandler()) as sink:
+        smtp = Transport(sink.url)
+        smtp.send(MESSAGE)
+        assert smtp._smtp is not None
+        smtp._smtp.sock.close()  # type: ignore[union-attr]  # the relay hung up while idle
+        smtp.send(MESSAGE)
+        smtp.close()
+        assert len(sink.received) == 2
+
+
+def test_relay_down_keeps_letters_queued_for_later(app: Any, sink: Any) -> None:
+    from sqlalchemy import select
+
+    from advocacy.extensions import db
+    from advocacy.models import Letter
+    from advocacy.queue import enqueue_letters
+    from advocacy.services import set_limits
+
+    from conftest import seed_queued, work
+
+    set_limits(None, {"relay": None, "per_official_hour": None, "window": None})
+    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"  # nothing listens there
+    ids = seed_queued(30)
+    enqueue_letters(ids)
+    work(app)
+    db.session.expire_all()
+    letters = db.session.scalars(select(Letter)).all()
+    assert {lt.status for lt in letters} == {"queued"}
+    assert all(lt.attempts <= 1 for lt in letters)
+    # Each job tried one chunk, found the relay down, and put the rest off untouched.
+    jobs = -(-len(ids) // app.config["LETTERS_PER_JOB"])
+    assert sum(1 for lt in letters if lt.last_error) <= jobs * app.config["CLAIM_SIZE"]
+    app.config["SMTP_URL"] = sink.url  # the relay is back
+    app.config["RETRY_BASE_SECONDS"] = 0.0
+    db.session.execute(Letter.__table__.update().values(not_before=None))
+    db.session.commit()
+    from advocacy.reconcile import reconcile
+
+    reconcile()
+    work(app)
+    db.session.expire_all()
+    assert {lt.status for lt in db.session.scalars(select(Letter))} == {"sent"}
+    assert len(sink.received) == len(ids)
