@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, current_app
 from redis.exceptions import RedisError
@@ -39,8 +39,8 @@ def jobs_in_flight(stale_before: datetime) -> tuple[set[int], set[int]]:
     job_ids |= set(StartedJobRegistry(queue=q).get_job_ids())
     scheduled = ScheduledJobRegistry(queue=q)  # type: ignore[no-untyped-call]
     soon = time.time() + SCHEDULED_SOON
-    job_ids |= {j.decode() if isinstance(j, bytes) else j
-                for j in q.connection.zrangebyscore(scheduled.key, 0, soon)}
+    due_soon = cast(list[bytes | str], q.connection.zrangebyscore(scheduled.key, 0, soon))
+    job_ids |= {j.decode() if isinstance(j, bytes) else j for j in due_soon}
     letters: set[int] = set()
     submissions: set[int] = set()
     for job in Job.fetch_many(sorted(job_ids), connection=q.connection):
