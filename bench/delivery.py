@@ -31,6 +31,10 @@ sys.path.insert(0, str(ROOT))
 OUT_OF_THE_WAY = {"relay": None, "per_domain": None,
                   "per_official_hour": None, "per_official_day": None,
                   "window": None}
+# --limits-counted: every limit on, at values no run reaches, so the Redis counting is paid.
+COUNTED = {"relay": "1000000/second", "per_domain": "1000000/second",
+           "per_official_hour": "100000000/hour", "per_official_day": "100000000/day",
+           "window": None}
 
 
 def redis_url(tmp: Path) -> str:
@@ -150,6 +154,8 @@ def main() -> None:
     parser.add_argument("--letters", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
+    parser.add_argument("--limits-counted", action="store_true",
+                        help="count every limit in Redis (at values never reached)")
     args = parser.parse_args()
 
     from advocacy.sink import free_port
@@ -174,7 +180,7 @@ def main() -> None:
         with app.app_context():
             migrate_database()
             load_data(ROOT / "targets", ROOT / "templates")
-            set_limits(None, OUT_OF_THE_WAY)
+            set_limits(None, COUNTED if args.limits_counted else OUT_OF_THE_WAY)
             time.sleep(1)  # the sink is listening by now
             messages = prebuilt(args.letters)
             for round_ in range(args.repeat):
@@ -190,11 +196,15 @@ def main() -> None:
     summary: dict[str, Any] = {
         "bench": "delivery", "letters": args.letters, "repeat": args.repeat,
         "database": app.config["SQLALCHEMY_DATABASE_URI"].split(":", 1)[0],
+        "limits": "counted" if args.limits_counted else "off",
         "baseline_per_s": round(med["baseline"]),
         "workers_1_per_s": round(med["workers_1"]),
         "workers_2_per_s": round(med["workers_2"]),
-        "ratio": round(med["workers_2"] / med["baseline"], 3),
-        "ratio_1": round(med["workers_1"] / med["baseline"], 3),
+        # Ratios per round (pipeline and baseline measured back to back), then the median.
+        "ratio": round(statistics.median(
+            w / b for w, b in zip(results["workers_2"], results["baseline"], strict=True)), 3),
+        "ratio_1": round(statistics.median(
+            w / b for w, b in zip(results["workers_1"], results["baseline"], strict=True)), 3),
     }
     print(json.dumps(summary))
 

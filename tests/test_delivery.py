@@ -222,3 +222,27 @@ def test_a_campaigns_own_sender_is_used(app: Any, sink: Sink) -> None:
     enqueue_letters(seed_queued(1))
     work(app)
     assert {m.mail_from for m in sink.received} == {"appeal@freeazat.example"}
+
+
+def test_workers_reconcile_periodically_by_themselves(app: Any, sink: Sink) -> None:
+    import threading
+
+    from advocacy.queue import get_queue
+    from advocacy.reconcile import reconcile_periodically
+
+    app.config["RECONCILE_EVERY_SECONDS"] = 0.2
+    ids = seed_queued(2)  # queued in the database, but no job in Redis: as after a flush
+    assert get_queue().count == 0
+    stop = threading.Event()
+    thread = threading.Thread(target=reconcile_periodically, args=(app, stop), daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while get_queue().count == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+    assert get_queue().count == 1
+    work(app)
+    assert states() == {"sent": len(ids)}
