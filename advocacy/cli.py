@@ -88,6 +88,7 @@ def worker_command(burst: bool) -> None:
 
 def run_worker(app: Flask, burst: bool = False) -> None:
     """An RQ worker with an app context, plus the periodic reconcile in a thread."""
+    import gc
     import threading
 
     from rq import SimpleWorker
@@ -98,6 +99,9 @@ def run_worker(app: Flask, burst: bool = False) -> None:
 
     stop = threading.Event()
     with app.app_context():
+        # The app, its templates and connections live as long as the worker: keep them out
+        # of every garbage collection (measured: bench/delivery.py).
+        gc.freeze()
         if not burst:
             threading.Thread(target=reconcile_periodically, args=(app, stop), daemon=True,
                              name="reconcile").start()
