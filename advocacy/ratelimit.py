@@ -159,8 +159,8 @@ class Limiter:
             until = self._full_until.get((str(item), key), 0.0)
             if until > now:
                 return Wait(until - now, scope)
-            # The storage takes the window's start as `now - expiry`, a float: a longer,
-            # fractional window is only a later start.
+            # The storage computes the window's start as `now - expiry` (a float), so a
+            # fractional expiry simply starts the window a little earlier.
             start, count = self._storage.get_moving_window(
                 item.key_for(key), item.amount, item.get_expiry() + MARGIN)  # type: ignore[arg-type]
             if count >= item.amount:
