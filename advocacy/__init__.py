@@ -12,11 +12,12 @@ from werkzeug.exceptions import HTTPException
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The application factory: configuration from the environment, then test overrides."""
+    from flask_babel import get_locale
     from sqlalchemy import event
 
     from . import api, cli, public
     from .config import from_environment
-    from .extensions import db, migrate, sqlite_pragmas
+    from .extensions import babel, csrf, db, migrate, sqlite_pragmas
 
     instance = os.environ.get("ADVOCACY_INSTANCE_PATH")
     app = Flask(__name__, instance_path=str(Path(instance).resolve()) if instance else None,
@@ -31,8 +32,12 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
             event.listen(db.engine, "connect", sqlite_pragmas)
     migrations = str(Path(__file__).parent / "migrations")
     migrate.init_app(app, db, directory=migrations, render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=public.page_language)
+    app.jinja_env.globals["get_locale"] = get_locale
     app.register_blueprint(public.bp)
     app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)  # JSON for other sites: no cookies, no session to ride on
     cli.register(app)
 
     @app.errorhandler(HTTPException)

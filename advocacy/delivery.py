@@ -41,7 +41,7 @@ from .models import (
     Target,
 )
 from .ratelimit import Limiter, RateLimits, campaign_limits, digest_time, window_opens
-from .services import confirmation_link, official_label
+from .services import confirmation_link, official_label, status_link
 
 log = logging.getLogger(__name__)
 # Added at random to each wait on a limit, so workers that wait for the same slot do not
@@ -73,6 +73,7 @@ def send_confirmation(submission_id: int) -> bool:
         sender=submission.campaign.sender or current_app.config["ADVOCACY_SENDER"],
         link=confirmation_link(submission_id),
         officials=officials,
+        status_link=status_link(submission_id),
     )
     mail.shared_transport().send(msg)
     submission.confirmation_sent_at = clock.now()

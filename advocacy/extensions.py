@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask_babel import Babel
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -25,6 +27,8 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
+csrf = CSRFProtect()
+babel = Babel()
 
 
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

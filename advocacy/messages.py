@@ -98,6 +98,7 @@ def confirmation_message(
     sender: str,
     link: str,
     officials: list[str],
+    status_link: str,
 ) -> EmailMessage:
     """The email that asks a supporter to confirm before anything is sent."""
     msg = EmailMessage()
@@ -114,7 +115,8 @@ def confirmation_message(
         "Nothing is sent until you confirm. Open this link and press the button to confirm:\n"
         f"{link}\n\n"
         "The link is valid for 7 days. If you did not ask for this, ignore this email:"
-        " no letter will be sent in your name.\n"
+        " no letter will be sent in your name.\n\n"
+        f"Follow your letters here (keep this link to yourself):\n{status_link}\n"
     )
     return msg
 

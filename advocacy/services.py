@@ -223,6 +223,28 @@ def submission_for_token(token: str) -> Submission:
     return submission
 
 
+STATUS_SALT = "advocacy-status"
+
+
+def status_link(submission_id: int) -> str:
+    """The supporter's private page for these letters (no expiry: it only shows states)."""
+    token = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=STATUS_SALT).dumps(
+        submission_id)
+    return f"{current_app.config['ADVOCACY_PUBLIC_URL']}/status/{token}"
+
+
+def submission_for_status(token: str) -> Submission:
+    try:
+        submission_id = URLSafeTimedSerializer(
+            current_app.config["SECRET_KEY"], salt=STATUS_SALT).loads(token)
+    except BadSignature:
+        raise ConfirmationError("This link is not valid: please copy it whole.") from None
+    submission = db.session.get(Submission, int(submission_id))
+    if submission is None:
+        raise ConfirmationError("These letters no longer exist.")
+    return submission
+
+
 def confirm(token: str) -> Submission:
     """Move a submission's unconfirmed letters to queued, then enqueue them."""
     submission = submission_for_token(token)

@@ -1,0 +1,117 @@
+"""The supporters' form: mapping its fields to a submission, and the preview of the letter.
+
+The form and the JSON API share one validation (advocacy.validation.check_submission), so
+they accept and refuse exactly the same things; only the field names differ.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from babel import Locale
+from sqlalchemy import select
+
+from ..extensions import db
+from ..letters import LetterRenderError, country_name, letter_context, render_letter
+from ..models import Body, Campaign, Target
+from ..services import current_template
+from ..targets import BODY_SLUGS, LANGUAGES, choose_targets
+
+# API field -> form field, for placing each message next to its field.
+FIELD_OF = {
+    "supporter.name": "name",
+    "supporter.email": "email",
+    "supporter.city": "city",
+    "supporter.country": "supporter_country",
+    "country": "country",
+    "body": "body",
+    "language": "language",
+    "personal_note": "personal_note",
+    "consent": "consent",
+    "ref": "ref",
+}
+
+
+def payload(form: Mapping[str, str], campaign: Campaign) -> dict[str, Any]:
+    """The JSON API's shape for what the form sent."""
+    data: dict[str, Any] = {
+        "campaign": campaign.slug,
+        "body": form.get("body", ""),
+        "language": form.get("language", "en"),
+        "supporter": {
+            "name": form.get("name", ""),
+            "email": form.get("email", ""),
+            "city": form.get("city", ""),
+            "country": form.get("supporter_country", ""),
+        },
+        "personal_note": form.get("personal_note", ""),
+        "consent": form.get("consent") == "yes",
+    }
+    if form.get("body") == "gov":
+        data["country"] = form.get("country", "")
+    if form.get("ref"):
+        data["ref"] = form["ref"]
+    return data
+
+
+def field_errors(errors: Mapping[str, str]) -> dict[str, str]:
+    """Messages keyed by form field; anything without a field goes under '_'."""
+    placed: dict[str, str] = {}
+    for key, message in errors.items():
+        placed[FIELD_OF.get(key, "_")] = message
+    return placed
+
+
+def countries(language: str) -> list[tuple[str, str]]:
+    """(code, name) of every country, sorted by name in the page's language."""
+    names = Locale.parse(language).territories
+    return sorted(
+        ((code, str(name)) for code, name in names.items() if len(code) == 2 and code.isalpha()),
+        key=lambda pair: pair[1],
+    )
+
+
+def choices(campaign: Campaign, language: str) -> dict[str, Any]:
+    """The bodies and the governments' countries supporters can choose from."""
+    bodies = db.session.scalars(select(Body).where(Body.slug.in_(BODY_SLUGS))).all()
+    offered = [b for b in bodies if not campaign.bodies or b.slug in campaign.bodies]
+    gov_countries = sorted(
+        {t.country for t in db.session.scalars(select(Target).where(Target.country != ""))}
+    )
+    return {
+        "bodies": [(b.slug, b.names.get(language) or b.name) for b in offered],
+        "gov_countries": [(c, country_name(c, language)) for c in gov_countries],
+        "languages": [(code, Locale.parse(code).get_display_name(code)) for code in LANGUAGES],
+    }
+
+
+def preview(campaign: Campaign, form: Mapping[str, str], placeholders: dict[str, str]
+            ) -> dict[str, Any] | None:
+    """The officials and exactly the letter they would get, filled with what is typed so far."""
+    body = db.session.scalar(select(Body).where(Body.slug == form.get("body", "un")))
+    language = form.get("language", "en")
+    if body is None or language not in LANGUAGES:
+        return None
+    template = current_template(campaign, body, language)
+    officials = choose_targets(body, form.get("country", ""))
+    if template is None or not officials:
+        return {"officials": officials, "letter": None}
+    first = officials[0]
+    supporter_country = form.get("supporter_country", "")
+    context = letter_context(
+        official={"office": first.office, "holder": first.holder, "country": first.country,
+                  "salutations": first.salutations},
+        supporter={"name": form.get("name") or placeholders["name"],
+                   "city": form.get("city") or placeholders["city"],
+                   "country": supporter_country if len(supporter_country) == 2 else ""},
+        personal_note=form.get("personal_note", ""),
+        campaign_name=campaign.name,
+        language=language,
+        default_salutation=template.default_salutation,
+    )
+    try:
+        letter = render_letter(template.subject, template.body, context)
+    except LetterRenderError:
+        letter = None
+    return {"officials": officials, "letter": letter}

@@ -1,0 +1,135 @@
+"""The campaign page's form, without JavaScript: the same rules as the JSON API."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from markupsafe import escape
+from sqlalchemy import func, select
+
+from advocacy.extensions import db
+from advocacy.models import Letter, Submission, Supporter
+from advocacy.sink import Sink
+
+from conftest import work
+from test_end_to_end import confirmation_link
+
+GOOD = {"body": "un", "language": "en", "name": "Jonas Weber", "email": "jonas@example.org",
+        "city": "Leipzig", "supporter_country": "DE", "consent": "yes",
+        "personal_note": "Ich unterrichte Mathematik.", "action": "send"}
+
+
+def token(page: bytes) -> str:
+    match = re.search(rb'name="csrf_token" value="([^"]+)"', page)
+    assert match, page[:500]
+    return match.group(1).decode()
+
+
+def stored() -> tuple[int, int, int]:
+    return tuple(  # type: ignore[return-value]
+        db.session.scalar(select(func.count()).select_from(m)) for m in (Supporter, Submission,
+                                                                         Letter))
+
+
+def post(client: Any, **changes: str) -> Any:
+    form = {**GOOD, "csrf_token": token(client.get("/").data), **changes}
+    return client.post("/", data=form)
+
+
+def test_the_page_shows_the_officials_and_the_letter_they_will_get(client: Any) -> None:
+    page = client.get("/")
+    assert page.status_code == 200
+    text = page.data.decode()
+    assert "Special Rapporteur on torture" in text and "Working Group on Arbitrary" in text
+    assert "[your name]" in text and "Azat Miftakhov" in text
+    assert 'name="csrf_token"' in text
+
+
+def test_preview_follows_the_choices_and_stores_nothing(client: Any) -> None:
+    reply = post(client, action="preview", body="coe", name="Ada", city="Turin",
+                 supporter_country="IT", language="fr")
+    text = reply.data.decode()
+    assert reply.status_code == 200
+    assert "Commissioner for Human Rights" in text
+    assert "Ada" in text and "Turin, Italie" in text  # the letter, in French
+    assert stored() == (0, 0, 0)
+
+
+def test_a_whole_journey_through_the_form(app: Any, client: Any, sink: Sink) -> None:
+    reply = post(client)
+    assert reply.status_code == 200, reply.data.decode()[:2000]
+    assert "Check your inbox" in reply.data.decode()
+    assert stored() == (1, 1, 2)
+    work(app)
+    confirmation = sink.received[0].message().get_content()
+    status = re.search(r"http://campaign\.test(/status/\S+)", confirmation)
+    assert status
+    assert "Not confirmed yet" in client.get(status.group(1)).data.decode()
+    client.post(confirmation_link(sink))
+    work(app)
+    page = client.get(status.group(1)).data.decode()
+    assert page.count(">sent<") == 2 and "Not confirmed yet" not in page
+    assert client.get("/status/forged-token").status_code == 404
+
+
+def test_without_the_csrf_token_nothing_is_stored_and_the_text_stays(client: Any) -> None:
+    reply = client.post("/", data={**GOOD, "personal_note": "Mein eigener Absatz."})
+    assert reply.status_code == 400
+    text = reply.data.decode()
+    assert "expired" in text and "Mein eigener Absatz." in text
+    assert stored() == (0, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "api_field"),
+    [({"email": "not-an-address"}, "email", "supporter.email"),
+     ({"name": "Eve\nBcc: x@example.org"}, "name", "supporter.name"),
+     ({"name": "<b>Eve</b>"}, "name", "supporter.name"),
+     ({"city": ""}, "city", "supporter.city"),
+     ({"supporter_country": ""}, "supporter_country", "supporter.country"),
+     ({"consent": ""}, "consent", "consent"),
+     ({"body": "gov", "country": ""}, "country", "country"),
+     ({"personal_note": "x" * 2001}, "personal_note", "personal_note")],
+)
+def test_bad_fields_get_the_apis_message_next_to_them(
+    client: Any, changes: dict[str, str], field: str, api_field: str
+) -> None:
+    reply = post(client, **changes)
+    assert reply.status_code == 422
+    text = reply.data.decode()
+    assert f'aria-describedby="{field}-error"' in text
+    assert "<b>Eve</b>" not in text and "\nBcc:" not in text.split("<form", 1)[0]
+    from test_end_to_end import submission
+
+    api = submission(supporter={"name": GOOD["name"], "email": GOOD["email"],
+                                "city": GOOD["city"], "country": GOOD["supporter_country"]})
+    mapping = {"email": ("supporter", "email"), "name": ("supporter", "name"),
+               "city": ("supporter", "city"), "supporter_country": ("supporter", "country")}
+    for key, value in changes.items():
+        if key in mapping:
+            api["supporter"][mapping[key][1]] = value
+        elif key == "consent":
+            api["consent"] = value == "yes"
+        else:
+            api[key] = value
+    api_reply = client.post("/api/letters", json=api)
+    assert api_reply.status_code == 422
+    message = api_reply.json["errors"][api_field]
+    assert str(escape(message)) in text  # the same words as the API, escaped for HTML
+    assert GOOD["personal_note"] in text or field == "personal_note"
+    assert stored() == (0, 0, 0)
+
+
+def test_the_honeypot_answers_like_success_and_stores_nothing(client: Any) -> None:
+    reply = post(client, website="http://spam.example")
+    assert reply.status_code == 200 and "Check your inbox" in reply.data.decode()
+    assert stored() == (0, 0, 0)
+
+
+def test_the_page_speaks_the_browsers_language(client: Any) -> None:
+    page = client.get("/", headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}).data.decode()
+    assert '<html lang="de">' in page
+    assert '<option value="de" selected>' in page
+    assert "Sehr geehrte" in page or "Asat Miftachow" in page  # the letter, in German
