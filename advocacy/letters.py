@@ -89,7 +89,9 @@ def letter_context(
         "supporter": {
             "name": supporter["name"],
             "city": supporter["city"],
-            "country_name": country_name(supporter["country"], language),
+            # A preview may name the country in words ("[your country]") before one is chosen.
+            "country_name": supporter.get("country_name")
+            or country_name(supporter["country"], language),
         },
         "personal_note": personal_note.strip(),
         "campaign": {"name": campaign_name},

@@ -72,7 +72,8 @@ def index() -> Page:
         "public/index.html", campaign=campaign, values=values, errors=errors,
         sent=letter_stats(campaign)["letters"]["sent"],
         preview=letter_form.preview(campaign, values, {"name": _("[your name]"),
-                                                       "city": _("[your city]")}),
+                                                       "city": _("[your city]"),
+                                                       "country": _("[your country]")}),
         countries=letter_form.countries(language), **letter_form.choices(campaign, language),
     )
     return page, status
