@@ -17,7 +17,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from . import api, cli, public
     from .config import from_environment
-    from .extensions import babel, csrf, db, migrate, sqlite_pragmas
+    from .extensions import babel, csrf, db, limiter, limiter_storage, migrate, sqlite_pragmas
 
     instance = os.environ.get("ADVOCACY_INSTANCE_PATH")
     app = Flask(__name__, instance_path=str(Path(instance).resolve()) if instance else None,
@@ -33,6 +33,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrations = str(Path(__file__).parent / "migrations")
     migrate.init_app(app, db, directory=migrations, render_as_batch=True)
     csrf.init_app(app)
+    app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage(app.config["REDIS_URL"]))
+    limiter.init_app(app)
     babel.init_app(app, locale_selector=public.page_language)
     app.jinja_env.globals["get_locale"] = get_locale
     app.register_blueprint(public.bp)
@@ -47,6 +49,15 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
         if request.path.startswith("/api/"):
             return {"errors": {"_": exc.description}}, exc.code
+        if exc.code == 429:
+            from flask import render_template
+            from flask_babel import gettext as _
+
+            return render_template(
+                "public/message.html", title=_("Please wait a moment"),
+                text=_("Many letters came from this connection just now. Please try again in a"
+                       " minute; what you wrote is not lost if you go back."),
+            ), 429
         return exc
 
     return app

@@ -111,4 +111,11 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
         "STALE_SENDING_SECONDS": 600,
         "RECONCILE_EVERY_SECONDS": 60,
         "MAX_CONTENT_LENGTH": 64 * 1024,
+        # Submissions per IP address (form and API alike), counted in Redis.
+        "SUBMIT_RATE": "10/minute;60/hour",
+        "RATELIMIT_STRATEGY": "moving-window",
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # If Redis is away, count in memory rather than refuse supporters.
+        "RATELIMIT_SWALLOW_ERRORS": True,
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
     }

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -29,6 +32,24 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
+
+
+def _client_key() -> str:
+    # Prefixed with the queue name, as every other key of this installation in Redis.
+    return f"{current_app.config['QUEUE_NAME']}:{get_remote_address()}"
+
+
+# Per-IP limits on submissions (moving window in Redis, like the delivery limits).
+limiter = Limiter(_client_key)
+
+
+def limiter_storage(redis_url: str | None) -> str:
+    """The `limits` storage URI for the app's Redis (memory when none is configured yet)."""
+    if not redis_url:
+        return "memory://"
+    if redis_url.startswith("unix://"):
+        return "redis+unix://" + redis_url[len("unix://"):]
+    return redis_url
 
 
 def sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

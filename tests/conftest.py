@@ -173,6 +173,7 @@ def app(
         "SMTP_URL": sink.url,
         "ADVOCACY_SENDER": "letters@campaign.test",
         "ADVOCACY_PUBLIC_URL": "http://campaign.test",
+        "SUBMIT_RATE": "1000/minute",  # tests of the per-IP limit lower it
     })
     with app.app_context():
         db.drop_all()

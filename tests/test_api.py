@@ -148,3 +148,22 @@ def test_healthz_and_campaign_page(client: Any) -> None:
 def test_bad_confirmation_links(client: Any) -> None:
     assert client.get("/confirm/not-a-token").status_code == 400
     assert client.post("/confirm/not-a-token").status_code == 400
+
+
+def test_submissions_are_limited_per_ip_address_in_redis(app: Any, client: Any) -> None:
+    app.config["SUBMIT_RATE"] = "3/minute"
+    for i in range(3):
+        reply = client.post("/api/letters", json=with_supporter(email=f"p{i}@example.org"),
+                            environ_base={"REMOTE_ADDR": "203.0.113.7"})
+        assert reply.status_code == 202
+    refused = client.post("/api/letters", json=with_supporter(email="p9@example.org"),
+                          environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert refused.status_code == 429 and "_" in refused.json["errors"]
+    assert refused.headers.get("Retry-After")
+    other = client.post("/api/letters", json=with_supporter(email="q@example.org"),
+                        environ_base={"REMOTE_ADDR": "198.51.100.2"})
+    assert other.status_code == 202
+    # The form counts against the same address.
+    page = client.post("/", data={"action": "send"}, environ_base={"REMOTE_ADDR": "203.0.113.7"})
+    assert page.status_code == 429
+    assert stored() == (4, 4, 8)

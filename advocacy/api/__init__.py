@@ -6,6 +6,8 @@ from typing import Any
 
 from flask import Blueprint, request
 
+from ..extensions import limiter
+from ..public import submit_rate
 from ..services import SubmissionError, find_campaign, submit
 from ..stats import letter_stats
 from ..validation import check_submission
@@ -16,6 +18,7 @@ Reply = tuple[dict[str, Any], int]
 
 
 @bp.post("/letters")
+@limiter.shared_limit(submit_rate, scope="submissions")
 def post_letters() -> Reply:
     data = request.get_json(silent=True)
     if data is None:

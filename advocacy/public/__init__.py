@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import text
 
-from ..extensions import csrf, db
+from ..extensions import csrf, db, limiter
 from ..services import (
     ConfirmationError,
     SubmissionError,
@@ -36,8 +36,13 @@ def page_language() -> str:
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
+def submit_rate() -> str:
+    return str(current_app.config["SUBMIT_RATE"])
+
+
 @bp.route("/", methods=["GET", "POST"])
 @csrf.exempt  # type: ignore[untyped-decorator]  # checked below, to keep what was typed
+@limiter.shared_limit(submit_rate, scope="submissions", methods=["POST"])
 def index() -> Page:
     """The campaign page and its form; works without JavaScript."""
     campaign = find_campaign(None)
