@@ -97,3 +97,4 @@ def test_installed_package_carries_migrations_and_pages(tmp_path: Path) -> None:
     assert "advocacy/migrations/versions/0001_initial.py" in names
     assert "advocacy/templates/public/index.html" in names
     assert "advocacy/static/site.css" in names
+    assert "advocacy/translations/ru/LC_MESSAGES/messages.mo" in names

@@ -102,7 +102,8 @@ def confirm_page(token: str) -> tuple[str, int] | str:
     try:
         submission = submission_for_token(token)
     except ConfirmationError as exc:
-        return render_template("public/message.html", title="Link not valid", text=str(exc)), 400
+        return render_template("public/message.html", title=_("Link not valid"),
+                               text=str(exc)), 400
     letters = letter_states(submission)
     return render_template("public/confirm.html", token=token, letters=letters,
                            confirmed=submission.confirmed_at is not None)
@@ -114,7 +115,8 @@ def confirm_post(token: str) -> tuple[str, int] | str:
     try:
         submission = confirm(token)
     except ConfirmationError as exc:
-        return render_template("public/message.html", title="Link not valid", text=str(exc)), 400
+        return render_template("public/message.html", title=_("Link not valid"),
+                               text=str(exc)), 400
     return render_template("public/confirm.html", token=token, letters=letter_states(submission),
                            confirmed=True)
 
