@@ -53,11 +53,15 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def send_confirmation(submission_id: int) -> bool:
+def send_confirmation(submission_id: int, reminder: bool = False) -> bool:
     """Email the supporter the link that confirms a submission; False if nothing to do."""
     submission = db.session.get(Submission, submission_id)
     if submission is None or submission.confirmed_at is not None:
         return False
+    if reminder and (submission.reminder_sent_at is not None or not db.session.scalar(
+            select(Letter.id).where(Letter.submission_id == submission_id,
+                                    Letter.status == LetterStatus.UNCONFIRMED).limit(1))):
+        return False  # one reminder at most, and none for letters that have expired
     officials = [
         official_label(t)
         for t in db.session.scalars(
@@ -74,9 +78,13 @@ def send_confirmation(submission_id: int) -> bool:
         link=confirmation_link(submission_id),
         officials=officials,
         status_link=status_link(submission_id),
+        reminder=reminder,
     )
     mail.shared_transport().send(msg)
-    submission.confirmation_sent_at = clock.now()
+    if reminder:
+        submission.reminder_sent_at = clock.now()
+    else:
+        submission.confirmation_sent_at = clock.now()
     db.session.commit()
     return True
 

@@ -99,12 +99,14 @@ def confirmation_message(
     link: str,
     officials: list[str],
     status_link: str,
+    reminder: bool = False,
 ) -> EmailMessage:
     """The email that asks a supporter to confirm before anything is sent."""
     msg = EmailMessage()
     msg["From"] = Address(_display(campaign_name), addr_spec=sender)
     msg["To"] = Address(_display(to_name), addr_spec=to_email)
-    msg["Subject"] = f"Please confirm your letters: {_clean(campaign_name)}"
+    prefix = "Reminder: please" if reminder else "Please"
+    msg["Subject"] = f"{prefix} confirm your letters: {_clean(campaign_name)}"
     msg["Date"] = format_datetime(utcnow())
     msg["Auto-Submitted"] = "auto-generated"
     listed = "\n".join(f"  - {_clean(o)}" for o in officials)

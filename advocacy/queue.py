@@ -75,9 +75,9 @@ def chunks(ids: Sequence[int], size: int) -> Iterable[list[int]]:
         yield list(ids[start : start + size])
 
 
-def enqueue_confirmation(submission_id: int) -> None:
-    """Queue the confirmation email of a committed submission."""
-    get_queue().enqueue("advocacy.delivery.send_confirmation", submission_id)
+def enqueue_confirmation(submission_id: int, reminder: bool = False) -> None:
+    """Queue the confirmation email (or its one reminder) of a committed submission."""
+    get_queue().enqueue("advocacy.delivery.send_confirmation", submission_id, reminder)
 
 
 def enqueue_letters(letter_ids: Sequence[int]) -> int:

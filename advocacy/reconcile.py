@@ -22,6 +22,7 @@ from .models import HoldReason, Letter, LetterStatus, Submission
 
 log = logging.getLogger(__name__)
 SCHEDULED_SOON = 5.0  # seconds
+REMIND_AFTER = timedelta(hours=24)
 # Jobs that will deliver queued letters (release jobs only concern held ones).
 LETTER_JOBS = ("advocacy.delivery.deliver_letters",)
 CONFIRM_JOB = "advocacy.delivery.send_confirmation"
@@ -91,18 +92,47 @@ def reconcile() -> dict[str, int]:
     ).all()
     missing = sorted(set(due) - letters_covered)
     jobs = queue.enqueue_letters(missing)
+    life = timedelta(seconds=current_app.config["CONFIRM_MAX_AGE"])
     unconfirmed = db.session.scalars(
         select(Submission.id).where(
             Submission.confirmation_sent_at.is_(None),
             Submission.confirmed_at.is_(None),
             Submission.created_at < now - timedelta(minutes=1),
+            Submission.created_at > now - life,
         )
     ).all()
     resend = sorted(set(unconfirmed) - submissions_covered)
     for submission_id in resend:
         queue.enqueue_confirmation(submission_id)
+    reminders, expired = remind_and_expire(now, submissions_covered)
     return {"needs_review": stale, "released": released, "digests": len(digests),
-            "letters": len(missing), "letter_jobs": jobs, "confirmations": len(resend)}
+            "letters": len(missing), "letter_jobs": jobs, "confirmations": len(resend),
+            "reminders": reminders, "expired": expired}
+
+
+def remind_and_expire(now: datetime, covered: set[int]) -> tuple[int, int]:
+    """One reminder a day after the confirmation; unconfirmed letters end after the link's life."""
+    life = timedelta(seconds=current_app.config["CONFIRM_MAX_AGE"])
+    due = db.session.scalars(
+        select(Submission.id).where(
+            Submission.confirmed_at.is_(None),
+            Submission.reminder_sent_at.is_(None),
+            Submission.confirmation_sent_at < now - REMIND_AFTER,
+            Submission.created_at > now - life,
+        )
+    ).all()
+    reminders = sorted(set(due) - covered)
+    for submission_id in reminders:
+        queue.enqueue_confirmation(submission_id, reminder=True)
+    too_old = select(Submission.id).where(Submission.created_at <= now - life)
+    expired = db.session.execute(
+        update(Letter)
+        .where(Letter.status == LetterStatus.UNCONFIRMED, Letter.submission_id.in_(too_old))
+        .values(status=LetterStatus.CANCELLED, last_error="not confirmed in time")
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    db.session.commit()
+    return len(reminders), int(expired)
 
 
 def reconcile_periodically(app: Flask, stop: threading.Event) -> None:

@@ -173,3 +173,38 @@ def test_worker_py_delivers_in_its_own_process(
     assert done.returncode == 0, done.stderr
     assert len(sink.received) == 3
     assert client.get("/api/stats").json["letters"]["sent"] == 2
+
+
+def test_one_reminder_after_a_day_and_unconfirmed_letters_expire_after_seven(
+    app: Any, client: Any, sink: Sink, monkeypatch: Any
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from advocacy import clock
+    from advocacy.reconcile import reconcile
+
+    start = datetime.now(UTC)
+    now = {"value": start}
+    monkeypatch.setattr(clock, "now", lambda: now["value"])
+    assert client.post("/api/letters", json=submission()).status_code == 202
+    work(app)
+    assert len(sink.received) == 1
+
+    now["value"] = start + timedelta(hours=23)
+    assert reconcile()["reminders"] == 0
+    now["value"] = start + timedelta(hours=25)
+    assert reconcile()["reminders"] == 1
+    work(app)
+    assert len(sink.received) == 2
+    assert sink.received[1].message()["Subject"].startswith("Reminder")
+    assert "/confirm/" in sink.received[1].message().get_content()
+    assert reconcile()["reminders"] == 0  # one reminder, never two
+    work(app)
+    assert len(sink.received) == 2
+
+    now["value"] = start + timedelta(days=7, minutes=1)
+    assert reconcile()["expired"] == 2
+    stats = client.get("/api/stats").json["letters"]
+    assert stats["cancelled"] == 2 and stats["unconfirmed"] == 0
+    # The supporter may write again; the old link no longer sends anything.
+    assert client.post("/api/letters", json=submission()).status_code == 202
