@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from limits import parse_many
+
 MODES = ("test", "live")
 # Every variable the app reads; README's table and docker-compose.yml are checked against it.
 ENVIRONMENT_VARIABLES = (
@@ -22,6 +24,7 @@ ENVIRONMENT_VARIABLES = (
     "ADVOCACY_TEST_SMTP_HOSTS",
     "ADVOCACY_QUEUE",
     "ADVOCACY_INSTANCE_PATH",
+    "ADVOCACY_SUBMIT_RATE",
     "PORT",
 )
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -83,6 +86,12 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
     smtp_url = env.get("SMTP_URL", "sink").strip() or "sink"
     test_hosts = {h.strip() for h in env.get("ADVOCACY_TEST_SMTP_HOSTS", "").split(",")} - {""}
     check_mail_safety(mode, smtp_url, test_hosts)
+    submit_rate = env.get("ADVOCACY_SUBMIT_RATE", "10/minute;60/hour")
+    try:
+        parse_many(submit_rate)
+    except ValueError:
+        raise ConfigError(f"ADVOCACY_SUBMIT_RATE is not a rate such as 10/minute: {submit_rate!r}")\
+            from None
     return {
         "SQLALCHEMY_DATABASE_URI": _database_url(env.get("DATABASE_URL"), instance),
         "REDIS_URL": env.get("REDIS_URL") or None,
@@ -112,7 +121,7 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
         "RECONCILE_EVERY_SECONDS": 60,
         "MAX_CONTENT_LENGTH": 64 * 1024,
         # Submissions per IP address (form and API alike), counted in Redis.
-        "SUBMIT_RATE": "10/minute;60/hour",
+        "SUBMIT_RATE": submit_rate,
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": True,
         # If Redis is away, count in memory rather than refuse supporters.

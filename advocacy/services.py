@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
@@ -104,26 +105,28 @@ def submit(data: SubmissionInput) -> SubmitResult:
     """Store a supporter's letters as unconfirmed and queue the confirmation email."""
     campaign = find_campaign(data.campaign)
     if campaign is None:
-        raise SubmissionError({"campaign": "Unknown campaign."}, 404)
+        raise SubmissionError({"campaign": _("Unknown campaign.")}, 404)
     if campaign.status != CampaignStatus.OPEN:
-        raise SubmissionError({"campaign": "This campaign is not taking letters now."}, 409)
+        raise SubmissionError({"campaign": _("This campaign is not taking letters now.")}, 409)
     if campaign.bodies and data.body not in campaign.bodies:
-        raise SubmissionError({"body": "This campaign does not write to that body."})
+        raise SubmissionError({"body": _("This campaign does not write to that body.")})
     body = db.session.scalar(select(Body).where(Body.slug == data.body))
     if body is None:
-        raise SubmissionError({"body": "This body has no officials set up yet."})
+        raise SubmissionError({"body": _("This body has no officials set up yet.")})
     template = current_template(campaign, body, data.language)
     if template is None:
-        raise SubmissionError({"language": "The letter is not available in this language yet."})
+        raise SubmissionError({"language": _("The letter is not available in this language yet.")})
     officials = choose_targets(body, data.target_country)
     if not officials:
         field_name = "country" if body.slug == "gov" else "body"
-        raise SubmissionError({field_name: "No official of this body is set up for letters yet."})
+        raise SubmissionError(
+            {field_name: _("No official of this body is set up for letters yet.")})
     by_email = [t for t in officials if t.email]
     contact_only = [contact_info(t) for t in officials if not t.email]
     if not by_email:
         raise SubmissionError(
-            {"body": "These offices take no email yet: please write through their contact pages."},
+            {"body": _("These offices take no email yet: please write through their contact"
+                       " pages.")},
             contact_only=contact_only,
         )
 
@@ -142,7 +145,7 @@ def submit(data: SubmissionInput) -> SubmitResult:
     already = [{"official": official_label(t)} for t in by_email if t.id in written]
     if not fresh:
         raise SubmissionError(
-            {"body": "You have already written to every official of this body. Thank you!"},
+            {"body": _("You have already written to every official of this body. Thank you!")},
             409,
             already_written=already,
         )
@@ -177,7 +180,7 @@ def submit(data: SubmissionInput) -> SubmitResult:
     except IntegrityError:
         db.session.rollback()
         raise SubmissionError(
-            {"body": "You have already written to these officials. Thank you!"}, 409
+            {"body": _("You have already written to these officials. Thank you!")}, 409
         ) from None
 
     # Mail only after the commit: if Redis is down now, `advocacy reconcile` sends it later.
@@ -214,12 +217,13 @@ def submission_for_token(token: str) -> Submission:
     try:
         submission_id = _serializer().loads(token, max_age=current_app.config["CONFIRM_MAX_AGE"])
     except SignatureExpired:
-        raise ConfirmationError("This link has expired: please write your letter again.") from None
+        raise ConfirmationError(
+            _("This link has expired: please write your letter again.")) from None
     except BadSignature:
-        raise ConfirmationError("This link is not valid: please copy it whole.") from None
+        raise ConfirmationError(_("This link is not valid: please copy it whole.")) from None
     submission = db.session.get(Submission, int(submission_id))
     if submission is None:
-        raise ConfirmationError("These letters no longer exist.")
+        raise ConfirmationError(_("These letters no longer exist."))
     return submission
 
 
@@ -238,10 +242,10 @@ def submission_for_status(token: str) -> Submission:
         submission_id = URLSafeTimedSerializer(
             current_app.config["SECRET_KEY"], salt=STATUS_SALT).loads(token)
     except BadSignature:
-        raise ConfirmationError("This link is not valid: please copy it whole.") from None
+        raise ConfirmationError(_("This link is not valid: please copy it whole.")) from None
     submission = db.session.get(Submission, int(submission_id))
     if submission is None:
-        raise ConfirmationError("These letters no longer exist.")
+        raise ConfirmationError(_("These letters no longer exist."))
     return submission
 
 

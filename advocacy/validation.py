@@ -9,6 +9,7 @@ from typing import Any
 
 from babel import Locale
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
 
 from .targets import BODY_SLUGS, LANGUAGES
 
@@ -50,25 +51,28 @@ def _has_control(value: str, allow_newlines: bool = False) -> bool:
 def _line(value: Any, label: str, limit: int = NAME_MAX) -> tuple[str, str | None]:
     """A one-line text field: required, trimmed, no control characters, no markup."""
     if not isinstance(value, str):
-        return "", f"{label} is required."
+        return "", _("%(label)s is required.", label=label)
     value = unicodedata.normalize("NFC", value).strip()
     if not value:
-        return "", f"{label} is required."
+        return "", _("%(label)s is required.", label=label)
     if len(value) > limit:
-        return "", f"{label} is too long (at most {limit} characters)."
+        return "", _("%(label)s is too long (at most %(limit)d characters).", label=label,
+                   limit=limit)
     if _has_control(value):
-        return "", f"{label} must be a single line without control characters."
+        return "", _("%(label)s must be a single line without control characters.",
+                   label=label)
     if any(ch in value for ch in "<>"):
-        return "", f"{label} cannot contain < or >."
+        return "", _("%(label)s cannot contain < or >.", label=label)
     return value, None
 
 
 def _country(value: Any, label: str) -> tuple[str, str | None]:
     if not isinstance(value, str) or not value.strip():
-        return "", f"{label} is required."
+        return "", _("%(label)s is required.", label=label)
     code = value.strip().upper()
     if code not in _COUNTRIES:
-        return "", f"{label} must be a two-letter country code such as FR or DE."
+        return "", _("%(label)s must be a two-letter country code such as FR or DE.",
+                   label=label)
     return code, None
 
 
@@ -81,77 +85,81 @@ def normalise_email(value: str) -> str:
 def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]:
     """Validate a JSON submission; returns (input, {}) or (None, {field: message})."""
     if not isinstance(data, dict):
-        return None, {"_": "Send a JSON object."}
+        return None, {"_": _("Send a JSON object.")}
     errors: dict[str, str] = {}
     for key in sorted(set(data) - TOP_FIELDS):
-        errors[key] = "Unknown field."
+        errors[key] = _("Unknown field.")
 
     campaign = data.get("campaign")
     if campaign is not None and (not isinstance(campaign, str) or not _REF.match(campaign)):
-        errors["campaign"] = "Unknown campaign."
+        errors["campaign"] = _("Unknown campaign.")
 
     body = data.get("body")
     if body not in BODY_SLUGS:
-        errors["body"] = f"Choose one of: {', '.join(BODY_SLUGS)}."
+        errors["body"] = _("Choose one of: %(choices)s.", choices=", ".join(BODY_SLUGS))
 
     target_country = ""
     if body == "gov":
-        target_country, err = _country(data.get("country"), "The government's country")
+        target_country, err = _country(data.get("country"), _("The government's country"))
         if err:
             errors["country"] = err
     elif data.get("country") not in (None, ""):
-        errors["country"] = "A country is only chosen for a national government (body 'gov')."
+        errors["country"] = _(
+            "A country is only chosen for a national government (body 'gov').")
 
     language = data.get("language", "en")
     if language not in LANGUAGES:
-        errors["language"] = f"Choose one of: {', '.join(LANGUAGES)}."
+        errors["language"] = _("Choose one of: %(choices)s.", choices=", ".join(LANGUAGES))
 
     supporter = data.get("supporter")
     name = email = city = country = ""
     if not isinstance(supporter, dict):
-        errors["supporter"] = "Tell us who you are: name, email, city and country."
+        errors["supporter"] = _("Tell us who you are: name, email, city and country.")
     else:
         for key in sorted(set(supporter) - SUPPORTER_FIELDS):
-            errors[f"supporter.{key}"] = "Unknown field."
-        name, err = _line(supporter.get("name"), "Your name")
+            errors[f"supporter.{key}"] = _("Unknown field.")
+        name, err = _line(supporter.get("name"), _("Your name"))
         if err:
             errors["supporter.name"] = err
-        city, err = _line(supporter.get("city"), "Your city")
+        city, err = _line(supporter.get("city"), _("Your city"))
         if err:
             errors["supporter.city"] = err
-        country, err = _country(supporter.get("country"), "Your country")
+        country, err = _country(supporter.get("country"), _("Your country"))
         if err:
             errors["supporter.country"] = err
         raw_email = supporter.get("email")
         if not isinstance(raw_email, str) or not raw_email.strip():
-            errors["supporter.email"] = "Your email address is required."
+            errors["supporter.email"] = _("Your email address is required.")
         elif len(raw_email) > 254 or _has_control(raw_email):
-            errors["supporter.email"] = "This is not a valid email address."
+            errors["supporter.email"] = _("This is not a valid email address.")
         else:
             try:
                 email = normalise_email(raw_email.strip())
             except EmailNotValidError as exc:
-                errors["supporter.email"] = f"This is not a valid email address: {exc}"
+                errors["supporter.email"] = _("This is not a valid email address: %(reason)s",
+                                               reason=str(exc))
 
     note = data.get("personal_note", "")
     if note is None:
         note = ""
     if not isinstance(note, str):
-        errors["personal_note"] = "Your personal paragraph must be text."
+        errors["personal_note"] = _("Your personal paragraph must be text.")
         note = ""
     else:
         note = unicodedata.normalize("NFC", note.replace("\r\n", "\n").replace("\r", "\n")).strip()
         if len(note) > NOTE_MAX:
-            errors["personal_note"] = f"Your personal paragraph is too long (at most {NOTE_MAX})."
+            errors["personal_note"] = _(
+                "Your personal paragraph is too long (at most %(limit)d characters).",
+                limit=NOTE_MAX)
         elif _has_control(note, allow_newlines=True):
-            errors["personal_note"] = "Your personal paragraph contains control characters."
+            errors["personal_note"] = _("Your personal paragraph contains control characters.")
 
     if data.get("consent") is not True:
-        errors["consent"] = "Your consent is needed to send letters in your name."
+        errors["consent"] = _("Your consent is needed to send letters in your name.")
 
     ref = data.get("ref")
     if ref is not None and (not isinstance(ref, str) or not _REF.match(ref)):
-        errors["ref"] = "A ref is lowercase letters, digits and dashes (at most 80)."
+        errors["ref"] = _("A ref is lowercase letters, digits and dashes (at most 80).")
 
     if errors:
         return None, errors

@@ -69,3 +69,9 @@ def test_test_mode_accepts_loopback_and_named_catchers(tmp_path: Path) -> None:
 def test_smtp_url_scheme_is_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="SMTP_URL must be"):
         from_environment(tmp_path, {"SMTP_URL": "http://127.0.0.1"})
+
+
+def test_submit_rate_is_checked(tmp_path: Path) -> None:
+    assert from_environment(tmp_path, {"ADVOCACY_SUBMIT_RATE": "5/minute"})["SUBMIT_RATE"]
+    with pytest.raises(ConfigError, match="ADVOCACY_SUBMIT_RATE"):
+        from_environment(tmp_path, {"ADVOCACY_SUBMIT_RATE": "lots"})

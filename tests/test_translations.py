@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from babel.messages.pofile import read_po
+from markupsafe import escape
 
 from conftest import ROOT
 
@@ -48,3 +49,21 @@ def test_every_string_is_translated_and_compiled(lang: str, source_ids: set[str]
 def test_the_page_in_each_language(client: Any, lang: str, button: str) -> None:
     page = client.get(f"/?lang={lang}").data.decode()
     assert f'<html lang="{lang}">' in page and button in page
+
+
+def translation(lang: str, msgid: str) -> str:
+    with (TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po").open("rb") as fh:
+        return str(read_po(fh)[msgid].string)
+
+
+@pytest.mark.parametrize("lang", LANGS)
+def test_field_messages_speak_the_supporters_language(client: Any, lang: str) -> None:
+    from test_end_to_end import submission
+
+    consent = "Your consent is needed to send letters in your name."
+    reply = client.post("/api/letters", json=submission(consent=False),
+                        headers={"Accept-Language": lang})
+    assert reply.json["errors"]["consent"] == translation(lang, consent) != consent
+    page = client.post(f"/?lang={lang}", data={"action": "send", "language": lang}).data.decode()
+    expired = translation(lang, "The form had expired. Please send it again.")
+    assert str(escape(expired)) in page
