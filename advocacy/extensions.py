@@ -43,6 +43,11 @@ def _client_key() -> str:
 limiter = Limiter(_client_key)
 
 
+def submit_rate() -> str:
+    """The per-IP limit shared by the form and the JSON API (ADVOCACY_SUBMIT_RATE)."""
+    return str(current_app.config["SUBMIT_RATE"])
+
+
 def limiter_storage(redis_url: str | None) -> str:
     """The `limits` storage URI for the app's Redis (memory when none is configured yet)."""
     if not redis_url:

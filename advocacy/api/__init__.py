@@ -6,8 +6,7 @@ from typing import Any
 
 from flask import Blueprint, request
 
-from ..extensions import limiter
-from ..public import submit_rate
+from ..extensions import limiter, submit_rate
 from ..services import SubmissionError, find_campaign, submit
 from ..stats import letter_stats
 from ..validation import check_submission

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import text
 
-from ..extensions import csrf, db, limiter
+from ..extensions import csrf, db, limiter, submit_rate
 from ..services import (
     ConfirmationError,
     SubmissionError,
@@ -34,10 +34,6 @@ def page_language() -> str:
     if asked in LANGUAGES:
         return str(asked)
     return request.accept_languages.best_match(LANGUAGES) or "en"
-
-
-def submit_rate() -> str:
-    return str(current_app.config["SUBMIT_RATE"])
 
 
 @bp.route("/", methods=["GET", "POST"])
