@@ -90,7 +90,7 @@ def test_without_the_csrf_token_nothing_is_stored_and_the_text_stays(client: Any
      ({"city": ""}, "city", "supporter.city"),
      ({"supporter_country": ""}, "supporter_country", "supporter.country"),
      ({"consent": ""}, "consent", "consent"),
-     ({"body": "gov", "country": ""}, "country", "country"),
+     ({"body": "gov", "country": "", "supporter_country": "JP"}, "country", "country"),
      ({"personal_note": "x" * 2001}, "personal_note", "personal_note")],
 )
 def test_bad_fields_get_the_apis_message_next_to_them(
@@ -133,3 +133,18 @@ def test_the_page_speaks_the_browsers_language(client: Any) -> None:
     assert '<html lang="de">' in page
     assert '<option value="de" selected>' in page
     assert "Sehr geehrte" in page or "Asat Miftachow" in page  # the letter, in German
+
+
+def test_the_government_defaults_to_the_supporters_own_country(client: Any) -> None:
+    reply = post(client, action="preview", body="gov", country="", supporter_country="FI")
+    assert "Finland" in reply.data.decode() or "Foreign Affairs" in reply.data.decode()
+    assert '<option value="FI" selected>' in reply.data.decode()
+
+
+def test_the_officials_own_language_is_offered_when_it_differs(client: Any) -> None:
+    page = post(client, action="preview", body="un", language="de").data.decode()
+    assert 'name="switch_language" value="en"' in page
+    switched = post(client, switch_language="en", body="un", language="de").data.decode()
+    assert "Dear Special Rapporteur" in switched
+    assert '<option value="en" selected>' in switched
+    assert stored() == (0, 0, 0)

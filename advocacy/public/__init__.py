@@ -30,7 +30,7 @@ Page = str | tuple[str, int]
 
 def page_language() -> str:
     """?lang=... when given, else the best of the browser's languages, else English."""
-    asked = request.args.get("lang") or request.form.get("language")
+    asked = request.args.get("lang")
     if asked in LANGUAGES:
         return str(asked)
     return request.accept_languages.best_match(LANGUAGES) or "en"
@@ -45,20 +45,20 @@ def index() -> Page:
     if campaign is None:
         abort(404, "No campaign is set up yet: run `advocacy init`.")
     language = str(get_locale() or "en")
-    values = dict(request.form) if request.method == "POST" else {
+    values = letter_form.with_defaults(request.form) if request.method == "POST" else {
         "body": request.args.get("body", "un"), "language": language,
         "country": request.args.get("country", ""), "ref": request.args.get("ref", ""),
     }
     errors: dict[str, str] = {}
     status = 200
-    if request.method == "POST" and request.form.get("action") != "preview":
+    if request.method == "POST" and values.get("action") != "preview":
         if not FlaskForm().validate():  # the CSRF token
             errors, status = {"_": _("The form had expired. Please send it again.")}, 400
         elif request.form.get("website"):
             # The honeypot: a field people do not see. Bots get the same answer, nothing more.
             return render_template("public/sent.html", campaign=campaign, letters=[])
         else:
-            checked, problems = check_submission(letter_form.payload(request.form, campaign))
+            checked, problems = check_submission(letter_form.payload(values, campaign))
             if checked is None:
                 errors, status = letter_form.field_errors(problems), 422
             else:

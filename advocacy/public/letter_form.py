@@ -33,6 +33,20 @@ FIELD_OF = {
 }
 
 
+def with_defaults(form: Mapping[str, str]) -> dict[str, str]:
+    """The form's values, with the government's country defaulting to the supporter's own."""
+    values = dict(form)
+    if values.get("switch_language") in LANGUAGES:  # "show the letter in their language"
+        values["language"] = values.pop("switch_language")
+        values["action"] = "preview"
+    own = values.get("supporter_country", "")
+    if values.get("body") == "gov" and not values.get("country") and own:
+        offices = select(Target.id).where(Target.country == own, Target.active.is_(True))
+        if db.session.scalar(offices.limit(1)) is not None:
+            values["country"] = own
+    return values
+
+
 def payload(form: Mapping[str, str], campaign: Campaign) -> dict[str, Any]:
     """The JSON API's shape for what the form sent."""
     data: dict[str, Any] = {
@@ -115,4 +129,9 @@ def preview(campaign: Campaign, form: Mapping[str, str], placeholders: dict[str,
         letter = render_letter(template.subject, template.body, context)
     except LetterRenderError:
         letter = None
-    return {"officials": officials, "letter": letter}
+    # Offer the officials' own language when the letter is in another one they do not read.
+    theirs = [lang for lang in first.languages if lang in LANGUAGES]
+    suggest = None if language in first.languages or not theirs else theirs[0]
+    return {"officials": officials, "letter": letter, "their_language": suggest,
+            "their_language_name": Locale.parse(suggest).get_display_name(language)
+            if suggest else None}
