@@ -17,7 +17,16 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
 
     from . import api, cli, public
     from .config import from_environment
-    from .extensions import babel, csrf, db, limiter, limiter_storage, migrate, sqlite_pragmas
+    from .extensions import (
+        babel,
+        cors,
+        csrf,
+        db,
+        limiter,
+        limiter_storage,
+        migrate,
+        sqlite_pragmas,
+    )
 
     instance = os.environ.get("ADVOCACY_INSTANCE_PATH")
     app = Flask(__name__, instance_path=str(Path(instance).resolve()) if instance else None,
@@ -33,6 +42,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrations = str(Path(__file__).parent / "migrations")
     migrate.init_app(app, db, directory=migrations, render_as_batch=True)
     csrf.init_app(app)
+    cors.init_app(app)
     app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage(app.config["REDIS_URL"]))
     limiter.init_app(app)
     babel.init_app(app, locale_selector=public.page_language)

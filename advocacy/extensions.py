@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import current_app
 from flask_babel import Babel
+from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
@@ -32,6 +33,10 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
+# The JSON API is public and uses no cookies: any site may call it from the browser.
+cors = CORS(resources={r"/api/*": {"origins": "*", "methods": ["GET", "POST"],
+                                    "allow_headers": ["Content-Type"], "max_age": 3600}},
+            supports_credentials=False, send_wildcard=True)
 
 
 def _client_key() -> str:

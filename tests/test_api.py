@@ -167,3 +167,19 @@ def test_submissions_are_limited_per_ip_address_in_redis(app: Any, client: Any) 
     page = client.post("/", data={"action": "send"}, environ_base={"REMOTE_ADDR": "203.0.113.7"})
     assert page.status_code == 429
     assert stored() == (4, 4, 8)
+
+
+def test_partner_sites_may_call_the_api_from_their_pages(client: Any) -> None:
+    origin = {"Origin": "https://partner.example"}
+    preflight = client.options("/api/letters", headers={
+        **origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "Content-Type"})
+    assert preflight.status_code == 200
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert "Access-Control-Allow-Credentials" not in preflight.headers
+    posted = client.post("/api/letters", json=submission(), headers=origin)
+    assert posted.status_code == 202 and posted.headers["Access-Control-Allow-Origin"] == "*"
+    assert client.get("/api/stats", headers=origin).headers["Access-Control-Allow-Origin"] == "*"
+    # The pages themselves are not opened to other sites.
+    assert "Access-Control-Allow-Origin" not in client.get("/", headers=origin).headers
