@@ -58,6 +58,10 @@ def test_one_letter_end_to_end(app: Any, client: Any, sink: Sink) -> None:
 
     confirmed = client.post(link)
     assert confirmed.status_code == 200
+    # The thank-you page offers plain share links to the campaign page, and no script.
+    thanks = confirmed.data.decode()
+    assert "Ask others to write too" in thanks and "<script" not in thanks
+    assert "https://wa.me/?text=" in thanks and "http%3A//campaign.test/" in thanks
     assert client.get("/api/stats").json["letters"]["queued"] == 2
 
     work(app)

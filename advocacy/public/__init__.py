@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from urllib.parse import quote
+
+from flask import Blueprint, abort, current_app, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
@@ -114,7 +116,23 @@ def confirm_post(token: str) -> tuple[str, int] | str:
         return render_template("public/message.html", title=_("Link not valid"),
                                text=str(exc)), 400
     return render_template("public/confirm.html", token=token, letters=letter_states(submission),
-                           confirmed=True)
+                           confirmed=True, share=share_links(submission.campaign.name))
+
+
+def share_links(campaign_name: str) -> list[tuple[str, str]]:
+    """Plain links to share the campaign page: no third-party script is ever loaded here."""
+    url = current_app.config["ADVOCACY_PUBLIC_URL"] + "/"
+    text = _("I wrote to the officials for %(campaign)s. Please write too:",
+             campaign=campaign_name)
+    both = quote(f"{text} {url}")
+    return [
+        (_("Email"), f"mailto:?subject={quote(campaign_name)}&body={both}"),
+        ("WhatsApp", f"https://wa.me/?text={both}"),
+        ("Telegram", f"https://t.me/share/url?url={quote(url)}&text={quote(text)}"),
+        ("Bluesky", f"https://bsky.app/intent/compose?text={both}"),
+        ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={quote(url)}"),
+        ("X", f"https://twitter.com/intent/tweet?text={both}"),
+    ]
 
 
 @bp.get("/healthz")
