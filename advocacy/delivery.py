@@ -213,6 +213,7 @@ class Batch:
     counts: Counter[str] = field(default_factory=Counter)
 
     sent: list[dict[str, Any]] = field(default_factory=list)
+    releases: dict[datetime, list[int]] = field(default_factory=dict)
 
     def record(self, letter: LetterRow, status: LetterStatus, **values: Any) -> None:
         self.rows.append({"id": letter.id, "status": status, **values})
@@ -227,10 +228,12 @@ class Batch:
         self.record(letter, LetterStatus.HELD, hold_reason=reason, not_before=until,
                     last_error=note, **values)
         if until is not None and reason in (HoldReason.LIMIT, HoldReason.WINDOW):
-            letter_id = letter.id  # read now: after the commit the object is expired
-            self.after_commit.append(lambda: schedule_release([letter_id], until))
+            # One release job per moment, however many letters wait for it.
+            self.releases.setdefault(until, []).append(letter.id)
 
     def commit(self) -> None:
+        if not (self.sent or self.rows or self.targets):
+            return
         if db.session.get_bind().dialect.name == "postgresql":
             # Outcomes need not wait for the disk: if PostgreSQL lost this commit in a crash,
             # the letters would stay `sending` and go to review; never out a second time.
@@ -252,9 +255,12 @@ class Batch:
         if self.targets:
             db.session.execute(update(Target), self.targets)
         db.session.commit()
+        for until, letter_ids in self.releases.items():
+            schedule_release(letter_ids, until)
         for action in self.after_commit:
             action()
         self.rows, self.sent, self.targets, self.after_commit = [], [], [], []
+        self.releases = {}
 
 
 def _enqueue_at(when: datetime, func: Callable[..., Any], *args: Any,
@@ -316,7 +322,8 @@ def _gate(letter: LetterRow, limits: RateLimits, limiter: Limiter, batch: Batch)
         if wait.seconds <= cfg["INLINE_WAIT_SECONDS"]:
             time.sleep(wait.seconds + random.uniform(0, WAIT_JITTER))  # noqa: S311
             continue
-        until = now + timedelta(seconds=wait.seconds)
+        # Whole seconds (rounded up), so letters held together share one release job.
+        until = (now + timedelta(seconds=wait.seconds + 1)).replace(microsecond=0)
         batch.hold(letter, HoldReason.LIMIT, until, f"rate limit: {wait.scope}")
         return False
     return True

@@ -104,15 +104,14 @@ def reconcile() -> dict[str, int]:
     resend = sorted(set(unconfirmed) - submissions_covered)
     for submission_id in resend:
         queue.enqueue_confirmation(submission_id)
-    reminders, expired = remind_and_expire(now, submissions_covered)
+    reminders, expired = remind_and_expire(now, life, submissions_covered)
     return {"needs_review": stale, "released": released, "digests": len(digests),
             "letters": len(missing), "letter_jobs": jobs, "confirmations": len(resend),
             "reminders": reminders, "expired": expired}
 
 
-def remind_and_expire(now: datetime, covered: set[int]) -> tuple[int, int]:
+def remind_and_expire(now: datetime, life: timedelta, covered: set[int]) -> tuple[int, int]:
     """One reminder a day after the confirmation; unconfirmed letters end after the link's life."""
-    life = timedelta(seconds=current_app.config["CONFIRM_MAX_AGE"])
     due = db.session.scalars(
         select(Submission.id).where(
             Submission.confirmed_at.is_(None),

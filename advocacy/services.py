@@ -199,23 +199,22 @@ def submit(data: SubmissionInput) -> SubmitResult:
     )
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT)
+STATUS_SALT = "advocacy-status"
 
 
-def confirmation_token(submission_id: int) -> str:
-    return _serializer().dumps(submission_id)
+def _serializer(salt: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
 
 
-def confirmation_link(submission_id: int) -> str:
-    base = current_app.config["ADVOCACY_PUBLIC_URL"]
-    return f"{base}/confirm/{confirmation_token(submission_id)}"
+def _link(path: str, salt: str, submission_id: int) -> str:
+    token = _serializer(salt).dumps(submission_id)
+    return f"{current_app.config['ADVOCACY_PUBLIC_URL']}/{path}/{token}"
 
 
-def submission_for_token(token: str) -> Submission:
-    """The submission a confirmation link stands for, or ConfirmationError."""
+def _submission_for(token: str, salt: str, max_age: int | None) -> Submission:
+    """The submission a signed link stands for, or ConfirmationError saying what is wrong."""
     try:
-        submission_id = _serializer().loads(token, max_age=current_app.config["CONFIRM_MAX_AGE"])
+        submission_id = _serializer(salt).loads(token, max_age=max_age)
     except SignatureExpired:
         raise ConfirmationError(
             _("This link has expired: please write your letter again.")) from None
@@ -227,26 +226,22 @@ def submission_for_token(token: str) -> Submission:
     return submission
 
 
-STATUS_SALT = "advocacy-status"
+def confirmation_link(submission_id: int) -> str:
+    """The link that confirms a submission; it expires with CONFIRM_MAX_AGE."""
+    return _link("confirm", CONFIRM_SALT, submission_id)
+
+
+def submission_for_token(token: str) -> Submission:
+    return _submission_for(token, CONFIRM_SALT, current_app.config["CONFIRM_MAX_AGE"])
 
 
 def status_link(submission_id: int) -> str:
     """The supporter's private page for these letters (no expiry: it only shows states)."""
-    token = URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=STATUS_SALT).dumps(
-        submission_id)
-    return f"{current_app.config['ADVOCACY_PUBLIC_URL']}/status/{token}"
+    return _link("status", STATUS_SALT, submission_id)
 
 
 def submission_for_status(token: str) -> Submission:
-    try:
-        submission_id = URLSafeTimedSerializer(
-            current_app.config["SECRET_KEY"], salt=STATUS_SALT).loads(token)
-    except BadSignature:
-        raise ConfirmationError(_("This link is not valid: please copy it whole.")) from None
-    submission = db.session.get(Submission, int(submission_id))
-    if submission is None:
-        raise ConfirmationError(_("These letters no longer exist."))
-    return submission
+    return _submission_for(token, STATUS_SALT, None)
 
 
 def confirm(token: str) -> Submission:

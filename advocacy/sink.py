@@ -43,10 +43,9 @@ class SinkHandler:
     reply: Callable[[Received], str | None] | None = None
     # The same for each recipient (RCPT TO): e.g. "550 5.1.1 no such mailbox".
     rcpt_reply: Callable[[str], str | None] | None = None
-    # Keep messages in memory (tests read them); a long-running sink only counts.
+    # Keep messages in memory (tests read them); a long-running sink must not grow.
     keep: bool = True
     received: list[Received] = field(default_factory=list)
-    count: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(  # noqa: N802
@@ -77,9 +76,8 @@ class SinkHandler:
             tmp = self.outbox / f".{name}.tmp"
             tmp.write_bytes(item.data)
             os.replace(tmp, self.outbox / name)  # readers never see half a message
-        with self.lock:
-            self.count += 1
-            if self.keep:
+        if self.keep:
+            with self.lock:
                 self.received.append(item)
         return "250 Message accepted for delivery"
 

@@ -29,3 +29,10 @@ def letter_stats(campaign: Campaign | None = None) -> dict[str, Any]:
     for slug in db.session.scalars(select(Body.slug)):
         by_body.setdefault(slug, {s.value: 0 for s in LetterStatus})
     return {"letters": letters, "by_body": by_body}
+
+
+def sent_count(campaign: Campaign) -> int:
+    """Letters delivered for a campaign: one indexed count, for the public page's counter."""
+    return int(db.session.scalar(
+        select(func.count(Letter.id)).where(Letter.campaign_id == campaign.id,
+                                            Letter.status == LetterStatus.SENT)) or 0)

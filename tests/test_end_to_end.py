@@ -27,6 +27,13 @@ def submission(**changes: Any) -> dict[str, Any]:
     return data
 
 
+def submit_and_confirm(app: Any, client: Any, sink: Sink) -> None:
+    """A supporter writes to the UN, the worker sends the confirmation, they confirm."""
+    assert client.post("/api/letters", json=submission()).status_code == 202
+    work(app)
+    assert client.post(confirmation_link(sink)).status_code == 200
+
+
 def confirmation_link(sink: Sink) -> str:
     [mail] = [m for m in sink.received if "confirm" in m.message()["Subject"].lower()]
     body = mail.message().get_content()
@@ -105,10 +112,7 @@ def test_live_mode_holds_letters_to_unverified_addresses(app: Any, client: Any, 
     target = db.session.scalars(select(Target).where(Target.key == "un-wgad")).one()
     target.verified = False
     db.session.commit()
-    client.post("/api/letters", json=submission())
-    work(app)
-    link = confirmation_link(sink)
-    client.post(link)
+    submit_and_confirm(app, client, sink)
     app.config["ADVOCACY_MODE"] = "live"
     work(app)
     db.session.expire_all()
@@ -121,9 +125,7 @@ def test_live_mode_holds_letters_to_unverified_addresses(app: Any, client: Any, 
 def test_permanent_refusal_marks_the_letter_failed_with_the_reason(
     app: Any, client: Any, sink: Sink
 ) -> None:
-    client.post("/api/letters", json=submission())
-    work(app)
-    client.post(confirmation_link(sink))
+    submit_and_confirm(app, client, sink)
     sink.handler.reply = lambda item: (
         "550 5.1.1 mailbox unavailable" if "urgent-action@ohchr.org" in item.rcpt_tos else None
     )
@@ -142,9 +144,7 @@ def test_reconcile_requeues_letters_when_redis_lost_the_jobs(
 ) -> None:
     from advocacy.queue import get_queue
 
-    client.post("/api/letters", json=submission())
-    work(app)
-    client.post(confirmation_link(sink))
+    submit_and_confirm(app, client, sink)
     get_queue().empty()  # Redis lost its jobs: the database still knows
     work(app)
     assert len(sink.received) == 1
@@ -158,20 +158,13 @@ def test_reconcile_requeues_letters_when_redis_lost_the_jobs(
 def test_worker_py_delivers_in_its_own_process(
     app: Any, client: Any, sink: Sink, tmp_path: Any
 ) -> None:
-    import os
     import subprocess
     import sys
 
-    from conftest import ROOT
+    from conftest import ROOT, worker_env
 
-    client.post("/api/letters", json=submission())
-    work(app)
-    client.post(confirmation_link(sink))
-    env = {**os.environ,
-           "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-           "REDIS_URL": app.config["REDIS_URL"], "ADVOCACY_QUEUE": app.config["QUEUE_NAME"],
-           "SMTP_URL": sink.url, "ADVOCACY_SENDER": "letters@campaign.test",
-           "ADVOCACY_INSTANCE_PATH": str(tmp_path / "worker-instance")}
+    submit_and_confirm(app, client, sink)
+    env = worker_env(app, sink.url, tmp_path)
     done = subprocess.run([sys.executable, str(ROOT / "worker.py"), "--burst"], env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

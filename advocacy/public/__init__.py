@@ -21,7 +21,7 @@ from ..services import (
     submission_for_token,
     submit,
 )
-from ..stats import letter_stats
+from ..stats import sent_count
 from ..targets import LANGUAGES
 from ..validation import check_submission
 from . import letter_form
@@ -73,7 +73,7 @@ def index() -> Page:
                                            letters=result.letters)
     page = render_template(
         "public/index.html", campaign=campaign, values=values, errors=errors,
-        sent=letter_stats(campaign)["letters"]["sent"],
+        sent=sent_count(campaign),
         preview=letter_form.preview(campaign, values, {"name": _("[your name]"),
                                                        "city": _("[your city]"),
                                                        "country": _("[your country]")}),

@@ -7,6 +7,7 @@ they accept and refuse exactly the same things; only the field names differ.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any
 
 from babel import Locale
@@ -77,6 +78,7 @@ def field_errors(errors: Mapping[str, str]) -> dict[str, str]:
     return placed
 
 
+@lru_cache(maxsize=16)
 def countries(language: str) -> list[tuple[str, str]]:
     """(code, name) of every country, sorted by name in the page's language."""
     names = Locale.parse(language).territories
@@ -90,9 +92,9 @@ def choices(campaign: Campaign, language: str) -> dict[str, Any]:
     """The bodies and the governments' countries supporters can choose from."""
     bodies = db.session.scalars(select(Body).where(Body.slug.in_(BODY_SLUGS))).all()
     offered = [b for b in bodies if not campaign.bodies or b.slug in campaign.bodies]
-    gov_countries = sorted(
-        {t.country for t in db.session.scalars(select(Target).where(Target.country != ""))}
-    )
+    gov_countries = db.session.scalars(
+        select(Target.country).distinct().where(Target.country != "").order_by(Target.country)
+    ).all()
     return {
         "bodies": [(b.slug, b.names.get(language) or b.name) for b in offered],
         "gov_countries": [(c, country_name(c, language)) for c in gov_countries],
