@@ -10,12 +10,27 @@ from flask import Flask
 from werkzeug.exceptions import HTTPException
 
 
+def _fresh_request_state() -> None:
+    """Forget what extensions cached on the app context for an earlier request.
+
+    Flask-Babel (the locale), Flask-WTF (the CSRF token) and Flask-Login (the user) cache on
+    the app context, which outlives a request when one was already pushed (a CLI command, a
+    test); each request must find its own.
+    """
+    from flask import g
+    from flask_babel import refresh
+
+    refresh()
+    for name in ("csrf_token", "csrf_valid", "_login_user"):
+        g.pop(name, None)
+
+
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """The application factory: configuration from the environment, then test overrides."""
     from flask_babel import get_locale
     from sqlalchemy import event
 
-    from . import api, cli, public
+    from . import admin, api, cli, metrics, public
     from .config import from_environment
     from .extensions import (
         babel,
@@ -24,6 +39,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         db,
         limiter,
         limiter_storage,
+        login_manager,
         migrate,
         sqlite_pragmas,
     )
@@ -47,8 +63,13 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=public.page_language)
     app.jinja_env.globals["get_locale"] = get_locale
+    app.before_request(_fresh_request_state)
+    login_manager.init_app(app)
+    from .admin import session as _loader  # noqa: F401  # registers the user loader
     app.register_blueprint(public.bp)
+    app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)
+    app.register_blueprint(metrics.bp)
     csrf.exempt(api.bp)  # JSON for other sites: no cookies, no session to ride on
     cli.register(app)
 

@@ -15,8 +15,10 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import select
-from werkzeug.security import check_password_hash, generate_password_hash
+from werkzeug.security import check_password_hash
 
+from . import audit
+from .accounts import AccountError, hash_password
 from .extensions import db
 from .models import Organizer
 
@@ -46,13 +48,45 @@ def init_command(targets_dir: Path | None, templates_dir: Path | None) -> None:
     _echo_json(report)
 
 
+@click.command("export")
+@click.option("--targets-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write <body>.toml (default: targets/).")
+@click.option("--templates-dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Where to write <body>/<language>.toml (default: templates/).")
+@click.option("--campaign", "campaign_slug", help="Whose letters (default: the default campaign).")
+@with_appcontext
+def export_command(targets_dir: Path | None, templates_dir: Path | None,
+                   campaign_slug: str | None) -> None:
+    """Write the officials and the current letters back to the files init reads (no secrets)."""
+    from .bootstrap import project_dir
+    from .export import export_letters, export_targets
+    from .letter_files import TemplateFileError
+    from .services import find_campaign
+    from .targets import TargetFileError
+
+    campaign = find_campaign(campaign_slug)
+    if campaign is None:
+        raise click.ClickException(f"no campaign {campaign_slug!r}" if campaign_slug
+                                   else "no default campaign: run init")
+    try:
+        report = {"targets": export_targets(targets_dir or project_dir("targets")),
+                  "letters": export_letters(campaign, templates_dir or project_dir("templates"))}
+    except (TargetFileError, TemplateFileError) as exc:  # what init would refuse: not written
+        raise click.ClickException(str(exc)) from None
+    _echo_json(report)
+
+
 def set_organizer(email: str, password: str, role: str = "owner") -> Organizer:
-    """Create the organizer, or reset their password."""
+    """Create the organizer, or reset their password (which logs them out everywhere)."""
+    email = email.strip().lower()
     organizer = db.session.scalar(select(Organizer).where(Organizer.email == email))
     if organizer is None:
-        organizer = Organizer(email=email, role=role, password_hash="")
+        organizer = Organizer(email=email, role=role, password_hash="", session_version=1)
         db.session.add(organizer)
-    organizer.password_hash = generate_password_hash(password, method="scrypt")
+    else:
+        organizer.session_version += 1
+    organizer.password_hash = hash_password(password)
+    audit.record(None, "set password from the command line", email, role=organizer.role)
     db.session.commit()
     return organizer
 
@@ -72,7 +106,10 @@ def create_organizer_command(email: str, role: str, password: str | None) -> Non
         raise click.BadParameter(str(exc), param_hint="EMAIL") from None
     generated = password is None
     password = password or secrets.token_urlsafe(12)
-    set_organizer(email, password, role)
+    try:
+        set_organizer(email, password, role)
+    except AccountError as exc:
+        raise click.BadParameter(str(exc), param_hint="--password") from None
     click.echo(f"organizer {email} ({role}) ready")
     if generated:
         click.echo(f"password: {password}")
@@ -93,10 +130,12 @@ def run_worker(app: Flask, burst: bool = False) -> None:
 
     from rq import SimpleWorker
 
+    from . import logs
     from .mail import close_shared_transports
     from .queue import get_queue, get_redis
     from .reconcile import reconcile_periodically
 
+    logs.configure()
     stop = threading.Event()
     with app.app_context():
         # The app, its templates and connections live as long as the worker: keep them out
@@ -126,10 +165,20 @@ def reconcile_command() -> None:
 @click.command("stats")
 @with_appcontext
 def stats_command() -> None:
-    """Print letter counts by state and by body."""
+    """Print the dashboard's numbers: letters by state and body, own mail, queue, holds."""
+    from .dashboard import Filters, confirmation_rate
+    from .own_mail import own_mail_counts
+    from .pulse import held_by_reason, queue_state
     from .stats import letter_stats
 
-    _echo_json(letter_stats())
+    queue_now = queue_state()
+    confirmed, submitted = confirmation_rate(Filters())
+    _echo_json({**letter_stats(), "own_mail": own_mail_counts(),
+                "held": held_by_reason(),
+                "confirmation": {"confirmed": confirmed, "submitted": submitted},
+                "queue": {"depth": queue_now.depth, "workers": queue_now.workers,
+                          "oldest_queued": queue_now.oldest_queued.isoformat()
+                          if queue_now.oldest_queued else None}})
 
 
 @click.command("pause")
@@ -258,9 +307,39 @@ def run_command(host: str, port: int) -> None:
         stop_embedded_redis()
 
 
-COMMANDS = [init_command, create_organizer_command, worker_command, reconcile_command,
-            stats_command, run_command, pause_command, resume_command, limits_command,
-            sink_command]
+@click.command("export-letters")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The CSV file to write.")
+@click.option("--campaign", "campaign_slug", help="Only this campaign's letters.")
+@with_appcontext
+def export_letters_command(output: Path, campaign_slug: str | None) -> None:
+    """Write every sent letter as CSV (no personal data), with a progress bar."""
+    import csv
+
+    from .dashboard import LETTER_COLUMNS, Filters, sent_by, sent_letter_rows
+    from .services import find_campaign
+
+    campaign = find_campaign(campaign_slug) if campaign_slug else None
+    if campaign_slug and campaign is None:
+        raise click.ClickException(f"no campaign {campaign_slug!r}")
+    filters = Filters(campaign.id if campaign else None)
+    total = sum(sent_by("body", filters).values())
+    with output.open("w", newline="") as fh, click.progressbar(
+            length=total, label="Sent letters", file=sys.stderr) as bar:
+        writer = csv.writer(fh)
+        writer.writerow(LETTER_COLUMNS)
+        written = 0
+        for written, row in enumerate(sent_letter_rows(filters), 1):  # noqa: B007
+            writer.writerow(row)
+            if written % 1000 == 0:
+                bar.update(1000)
+        bar.update(max(0, total - bar.pos))
+    click.echo(f"{written} letters written to {output}")
+
+
+COMMANDS = [init_command, export_command, create_organizer_command, worker_command,
+            reconcile_command, stats_command, run_command, pause_command, resume_command,
+            limits_command, sink_command, export_letters_command]
 
 
 def register(app: Flask) -> None:

@@ -25,6 +25,7 @@ ENVIRONMENT_VARIABLES = (
     "ADVOCACY_QUEUE",
     "ADVOCACY_INSTANCE_PATH",
     "ADVOCACY_SUBMIT_RATE",
+    "ADVOCACY_METRICS_TOKEN",
     "PORT",
 )
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -104,6 +105,7 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
             "ADVOCACY_PUBLIC_URL", f"http://127.0.0.1:{env.get('PORT', '5000')}"
         ).rstrip("/"),
         "QUEUE_NAME": env.get("ADVOCACY_QUEUE", "advocacy"),
+        "METRICS_TOKEN": env.get("ADVOCACY_METRICS_TOKEN", ""),
         "OUTBOX_DIR": str(instance / "outbox"),
         # How long a confirmation link stays valid; unconfirmed letters expire with it.
         "CONFIRM_MAX_AGE": 7 * 24 * 3600,
@@ -119,7 +121,15 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
         # A letter `sending` for longer than this was left by a worker that died.
         "STALE_SENDING_SECONDS": 600,
         "RECONCILE_EVERY_SECONDS": 60,
+        # GET /api/stats and the badge answer from a copy this many seconds old at most.
+        "STATS_CACHE_SECONDS": 5,
         "MAX_CONTENT_LENGTH": 64 * 1024,
+        # Organizers' sessions: not readable by scripts, not sent cross-site, HTTPS-only when the
+        # site is served over HTTPS, and over after a working day.
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env.get("ADVOCACY_PUBLIC_URL", "").startswith("https://"),
+        "PERMANENT_SESSION_LIFETIME": 12 * 3600,
         # Submissions per IP address (form and API alike), counted in Redis.
         "SUBMIT_RATE": submit_rate,
         "RATELIMIT_STRATEGY": "moving-window",

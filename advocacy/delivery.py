@@ -23,16 +23,30 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from flask import current_app
+from flask_babel import force_locale
 from sqlalchemy import Table, bindparam, or_, select, text, update
 
 from . import clock, mail, queue
 from .extensions import db
-from .letters import LetterRenderError, country_name, letter_context, render_letter
-from .messages import Outgoing, confirmation_message, digest_message, letter_message
+from .letters import (
+    LetterRenderError,
+    choose_subject,
+    country_name,
+    letter_context,
+    render_letter,
+)
+from .messages import (
+    Outgoing,
+    confirmation_message,
+    digest_message,
+    invitation_message,
+    letter_message,
+)
 from .models import (
     Campaign,
     CampaignStatus,
     HoldReason,
+    Invitation,
     Letter,
     LetterStatus,
     LetterTemplate,
@@ -42,6 +56,7 @@ from .models import (
 )
 from .ratelimit import Limiter, RateLimits, campaign_limits, digest_time, window_opens
 from .services import confirmation_link, official_label, status_link
+from .targets import office_name
 
 log = logging.getLogger(__name__)
 # Added at random to each wait on a limit, so workers that wait for the same slot do not
@@ -53,6 +68,20 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def send_invitation(invitation_id: int, link: str) -> bool:
+    """Email an invitation to organize; False if it was used or revoked in the meantime."""
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.accepted_at or invitation.revoked_at:
+        return False
+    campaign = db.session.scalar(select(Campaign).where(Campaign.is_default.is_(True)))
+    name = campaign.name if campaign else "advocacy"
+    sender = mail.sender_address(campaign.sender if campaign else None)
+    mail.shared_transport().send(invitation_message(
+        to_email=invitation.email, campaign_name=name, sender=sender, role=invitation.role,
+        link=link))
+    return True
+
+
 def send_confirmation(submission_id: int, reminder: bool = False) -> bool:
     """Email the supporter the link that confirms a submission; False if nothing to do."""
     submission = db.session.get(Submission, submission_id)
@@ -62,24 +91,26 @@ def send_confirmation(submission_id: int, reminder: bool = False) -> bool:
             select(Letter.id).where(Letter.submission_id == submission_id,
                                     Letter.status == LetterStatus.UNCONFIRMED).limit(1))):
         return False  # one reminder at most, and none for letters that have expired
+    locale = submission.locale or submission.language
     officials = [
-        official_label(t)
+        official_label(t, locale)
         for t in db.session.scalars(
             select(Target).join(Letter, Letter.target_id == Target.id).where(
                 Letter.submission_id == submission_id
             )
         )
     ]
-    msg = confirmation_message(
-        to_email=submission.supporter.email,
-        to_name=submission.name,
-        campaign_name=submission.campaign.name,
-        sender=submission.campaign.sender or current_app.config["ADVOCACY_SENDER"],
-        link=confirmation_link(submission_id),
-        officials=officials,
-        status_link=status_link(submission_id),
-        reminder=reminder,
-    )
+    with force_locale(locale):  # the language of the supporter's pages
+        msg = confirmation_message(
+            to_email=submission.supporter.email,
+            to_name=submission.name,
+            campaign_name=submission.campaign.name,
+            sender=mail.sender_address(submission.campaign.sender),
+            link=f"{confirmation_link(submission_id)}?lang={locale}",
+            officials=officials,
+            status_link=f"{status_link(submission_id)}?lang={locale}",
+            reminder=reminder,
+        )
     mail.shared_transport().send(msg)
     if reminder:
         submission.reminder_sent_at = clock.now()
@@ -125,6 +156,7 @@ class LetterRow:
     target_key: str
     target_email: str | None
     target_office: str
+    target_office_names: dict[str, str]
     target_holder: str
     target_country: str
     target_salutations: dict[str, str]
@@ -143,18 +175,25 @@ class LetterRow:
     subject: str
     body: str
     default_salutation: str
+    subject_variants: list[str]
+
+    @property
+    def office_in_language(self) -> str:
+        """The office's name in the letter's language, for the To header and the text."""
+        return office_name(self.target_office, self.target_office_names, self.language)
 
 
 _ROW_COLUMNS = (
     Letter.id, Letter.campaign_id, Letter.target_id, Letter.attempts,
     Campaign.name, Campaign.status, Campaign.limits, Campaign.sender,
-    Target.key, Target.email, Target.office, Target.holder, Target.country, Target.salutations,
+    Target.key, Target.email, Target.office, Target.office_names, Target.holder, Target.country,
+    Target.salutations,
     Target.timezone, Target.active, Target.paused, Target.verified,
     Target.bounced_at.is_not(None), Target.digest,
     Submission.name, Submission.city, Submission.country, Submission.personal_note,
     Supporter.email,
     LetterTemplate.language, LetterTemplate.subject, LetterTemplate.body,
-    LetterTemplate.default_salutation,
+    LetterTemplate.default_salutation, LetterTemplate.subject_variants,
 )
 
 
@@ -177,23 +216,25 @@ def compose(letter: LetterRow) -> Outgoing:
     """The email for one letter, rendered from the template version the supporter saw."""
     if not letter.target_email:
         raise LetterRenderError(f"{letter.target_key} has no email address")
-    rendered = render_letter(letter.subject, letter.body, _context(letter))
+    # One of the subjects, chosen by the letter's id: a retried letter keeps its subject.
+    subject = choose_subject(letter.subject, letter.subject_variants or [], str(letter.id))
+    rendered = render_letter(subject, letter.body, context_of(letter))
     return letter_message(
         letter_id=letter.id,
         rendered=rendered,
         official_email=letter.target_email,
-        official_office=letter.target_office,
+        official_office=letter.office_in_language,
         supporter_name=letter.name,
         supporter_email=letter.supporter_email,
         campaign_name=letter.campaign_name,
-        sender=letter.campaign_sender or current_app.config["ADVOCACY_SENDER"],
+        sender=mail.sender_address(letter.campaign_sender),
         language=letter.language,
     )
 
 
-def _context(letter: LetterRow) -> dict[str, Any]:
+def context_of(letter: LetterRow) -> dict[str, Any]:
     return letter_context(
-        official={"office": letter.target_office, "holder": letter.target_holder,
+        official={"office": letter.office_in_language, "holder": letter.target_holder,
                   "country": letter.target_country, "salutations": letter.target_salutations},
         supporter={"name": letter.name, "city": letter.city, "country": letter.country},
         personal_note=letter.personal_note,
@@ -421,7 +462,8 @@ def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
                 _enqueue_at(clock.now() + timedelta(seconds=cfg["RETRY_BASE_SECONDS"]),
                             deliver_letters, rest)
             break
-    log.info("batch of %d: %s", len(letter_ids), dict(counts))
+    log.info("batch of %d: %s", len(letter_ids), dict(counts),
+             extra={"fields": {"event": "batch", "letters": len(letter_ids), **counts}})
     return dict(counts)
 
 
@@ -470,19 +512,23 @@ def send_digest(key: str) -> int:
     letters = load(list(ids))
     first = letters[0]
     entries = [
-        {"name": lt.name, "city": lt.city, "country_name": country_name(lt.country, "en"),
+        {"name": lt.name, "city": lt.city,
+         "country_name": country_name(lt.country, first.language),
          "personal_note": lt.personal_note}
         for lt in letters
     ]
-    subject = render_letter(first.subject, "-", _context(first)).subject
-    msg = digest_message(
-        digest_key=key, official_email=first.target_email or "",
-        official_office=first.target_office,
-        salutation=first.target_salutations.get(first.language) or first.default_salutation,
-        campaign_name=first.campaign_name,
-        sender=first.campaign_sender or current_app.config["ADVOCACY_SENDER"],
-        entries=entries, subject=subject,
-    )
+    # Chosen by the digest's key, as its Message-ID is: a retried digest keeps its subject.
+    subject = choose_subject(first.subject, first.subject_variants or [], key)
+    subject = render_letter(subject, "-", context_of(first)).subject
+    with force_locale(first.language):  # the language the letters are written in
+        msg = digest_message(
+            digest_key=key, official_email=first.target_email or "",
+            official_office=first.office_in_language,
+            salutation=first.target_salutations.get(first.language) or first.default_salutation,
+            campaign_name=first.campaign_name,
+            sender=mail.sender_address(first.campaign_sender),
+            entries=entries, subject=subject,
+        )
     batch = Batch()
     smtp = mail.shared_transport()
     try:

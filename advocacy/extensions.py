@@ -9,6 +9,7 @@ from flask_babel import Babel
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
@@ -33,6 +34,9 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
+login_manager = LoginManager()
+login_manager.login_view = "admin.login"
+login_manager.session_protection = "strong"  # a session moved to another browser is dropped
 # The JSON API is public and uses no cookies: any site may call it from the browser.
 cors = CORS(resources={r"/api/*": {"origins": "*", "methods": ["GET", "POST"],
                                     "allow_headers": ["Content-Type"], "max_age": 3600}},

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,9 +9,13 @@ from pathlib import Path
 from sqlalchemy import select
 
 from .extensions import db
+from .letter_versions import Draft, content_hash
 from .letters import LetterRenderError, letter_context, render_letter
 from .models import Body, Campaign, LetterTemplate
 from .targets import BODY_SLUGS, LANGUAGES
+
+REQUIRED = ("subject", "default_salutation", "body")
+OPTIONAL = ("subject_variants", "suggested_note")  # written by `advocacy export` when set
 
 
 class TemplateFileError(ValueError):
@@ -26,10 +29,17 @@ class LetterFile:
     subject: str
     default_salutation: str
     text: str
+    subject_variants: tuple[str, ...] = ()
+    suggested_note: str = ""
 
     def content_hash(self) -> str:
-        blob = "\x00".join((self.subject, self.default_salutation, self.text))
-        return hashlib.sha256(blob.encode()).hexdigest()
+        # Files without the optional keys hash as they always did: no spurious versions.
+        return content_hash(self.subject, self.default_salutation, self.text,
+                            self.subject_variants, self.suggested_note)
+
+    def draft(self) -> Draft:
+        return Draft(self.subject, self.default_salutation, self.text, self.subject_variants,
+                     self.suggested_note)
 
 
 SAMPLE_CONTEXT_ARGS = {
@@ -58,16 +68,24 @@ def read_letter_file(path: Path) -> LetterFile:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise TemplateFileError(f"{path}: not valid TOML: {exc}") from None
-    extra = set(data) - {"subject", "default_salutation", "body"}
+    extra = set(data) - set(REQUIRED) - set(OPTIONAL)
     if extra:
         raise TemplateFileError(f"{path}: unknown keys {', '.join(sorted(extra))}")
-    for key in ("subject", "default_salutation", "body"):
+    for key in REQUIRED:
         if not isinstance(data.get(key), str) or not data[key].strip():
             raise TemplateFileError(f"{path}: {key} is missing or empty")
+    variants = data.get("subject_variants", [])
+    if not isinstance(variants, list) or not all(
+            isinstance(v, str) and v.strip() for v in variants):
+        raise TemplateFileError(f"{path}: subject_variants must be a list of subjects")
+    if not isinstance(data.get("suggested_note", ""), str):
+        raise TemplateFileError(f"{path}: suggested_note must be text")
     letter = LetterFile(body, language, data["subject"].strip(), data["default_salutation"].strip(),
-                        data["body"])
+                        data["body"], tuple(v.strip() for v in variants),
+                        data.get("suggested_note", "").strip())
     try:
-        check_renders(letter.subject, letter.text, language, letter.default_salutation)
+        for subject in (letter.subject, *letter.subject_variants):
+            check_renders(subject, letter.text, language, letter.default_salutation)
     except LetterRenderError as exc:
         raise TemplateFileError(f"{path}: does not render: {exc}") from None
     return letter
@@ -96,8 +114,10 @@ def load_letters(campaign: Campaign, files: list[LetterFile]) -> dict[str, int]:
         ).all()
         last_from_file = next((v for v in versions if v.origin == "file"), None)
         digest = lf.content_hash()
-        # An unchanged file never overrides what organizers have edited since.
-        if last_from_file is not None and last_from_file.content_hash == digest:
+        # An unchanged file never overrides what organizers have edited since; a file that
+        # says what the current version says (`advocacy export` wrote it) adds nothing.
+        if (last_from_file is not None and last_from_file.content_hash == digest) or (
+                versions and Draft.of(versions[0]).normalized() == lf.draft().normalized()):
             counts["unchanged"] += 1
             continue
         db.session.add(
@@ -109,6 +129,8 @@ def load_letters(campaign: Campaign, files: list[LetterFile]) -> dict[str, int]:
                 subject=lf.subject,
                 body=lf.text,
                 default_salutation=lf.default_salutation,
+                subject_variants=list(lf.subject_variants),
+                suggested_note=lf.suggested_note,
                 origin="file",
                 content_hash=digest,
                 author=None,

@@ -102,6 +102,11 @@ def transport() -> Transport:
     return Transport(url)
 
 
+def sender_address(campaign_sender: str | None) -> str:
+    """The envelope and From address: the campaign's own, else the server's ADVOCACY_SENDER."""
+    return campaign_sender or str(current_app.config["ADVOCACY_SENDER"])
+
+
 def shared_transport() -> Transport:
     """The app's long-lived transport: a worker keeps one connection across jobs."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]

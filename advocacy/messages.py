@@ -10,6 +10,9 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
 from .letters import RenderedLetter
 from .models import utcnow
 
@@ -101,24 +104,29 @@ def confirmation_message(
     status_link: str,
     reminder: bool = False,
 ) -> EmailMessage:
-    """The email that asks a supporter to confirm before anything is sent."""
+    """The email that asks a supporter to confirm before anything is sent.
+
+    Written in the current locale: the caller sets the supporter's with force_locale.
+    """
     msg = EmailMessage()
     msg["From"] = Address(_display(campaign_name), addr_spec=sender)
     msg["To"] = Address(_display(to_name), addr_spec=to_email)
-    prefix = "Reminder: please" if reminder else "Please"
-    msg["Subject"] = f"{prefix} confirm your letters: {_clean(campaign_name)}"
+    name = _clean(campaign_name)
+    msg["Subject"] = (_("Reminder: please confirm your letters: %(campaign)s", campaign=name)
+                      if reminder else _("Please confirm your letters: %(campaign)s",
+                                         campaign=name))
     msg["Date"] = format_datetime(utcnow())
     msg["Auto-Submitted"] = "auto-generated"
     listed = "\n".join(f"  - {_clean(o)}" for o in officials)
     msg.set_content(
-        f"Hello {_clean(to_name)},\n\n"
-        f"You asked to send letters for the campaign \"{_clean(campaign_name)}\" to:\n"
-        f"{listed}\n\n"
-        "Nothing is sent until you confirm. Open this link and press the button to confirm:\n"
-        f"{link}\n\n"
-        "The link is valid for 7 days. If you did not ask for this, ignore this email:"
-        " no letter will be sent in your name.\n\n"
-        f"Follow your letters here (keep this link to yourself):\n{status_link}\n"
+        _("Hello %(name)s,", name=_clean(to_name)) + "\n\n"
+        + _("You asked to send letters for the campaign \"%(campaign)s\" to:", campaign=name)
+        + f"\n{listed}\n\n"
+        + _("Nothing is sent until you confirm. Open this link and press the button to confirm:")
+        + f"\n{link}\n\n"
+        + _("The link is valid for 7 days. If you did not ask for this, ignore this email: no"
+            " letter will be sent in your name.") + "\n\n"
+        + _("Follow your letters here (keep this link to yourself):") + f"\n{status_link}\n"
     )
     return msg
 
@@ -134,7 +142,10 @@ def digest_message(
     entries: list[dict[str, str]],
     subject: str,
 ) -> EmailMessage:
-    """One email for an official's overflow of the day: who wrote, from where, and their words."""
+    """One email for an official's overflow of the day: who wrote, from where, and their words.
+
+    Written in the current locale: the caller sets the letters' language with force_locale.
+    """
     countries: dict[str, int] = {}
     for entry in entries:
         countries[entry["country_name"]] = countries.get(entry["country_name"], 0) + 1
@@ -148,16 +159,57 @@ def digest_message(
     msg = EmailMessage()
     msg["From"] = Address(_display(campaign_name), addr_spec=sender)
     msg["To"] = Address(_display(official_office, 78), addr_spec=official_email)
-    msg["Subject"] = _clean(f"{subject} ({len(entries)} supporters today)")
+    msg["Subject"] = _clean(subject + " " + ngettext(
+        "(%(num)d supporter today)", "(%(num)d supporters today)", len(entries)))
     msg["Message-ID"] = f"<digest-{digest_key.replace(':', '-')}@{_domain(sender)}>"
     msg["Date"] = format_datetime(utcnow())
     msg["Auto-Submitted"] = "no"
     msg.set_content(
         f"{_clean(salutation)}\n\n"
-        f"Today {len(entries)} more supporters of the appeal \"{_clean(campaign_name)}\" wrote"
-        " to you. So as not to fill your inbox, their letters are gathered in this one email.\n"
-        f"They write from: {by_country}.\n\n"
+        + ngettext("Today %(num)d more supporter of the appeal \"%(campaign)s\" wrote to you."
+                   " So as not to fill your inbox, the letter is in this email.",
+                   "Today %(num)d more supporters of the appeal \"%(campaign)s\" wrote to you."
+                   " So as not to fill your inbox, their letters are gathered in this one email.",
+                   len(entries), campaign=_clean(campaign_name)) + "\n"
+        + _("They write from: %(countries)s.", countries=by_country) + "\n\n"
         + "\n\n".join(blocks)
         + "\n"
+    )
+    return msg
+
+
+def invitation_message(*, to_email: str, campaign_name: str, sender: str, role: str,
+                       link: str) -> EmailMessage:
+    """An invitation to organize the campaign; the link holds the only copy of its token."""
+    msg = EmailMessage()
+    msg["From"] = Address(_display(campaign_name), addr_spec=sender)
+    msg["To"] = Address(addr_spec=to_email)
+    msg["Subject"] = f"You are invited to organize {_clean(campaign_name)}"
+    msg["Date"] = format_datetime(utcnow())
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(
+        f"You are invited to help organize the campaign \"{_clean(campaign_name)}\" as"
+        f" {role}.\n\nChoose your password here (the link works once, for 7 days):\n{link}\n\n"
+        "If you did not expect this, ignore this email.\n"
+    )
+    return msg
+
+
+def proof_message(*, to_email: str, sender: str, campaign_name: str, version: int,
+                  official: str, subject: str, other_subjects: list[str],
+                  text: str) -> EmailMessage:
+    """A test of a letter for the organizer who asked: "[TEST]", to them and no one else."""
+    msg = EmailMessage()
+    msg["From"] = Address(_display(campaign_name), addr_spec=sender)
+    msg["To"] = Address(addr_spec=to_email)
+    msg["Subject"] = _clean(f"[TEST] {subject}")
+    msg["Date"] = format_datetime(utcnow())
+    msg["Auto-Submitted"] = "auto-generated"
+    others = "".join(f"  - {_clean(s)}\n" for s in other_subjects)
+    msg.set_content(
+        f"A test of version {version} of the letter, as it would reach {_clean(official)}."
+        " It was sent to you only, not to them; the supporter is a sample.\n"
+        + (f"Each letter takes one of the subjects; the others are:\n{others}" if others else "")
+        + "\n" + "-" * 60 + "\n\n" + text
     )
     return msg

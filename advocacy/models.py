@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -90,6 +91,10 @@ class Campaign(Base):
     # Rate limits and send window over the defaults (see advocacy.ratelimit.RateLimits).
     limits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     sender: Mapped[str | None] = mapped_column(String(320))  # else ADVOCACY_SENDER
+    opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # takes letters from
+    closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # until
+    # The organizer's privacy notice (Markdown-free plain text); None means the built-in one.
+    privacy_notice: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -112,7 +117,8 @@ class Target(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(80), unique=True)
     body_id: Mapped[int] = mapped_column(ForeignKey("body.id"), index=True)
-    office: Mapped[str] = mapped_column(String(300))
+    office: Mapped[str] = mapped_column(String(300))  # in English
+    office_names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # other languages
     holder: Mapped[str] = mapped_column(String(200), default="")
     country: Mapped[str] = mapped_column(String(2), default="", index=True)
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
@@ -152,6 +158,10 @@ class LetterTemplate(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     default_salutation: Mapped[str] = mapped_column(String(200))
+    # More subjects; each letter takes one of `subject` and these at random.
+    subject_variants: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The editable part: words the supporter's paragraph starts with, theirs to change.
+    suggested_note: Mapped[str] = mapped_column(Text, default="")
     origin: Mapped[str] = mapped_column(String(20))  # "file" or "organizer"
     content_hash: Mapped[str] = mapped_column(String(64))
     author: Mapped[str | None] = mapped_column(String(320))
@@ -170,6 +180,11 @@ class Submission(Base):
     """What one supporter filled in once: their details and note, for one body's letters."""
 
     __tablename__ = "submission"
+    # The confirmation rate over a date range, counted from this index alone.
+    __table_args__ = (
+        Index("ix_submission_campaign_created_confirmed", "campaign_id", "created_at",
+              "confirmed_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
@@ -179,10 +194,15 @@ class Submission(Base):
     name: Mapped[str] = mapped_column(String(120))
     city: Mapped[str] = mapped_column(String(120))
     country: Mapped[str] = mapped_column(String(2))
-    language: Mapped[str] = mapped_column(String(8))
+    language: Mapped[str] = mapped_column(String(8))  # of the letters
+    locale: Mapped[str | None] = mapped_column(String(8))  # of the supporter's pages and emails
     personal_note: Mapped[str] = mapped_column(Text, default="")
     ref: Mapped[str | None] = mapped_column(String(80), index=True)
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Which privacy notice the supporter agreed to (see advocacy.privacy.notice_version).
+    privacy_version: Mapped[str | None] = mapped_column(String(40))
+    # A separate consent: the campaign may write to them later. Never implied by a letter.
+    newsletter_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -209,6 +229,10 @@ class Letter(Base):
             postgresql_where=text("status != 'cancelled'"),
         ),
         Index("ix_letter_status_not_before", "status", "not_before"),
+        # The dashboard counts the small states (all but sent) from this index alone.
+        Index("ix_letter_status_campaign_target", "status", "campaign_id", "target_id"),
+        # The rollup reads sent letters past its watermark, and caps look at the last day.
+        Index("ix_letter_sent_at", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -224,6 +248,8 @@ class Letter(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(120))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The organizer's reason when they released or cancelled the letter by hand.
+    moderation_note: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -236,11 +262,102 @@ class Letter(Base):
     template: Mapped[LetterTemplate] = relationship()
 
 
+class SentCount(Base):
+    """Sent letters counted by day, body and supporter country, along one dimension.
+
+    Filled by advocacy.rollup from a watermark on Letter.sent_at, so the dashboard sums a few
+    thousand rows instead of counting a million letters. `dimension` is "day" (value "":
+    by day, body and country alone), "hour" (value "00" to "23", UTC), "target" (the target
+    id), "language" or "ref" ("" for none).
+    """
+
+    __tablename__ = "sent_count"
+    __table_args__ = (
+        UniqueConstraint("dimension", "campaign_id", "day", "body_id", "country", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dimension: Mapped[str] = mapped_column(String(10))
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    day: Mapped[date] = mapped_column(Date)
+    body_id: Mapped[int] = mapped_column(ForeignKey("body.id"))
+    country: Mapped[str] = mapped_column(String(2))
+    value: Mapped[str] = mapped_column(String(80))
+    letters: Mapped[int] = mapped_column(Integer)
+
+
+class RollupMark(Base):
+    """How far the rollup has counted: sent letters before `upto` are in SentCount."""
+
+    __tablename__ = "rollup_mark"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    upto: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OwnMail(Base):
+    """A supporter opened a letter to send it from their own mail: counted, nothing personal."""
+
+    __tablename__ = "own_mail"
+    __table_args__ = (Index("ix_own_mail_campaign_created", "campaign_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    target_id: Mapped[int] = mapped_column(ForeignKey("target.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(10))  # mailto, gmail, outlook, copy
+    language: Mapped[str] = mapped_column(String(8))
+    ref: Mapped[str | None] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Role(enum.StrEnum):
+    """What an organizer may do; each role may do all that the ones below it may."""
+
+    VIEWER = "viewer"  # read the dashboard, the letters, the templates and the targets
+    EDITOR = "editor"  # also edit templates and targets, moderate letters
+    OWNER = "owner"  # also accounts, campaigns, live mode and the audit log
+
+
 class Organizer(Base):
     __tablename__ = "organizer"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(300))
-    role: Mapped[str] = mapped_column(String(20), default="owner")
+    role: Mapped[str] = mapped_column(String(20), default=Role.OWNER)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of every session's id: raising it logs the account out everywhere.
+    session_version: Mapped[int] = mapped_column(Integer, default=1)
+    totp_secret: Mapped[str | None] = mapped_column(String(64))  # the optional second factor
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Invitation(Base):
+    """An owner asked someone to join; the emailed link carries a token kept here as a hash."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(320))
+    role: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    invited_by: Mapped[int] = mapped_column(ForeignKey("organizer.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One organizer action: who, what, on what, when. Written in the action's transaction."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organizer_id: Mapped[int | None] = mapped_column(ForeignKey("organizer.id"), index=True)
+    organizer_email: Mapped[str] = mapped_column(String(320))  # kept if the account goes
+    action: Mapped[str] = mapped_column(String(80), index=True)
+    subject: Mapped[str] = mapped_column(String(300), default="")
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

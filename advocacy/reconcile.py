@@ -10,6 +10,7 @@ from typing import Any, cast
 
 from flask import Flask, current_app
 from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
 from rq.job import Job
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from sqlalchemy import or_, select, update
@@ -19,6 +20,7 @@ from . import clock, queue
 from .delivery import schedule_digest
 from .extensions import db
 from .models import HoldReason, Letter, LetterStatus, Submission
+from .rollup import roll_up
 
 log = logging.getLogger(__name__)
 SCHEDULED_SOON = 5.0  # seconds
@@ -26,6 +28,25 @@ REMIND_AFTER = timedelta(hours=24)
 # Jobs that will deliver queued letters (release jobs only concern held ones).
 LETTER_JOBS = ("advocacy.delivery.deliver_letters",)
 CONFIRM_JOB = "advocacy.delivery.send_confirmation"
+
+
+def _jobs(job_ids: list[str], connection: Any) -> list[Job | None]:
+    """The jobs, None for any that is gone or half there.
+
+    After Redis lost its data, a running job's heartbeat writes a few fields back under its
+    key: a hash with no job in it, which RQ refuses to load. Such a job counts as not in
+    flight, so its letters are queued again (a second job for them is harmless).
+    """
+    try:
+        return list(Job.fetch_many(job_ids, connection=connection))
+    except NoSuchJobError:
+        jobs: list[Job | None] = []
+        for job_id in job_ids:
+            try:
+                jobs.append(Job.fetch(job_id, connection=connection))
+            except NoSuchJobError:
+                jobs.append(None)
+        return jobs
 
 
 def jobs_in_flight(stale_before: datetime) -> tuple[set[int], set[int]]:
@@ -44,7 +65,7 @@ def jobs_in_flight(stale_before: datetime) -> tuple[set[int], set[int]]:
     job_ids |= {j.decode() if isinstance(j, bytes) else j for j in due_soon}
     letters: set[int] = set()
     submissions: set[int] = set()
-    for job in Job.fetch_many(sorted(job_ids), connection=q.connection):
+    for job in _jobs(sorted(job_ids), q.connection):
         if job is None or (job.started_at is not None and job.started_at < stale_before):
             continue
         if job.func_name in LETTER_JOBS:
@@ -105,9 +126,10 @@ def reconcile() -> dict[str, int]:
     for submission_id in resend:
         queue.enqueue_confirmation(submission_id)
     reminders, expired = remind_and_expire(now, life, submissions_covered)
+    rolled_up = roll_up()  # the dashboard's counts of sent letters
     return {"needs_review": stale, "released": released, "digests": len(digests),
             "letters": len(missing), "letter_jobs": jobs, "confirmations": len(resend),
-            "reminders": reminders, "expired": expired}
+            "reminders": reminders, "expired": expired, "rolled_up": rolled_up}
 
 
 def remind_and_expire(now: datetime, life: timedelta, covered: set[int]) -> tuple[int, int]:
@@ -147,8 +169,12 @@ def reconcile_periodically(app: Flask, stop: threading.Event) -> None:
                 lock = f"{app.config['QUEUE_NAME']}:reconcile-lock"
                 if queue.get_redis().set(lock, "1", nx=True, ex=max(1, int(every) - 1)):
                     report: Any = reconcile()
-                    log.info("reconcile: %s", report)
+                    log.info("reconcile: %s", report,
+                             extra={"fields": {"event": "reconcile", **report}})
             except (RedisError, SQLAlchemyError) as exc:  # a service is away: next round
-                log.warning("reconcile skipped: %s", exc)
+                # Its statements carry ids and times only, so the error's text is safe to log.
+                log.warning("reconcile skipped: %s", exc,
+                            extra={"fields": {"event": "reconcile skipped",
+                                              "error": type(exc).__name__}})
             finally:
                 db.session.remove()

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from sqlalchemy import select
+from pydantic_core import ErrorDetails
+from sqlalchemy import ColumnElement, select
 
 from .extensions import db
 from .models import Body, Target
@@ -55,6 +56,7 @@ class TargetSpec(_Strict):
     source: Annotated[str, Field(min_length=3)]
     verified: bool = False
     salutation: dict[str, str]
+    office_names: dict[str, str] = {}  # the office in other languages than English
 
     @field_validator("languages")
     @classmethod
@@ -91,6 +93,16 @@ class TargetSpec(_Strict):
             raise ValueError(f"missing for {', '.join(missing)}")
         return v
 
+    @field_validator("office_names")
+    @classmethod
+    def _office_names(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = [lang for lang in v if lang not in LANGUAGES]
+        if unknown:
+            raise ValueError(f"unknown languages {', '.join(unknown)}; use {', '.join(LANGUAGES)}")
+        if any(not name.strip() for name in v.values()):
+            raise ValueError("an office name is empty")
+        return v
+
     @model_validator(mode="after")
     def _reachable(self) -> TargetSpec:
         if not (self.email or self.contact_page or self.postal_address):
@@ -110,6 +122,31 @@ class TargetFile(_Strict):
     target: Annotated[list[TargetSpec], Field(min_length=1)]
 
 
+# Fields whose rule is a pattern: say it in words rather than quote the expression.
+PATTERN_HINTS = {
+    "key": "use 2 to 79 lowercase letters, digits and hyphens, starting with a letter or digit",
+    "country": "use two capital letters (ISO 3166-1, such as FR), or nothing",
+    "contact_page": "use an https:// address without spaces",
+}
+
+
+def error_message(error: ErrorDetails) -> str:
+    """Pydantic's reason for one error, in plain words."""
+    field = str(error["loc"][-1]) if error["loc"] else ""
+    if error["type"] == "string_pattern_mismatch" and field in PATTERN_HINTS:
+        return PATTERN_HINTS[field]
+    if error["type"] == "too_short" and field == "languages":
+        return "name at least one language (ISO 639-1 codes, such as en fr)"
+    return error["msg"].removeprefix("Value error, ")
+
+
+def body_rule(body_slug: str, spec: TargetSpec) -> str | None:
+    """The rule that needs the body (a national government's office has a country), or None."""
+    if body_slug == "gov" and not spec.country:
+        return "required for gov"
+    return None
+
+
 def _describe(exc: ValidationError, data: dict[str, object]) -> str:
     first = exc.errors()[0]
     loc = list(first["loc"])
@@ -120,7 +157,7 @@ def _describe(exc: ValidationError, data: dict[str, object]) -> str:
         key = entry.get("key", "?") if isinstance(entry, dict) else "?"
         field = ".".join(str(part) for part in loc[2:]) or "(entry)"
         where = f"entry {loc[1] + 1} (key {key!r}), field {field}"
-    return f"{where}: {first['msg']}"
+    return f"{where}: {error_message(first)}"
 
 
 def read_target_file(path: Path) -> TargetFile:
@@ -140,9 +177,10 @@ def read_target_file(path: Path) -> TargetFile:
         if spec.key in seen:
             raise TargetFileError(f"{path}: entry {index} (key {spec.key!r}): duplicate key")
         seen.add(spec.key)
-        if parsed.body.slug == "gov" and not spec.country:
+        problem = body_rule(parsed.body.slug, spec)
+        if problem:
             raise TargetFileError(
-                f"{path}: entry {index} (key {spec.key!r}), field country: required for gov"
+                f"{path}: entry {index} (key {spec.key!r}), field country: {problem}"
             )
     return parsed
 
@@ -184,20 +222,39 @@ def load_targets(files: list[TargetFile]) -> dict[str, int]:
                 continue
             else:
                 counts["updated"] += 1
-            target.body = body
-            target.office, target.holder, target.country = spec.office, spec.holder, spec.country
-            target.languages, target.timezone = spec.languages, spec.timezone
-            target.email, target.contact_page = spec.email, spec.contact_page
-            target.postal_address, target.salutations = spec.postal_address, spec.salutation
-            target.source, target.verified = spec.source, spec.verified
+            apply_spec(target, spec, body)
+            # The file speaks for the address now: no organizer's verification stands for it.
+            target.verified, target.verified_by, target.verified_at = spec.verified, None, None
             target.file_hash = digest
     db.session.flush()
     return counts
 
 
+def apply_spec(target: Target, spec: TargetSpec, body: Body) -> None:
+    """Give the official an entry's values; verification and file_hash are the caller's."""
+    target.body = body
+    target.office, target.holder, target.country = spec.office, spec.holder, spec.country
+    target.office_names = spec.office_names
+    target.languages, target.timezone = spec.languages, spec.timezone
+    target.email, target.contact_page = spec.email, spec.contact_page
+    target.postal_address, target.salutations = spec.postal_address, spec.salutation
+    target.source = spec.source
+
+
+def office_name(office: str, names: dict[str, str] | None, language: str) -> str:
+    """The office's name in the language, else in English."""
+    return (names or {}).get(language) or office
+
+
+def chosen(body_id: int, body_slug: str, country: str = "") -> list[ColumnElement[bool]]:
+    """Which targets a letter to this body goes to: its active officials (for gov: a country's)."""
+    where = [Target.body_id == body_id, Target.active.is_(True)]
+    if body_slug == "gov":
+        where.append(Target.country == country)
+    return where
+
+
 def choose_targets(body: Body, country: str = "") -> list[Target]:
-    """The active officials a letter to this body goes to (for gov: that country's)."""
-    query = select(Target).where(Target.body_id == body.id, Target.active.is_(True))
-    if body.slug == "gov":
-        query = query.where(Target.country == country)
-    return list(db.session.scalars(query.order_by(Target.id)))
+    """The officials a letter to this body goes to, in a stable order."""
+    query = select(Target).where(*chosen(body.id, body.slug, country)).order_by(Target.id)
+    return list(db.session.scalars(query))

@@ -21,6 +21,7 @@ _COUNTRIES = frozenset(
 )
 TOP_FIELDS = {
     "campaign", "body", "country", "language", "supporter", "personal_note", "consent", "ref",
+    "newsletter",
 }
 SUPPORTER_FIELDS = {"name", "email", "city", "country"}
 
@@ -37,6 +38,12 @@ class SubmissionInput:
     country: str
     personal_note: str
     ref: str | None
+    newsletter: bool = False  # a separate consent: the campaign may write to them later
+
+
+def valid_ref(value: object) -> bool:
+    """A partner's ref (and a campaign slug): lowercase letters, digits and dashes."""
+    return isinstance(value, str) and _REF.match(value) is not None
 
 
 def _has_control(value: str, allow_newlines: bool = False) -> bool:
@@ -91,7 +98,7 @@ def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]
         errors[key] = _("Unknown field.")
 
     campaign = data.get("campaign")
-    if campaign is not None and (not isinstance(campaign, str) or not _REF.match(campaign)):
+    if campaign is not None and not valid_ref(campaign):
         errors["campaign"] = _("Unknown campaign.")
 
     body = data.get("body")
@@ -157,8 +164,12 @@ def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]
     if data.get("consent") is not True:
         errors["consent"] = _("Your consent is needed to send letters in your name.")
 
+    newsletter = data.get("newsletter", False)
+    if not isinstance(newsletter, bool):
+        errors["newsletter"] = _("The newsletter choice is true or false.")
+
     ref = data.get("ref")
-    if ref is not None and (not isinstance(ref, str) or not _REF.match(ref)):
+    if ref is not None and not valid_ref(ref):
         errors["ref"] = _("A ref is lowercase letters, digits and dashes (at most 80).")
 
     if errors:
@@ -175,6 +186,7 @@ def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]
             country=country,
             personal_note=note,
             ref=ref,
+            newsletter=newsletter is True,
         ),
         {},
     )

@@ -1,9 +1,10 @@
 """Intake: JSON submissions per second and their latency under gunicorn, next to /healthz.
 
-    .venv/bin/python bench/intake.py [--seconds 10] [--clients 16] [--rate 100]
+    .venv/bin/python bench/intake.py [--seconds 10] [--clients 16] [--rate 100] [--database-url URL]
 
 Starts `gunicorn advocacy:create_app()` (2 processes x 8 threads) on loopback, on a fresh
-SQLite database and the local Redis (or the embedded one), and measures in one run:
+SQLite database (or the one --database-url names, migrated and loaded by `advocacy init`) and
+the local Redis (or the embedded one), and measures in one run:
 - closed loop: requests/s with --clients concurrent keep-alive clients, first for
   GET /healthz (the "hello world": one `SELECT 1`), then for POST /api/letters (validation,
   dedup, three INSERTs, the commit, the confirmation job into Redis, the per-IP limit);
@@ -136,11 +137,20 @@ def redis_url(tmp: Path) -> str:
         return start_embedded_redis(tmp)
 
 
+def drop_queue(url: str, name: str) -> None:
+    """No worker takes the confirmations a run queues: drop them, or Redis keeps them all."""
+    from redis import Redis
+    from rq import Queue
+
+    Queue(name, connection=Redis.from_url(url)).delete(delete_jobs=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--rate", type=float, default=100)
+    parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
     args = parser.parse_args()
 
     from advocacy.sink import free_port
@@ -148,7 +158,8 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="advocacy-intake-"))
     port = free_port()
     env = {**os.environ, "ADVOCACY_INSTANCE_PATH": str(tmp / "instance"),
-           "DATABASE_URL": f"sqlite:///{tmp / 'intake.db'}", "REDIS_URL": redis_url(tmp),
+           "DATABASE_URL": args.database_url or f"sqlite:///{tmp / 'intake.db'}",
+           "REDIS_URL": redis_url(tmp),
            "ADVOCACY_QUEUE": f"intake-{uuid.uuid4().hex[:8]}",
            "ADVOCACY_SUBMIT_RATE": "1000000/second", "ADVOCACY_SECRET_KEY": "bench"}
     subprocess.run([sys.executable, "-m", "advocacy", "init"], env=env, check=True,
@@ -180,8 +191,10 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+        drop_queue(env["REDIS_URL"], env["ADVOCACY_QUEUE"])
     print(json.dumps({
-        "bench": "intake", "clients": args.clients, "seconds": args.seconds,
+        "bench": "intake", "database": env["DATABASE_URL"].split(":", 1)[0],
+        "clients": args.clients, "seconds": args.seconds,
         "hello_per_s": round(hello), "submit_per_s": round(submit),
         "ratio": round(submit / hello, 3), "rate": args.rate,
         "p50_ms": round(p50, 1), "p99_ms": round(p99, 1),

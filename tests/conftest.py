@@ -174,6 +174,7 @@ def app(
         "ADVOCACY_SENDER": "letters@campaign.test",
         "ADVOCACY_PUBLIC_URL": "http://campaign.test",
         "SUBMIT_RATE": "1000/minute",  # tests of the per-IP limit lower it
+        "STATS_CACHE_SECONDS": 0,  # counts read right after a change
     })
     with app.app_context():
         db.drop_all()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -97,6 +99,23 @@ def test_unknown_campaign(client: Any) -> None:
     reply = client.post("/api/letters", json=submission(campaign="no-such-campaign"))
     assert reply.status_code == 404 and "campaign" in reply.json["errors"]
     assert stored() == (0, 0, 0)
+
+
+def test_the_same_letters_sent_at_once_are_stored_once(app: Any) -> None:
+    # Every twin passes the dedup read before any commits: the database must refuse the rest.
+    twins = 6
+    start = threading.Barrier(twins)
+
+    def post(_: int) -> int:
+        client = app.test_client()
+        start.wait()
+        return int(client.post("/api/letters", json=submission()).status_code)
+
+    with ThreadPoolExecutor(twins) as pool:
+        codes = sorted(pool.map(post, range(twins)))
+    assert codes == [202] + [409] * (twins - 1)
+    db.session.rollback()  # a fresh look at what the other connections committed
+    assert stored() == (1, 1, 2)
 
 
 def test_campaign_defaults_to_the_default_campaign(client: Any) -> None:

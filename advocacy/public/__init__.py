@@ -1,16 +1,28 @@
-"""Pages for supporters: the campaign page and its form, confirmation, the status page."""
+"""Pages for supporters: the campaign page, its form and widget, confirmation, the status page."""
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
-from flask import Blueprint, abort, current_app, render_template, request
-from flask_babel import get_locale
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+)
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from sqlalchemy import text
+from sqlalchemy import select, text
 
+from .. import own_mail
 from ..extensions import csrf, db, limiter, submit_rate
+from ..models import Campaign, Target
+from ..privacy import contact_address, notice_version
 from ..services import (
     ConfirmationError,
     SubmissionError,
@@ -21,13 +33,35 @@ from ..services import (
     submission_for_token,
     submit,
 )
-from ..stats import sent_count
+from ..states import STATE_LABELS
+from ..stats import sent_count, stats_cache
 from ..targets import LANGUAGES
-from ..validation import check_submission
+from ..validation import check_submission, valid_ref
 from . import letter_form
 
 bp = Blueprint("public", __name__)
 Page = str | tuple[str, int]
+
+# Pages other sites may show in a frame: the widget and what its form leads to.
+EMBEDDABLE = {"public.widget", "public.own_mail_page", "public.badge"}
+
+
+@bp.app_context_processor
+def state_labels() -> dict[str, Any]:
+    return {"state_labels": STATE_LABELS, "contact_address": contact_address}
+
+
+@bp.after_app_request
+def frame_rules(response: Response) -> Response:
+    """Only the widget may be framed by other sites; no page leaks its address onward."""
+    if request.endpoint in EMBEDDABLE:
+        response.headers["Content-Security-Policy"] = "frame-ancestors *"
+    else:
+        response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
+        response.headers["X-Frame-Options"] = "DENY"
+    # Confirmation and status links carry a token: never send them on in a Referer.
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 def page_language() -> str:
@@ -38,48 +72,157 @@ def page_language() -> str:
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
+def _campaign() -> Campaign:
+    campaign = find_campaign(None)
+    if campaign is None:
+        abort(404, "No campaign is set up yet: run `advocacy init`.")
+    return campaign
+
+
+def _placeholders() -> dict[str, str]:
+    return {"name": _("[your name]"), "city": _("[your city]"),
+            "country": _("[your country]"), "email": _("[your email]")}
+
+
 @bp.route("/", methods=["GET", "POST"])
 @csrf.exempt  # type: ignore[untyped-decorator]  # checked below, to keep what was typed
 @limiter.shared_limit(submit_rate, scope="submissions", methods=["POST"])
 def index() -> Page:
     """The campaign page and its form; works without JavaScript."""
-    campaign = find_campaign(None)
+    return campaign_page(embed=False)
+
+
+@bp.get("/badge.svg")
+def badge() -> Response:
+    """A counter for partners' pages (`<img src=".../badge.svg?lang=fr">`): letters delivered."""
+    campaign = find_campaign(request.args.get("campaign"))
     if campaign is None:
-        abort(404, "No campaign is set up yet: run `advocacy init`.")
+        abort(404)
+    count = stats_cache().get(f"badge:{campaign.id}", lambda: sent_count(campaign))
+    label, shown = _("Letters delivered so far:"), format_decimal(count)
+    split = 20 + int(7 * len(label))  # an estimate of the text's width: no font metrics here
+    svg = render_template("public/badge.svg", label=label, count=shown, split=split,
+                          width=split + 20 + 9 * len(shown), lang=str(get_locale() or "en"))
+    return Response(svg, mimetype="image/svg+xml",
+                    headers={"Cache-Control": "public, max-age=30", "Vary": "Accept-Language"})
+
+
+@bp.route("/widget", methods=["GET", "POST"])
+@csrf.exempt  # type: ignore[untyped-decorator]  # see campaign_page
+@limiter.shared_limit(submit_rate, scope="submissions", methods=["POST"])
+def widget() -> Page:
+    """The form for partner sites' iframes (the snippet is on /embed)."""
+    return campaign_page(embed=True)
+
+
+def campaign_page(embed: bool) -> Page:
+    """Show the form, or take what it sent: a preview, a failed check, or the letters.
+
+    The page's form carries a CSRF token. The widget's cannot: inside another site's frame
+    the browser withholds our session cookie. It needs none: it acts for no logged-in user,
+    and, like the open JSON API, it is guarded by the honeypot, the per-IP limit and the
+    confirmation email.
+    """
+    campaign = _campaign()
     language = str(get_locale() or "en")
     values = letter_form.with_defaults(request.form) if request.method == "POST" else {
         "body": request.args.get("body", "un"), "language": language,
         "country": request.args.get("country", ""), "ref": request.args.get("ref", ""),
     }
+    suggested = letter_form.suggested_note(campaign, values)
+    if request.method == "GET":  # nothing typed yet: the paragraph starts as organizers suggest
+        values["personal_note"] = suggested
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST" and values.get("action") != "preview":
-        if not FlaskForm().validate():  # the CSRF token
+        if not embed and not FlaskForm().validate():  # the CSRF token
             errors, status = {"_": _("The form had expired. Please send it again.")}, 400
         elif request.form.get("website"):
             # The honeypot: a field people do not see. Bots get the same answer, nothing more.
-            return render_template("public/sent.html", campaign=campaign, letters=[])
+            return render_template("public/sent.html", campaign=campaign, letters=[],
+                                   embed=embed)
         else:
             checked, problems = check_submission(letter_form.payload(values, campaign))
             if checked is None:
                 errors, status = letter_form.field_errors(problems), 422
             else:
                 try:
-                    result = submit(checked)
+                    result = submit(checked, locale=language)
                 except SubmissionError as exc:
                     errors, status = letter_form.field_errors(exc.errors), exc.status
                 else:
                     return render_template("public/sent.html", campaign=campaign,
-                                           letters=result.letters)
+                                           letters=result.letters, embed=embed)
     page = render_template(
-        "public/index.html", campaign=campaign, values=values, errors=errors,
-        sent=sent_count(campaign),
-        preview=letter_form.preview(campaign, values, {"name": _("[your name]"),
-                                                       "city": _("[your city]"),
-                                                       "country": _("[your country]")}),
+        "public/index.html", campaign=campaign, values=values, errors=errors, embed=embed,
+        sent=sent_count(campaign), own_mail_sent=sum(own_mail.own_mail_counts(campaign).values()),
+        preview=letter_form.preview(campaign, values, _placeholders()), suggested=suggested,
         countries=letter_form.countries(language), **letter_form.choices(campaign, language),
     )
     return page, status
+
+
+@bp.post("/preview")
+@csrf.exempt  # type: ignore[untyped-decorator]  # changes nothing, answers only this page
+@limiter.limit("300/minute")
+def preview_fragment() -> dict[str, Any]:
+    """The live preview: the parts of the page that follow what is typed, rendered here, so
+    the page shows exactly what the worker will send (one renderer, not a copy in JS)."""
+    campaign = _campaign()
+    values = letter_form.with_defaults(request.form)
+    preview = letter_form.preview(campaign, values, _placeholders())
+    parts = {name: render_template(f"public/_{name}.html", preview=preview, values=values,
+                                   embed=request.form.get("embed") == "1")
+             for name in ("officials", "headers", "own_mail")}
+    return {**parts, "has_note": bool(preview and preview.get("has_note")),
+            "suggested_note": letter_form.suggested_note(campaign, values),
+            "before": preview["before"] if preview and preview.get("letter") else "",
+            "after": preview["after"] if preview and preview.get("letter") else ""}
+
+
+@bp.post("/own-mail")
+@csrf.exempt  # type: ignore[untyped-decorator]  # a counted click; nothing is sent or kept
+@limiter.limit("60/minute")
+def own_mail_page() -> Any:
+    """Open the letter in the supporter's own mail (or show it to copy), and count it."""
+    campaign = _campaign()
+    channel, _sep, key = request.form.get("own_mail", "").partition(":")
+    values = letter_form.with_defaults(request.form)
+    language = values.get("language", "en")
+    target = db.session.scalar(select(Target).where(Target.key == key, Target.active.is_(True)))
+    if channel not in own_mail.CHANNELS or target is None or not target.email:
+        abort(400, _("Choose an official with an email address, and a way to write."))
+    letter = letter_form.preview(campaign, values, _placeholders(), official_key=key,
+                                 note=values.get("personal_note", "").strip())
+    if not letter or not letter.get("letter") or letter["official"].key != key:
+        abort(400, _("This official does not receive letters of this body."))
+    ref = values.get("ref") or None
+    own_mail.record(campaign, target, channel, language,
+                    ref if valid_ref(ref) else None)
+    rendered = letter["letter"]
+    if channel == "copy":
+        if request.accept_mimetypes.best == "application/json":
+            return {"to": target.email, "subject": rendered.subject, "body": rendered.body}
+        return render_template("public/own_mail.html", campaign=campaign, to=target.email,
+                               letter=rendered, official=letter["to"],
+                               embed=request.form.get("embed") == "1")
+    return redirect(own_mail.compose_url(channel, target.email, rendered.subject,
+                                         rendered.body), 303)
+
+
+@bp.get("/privacy")
+def privacy() -> str:
+    campaign = _campaign()
+    return render_template("public/privacy.html", campaign=campaign,
+                           version=notice_version(campaign))
+
+
+@bp.get("/embed")
+def embed_help() -> str:
+    """For partner organisations: the snippet to paste, and the JSON API for their own form."""
+    campaign = _campaign()
+    base = current_app.config["ADVOCACY_PUBLIC_URL"]
+    return render_template("public/embed.html", campaign=campaign, base=base)
 
 
 @bp.get("/status/<token>")
@@ -90,7 +233,8 @@ def status_page(token: str) -> Page:
     except ConfirmationError as exc:
         return render_template("public/message.html", title=_("Link not valid"),
                                text=str(exc)), 404
-    return render_template("public/status.html", letters=letter_states(submission),
+    return render_template("public/status.html",
+                           letters=letter_states(submission, str(get_locale())),
                            confirmed=submission.confirmed_at is not None)
 
 
@@ -102,7 +246,7 @@ def confirm_page(token: str) -> tuple[str, int] | str:
     except ConfirmationError as exc:
         return render_template("public/message.html", title=_("Link not valid"),
                                text=str(exc)), 400
-    letters = letter_states(submission)
+    letters = letter_states(submission, str(get_locale()))
     return render_template("public/confirm.html", token=token, letters=letters,
                            confirmed=submission.confirmed_at is not None)
 
@@ -115,20 +259,21 @@ def confirm_post(token: str) -> tuple[str, int] | str:
     except ConfirmationError as exc:
         return render_template("public/message.html", title=_("Link not valid"),
                                text=str(exc)), 400
-    return render_template("public/confirm.html", token=token, letters=letter_states(submission),
+    return render_template("public/confirm.html", token=token,
+                           letters=letter_states(submission, str(get_locale())),
                            confirmed=True, share=share_links(submission.campaign.name))
 
 
 def share_links(campaign_name: str) -> list[tuple[str, str]]:
     """Plain links to share the campaign page: no third-party script is ever loaded here."""
     url = current_app.config["ADVOCACY_PUBLIC_URL"] + "/"
-    text = _("I wrote to the officials for %(campaign)s. Please write too:",
-             campaign=campaign_name)
-    both = quote(f"{text} {url}")
+    message = _("I wrote to the officials for %(campaign)s. Please write too:",
+                campaign=campaign_name)
+    both = quote(f"{message} {url}")
     return [
         (_("Email"), f"mailto:?subject={quote(campaign_name)}&body={both}"),
         ("WhatsApp", f"https://wa.me/?text={both}"),
-        ("Telegram", f"https://t.me/share/url?url={quote(url)}&text={quote(text)}"),
+        ("Telegram", f"https://t.me/share/url?url={quote(url)}&text={quote(message)}"),
         ("Bluesky", f"https://bsky.app/intent/compose?text={both}"),
         ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={quote(url)}"),
         ("X", f"https://twitter.com/intent/tweet?text={both}"),

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from ..extensions import db
 from ..letters import LetterRenderError, country_name, letter_context, render_letter
 from ..models import Body, Campaign, Target
-from ..services import current_template
+from ..services import current_template, envelope, official_data, official_label
 from ..targets import BODY_SLUGS, LANGUAGES, choose_targets
 
 # API field -> form field, for placing each message next to its field.
@@ -31,6 +31,7 @@ FIELD_OF = {
     "personal_note": "personal_note",
     "consent": "consent",
     "ref": "ref",
+    "newsletter": "newsletter",
 }
 
 
@@ -62,6 +63,7 @@ def payload(form: Mapping[str, str], campaign: Campaign) -> dict[str, Any]:
         },
         "personal_note": form.get("personal_note", ""),
         "consent": form.get("consent") == "yes",
+        "newsletter": form.get("newsletter") == "yes",
     }
     if form.get("body") == "gov":
         data["country"] = form.get("country", "")
@@ -102,27 +104,48 @@ def choices(campaign: Campaign, language: str) -> dict[str, Any]:
     }
 
 
-def preview(campaign: Campaign, form: Mapping[str, str], placeholders: dict[str, str]
-            ) -> dict[str, Any] | None:
-    """The officials and exactly the letter they would get, filled with what is typed so far."""
+def suggested_note(campaign: Campaign, form: Mapping[str, str]) -> str:
+    """The organizers' suggested start of the supporter's paragraph, for this letter."""
+    body = db.session.scalar(select(Body).where(Body.slug == form.get("body", "un")))
+    language = form.get("language", "en")
+    template = current_template(campaign, body, language) if body else None
+    return template.suggested_note if template else ""
+
+
+# Stands for the supporter's paragraph while rendering, to find where the template puts it.
+NOTE_MARK = "\u2063personal-note\u2063"
+
+
+def preview(campaign: Campaign, form: Mapping[str, str], placeholders: dict[str, str],
+            official_key: str | None = None, note: str | None = None) -> dict[str, Any] | None:
+    """The officials and exactly the letter they would get, filled with what is typed so far.
+
+    With `note` None, the letter comes in parts: `before` and `after` are the organizer's
+    text, locked, and the supporter's paragraph goes between them. When the template has no
+    place for it (no plain `{{ personal_note }}`), the whole letter is `before` and `has_note`
+    is False. With a `note`, `letter` is the whole text as it goes out, paragraph in place.
+    """
     body = db.session.scalar(select(Body).where(Body.slug == form.get("body", "un")))
     language = form.get("language", "en")
     if body is None or language not in LANGUAGES:
         return None
     template = current_template(campaign, body, language)
     officials = choose_targets(body, form.get("country", ""))
+    listed = [{"key": t.key, "label": official_label(t, language), "email": t.email,
+               "contact_page": t.contact_page} for t in officials]
     if template is None or not officials:
-        return {"officials": officials, "letter": None}
-    first = officials[0]
+        return {"officials": listed, "letter": None}
+    chosen = next((t for t in officials if t.key == official_key), None)
+    first = chosen or next((t for t in officials if t.email), officials[0])
+    name = form.get("name", "").strip() or placeholders["name"]
     supporter_country = form.get("supporter_country", "")
     context = letter_context(
-        official={"office": first.office, "holder": first.holder, "country": first.country,
-                  "salutations": first.salutations},
-        supporter={"name": form.get("name") or placeholders["name"],
-                   "city": form.get("city") or placeholders["city"],
+        official=official_data(first, language),
+        supporter={"name": name,
+                   "city": form.get("city", "").strip() or placeholders["city"],
                    "country": supporter_country if len(supporter_country) == 2 else "",
                    "country_name": "" if supporter_country else placeholders["country"]},
-        personal_note=form.get("personal_note", ""),
+        personal_note=NOTE_MARK if note is None else note,
         campaign_name=campaign.name,
         language=language,
         default_salutation=template.default_salutation,
@@ -130,10 +153,25 @@ def preview(campaign: Campaign, form: Mapping[str, str], placeholders: dict[str,
     try:
         letter = render_letter(template.subject, template.body, context)
     except LetterRenderError:
-        letter = None
+        return {"officials": listed, "letter": None}
+    has_note = letter.body.count(NOTE_MARK) == 1
+    before, _mark, after = letter.body.partition(NOTE_MARK)
+    lines = envelope(campaign, first, language, name)
     # Offer the officials' own language when the letter is in another one they do not read.
     theirs = [lang for lang in first.languages if lang in LANGUAGES]
     suggest = None if language in first.languages or not theirs else theirs[0]
-    return {"officials": officials, "letter": letter, "their_language": suggest,
-            "their_language_name": Locale.parse(suggest).get_display_name(language)
-            if suggest else None}
+    return {
+        "officials": listed,
+        "letter": letter,
+        "official": first,
+        "to": lines["to"],
+        "from": lines["from"],
+        "reply_to": form.get("email", "").strip() or placeholders["email"],
+        "subject": letter.subject,
+        "has_note": has_note,
+        "before": before.rstrip() if has_note else letter.body.rstrip(),
+        "after": after.strip() if has_note else "",
+        "their_language": suggest,
+        "their_language_name": Locale.parse(suggest).get_display_name(language)
+        if suggest else None,
+    }

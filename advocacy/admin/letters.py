@@ -1,0 +1,160 @@
+"""The letters' templates: every viewer reads them, editors write new versions and roll back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from redis.exceptions import RedisError
+from sqlalchemy import select
+
+from .. import letter_versions as versions
+from ..accounts import may
+from ..extensions import db
+from ..letters import FILTERS, LetterRenderError
+from ..models import Body, Campaign, LetterTemplate, Role
+from ..proofs import ProofError, request_proof
+from ..services import current_template, official_label
+from ..targets import LANGUAGES
+from . import bp, requires
+
+LETTER = "/letters/<campaign_slug>/<body_slug>/<language>"
+
+
+@bp.get("/letters")
+@requires(Role.VIEWER)
+def letters() -> Any:
+    return render_template("admin/letters.html", rows=versions.overview())
+
+
+def _find(campaign_slug: str, body_slug: str, language: str) -> tuple[Campaign, Body]:
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == campaign_slug))
+    body = db.session.scalar(select(Body).where(Body.slug == body_slug))
+    if campaign is None or body is None or language not in LANGUAGES:
+        abort(404)
+    return campaign, body
+
+
+def _preview(campaign: Campaign, body: Body, language: str, draft: versions.Draft,
+             official_key: str | None) -> dict[str, Any]:
+    """The draft as the chosen official (else the first with an address) would get it."""
+    officials = versions.officials(body)
+    chosen = next((t for t in officials if t.key == official_key), None) or next(
+        (t for t in officials if t.email), officials[0] if officials else None)
+    preview: dict[str, Any] = {"officials": [(t.key, official_label(t)) for t in officials],
+                               "official": chosen.key if chosen else None}
+    if chosen is None:
+        preview["error"] = "This body has no active official to write to."
+    elif not draft.body:
+        preview["error"] = "There is no text yet."
+    else:
+        try:
+            preview["sample"] = versions.render_sample(campaign, draft, chosen, language)
+        except LetterRenderError as exc:
+            preview["error"] = str(exc)
+    return preview
+
+
+def _editor(campaign: Campaign, body: Body, language: str, draft: versions.Draft,
+            base_version: int | None, problems: dict[str, str] | None = None,
+            conflict: str | None = None) -> Any:
+    official = request.values.get("official")
+    return render_template(
+        "admin/letter.html", campaign=campaign, body=body, language=language, draft=draft,
+        current=current_template(campaign, body, language), base_version=base_version,
+        history=versions.history(campaign, body, language), problems=problems or {},
+        conflict=conflict, preview=_preview(campaign, body, language, draft, official),
+        may_edit=may(current_user.organizer, Role.EDITOR), filters=FILTERS,
+        sample=versions.SAMPLE_SUPPORTER)
+
+
+def _back_to(campaign: Campaign, body: Body, language: str) -> Any:
+    """To the letter's page, the official chosen for the preview still chosen."""
+    return redirect(url_for("admin.letter", campaign_slug=campaign.slug, body_slug=body.slug,
+                            language=language, official=request.form.get("official") or None))
+
+
+@bp.get(LETTER)
+@requires(Role.VIEWER)
+def letter(campaign_slug: str, body_slug: str, language: str) -> Any:
+    campaign, body = _find(campaign_slug, body_slug, language)
+    current = current_template(campaign, body, language)
+    draft = versions.Draft.of(current) if current else versions.Draft("", "", "")
+    return _editor(campaign, body, language, draft, current.version if current else None)
+
+
+@bp.post(LETTER)
+@requires(Role.EDITOR)
+def save_letter(campaign_slug: str, body_slug: str, language: str) -> Any:
+    """Save a new version, or (the Preview button, without JavaScript) show the draft."""
+    campaign, body = _find(campaign_slug, body_slug, language)
+    draft = versions.Draft.from_form(request.form)
+    base = request.form.get("base_version", type=int)
+    if request.form.get("action") != "save":
+        return _editor(campaign, body, language, draft, base)
+    try:
+        saved = versions.save(current_user.organizer, campaign, body, language, draft, base)
+    except versions.DraftError as exc:
+        return _editor(campaign, body, language, draft, base, problems=exc.problems), 422
+    except versions.VersionConflict as exc:
+        who = (exc.current.author or "a file") if exc.current else "someone"
+        message = (f"Version {exc.current.version if exc.current else '?'} was saved by {who}"
+                   " since you opened this page. Your text is below: compare it with the"
+                   " versions listed, then save again.")
+        return _editor(campaign, body, language, draft,
+                       exc.current.version if exc.current else None, conflict=message), 409
+    flash(f"Saved as version {saved.version}." if saved else
+          "Nothing changed, so no new version.")
+    return _back_to(campaign, body, language)
+
+
+@bp.post(LETTER + "/preview")
+@requires(Role.EDITOR)
+def preview_letter(campaign_slug: str, body_slug: str, language: str) -> Any:
+    """The live preview, rendered here with the code that sends (letter_editor.js asks)."""
+    campaign, body = _find(campaign_slug, body_slug, language)
+    preview = _preview(campaign, body, language, versions.Draft.from_form(request.form),
+                       request.form.get("official"))
+    return {"html": render_template("admin/_letter_preview.html", preview=preview),
+            "ok": "error" not in preview}
+
+
+@bp.post(LETTER + "/test")
+@requires(Role.EDITOR)
+def send_test(campaign_slug: str, body_slug: str, language: str) -> Any:
+    """Email the current version, as the chosen official would get it, to the organizer."""
+    campaign, body = _find(campaign_slug, body_slug, language)
+    current = current_template(campaign, body, language)
+    if current is None:
+        abort(404)
+    organizer = current_user.organizer
+    try:
+        target = request_proof(organizer, current, request.form.get("official", ""))
+    except ProofError as exc:
+        flash(str(exc), "error")
+    except RedisError:
+        flash("The queue cannot be reached: no test was sent. Try again in a moment.", "error")
+    else:
+        flash(f"A test of version {current.version} for {target.office} is on its way to"
+              f" {organizer.email}.")
+    return _back_to(campaign, body, language)
+
+
+@bp.post("/letters/versions/<int:template_id>/rollback")
+@requires(Role.EDITOR)
+def roll_back(template_id: int) -> Any:
+    """A new version with an old one's text."""
+    old = db.session.get(LetterTemplate, template_id)
+    if old is None:
+        abort(404)
+    campaign = db.session.get_one(Campaign, old.campaign_id)
+    body = db.session.get_one(Body, old.body_id)
+    try:
+        new = versions.roll_back(current_user.organizer, old)
+    except (versions.DraftError, versions.VersionConflict) as exc:
+        flash(f"Version {old.version} cannot come back: {exc}", "error")
+    else:
+        flash(f"Version {old.version} is back, as version {new.version}." if new else
+              f"Version {old.version} is already the current text.")
+    return _back_to(campaign, body, old.language)

@@ -1,0 +1,42 @@
+"""Before going live: the outbox of test mode, and what live mode will hold back."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import abort, current_app, render_template
+
+from .. import outbox
+from ..models import Role
+from . import bp, requires
+
+
+def _folder() -> Path:
+    return Path(current_app.config["OUTBOX_DIR"])
+
+
+@bp.get("/outbox")
+@requires(Role.VIEWER)
+def outbox_list() -> Any:
+    return render_template("admin/outbox.html", messages=outbox.newest(_folder()),
+                           mode=current_app.config["ADVOCACY_MODE"],
+                           smtp=current_app.config["SMTP_URL"])
+
+
+@bp.get("/outbox/<name>")
+@requires(Role.VIEWER)
+def outbox_message(name: str) -> Any:
+    found = outbox.read(_folder(), name)
+    if found is None:
+        abort(404)
+    headers, text = found
+    return render_template("admin/outbox_message.html", headers=headers, text=text)
+
+
+@bp.get("/live")
+@requires(Role.OWNER)
+def going_live() -> Any:
+    """The checklist: unverified officials first (live mode holds their letters), then how."""
+    return render_template("admin/live.html", unverified=outbox.unverified_targets(),
+                           mode=current_app.config["ADVOCACY_MODE"])

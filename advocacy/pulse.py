@@ -1,0 +1,105 @@
+"""What is stuck or near a limit: the queue in Redis, failed letters, officials near their caps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from limits import parse
+from redis.exceptions import RedisError
+from rq import Worker
+from sqlalchemy import Row, func, select
+
+from . import clock, queue
+from .extensions import db
+from .models import Campaign, Letter, LetterStatus, Target
+from .ratelimit import campaign_limits
+from .rollup import is_sent, recent
+
+FAILURES_SHOWN = 50
+NEAR = 0.8  # an official at 80% of a cap is "near" it
+
+
+@dataclass(frozen=True)
+class QueueState:
+    depth: int | None  # jobs waiting in RQ; None when Redis does not answer
+    workers: int | None
+    oldest_queued: datetime | None  # the oldest letter waiting in the database
+
+
+def queue_state(campaign_id: int | None = None) -> QueueState:
+    query = select(func.min(Letter.queued_at)).where(Letter.status == LetterStatus.QUEUED)
+    if campaign_id is not None:
+        query = query.where(Letter.campaign_id == campaign_id)
+    oldest = db.session.scalar(query)
+    depth: int | None
+    workers: int | None
+    try:
+        q = queue.get_queue()
+        depth, workers = q.count, Worker.count(queue=q)
+    except RedisError:
+        depth = workers = None
+    return QueueState(depth, workers, oldest)
+
+
+def held_by_reason() -> dict[str, int]:
+    """Held letters by why (limit and window are the rate-limit holds)."""
+    return {reason or "none": int(n) for reason, n in db.session.execute(
+        select(Letter.hold_reason, func.count()).where(Letter.status == LetterStatus.HELD)
+        .group_by(Letter.hold_reason))}
+
+
+def failure_reasons(campaign_id: int | None = None) -> list[tuple[str, int]]:
+    """Failed letters by reason, most frequent first."""
+    query = (select(Letter.last_error, func.count()).where(Letter.status == LetterStatus.FAILED)
+             .group_by(Letter.last_error).order_by(func.count().desc()))
+    if campaign_id is not None:
+        query = query.where(Letter.campaign_id == campaign_id)
+    return [(reason or "(no reason kept)", int(n)) for reason, n in db.session.execute(query)]
+
+
+def failures(campaign_id: int | None = None) -> list[Row[Any]]:
+    """The most recent failed letters, with their official: nothing about the supporter."""
+    query = (select(Letter.id, Letter.created_at, Letter.attempts, Letter.last_error,
+                    Target.key, Target.office)
+             .join(Target, Letter.target_id == Target.id)
+             .where(Letter.status == LetterStatus.FAILED)
+             .order_by(Letter.id.desc()).limit(FAILURES_SHOWN))
+    if campaign_id is not None:
+        query = query.where(Letter.campaign_id == campaign_id)
+    return list(db.session.execute(query))
+
+
+@dataclass(frozen=True)
+class NearCap:
+    key: str
+    office: str
+    last_hour: int
+    hour_cap: int | None
+    last_day: int
+    day_cap: int | None
+
+
+def _cap(rate: str | None) -> int | None:
+    return parse(rate).amount if rate else None
+
+
+def near_caps(campaign: Campaign) -> list[NearCap]:
+    """Officials that received at least 80% of an hourly or daily cap (sent in the last hour
+    or day: an indexed range of sent_at)."""
+    limits = campaign_limits(campaign.limits)
+    hour_cap, day_cap = _cap(limits.per_official_hour), _cap(limits.per_official_day)
+    now = clock.now()
+    hour_ago = now - timedelta(hours=1)
+    rows = db.session.execute(
+        select(Target.key, Target.office, func.count(),
+               func.count().filter(Letter.sent_at >= hour_ago))
+        .join(Target, Letter.target_id == Target.id)
+        .where(recent(Letter.sent_at >= now - timedelta(days=1)), is_sent(),
+               Letter.campaign_id == campaign.id)
+        .group_by(Target.key, Target.office))
+    near = [NearCap(key, office, int(hour), hour_cap, int(day), day_cap)
+            for key, office, day, hour in rows
+            if (hour_cap and hour >= NEAR * hour_cap) or (day_cap and day >= NEAR * day_cap)]
+    return sorted(near, key=lambda n: (-n.last_day, n.key))

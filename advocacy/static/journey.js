@@ -1,0 +1,112 @@
+// The campaign page, improved where JavaScript runs; everything here also works without it.
+// - the letter preview follows what is typed (rendered by the server: one renderer);
+// - the government's country shows only for a national government;
+// - the counter of delivered letters refreshes itself;
+// - "Copy the letter" copies to the clipboard instead of opening a page;
+// - the organizers' suggested paragraph follows the letter until the supporter changes it.
+(function () {
+  "use strict";
+  var form = document.getElementById("letter-form");
+  if (!form) { return; }
+  document.documentElement.classList.add("js");
+
+  var timer = null;
+  var pending = null;
+
+  function byId(id) { return document.getElementById(id); }
+
+  function showCountry() {
+    var body = byId("body"), field = byId("country-field");
+    if (body && field) { field.hidden = body.value !== "gov"; }
+  }
+
+  function refresh() {
+    if (pending) { pending.abort(); }
+    pending = new AbortController();
+    var data = new FormData(form);
+    data.delete("csrf_token");
+    fetch(form.dataset.preview, {method: "POST", body: data, signal: pending.signal,
+                                 headers: {"Accept": "application/json"}})
+      .then(function (reply) { if (!reply.ok) { throw new Error(reply.status); } return reply.json(); })
+      .then(function (part) {
+        if (byId("officials").innerHTML !== part.officials) { byId("officials").innerHTML = part.officials; }
+        byId("headers").innerHTML = part.headers;
+        byId("own-mail").innerHTML = part.own_mail;
+        byId("letter-before").textContent = part.before;
+        byId("letter-after").textContent = part.after;
+        var lang = byId("language").value;
+        byId("letter-before").lang = lang;
+        byId("letter-after").lang = lang;
+        form.querySelector(".note").hidden = !part.has_note && part.before !== "";
+        // A paragraph still as suggested follows the letter's body and language; typed, it stays.
+        var note = byId("personal_note");
+        if (note && note.value.trim() === (note.dataset.suggested || "").trim()) {
+          note.value = part.suggested_note;
+        }
+        if (note) { note.dataset.suggested = part.suggested_note; }
+        form.classList.add("live");
+      })
+      .catch(function () { /* the "Show the letter" button still works */ });
+  }
+
+  function later() {
+    clearTimeout(timer);
+    timer = setTimeout(refresh, 250);
+  }
+
+  form.dataset.preview = form.getAttribute("data-preview-url") || "/preview";
+  ["body", "country", "language", "name", "city", "supporter_country", "email"].forEach(function (id) {
+    var field = byId(id);
+    if (!field) { return; }
+    field.addEventListener(field.tagName === "SELECT" ? "change" : "input", later);
+  });
+  byId("body").addEventListener("change", showCountry);
+  showCountry();
+
+  // "Show the letter (their language)": switch the select, refresh in place.
+  form.addEventListener("click", function (event) {
+    var button = event.target.closest("button[name=switch_language]");
+    if (button) {
+      event.preventDefault();
+      byId("language").value = button.value;
+      refresh();
+      byId("language").focus();
+      return;
+    }
+    var copy = event.target.closest("button.copy");
+    if (copy && navigator.clipboard) {
+      event.preventDefault();
+      var data = new FormData(form);
+      data.delete("csrf_token");
+      data.set("own_mail", copy.value);
+      fetch(copy.getAttribute("formaction"), {method: "POST", body: data,
+                                               headers: {"Accept": "application/json"}})
+        .then(function (reply) { if (!reply.ok) { throw new Error(reply.status); } return reply.json(); })
+        .then(function (letter) {
+          var text = form.dataset.to + " " + letter.to + "\n" + form.dataset.subject + " " +
+                     letter.subject + "\n\n" + letter.body;
+          return navigator.clipboard.writeText(text);
+        })
+        .then(function () { byId("copy-status").textContent = form.dataset.copied; })
+        .catch(function () { form.requestSubmit(copy); });
+    }
+  });
+
+  // After a failed submit, take keyboard and screen-reader users to the list of problems.
+  var summary = byId("error-summary");
+  if (summary) { summary.focus(); }
+
+  // The counter of delivered letters, every data-refresh seconds while the page is visible.
+  var counter = document.querySelector(".counter");
+  var count = byId("sent-count");
+  if (counter && count && window.fetch) {
+    var format = new Intl.NumberFormat(document.documentElement.lang || undefined);
+    setInterval(function () {
+      if (document.hidden) { return; }
+      fetch("/api/stats?campaign=" + encodeURIComponent(counter.dataset.campaign))
+        .then(function (reply) { return reply.json(); })
+        .then(function (stats) { count.textContent = format.format(stats.letters.sent); })
+        .catch(function () {});
+    }, 1000 * Number(counter.dataset.refresh || 30));
+  }
+})();

@@ -1,0 +1,70 @@
+"""The dashboard in headless Chromium: the charts render, the filters apply, CSV downloads parse."""
+
+from __future__ import annotations
+
+import csv
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from test_dashboard import NOW, send
+
+from advocacy.rollup import roll_up
+
+from conftest import seed_queued
+from test_admin import PASSWORD, PEOPLE, people  # noqa: F401  # a fixture, used below
+from test_browser import (  # noqa: F401  # browser and live are fixtures
+    ONE_DATABASE,
+    accessibility_problems,
+    browser,
+    live,
+    organizer_page,
+    shots_for,
+)
+from test_browser import pytestmark as needs_chromium
+
+pytestmark = [needs_chromium, pytest.mark.usefixtures("people")]
+
+
+@ONE_DATABASE
+def test_a_viewer_reads_filters_and_downloads_the_dashboard(
+    app: Any, live: str, browser: Any, request: pytest.FixtureRequest,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import expect
+
+    ids = seed_queued(3, "un")
+    send(ids[:4], NOW - timedelta(days=2), "FR")
+    send(ids[4:], NOW - timedelta(days=1), "DE")
+    roll_up(NOW)
+    shots = shots_for(request, "admin-dashboard")
+    page = organizer_page(browser, live, PEOPLE["viewer"], PASSWORD, accept_downloads=True)
+    expect(page.locator("h1")).to_have_text("Overview")
+    expect(page.locator("#chart-day rect.bar")).to_have_count(2)  # two days with letters
+    box = page.locator("#chart-day rect.bar").first.bounding_box()
+    assert box is not None and box["height"] > 10  # drawn, not just present
+    expect(page.locator("#table-country")).to_contain_text("FR")
+    assert accessibility_problems(page) == []
+    page.screenshot(path=str(shots / "1-overview.png"), full_page=True)
+
+    page.fill("#f-country", "DE")
+    page.click("form.filters button")
+    expect(page.locator("#table-country tbody tr")).to_have_count(1)
+    expect(page.locator("#table-country")).to_contain_text("DE")
+    expect(page.locator("#chart-day rect.bar")).to_have_count(1)
+    page.screenshot(path=str(shots / "2-filtered.png"), full_page=True)
+
+    with page.expect_download() as info:
+        page.click("text=every sent letter")
+    target = tmp_path / "letters.csv"
+    info.value.save_as(target)
+    with target.open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 2 and {r["supporter_country"] for r in rows} == {"DE"}
+    with page.expect_download() as info:
+        page.click("a:text-is('country')")
+    info.value.save_as(target)
+    with target.open(newline="") as f:
+        assert list(csv.reader(f)) == [["country", "letters"], ["DE", "2"]]
+    page.close()
