@@ -30,7 +30,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from flask_babel import get_locale
     from sqlalchemy import event
 
-    from . import admin, api, cli, metrics, public
+    from . import admin, api, cli, crypto, metrics, public
     from .config import from_environment
     from .extensions import (
         babel,
@@ -41,7 +41,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         limiter_storage,
         login_manager,
         migrate,
+        security_headers,
         sqlite_pragmas,
+        talisman,
     )
 
     instance = os.environ.get("ADVOCACY_INSTANCE_PATH")
@@ -51,6 +53,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if test_config:
         app.config.from_mapping(test_config)
 
+    crypto.init_app(app)
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
@@ -59,6 +62,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     migrate.init_app(app, db, directory=migrations, render_as_batch=True)
     csrf.init_app(app)
     cors.init_app(app)
+    talisman.init_app(app, **security_headers(app.config))
     app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage(app.config["REDIS_URL"]))
     limiter.init_app(app)
     babel.init_app(app, locale_selector=public.page_language)

@@ -13,7 +13,9 @@ from .letter_files import load_letters, read_letter_dir
 from .models import Campaign
 from .targets import load_targets, read_target_dir
 
-DEFAULT_CAMPAIGN = {"slug": "free-azat-miftakhov", "name": "Free Azat Miftakhov"}
+# Russia holds Azat Miftakhov: supporters who give it as their country are warned.
+DEFAULT_CAMPAIGN = {"slug": "free-azat-miftakhov", "name": "Free Azat Miftakhov",
+                    "detaining_country": "RU"}
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -24,7 +26,8 @@ def project_dir(name: str) -> Path:
 
 
 def default_campaign() -> Campaign:
-    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == DEFAULT_CAMPAIGN["slug"]))
+    slug = DEFAULT_CAMPAIGN["slug"]
+    campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
     if campaign is None:
         has_default = db.session.scalar(select(Campaign).where(Campaign.is_default.is_(True)))
         campaign = Campaign(**DEFAULT_CAMPAIGN, is_default=has_default is None, bodies=[])

@@ -16,10 +16,12 @@ from .extensions import db
 from .models import Campaign, CampaignStatus, LetterTemplate, Organizer
 from .ratelimit import campaign_limits
 from .targets import BODY_SLUGS
+from .validation import is_country
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}$")
 RATE_FIELDS = ("relay", "per_domain", "per_official_hour", "per_official_day")
 NOTICE_MAX = 20_000
+REPLY_MODES = ("supporter", "relay")
 
 
 class CampaignError(ValueError):
@@ -66,6 +68,7 @@ def copy_campaign(actor: Organizer, source: Campaign, slug: str, name: str) -> C
     campaign = _new(slug.strip(), name)
     campaign.sender, campaign.limits = source.sender, dict(source.limits or {})
     campaign.bodies, campaign.privacy_notice = list(source.bodies or []), source.privacy_notice
+    campaign.reply_to, campaign.detaining_country = source.reply_to, source.detaining_country
     db.session.add(campaign)
     db.session.flush()
     newest = (select(LetterTemplate.body_id, LetterTemplate.language,
@@ -150,17 +153,25 @@ def update_campaign(actor: Organizer, campaign: Campaign, form: MultiDict[str, s
     notice = form.get("privacy_notice", "").replace("\r\n", "\n").strip()
     if len(notice) > NOTICE_MAX:
         errors["privacy_notice"] = f"At most {NOTICE_MAX} characters."
+    reply_to = form.get("reply_to", "supporter")
+    if reply_to not in REPLY_MODES:
+        errors["reply_to"] = "Choose the supporter or the relay."
+    detaining = form.get("detaining_country", "").strip().upper()
+    if detaining and not is_country(detaining):
+        errors["detaining_country"] = "A two-letter country code such as RU, or nothing."
     limits = _limits(form, errors)
     if errors or limits is None:
         raise CampaignError(errors or {"limits": "Check the limits."})
     before = {"name": campaign.name, "sender": campaign.sender, "bodies": campaign.bodies,
               "opens_at": str(campaign.opens_at), "closes_at": str(campaign.closes_at),
-              "limits": campaign.limits, "notice changed": False}
+              "limits": campaign.limits, "notice changed": False,
+              "reply_to": campaign.reply_to, "detaining_country": campaign.detaining_country}
     campaign.name, campaign.sender = name, sender or None
     campaign.opens_at, campaign.closes_at = opens, closes
     campaign.bodies = [] if set(bodies) == set(BODY_SLUGS) else bodies
     before["notice changed"] = (campaign.privacy_notice or "") != notice
     campaign.privacy_notice = notice or None
     campaign.limits = limits
+    campaign.reply_to, campaign.detaining_country = reply_to, detaining
     audit.record(actor, "change campaign", campaign.slug, before=before)
     db.session.commit()

@@ -234,17 +234,22 @@ def limits_command(campaign_slug: str | None, settings: str | None, digest_for: 
               help="Keep each message as an .eml file here (default: count only).")
 def sink_command(port: int, outbox: Path | None) -> None:
     """Run a local SMTP sink on 127.0.0.1 (for trying things out and for bench/)."""
-    import time
-
     from .sink import Sink, SinkHandler
 
     with Sink(SinkHandler(outbox=outbox, keep=False), port=port) as sink:
         click.echo(f"SMTP sink listening on {sink.url}", err=True)
-        try:
-            while True:
-                time.sleep(3600)
-        except KeyboardInterrupt:
-            pass
+        _until_interrupted()
+
+
+def _until_interrupted() -> None:
+    """Keep a server thread's process alive until Ctrl-C (or SIGINT)."""
+    import time
+
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
 
 
 def _demo_login(instance: Path) -> tuple[str, str | None]:
@@ -337,9 +342,58 @@ def export_letters_command(output: Path, campaign_slug: str | None) -> None:
     click.echo(f"{written} letters written to {output}")
 
 
+@click.command("purge")
+@click.option("--days", type=click.IntRange(min=0),
+              help="Scrub what is older than this (default: ADVOCACY_RETENTION_DAYS).")
+@with_appcontext
+def purge_command(days: int | None) -> None:
+    """Remove writers' names, addresses and words past the retention period; counts stay."""
+    from .retention import purge
+
+    _echo_json(purge(days).as_dict())
+
+
+@click.command("rotate-keys")
+@with_appcontext
+def rotate_keys_command() -> None:
+    """Encrypt all stored personal data with the first of ADVOCACY_DATA_KEYS."""
+    from .key_rotation import rotate_keys
+
+    _echo_json(rotate_keys())
+
+
+@click.command("new-data-key")
+def new_data_key_command() -> None:
+    """Print a new key for ADVOCACY_DATA_KEYS (put it first; keep the old ones after it)."""
+    from cryptography.fernet import Fernet
+
+    click.echo(Fernet.generate_key().decode())
+
+
+@click.command("inbound")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=2526, show_default=True)
+@with_appcontext
+def inbound_command(host: str, port: int) -> None:
+    """Take officials' replies to relayed letters (reply+TOKEN@ addresses) over SMTP."""
+    from flask import current_app
+
+    from .replies import inbound_server
+
+    server = inbound_server(current_app._get_current_object(),  # type: ignore[attr-defined]
+                            host, port)
+    server.start()
+    click.echo(f"Taking replies on {host}:{port}", err=True)
+    try:
+        _until_interrupted()
+    finally:
+        server.stop()
+
+
 COMMANDS = [init_command, export_command, create_organizer_command, worker_command,
             reconcile_command, stats_command, run_command, pause_command, resume_command,
-            limits_command, sink_command, export_letters_command]
+            limits_command, sink_command, export_letters_command, purge_command,
+            rotate_keys_command, new_data_key_command, inbound_command]
 
 
 def register(app: Flask) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from cryptography.fernet import Fernet
 from limits import parse_many
 
 MODES = ("test", "live")
@@ -26,6 +27,10 @@ ENVIRONMENT_VARIABLES = (
     "ADVOCACY_INSTANCE_PATH",
     "ADVOCACY_SUBMIT_RATE",
     "ADVOCACY_METRICS_TOKEN",
+    "ADVOCACY_DATA_KEYS",
+    "ADVOCACY_LOOKUP_KEY",
+    "ADVOCACY_RETENTION_DAYS",
+    "ADVOCACY_REPLY_DOMAIN",
     "PORT",
 )
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -45,16 +50,41 @@ def _database_url(raw: str | None, instance: Path) -> str:
     return raw
 
 
-def _secret_key(raw: str | None, instance: Path) -> str:
+def _instance_secret(raw: str | None, path: Path, make: Callable[[], str]) -> str:
     if raw:
-        return raw
-    path = instance / "secret_key"
+        return raw.strip()
     if not path.exists():
-        # Written once, readable by the owner only, so restarts keep links and sessions valid.
+        # Written once, readable by the owner only, so restarts keep links, sessions and
+        # encrypted data readable.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:
-            fh.write(secrets.token_urlsafe(48))
+            fh.write(make())
     return path.read_text().strip()
+
+
+def _secret_key(raw: str | None, instance: Path) -> str:
+    return _instance_secret(raw, instance / "secret_key", lambda: secrets.token_urlsafe(48))
+
+
+def _data_keys(raw: str | None, instance: Path) -> list[str]:
+    """Fernet keys, newest first: the first encrypts supporters' data, every one decrypts."""
+    keys = [k.strip() for k in _instance_secret(
+        raw, instance / "data_keys", lambda: Fernet.generate_key().decode()).split(",")]
+    for position, key in enumerate(keys, 1):
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            raise ConfigError(
+                f"ADVOCACY_DATA_KEYS: key {position} is not a Fernet key (32 url-safe base64"
+                " bytes; `advocacy new-data-key` makes one)") from None
+    return keys
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip() or str(default)
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
 
 
 def smtp_host(url: str) -> str | None:
@@ -95,11 +125,22 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
             from None
     return {
         "SQLALCHEMY_DATABASE_URI": _database_url(env.get("DATABASE_URL"), instance),
+        # A database error's message would otherwise carry the statement's values into logs.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         "REDIS_URL": env.get("REDIS_URL") or None,
         "SMTP_URL": smtp_url,
         "ADVOCACY_TEST_SMTP_HOSTS": test_hosts,
         "ADVOCACY_MODE": mode,
         "SECRET_KEY": _secret_key(env.get("ADVOCACY_SECRET_KEY"), instance),
+        # Supporters' names, addresses and words are encrypted with these (advocacy/crypto.py).
+        "DATA_KEYS": _data_keys(env.get("ADVOCACY_DATA_KEYS"), instance),
+        "LOOKUP_KEY": _instance_secret(env.get("ADVOCACY_LOOKUP_KEY"), instance / "lookup_key",
+                                       lambda: secrets.token_urlsafe(48)),
+        # Days after a submission's last letter is sent (or given up) before its writer's
+        # identity and words are scrubbed; counts stay.
+        "RETENTION_DAYS": _positive_int(env, "ADVOCACY_RETENTION_DAYS", 30),
+        # Replies to relayed letters come to reply+TOKEN@ this domain (the sender's if unset).
+        "REPLY_DOMAIN": env.get("ADVOCACY_REPLY_DOMAIN", "").strip().lower(),
         "ADVOCACY_SENDER": env.get("ADVOCACY_SENDER", "letters@localhost"),
         "ADVOCACY_PUBLIC_URL": env.get(
             "ADVOCACY_PUBLIC_URL", f"http://127.0.0.1:{env.get('PORT', '5000')}"

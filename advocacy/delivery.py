@@ -30,17 +30,21 @@ from . import clock, mail, queue
 from .extensions import db
 from .letters import (
     LetterRenderError,
+    RenderedLetter,
     choose_subject,
     country_name,
+    initials,
     letter_context,
     render_letter,
 )
 from .messages import (
     Outgoing,
     confirmation_message,
+    data_link_message,
     digest_message,
     invitation_message,
     letter_message,
+    reply_notice_message,
 )
 from .models import (
     Campaign,
@@ -50,12 +54,14 @@ from .models import (
     Letter,
     LetterStatus,
     LetterTemplate,
+    Reply,
     Submission,
     Supporter,
     Target,
 )
 from .ratelimit import Limiter, RateLimits, campaign_limits, digest_time, window_opens
-from .services import confirmation_link, official_label, status_link
+from .replies import reply_address
+from .services import confirmation_link, data_link, official_label, status_link
 from .targets import office_name
 
 log = logging.getLogger(__name__)
@@ -87,6 +93,9 @@ def send_confirmation(submission_id: int, reminder: bool = False) -> bool:
     submission = db.session.get(Submission, submission_id)
     if submission is None or submission.confirmed_at is not None:
         return False
+    to_email = submission.supporter.email
+    if to_email is None:
+        return False  # erased at the supporter's request in the meantime
     if reminder and (submission.reminder_sent_at is not None or not db.session.scalar(
             select(Letter.id).where(Letter.submission_id == submission_id,
                                     Letter.status == LetterStatus.UNCONFIRMED).limit(1))):
@@ -102,7 +111,7 @@ def send_confirmation(submission_id: int, reminder: bool = False) -> bool:
     ]
     with force_locale(locale):  # the language of the supporter's pages
         msg = confirmation_message(
-            to_email=submission.supporter.email,
+            to_email=to_email,
             to_name=submission.name,
             campaign_name=submission.campaign.name,
             sender=mail.sender_address(submission.campaign.sender),
@@ -117,6 +126,42 @@ def send_confirmation(submission_id: int, reminder: bool = False) -> bool:
     else:
         submission.confirmation_sent_at = clock.now()
     db.session.commit()
+    return True
+
+
+def send_data_link(supporter_id: int, locale: str) -> bool:
+    """Email a supporter the link to their own data; False if it was erased meanwhile."""
+    supporter = db.session.get(Supporter, supporter_id)
+    if supporter is None or supporter.email is None:
+        return False
+    campaign = db.session.scalar(select(Campaign).where(Campaign.is_default.is_(True)))
+    name = campaign.name if campaign else "advocacy"
+    with force_locale(locale):
+        msg = data_link_message(
+            to_email=supporter.email, campaign_name=name,
+            sender=mail.sender_address(campaign.sender if campaign else None),
+            link=f"{data_link(supporter_id)}?lang={locale}")
+    mail.shared_transport().send(msg)
+    return True
+
+
+def notify_reply(reply_id: int) -> bool:
+    """Tell a supporter that an official replied; the reply itself stays on the status page."""
+    reply = db.session.get(Reply, reply_id)
+    if reply is None:
+        return False
+    submission = reply.letter.submission
+    to_email = submission.supporter.email
+    if to_email is None:
+        return False
+    locale = submission.locale or submission.language
+    with force_locale(locale):
+        msg = reply_notice_message(
+            to_email=to_email, campaign_name=submission.campaign.name,
+            sender=mail.sender_address(submission.campaign.sender),
+            official=official_label(reply.letter.target, locale),
+            status_link=f"{status_link(submission.id)}?lang={locale}")
+    mail.shared_transport().send(msg)
     return True
 
 
@@ -153,6 +198,7 @@ class LetterRow:
     campaign_status: str
     campaign_limits: dict[str, Any]
     campaign_sender: str | None
+    campaign_reply_to: str
     target_key: str
     target_email: str | None
     target_office: str
@@ -170,7 +216,8 @@ class LetterRow:
     city: str
     country: str
     personal_note: str
-    supporter_email: str
+    sign_initials: bool
+    supporter_email: str | None
     language: str
     subject: str
     body: str
@@ -182,16 +229,21 @@ class LetterRow:
         """The office's name in the letter's language, for the To header and the text."""
         return office_name(self.target_office, self.target_office_names, self.language)
 
+    @property
+    def signature(self) -> str:
+        """The name the letter is signed with: initials when the supporter asked for that."""
+        return initials(self.name) if self.sign_initials else self.name
+
 
 _ROW_COLUMNS = (
     Letter.id, Letter.campaign_id, Letter.target_id, Letter.attempts,
-    Campaign.name, Campaign.status, Campaign.limits, Campaign.sender,
+    Campaign.name, Campaign.status, Campaign.limits, Campaign.sender, Campaign.reply_to,
     Target.key, Target.email, Target.office, Target.office_names, Target.holder, Target.country,
     Target.salutations,
     Target.timezone, Target.active, Target.paused, Target.verified,
     Target.bounced_at.is_not(None), Target.digest,
     Submission.name, Submission.city, Submission.country, Submission.personal_note,
-    Supporter.email,
+    Submission.sign_initials, Supporter.email,
     LetterTemplate.language, LetterTemplate.subject, LetterTemplate.body,
     LetterTemplate.default_salutation, LetterTemplate.subject_variants,
 )
@@ -212,22 +264,31 @@ def load(letter_ids: list[int]) -> list[LetterRow]:
     return [LetterRow(*row) for row in rows]
 
 
-def compose(letter: LetterRow) -> Outgoing:
-    """The email for one letter, rendered from the template version the supporter saw."""
-    if not letter.target_email:
-        raise LetterRenderError(f"{letter.target_key} has no email address")
+def render(letter: LetterRow) -> RenderedLetter:
+    """The letter's subject and text, from the template version the supporter saw."""
     # One of the subjects, chosen by the letter's id: a retried letter keeps its subject.
     subject = choose_subject(letter.subject, letter.subject_variants or [], str(letter.id))
-    rendered = render_letter(subject, letter.body, context_of(letter))
+    return render_letter(subject, letter.body, context_of(letter))
+
+
+def compose(letter: LetterRow, rendered: RenderedLetter | None = None) -> Outgoing:
+    """The email for one letter: From the campaign, Reply-To the supporter or the relay."""
+    if not letter.target_email:
+        raise LetterRenderError(f"{letter.target_key} has no email address")
+    if letter.supporter_email is None:
+        raise LetterRenderError("the supporter's data was erased")
+    sender = mail.sender_address(letter.campaign_sender)
+    reply_to = (reply_address(letter.id, sender) if letter.campaign_reply_to == "relay"
+                else letter.supporter_email)
     return letter_message(
         letter_id=letter.id,
-        rendered=rendered,
+        rendered=rendered or render(letter),
         official_email=letter.target_email,
         official_office=letter.office_in_language,
-        supporter_name=letter.name,
-        supporter_email=letter.supporter_email,
+        supporter_name=letter.signature,
+        supporter_email=reply_to,
         campaign_name=letter.campaign_name,
-        sender=mail.sender_address(letter.campaign_sender),
+        sender=sender,
         language=letter.language,
     )
 
@@ -236,7 +297,7 @@ def context_of(letter: LetterRow) -> dict[str, Any]:
     return letter_context(
         official={"office": letter.office_in_language, "holder": letter.target_holder,
                   "country": letter.target_country, "salutations": letter.target_salutations},
-        supporter={"name": letter.name, "city": letter.city, "country": letter.country},
+        supporter={"name": letter.signature, "city": letter.city, "country": letter.country},
         personal_note=letter.personal_note,
         campaign_name=letter.campaign_name,
         language=letter.language,
@@ -260,8 +321,9 @@ class Batch:
         self.rows.append({"id": letter.id, "status": status, **values})
         self.counts[status.value] += 1
 
-    def record_sent(self, letter: LetterRow) -> None:
-        self.sent.append({"letter_id": letter.id, "sent_at": clock.now()})
+    def record_sent(self, letter: LetterRow, content_hash: str | None = None) -> None:
+        self.sent.append({"letter_id": letter.id, "sent_at": clock.now(),
+                          "content_hash": content_hash})
         self.counts["sent"] += 1
 
     def hold(self, letter: LetterRow, reason: HoldReason, until: datetime | None,
@@ -285,7 +347,7 @@ class Batch:
             db.session.execute(
                 update(LETTERS).where(LETTERS.c.id == bindparam("letter_id")).values(
                     status=LetterStatus.SENT, sent_at=bindparam("sent_at"), last_error=None,
-                    hold_reason=None),
+                    hold_reason=None, content_hash=bindparam("content_hash")),
                 self.sent,
             )
         if self.rows:
@@ -400,7 +462,8 @@ def _retry_later(letter: LetterRow, reason: str, batch: Batch) -> None:
 def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch) -> bool:
     """Send one letter and record the outcome; False when the relay itself is unreachable."""
     try:
-        msg = compose(letter)
+        rendered = render(letter)
+        msg = compose(letter, rendered)
     except LetterRenderError as exc:
         batch.record(letter, LetterStatus.FAILED, last_error=f"template: {exc}")
         return True
@@ -427,7 +490,7 @@ def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch) -> bool:
             batch.targets.append({"id": letter.target_id, "bounced_at": clock.now(),
                                   "bounce_reason": reason})
         return True
-    batch.record_sent(letter)
+    batch.record_sent(letter, rendered.digest())
     return True
 
 
@@ -512,7 +575,7 @@ def send_digest(key: str) -> int:
     letters = load(list(ids))
     first = letters[0]
     entries = [
-        {"name": lt.name, "city": lt.city,
+        {"name": lt.signature, "city": lt.city,
          "country_name": country_name(lt.country, first.language),
          "personal_note": lt.personal_note}
         for lt in letters

@@ -8,7 +8,6 @@ official's name or office was edited after sending, that letter's hash differs f
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -68,24 +67,23 @@ def _utc(moment: datetime | None) -> datetime | None:
     return moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def content_hash(subject: str, body: str) -> str:
-    return hashlib.sha256(f"{subject}\n\n{body}".encode()).hexdigest()
-
-
 def letters(scope: Scope) -> Iterator[dict[str, Any]]:
     """Each letter sent, oldest first, rendered a chunk at a time (a long report streams)."""
     ids = db.session.scalars(scope.where(select(Letter.id)).order_by(Letter.sent_at, Letter.id)
                              .execution_options(yield_per=CHUNK))
     for chunk in ids.partitions(CHUNK):
-        sent = dict(db.session.execute(select(Letter.id, Letter.sent_at)
-                                       .where(Letter.id.in_(chunk))).all())
-        for row in sorted(load(list(chunk)), key=lambda r: (sent[r.id], r.id)):
+        sent = {i: (at, digest) for i, at, digest in db.session.execute(
+            select(Letter.id, Letter.sent_at, Letter.content_hash).where(Letter.id.in_(chunk)))}
+        for row in sorted(load(list(chunk)), key=lambda r: (sent[r.id][0], r.id)):
             sender = sender_address(row.campaign_sender)
-            try:
-                text = render_letter(row.subject, row.body, context_of(row))
-                digest = content_hash(text.subject, text.body)
-            except LetterRenderError:
-                digest = "(the text no longer renders)"
-            yield {"id": row.id, "sent_at": sent[row.id], "official": row.target_key,
+            # Kept when the letter was sent; letters sent before that was kept are rendered
+            # again, which gives the same text until their writer's words are scrubbed.
+            digest = sent[row.id][1]
+            if digest is None:
+                try:
+                    digest = render_letter(row.subject, row.body, context_of(row)).digest()
+                except LetterRenderError:
+                    digest = "(the text no longer renders)"
+            yield {"id": row.id, "sent_at": sent[row.id][0], "official": row.target_key,
                    "country": row.country, "message_id": letter_message_id(row.id, sender),
                    "hash": digest}

@@ -137,6 +137,15 @@ class RenderedLetter:
     subject: str
     body: str
 
+    def digest(self) -> str:
+        """SHA-256 of what the official read, as the hand-over report prints it."""
+        return hashlib.sha256(f"{self.subject}\n\n{self.body}".encode()).hexdigest()
+
+
+def initials(name: str) -> str:
+    """'Azat Miftakhov' -> 'A. M.': how a supporter who asked not to be named signs."""
+    return " ".join(f"{part[0]}." for part in name.replace("-", " ").split() if part[0].isalpha())
+
 
 @lru_cache(maxsize=256)
 def _compile(source: str) -> Template:

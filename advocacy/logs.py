@@ -38,3 +38,9 @@ def configure(level: int = logging.INFO) -> logging.Handler | None:
     logger.setLevel(level)
     logger.propagate = False
     return handler
+
+
+def quiet_smtp_servers() -> None:
+    """aiosmtpd logs each line it receives at DEBUG: letters, replies and addresses. Our SMTP
+    servers (the sink, the reply relay) keep their logs to warnings, whatever the root level."""
+    logging.getLogger("mail.log").setLevel(logging.WARNING)

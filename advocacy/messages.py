@@ -178,21 +178,50 @@ def digest_message(
     return msg
 
 
-def invitation_message(*, to_email: str, campaign_name: str, sender: str, role: str,
-                       link: str) -> EmailMessage:
-    """An invitation to organize the campaign; the link holds the only copy of its token."""
+def _notice(*, to_email: str, campaign_name: str, sender: str, subject: str,
+            text: str) -> EmailMessage:
+    """A short automatic email from the campaign to one person."""
     msg = EmailMessage()
     msg["From"] = Address(_display(campaign_name), addr_spec=sender)
     msg["To"] = Address(addr_spec=to_email)
-    msg["Subject"] = f"You are invited to organize {_clean(campaign_name)}"
+    msg["Subject"] = subject
     msg["Date"] = format_datetime(utcnow())
     msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(
-        f"You are invited to help organize the campaign \"{_clean(campaign_name)}\" as"
-        f" {role}.\n\nChoose your password here (the link works once, for 7 days):\n{link}\n\n"
-        "If you did not expect this, ignore this email.\n"
-    )
+    msg.set_content(text)
     return msg
+
+
+def data_link_message(*, to_email: str, campaign_name: str, sender: str,
+                      link: str) -> EmailMessage:
+    """The link to a supporter's own data (see it, download it, erase it), in their language."""
+    return _notice(
+        to_email=to_email, campaign_name=campaign_name, sender=sender,
+        subject=_("Your data at %(campaign)s", campaign=_clean(campaign_name)),
+        text=_("You asked what we hold about you. Open this link to see it, download it or"
+               " erase it (valid for two days; keep it to yourself):") + f"\n{link}\n\n"
+        + _("If you did not ask for this, ignore this email: nothing changes.") + "\n")
+
+
+def reply_notice_message(*, to_email: str, campaign_name: str, sender: str, official: str,
+                         status_link: str) -> EmailMessage:
+    """An official answered through the relay: the supporter reads it on their status page."""
+    return _notice(
+        to_email=to_email, campaign_name=campaign_name, sender=sender,
+        subject=_("An official replied to your letter: %(campaign)s",
+                  campaign=_clean(campaign_name)),
+        text=_("%(official)s replied to your letter. Read the reply on your status page (keep"
+               " this link to yourself):", official=_clean(official)) + f"\n{status_link}\n")
+
+
+def invitation_message(*, to_email: str, campaign_name: str, sender: str, role: str,
+                       link: str) -> EmailMessage:
+    """An invitation to organize the campaign; the link holds the only copy of its token."""
+    return _notice(
+        to_email=to_email, campaign_name=campaign_name, sender=sender,
+        subject=f"You are invited to organize {_clean(campaign_name)}",
+        text=f"You are invited to help organize the campaign \"{_clean(campaign_name)}\" as"
+        f" {role}.\n\nChoose your password here (the link works once, for 7 days):\n{link}\n\n"
+        "If you did not expect this, ignore this email.\n")
 
 
 def proof_message(*, to_email: str, sender: str, campaign_name: str, version: int,

@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from .crypto import Sealed
 from .extensions import Base
 
 
@@ -95,6 +96,11 @@ class Campaign(Base):
     closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # until
     # The organizer's privacy notice (Markdown-free plain text); None means the built-in one.
     privacy_notice: Mapped[str | None] = mapped_column(Text)
+    # Where officials' replies go: "supporter" (Reply-To their own address) or "relay"
+    # (reply+TOKEN@ the campaign's domain; kept for the supporter's status page, see replies.py).
+    reply_to: Mapped[str] = mapped_column(String(10), default="supporter")
+    # The country holding the prisoner: supporters who give it as theirs are warned.
+    detaining_country: Mapped[str] = mapped_column(String(2), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -169,10 +175,16 @@ class LetterTemplate(Base):
 
 
 class Supporter(Base):
+    """Who wrote, found by a keyed hash of their address; the address itself is encrypted.
+
+    Both are None once the supporter's data is scrubbed (retention.py) or erased on request.
+    """
+
     __tablename__ = "supporter"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(320), unique=True)  # normalised
+    email: Mapped[str | None] = mapped_column(Sealed)
+    email_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -191,12 +203,15 @@ class Submission(Base):
     supporter_id: Mapped[int] = mapped_column(ForeignKey("supporter.id"), index=True)
     body_id: Mapped[int] = mapped_column(ForeignKey("body.id"))
     target_country: Mapped[str] = mapped_column(String(2), default="")
-    name: Mapped[str] = mapped_column(String(120))
-    city: Mapped[str] = mapped_column(String(120))
+    # Encrypted (crypto.Sealed), and "" once scrubbed.
+    name: Mapped[str] = mapped_column(Sealed)
+    city: Mapped[str] = mapped_column(Sealed)
     country: Mapped[str] = mapped_column(String(2))
     language: Mapped[str] = mapped_column(String(8))  # of the letters
     locale: Mapped[str | None] = mapped_column(String(8))  # of the supporter's pages and emails
-    personal_note: Mapped[str] = mapped_column(Text, default="")
+    personal_note: Mapped[str] = mapped_column(Sealed, default="")
+    # Letters signed "A. M., City" instead of the full name.
+    sign_initials: Mapped[bool] = mapped_column(Boolean, default=False)
     ref: Mapped[str | None] = mapped_column(String(80), index=True)
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Which privacy notice the supporter agreed to (see advocacy.privacy.notice_version).
@@ -207,6 +222,8 @@ class Submission(Base):
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the name, city and words were removed (retention.py); the counts stay.
+    scrubbed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     campaign: Mapped[Campaign] = relationship()
     supporter: Mapped[Supporter] = relationship()
@@ -254,6 +271,9 @@ class Letter(Base):
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SHA-256 of the subject and text as sent, kept for the hand-over report after the text
+    # itself can no longer be rendered (the supporter's words are scrubbed).
+    content_hash: Mapped[str | None] = mapped_column(String(64))
 
     campaign: Mapped[Campaign] = relationship()
     submission: Mapped[Submission] = relationship(back_populates="letters")
@@ -293,6 +313,21 @@ class RollupMark(Base):
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     upto: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Reply(Base):
+    """An official's answer to a relayed letter, kept (encrypted) for the supporter to read."""
+
+    __tablename__ = "reply"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letter.id"), index=True)
+    from_address: Mapped[str] = mapped_column(Sealed)
+    subject: Mapped[str] = mapped_column(Sealed)
+    text: Mapped[str] = mapped_column(Sealed)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    letter: Mapped[Letter] = relationship()
 
 
 class OwnMail(Base):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import hashlib
 
+from flask import current_app
+
 from .mail import sender_address
 from .models import Campaign
 
 # Raise when the built-in notice (templates/public/privacy_notice.html) changes in substance:
 # each consent records the version the supporter saw.
-BUILTIN_VERSION = "builtin-1"
+BUILTIN_VERSION = "builtin-2"  # 2: encryption, retention, the data page, the relay
 
 
 def notice_version(campaign: Campaign) -> str:
@@ -17,7 +19,16 @@ def notice_version(campaign: Campaign) -> str:
     if campaign.privacy_notice:
         digest = hashlib.sha256(campaign.privacy_notice.encode()).hexdigest()[:16]
         return f"campaign-{digest}"
-    return BUILTIN_VERSION
+    return f"{BUILTIN_VERSION}-{campaign.reply_to}"  # its text says where replies go
+
+
+def retention_days() -> int:
+    return int(current_app.config["RETENTION_DAYS"])
+
+
+def data_page() -> str:
+    """Where supporters see, download or erase their data (the notice names it)."""
+    return f"{current_app.config['ADVOCACY_PUBLIC_URL']}/my-data"
 
 
 def contact_address(campaign: Campaign) -> str:

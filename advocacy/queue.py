@@ -83,6 +83,11 @@ def enqueue_confirmation(submission_id: int, reminder: bool = False) -> None:
                                                  args=(submission_id, reminder))])
 
 
+def enqueue_data_link(supporter_id: int, locale: str) -> None:
+    """Queue the email with the link to a supporter's own data."""
+    get_queue().enqueue("advocacy.delivery.send_data_link", supporter_id, locale)
+
+
 def enqueue_letters(letter_ids: Sequence[int]) -> int:
     """Queue committed letters for delivery, in batches; returns the number of jobs."""
     size = int(current_app.config["LETTERS_PER_JOB"])

@@ -20,6 +20,7 @@ from . import clock, queue
 from .delivery import schedule_digest
 from .extensions import db
 from .models import HoldReason, Letter, LetterStatus, Submission
+from .retention import purge_if_due
 from .rollup import roll_up
 
 log = logging.getLogger(__name__)
@@ -127,9 +128,11 @@ def reconcile() -> dict[str, int]:
         queue.enqueue_confirmation(submission_id)
     reminders, expired = remind_and_expire(now, life, submissions_covered)
     rolled_up = roll_up()  # the dashboard's counts of sent letters
+    purged = purge_if_due(now)  # writers' data past the retention period, once an hour
     return {"needs_review": stale, "released": released, "digests": len(digests),
             "letters": len(missing), "letter_jobs": jobs, "confirmations": len(resend),
-            "reminders": reminders, "expired": expired, "rolled_up": rolled_up}
+            "reminders": reminders, "expired": expired, "rolled_up": rolled_up,
+            "scrubbed": purged.submissions if purged else 0}
 
 
 def remind_and_expire(now: datetime, life: timedelta, covered: set[int]) -> tuple[int, int]:

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from . import queue
 from .campaigns import taking_letters
+from .crypto import lookup_hash
 from .extensions import db
 from .mail import sender_address
 from .models import (
@@ -138,13 +139,13 @@ def _officials(body: Body, country: str, language: str) -> list[Official]:
 # Statements built once (building one per request costs about as much as running it), run
 # as Core on the session's connection: the ORM has nothing to track for these rows
 # (bench/intake.py: 4.6 ms of CPU per submission with the ORM, 1.3 ms like this).
-_SUPPORTER_ID = select(Supporter.id).where(Supporter.email == bindparam("email"))
+_SUPPORTER_ID = select(Supporter.id).where(Supporter.email_hash == bindparam("email_hash"))
 _NEW_SUPPORTER = {
     # ON CONFLICT DO NOTHING: a twin request that created the same supporter is no error.
-    "postgresql": postgresql.insert(Supporter).on_conflict_do_nothing(index_elements=["email"])
-    .returning(Supporter.id),
-    "sqlite": sqlite.insert(Supporter).on_conflict_do_nothing(index_elements=["email"])
-    .returning(Supporter.id),
+    "postgresql": postgresql.insert(Supporter)
+    .on_conflict_do_nothing(index_elements=["email_hash"]).returning(Supporter.id),
+    "sqlite": sqlite.insert(Supporter)
+    .on_conflict_do_nothing(index_elements=["email_hash"]).returning(Supporter.id),
 }
 _NEW_SUBMISSION = insert(cast(Table, Submission.__table__)).returning(Submission.id)
 # One multi-row INSERT; rows come back in no promised order, hence the target ids.
@@ -202,11 +203,13 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
         # A new address is one INSERT and has no letters yet. A known one is looked up with
         # its letters to these officials, which are left out: if that is all of them, a kind
         # 409 and nothing written.
+        # The address is stored encrypted and found by its keyed hash (crypto.py).
         written: set[int] = set()
-        supporter_id = sql.scalar(_NEW_SUPPORTER[sql.dialect.name],
-                                  {"email": data.email, "created_at": now})
+        email_hash = lookup_hash(data.email)
+        supporter_id = sql.scalar(_NEW_SUPPORTER[sql.dialect.name], {
+            "email": data.email, "email_hash": email_hash, "created_at": now})
         if supporter_id is None:
-            supporter_id = sql.execute(_SUPPORTER_ID, {"email": data.email}).scalar_one()
+            supporter_id = sql.execute(_SUPPORTER_ID, {"email_hash": email_hash}).scalar_one()
             written = set(sql.scalars(_WRITTEN, {
                 "campaign_id": campaign_id, "supporter_id": supporter_id,
                 "target_ids": [t.id for t in by_email]}))
@@ -224,7 +227,8 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
             "campaign_id": campaign_id, "supporter_id": supporter_id, "body_id": body_id,
             "target_country": data.target_country, "name": data.name, "city": data.city,
             "country": data.country, "language": data.language, "locale": locale,
-            "personal_note": data.personal_note, "ref": data.ref, "consent_at": now,
+            "personal_note": data.personal_note, "sign_initials": data.sign_initials,
+            "ref": data.ref, "consent_at": now,
             "privacy_version": privacy_version,
             "newsletter_at": now if data.newsletter else None, "created_at": now,
         }).scalar_one()
@@ -262,24 +266,51 @@ def _serializer(salt: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
 
 
-def _link(path: str, salt: str, submission_id: int) -> str:
-    token = _serializer(salt).dumps(submission_id)
+def _link(path: str, salt: str, row_id: int) -> str:
+    token = _serializer(salt).dumps(row_id)
     return f"{current_app.config['ADVOCACY_PUBLIC_URL']}/{path}/{token}"
 
 
-def _submission_for(token: str, salt: str, max_age: int | None) -> Submission:
-    """The submission a signed link stands for, or ConfirmationError saying what is wrong."""
+def _signed_id(token: str, salt: str, max_age: int | None, expired: str) -> int:
+    """The id a signed link stands for, or ConfirmationError saying what is wrong."""
     try:
-        submission_id = _serializer(salt).loads(token, max_age=max_age)
+        return int(_serializer(salt).loads(token, max_age=max_age))
     except SignatureExpired:
-        raise ConfirmationError(
-            _("This link has expired: please write your letter again.")) from None
-    except BadSignature:
+        raise ConfirmationError(expired) from None
+    except (BadSignature, ValueError, TypeError):
         raise ConfirmationError(_("This link is not valid: please copy it whole.")) from None
-    submission = db.session.get(Submission, int(submission_id))
+
+
+def _submission_for(token: str, salt: str, max_age: int | None) -> Submission:
+    submission_id = _signed_id(token, salt, max_age,
+                               _("This link has expired: please write your letter again."))
+    submission = db.session.get(Submission, submission_id)
     if submission is None:
         raise ConfirmationError(_("These letters no longer exist."))
     return submission
+
+
+DATA_SALT = "advocacy-my-data"
+DATA_LINK_MAX_AGE = 2 * 24 * 3600
+
+
+def data_link(supporter_id: int) -> str:
+    """The supporter's page to download or erase their data; valid two days."""
+    return _link("my-data", DATA_SALT, supporter_id)
+
+
+def supporter_for_data_token(token: str) -> Supporter:
+    supporter_id = _signed_id(token, DATA_SALT, DATA_LINK_MAX_AGE,
+                              _("This link has expired: ask for a new one."))
+    supporter = db.session.get(Supporter, supporter_id)
+    if supporter is None:
+        raise ConfirmationError(_("This link is not valid: please copy it whole."))
+    return supporter
+
+
+def supporter_by_email(address: str) -> Supporter | None:
+    return db.session.scalar(select(Supporter).where(
+        Supporter.email_hash == lookup_hash(address)))
 
 
 def confirmation_link(submission_id: int) -> str:

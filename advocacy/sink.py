@@ -17,6 +17,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from .logs import quiet_smtp_servers
+
 
 @dataclass
 class Received:
@@ -93,6 +95,7 @@ class Sink:
     """A running sink on 127.0.0.1; `url` is what SMTP_URL should say to reach it."""
 
     def __init__(self, handler: SinkHandler, port: int = 0) -> None:
+        quiet_smtp_servers()
         self.handler = handler
         self.port = port or free_port()
         self._controller = Controller(handler, hostname="127.0.0.1", port=self.port)

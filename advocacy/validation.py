@@ -21,7 +21,7 @@ _COUNTRIES = frozenset(
 )
 TOP_FIELDS = {
     "campaign", "body", "country", "language", "supporter", "personal_note", "consent", "ref",
-    "newsletter",
+    "newsletter", "sign_initials",
 }
 SUPPORTER_FIELDS = {"name", "email", "city", "country"}
 
@@ -39,6 +39,12 @@ class SubmissionInput:
     personal_note: str
     ref: str | None
     newsletter: bool = False  # a separate consent: the campaign may write to them later
+    sign_initials: bool = False  # the letters are signed "A. M." instead of the full name
+
+
+def is_country(code: str) -> bool:
+    """A two-letter ISO 3166 country code Babel knows."""
+    return code in _COUNTRIES
 
 
 def valid_ref(value: object) -> bool:
@@ -167,6 +173,9 @@ def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]
     newsletter = data.get("newsletter", False)
     if not isinstance(newsletter, bool):
         errors["newsletter"] = _("The newsletter choice is true or false.")
+    sign_initials = data.get("sign_initials", False)
+    if not isinstance(sign_initials, bool):
+        errors["sign_initials"] = _("Signing with initials is true or false.")
 
     ref = data.get("ref")
     if ref is not None and not valid_ref(ref):
@@ -187,6 +196,7 @@ def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]
             personal_note=note,
             ref=ref,
             newsletter=newsletter is True,
+            sign_initials=sign_initials is True,
         ),
         {},
     )

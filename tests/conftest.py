@@ -24,7 +24,8 @@ from advocacy.sink import Sink, SinkHandler
 ROOT = Path(__file__).resolve().parent.parent
 ENV_VARS = ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "ADVOCACY_MODE", "ADVOCACY_SECRET_KEY",
             "ADVOCACY_SENDER", "ADVOCACY_PUBLIC_URL", "ADVOCACY_TEST_SMTP_HOSTS",
-            "ADVOCACY_QUEUE", "ADVOCACY_INSTANCE_PATH", "PORT")
+            "ADVOCACY_QUEUE", "ADVOCACY_INSTANCE_PATH", "ADVOCACY_DATA_KEYS", "ADVOCACY_LOOKUP_KEY",
+            "ADVOCACY_RETENTION_DAYS", "ADVOCACY_REPLY_DOMAIN", "PORT")
 LOCAL_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 _pg_skip_reason: list[str] = []
 
@@ -212,6 +213,7 @@ def seed_queued(supporters: int, body: str = "un", country: str = "") -> list[in
     """Confirmed letters from this many supporters to every emailed official of a body."""
     from sqlalchemy import select
 
+    from advocacy.crypto import lookup_hash
     from advocacy.models import Body, Letter, LetterStatus, Submission, Supporter, utcnow
     from advocacy.services import current_template, find_campaign
     from advocacy.targets import choose_targets
@@ -225,7 +227,8 @@ def seed_queued(supporters: int, body: str = "un", country: str = "") -> list[in
     now = utcnow()
     letters = []
     for i in range(supporters):
-        supporter = Supporter(email=f"supporter{i}-{uuid.uuid4().hex[:6]}@example.org")
+        address = f"supporter{i}-{uuid.uuid4().hex[:6]}@example.org"
+        supporter = Supporter(email=address, email_hash=lookup_hash(address))
         submission = Submission(
             campaign_id=campaign.id, supporter=supporter, body_id=body_row.id,
             target_country=country, name=f"Supporter {i}", city="Lyon", country="FR",
@@ -246,4 +249,6 @@ def worker_env(app: Any, sink_url: str, tmp_path: Path) -> dict[str, str]:
             "REDIS_URL": app.config["REDIS_URL"], "ADVOCACY_QUEUE": app.config["QUEUE_NAME"],
             "SMTP_URL": sink_url, "ADVOCACY_SENDER": app.config["ADVOCACY_SENDER"],
             "ADVOCACY_SECRET_KEY": app.config["SECRET_KEY"],
+            "ADVOCACY_DATA_KEYS": ",".join(app.config["DATA_KEYS"]),
+            "ADVOCACY_LOOKUP_KEY": app.config["LOOKUP_KEY"],
             "ADVOCACY_INSTANCE_PATH": str(tmp_path / "worker-instance")}

@@ -27,6 +27,27 @@ def test_secret_key_is_generated_once_and_kept_private(tmp_path: Path) -> None:
     assert from_environment(tmp_path, {"ADVOCACY_SECRET_KEY": "given"})["SECRET_KEY"] == "given"
 
 
+def test_data_keys_are_generated_once_kept_private_and_checked(tmp_path: Path) -> None:
+    from cryptography.fernet import Fernet
+
+    first = from_environment(tmp_path, {})
+    assert len(first["DATA_KEYS"]) == 1 and first["LOOKUP_KEY"]
+    again = from_environment(tmp_path, {})
+    assert (again["DATA_KEYS"], again["LOOKUP_KEY"]) == (first["DATA_KEYS"], first["LOOKUP_KEY"])
+    for name in ("data_keys", "lookup_key"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600
+    new, old = Fernet.generate_key().decode(), first["DATA_KEYS"][0]
+    given = from_environment(tmp_path, {"ADVOCACY_DATA_KEYS": f" {new} , {old}"})
+    assert given["DATA_KEYS"] == [new, old]
+    with pytest.raises(ConfigError, match="key 2 is not a Fernet key"):
+        from_environment(tmp_path, {"ADVOCACY_DATA_KEYS": f"{new},not-a-key"})
+    assert from_environment(tmp_path, {})["RETENTION_DAYS"] == 30
+    assert from_environment(tmp_path, {"ADVOCACY_RETENTION_DAYS": "90"})["RETENTION_DAYS"] == 90
+    for bad in ("0", "-1", "thirty"):
+        with pytest.raises(ConfigError, match="ADVOCACY_RETENTION_DAYS"):
+            from_environment(tmp_path, {"ADVOCACY_RETENTION_DAYS": bad})
+
+
 @pytest.mark.parametrize(
     ("given", "expected"),
     [("postgres://u:p@db/advocacy", "postgresql+psycopg://u:p@db/advocacy"),

@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 import yaml
+from cryptography.fernet import Fernet
 
 from advocacy.config import ENVIRONMENT_VARIABLES, from_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 REQUIRED = {"DATABASE_URL", "REDIS_URL", "SMTP_URL", "ADVOCACY_MODE", "ADVOCACY_SECRET_KEY",
-            "ADVOCACY_SENDER"}
+            "ADVOCACY_SENDER", "ADVOCACY_DATA_KEYS", "ADVOCACY_LOOKUP_KEY"}
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +62,7 @@ def test_environment_matches_what_the_app_reads(
     env = {k: substitute(str(v)) for k, v in compose["services"][name]["environment"].items()}
     assert set(env) <= set(ENVIRONMENT_VARIABLES), set(env) - set(ENVIRONMENT_VARIABLES)
     assert set(env) >= REQUIRED
+    env["ADVOCACY_DATA_KEYS"] = Fernet.generate_key().decode()  # as `.env` would hold one
     cfg = from_environment(tmp_path, env)  # the app accepts it as it stands
     assert cfg["SQLALCHEMY_DATABASE_URI"].startswith("postgresql+psycopg://advocacy:")
     assert "@postgres:5432/" in cfg["SQLALCHEMY_DATABASE_URI"]

@@ -138,3 +138,41 @@ def test_a_template_that_does_not_render_stops_init(
     )
     assert result.exit_code != 0
     assert "de.toml" in result.output and "nom" in result.output
+
+
+def test_the_privacy_migration_encrypts_what_was_stored_in_clear(blank_app: Any) -> None:
+    from flask_migrate import upgrade
+
+    from advocacy.bootstrap import MIGRATIONS, default_campaign
+    from advocacy.crypto import lookup_hash
+    from advocacy.models import Campaign, Submission, Supporter
+
+    upgrade(directory=str(MIGRATIONS), revision="0006")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO campaign (id, slug, name, is_default, status, bodies,"
+                          " limits, created_at) VALUES (1, 'free-azat-miftakhov', 'Free Azat',"
+                          " true, 'open', '[]', '{}', CURRENT_TIMESTAMP)"))
+        conn.execute(text("INSERT INTO body (id, slug, name, names) VALUES (1, 'un', 'UN', '{}')"))
+        for i, email in enumerate(["ada@example.org", "ADA@example.org", "bo@example.org"], 1):
+            conn.execute(text("INSERT INTO supporter (id, email, created_at)"
+                              " VALUES (:i, :e, CURRENT_TIMESTAMP)"), {"i": i, "e": email})
+            conn.execute(text(
+                "INSERT INTO submission (campaign_id, supporter_id, body_id, target_country,"
+                " name, city, country, language, personal_note, consent_at, created_at) VALUES"
+                " (1, :i, 1, '', :name, 'Lyon', 'FR', 'en', 'Old words.', CURRENT_TIMESTAMP,"
+                " CURRENT_TIMESTAMP)"), {"i": i, "name": f"Writer {i}"})
+    upgrade(directory=str(MIGRATIONS))
+
+    raw = db.session.execute(text("SELECT s.email, m.name, m.personal_note FROM supporter s"
+                                  " JOIN submission m ON m.supporter_id = s.id")).all()
+    assert not [v for row in raw for v in row if "@" in v or "Writer" in v or "Old" in v]
+    supporters = db.session.scalars(select(Supporter).order_by(Supporter.id)).all()
+    assert [s.email for s in supporters] == ["ada@example.org", "ADA@example.org",
+                                             "bo@example.org"]
+    # Two addresses differing in case are one writer now: the first keeps the hash.
+    assert [s.email_hash for s in supporters] == [
+        lookup_hash("ada@example.org"), None, lookup_hash("bo@example.org")]
+    assert {s.name for s in db.session.scalars(select(Submission))} == {
+        "Writer 1", "Writer 2", "Writer 3"}
+    assert db.session.get(Campaign, 1).detaining_country == "RU"  # type: ignore[union-attr]
+    assert default_campaign().id == 1

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from flask import (
@@ -20,13 +21,16 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select, text
 
 from .. import own_mail
-from ..extensions import csrf, db, limiter, submit_rate
+from ..extensions import EMBEDDABLE_POLICY, csrf, db, limiter, submit_rate, talisman
+from ..letters import country_name
 from ..models import Campaign, Target
-from ..privacy import contact_address, notice_version
+from ..privacy import contact_address, data_page, notice_version, retention_days
+from ..rights import replies_to_submission
 from ..services import (
     ConfirmationError,
     SubmissionError,
     confirm,
+    data_link,
     find_campaign,
     letter_states,
     submission_for_status,
@@ -42,26 +46,22 @@ from . import letter_form
 bp = Blueprint("public", __name__)
 Page = str | tuple[str, int]
 
-# Pages other sites may show in a frame: the widget and what its form leads to.
-EMBEDDABLE = {"public.widget", "public.own_mail_page", "public.badge"}
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def embeddable(view: View) -> View:
+    """Other sites may show this page in a frame: the widget and what its form leads to.
+
+    Every other page refuses frames (extensions.security_headers).
+    """
+    marked: View = talisman(frame_options=None, content_security_policy=EMBEDDABLE_POLICY)(view)
+    return marked
 
 
 @bp.app_context_processor
 def state_labels() -> dict[str, Any]:
-    return {"state_labels": STATE_LABELS, "contact_address": contact_address}
-
-
-@bp.after_app_request
-def frame_rules(response: Response) -> Response:
-    """Only the widget may be framed by other sites; no page leaks its address onward."""
-    if request.endpoint in EMBEDDABLE:
-        response.headers["Content-Security-Policy"] = "frame-ancestors *"
-    else:
-        response.headers["Content-Security-Policy"] = "frame-ancestors 'none'"
-        response.headers["X-Frame-Options"] = "DENY"
-    # Confirmation and status links carry a token: never send them on in a Referer.
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    return response
+    return {"state_labels": STATE_LABELS, "contact_address": contact_address,
+            "retention_days": retention_days, "data_page": data_page}
 
 
 def page_language() -> str:
@@ -81,7 +81,8 @@ def _campaign() -> Campaign:
 
 def _placeholders() -> dict[str, str]:
     return {"name": _("[your name]"), "city": _("[your city]"),
-            "country": _("[your country]"), "email": _("[your email]")}
+            "country": _("[your country]"), "email": _("[your email]"),
+            "relay": _("[the campaign's reply address: yours stays private]")}
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -93,6 +94,7 @@ def index() -> Page:
 
 
 @bp.get("/badge.svg")
+@embeddable
 def badge() -> Response:
     """A counter for partners' pages (`<img src=".../badge.svg?lang=fr">`): letters delivered."""
     campaign = find_campaign(request.args.get("campaign"))
@@ -108,6 +110,7 @@ def badge() -> Response:
 
 
 @bp.route("/widget", methods=["GET", "POST"])
+@embeddable
 @csrf.exempt  # type: ignore[untyped-decorator]  # see campaign_page
 @limiter.shared_limit(submit_rate, scope="submissions", methods=["POST"])
 def widget() -> Page:
@@ -158,6 +161,8 @@ def campaign_page(embed: bool) -> Page:
         sent=sent_count(campaign), own_mail_sent=sum(own_mail.own_mail_counts(campaign).values()),
         preview=letter_form.preview(campaign, values, _placeholders()), suggested=suggested,
         countries=letter_form.countries(language), **letter_form.choices(campaign, language),
+        detaining_name=country_name(campaign.detaining_country, language)
+        if campaign.detaining_country else "",
     )
     return page, status
 
@@ -181,6 +186,7 @@ def preview_fragment() -> dict[str, Any]:
 
 
 @bp.post("/own-mail")
+@embeddable
 @csrf.exempt  # type: ignore[untyped-decorator]  # a counted click; nothing is sent or kept
 @limiter.limit("60/minute")
 def own_mail_page() -> Any:
@@ -235,7 +241,9 @@ def status_page(token: str) -> Page:
                                text=str(exc)), 404
     return render_template("public/status.html",
                            letters=letter_states(submission, str(get_locale())),
-                           confirmed=submission.confirmed_at is not None)
+                           confirmed=submission.confirmed_at is not None,
+                           replies=replies_to_submission(submission.id),
+                           data_link=data_link(submission.supporter_id))
 
 
 @bp.get("/confirm/<token>")
@@ -284,3 +292,6 @@ def share_links(campaign_name: str) -> list[tuple[str, str]]:
 def healthz() -> dict[str, str]:
     db.session.execute(text("SELECT 1"))
     return {"status": "ok"}
+
+
+from . import my_data  # noqa: E402, F401  # registers the supporter's data pages on bp

@@ -14,7 +14,7 @@ from babel import Locale
 from sqlalchemy import select
 
 from ..extensions import db
-from ..letters import LetterRenderError, country_name, letter_context, render_letter
+from ..letters import LetterRenderError, country_name, initials, letter_context, render_letter
 from ..models import Body, Campaign, Target
 from ..services import current_template, envelope, official_data, official_label
 from ..targets import BODY_SLUGS, LANGUAGES, choose_targets
@@ -32,6 +32,7 @@ FIELD_OF = {
     "consent": "consent",
     "ref": "ref",
     "newsletter": "newsletter",
+    "sign_initials": "sign_initials",
 }
 
 
@@ -64,6 +65,7 @@ def payload(form: Mapping[str, str], campaign: Campaign) -> dict[str, Any]:
         "personal_note": form.get("personal_note", ""),
         "consent": form.get("consent") == "yes",
         "newsletter": form.get("newsletter") == "yes",
+        "sign_initials": form.get("sign_initials") == "yes",
     }
     if form.get("body") == "gov":
         data["country"] = form.get("country", "")
@@ -137,7 +139,9 @@ def preview(campaign: Campaign, form: Mapping[str, str], placeholders: dict[str,
         return {"officials": listed, "letter": None}
     chosen = next((t for t in officials if t.key == official_key), None)
     first = chosen or next((t for t in officials if t.email), officials[0])
-    name = form.get("name", "").strip() or placeholders["name"]
+    typed = form.get("name", "").strip()
+    name = (initials(typed) if form.get("sign_initials") == "yes" else typed) \
+        or placeholders["name"]
     supporter_country = form.get("supporter_country", "")
     context = letter_context(
         official=official_data(first, language),
@@ -166,7 +170,8 @@ def preview(campaign: Campaign, form: Mapping[str, str], placeholders: dict[str,
         "official": first,
         "to": lines["to"],
         "from": lines["from"],
-        "reply_to": form.get("email", "").strip() or placeholders["email"],
+        "reply_to": placeholders["relay"] if campaign.reply_to == "relay"
+        else form.get("email", "").strip() or placeholders["email"],
         "subject": letter.subject,
         "has_note": has_note,
         "before": before.rstrip() if has_note else letter.body.rstrip(),

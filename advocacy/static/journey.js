@@ -62,6 +62,13 @@
   });
   byId("body").addEventListener("change", showCountry);
   showCountry();
+  byId("sign_initials").addEventListener("change", later);
+
+  // A supporter who gives the detaining country as theirs is told what writing may cost.
+  var risk = byId("risk-notice"), own = byId("supporter_country");
+  if (risk && own) {
+    own.addEventListener("change", function () { risk.hidden = own.value !== risk.dataset.country; });
+  }
 
   // "Show the letter (their language)": switch the select, refresh in place.
   form.addEventListener("click", function (event) {

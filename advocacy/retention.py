@@ -1,0 +1,123 @@
+"""Retention: a writer's identity and words are kept only as long as delivery needs them.
+
+A submission is scrubbed once every one of its letters is final (sent, failed or cancelled)
+and the newest of them is older than RETENTION_DAYS: its name, city and personal paragraph
+are blanked, the officials' replies deleted, and a supporter whose submissions are all
+scrubbed loses their address and its lookup hash. Letters, their states, times, officials,
+languages, partners and the supporter's country stay, so every count stays right; the
+hand-over report keeps each letter's content hash (stored when it was sent).
+
+`advocacy purge` runs it on demand; each worker's reconcile loop runs it once an hour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, cast
+
+from flask import current_app
+from sqlalchemy import ColumnElement, CursorResult, Executable, delete, exists, func, select, update
+
+from .extensions import db
+from .models import Letter, LetterStatus, Reply, RollupMark, Submission, Supporter, utcnow
+
+FINAL = (LetterStatus.SENT, LetterStatus.FAILED, LetterStatus.CANCELLED)
+CHUNK = 500
+PURGE_EVERY = timedelta(hours=1)
+MARK = "purge"
+
+
+@dataclass
+class PurgeReport:
+    submissions: int = 0  # names, cities and paragraphs removed
+    supporters: int = 0  # addresses removed
+    replies: int = 0
+    outbox_files: int = 0  # test mode's copies of sent mail
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    def __iadd__(self, other: PurgeReport) -> PurgeReport:
+        for key, value in asdict(other).items():
+            setattr(self, key, getattr(self, key) + value)
+        return self
+
+
+def _last_activity() -> ColumnElement[Any]:
+    return func.coalesce(Letter.sent_at, Letter.claimed_at, Letter.queued_at, Letter.created_at)
+
+
+def due_for_scrubbing(cutoff: datetime) -> list[int]:
+    """Submissions whose letters are all final, the newest older than the cutoff."""
+    pending = exists().where(
+        Letter.submission_id == Submission.id,
+        Letter.status.not_in(FINAL) | (_last_activity() >= cutoff))
+    return list(db.session.scalars(
+        select(Submission.id).where(Submission.scrubbed_at.is_(None),
+                                    Submission.created_at < cutoff, ~pending)
+        .order_by(Submission.id)))
+
+
+def _rows(statement: Executable) -> int:
+    """How many rows an UPDATE or DELETE touched."""
+    return cast(CursorResult[Any], db.session.execute(statement)).rowcount
+
+
+def scrub(submission_ids: Iterable[int]) -> PurgeReport:
+    """Blank the given submissions' personal fields and forget writers left with none."""
+    report = PurgeReport()
+    ids = list(submission_ids)
+    now = utcnow()
+    for start in range(0, len(ids), CHUNK):
+        chunk = ids[start:start + CHUNK]
+        letters = select(Letter.id).where(Letter.submission_id.in_(chunk))
+        report.replies += _rows(delete(Reply).where(Reply.letter_id.in_(letters)))
+        report.submissions += _rows(
+            update(Submission).where(Submission.id.in_(chunk), Submission.scrubbed_at.is_(None))
+            .values(name="", city="", personal_note="", scrubbed_at=now))
+        writers = select(Submission.supporter_id).where(Submission.id.in_(chunk))
+        unscrubbed = exists().where(Submission.supporter_id == Supporter.id,
+                                    Submission.scrubbed_at.is_(None))
+        known = Supporter.email.is_not(None) | Supporter.email_hash.is_not(None)
+        report.supporters += _rows(
+            update(Supporter).where(Supporter.id.in_(writers), ~unscrubbed, known)
+            .values(email=None, email_hash=None))
+        db.session.commit()
+    return report
+
+
+def _old_outbox_files(cutoff: datetime) -> int:
+    outbox = Path(current_app.config["OUTBOX_DIR"])
+    removed = 0
+    if outbox.is_dir():
+        for path in outbox.glob("*.eml"):
+            if path.stat().st_mtime < cutoff.timestamp():
+                path.unlink(missing_ok=True)
+                removed += 1
+    return removed
+
+
+def purge(days: int | None = None, now: datetime | None = None) -> PurgeReport:
+    """Scrub everything past the retention period; says what it removed."""
+    days = current_app.config["RETENTION_DAYS"] if days is None else days
+    cutoff = (now or utcnow()) - timedelta(days=days)
+    report = scrub(due_for_scrubbing(cutoff))
+    report.outbox_files = _old_outbox_files(cutoff)
+    return report
+
+
+def purge_if_due(now: datetime | None = None) -> PurgeReport | None:
+    """The scheduled purge: at most once per PURGE_EVERY across all workers."""
+    now = now or utcnow()
+    mark = db.session.get(RollupMark, MARK)
+    if mark is not None and now - mark.upto < PURGE_EVERY:
+        return None
+    if mark is None:
+        db.session.add(RollupMark(name=MARK, upto=now))
+    else:
+        mark.upto = now
+    db.session.commit()
+    return purge(now=now)
