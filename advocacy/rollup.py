@@ -1,9 +1,12 @@
-"""Sent letters rolled up by day into SentCount, from a watermark on the indexed Letter.sent_at.
+"""Sent letters rolled up by day into SentCount, from a watermark on the indexed Letter.sent_at;
+submissions by the day they were made into SubmissionCount, from the same watermark.
 
 Each run counts, in SQL, the letters sent from the day before the watermark's up to the last
 whole hour (a few minutes back), replaces those days' rows in SentCount and moves the
 watermark, all in one transaction, once an hour. The dashboard adds the letters sent since
 the watermark (an indexed range of about an hour) to the sums, so its figures are exact.
+Submissions are counted the same way, with those confirmed before the watermark apart; a
+day whose submissions were confirmed since the last run is counted again whole.
 Run from reconcile, in one worker at a time.
 """
 
@@ -12,17 +15,39 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, delete, func, literal_column, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .extensions import db
-from .models import Letter, LetterStatus, RollupMark, SentCount, Submission, Target
+from .models import (
+    Letter,
+    LetterStatus,
+    RollupMark,
+    SentCount,
+    Submission,
+    SubmissionCount,
+    Target,
+)
 
 MARK = "sent"
 LAG = timedelta(minutes=5)  # a worker's transaction open at the hour has committed by then
 RECOUNT = timedelta(days=1)
 # "day" (value "") is the narrowest: the views that need no official read it.
 DIMENSIONS = ("day", "hour", "target", "language", "ref")
+ANY_COUNTRY = "*"  # after a dimension's name: its counts summed over supporter countries
 
 
 def _postgres() -> bool:
@@ -45,6 +70,11 @@ def hour_of(column: Any) -> ColumnElement[Any]:
 
 def as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def moment(day: date) -> datetime:
+    """The day's first instant, UTC."""
+    return datetime.combine(day, time(), tzinfo=UTC)
 
 
 def dimension_value(dimension: str) -> Any:
@@ -107,6 +137,44 @@ def _counts(dimension: str, start: datetime | None, upto: datetime) -> list[dict
             for campaign, day_, body, country, val, n in db.session.execute(query)]
 
 
+def _add_any_country(since: datetime | None) -> None:
+    """Each dimension's rows summed over supporter countries (country ""), as dimension "*":
+    most views have no country filter, and read several times fewer rows from these."""
+    keys = (SentCount.campaign_id, SentCount.day, SentCount.body_id, SentCount.value)
+    query = (select(SentCount.dimension + ANY_COUNTRY, *keys, literal(""),
+                    func.sum(SentCount.letters))
+             .where(SentCount.dimension.in_(DIMENSIONS)).group_by(SentCount.dimension, *keys))
+    if since is not None:
+        query = query.where(SentCount.day >= since.date())
+    db.session.execute(insert(SentCount).from_select(
+        ["dimension", "campaign_id", "day", "body_id", "value", "country", "letters"], query))
+
+
+def _count_submissions(since: datetime | None, upto: datetime) -> None:
+    """SubmissionCount for the days made from `since` on, and for each earlier day one of
+    whose submissions was confirmed since (a link stays good for days)."""
+    made = Submission.created_at
+    where = [made < upto]
+    if since is not None:
+        late = (select(day_of(made)).distinct()
+                .where(recent(Submission.confirmed_at >= since), Submission.confirmed_at < upto,
+                       made < since))
+        days = sorted({as_date(d) for d in db.session.scalars(late)})
+        db.session.execute(delete(SubmissionCount).where(or_(
+            SubmissionCount.day >= since.date(), SubmissionCount.day.in_(days))))
+        where.append(or_(recent(made >= since), *(
+            and_(made >= moment(d), made < moment(d + timedelta(days=1))) for d in days)))
+    day = day_of(made)
+    keys = (Submission.campaign_id, day, Submission.body_id, Submission.country)
+    rows = [{"campaign_id": campaign, "day": as_date(day_), "body_id": body, "country": country,
+             "submitted": n, "confirmed": confirmed}
+            for campaign, day_, body, country, n, confirmed in db.session.execute(
+                select(*keys, func.count(), func.count().filter(Submission.confirmed_at < upto))
+                .where(*where).group_by(*keys))]
+    if rows:
+        db.session.execute(insert(SubmissionCount), rows)
+
+
 def _add(rows: list[dict[str, Any]]) -> None:
     """Add counts to SentCount: an upsert, since a day is rolled up hour by hour."""
     dialect = postgresql if _postgres() else sqlite
@@ -132,7 +200,7 @@ def roll_up(now: datetime | None = None) -> int:
         return 0
     since = None
     if start is not None:
-        since = datetime.combine(start.date() - RECOUNT, time(), tzinfo=UTC)
+        since = moment(start.date() - RECOUNT)
         db.session.execute(delete(SentCount).where(SentCount.day >= since.date()))
     counted = 0
     for dimension in DIMENSIONS:
@@ -141,6 +209,8 @@ def roll_up(now: datetime | None = None) -> int:
             counted = sum(row["letters"] for row in rows)
         if rows:
             _add(rows)
+    _add_any_country(since)
+    _count_submissions(since, upto)
     if start is None:
         db.session.add(RollupMark(name=MARK, upto=upto))
     else:

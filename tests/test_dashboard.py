@@ -14,7 +14,15 @@ from sqlalchemy import func, select, text, update
 from advocacy import dashboard
 from advocacy.dashboard import Filters
 from advocacy.extensions import db
-from advocacy.models import Letter, LetterStatus, Submission, Target
+from advocacy.models import (
+    Body,
+    Campaign,
+    Letter,
+    LetterStatus,
+    Submission,
+    SubmissionCount,
+    Target,
+)
 from advocacy.rollup import mark, roll_up
 from advocacy.stats import letter_stats
 
@@ -34,23 +42,44 @@ def send(ids: list[int], at: datetime, country: str = "FR") -> None:
 
 
 def counted(view: str, filters: Filters) -> dict[Any, int]:
-    """The same view by a plain GROUP BY over the letters: what the rollup must agree with."""
-    key = {"target": Letter.target_id, "country": Submission.country,
-           "language": Submission.language, "body": Target.body_id}[view]
-    query = (select(key, func.count()).select_from(Letter)
-             .join(Target, Letter.target_id == Target.id)
-             .join(Submission, Letter.submission_id == Submission.id)
-             .where(Letter.status == LetterStatus.SENT).group_by(key))
-    if filters.country:
-        query = query.where(Submission.country == filters.country)
-    if filters.start:
-        query = query.where(Letter.sent_at >= datetime.combine(
-            filters.start, datetime.min.time(), tzinfo=UTC))
-    return {k: n for k, n in db.session.execute(query)}
+    """The same view counted in Python over the sent letters: what the rollup must agree with."""
+    rows = db.session.execute(
+        select(Letter.sent_at, Letter.target_id, Letter.campaign_id, Target.body_id,
+               Submission.country, Submission.language, Submission.ref)
+        .join(Target, Letter.target_id == Target.id)
+        .join(Submission, Letter.submission_id == Submission.id)
+        .where(Letter.status == LetterStatus.SENT))
+    counts: dict[Any, int] = {}
+    for at, target, campaign, body, country, language, ref in rows:
+        day = at.astimezone(UTC).date()
+        if ((filters.campaign_id is not None and campaign != filters.campaign_id)
+                or (filters.body_id is not None and body != filters.body_id)
+                or (filters.country and country != filters.country)
+                or (filters.start and day < filters.start)
+                or (filters.end and day > filters.end)):
+            continue
+        key = {"day": day, "hour": (day, f"{at.astimezone(UTC).hour:02}"), "body": body,
+               "target": target, "country": country, "language": language,
+               "ref": ref or ""}[view]
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def every_filter() -> list[Filters]:
+    """No filter, each filter alone, and all of them at once."""
+    campaign = db.session.scalar(select(Campaign.id).where(Campaign.is_default))
+    un = db.session.scalar(select(Body.id).where(Body.slug == "un"))
+    coe = db.session.scalar(select(Body.id).where(Body.slug == "coe"))
+    two_days_ago = (NOW - timedelta(days=2)).date()
+    return [Filters(), Filters(country="FR"), Filters(start=two_days_ago),
+            Filters(end=two_days_ago), Filters(campaign_id=campaign), Filters(body_id=coe),
+            Filters(campaign, two_days_ago, NOW.date(), un, "DE")]
 
 
 def test_rolled_up_and_recent_letters_add_up_to_a_plain_count(app: Any) -> None:
     old = seed_queued(4, "un")  # 8 letters: 4 supporters to the 2 UN offices
+    db.session.execute(update(Submission).where(Submission.id.in_(
+        select(Letter.submission_id).where(Letter.id == old[0]))).values(ref="memorial"))
     send(old[:4], NOW - timedelta(days=3), "FR")
     send(old[4:], NOW - timedelta(days=1, hours=2), "DE")
     assert roll_up(NOW) == 8
@@ -58,9 +87,8 @@ def test_rolled_up_and_recent_letters_add_up_to_a_plain_count(app: Any) -> None:
     assert roll_up(NOW) == 0  # nothing new: nothing counted twice
     recent = seed_queued(3, "un")
     send(recent, NOW, "FR")  # after the watermark: counted live
-    for filters in (Filters(), Filters(country="FR"),
-                    Filters(start=(NOW - timedelta(days=2)).date())):
-        for view in ("target", "country", "language", "body"):
+    for filters in every_filter():
+        for view in dashboard.VIEWS:
             assert dashboard.sent_by(view, filters) == counted(view, filters), (view, filters)
     assert sum(dashboard.sent_by("day", Filters()).values()) == 14
     assert letter_stats()["letters"]["sent"] == 14
@@ -74,9 +102,11 @@ def test_rolled_up_and_recent_letters_add_up_to_a_plain_count(app: Any) -> None:
     assert roll_up(NOW + timedelta(hours=2)) >= 7
     assert sum(dashboard.sent_by("day", Filters()).values()) == 15
     assert roll_up(NOW + timedelta(hours=2)) == 0  # nothing counted twice
-    assert dashboard.sent_by("country", Filters()) == counted("country", Filters())
+    for filters in every_filter():
+        for view in dashboard.VIEWS:
+            assert dashboard.sent_by(view, filters) == counted(view, filters), (view, filters)
     rows = db.session.execute(text("SELECT count(*) FROM sent_count")).scalar()
-    assert rows and rows < 40
+    assert rows and rows < 80  # sums, not a row per letter
 
 
 def test_the_small_states_and_the_confirmation_rate(app: Any) -> None:
@@ -89,6 +119,62 @@ def test_the_small_states_and_the_confirmation_rate(app: Any) -> None:
     states = dashboard.state_counts(Filters())
     assert states["sent"] == 2 and states["failed"] == 1 and states["queued"] == 3
     assert dashboard.confirmation_rate(Filters()) == (3, 3)
+
+
+def confirmations_counted(filters: Filters) -> tuple[int, int]:
+    """(confirmed, submitted) counted in Python over the submissions."""
+    confirmed = submitted = 0
+    for made, confirmed_at, campaign, body, country in db.session.execute(select(
+            Submission.created_at, Submission.confirmed_at, Submission.campaign_id,
+            Submission.body_id, Submission.country)):
+        day = made.astimezone(UTC).date()
+        if ((filters.campaign_id is None or campaign == filters.campaign_id)
+                and (filters.body_id is None or body == filters.body_id)
+                and (not filters.country or country == filters.country)
+                and (not filters.start or day >= filters.start)
+                and (not filters.end or day <= filters.end)):
+            submitted += 1
+            confirmed += confirmed_at is not None
+    return confirmed, submitted
+
+
+def made(supporters: int, at: datetime, confirmed: datetime | None, country: str = "FR",
+         body: str = "un") -> list[int]:
+    """Submissions made at a time, confirmed at another (or not); their ids."""
+    ids = list(db.session.scalars(select(Letter.submission_id).distinct().where(
+        Letter.id.in_(seed_queued(supporters, body)))))
+    db.session.execute(update(Submission).where(Submission.id.in_(ids)).values(
+        created_at=at, confirmed_at=confirmed, country=country))
+    db.session.commit()
+    return ids
+
+
+def test_the_confirmation_rate_adds_up_across_the_watermark(app: Any) -> None:
+    def agree() -> None:
+        for filters in every_filter():
+            assert dashboard.confirmation_rate(filters) == confirmations_counted(filters), filters
+
+    made(2, NOW - timedelta(days=3), NOW - timedelta(days=3))
+    waiting = made(1, NOW - timedelta(days=3), None, "DE")
+    made(1, NOW - timedelta(days=1), None, "DE", "coe")
+    made(1, NOW - timedelta(days=1), NOW - timedelta(hours=3), "DE")
+    agree()  # nothing rolled up yet: all counted from the submissions
+    roll_up(NOW)
+    assert db.session.scalar(select(func.sum(SubmissionCount.submitted))) == 5
+    agree()
+    # Confirmed after the watermark, three days after it was made.
+    db.session.execute(update(Submission).where(Submission.id.in_(waiting))
+                       .values(confirmed_at=NOW))
+    db.session.commit()
+    agree()
+    made(1, NOW, NOW)  # made since the watermark
+    made(1, NOW, None, "DE")
+    agree()
+    assert dashboard.confirmation_rate(Filters()) == (5, 7)
+    # Rolled up again: the day confirmed since is counted anew, the new ones are in.
+    roll_up(NOW + timedelta(hours=2))
+    assert db.session.scalar(select(func.sum(SubmissionCount.confirmed))) == 5
+    agree()
 
 
 def test_the_overview_filters_and_exports(app: Any, people: Any) -> None:  # noqa: F811
