@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -305,9 +306,25 @@ class SubmissionCount(Base):
     confirmed: Mapped[int] = mapped_column(Integer)
 
 
+class LatencyCount(Base):
+    """Sent letters by campaign, day sent and how long they waited from confirmation
+    (queued_at) to sent: `bucket` indexes advocacy.rollup.LATENCY_BUCKETS (its length: longer
+    than all), `seconds` is their waits added up. For the send-latency histogram."""
+
+    __tablename__ = "latency_count"
+    __table_args__ = (UniqueConstraint("day", "campaign_id", "bucket"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    day: Mapped[date] = mapped_column(Date)
+    bucket: Mapped[int] = mapped_column(Integer)
+    letters: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float] = mapped_column(Float)
+
+
 class RollupMark(Base):
-    """How far the rollup has counted: sent letters before `upto` are in SentCount, and
-    submissions made (and confirmations) before it in SubmissionCount."""
+    """How far the rollup has counted: sent letters before `upto` are in SentCount and
+    LatencyCount, submissions made (and confirmations) before it in SubmissionCount."""
 
     __tablename__ = "rollup_mark"
 

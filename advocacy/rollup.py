@@ -19,6 +19,7 @@ from sqlalchemy import (
     ColumnElement,
     String,
     and_,
+    case,
     cast,
     delete,
     func,
@@ -33,6 +34,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from .extensions import db
 from .models import (
+    LatencyCount,
     Letter,
     LetterStatus,
     RollupMark,
@@ -48,6 +50,10 @@ RECOUNT = timedelta(days=1)
 # "day" (value "") is the narrowest: the views that need no official read it.
 DIMENSIONS = ("day", "hour", "target", "language", "ref")
 ANY_COUNTRY = "*"  # after a dimension's name: its counts summed over supporter countries
+# Upper bounds, in seconds, of the send latency's buckets (from confirmation to sent): seconds
+# in the queue, or days held for an official's send window or cap. Past the last: +Inf.
+LATENCY_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 43200.0, 86400.0,
+                   259200.0)
 
 
 def _postgres() -> bool:
@@ -99,6 +105,19 @@ def seconds_between(start: Any, end: Any) -> Any:
     if _postgres():
         return func.extract("epoch", end - start)
     return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
+def waited() -> Any:
+    """Seconds from a letter's confirmation (queued_at) to its sending, in SQL."""
+    return seconds_between(Letter.queued_at, Letter.sent_at)
+
+
+def latency_bucket() -> Any:
+    """The index of the first of LATENCY_BUCKETS at or above the wait (past them all: their
+    number), in SQL."""
+    wait = waited()
+    return case(*((wait <= bound, i) for i, bound in enumerate(LATENCY_BUCKETS)),
+                else_=len(LATENCY_BUCKETS))
 
 
 def recent(condition: Any) -> Any:
@@ -175,6 +194,21 @@ def _count_submissions(since: datetime | None, upto: datetime) -> None:
         db.session.execute(insert(SubmissionCount), rows)
 
 
+def _count_latency(since: datetime | None, upto: datetime) -> None:
+    """LatencyCount for the letters sent from `since` up to `upto`."""
+    day, bucket = day_of(Letter.sent_at), latency_bucket()
+    query = (select(Letter.campaign_id, day, bucket, func.count(), func.sum(waited()))
+             .where(is_sent(), Letter.queued_at.is_not(None), Letter.sent_at < upto)
+             .group_by(Letter.campaign_id, day, bucket))
+    if since is not None:
+        query = query.where(recent(Letter.sent_at >= since))
+    rows = [{"campaign_id": campaign, "day": as_date(day_), "bucket": bucket_, "letters": n,
+             "seconds": float(seconds or 0)}
+            for campaign, day_, bucket_, n, seconds in db.session.execute(query)]
+    if rows:
+        db.session.execute(insert(LatencyCount), rows)
+
+
 def _add(rows: list[dict[str, Any]]) -> None:
     """Add counts to SentCount: an upsert, since a day is rolled up hour by hour."""
     dialect = postgresql if _postgres() else sqlite
@@ -201,7 +235,8 @@ def roll_up(now: datetime | None = None) -> int:
     since = None
     if start is not None:
         since = moment(start.date() - RECOUNT)
-        db.session.execute(delete(SentCount).where(SentCount.day >= since.date()))
+        for counts in (SentCount, LatencyCount):
+            db.session.execute(delete(counts).where(counts.day >= since.date()))
     counted = 0
     for dimension in DIMENSIONS:
         rows = _counts(dimension, since, upto)
@@ -211,6 +246,7 @@ def roll_up(now: datetime | None = None) -> int:
             _add(rows)
     _add_any_country(since)
     _count_submissions(since, upto)
+    _count_latency(since, upto)
     if start is None:
         db.session.add(RollupMark(name=MARK, upto=upto))
     else:

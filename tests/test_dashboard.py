@@ -9,6 +9,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, text, update
 
 from advocacy import dashboard
@@ -17,6 +18,7 @@ from advocacy.extensions import db
 from advocacy.models import (
     Body,
     Campaign,
+    LatencyCount,
     Letter,
     LetterStatus,
     Submission,
@@ -26,7 +28,7 @@ from advocacy.models import (
 from advocacy.rollup import mark, roll_up
 from advocacy.stats import letter_stats
 
-from conftest import seed_queued
+from conftest import seed_queued, work
 from test_admin import PEOPLE, csrf, log_in, people  # noqa: F401  # people is a fixture
 
 NOW = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
@@ -265,13 +267,63 @@ def test_metrics_answer_loopback_or_the_token_with_the_same_numbers(app: Any,
     assert 'advocacy_letters{campaign="free-azat-miftakhov",state="sent"} 1.0' in text_
     assert 'advocacy_letters{campaign="free-azat-miftakhov",state="queued"} 1.0' in text_
     assert "advocacy_queue_depth" in text_ and "advocacy_oldest_queued_seconds" in text_
-    assert 'advocacy_send_latency_seconds{stat="max"}' in text_
+    assert 'advocacy_send_latency_seconds_count{campaign="free-azat-miftakhov"} 1.0' in text_
     away = {"REMOTE_ADDR": "192.0.2.7"}
     assert client.get("/metrics", environ_base=away).status_code == 404
     app.config["METRICS_TOKEN"] = "s3cret-token-for-the-scraper"
     assert client.get("/metrics", environ_base=away).status_code == 401
     assert client.get("/metrics", environ_base=away, headers={
         "Authorization": "Bearer s3cret-token-for-the-scraper"}).status_code == 200
+
+
+def latency_samples(client: Any) -> dict[str, float]:
+    """The default campaign's send-latency histogram in /metrics: {"le=60.0": n, "count": n,
+    "sum": s}, read with Prometheus' own parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    families = text_string_to_metric_families(client.get("/metrics").data.decode())
+    family = next(f for f in families if f.name == "advocacy_send_latency_seconds")
+    assert family.type == "histogram"
+    return {(f"le={s.labels['le']}" if "le" in s.labels else s.name.rsplit("_", 1)[1]): s.value
+            for s in family.samples if s.labels["campaign"] == "free-azat-miftakhov"}
+
+
+def waited(ids: list[int], waits: list[float], earlier: timedelta = timedelta()) -> None:
+    """Give delivered letters these waits from confirmation to sent (sent `earlier` too)."""
+    for letter_id, wait in zip(ids, waits, strict=True):
+        sent = db.session.scalar(select(Letter.sent_at).where(Letter.id == letter_id))
+        assert sent is not None
+        db.session.execute(update(Letter).where(Letter.id == letter_id).values(
+            sent_at=sent - earlier, queued_at=sent - earlier - timedelta(seconds=wait)))
+    db.session.commit()
+
+
+def test_the_send_latency_histogram_counts_every_delivered_letter(app: Any,
+                                                                   client: Any) -> None:
+    from advocacy.queue import enqueue_letters
+
+    first = seed_queued(2, "un")
+    enqueue_letters(first)
+    work(app)
+    db.session.expire_all()
+    assert set(db.session.scalars(select(Letter.status).where(Letter.id.in_(first)))) == {"sent"}
+    waited(first, [0.5, 0.5, 30, 7200], earlier=timedelta(hours=3))
+    expected = {"le=1.0": 2, "le=5.0": 2, "le=15.0": 2, "le=60.0": 3, "le=3600.0": 3,
+                "le=14400.0": 4, "le=259200.0": 4, "le=+Inf": 4, "count": 4}
+    samples = latency_samples(client)
+    assert {k: samples[k] for k in expected} == expected
+    assert samples["sum"] == pytest.approx(7231, abs=0.01)
+    roll_up()  # those four are counted in the rollup now, and the same in /metrics
+    assert db.session.scalar(select(func.sum(LatencyCount.letters))) == 4
+    assert latency_samples(client) == samples
+    later = seed_queued(1, "un")  # sent after the watermark: counted from the letters
+    enqueue_letters(later)
+    work(app)
+    waited(later, [100_000, 400_000])
+    samples = latency_samples(client)
+    expected.update({"le=259200.0": 5, "le=+Inf": 6, "count": 6})
+    assert {k: samples[k] for k in expected} == expected
+    assert samples["sum"] == pytest.approx(507_231, abs=0.01)
 
 
 def test_advocacy_stats_prints_the_dashboards_numbers(app: Any, runner: Any) -> None:

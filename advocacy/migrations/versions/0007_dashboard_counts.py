@@ -1,5 +1,5 @@
-"""The dashboard's counts: submissions rolled up by day (the confirmation rate), sent counts
-read by a range of days
+"""The dashboard's counts: submissions rolled up by day (the confirmation rate), sent letters
+by how long they waited (the send-latency histogram), sent counts read by a range of days
 
 Revision ID: 0007_dashboard
 Revises: 0006
@@ -35,6 +35,19 @@ def upgrade():
         sa.UniqueConstraint('day', 'campaign_id', 'body_id', 'country',
                             name=op.f('uq_submission_count_day')),
     )
+    op.create_table(
+        'latency_count',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('campaign_id', sa.Integer(), nullable=False),
+        sa.Column('day', sa.Date(), nullable=False),
+        sa.Column('bucket', sa.Integer(), nullable=False),
+        sa.Column('letters', sa.Integer(), nullable=False),
+        sa.Column('seconds', sa.Float(), nullable=False),
+        sa.ForeignKeyConstraint(['campaign_id'], ['campaign.id'],
+                                name=op.f('fk_latency_count_campaign_id_campaign')),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_latency_count')),
+        sa.UniqueConstraint('day', 'campaign_id', 'bucket', name=op.f('uq_latency_count_day')),
+    )
     with op.batch_alter_table('sent_count', schema=None) as batch_op:
         batch_op.create_index('ix_sent_count_dimension_day', ['dimension', 'day'], unique=False)
     with op.batch_alter_table('submission', schema=None) as batch_op:
@@ -42,7 +55,7 @@ def upgrade():
         batch_op.create_index('ix_submission_created_at', ['created_at'], unique=False)
         batch_op.create_index('ix_submission_confirmed_at', ['confirmed_at'], unique=False)
     # Counted again from the start by the next rollup: SentCount's rows along the new
-    # dimensions (the same summed over countries) and SubmissionCount's.
+    # dimensions (the same summed over countries), SubmissionCount's and LatencyCount's.
     op.execute("DELETE FROM sent_count")
     op.execute("DELETE FROM rollup_mark")
 
@@ -57,4 +70,5 @@ def downgrade():
                               ['campaign_id', 'created_at', 'confirmed_at'], unique=False)
     with op.batch_alter_table('sent_count', schema=None) as batch_op:
         batch_op.drop_index('ix_sent_count_dimension_day')
+    op.drop_table('latency_count')
     op.drop_table('submission_count')
