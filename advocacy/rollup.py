@@ -43,6 +43,7 @@ from .models import (
     SubmissionCount,
     Target,
 )
+from .progress import Advance, nothing
 
 MARK = "sent"
 LAG = timedelta(minutes=5)  # a worker's transaction open at the hour has committed by then
@@ -50,6 +51,7 @@ RECOUNT = timedelta(days=1)
 # "day" (value "") is the narrowest: the views that need no official read it.
 DIMENSIONS = ("day", "hour", "target", "language", "ref")
 ANY_COUNTRY = "*"  # after a dimension's name: its counts summed over supporter countries
+STEPS = len(DIMENSIONS) + 3  # what a run reports to its Advance
 # Upper bounds, in seconds, of the send latency's buckets (from confirmation to sent): seconds
 # in the queue, or days held for an official's send window or cap. Past the last: +Inf.
 LATENCY_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 43200.0, 86400.0,
@@ -219,7 +221,7 @@ def _add(rows: list[dict[str, Any]]) -> None:
     db.session.execute(statement, rows)
 
 
-def roll_up(now: datetime | None = None) -> int:
+def roll_up(now: datetime | None = None, advance: Advance = nothing) -> int:
     """Count letters sent up to the last whole hour; returns how many are counted anew.
 
     The day before the watermark's is counted again from scratch each time (its rows are
@@ -231,6 +233,7 @@ def roll_up(now: datetime | None = None) -> int:
     upto = ((now or datetime.now(UTC)) - LAG).replace(minute=0, second=0, microsecond=0)
     start = mark()
     if start is not None and upto <= start:
+        advance(STEPS)  # nothing to count
         return 0
     since = None
     if start is not None:
@@ -244,9 +247,13 @@ def roll_up(now: datetime | None = None) -> int:
             counted = sum(row["letters"] for row in rows)
         if rows:
             _add(rows)
+        advance(1)
     _add_any_country(since)
+    advance(1)
     _count_submissions(since, upto)
+    advance(1)
     _count_latency(since, upto)
+    advance(1)
     if start is None:
         db.session.add(RollupMark(name=MARK, upto=upto))
     else:
