@@ -186,7 +186,7 @@ def stats_command() -> None:
 
     queue_now = queue_state()
     confirmed, submitted = confirmation_rate(Filters())
-    _echo_json({**letter_stats(), "own_mail": own_mail_counts(),
+    _echo_json({**letter_stats(), "own_mail": own_mail_counts(Filters()),
                 "held": held_by_reason(),
                 "confirmation": {"confirmed": confirmed, "submitted": submitted},
                 "queue": {"depth": queue_now.depth, "workers": queue_now.workers,

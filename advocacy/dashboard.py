@@ -48,7 +48,7 @@ class Filters:
         return Filters(self.campaign_id, start, end, self.body_id, self.country)
 
 
-def _in_range(column: Any, filters: Filters) -> list[Any]:
+def in_range(column: Any, filters: Filters) -> list[Any]:
     """The conditions that keep `column` within the filters' days (both ends included)."""
     conditions = []
     if filters.start:
@@ -101,7 +101,7 @@ def _live(view: str, filters: Filters, since: datetime | None) -> Any:
         query = query.where(recent(Letter.sent_at >= since))
     if filters.campaign_id is not None:
         query = query.where(Letter.campaign_id == filters.campaign_id)
-    query = query.where(*_in_range(Letter.sent_at, filters))
+    query = query.where(*in_range(Letter.sent_at, filters))
     if filters.body_id is not None:
         query = query.where(Target.body_id == filters.body_id)
     if filters.country:
@@ -176,7 +176,7 @@ def _submissions(query: Any, filters: Filters) -> Any:
         query = query.where(Submission.body_id == filters.body_id)
     if filters.country:
         query = query.where(Submission.country == filters.country)
-    return query.where(*_in_range(Submission.created_at, filters))
+    return query.where(*in_range(Submission.created_at, filters))
 
 
 def _rolled_submissions(filters: Filters) -> tuple[int, int]:

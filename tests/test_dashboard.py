@@ -21,6 +21,7 @@ from advocacy.models import (
     LatencyCount,
     Letter,
     LetterStatus,
+    OwnMail,
     Submission,
     SubmissionCount,
     Target,
@@ -203,6 +204,42 @@ def test_the_overview_filters_and_exports(app: Any, people: Any) -> None:  # noq
     assert {r["letter"] for r in rows} == {str(i) for i in ids[2:]}
     assert all(r["supporter_country"] == "DE" and "@" not in str(r) for r in rows)
     assert client.get("/admin/export.csv?view=nope").status_code == 404
+
+
+def test_own_mail_counts_follow_the_filters_they_can(app: Any, people: Any) -> None:  # noqa: F811
+    from advocacy.own_mail import own_mail_counts, record
+
+    default = db.session.scalars(select(Campaign).where(Campaign.is_default)).one()
+    other = Campaign(slug="other", name="Another campaign", bodies=[])
+    db.session.add(other)
+    un, coe = (db.session.scalars(select(Target).join(Body).where(Body.slug == slug)).first()
+               for slug in ("un", "coe"))
+    assert un is not None and coe is not None
+    record(default, un, "mailto", "en", None)
+    record(default, coe, "gmail", "fr", "memorial")
+    record(other, un, "mailto", "en", None)
+    db.session.execute(update(OwnMail).where(OwnMail.channel == "gmail")
+                       .values(created_at=NOW - timedelta(days=3)))
+    db.session.commit()
+    coe_id = coe.body_id
+    for filters, expected in [
+            (Filters(), {"mailto": 2, "gmail": 1}),
+            (Filters(campaign_id=default.id), {"mailto": 1, "gmail": 1}),
+            (Filters(body_id=coe_id), {"gmail": 1}),
+            (Filters(start=(NOW - timedelta(days=1)).date()), {"mailto": 2}),
+            (Filters(end=(NOW - timedelta(days=2)).date()), {"gmail": 1}),
+            (Filters(country="DE"), {"mailto": 2, "gmail": 1})]:  # no country is kept
+        assert own_mail_counts(filters) == {"mailto": 0, "gmail": 0, "outlook": 0, "copy": 0,
+                                            **expected}, filters
+    client = app.test_client()
+    log_in(client, PEOPLE["viewer"])
+    own = client.get("/admin/?body=coe").data.decode().split('id="own-mail"')[1].split("</p>")[0]
+    assert "mailto 0, gmail 1" in own and "country" not in own
+    page = client.get("/admin/?country=DE").data.decode()
+    assert "the supporter's country cannot" in page.split('id="own-mail"')[1].split("</p>")[0]
+    # Days are UTC days, and the page says so.
+    assert "Sent per day (UTC)" in page and '<th scope="col">day (UTC)</th>' in page
+    assert '<th scope="col">hour (UTC)</th>' in page
 
 
 def test_an_editor_retries_failed_letters_with_a_reason(app: Any, people: Any) -> None:  # noqa: F811

@@ -20,6 +20,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select, text
 
 from .. import own_mail
+from ..dashboard import Filters
 from ..extensions import csrf, db, limiter, submit_rate
 from ..models import Campaign, Target
 from ..privacy import contact_address, notice_version
@@ -155,7 +156,8 @@ def campaign_page(embed: bool) -> Page:
                                            letters=result.letters, embed=embed)
     page = render_template(
         "public/index.html", campaign=campaign, values=values, errors=errors, embed=embed,
-        sent=sent_count(campaign), own_mail_sent=sum(own_mail.own_mail_counts(campaign).values()),
+        sent=sent_count(campaign),
+        own_mail_sent=sum(own_mail.own_mail_counts(Filters(campaign.id)).values()),
         preview=letter_form.preview(campaign, values, _placeholders()), suggested=suggested,
         countries=letter_form.countries(language), **letter_form.choices(campaign, language),
     )
