@@ -1,5 +1,6 @@
-"""The dashboard's figures: sums over SentCount plus the letters sent since its watermark,
-and indexed counts of the small states. Nothing here loads letters into Python.
+"""The dashboard's figures: sums over SentCount and SubmissionCount plus the letters sent,
+and the submissions made or confirmed, since their watermark; indexed counts of the small
+states. Nothing here loads letters into Python.
 """
 
 from __future__ import annotations
