@@ -9,9 +9,10 @@ from flask_migrate import upgrade
 from sqlalchemy import select
 
 from .extensions import db
-from .letter_files import load_letters, read_letter_dir
+from .letter_files import letter_paths, load_letters, read_letter_dir
 from .models import Campaign
-from .targets import load_targets, read_target_dir
+from .progress import Advance, nothing
+from .targets import load_targets, read_target_dir, target_paths
 
 # Russia holds Azat Miftakhov: supporters who give it as their country are warned.
 DEFAULT_CAMPAIGN = {"slug": "free-azat-miftakhov", "name": "Free Azat Miftakhov",
@@ -40,14 +41,21 @@ def migrate_database() -> None:
     upgrade(directory=str(MIGRATIONS))
 
 
-def load_data(targets_dir: Path, templates_dir: Path) -> dict[str, Any]:
+def load_steps(targets_dir: Path, templates_dir: Path) -> int:
+    """How many steps load_data reports: each file is read, then loaded."""
+    return 2 * (len(target_paths(targets_dir)) + len(letter_paths(templates_dir)))
+
+
+def load_data(targets_dir: Path, templates_dir: Path,
+              advance: Advance = nothing) -> dict[str, Any]:
     """Load both kinds of files in one transaction: all of it arrives, or none."""
-    target_files = read_target_dir(targets_dir)  # validate everything before writing anything
-    letter_files = read_letter_dir(templates_dir)
+    # Validate everything before writing anything.
+    target_files = read_target_dir(targets_dir, advance)
+    letter_files = read_letter_dir(templates_dir, advance)
     try:
-        targets = load_targets(target_files)
+        targets = load_targets(target_files, advance)
         campaign = default_campaign()
-        letters = load_letters(campaign, letter_files)
+        letters = load_letters(campaign, letter_files, advance)
         db.session.commit()
     except Exception:
         db.session.rollback()

@@ -21,6 +21,8 @@ from . import audit
 from .accounts import AccountError, hash_password
 from .extensions import db
 from .models import Organizer
+from .progress import bar as progress_bar
+from .progress import option as progress_option
 
 DEMO_ORGANIZER = "organizer@localhost"
 
@@ -32,17 +34,21 @@ def _echo_json(data: Any) -> None:
 @click.command("init")
 @click.option("--targets", "targets_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--templates", "templates_dir", type=click.Path(file_okay=False, path_type=Path))
+@progress_option
 @with_appcontext
-def init_command(targets_dir: Path | None, templates_dir: Path | None) -> None:
+def init_command(targets_dir: Path | None, templates_dir: Path | None,
+                 progress: bool | None = None) -> None:
     """Create or migrate the database and load targets/ and templates/ (safe to repeat)."""
-    from .bootstrap import load_data, migrate_database, project_dir
+    from .bootstrap import load_data, load_steps, migrate_database, project_dir
     from .letter_files import TemplateFileError
     from .targets import TargetFileError
 
     migrate_database()
+    targets_dir = targets_dir or project_dir("targets")
+    templates_dir = templates_dir or project_dir("templates")
     try:
-        report = load_data(targets_dir or project_dir("targets"),
-                           templates_dir or project_dir("templates"))
+        with progress_bar(load_steps(targets_dir, templates_dir), "Loading files", progress) as bar:
+            report = load_data(targets_dir, templates_dir, bar.update)
     except (TargetFileError, TemplateFileError) as exc:
         raise click.ClickException(str(exc)) from None
     _echo_json(report)
@@ -54,12 +60,13 @@ def init_command(targets_dir: Path | None, templates_dir: Path | None) -> None:
 @click.option("--templates-dir", type=click.Path(file_okay=False, path_type=Path),
               help="Where to write <body>/<language>.toml (default: templates/).")
 @click.option("--campaign", "campaign_slug", help="Whose letters (default: the default campaign).")
+@progress_option
 @with_appcontext
 def export_command(targets_dir: Path | None, templates_dir: Path | None,
-                   campaign_slug: str | None) -> None:
+                   campaign_slug: str | None, progress: bool | None = None) -> None:
     """Write the officials and the current letters back to the files init reads (no secrets)."""
     from .bootstrap import project_dir
-    from .export import export_letters, export_targets
+    from .export import export_letters, export_steps, export_targets
     from .letter_files import TemplateFileError
     from .services import find_campaign
     from .targets import TargetFileError
@@ -69,8 +76,11 @@ def export_command(targets_dir: Path | None, templates_dir: Path | None,
         raise click.ClickException(f"no campaign {campaign_slug!r}" if campaign_slug
                                    else "no default campaign: run init")
     try:
-        report = {"targets": export_targets(targets_dir or project_dir("targets")),
-                  "letters": export_letters(campaign, templates_dir or project_dir("templates"))}
+        with progress_bar(export_steps(), "Writing files", progress) as bar:
+            report = {
+                "targets": export_targets(targets_dir or project_dir("targets"), bar.update),
+                "letters": export_letters(campaign, templates_dir or project_dir("templates"),
+                                          bar.update)}
     except (TargetFileError, TemplateFileError) as exc:  # what init would refuse: not written
         raise click.ClickException(str(exc)) from None
     _echo_json(report)
@@ -154,12 +164,15 @@ def run_worker(app: Flask, burst: bool = False) -> None:
 
 
 @click.command("reconcile")
+@progress_option
 @with_appcontext
-def reconcile_command() -> None:
+def reconcile_command(progress: bool | None = None) -> None:
     """Re-queue what Redis lost, release due holds, hand stale `sending` letters to review."""
-    from .reconcile import reconcile
+    from .reconcile import STEPS, reconcile
 
-    _echo_json(reconcile())
+    with progress_bar(STEPS, "Reconciling", progress) as bar:
+        report = reconcile(bar.update)
+    _echo_json(report)
 
 
 @click.command("stats")
@@ -173,7 +186,7 @@ def stats_command() -> None:
 
     queue_now = queue_state()
     confirmed, submitted = confirmation_rate(Filters())
-    _echo_json({**letter_stats(), "own_mail": own_mail_counts(),
+    _echo_json({**letter_stats(), "own_mail": own_mail_counts(Filters()),
                 "held": held_by_reason(),
                 "confirmation": {"confirmed": confirmed, "submitted": submitted},
                 "queue": {"depth": queue_now.depth, "workers": queue_now.workers,
@@ -316,9 +329,11 @@ def run_command(host: str, port: int) -> None:
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The CSV file to write.")
 @click.option("--campaign", "campaign_slug", help="Only this campaign's letters.")
+@progress_option
 @with_appcontext
-def export_letters_command(output: Path, campaign_slug: str | None) -> None:
-    """Write every sent letter as CSV (no personal data), with a progress bar."""
+def export_letters_command(output: Path, campaign_slug: str | None,
+                           progress: bool | None = None) -> None:
+    """Write every sent letter as CSV (no personal data)."""
     import csv
 
     from .dashboard import LETTER_COLUMNS, Filters, sent_by, sent_letter_rows
@@ -329,8 +344,7 @@ def export_letters_command(output: Path, campaign_slug: str | None) -> None:
         raise click.ClickException(f"no campaign {campaign_slug!r}")
     filters = Filters(campaign.id if campaign else None)
     total = sum(sent_by("body", filters).values())
-    with output.open("w", newline="") as fh, click.progressbar(
-            length=total, label="Sent letters", file=sys.stderr) as bar:
+    with output.open("w", newline="") as fh, progress_bar(total, "Sent letters", progress) as bar:
         writer = csv.writer(fh)
         writer.writerow(LETTER_COLUMNS)
         written = 0

@@ -1,25 +1,37 @@
-"""The dashboard's figures: sums over SentCount plus the letters sent since its watermark,
-and indexed counts of the small states. Nothing here loads letters into Python.
+"""The dashboard's figures: sums over SentCount and SubmissionCount plus the letters sent,
+and the submissions made or confirmed, since their watermark; indexed counts of the small
+states. Nothing here loads letters into Python.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
 
 from flask import current_app
 from sqlalchemy import func, select
 
 from . import clock
 from .extensions import db
-from .models import Body, Letter, LetterStatus, SentCount, Submission, Target
-from .rollup import as_date, day_of, dimension_value, hour_of, mark, recent, sent_letters
+from .models import Body, Letter, LetterStatus, SentCount, Submission, SubmissionCount, Target
+from .rollup import (
+    ANY_COUNTRY,
+    as_date,
+    day_of,
+    dimension_value,
+    hour_of,
+    mark,
+    moment,
+    recent,
+    sent_letters,
+)
 
 VIEWS = ("day", "hour", "body", "target", "country", "language", "ref")
 ROLLED_KEPT = 500  # sums of the rollup kept per app (a few kB each)
 SMALL_STATES = tuple(s.value for s in LetterStatus if s != LetterStatus.SENT)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -37,17 +49,13 @@ class Filters:
         return Filters(self.campaign_id, start, end, self.body_id, self.country)
 
 
-def _moment(day: date) -> datetime:
-    return datetime.combine(day, time(), tzinfo=UTC)
-
-
-def _in_range(column: Any, filters: Filters) -> list[Any]:
+def in_range(column: Any, filters: Filters) -> list[Any]:
     """The conditions that keep `column` within the filters' days (both ends included)."""
     conditions = []
     if filters.start:
-        conditions.append(column >= _moment(filters.start))
+        conditions.append(column >= moment(filters.start))
     if filters.end:
-        conditions.append(column < _moment(filters.end + timedelta(days=1)))
+        conditions.append(column < moment(filters.end + timedelta(days=1)))
     return conditions
 
 
@@ -55,6 +63,8 @@ def _rolled(view: str, filters: Filters) -> Any:
     """The sum over SentCount for one view, grouped by its key."""
     source = {"hour": "hour", "language": "language", "ref": "ref", "target": "target"}.get(
         view, "day")
+    if view != "country" and not filters.country:
+        source += ANY_COUNTRY  # the same sums, a few times fewer rows
     keys: list[Any] = {  # type: ignore[assignment]
         "day": [SentCount.day], "hour": [SentCount.day, SentCount.value],
         "body": [SentCount.body_id], "country": [SentCount.country],
@@ -92,7 +102,7 @@ def _live(view: str, filters: Filters, since: datetime | None) -> Any:
         query = query.where(recent(Letter.sent_at >= since))
     if filters.campaign_id is not None:
         query = query.where(Letter.campaign_id == filters.campaign_id)
-    query = query.where(*_in_range(Letter.sent_at, filters))
+    query = query.where(*in_range(Letter.sent_at, filters))
     if filters.body_id is not None:
         query = query.where(Target.body_id == filters.body_id)
     if filters.country:
@@ -127,16 +137,19 @@ def _sums(view: str, query: Any) -> dict[Any, int]:
     return sums
 
 
-def _rolled_sums(view: str, filters: Filters, since: datetime) -> dict[Any, int]:
-    """The rollup's part, kept in this app until the watermark moves (only then it changes)."""
-    cache: dict[Any, dict[Any, int]] = current_app.extensions.setdefault(
-        "advocacy_rollup_sums", {})
-    key = (view, filters, since)
+def _kept(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+    """A sum over the rollup, kept in this app until the watermark (in the key) moves: only
+    then does it change."""
+    cache: dict[Any, Any] = current_app.extensions.setdefault("advocacy_rollup_sums", {})
     if key not in cache:
         if len(cache) > ROLLED_KEPT:
             cache.clear()
-        cache[key] = _sums(view, _rolled(view, filters))
-    return cache[key]
+        cache[key] = compute()
+    return cache[key]  # type: ignore[no-any-return]
+
+
+def _rolled_sums(view: str, filters: Filters, since: datetime) -> dict[Any, int]:
+    return _kept((view, filters, since), lambda: _sums(view, _rolled(view, filters)))
 
 
 def state_counts(filters: Filters) -> dict[str, int]:
@@ -156,14 +169,48 @@ def state_counts(filters: Filters) -> dict[str, int]:
     return counts
 
 
-def confirmation_rate(filters: Filters) -> tuple[int, int]:
-    """(confirmed, submitted) submissions created in the range, from one index."""
-    query = select(func.count(), func.count(Submission.confirmed_at))
+def _submissions(query: Any, filters: Filters) -> Any:
+    """The query on submissions made in the filters' range, campaign, body and country."""
     if filters.campaign_id is not None:
         query = query.where(Submission.campaign_id == filters.campaign_id)
-    query = query.where(*_in_range(Submission.created_at, filters))
+    if filters.body_id is not None:
+        query = query.where(Submission.body_id == filters.body_id)
+    if filters.country:
+        query = query.where(Submission.country == filters.country)
+    return query.where(*in_range(Submission.created_at, filters))
+
+
+def _rolled_submissions(filters: Filters) -> tuple[int, int]:
+    """(submitted, confirmed before the watermark) from SubmissionCount."""
+    query = select(func.sum(SubmissionCount.submitted), func.sum(SubmissionCount.confirmed))
+    for column, value in ((SubmissionCount.campaign_id, filters.campaign_id),
+                          (SubmissionCount.body_id, filters.body_id),
+                          (SubmissionCount.country, filters.country or None)):
+        if value is not None:
+            query = query.where(column == value)
+    if filters.start:
+        query = query.where(SubmissionCount.day >= filters.start)
+    if filters.end:
+        query = query.where(SubmissionCount.day <= filters.end)
     submitted, confirmed = db.session.execute(query).one()
-    return int(confirmed), int(submitted)
+    return int(submitted or 0), int(confirmed or 0)
+
+
+def confirmation_rate(filters: Filters) -> tuple[int, int]:
+    """(confirmed, submitted): submissions made in the range, from the rollup plus those made,
+    or confirmed, since its watermark (two indexed ranges)."""
+    since = mark()
+    submitted = confirmed = late = 0
+    made = select(func.count(), func.count(Submission.confirmed_at))
+    if since is not None:  # else nothing is rolled up yet: all are counted here
+        submitted, confirmed = _kept(("submissions", filters, since),
+                                     lambda: _rolled_submissions(filters))
+        made = made.where(recent(Submission.created_at >= since))
+        late = int(db.session.scalar(_submissions(
+            select(func.count()).where(recent(Submission.confirmed_at >= since),
+                                       Submission.created_at < since), filters)) or 0)
+    new, new_confirmed = db.session.execute(_submissions(made, filters)).one()
+    return confirmed + late + int(new_confirmed), submitted + int(new)
 
 
 def labels(view: str) -> dict[Any, str]:

@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import tomli_w
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from .extensions import db
 from .letter_files import read_letter_file
 from .models import Body, Campaign, LetterTemplate, Target, utcnow
+from .progress import Advance, counted, nothing
 from .services import current_template
 from .targets import LANGUAGES, read_target_file
 
@@ -64,12 +65,17 @@ def target_entry(target: Target) -> dict[str, Any]:
     return entry
 
 
-def export_targets(directory: Path) -> dict[str, Any]:
+def export_steps() -> int:
+    """How many steps export_targets and export_letters report: a body, a body's language."""
+    return int(db.session.scalar(select(func.count(Body.id))) or 0) * (1 + len(LANGUAGES))
+
+
+def export_targets(directory: Path, advance: Advance = nothing) -> dict[str, Any]:
     """targets/<body>.toml for each body; deactivated officials stay out (files cannot say
     'inactive', and loading them back would write to them again)."""
     report: dict[str, Any] = {"files": [], "left_out": []}
     date = utcnow().date().isoformat()
-    for body in db.session.scalars(select(Body).order_by(Body.id)):
+    for body in counted(db.session.scalars(select(Body).order_by(Body.id)), advance):
         targets = db.session.scalars(
             select(Target).where(Target.body_id == body.id).order_by(Target.id)).all()
         report["left_out"] += [t.key for t in targets if not t.active]
@@ -97,12 +103,13 @@ def letter_data(template: LetterTemplate) -> dict[str, Any]:
     return data
 
 
-def export_letters(campaign: Campaign, directory: Path) -> dict[str, Any]:
+def export_letters(campaign: Campaign, directory: Path,
+                   advance: Advance = nothing) -> dict[str, Any]:
     """templates/<body>/<language>.toml: the current version of each of the campaign's."""
     report: dict[str, Any] = {"files": []}
     date = utcnow().date().isoformat()
     for body in db.session.scalars(select(Body).order_by(Body.id)):
-        for language in LANGUAGES:
+        for language in counted(LANGUAGES, advance):
             template = current_template(campaign, body, language)
             if template is None:
                 continue

@@ -12,6 +12,7 @@ from .extensions import db
 from .letter_versions import Draft, content_hash
 from .letters import LetterRenderError, letter_context, render_letter
 from .models import Body, Campaign, LetterTemplate
+from .progress import Advance, counted, nothing
 from .targets import BODY_SLUGS, LANGUAGES
 
 REQUIRED = ("subject", "default_salutation", "body")
@@ -91,15 +92,20 @@ def read_letter_file(path: Path) -> LetterFile:
     return letter
 
 
-def read_letter_dir(directory: Path) -> list[LetterFile]:
-    return [read_letter_file(p) for p in sorted(directory.glob("*/*.toml"))]
+def letter_paths(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*/*.toml"))
 
 
-def load_letters(campaign: Campaign, files: list[LetterFile]) -> dict[str, int]:
+def read_letter_dir(directory: Path, advance: Advance = nothing) -> list[LetterFile]:
+    return [read_letter_file(p) for p in counted(letter_paths(directory), advance)]
+
+
+def load_letters(campaign: Campaign, files: list[LetterFile],
+                 advance: Advance = nothing) -> dict[str, int]:
     """Add a version for each file that changed since it was last loaded."""
     counts = {"added": 0, "unchanged": 0}
     bodies = {b.slug: b for b in db.session.scalars(select(Body))}
-    for lf in files:
+    for lf in counted(files, advance):
         body = bodies.get(lf.body)
         if body is None:
             raise TemplateFileError(f"templates/{lf.body}: no target file defines this body")

@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Iterator
-from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, abort, current_app, request
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
 from . import clock
 from .extensions import db
-from .models import Campaign, Letter
+from .models import Campaign, LatencyCount, Letter
 from .pulse import held_by_reason, queue_state
-from .rollup import is_sent, recent, seconds_between
+from .rollup import LATENCY_BUCKETS, is_sent, latency_bucket, mark, recent, waited
 from .stats import letter_stats
 
 bp = Blueprint("metrics", __name__)
@@ -36,7 +35,9 @@ class Figures(Collector):
     def collect(self) -> Iterator[Any]:
         letters = GaugeMetricFamily("advocacy_letters", "Letters by campaign and state",
                                     labels=["campaign", "state"])
+        slugs: dict[int, str] = {}
         for campaign in db.session.scalars(select(Campaign)):
+            slugs[campaign.id] = campaign.slug
             for state, n in letter_stats(campaign)["letters"].items():
                 letters.add_metric([campaign.slug, state], n)
         yield letters
@@ -55,16 +56,47 @@ class Figures(Collector):
         oldest = (clock.now() - state.oldest_queued).total_seconds() if state.oldest_queued else 0
         yield GaugeMetricFamily("advocacy_oldest_queued_seconds",
                                 "Age of the oldest queued letter", value=oldest)
-        latency = GaugeMetricFamily(
+        latency = HistogramMetricFamily(
             "advocacy_send_latency_seconds",
-            "From confirmation (queued) to sent, letters sent in the last hour", labels=["stat"])
-        wait = seconds_between(Letter.queued_at, Letter.sent_at)
-        average, longest = db.session.execute(
-            select(func.avg(wait), func.max(wait)).where(
-                recent(Letter.sent_at >= clock.now() - timedelta(hours=1)), is_sent())).one()
-        latency.add_metric(["avg"], float(average or 0))
-        latency.add_metric(["max"], float(longest or 0))
+            "From confirmation (queued) to sent, every letter sent", labels=["campaign"])
+        for campaign_id, (counts, seconds) in sorted(send_latency().items()):
+            cumulative, buckets = 0, []
+            for bound, n in zip((*LATENCY_BUCKETS, "+Inf"), counts, strict=True):
+                cumulative += n
+                buckets.append((str(bound), cumulative))
+            latency.add_metric([slugs.get(campaign_id, str(campaign_id))], buckets, seconds)
         yield latency
+
+
+def send_latency() -> dict[int, tuple[list[int], float]]:
+    """{campaign id: (letters in each latency bucket, not cumulative; their seconds added)}.
+
+    Counted in the database at each scrape, over every letter ever sent: LatencyCount's sums
+    plus the letters sent since the rollup's watermark (an indexed range). The worker and the
+    web are separate processes, and docker-compose scales workers on their own, so a
+    prometheus_client histogram observed in the worker would need multiprocess mode's shared
+    directory, which separate containers do not have; the database is shared already, and
+    the worker records each send there in the same transaction. Every letter, not a recent
+    window: _bucket and _count must only grow, as Prometheus counters do.
+    """
+    since = mark()
+    bucket = latency_bucket()
+    live = (select(Letter.campaign_id, bucket, func.count(), func.sum(waited()))
+            .where(is_sent(), Letter.queued_at.is_not(None))
+            .group_by(Letter.campaign_id, bucket))
+    queries = [live]
+    if since is not None:
+        queries = [live.where(recent(Letter.sent_at >= since)), select(
+            LatencyCount.campaign_id, LatencyCount.bucket, func.sum(LatencyCount.letters),
+            func.sum(LatencyCount.seconds)).group_by(LatencyCount.campaign_id,
+                                                     LatencyCount.bucket)]
+    found: dict[int, tuple[list[int], float]] = {}
+    for query in queries:
+        for campaign_id, index, n, seconds in db.session.execute(query):
+            counts, total = found.get(campaign_id, ([0] * (len(LATENCY_BUCKETS) + 1), 0.0))
+            counts[index] += int(n)
+            found[campaign_id] = (counts, total + float(seconds or 0))
+    return found
 
 
 @bp.get("/metrics")

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -192,10 +193,10 @@ class Submission(Base):
     """What one supporter filled in once: their details and note, for one body's letters."""
 
     __tablename__ = "submission"
-    # The confirmation rate over a date range, counted from this index alone.
+    # The rollup of submissions reads those made or confirmed since its watermark.
     __table_args__ = (
-        Index("ix_submission_campaign_created_confirmed", "campaign_id", "created_at",
-              "confirmed_at"),
+        Index("ix_submission_created_at", "created_at"),
+        Index("ix_submission_confirmed_at", "confirmed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -288,12 +289,15 @@ class SentCount(Base):
     Filled by advocacy.rollup from a watermark on Letter.sent_at, so the dashboard sums a few
     thousand rows instead of counting a million letters. `dimension` is "day" (value "":
     by day, body and country alone), "hour" (value "00" to "23", UTC), "target" (the target
-    id), "language" or "ref" ("" for none).
+    id), "language" or "ref" ("" for none); each also with a "*" after it: the same summed
+    over supporter countries (country ""), for the views without a country filter.
     """
 
     __tablename__ = "sent_count"
     __table_args__ = (
         UniqueConstraint("dimension", "campaign_id", "day", "body_id", "country", "value"),
+        # A range of days within a dimension, whatever the campaign (the hourly chart's week).
+        Index("ix_sent_count_dimension_day", "dimension", "day"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -306,8 +310,41 @@ class SentCount(Base):
     letters: Mapped[int] = mapped_column(Integer)
 
 
+class SubmissionCount(Base):
+    """Submissions by the day they were made, campaign, body and supporter country: how many,
+    and how many of them were confirmed before the rollup's watermark (advocacy.rollup)."""
+
+    __tablename__ = "submission_count"
+    __table_args__ = (UniqueConstraint("day", "campaign_id", "body_id", "country"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    day: Mapped[date] = mapped_column(Date)
+    body_id: Mapped[int] = mapped_column(ForeignKey("body.id"))
+    country: Mapped[str] = mapped_column(String(2))
+    submitted: Mapped[int] = mapped_column(Integer)
+    confirmed: Mapped[int] = mapped_column(Integer)
+
+
+class LatencyCount(Base):
+    """Sent letters by campaign, day sent and how long they waited from confirmation
+    (queued_at) to sent: `bucket` indexes advocacy.rollup.LATENCY_BUCKETS (its length: longer
+    than all), `seconds` is their waits added up. For the send-latency histogram."""
+
+    __tablename__ = "latency_count"
+    __table_args__ = (UniqueConstraint("day", "campaign_id", "bucket"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    day: Mapped[date] = mapped_column(Date)
+    bucket: Mapped[int] = mapped_column(Integer)
+    letters: Mapped[int] = mapped_column(Integer)
+    seconds: Mapped[float] = mapped_column(Float)
+
+
 class RollupMark(Base):
-    """How far the rollup has counted: sent letters before `upto` are in SentCount."""
+    """How far the rollup has counted: sent letters before `upto` are in SentCount and
+    LatencyCount, submissions made (and confirmations) before it in SubmissionCount."""
 
     __tablename__ = "rollup_mark"
 

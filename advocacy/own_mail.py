@@ -11,6 +11,7 @@ from urllib.parse import quote, urlencode
 
 from sqlalchemy import func, select
 
+from .dashboard import Filters, in_range
 from .extensions import db
 from .models import Campaign, OwnMail, Target
 
@@ -41,11 +42,16 @@ def record(campaign: Campaign, target: Target, channel: str, language: str,
     db.session.commit()
 
 
-def own_mail_counts(campaign: Campaign | None = None) -> dict[str, int]:
-    """{channel: n} for every channel, by one GROUP BY."""
-    query = select(OwnMail.channel, func.count(OwnMail.id)).group_by(OwnMail.channel)
-    if campaign is not None:
-        query = query.where(OwnMail.campaign_id == campaign.id)
+def own_mail_counts(filters: Filters) -> dict[str, int]:
+    """{channel: n} for every channel, by one GROUP BY. The campaign, the days (UTC) and the
+    body apply; the supporter's country cannot: nothing about the supporter is kept here."""
+    query = (select(OwnMail.channel, func.count(OwnMail.id)).group_by(OwnMail.channel)
+             .where(*in_range(OwnMail.created_at, filters)))
+    if filters.campaign_id is not None:
+        query = query.where(OwnMail.campaign_id == filters.campaign_id)
+    if filters.body_id is not None:
+        query = query.where(OwnMail.target_id.in_(
+            select(Target.id).where(Target.body_id == filters.body_id)))
     counts = dict.fromkeys(CHANNELS, 0)
     for channel, count in db.session.execute(query):
         counts[channel] = count

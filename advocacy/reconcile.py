@@ -20,7 +20,9 @@ from . import clock, queue
 from .delivery import schedule_digest
 from .extensions import db
 from .models import HoldReason, Letter, LetterStatus, Submission
+from .progress import Advance, nothing
 from .retention import purge_if_due
+from .rollup import STEPS as ROLLUP_STEPS
 from .rollup import roll_up
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ REMIND_AFTER = timedelta(hours=24)
 # Jobs that will deliver queued letters (release jobs only concern held ones).
 LETTER_JOBS = ("advocacy.delivery.deliver_letters",)
 CONFIRM_JOB = "advocacy.delivery.send_confirmation"
+STEPS = 6 + ROLLUP_STEPS  # what a run reports to its Advance
 
 
 def _jobs(job_ids: list[str], connection: Any) -> list[Job | None]:
@@ -76,7 +79,7 @@ def jobs_in_flight(stale_before: datetime) -> tuple[set[int], set[int]]:
     return letters, submissions
 
 
-def reconcile() -> dict[str, int]:
+def reconcile(advance: Advance = nothing) -> dict[str, int]:
     """Stale `sending` to needs_review, due holds released, lost jobs queued again."""
     now = clock.now()
     stale_before = now - timedelta(seconds=current_app.config["STALE_SENDING_SECONDS"])
@@ -96,6 +99,7 @@ def reconcile() -> dict[str, int]:
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     db.session.commit()
+    advance(1)
     digests = list(db.session.scalars(
         select(Letter.digest_key).distinct().where(
             Letter.status == LetterStatus.HELD, Letter.hold_reason == HoldReason.DIGEST,
@@ -104,8 +108,9 @@ def reconcile() -> dict[str, int]:
     for key in digests:
         if key:
             schedule_digest(key, now)
-
+    advance(1)
     letters_covered, submissions_covered = jobs_in_flight(stale_before)
+    advance(1)
     due = db.session.scalars(
         select(Letter.id).where(
             Letter.status == LetterStatus.QUEUED,
@@ -114,6 +119,7 @@ def reconcile() -> dict[str, int]:
     ).all()
     missing = sorted(set(due) - letters_covered)
     jobs = queue.enqueue_letters(missing)
+    advance(1)
     life = timedelta(seconds=current_app.config["CONFIRM_MAX_AGE"])
     unconfirmed = db.session.scalars(
         select(Submission.id).where(
@@ -126,8 +132,10 @@ def reconcile() -> dict[str, int]:
     resend = sorted(set(unconfirmed) - submissions_covered)
     for submission_id in resend:
         queue.enqueue_confirmation(submission_id)
+    advance(1)
     reminders, expired = remind_and_expire(now, life, submissions_covered)
-    rolled_up = roll_up()  # the dashboard's counts of sent letters
+    advance(1)
+    rolled_up = roll_up(advance=advance)  # the dashboard's counts
     purged = purge_if_due(now)  # writers' data past the retention period, once an hour
     return {"needs_review": stale, "released": released, "digests": len(digests),
             "letters": len(missing), "letter_jobs": jobs, "confirmations": len(resend),

@@ -1,9 +1,12 @@
-"""Sent letters rolled up by day into SentCount, from a watermark on the indexed Letter.sent_at.
+"""Sent letters rolled up by day into SentCount, from a watermark on the indexed Letter.sent_at;
+submissions by the day they were made into SubmissionCount, from the same watermark.
 
 Each run counts, in SQL, the letters sent from the day before the watermark's up to the last
 whole hour (a few minutes back), replaces those days' rows in SentCount and moves the
 watermark, all in one transaction, once an hour. The dashboard adds the letters sent since
 the watermark (an indexed range of about an hour) to the sums, so its figures are exact.
+Submissions are counted the same way, with those confirmed before the watermark apart; a
+day whose submissions were confirmed since the last run is counted again whole.
 Run from reconcile, in one worker at a time.
 """
 
@@ -12,17 +15,47 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, delete, func, literal_column, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    literal_column,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .extensions import db
-from .models import Letter, LetterStatus, RollupMark, SentCount, Submission, Target
+from .models import (
+    LatencyCount,
+    Letter,
+    LetterStatus,
+    RollupMark,
+    SentCount,
+    Submission,
+    SubmissionCount,
+    Target,
+)
+from .progress import Advance, nothing
 
 MARK = "sent"
 LAG = timedelta(minutes=5)  # a worker's transaction open at the hour has committed by then
 RECOUNT = timedelta(days=1)
 # "day" (value "") is the narrowest: the views that need no official read it.
 DIMENSIONS = ("day", "hour", "target", "language", "ref")
+ANY_COUNTRY = "*"  # after a dimension's name: its counts summed over supporter countries
+STEPS = len(DIMENSIONS) + 3  # what a run reports to its Advance
+# Upper bounds, in seconds, of the send latency's buckets (from confirmation to sent): seconds
+# in the queue, or days held for an official's send window or cap. Past the last: +Inf.
+LATENCY_BUCKETS = (1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 14400.0, 43200.0, 86400.0,
+                   259200.0)
 
 
 def _postgres() -> bool:
@@ -47,6 +80,11 @@ def as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
+def moment(day: date) -> datetime:
+    """The day's first instant, UTC."""
+    return datetime.combine(day, time(), tzinfo=UTC)
+
+
 def dimension_value(dimension: str) -> Any:
     """What a sent letter counts under in one dimension, in SQL."""
     return {
@@ -69,6 +107,19 @@ def seconds_between(start: Any, end: Any) -> Any:
     if _postgres():
         return func.extract("epoch", end - start)
     return (func.julianday(end) - func.julianday(start)) * 86400.0
+
+
+def waited() -> Any:
+    """Seconds from a letter's confirmation (queued_at) to its sending, in SQL."""
+    return seconds_between(Letter.queued_at, Letter.sent_at)
+
+
+def latency_bucket() -> Any:
+    """The index of the first of LATENCY_BUCKETS at or above the wait (past them all: their
+    number), in SQL."""
+    wait = waited()
+    return case(*((wait <= bound, i) for i, bound in enumerate(LATENCY_BUCKETS)),
+                else_=len(LATENCY_BUCKETS))
 
 
 def recent(condition: Any) -> Any:
@@ -107,6 +158,59 @@ def _counts(dimension: str, start: datetime | None, upto: datetime) -> list[dict
             for campaign, day_, body, country, val, n in db.session.execute(query)]
 
 
+def _add_any_country(since: datetime | None) -> None:
+    """Each dimension's rows summed over supporter countries (country ""), as dimension "*":
+    most views have no country filter, and read several times fewer rows from these."""
+    keys = (SentCount.campaign_id, SentCount.day, SentCount.body_id, SentCount.value)
+    query = (select(SentCount.dimension + ANY_COUNTRY, *keys, literal(""),
+                    func.sum(SentCount.letters))
+             .where(SentCount.dimension.in_(DIMENSIONS)).group_by(SentCount.dimension, *keys))
+    if since is not None:
+        query = query.where(SentCount.day >= since.date())
+    db.session.execute(insert(SentCount).from_select(
+        ["dimension", "campaign_id", "day", "body_id", "value", "country", "letters"], query))
+
+
+def _count_submissions(since: datetime | None, upto: datetime) -> None:
+    """SubmissionCount for the days made from `since` on, and for each earlier day one of
+    whose submissions was confirmed since (a link stays good for days)."""
+    made = Submission.created_at
+    where = [made < upto]
+    if since is not None:
+        late = (select(day_of(made)).distinct()
+                .where(recent(Submission.confirmed_at >= since), Submission.confirmed_at < upto,
+                       made < since))
+        days = sorted({as_date(d) for d in db.session.scalars(late)})
+        db.session.execute(delete(SubmissionCount).where(or_(
+            SubmissionCount.day >= since.date(), SubmissionCount.day.in_(days))))
+        where.append(or_(recent(made >= since), *(
+            and_(made >= moment(d), made < moment(d + timedelta(days=1))) for d in days)))
+    day = day_of(made)
+    keys = (Submission.campaign_id, day, Submission.body_id, Submission.country)
+    rows = [{"campaign_id": campaign, "day": as_date(day_), "body_id": body, "country": country,
+             "submitted": n, "confirmed": confirmed}
+            for campaign, day_, body, country, n, confirmed in db.session.execute(
+                select(*keys, func.count(), func.count().filter(Submission.confirmed_at < upto))
+                .where(*where).group_by(*keys))]
+    if rows:
+        db.session.execute(insert(SubmissionCount), rows)
+
+
+def _count_latency(since: datetime | None, upto: datetime) -> None:
+    """LatencyCount for the letters sent from `since` up to `upto`."""
+    day, bucket = day_of(Letter.sent_at), latency_bucket()
+    query = (select(Letter.campaign_id, day, bucket, func.count(), func.sum(waited()))
+             .where(is_sent(), Letter.queued_at.is_not(None), Letter.sent_at < upto)
+             .group_by(Letter.campaign_id, day, bucket))
+    if since is not None:
+        query = query.where(recent(Letter.sent_at >= since))
+    rows = [{"campaign_id": campaign, "day": as_date(day_), "bucket": bucket_, "letters": n,
+             "seconds": float(seconds or 0)}
+            for campaign, day_, bucket_, n, seconds in db.session.execute(query)]
+    if rows:
+        db.session.execute(insert(LatencyCount), rows)
+
+
 def _add(rows: list[dict[str, Any]]) -> None:
     """Add counts to SentCount: an upsert, since a day is rolled up hour by hour."""
     dialect = postgresql if _postgres() else sqlite
@@ -117,7 +221,7 @@ def _add(rows: list[dict[str, Any]]) -> None:
     db.session.execute(statement, rows)
 
 
-def roll_up(now: datetime | None = None) -> int:
+def roll_up(now: datetime | None = None, advance: Advance = nothing) -> int:
     """Count letters sent up to the last whole hour; returns how many are counted anew.
 
     The day before the watermark's is counted again from scratch each time (its rows are
@@ -129,11 +233,13 @@ def roll_up(now: datetime | None = None) -> int:
     upto = ((now or datetime.now(UTC)) - LAG).replace(minute=0, second=0, microsecond=0)
     start = mark()
     if start is not None and upto <= start:
+        advance(STEPS)  # nothing to count
         return 0
     since = None
     if start is not None:
-        since = datetime.combine(start.date() - RECOUNT, time(), tzinfo=UTC)
-        db.session.execute(delete(SentCount).where(SentCount.day >= since.date()))
+        since = moment(start.date() - RECOUNT)
+        for counts in (SentCount, LatencyCount):
+            db.session.execute(delete(counts).where(counts.day >= since.date()))
     counted = 0
     for dimension in DIMENSIONS:
         rows = _counts(dimension, since, upto)
@@ -141,6 +247,13 @@ def roll_up(now: datetime | None = None) -> int:
             counted = sum(row["letters"] for row in rows)
         if rows:
             _add(rows)
+        advance(1)
+    _add_any_country(since)
+    advance(1)
+    _count_submissions(since, upto)
+    advance(1)
+    _count_latency(since, upto)
+    advance(1)
     if start is None:
         db.session.add(RollupMark(name=MARK, upto=upto))
     else:

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, select
 
 from .extensions import db
 from .models import Body, Target
+from .progress import Advance, counted, nothing
 
 LANGUAGES = ("en", "fr", "de", "ru", "es")  # the letters and the interface ship in these
 BODY_SLUGS = ("eu", "coe", "un", "gov")
@@ -185,9 +186,13 @@ def read_target_file(path: Path) -> TargetFile:
     return parsed
 
 
-def read_target_dir(directory: Path) -> list[TargetFile]:
+def target_paths(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.toml"))
+
+
+def read_target_dir(directory: Path, advance: Advance = nothing) -> list[TargetFile]:
     """Read every *.toml in the directory; keys must be unique across all files."""
-    files = [read_target_file(p) for p in sorted(directory.glob("*.toml"))]
+    files = [read_target_file(p) for p in counted(target_paths(directory), advance)]
     owner: dict[str, str] = {}
     for tf in files:
         for spec in tf.target:
@@ -200,10 +205,10 @@ def read_target_dir(directory: Path) -> list[TargetFile]:
     return files
 
 
-def load_targets(files: list[TargetFile]) -> dict[str, int]:
+def load_targets(files: list[TargetFile], advance: Advance = nothing) -> dict[str, int]:
     """Upsert bodies and targets; a changed file entry wins, an unchanged one keeps DB edits."""
     counts = {"added": 0, "updated": 0, "unchanged": 0}
-    for tf in files:
+    for tf in counted(files, advance):
         body = db.session.scalar(select(Body).where(Body.slug == tf.body.slug))
         if body is None:
             body = Body(slug=tf.body.slug, name=tf.body.name, names=tf.body.names)

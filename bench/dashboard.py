@@ -10,8 +10,8 @@ alone (its CSV export), the same with every filter set (a campaign, 30 days, a b
 country); each "cold" (the sums read from the rollup table on every request, as after the
 watermark moves: the worst case) and "warm" (those sums kept until the watermark moves, as
 the app does; the letters sent since are always counted afresh); and GET /api/stats with
-its cache off (each request counts) and on. Also the streamed export of every sent letter,
-in rows per second. Prints a table, then one JSON line.
+its cache off (each request counts) and on, and GET /metrics (a Prometheus scrape). Also the
+streamed export of every sent letter, in rows per second. Prints a table, then one JSON line.
 """
 
 from __future__ import annotations
@@ -90,6 +90,7 @@ def main() -> None:
         app.extensions.pop("advocacy_stats_cache", None)
         app.config["STATS_CACHE_SECONDS"] = 5
         results["/api/stats, cached"] = timed(client, "/api/stats", args.repeat)
+        results["/metrics"] = timed(client, "/metrics", args.repeat)
         start = time.perf_counter()
         reply = client.get("/admin/export.csv?view=letters", buffered=True)
         exported = reply.data.count(b"\n") - 1

@@ -9,16 +9,27 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select, text, update
 
 from advocacy import dashboard
 from advocacy.dashboard import Filters
 from advocacy.extensions import db
-from advocacy.models import Letter, LetterStatus, Submission, Target
+from advocacy.models import (
+    Body,
+    Campaign,
+    LatencyCount,
+    Letter,
+    LetterStatus,
+    OwnMail,
+    Submission,
+    SubmissionCount,
+    Target,
+)
 from advocacy.rollup import mark, roll_up
 from advocacy.stats import letter_stats
 
-from conftest import seed_queued
+from conftest import seed_queued, work
 from test_admin import PEOPLE, csrf, log_in, people  # noqa: F401  # people is a fixture
 
 NOW = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
@@ -34,23 +45,44 @@ def send(ids: list[int], at: datetime, country: str = "FR") -> None:
 
 
 def counted(view: str, filters: Filters) -> dict[Any, int]:
-    """The same view by a plain GROUP BY over the letters: what the rollup must agree with."""
-    key = {"target": Letter.target_id, "country": Submission.country,
-           "language": Submission.language, "body": Target.body_id}[view]
-    query = (select(key, func.count()).select_from(Letter)
-             .join(Target, Letter.target_id == Target.id)
-             .join(Submission, Letter.submission_id == Submission.id)
-             .where(Letter.status == LetterStatus.SENT).group_by(key))
-    if filters.country:
-        query = query.where(Submission.country == filters.country)
-    if filters.start:
-        query = query.where(Letter.sent_at >= datetime.combine(
-            filters.start, datetime.min.time(), tzinfo=UTC))
-    return {k: n for k, n in db.session.execute(query)}
+    """The same view counted in Python over the sent letters: what the rollup must agree with."""
+    rows = db.session.execute(
+        select(Letter.sent_at, Letter.target_id, Letter.campaign_id, Target.body_id,
+               Submission.country, Submission.language, Submission.ref)
+        .join(Target, Letter.target_id == Target.id)
+        .join(Submission, Letter.submission_id == Submission.id)
+        .where(Letter.status == LetterStatus.SENT))
+    counts: dict[Any, int] = {}
+    for at, target, campaign, body, country, language, ref in rows:
+        day = at.astimezone(UTC).date()
+        if ((filters.campaign_id is not None and campaign != filters.campaign_id)
+                or (filters.body_id is not None and body != filters.body_id)
+                or (filters.country and country != filters.country)
+                or (filters.start and day < filters.start)
+                or (filters.end and day > filters.end)):
+            continue
+        key = {"day": day, "hour": (day, f"{at.astimezone(UTC).hour:02}"), "body": body,
+               "target": target, "country": country, "language": language,
+               "ref": ref or ""}[view]
+        counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
+def every_filter() -> list[Filters]:
+    """No filter, each filter alone, and all of them at once."""
+    campaign = db.session.scalar(select(Campaign.id).where(Campaign.is_default))
+    un = db.session.scalar(select(Body.id).where(Body.slug == "un"))
+    coe = db.session.scalar(select(Body.id).where(Body.slug == "coe"))
+    two_days_ago = (NOW - timedelta(days=2)).date()
+    return [Filters(), Filters(country="FR"), Filters(start=two_days_ago),
+            Filters(end=two_days_ago), Filters(campaign_id=campaign), Filters(body_id=coe),
+            Filters(campaign, two_days_ago, NOW.date(), un, "DE")]
 
 
 def test_rolled_up_and_recent_letters_add_up_to_a_plain_count(app: Any) -> None:
     old = seed_queued(4, "un")  # 8 letters: 4 supporters to the 2 UN offices
+    db.session.execute(update(Submission).where(Submission.id.in_(
+        select(Letter.submission_id).where(Letter.id == old[0]))).values(ref="memorial"))
     send(old[:4], NOW - timedelta(days=3), "FR")
     send(old[4:], NOW - timedelta(days=1, hours=2), "DE")
     assert roll_up(NOW) == 8
@@ -58,9 +90,8 @@ def test_rolled_up_and_recent_letters_add_up_to_a_plain_count(app: Any) -> None:
     assert roll_up(NOW) == 0  # nothing new: nothing counted twice
     recent = seed_queued(3, "un")
     send(recent, NOW, "FR")  # after the watermark: counted live
-    for filters in (Filters(), Filters(country="FR"),
-                    Filters(start=(NOW - timedelta(days=2)).date())):
-        for view in ("target", "country", "language", "body"):
+    for filters in every_filter():
+        for view in dashboard.VIEWS:
             assert dashboard.sent_by(view, filters) == counted(view, filters), (view, filters)
     assert sum(dashboard.sent_by("day", Filters()).values()) == 14
     assert letter_stats()["letters"]["sent"] == 14
@@ -74,9 +105,11 @@ def test_rolled_up_and_recent_letters_add_up_to_a_plain_count(app: Any) -> None:
     assert roll_up(NOW + timedelta(hours=2)) >= 7
     assert sum(dashboard.sent_by("day", Filters()).values()) == 15
     assert roll_up(NOW + timedelta(hours=2)) == 0  # nothing counted twice
-    assert dashboard.sent_by("country", Filters()) == counted("country", Filters())
+    for filters in every_filter():
+        for view in dashboard.VIEWS:
+            assert dashboard.sent_by(view, filters) == counted(view, filters), (view, filters)
     rows = db.session.execute(text("SELECT count(*) FROM sent_count")).scalar()
-    assert rows and rows < 40
+    assert rows and rows < 80  # sums, not a row per letter
 
 
 def test_the_small_states_and_the_confirmation_rate(app: Any) -> None:
@@ -89,6 +122,62 @@ def test_the_small_states_and_the_confirmation_rate(app: Any) -> None:
     states = dashboard.state_counts(Filters())
     assert states["sent"] == 2 and states["failed"] == 1 and states["queued"] == 3
     assert dashboard.confirmation_rate(Filters()) == (3, 3)
+
+
+def confirmations_counted(filters: Filters) -> tuple[int, int]:
+    """(confirmed, submitted) counted in Python over the submissions."""
+    confirmed = submitted = 0
+    for made, confirmed_at, campaign, body, country in db.session.execute(select(
+            Submission.created_at, Submission.confirmed_at, Submission.campaign_id,
+            Submission.body_id, Submission.country)):
+        day = made.astimezone(UTC).date()
+        if ((filters.campaign_id is None or campaign == filters.campaign_id)
+                and (filters.body_id is None or body == filters.body_id)
+                and (not filters.country or country == filters.country)
+                and (not filters.start or day >= filters.start)
+                and (not filters.end or day <= filters.end)):
+            submitted += 1
+            confirmed += confirmed_at is not None
+    return confirmed, submitted
+
+
+def made(supporters: int, at: datetime, confirmed: datetime | None, country: str = "FR",
+         body: str = "un") -> list[int]:
+    """Submissions made at a time, confirmed at another (or not); their ids."""
+    ids = list(db.session.scalars(select(Letter.submission_id).distinct().where(
+        Letter.id.in_(seed_queued(supporters, body)))))
+    db.session.execute(update(Submission).where(Submission.id.in_(ids)).values(
+        created_at=at, confirmed_at=confirmed, country=country))
+    db.session.commit()
+    return ids
+
+
+def test_the_confirmation_rate_adds_up_across_the_watermark(app: Any) -> None:
+    def agree() -> None:
+        for filters in every_filter():
+            assert dashboard.confirmation_rate(filters) == confirmations_counted(filters), filters
+
+    made(2, NOW - timedelta(days=3), NOW - timedelta(days=3))
+    waiting = made(1, NOW - timedelta(days=3), None, "DE")
+    made(1, NOW - timedelta(days=1), None, "DE", "coe")
+    made(1, NOW - timedelta(days=1), NOW - timedelta(hours=3), "DE")
+    agree()  # nothing rolled up yet: all counted from the submissions
+    roll_up(NOW)
+    assert db.session.scalar(select(func.sum(SubmissionCount.submitted))) == 5
+    agree()
+    # Confirmed after the watermark, three days after it was made.
+    db.session.execute(update(Submission).where(Submission.id.in_(waiting))
+                       .values(confirmed_at=NOW))
+    db.session.commit()
+    agree()
+    made(1, NOW, NOW)  # made since the watermark
+    made(1, NOW, None, "DE")
+    agree()
+    assert dashboard.confirmation_rate(Filters()) == (5, 7)
+    # Rolled up again: the day confirmed since is counted anew, the new ones are in.
+    roll_up(NOW + timedelta(hours=2))
+    assert db.session.scalar(select(func.sum(SubmissionCount.confirmed))) == 5
+    agree()
 
 
 def test_the_overview_filters_and_exports(app: Any, people: Any) -> None:  # noqa: F811
@@ -115,6 +204,42 @@ def test_the_overview_filters_and_exports(app: Any, people: Any) -> None:  # noq
     assert {r["letter"] for r in rows} == {str(i) for i in ids[2:]}
     assert all(r["supporter_country"] == "DE" and "@" not in str(r) for r in rows)
     assert client.get("/admin/export.csv?view=nope").status_code == 404
+
+
+def test_own_mail_counts_follow_the_filters_they_can(app: Any, people: Any) -> None:  # noqa: F811
+    from advocacy.own_mail import own_mail_counts, record
+
+    default = db.session.scalars(select(Campaign).where(Campaign.is_default)).one()
+    other = Campaign(slug="other", name="Another campaign", bodies=[])
+    db.session.add(other)
+    un, coe = (db.session.scalars(select(Target).join(Body).where(Body.slug == slug)).first()
+               for slug in ("un", "coe"))
+    assert un is not None and coe is not None
+    record(default, un, "mailto", "en", None)
+    record(default, coe, "gmail", "fr", "memorial")
+    record(other, un, "mailto", "en", None)
+    db.session.execute(update(OwnMail).where(OwnMail.channel == "gmail")
+                       .values(created_at=NOW - timedelta(days=3)))
+    db.session.commit()
+    coe_id = coe.body_id
+    for filters, expected in [
+            (Filters(), {"mailto": 2, "gmail": 1}),
+            (Filters(campaign_id=default.id), {"mailto": 1, "gmail": 1}),
+            (Filters(body_id=coe_id), {"gmail": 1}),
+            (Filters(start=(NOW - timedelta(days=1)).date()), {"mailto": 2}),
+            (Filters(end=(NOW - timedelta(days=2)).date()), {"gmail": 1}),
+            (Filters(country="DE"), {"mailto": 2, "gmail": 1})]:  # no country is kept
+        assert own_mail_counts(filters) == {"mailto": 0, "gmail": 0, "outlook": 0, "copy": 0,
+                                            **expected}, filters
+    client = app.test_client()
+    log_in(client, PEOPLE["viewer"])
+    own = client.get("/admin/?body=coe").data.decode().split('id="own-mail"')[1].split("</p>")[0]
+    assert "mailto 0, gmail 1" in own and "country" not in own
+    page = client.get("/admin/?country=DE").data.decode()
+    assert "the supporter's country cannot" in page.split('id="own-mail"')[1].split("</p>")[0]
+    # Days are UTC days, and the page says so.
+    assert "Sent per day (UTC)" in page and '<th scope="col">day (UTC)</th>' in page
+    assert '<th scope="col">hour (UTC)</th>' in page
 
 
 def test_an_editor_retries_failed_letters_with_a_reason(app: Any, people: Any) -> None:  # noqa: F811
@@ -179,13 +304,63 @@ def test_metrics_answer_loopback_or_the_token_with_the_same_numbers(app: Any,
     assert 'advocacy_letters{campaign="free-azat-miftakhov",state="sent"} 1.0' in text_
     assert 'advocacy_letters{campaign="free-azat-miftakhov",state="queued"} 1.0' in text_
     assert "advocacy_queue_depth" in text_ and "advocacy_oldest_queued_seconds" in text_
-    assert 'advocacy_send_latency_seconds{stat="max"}' in text_
+    assert 'advocacy_send_latency_seconds_count{campaign="free-azat-miftakhov"} 1.0' in text_
     away = {"REMOTE_ADDR": "192.0.2.7"}
     assert client.get("/metrics", environ_base=away).status_code == 404
     app.config["METRICS_TOKEN"] = "s3cret-token-for-the-scraper"
     assert client.get("/metrics", environ_base=away).status_code == 401
     assert client.get("/metrics", environ_base=away, headers={
         "Authorization": "Bearer s3cret-token-for-the-scraper"}).status_code == 200
+
+
+def latency_samples(client: Any) -> dict[str, float]:
+    """The default campaign's send-latency histogram in /metrics: {"le=60.0": n, "count": n,
+    "sum": s}, read with Prometheus' own parser."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    families = text_string_to_metric_families(client.get("/metrics").data.decode())
+    family = next(f for f in families if f.name == "advocacy_send_latency_seconds")
+    assert family.type == "histogram"
+    return {(f"le={s.labels['le']}" if "le" in s.labels else s.name.rsplit("_", 1)[1]): s.value
+            for s in family.samples if s.labels["campaign"] == "free-azat-miftakhov"}
+
+
+def waited(ids: list[int], waits: list[float], earlier: timedelta = timedelta()) -> None:
+    """Give delivered letters these waits from confirmation to sent (sent `earlier` too)."""
+    for letter_id, wait in zip(ids, waits, strict=True):
+        sent = db.session.scalar(select(Letter.sent_at).where(Letter.id == letter_id))
+        assert sent is not None
+        db.session.execute(update(Letter).where(Letter.id == letter_id).values(
+            sent_at=sent - earlier, queued_at=sent - earlier - timedelta(seconds=wait)))
+    db.session.commit()
+
+
+def test_the_send_latency_histogram_counts_every_delivered_letter(app: Any,
+                                                                   client: Any) -> None:
+    from advocacy.queue import enqueue_letters
+
+    first = seed_queued(2, "un")
+    enqueue_letters(first)
+    work(app)
+    db.session.expire_all()
+    assert set(db.session.scalars(select(Letter.status).where(Letter.id.in_(first)))) == {"sent"}
+    waited(first, [0.5, 0.5, 30, 7200], earlier=timedelta(hours=3))
+    expected = {"le=1.0": 2, "le=5.0": 2, "le=15.0": 2, "le=60.0": 3, "le=3600.0": 3,
+                "le=14400.0": 4, "le=259200.0": 4, "le=+Inf": 4, "count": 4}
+    samples = latency_samples(client)
+    assert {k: samples[k] for k in expected} == expected
+    assert samples["sum"] == pytest.approx(7231, abs=0.01)
+    roll_up()  # those four are counted in the rollup now, and the same in /metrics
+    assert db.session.scalar(select(func.sum(LatencyCount.letters))) == 4
+    assert latency_samples(client) == samples
+    later = seed_queued(1, "un")  # sent after the watermark: counted from the letters
+    enqueue_letters(later)
+    work(app)
+    waited(later, [100_000, 400_000])
+    samples = latency_samples(client)
+    expected.update({"le=259200.0": 5, "le=+Inf": 6, "count": 6})
+    assert {k: samples[k] for k in expected} == expected
+    assert samples["sum"] == pytest.approx(507_231, abs=0.01)
 
 
 def test_advocacy_stats_prints_the_dashboards_numbers(app: Any, runner: Any) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,6 +75,16 @@ def test_init_twice_loads_everything_once(blank_app: Any, data_dirs: tuple[Path,
     second = init(blank_app, data_dirs)
     assert '"added": 0' in second.output
     assert (count(Body), count(Target), count(LetterTemplate)) == counts
+
+
+def test_init_draws_a_bar_on_stderr_when_asked(blank_app: Any,
+                                               data_dirs: tuple[Path, Path]) -> None:
+    loud = blank_app.test_cli_runner().invoke(args=[
+        "init", "--targets", str(data_dirs[0]), "--templates", str(data_dirs[1]), "--progress"])
+    assert loud.exit_code == 0, loud.output
+    assert json.loads(loud.stdout)["targets"]["added"] == 25  # stdout: the report alone
+    assert re.search(r"Loading files  \[#+\]  100%", loud.stderr), loud.stderr
+    assert "Loading files" not in init(blank_app, data_dirs).stderr  # not a terminal
 
 
 def test_a_changed_letter_file_arrives_as_a_new_version(

@@ -29,7 +29,7 @@ from ..models import Body, Campaign, Role, Target
 from ..own_mail import own_mail_counts
 from . import bp, requires
 
-TITLES = {"day": "Sent per day", "hour": "Sent per hour (the last 7 days of the range, UTC)",
+TITLES = {"day": "Sent per day (UTC)", "hour": "Sent per hour (the last 7 days of the range, UTC)",
           "body": "Sent per body", "target": "Sent per official",
           "country": "Sent per supporter country", "language": "Sent per language",
           "ref": "Sent per partner (ref)"}
@@ -63,7 +63,7 @@ def index() -> Any:
         "admin/index.html", filters=filters, args=request.args, titles=TITLES, tables=tables,
         charts={"day": bar_chart(tables["day"]), "hour": bar_chart(tables["hour"], every=24)},
         states=dashboard.state_counts(filters), confirmed=confirmed, submitted=submitted,
-        own_mail=own_mail_counts(campaign), queue=pulse.queue_state(filters.campaign_id),
+        own_mail=own_mail_counts(filters), queue=pulse.queue_state(filters.campaign_id),
         reasons=pulse.failure_reasons(filters.campaign_id),
         failures=pulse.failures(filters.campaign_id),
         near_caps=pulse.near_caps(caps_for) if caps_for else [],

@@ -8,6 +8,7 @@ from flask import Blueprint, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
+from ..dashboard import Filters
 from ..extensions import limiter, submit_rate
 from ..own_mail import own_mail_counts
 from ..services import SubmissionError, find_campaign, submit
@@ -47,6 +48,7 @@ def get_stats() -> Reply:
     if slug and campaign is None:
         return {"errors": {"campaign": _("Unknown campaign.")}}, 404
     # Letters opened in supporters' own mail are counted apart: we cannot see them sent.
+    everything = Filters(campaign.id if campaign else None)
     return stats_cache().get(slug or "", lambda: {
-        **letter_stats(campaign), "own_mail": own_mail_counts(campaign)}), 200
+        **letter_stats(campaign), "own_mail": own_mail_counts(everything)}), 200
 

@@ -21,6 +21,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select, text
 
 from .. import own_mail
+from ..dashboard import Filters
 from ..extensions import EMBEDDABLE_POLICY, csrf, db, limiter, submit_rate, talisman
 from ..letters import country_name
 from ..models import Campaign, Target
@@ -158,7 +159,8 @@ def campaign_page(embed: bool) -> Page:
                                            letters=result.letters, embed=embed)
     page = render_template(
         "public/index.html", campaign=campaign, values=values, errors=errors, embed=embed,
-        sent=sent_count(campaign), own_mail_sent=sum(own_mail.own_mail_counts(campaign).values()),
+        sent=sent_count(campaign),
+        own_mail_sent=sum(own_mail.own_mail_counts(Filters(campaign.id)).values()),
         preview=letter_form.preview(campaign, values, _placeholders()), suggested=suggested,
         countries=letter_form.countries(language), **letter_form.choices(campaign, language),
         detaining_name=country_name(campaign.detaining_country, language)
