@@ -11,4 +11,4 @@ COPY worker.py ./
 RUN useradd --system --home /var/lib/advocacy --create-home advocacy
 USER advocacy
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "advocacy:create_app()"]
+CMD ["gunicorn", "-c", "python:advocacy.gunicorn_conf", "--bind", "0.0.0.0:8000", "advocacy:create_app()"]

@@ -29,7 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from flask_babel import get_locale
     from sqlalchemy import event
 
-    from . import admin, api, cli, guards, metrics, public
+    from . import admin, api, cli, guards, metrics, public, serving
     from .config import from_environment
     from .extensions import (
         babel,
@@ -72,5 +72,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(api.bp)  # JSON for other sites: no cookies, no session to ride on
     cli.register(app)
     guards.register(app)
+    serving.wrap(app)
 
     return app

@@ -24,7 +24,7 @@ from advocacy.sink import Sink, SinkHandler
 ROOT = Path(__file__).resolve().parent.parent
 ENV_VARS = ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "ADVOCACY_MODE", "ADVOCACY_SECRET_KEY",
             "ADVOCACY_SENDER", "ADVOCACY_PUBLIC_URL", "ADVOCACY_TEST_SMTP_HOSTS",
-            "ADVOCACY_QUEUE", "ADVOCACY_INSTANCE_PATH", "PORT")
+            "ADVOCACY_QUEUE", "ADVOCACY_INSTANCE_PATH", "ADVOCACY_PROXIES", "PORT")
 LOCAL_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 _pg_skip_reason: list[str] = []
 
