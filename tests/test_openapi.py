@@ -41,3 +41,26 @@ def test_the_api_answers_as_described(app: Any) -> None:
                 case.call_and_validate(checks=CHECKS)
 
             check()
+
+
+def test_the_answers_generation_rarely_reaches_are_as_described(app: Any, client: Any) -> None:
+    """429, 413, a 409 listing who was already written to, a 422 with contact pages."""
+    from test_api import with_supporter
+    from test_end_to_end import submission
+
+    letters = schemathesis.openapi.from_wsgi("/api/openapi.json", app)["/api/letters"]["POST"]
+
+    def post(status: int, **kwargs: Any) -> None:
+        reply = client.post("/api/letters", **kwargs)
+        assert reply.status_code == status, reply.json
+        letters.validate_response(reply)
+
+    post(202, json=submission())
+    post(409, json=submission())
+    post(422, json=submission(body="gov", country="FR"))  # offices with contact pages only
+    post(400, data=b"not json", content_type="application/json")
+    post(413, data=b"[" + b"1," * 40_000 + b"1]", content_type="application/json")
+    app.config["SUBMIT_RATE"] = "1/minute"
+    address = {"REMOTE_ADDR": "203.0.113.50"}
+    post(202, json=with_supporter(email="first@example.org"), environ_base=address)
+    post(429, json=with_supporter(email="second@example.org"), environ_base=address)
