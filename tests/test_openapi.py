@@ -46,6 +46,7 @@ def test_the_api_answers_as_described(app: Any) -> None:
 def test_the_answers_generation_rarely_reaches_are_as_described(app: Any, client: Any) -> None:
     """429, 413, a 409 listing who was already written to, a 422 with contact pages."""
     from test_api import with_supporter
+
     from test_end_to_end import submission
 
     letters = schemathesis.openapi.from_wsgi("/api/openapi.json", app)["/api/letters"]["POST"]
