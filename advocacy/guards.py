@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Flask, abort, render_template, request
+from flask import Flask, abort, current_app, render_template, request
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 NUL = "\x00"
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def checks_nul_itself(view: View) -> View:
+    """For the supporters' forms: NUL in what they typed gets a message by its field, as any
+    control character does, and the form drops it from the values it looks up (letter_form)."""
+    view.checks_nul_itself = True  # type: ignore[attr-defined]
+    return view
 
 
 def _holds_nul(values: MultiDict[str, str]) -> bool:
@@ -22,14 +31,17 @@ def refuse_unreadable() -> None:
     Raw bytes that are not UTF-8 in the query string make werkzeug's `request.args` raise
     (its maintainers keep it so), and so would the page's language chosen from `?lang=`: the
     message stays in English. No field takes a NUL character, and PostgreSQL cannot even
-    compare text holding one: refused in the path, the query string and the form.
+    compare text holding one: refused in the path, the query string and forms (but for the
+    supporters' forms, which check field by field: see checks_nul_itself).
     """
     try:
         request.query_string.decode()
     except UnicodeDecodeError:
         abort(400, "The query string is not valid UTF-8.")
+    view = current_app.view_functions.get(request.endpoint or "")
+    form_checked = request.method != "POST" or getattr(view, "checks_nul_itself", False)
     if NUL in request.path or _holds_nul(request.args) or (
-            request.method == "POST" and _holds_nul(request.form)):
+            not form_checked and _holds_nul(request.form)):
         abort(400, _("The request contains a NUL character, which no field takes."))
 
 

@@ -167,8 +167,16 @@ def test_nul_is_refused_before_the_database_sees_it(client: Any) -> None:
         reply = client.get(url)
         assert reply.status_code == 400, url
     assert "_" in client.get("/api/stats?campaign=%00").json["errors"]
-    assert client.post("/widget", data={**GOOD, "supporter_country": "\x00"}).status_code == 400
-    assert client.post("/preview", data={"body": "\x00"}).status_code == 400
+    # The supporters' forms: a message by the field (NUL is a control character), or the
+    # value left out where it is only looked up.
+    reply = client.post("/widget", data={**GOOD, "name": "Jo\x00nas"})
+    assert reply.status_code == 422 and 'href="#name"' in reply.data.decode()
+    reply = client.post("/widget", data={**GOOD, "supporter_country": "\x00"})
+    assert reply.status_code == 422 and 'href="#supporter_country"' in reply.data.decode()
+    assert client.post("/preview", data={"body": "\x00", "language": "\x00"}).status_code == 200
+    assert client.post("/own-mail", data={"own_mail": "copy:\x00"}).status_code == 400
+    # Any other form: refused at the door.
+    assert client.post("/admin/login", data={"email": "a\x00@example.org"}).status_code == 400
     assert stored() == (0, 0, 0)
 
 

@@ -21,6 +21,7 @@ from sqlalchemy import select, text
 
 from .. import own_mail
 from ..extensions import csrf, db, limiter, submit_rate
+from ..guards import checks_nul_itself
 from ..models import Campaign, Target
 from ..privacy import contact_address, notice_version
 from ..services import (
@@ -85,6 +86,7 @@ def _placeholders() -> dict[str, str]:
 
 
 @bp.route("/", methods=["GET", "POST"])
+@checks_nul_itself
 @csrf.exempt  # type: ignore[untyped-decorator]  # checked below, to keep what was typed
 @limiter.shared_limit(submit_rate, scope="submissions", methods=["POST"])
 def index() -> Page:
@@ -108,6 +110,7 @@ def badge() -> Response:
 
 
 @bp.route("/widget", methods=["GET", "POST"])
+@checks_nul_itself
 @csrf.exempt  # type: ignore[untyped-decorator]  # see campaign_page
 @limiter.shared_limit(submit_rate, scope="submissions", methods=["POST"])
 def widget() -> Page:
@@ -163,6 +166,7 @@ def campaign_page(embed: bool) -> Page:
 
 
 @bp.post("/preview")
+@checks_nul_itself
 @csrf.exempt  # type: ignore[untyped-decorator]  # changes nothing, answers only this page
 @limiter.limit("300/minute")
 def preview_fragment() -> dict[str, Any]:
@@ -181,13 +185,14 @@ def preview_fragment() -> dict[str, Any]:
 
 
 @bp.post("/own-mail")
+@checks_nul_itself
 @csrf.exempt  # type: ignore[untyped-decorator]  # a counted click; nothing is sent or kept
 @limiter.limit("60/minute")
 def own_mail_page() -> Any:
     """Open the letter in the supporter's own mail (or show it to copy), and count it."""
     campaign = _campaign()
-    channel, _sep, key = request.form.get("own_mail", "").partition(":")
     values = letter_form.with_defaults(request.form)
+    channel, _sep, key = values.get("own_mail", "").partition(":")
     language = values.get("language", "en")
     target = db.session.scalar(select(Target).where(Target.key == key, Target.active.is_(True)))
     if channel not in own_mail.CHANNELS or target is None or not target.email:
