@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint types install clean
+.PHONY: run test lint types install clean lock audit
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,19 @@ types: $(STAMP)
 ## The whole suite: lint, types, tests (real Redis, SQLite and PostgreSQL, SMTP sink).
 test: lint types
 	$(BIN)/pytest
+
+## requirements.lock: the production image's exact versions, with hashes, from pyproject's
+## ranges (the runtime dependencies only). Run after changing them; commit the result.
+lock: $(STAMP)
+	$(BIN)/pip-compile --quiet --generate-hashes --strip-extras --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links --no-emit-trusted-host \
+	  --output-file requirements.lock pyproject.toml
+
+## Known vulnerabilities in this environment and in requirements.lock. Needs the network
+## (advisories come from PyPI's JSON API), so it is not part of `make test`.
+audit: $(STAMP)
+	$(BIN)/pip-audit --skip-editable
+	$(BIN)/pip-audit --require-hashes --disable-pip -r requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
-from werkzeug.exceptions import HTTPException
 
 
 def _fresh_request_state() -> None:
@@ -30,7 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from flask_babel import get_locale
     from sqlalchemy import event
 
-    from . import admin, api, cli, crypto, metrics, public
+    from . import admin, api, cli, crypto, guards, metrics, public, serving
     from .config import from_environment
     from .extensions import (
         babel,
@@ -76,23 +75,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(metrics.bp)
     csrf.exempt(api.bp)  # JSON for other sites: no cookies, no session to ride on
     cli.register(app)
-
-    @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException) -> Any:
-        # The JSON API answers errors in JSON, like its successes.
-        from flask import request
-
-        if request.path.startswith("/api/"):
-            return {"errors": {"_": exc.description}}, exc.code
-        if exc.code == 429:
-            from flask import render_template
-            from flask_babel import gettext as _
-
-            return render_template(
-                "public/message.html", title=_("Please wait a moment"),
-                text=_("Many letters came from this connection just now. Please try again in a"
-                       " minute; what you wrote is not lost if you go back."),
-            ), 429
-        return exc
+    guards.register(app)
+    serving.wrap(app)
 
     return app

@@ -31,6 +31,7 @@ ENVIRONMENT_VARIABLES = (
     "ADVOCACY_LOOKUP_KEY",
     "ADVOCACY_RETENTION_DAYS",
     "ADVOCACY_REPLY_DOMAIN",
+    "ADVOCACY_PROXIES",
     "PORT",
 )
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -123,6 +124,10 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
     except ValueError:
         raise ConfigError(f"ADVOCACY_SUBMIT_RATE is not a rate such as 10/minute: {submit_rate!r}")\
             from None
+    proxies = env.get("ADVOCACY_PROXIES", "0").strip() or "0"
+    if not proxies.isdigit():
+        raise ConfigError(f"ADVOCACY_PROXIES is a number of proxies in front (0, 1, …),"
+                          f" not {proxies!r}")
     return {
         "SQLALCHEMY_DATABASE_URI": _database_url(env.get("DATABASE_URL"), instance),
         # A database error's message would otherwise carry the statement's values into logs.
@@ -165,6 +170,10 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
         # GET /api/stats and the badge answer from a copy this many seconds old at most.
         "STATS_CACHE_SECONDS": 5,
         "MAX_CONTENT_LENGTH": 64 * 1024,
+        # Reverse proxies in front whose X-Forwarded-For/-Proto are trusted (advocacy/serving.py).
+        "PROXIES": int(proxies),
+        # Under gunicorn, a client silent this long mid-request is dropped.
+        "CLIENT_TIMEOUT_SECONDS": 20,
         # Organizers' sessions: not readable by scripts, not sent cross-site, HTTPS-only when the
         # site is served over HTTPS, and over after a working day.
         "SESSION_COOKIE_HTTPONLY": True,

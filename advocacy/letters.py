@@ -225,5 +225,7 @@ def render_letter(subject: str, body: str, context: dict[str, Any]) -> RenderedL
                                 f" at most {MAX_LETTER})")
     # A subject is one line, whatever the template or the data did.
     one_line = re.sub(r"\s+", " ", rendered_subject).strip()
-    text = re.sub(r"\n{3,}", "\n\n", rendered_body.replace("\r\n", "\n")).strip() + "\n"
+    # Lines end in \n alone (a lone \r would reach the wire as a bare CR).
+    lines = rendered_body.replace("\r\n", "\n").replace("\r", "\n")
+    text = re.sub(r"\n{3,}", "\n\n", lines).strip() + "\n"
     return RenderedLetter(subject=one_line, body=text)

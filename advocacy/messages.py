@@ -13,10 +13,16 @@ from email.utils import format_datetime, formataddr
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from .letters import RenderedLetter
+from .letters import LetterRenderError, RenderedLetter
 from .models import utcnow
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls and the Unicode line separators: the email package takes each of these
+# for a line break (str.splitlines) and refuses the header, or a reader may show one.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# An address as the checks on the way in leave it: no space, control or RFC 5322 special.
+_ATOMS = r"[^\s\x00-\x1f\x7f-\x9f@<>,;:\"()\[\]\\]+"
+_ADDRESS = re.compile(f"{_ATOMS}@{_ATOMS}")
+_LINE_MAX = 998  # octets in a line of a message (RFC 5322)
 
 
 def _clean(value: str) -> str:
@@ -24,9 +30,23 @@ def _clean(value: str) -> str:
     return _CONTROL.sub(" ", value).strip()
 
 
+def _in_header(value: str) -> str:
+    """Text for a header: clean, and holding no encoded word of its own. Python's email
+    package decodes one when a header is set (line breaks and all: "=?utf-8?b?DQpCY2M6…?="
+    became a Bcc header on this Python), and a mail reader would too."""
+    return _clean(value).replace("=?", "= ?")
+
+
+def _address(value: str) -> str:
+    """An address for a header and the envelope; refused, never repaired, when it is not one."""
+    if not _ADDRESS.fullmatch(value):
+        raise LetterRenderError(f"not a usable email address: {value!r}")
+    return value
+
+
 def _display(name: str, limit: int = 160) -> str:
     """A display name without RFC 5322 specials: Python's header folding mangles them."""
-    kept = "".join(ch for ch in _clean(name) if ch not in ',;:<>()[]"\\@')
+    kept = "".join(ch for ch in _in_header(name) if ch not in ',;:<>()[]"\\@')
     return " ".join(kept.split())[:limit]
 
 
@@ -49,11 +69,13 @@ class Outgoing:
 
 
 def _header(value: str) -> str:
-    """An unstructured header value; non-ASCII goes out as RFC 2047 encoded words."""
-    value = _clean(value)
-    if value.isascii():
+    """An unstructured header value; non-ASCII (or a line too long) goes out as RFC 2047
+    encoded words, folded with CRLF like every other line (Header's default is a bare LF,
+    which strict relays refuse)."""
+    value = _in_header(value)
+    if value.isascii() and len(value) < _LINE_MAX - len("Subject: "):
         return value
-    return Header(value, "utf-8", maxlinelen=76).encode()
+    return Header(value, "utf-8", maxlinelen=76).encode(linesep="\r\n")
 
 
 def letter_message(
@@ -75,6 +97,8 @@ def letter_message(
     tests parse the result back with the strict default policy.
     """
     supporter = _display(supporter_name)
+    sender, official_email = _address(sender), _address(official_email)
+    supporter_email = _address(supporter_email)
     headers = (
         ("From", formataddr((f"{supporter} via {_display(campaign_name)}", sender), "utf-8")),
         ("Reply-To", formataddr((supporter, supporter_email), "utf-8")),
@@ -112,9 +136,9 @@ def confirmation_message(
     msg["From"] = Address(_display(campaign_name), addr_spec=sender)
     msg["To"] = Address(_display(to_name), addr_spec=to_email)
     name = _clean(campaign_name)
-    msg["Subject"] = (_("Reminder: please confirm your letters: %(campaign)s", campaign=name)
-                      if reminder else _("Please confirm your letters: %(campaign)s",
-                                         campaign=name))
+    msg["Subject"] = _in_header(
+        _("Reminder: please confirm your letters: %(campaign)s", campaign=name) if reminder
+        else _("Please confirm your letters: %(campaign)s", campaign=name))
     msg["Date"] = format_datetime(utcnow())
     msg["Auto-Submitted"] = "auto-generated"
     listed = "\n".join(f"  - {_clean(o)}" for o in officials)
@@ -159,7 +183,7 @@ def digest_message(
     msg = EmailMessage()
     msg["From"] = Address(_display(campaign_name), addr_spec=sender)
     msg["To"] = Address(_display(official_office, 78), addr_spec=official_email)
-    msg["Subject"] = _clean(subject + " " + ngettext(
+    msg["Subject"] = _in_header(subject + " " + ngettext(
         "(%(num)d supporter today)", "(%(num)d supporters today)", len(entries)))
     msg["Message-ID"] = f"<digest-{digest_key.replace(':', '-')}@{_domain(sender)}>"
     msg["Date"] = format_datetime(utcnow())
@@ -184,7 +208,7 @@ def _notice(*, to_email: str, campaign_name: str, sender: str, subject: str,
     msg = EmailMessage()
     msg["From"] = Address(_display(campaign_name), addr_spec=sender)
     msg["To"] = Address(addr_spec=to_email)
-    msg["Subject"] = subject
+    msg["Subject"] = _in_header(subject)
     msg["Date"] = format_datetime(utcnow())
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text)
@@ -231,7 +255,7 @@ def proof_message(*, to_email: str, sender: str, campaign_name: str, version: in
     msg = EmailMessage()
     msg["From"] = Address(_display(campaign_name), addr_spec=sender)
     msg["To"] = Address(addr_spec=to_email)
-    msg["Subject"] = _clean(f"[TEST] {subject}")
+    msg["Subject"] = _in_header(f"[TEST] {subject}")
     msg["Date"] = format_datetime(utcnow())
     msg["Auto-Submitted"] = "auto-generated"
     others = "".join(f"  - {_clean(s)}\n" for s in other_subjects)

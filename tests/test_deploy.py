@@ -50,6 +50,9 @@ def test_commands_are_the_apps_own(compose: dict[str, Any]) -> None:
     services = compose["services"]
     web = command(services["web"])
     assert web[0] == "gunicorn" and web[-1] == "advocacy:create_app()"
+    # gunicorn with the package's settings (threads, timeouts), in compose and in the image.
+    assert web[1:3] == ["-c", "python:advocacy.gunicorn_conf"]
+    assert '"gunicorn", "-c", "python:advocacy.gunicorn_conf"' in (ROOT / "Dockerfile").read_text()
     assert command(services["worker"]) == ["python", "worker.py"]
     assert '"worker"' in (ROOT / "worker.py").read_text()
     assert command(services["init"]) == ["advocacy", "init"]

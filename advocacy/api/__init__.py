@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from functools import cache
+from importlib.resources import files
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
@@ -52,3 +55,15 @@ def get_stats() -> Reply:
     return stats_cache().get(slug or "", lambda: {
         **letter_stats(campaign), "own_mail": own_mail_counts(everything)}), 200
 
+
+
+@cache
+def _description() -> dict[str, Any]:
+    text = files(__package__).joinpath("openapi.json").read_text(encoding="utf-8")
+    return dict(json.loads(text))
+
+
+@bp.get("/openapi.json")
+def openapi() -> Reply:
+    """This API's OpenAPI description (advocacy/api/openapi.json), served from this site."""
+    return {**_description(), "servers": [{"url": current_app.config["ADVOCACY_PUBLIC_URL"]}]}, 200

@@ -23,6 +23,7 @@ from sqlalchemy import select, text
 from .. import own_mail
 from ..dashboard import Filters
 from ..extensions import EMBEDDABLE_POLICY, csrf, db, limiter, submit_rate, talisman
+from ..guards import checks_nul_itself
 from ..letters import country_name
 from ..models import Campaign, Target
 from ..privacy import contact_address, data_page, notice_version, retention_days
@@ -87,6 +88,7 @@ def _placeholders() -> dict[str, str]:
 
 
 @bp.route("/", methods=["GET", "POST"])
+@checks_nul_itself
 @csrf.exempt  # type: ignore[untyped-decorator]  # checked below, to keep what was typed
 @limiter.shared_limit(submit_rate, scope="submissions", methods=["POST"])
 def index() -> Page:
@@ -112,6 +114,7 @@ def badge() -> Response:
 
 @bp.route("/widget", methods=["GET", "POST"])
 @embeddable
+@checks_nul_itself
 @csrf.exempt  # type: ignore[untyped-decorator]  # see campaign_page
 @limiter.shared_limit(submit_rate, scope="submissions", methods=["POST"])
 def widget() -> Page:
@@ -170,6 +173,7 @@ def campaign_page(embed: bool) -> Page:
 
 
 @bp.post("/preview")
+@checks_nul_itself
 @csrf.exempt  # type: ignore[untyped-decorator]  # changes nothing, answers only this page
 @limiter.limit("300/minute")
 def preview_fragment() -> dict[str, Any]:
@@ -189,13 +193,14 @@ def preview_fragment() -> dict[str, Any]:
 
 @bp.post("/own-mail")
 @embeddable
+@checks_nul_itself
 @csrf.exempt  # type: ignore[untyped-decorator]  # a counted click; nothing is sent or kept
 @limiter.limit("60/minute")
 def own_mail_page() -> Any:
     """Open the letter in the supporter's own mail (or show it to copy), and count it."""
     campaign = _campaign()
-    channel, _sep, key = request.form.get("own_mail", "").partition(":")
     values = letter_form.with_defaults(request.form)
+    channel, _sep, key = values.get("own_mail", "").partition(":")
     language = values.get("language", "en")
     target = db.session.scalar(select(Target).where(Target.key == key, Target.active.is_(True)))
     if channel not in own_mail.CHANNELS or target is None or not target.email:

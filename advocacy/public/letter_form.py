@@ -36,9 +36,14 @@ FIELD_OF = {
 }
 
 
+# Values only ever looked up, never shown back as typed: one holding NUL is left out (a
+# PostgreSQL query cannot hold NUL), and the field then counts as not chosen.
+LOOKUPS = ("body", "language", "country", "supporter_country", "switch_language", "own_mail")
+
+
 def with_defaults(form: Mapping[str, str]) -> dict[str, str]:
     """The form's values, with the government's country defaulting to the supporter's own."""
-    values = dict(form)
+    values = {k: v for k, v in form.items() if not (k in LOOKUPS and "\x00" in v)}
     if values.get("switch_language") in LANGUAGES:  # "show the letter in their language"
         values["language"] = values.pop("switch_language")
         values["action"] = "preview"

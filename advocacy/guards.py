@@ -1,0 +1,73 @@
+"""What every request passes before a view, and the pages for requests refused outright."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from flask import Flask, abort, current_app, render_template, request
+from flask_babel import gettext as _
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
+
+NUL = "\x00"
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def checks_nul_itself(view: View) -> View:
+    """For the supporters' forms: NUL in what they typed gets a message by its field, as any
+    control character does, and the form drops it from the values it looks up (letter_form)."""
+    view.checks_nul_itself = True  # type: ignore[attr-defined]
+    return view
+
+
+def _holds_nul(values: MultiDict[str, str]) -> bool:
+    return any(NUL in key or NUL in value for key, value in values.items(multi=True))
+
+
+def refuse_unreadable() -> None:
+    """Refuse, before anything reads them, requests the views cannot take as text.
+
+    Raw bytes that are not UTF-8 in the query string make werkzeug's `request.args` raise
+    (its maintainers keep it so), and so would the page's language chosen from `?lang=`: the
+    message stays in English. No field takes a NUL character, and PostgreSQL cannot even
+    compare text holding one: refused in the path, the query string and forms (but for the
+    supporters' forms, which check field by field: see checks_nul_itself).
+    """
+    try:
+        request.query_string.decode()
+    except UnicodeDecodeError:
+        abort(400, "The query string is not valid UTF-8.")
+    view = current_app.view_functions.get(request.endpoint or "")
+    form_checked = request.method != "POST" or getattr(view, "checks_nul_itself", False)
+    if NUL in request.path or _holds_nul(request.args) or (
+            not form_checked and _holds_nul(request.form)):
+        abort(400, _("The request contains a NUL character, which no field takes."))
+
+
+def _kind_pages() -> dict[int, tuple[str, str]]:
+    """Refusals a supporter may meet on the form, said plainly in their language."""
+    return {
+        429: (_("Please wait a moment"),
+              _("Many letters came from this connection just now. Please try again in a"
+                " minute; what you wrote is not lost if you go back.")),
+        413: (_("Too much at once"),
+              _("What was sent is larger than this site takes. Please go back and shorten"
+                " it: your own paragraph may have up to 2,000 characters.")),
+    }
+
+
+def http_error(exc: HTTPException) -> Any:
+    """The JSON API answers errors in JSON, like its successes; pages get a page."""
+    if request.path.startswith("/api/"):
+        return {"errors": {"_": exc.description}}, exc.code
+    if exc.code in (413, 429):
+        title, text = _kind_pages()[exc.code]
+        return render_template("public/message.html", title=title, text=text), exc.code
+    return exc
+
+
+def register(app: Flask) -> None:
+    # First of all: the extensions' own hooks may read the query string.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_unreadable)
+    app.register_error_handler(HTTPException, http_error)
