@@ -30,8 +30,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from flask_babel import get_locale
     from sqlalchemy import event
 
-    from . import admin, api, cli, crypto, metrics, public
-    from .config import from_environment
+    from . import admin, api, cli, crypto, metrics, outages, public
+    from .config import engine_options, from_environment
     from .extensions import (
         babel,
         cors,
@@ -52,6 +52,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(from_environment(Path(app.instance_path)))
     if test_config:
         app.config.from_mapping(test_config)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"])
 
     crypto.init_app(app)
     db.init_app(app)
@@ -76,6 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(metrics.bp)
     csrf.exempt(api.bp)  # JSON for other sites: no cookies, no session to ride on
     cli.register(app)
+    outages.register(app)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
