@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import glob
 import http.client
+import json
 import os
 import pwd
 import random
@@ -21,6 +22,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -247,10 +249,12 @@ def init(env: dict[str, str], limits: str | None = None) -> None:
                        check=True, capture_output=True, cwd=ROOT)
 
 
-def sink(port: int, outbox: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """The project's sink (`advocacy sink`), keeping each message as an .eml file."""
+def sink(port: int, outbox: Path | None, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    """The project's sink (`advocacy sink`), keeping each message as an .eml file in
+    `outbox` (or counting only)."""
+    keep = ["--outbox", str(outbox)] if outbox else []
     proc = subprocess.Popen([sys.executable, "-m", "advocacy", "sink", "--port", str(port),
-                             "--outbox", str(outbox)], env=env,
+                             *keep], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(lambda: _answers_smtp(port), 20, "the sink")
     return proc
@@ -264,10 +268,12 @@ def _answers_smtp(port: int) -> bool:
 
 
 def gunicorn_argv(port: int) -> list[str]:
-    """gunicorn with the package's settings when it has them, else those of bench/intake.py."""
+    """gunicorn with the package's settings when it has them, else those of bench/intake.py
+    with connections kept 5 s (gunicorn's 2 s default closes them while simulated users
+    pause, and a POST sent just then fails on the client)."""
     settings = (["-c", "python:advocacy.gunicorn_conf"]
                 if (ROOT / "advocacy" / "gunicorn_conf.py").exists()
-                else ["-w", "2", "-k", "gthread", "--threads", "8"])
+                else ["-w", "2", "-k", "gthread", "--threads", "8", "--keep-alive", "5"])
     return [sys.executable, "-m", "gunicorn", *settings, "-b", f"127.0.0.1:{port}",
             "--log-level", "warning", "advocacy:create_app()"]
 
@@ -336,3 +342,74 @@ class Workers:
     def stop(self) -> None:
         for p in self.procs:
             stop(p)
+
+
+# --- a whole installation ------------------------------------------------------------------
+
+# Delivery limits out of the way: the benches measure the software, not the limits.
+NO_LIMITS = json.dumps({"relay": None, "per_domain": None, "per_official_hour": None,
+                        "per_official_day": None, "window": None})
+
+
+def database_option(parser: Any) -> None:
+    parser.add_argument("--database-url", default=None,
+                        help="default: a throwaway database on 127.0.0.1:5432")
+
+
+def load_average() -> list[str]:
+    """The machine's load average (1, 5, 15 minutes), said before measuring."""
+    return Path("/proc/loadavg").read_text().split()[:3]
+
+
+def database(url: str | None, prefix: str) -> contextlib.AbstractContextManager[str]:
+    """The database a bench was given, or a throwaway one on the local server."""
+    return contextlib.nullcontext(url) if url else throwaway_database(LOCAL_POSTGRES, prefix)
+
+
+@dataclass
+class Site:
+    """One installation on loopback: its environment, sink, web server and workers."""
+
+    env: dict[str, str]
+    port: int
+    outbox: Path | None
+    sink: subprocess.Popen[bytes]
+    workers: Workers
+    web: subprocess.Popen[bytes] | None = None
+
+    def app(self) -> Any:
+        """The app in this process, on the same database and Redis (for checks and seeds)."""
+        os.environ.update(self.env)
+        from advocacy import create_app
+
+        return create_app()
+
+    def restart_sink(self) -> None:
+        self.sink = sink(int(self.env["SMTP_URL"].rsplit(":", 1)[1]), self.outbox, self.env)
+
+    def stop(self) -> None:
+        self.workers.stop()
+        stop(self.web)
+        stop(self.sink)
+
+
+def start_site(tmp: Path, database_url: str, redis_url: str, workers: int = 2,
+               web_server: bool = True, keep_mail: bool = True) -> Site:
+    """`advocacy init` (every limit out of reach, the per-IP one too: every simulated user
+    comes from 127.0.0.1), the sink, gunicorn and the workers."""
+    port, smtp_port = free_port(), free_port()
+    env = app_env(tmp, database_url, redis_url, f"smtp://127.0.0.1:{smtp_port}",
+                  ADVOCACY_SUBMIT_RATE="1000000/second",
+                  ADVOCACY_PUBLIC_URL=f"http://127.0.0.1:{port}")
+    init(env, NO_LIMITS)
+    outbox = tmp / "outbox" if keep_mail else None
+    site = Site(env, port, outbox, sink(smtp_port, outbox, env),
+                Workers(env, log=tmp / "workers.log"))
+    try:
+        if web_server:
+            site.web = web(port, env)
+        site.workers.start(workers)
+    except BaseException:
+        site.stop()
+        raise
+    return site

@@ -12,21 +12,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.exc import OperationalError
 
 from advocacy.delivery import Batch, claim, load
-from advocacy.extensions import db
-from advocacy.models import Letter
-from advocacy.services import confirmation_link, set_limits
+from advocacy.services import set_limits
 from advocacy.sink import Sink, SinkHandler, free_port
 from bench import ledger
 from bench.stack import PrivatePostgres, RedisServer, Workers, postgres_bin, throwaway_database
+from bench.stream import Stream, supporter_letter
 
 from conftest import seed_queued, worker_env
 
@@ -116,71 +113,19 @@ def workers(app: Any, sink: Relay, tmp_path: Path) -> Iterator[Workers]:
 
 # --- supporters writing while things break --------------------------------------------------
 
-def supporter_letter(email: str) -> dict[str, Any]:
-    return {"body": "un", "language": "en", "consent": True,
-            "supporter": {"name": "Chaos Reader", "email": email, "city": "Lyon",
-                          "country": "FR"}}
+class ClientWeb:
+    """The stream's way in: Flask's test client (each request with its own app context)."""
+
+    def __init__(self, app: Any) -> None:
+        self.client = app.test_client()
+
+    def post(self, path: str, data: dict[str, Any] | None = None) -> tuple[int, Any]:
+        reply = self.client.post(path, json=data)
+        return reply.status_code, reply.get_json(silent=True)
 
 
-class Stream:
-    """Supporters submitting through the JSON API and confirming, in a thread."""
-
-    def __init__(self, app: Any, per_second: float = 15) -> None:
-        self.app, self.pause = app, 1 / per_second
-        self.statuses: Counter[tuple[str, int]] = Counter()
-        self.accepted: list[int] = []
-        self.unconfirmed: list[int] = []  # one letter id per accepted submission
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def __enter__(self) -> Stream:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=30)
-
-    def _run(self) -> None:
-        client = self.app.test_client()
-        n = 0
-        while not self._stop.is_set():
-            n += 1
-            reply = client.post("/api/letters", json=supporter_letter(f"chaos-{n}@example.org"))
-            self.statuses["submit", reply.status_code] += 1
-            if reply.status_code == 202:
-                ids = [letter["id"] for letter in reply.json["letters"]]
-                self.accepted += ids
-                self.unconfirmed.append(ids[0])
-            self.confirm_waiting(client)
-            time.sleep(self.pause)
-
-    def confirm_waiting(self, client: Any) -> None:
-        """Open each waiting confirmation link; those that fail are tried again later."""
-        for letter_id in list(self.unconfirmed):
-            try:
-                with self.app.app_context():
-                    link = confirmation_link(db.session.get(Letter, letter_id).submission_id)
-            except OperationalError:
-                return  # the database is away: later
-            path = "/confirm/" + link.rsplit("/confirm/", 1)[1]
-            status = client.post(path).status_code
-            self.statuses["confirm", status] += 1
-            if status == 200:
-                self.unconfirmed.remove(letter_id)
-
-    def finish(self) -> None:
-        """Stop writing; confirm what is left."""
-        self.__exit__()
-        client = self.app.test_client()
-        deadline = time.monotonic() + 30
-        while self.unconfirmed and time.monotonic() < deadline:
-            self.confirm_waiting(client)
-            time.sleep(0.2)
-        assert not self.unconfirmed, "confirmations still refused after the fault ended"
-
-    def server_errors(self, allowed: frozenset[int] = frozenset()) -> dict[Any, int]:
-        return {k: n for k, n in self.statuses.items() if k[1] >= 500 and k[1] not in allowed}
+def stream_of(app: Any) -> Stream:
+    return Stream(app, lambda: ClientWeb(app))
 
 
 def drained(stream: Stream, sink: Relay, app: Any, timeout: float = 60,
@@ -209,7 +154,7 @@ def run_for(seconds: float) -> None:
 
 def test_redis_restarted_empty_mid_run(app: Any, sink: Relay, workers: Workers,
                                        redis_server: RedisServer) -> None:
-    with Stream(app) as stream:
+    with stream_of(app) as stream:
         run_for(4)
         redis_server.restart(down_seconds=1)  # every job, registry and counter gone
         run_for(4)
@@ -224,7 +169,7 @@ def test_postgresql_restarted_mid_run(app: Any, client: Any, sink: Relay, worker
                                       cluster: PrivatePostgres | None) -> None:
     if cluster is None:
         pytest.skip(NO_POSTGRES)
-    with Stream(app) as stream:
+    with stream_of(app) as stream:
         run_for(3)
         cluster.stop()
         try:
@@ -253,7 +198,7 @@ def test_postgresql_restarted_mid_run(app: Any, client: Any, sink: Relay, worker
 
 def test_workers_sigkilled_again_and_again(app: Any, sink: Relay, workers: Workers) -> None:
     kills = 5
-    with Stream(app) as stream:
+    with stream_of(app) as stream:
         for _ in range(kills):
             run_for(1.5)
             workers.kill_one()
@@ -268,7 +213,7 @@ def test_workers_sigkilled_again_and_again(app: Any, sink: Relay, workers: Worke
 
 
 def test_relay_down_then_back(app: Any, sink: Relay, workers: Workers) -> None:
-    with Stream(app) as stream:
+    with stream_of(app) as stream:
         run_for(3)
         sink.down()  # connections refused
         run_for(4)
