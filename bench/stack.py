@@ -315,7 +315,12 @@ def worker_argv(overrides: dict[str, Any] | None = None) -> list[str]:
 
 
 class Workers:
-    """Delivery worker processes, started and SIGKILLed at will."""
+    """Delivery worker processes, started and SIGKILLed at will.
+
+    Each worker runs in a process group of its own with the RQ scheduler it forks, so a kill
+    takes both, as the crash of its machine or container would (a scheduler left behind would
+    run on after the bench).
+    """
 
     def __init__(self, env: dict[str, str], overrides: dict[str, Any] | None = None,
                  log: Path | None = None) -> None:
@@ -326,22 +331,31 @@ class Workers:
         for _ in range(count):
             out = self.log.open("ab") if self.log else subprocess.DEVNULL
             self.procs.append(subprocess.Popen(self.argv, env=self.env, cwd=ROOT,
-                                               stdout=out, stderr=subprocess.STDOUT))
+                                               stdout=out, stderr=subprocess.STDOUT,
+                                               start_new_session=True))
 
     @property
     def alive(self) -> list[subprocess.Popen[bytes]]:
         return [p for p in self.procs if p.poll() is None]
 
     def kill_one(self) -> int:
-        """SIGKILL one live worker, chosen at random; returns its pid."""
+        """SIGKILL one live worker and its scheduler, chosen at random; returns its pid."""
         victim = random.choice(self.alive)
-        victim.send_signal(signal.SIGKILL)
+        os.killpg(victim.pid, signal.SIGKILL)
         victim.wait()
         return victim.pid
 
     def stop(self) -> None:
         for p in self.procs:
-            stop(p)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(p.pid, signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+            with contextlib.suppress(ProcessLookupError):  # whatever of the group is left
+                os.killpg(p.pid, signal.SIGKILL)
 
 
 # --- a whole installation ------------------------------------------------------------------
