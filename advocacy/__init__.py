@@ -29,8 +29,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from flask_babel import get_locale
     from sqlalchemy import event
 
-    from . import admin, api, cli, crypto, guards, metrics, public, serving
-    from .config import from_environment
+    from . import admin, api, cli, crypto, guards, metrics, outages, public, serving
+    from .config import engine_options, from_environment
     from .extensions import (
         babel,
         cors,
@@ -51,6 +51,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config.from_mapping(from_environment(Path(app.instance_path)))
     if test_config:
         app.config.from_mapping(test_config)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
+        app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"])
 
     crypto.init_app(app)
     db.init_app(app)
@@ -76,6 +78,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     csrf.exempt(api.bp)  # JSON for other sites: no cookies, no session to ride on
     cli.register(app)
     guards.register(app)
+    outages.register(app)
     serving.wrap(app)
 
     return app

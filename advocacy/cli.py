@@ -130,37 +130,9 @@ def create_organizer_command(email: str, role: str, password: str | None) -> Non
 @with_appcontext
 def worker_command(burst: bool) -> None:
     """Run a delivery worker (SimpleWorker: no fork per job; the database keeps it safe)."""
+    from .worker import run_worker
+
     run_worker(current_app._get_current_object(), burst=burst)  # type: ignore[attr-defined]
-
-
-def run_worker(app: Flask, burst: bool = False) -> None:
-    """An RQ worker with an app context, plus the periodic reconcile in a thread."""
-    import gc
-    import threading
-
-    from rq import SimpleWorker
-
-    from . import logs
-    from .mail import close_shared_transports
-    from .queue import get_queue, get_redis
-    from .reconcile import reconcile_periodically
-
-    logs.configure()
-    stop = threading.Event()
-    with app.app_context():
-        # The app, its templates and connections live as long as the worker: keep them out
-        # of every garbage collection (measured: bench/delivery.py).
-        gc.freeze()
-        if not burst:
-            threading.Thread(target=reconcile_periodically, args=(app, stop), daemon=True,
-                             name="reconcile").start()
-        worker = SimpleWorker([get_queue()], connection=get_redis())
-        try:
-            # In burst mode the scheduler only moves due scheduled jobs to the queue, once.
-            worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
-        finally:
-            stop.set()
-            close_shared_transports()
 
 
 @click.command("reconcile")

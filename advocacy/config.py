@@ -35,6 +35,7 @@ ENVIRONMENT_VARIABLES = (
     "PORT",
 )
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
+PG_CONNECT_TIMEOUT = 5  # seconds
 
 
 class ConfigError(RuntimeError):
@@ -108,6 +109,15 @@ def check_mail_safety(mode: str, smtp_url: str, test_hosts: set[str]) -> None:
         )
 
 
+def engine_options(url: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The engine's options for this database: PostgreSQL gives up connecting after a few
+    seconds, so a server that cannot be reached makes a 503, not a request that hangs."""
+    if not url.startswith("postgresql"):
+        return dict(options)
+    connect_args = {"connect_timeout": PG_CONNECT_TIMEOUT, **options.get("connect_args", {})}
+    return {**options, "connect_args": connect_args}
+
+
 def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Build the Flask config from environment variables (see README, 'Configuration')."""
     env = os.environ if env is None else env
@@ -131,7 +141,9 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
     return {
         "SQLALCHEMY_DATABASE_URI": _database_url(env.get("DATABASE_URL"), instance),
         # A database error's message would otherwise carry the statement's values into logs.
-        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
+        # A pooled connection is checked before use: after the database restarts, requests
+        # get new connections, not errors (outages.py answers 503 while it is down).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True, "pool_pre_ping": True},
         "REDIS_URL": env.get("REDIS_URL") or None,
         "SMTP_URL": smtp_url,
         "ADVOCACY_TEST_SMTP_HOSTS": test_hosts,

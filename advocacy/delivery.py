@@ -8,6 +8,7 @@ worker killed mid-batch leaves at most its claimed chunk in `sending`, which
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import os
@@ -25,6 +26,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import Table, bindparam, or_, select, text, update
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from . import clock, mail, queue
 from .extensions import db
@@ -68,6 +70,10 @@ log = logging.getLogger(__name__)
 # Added at random to each wait on a limit, so workers that wait for the same slot do not
 # all wake at the same instant.
 WAIT_JITTER = 0.01
+# Recording a batch's outcomes is tried this many times, waiting 0.5, 1, 2, 4, 8, 10... s.
+RECORD_ATTEMPTS = 8
+RECORD_RETRY_BASE = 0.25
+RECORD_RETRY_MAX = 10.0
 
 
 def worker_id() -> str:
@@ -334,9 +340,7 @@ class Batch:
             # One release job per moment, however many letters wait for it.
             self.releases.setdefault(until, []).append(letter.id)
 
-    def commit(self) -> None:
-        if not (self.sent or self.rows or self.targets):
-            return
+    def _write(self) -> None:
         if db.session.get_bind().dialect.name == "postgresql":
             # Outcomes need not wait for the disk: if PostgreSQL lost this commit in a crash,
             # the letters would stay `sending` and go to review; never out a second time.
@@ -358,6 +362,26 @@ class Batch:
         if self.targets:
             db.session.execute(update(Target), self.targets)
         db.session.commit()
+
+    def commit(self) -> None:
+        if not (self.sent or self.rows or self.targets):
+            return
+        # The letters have gone out (or not) already: what happened must be recorded, so a
+        # database away for a moment (a restart) is waited for rather than given up on, which
+        # would leave the letters `sending` and send them to review. The writes are by id and
+        # set values, so writing them again after a lost answer changes nothing.
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                self._write()
+                break
+            except OperationalError as exc:
+                with contextlib.suppress(SQLAlchemyError):
+                    db.session.rollback()
+                if attempt == RECORD_ATTEMPTS:
+                    raise
+                log.warning("recording a batch failed (%s); trying again", type(exc).__name__,
+                            extra={"fields": {"event": "record retry", "attempt": attempt}})
+                time.sleep(min(RECORD_RETRY_MAX, RECORD_RETRY_BASE * 2 ** attempt))
         for until, letter_ids in self.releases.items():
             schedule_release(letter_ids, until)
         for action in self.after_commit:

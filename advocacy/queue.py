@@ -13,6 +13,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 
+REDIS_CONNECT_TIMEOUT = 5  # seconds
 _embedded: dict[str, Any] = {}
 _embedded_lock = threading.Lock()
 
@@ -61,7 +62,10 @@ def get_redis() -> Redis:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     conn = app.extensions.get("advocacy_redis")
     if conn is None:
-        conn = Redis.from_url(redis_url(app), health_check_interval=30)
+        # A Redis that cannot be reached fails fast (the web answers 503, workers wait and
+        # retry) rather than hanging a request until the OS gives up.
+        conn = Redis.from_url(redis_url(app), health_check_interval=30,
+                              socket_connect_timeout=REDIS_CONNECT_TIMEOUT)
         app.extensions["advocacy_redis"] = conn
     return conn  # type: ignore[no-any-return]
 

@@ -7,7 +7,7 @@ import smtplib
 import socket
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from advocacy.bootstrap import load_data
 from advocacy.extensions import db
 from advocacy.services import set_limits
 from advocacy.sink import Sink, SinkHandler
+from bench.stack import throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_VARS = ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "ADVOCACY_MODE", "ADVOCACY_SECRET_KEY",
@@ -110,19 +111,13 @@ def _postgres_database() -> Iterator[str]:
     if admin is None:
         _pg_skip_reason.append("no PostgreSQL on 127.0.0.1:5432 and no TEST_DATABASE_URL")
         pytest.skip("PostgreSQL leg skipped: no server answers (set TEST_DATABASE_URL)")
-    name = f"advocacy_test_{uuid.uuid4().hex[:10]}"
-    plain = admin.replace("postgresql+psycopg://", "postgresql://")
-    try:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.Error as exc:
-        _pg_skip_reason.append(f"cannot create a database: {exc}")
-        pytest.skip(f"PostgreSQL leg skipped: {exc}")
-    try:
-        yield admin.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with ExitStack() as stack:
+        try:
+            url = stack.enter_context(throwaway_database(admin, "advocacy_test"))
+        except psycopg.Error as exc:
+            _pg_skip_reason.append(f"cannot create a database: {exc}")
+            pytest.skip(f"PostgreSQL leg skipped: {exc}")
+        yield url
 
 
 @pytest.fixture(scope="session")

