@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask_migrate import upgrade
+from flask import Flask, current_app
 from sqlalchemy import select
 
 from .extensions import db
@@ -37,7 +37,18 @@ def default_campaign() -> Campaign:
     return campaign
 
 
+def set_up_migrations(app: Flask) -> None:
+    """Flask-Migrate for this app (create_app leaves it out of web processes)."""
+    from flask_migrate import Migrate
+
+    if "migrate" not in app.extensions:
+        Migrate(app, db, directory=str(MIGRATIONS), render_as_batch=True)
+
+
 def migrate_database() -> None:
+    from flask_migrate import upgrade
+
+    set_up_migrations(current_app._get_current_object())  # type: ignore[attr-defined]
     upgrade(directory=str(MIGRATIONS))
 
 

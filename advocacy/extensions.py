@@ -10,7 +10,6 @@ from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
-from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_talisman import Talisman
 from flask_wtf import CSRFProtect
@@ -65,7 +64,6 @@ def security_headers(config: dict[str, Any]) -> dict[str, Any]:
         "session_cookie_samesite": config["SESSION_COOKIE_SAMESITE"],
         "permissions_policy": {"browsing-topics": "()", "interest-cohort": "()"},
     }
-migrate = Migrate()
 csrf = CSRFProtect()
 babel = Babel()
 login_manager = LoginManager()

@@ -13,7 +13,6 @@ from flask import current_app
 
 from .config import check_mail_safety
 from .messages import Outgoing
-from .sink import process_sink
 
 TIMEOUT = 30
 
@@ -98,6 +97,8 @@ def transport() -> Transport:
     # Checked again here, not only at start-up: tests and tools may change the config.
     check_mail_safety(cfg["ADVOCACY_MODE"], url, cfg["ADVOCACY_TEST_SMTP_HOSTS"])
     if url == "sink":
+        from .sink import process_sink  # aiosmtpd: only in a process that runs the sink
+
         url = process_sink(Path(cfg["OUTBOX_DIR"])).url
     return Transport(url)
 

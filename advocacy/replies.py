@@ -15,9 +15,8 @@ import logging
 import re
 from email import message_from_bytes, policy
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from aiosmtpd.controller import Controller
 from flask import Flask, current_app
 from redis.exceptions import RedisError
 
@@ -25,6 +24,9 @@ from . import queue
 from .extensions import db
 from .logs import quiet_smtp_servers
 from .models import Letter, Reply, utcnow
+
+if TYPE_CHECKING:
+    from aiosmtpd.controller import Controller
 
 log = logging.getLogger(__name__)
 MAX_REPLY_BYTES = 256 * 1024
@@ -109,6 +111,7 @@ class InboundHandler:
 
 def inbound_server(app: Flask, host: str, port: int) -> Controller:
     """The SMTP server that takes replies (not started); one message at most 256 KiB."""
+    from aiosmtpd.controller import Controller  # only `advocacy inbound` runs it
     quiet_smtp_servers()
     return Controller(InboundHandler(app), hostname=host, port=port,
                       data_size_limit=MAX_REPLY_BYTES)

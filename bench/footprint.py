@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/footprint.py [--letters 100000] [--database-url URL]
 
-One `advocacy worker` process, a redis-server of its own, the project's sink (counting only,
-no files) and PostgreSQL (a throwaway database on 127.0.0.1:5432, or --database-url).
+One worker process (`python worker.py`), a redis-server of its own, the project's sink
+(counting only, no files) and PostgreSQL (a throwaway database on 127.0.0.1:5432, or
+--database-url).
 Letters are seeded straight into the database in chunks of 5,000 (bench/delivery.py's
 seed) and queued as each chunk is committed, with the delivery limits out of the way. The
 worker's RSS (from /proc) is sampled every second along with the number of letters sent.

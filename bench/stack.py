@@ -2,7 +2,7 @@
 
 A Redis server and a PostgreSQL cluster of the caller's own (never the machine's shared
 ones: they are stopped and wiped at will), a throwaway database on a given server, the
-project's SMTP sink, gunicorn and `advocacy worker` processes. Each listens on a free port.
+project's SMTP sink, gunicorn and `python worker.py` processes. Each listens on a free port.
 """
 
 from __future__ import annotations
@@ -237,7 +237,9 @@ def app_env(tmp: Path, database_url: str, redis_url: str, smtp_url: str,
             "ADVOCACY_QUEUE": f"bench-{uuid.uuid4().hex[:8]}",
             "ADVOCACY_SENDER": "letters@bench.test", "ADVOCACY_SECRET_KEY": "bench",
             "ADVOCACY_DATA_KEYS": Fernet.generate_key().decode(),
-            "ADVOCACY_LOOKUP_KEY": "bench-lookup", **extra}
+            "ADVOCACY_LOOKUP_KEY": "bench-lookup",
+            # As the production image sets it (Dockerfile): glibc's malloc arenas per thread.
+            "MALLOC_ARENA_MAX": "2", **extra}
 
 
 def init(env: dict[str, str], limits: str | None = None) -> None:
@@ -303,13 +305,14 @@ def status_of(port: int, method: str, path: str, timeout: float = 5) -> int:
 
 
 def worker_argv(overrides: dict[str, Any] | None = None) -> list[str]:
-    """`advocacy worker`, or the same through `flask --app` with config values set.
+    """`python worker.py` (as docker-compose runs it), or `advocacy worker` through
+    `flask --app` with config values set.
 
     Flask builds the app from the literal arguments of the factory call, so a test can
     shorten the workers' periods (reconcile, retries) without a variable in the app for it.
     """
     if not overrides:
-        return [sys.executable, "-m", "advocacy", "worker"]
+        return [sys.executable, str(ROOT / "worker.py")]
     return [sys.executable, "-m", "flask", "--app", f"advocacy:create_app({overrides!r})",
             "worker"]
 

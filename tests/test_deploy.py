@@ -54,7 +54,7 @@ def test_commands_are_the_apps_own(compose: dict[str, Any]) -> None:
     assert web[1:3] == ["-c", "python:advocacy.gunicorn_conf"]
     assert '"gunicorn", "-c", "python:advocacy.gunicorn_conf"' in (ROOT / "Dockerfile").read_text()
     assert command(services["worker"]) == ["python", "worker.py"]
-    assert '"worker"' in (ROOT / "worker.py").read_text()
+    assert "run_worker(create_app()" in (ROOT / "worker.py").read_text()
     assert command(services["init"]) == ["advocacy", "init"]
 
 
@@ -103,3 +103,17 @@ def test_installed_package_carries_migrations_and_pages(tmp_path: Path) -> None:
     assert "advocacy/templates/public/index.html" in names
     assert "advocacy/static/site.css" in names
     assert "advocacy/translations/ru/LC_MESSAGES/messages.mo" in names
+
+
+def test_web_and_worker_processes_load_no_migration_or_smtp_server_code(tmp_path: Path) -> None:
+    """Alembic (about 12 MB) is for `advocacy init`; aiosmtpd for the sink and reply relay."""
+    import subprocess
+    import sys
+
+    probe = ("import sys; from advocacy import create_app; create_app();"
+             " print(sorted(m for m in ('alembic', 'flask_migrate', 'aiosmtpd')"
+             " if m in sys.modules))")
+    env = {"PATH": "/usr/bin:/bin", "ADVOCACY_INSTANCE_PATH": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
+                          text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == "[]"

@@ -155,10 +155,11 @@ def test_a_template_that_does_not_render_stops_init(
 def test_the_privacy_migration_encrypts_what_was_stored_in_clear(blank_app: Any) -> None:
     from flask_migrate import upgrade
 
-    from advocacy.bootstrap import MIGRATIONS, default_campaign
+    from advocacy.bootstrap import MIGRATIONS, default_campaign, set_up_migrations
     from advocacy.crypto import lookup_hash
     from advocacy.models import Campaign, Submission, Supporter
 
+    set_up_migrations(blank_app)
     upgrade(directory=str(MIGRATIONS), revision="0006")
     with db.engine.begin() as conn:
         conn.execute(text("INSERT INTO campaign (id, slug, name, is_default, status, bodies,"
