@@ -67,8 +67,10 @@ def _text_of(msg: EmailMessage) -> str:
 
 
 def store_reply(letter_id: int, raw: bytes) -> int | None:
-    """Keep an official's reply to a letter; None when the letter is gone (erased)."""
-    if db.session.get(Letter, letter_id) is None:
+    """Keep an official's reply to a letter; None (dropped) when its writer is no longer
+    known: their data was scrubbed or erased, and a reply would be theirs alone to read."""
+    letter = db.session.get(Letter, letter_id)
+    if letter is None or letter.submission.scrubbed_at is not None:
         return None
     msg = message_from_bytes(raw[:MAX_REPLY_BYTES], policy=policy.default)
     reply = Reply(letter_id=letter_id, from_address=str(msg.get("From", ""))[:500],

@@ -40,11 +40,6 @@ class PurgeReport:
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
 
-    def __iadd__(self, other: PurgeReport) -> PurgeReport:
-        for key, value in asdict(other).items():
-            setattr(self, key, getattr(self, key) + value)
-        return self
-
 
 def _last_activity() -> ColumnElement[Any]:
     return func.coalesce(Letter.sent_at, Letter.claimed_at, Letter.queued_at, Letter.created_at)

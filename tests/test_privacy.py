@@ -25,8 +25,9 @@ from advocacy.extensions import db
 from advocacy.handover import Scope, letters
 from advocacy.models import Campaign, Letter, LetterStatus, Reply, Submission, Supporter
 from advocacy.queue import get_queue, get_redis
-from advocacy.replies import inbound_server, letter_of
+from advocacy.replies import inbound_server, letter_of, store_reply
 from advocacy.retention import purge_if_due
+from advocacy.rights import erase
 from advocacy.sink import Sink, free_port
 
 from conftest import work
@@ -311,6 +312,13 @@ def test_replies_come_through_the_relay_and_wait_on_the_status_page(
     assert status
     page = client.get(status.group(1).split("?")[0]).data.decode()
     assert "will raise the case" in page and "office@ohchr.org" in page
+
+    # Once the writer erases their data, replies go with it and later ones are dropped.
+    letter_id, supporter_id = reply.letter_id, reply.letter.supporter_id
+    erase(supporter_id)
+    assert db.session.scalars(select(Reply)).all() == []
+    assert store_reply(letter_id, answer.as_bytes()) is None
+    assert db.session.scalars(select(Reply)).all() == []
 
 
 @ONE_DATABASE
