@@ -114,7 +114,9 @@ def test_nothing_personal_in_clear_in_tables_logs_metrics_jobs_or_links(
     links = re.findall(r"https?://\S+", "".join(m.message().get_body().get_content()
                                                 for m in sink.received
                                                 if m.rcpt_tos == [WRITER["email"]]))
-    assert len(links) >= 2 and not any("zq" in link or "%40" in link for link in links)
+    # (Not "zq" alone: a random token may hold those two letters, as one run showed.)
+    assert len(links) >= 2 and not any("zq.private" in link.lower() or "%40" in link
+                                       or "example.org" in link for link in links)
 
 
 def test_purge_scrubs_writers_after_the_retention_period_and_keeps_the_counts(
