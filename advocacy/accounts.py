@@ -6,6 +6,7 @@ Passwords are hashed with scrypt (werkzeug). A session's id carries the account'
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from datetime import timedelta
@@ -22,8 +23,13 @@ from .models import Invitation, Organizer, Role, utcnow
 PASSWORD_MIN = 12
 INVITATION_LIFE = timedelta(days=7)
 RANKS = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
-# Checked against when the email is unknown, so a wrong email costs as long as a wrong password.
-_DUMMY_HASH = generate_password_hash("not a password", method="scrypt")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the email is unknown, so a wrong email costs as long as a wrong
+    password; made on first use (scrypt is slow on purpose, and most processes never log in)."""
+    return generate_password_hash("not a password", method="scrypt")
 
 
 class AccountError(ValueError):
@@ -53,7 +59,7 @@ def authenticate(email: str, password: str) -> Organizer | None:
     address = email.strip().lower()
     organizer = db.session.scalar(select(Organizer).where(Organizer.email == address))
     if organizer is None or not organizer.active:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     return organizer if check_password_hash(organizer.password_hash, password) else None
 

@@ -141,11 +141,14 @@ def _kept(key: tuple[Any, ...], compute: Callable[[], T]) -> T:
     """A sum over the rollup, kept in this app until the watermark (in the key) moves: only
     then does it change."""
     cache: dict[Any, Any] = current_app.extensions.setdefault("advocacy_rollup_sums", {})
-    if key not in cache:
-        if len(cache) > ROLLED_KEPT:
-            cache.clear()
-        cache[key] = compute()
-    return cache[key]  # type: ignore[no-any-return]
+    if key in cache:
+        return cache[key]  # type: ignore[no-any-return]
+    # Returned from the local: another thread of this process may clear the dict meanwhile.
+    value = compute()
+    if len(cache) > ROLLED_KEPT:
+        cache.clear()
+    cache[key] = value
+    return value
 
 
 def _rolled_sums(view: str, filters: Filters, since: datetime) -> dict[Any, int]:

@@ -63,7 +63,8 @@ from .models import (
 )
 from .ratelimit import Limiter, RateLimits, campaign_limits, digest_time, window_opens
 from .replies import reply_address
-from .services import confirmation_link, data_link, official_label, status_link
+from .rights import ERASED
+from .services import confirmation_link, data_link, find_campaign, official_label, status_link
 from .targets import office_name
 
 log = logging.getLogger(__name__)
@@ -80,14 +81,19 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+def _default_campaign_sender() -> tuple[str, str]:
+    """The default campaign's name and From address, for mail that belongs to no letter."""
+    campaign = find_campaign(None)
+    return (campaign.name if campaign else "advocacy",
+            mail.sender_address(campaign.sender if campaign else None))
+
+
 def send_invitation(invitation_id: int, link: str) -> bool:
     """Email an invitation to organize; False if it was used or revoked in the meantime."""
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or invitation.accepted_at or invitation.revoked_at:
         return False
-    campaign = db.session.scalar(select(Campaign).where(Campaign.is_default.is_(True)))
-    name = campaign.name if campaign else "advocacy"
-    sender = mail.sender_address(campaign.sender if campaign else None)
+    name, sender = _default_campaign_sender()
     mail.shared_transport().send(invitation_message(
         to_email=invitation.email, campaign_name=name, sender=sender, role=invitation.role,
         link=link))
@@ -140,12 +146,10 @@ def send_data_link(supporter_id: int, locale: str) -> bool:
     supporter = db.session.get(Supporter, supporter_id)
     if supporter is None or supporter.email is None:
         return False
-    campaign = db.session.scalar(select(Campaign).where(Campaign.is_default.is_(True)))
-    name = campaign.name if campaign else "advocacy"
+    name, sender = _default_campaign_sender()
     with force_locale(locale):
         msg = data_link_message(
-            to_email=supporter.email, campaign_name=name,
-            sender=mail.sender_address(campaign.sender if campaign else None),
+            to_email=supporter.email, campaign_name=name, sender=sender,
             link=f"{data_link(supporter_id)}?lang={locale}")
     mail.shared_transport().send(msg)
     return True
@@ -485,6 +489,9 @@ def _retry_later(letter: LetterRow, reason: str, batch: Batch) -> None:
 
 def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch) -> bool:
     """Send one letter and record the outcome; False when the relay itself is unreachable."""
+    if letter.supporter_email is None:  # erased after this letter was claimed
+        batch.record(letter, LetterStatus.CANCELLED, last_error=ERASED)
+        return True
     try:
         rendered = render(letter)
         msg = compose(letter, rendered)

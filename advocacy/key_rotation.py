@@ -14,7 +14,6 @@ from sqlalchemy import Column, Table, Text, bindparam, select, type_coerce, upda
 
 from .crypto import Sealed, lookup_hash, reseal, unseal
 from .extensions import db
-from .models import Reply, Submission, Supporter
 
 CHUNK = 1000
 
@@ -56,5 +55,4 @@ def _rotate_table(table: Table) -> int:
 
 def rotate_keys() -> dict[str, int]:
     """Every encrypted value now under the first key; returns rows rewritten per table."""
-    tables = [Supporter.__table__, Submission.__table__, Reply.__table__]
-    return {t.name: _rotate_table(t) for t in tables if isinstance(t, Table)}
+    return {t.name: _rotate_table(t) for t in db.metadata.sorted_tables if _sealed_columns(t)}

@@ -252,17 +252,11 @@ def proof_message(*, to_email: str, sender: str, campaign_name: str, version: in
                   official: str, subject: str, other_subjects: list[str],
                   text: str) -> EmailMessage:
     """A test of a letter for the organizer who asked: "[TEST]", to them and no one else."""
-    msg = EmailMessage()
-    msg["From"] = Address(_display(campaign_name), addr_spec=sender)
-    msg["To"] = Address(addr_spec=to_email)
-    msg["Subject"] = _in_header(f"[TEST] {subject}")
-    msg["Date"] = format_datetime(utcnow())
-    msg["Auto-Submitted"] = "auto-generated"
     others = "".join(f"  - {_clean(s)}\n" for s in other_subjects)
-    msg.set_content(
-        f"A test of version {version} of the letter, as it would reach {_clean(official)}."
+    return _notice(
+        to_email=to_email, campaign_name=campaign_name, sender=sender,
+        subject=f"[TEST] {subject}",
+        text=f"A test of version {version} of the letter, as it would reach {_clean(official)}."
         " It was sent to you only, not to them; the supporter is a sample.\n"
         + (f"Each letter takes one of the subjects; the others are:\n{others}" if others else "")
-        + "\n" + "-" * 60 + "\n\n" + text
-    )
-    return msg
+        + "\n" + "-" * 60 + "\n\n" + text)

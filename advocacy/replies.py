@@ -104,10 +104,10 @@ class InboundHandler:
         if len(raw) > MAX_REPLY_BYTES:
             return "552 5.3.4 Message too big"
         with self.app.app_context():
-            for address in envelope.rcpt_tos:
-                letter_id = letter_of(address)
-                if letter_id is not None:
-                    store_reply(letter_id, raw)
+            # Once per letter, however many of the message's recipients name it.
+            letters = {letter_of(address) for address in envelope.rcpt_tos}
+            for letter_id in sorted(i for i in letters if i is not None):
+                store_reply(letter_id, raw)
         return "250 Message accepted"
 
 

@@ -18,18 +18,14 @@ from .models import Letter, LetterStatus, Reply, Submission, Supporter, Target
 from .retention import scrub
 
 # Letters not yet handed to the relay: an erasure cancels them. (A letter `sending` at this
-# moment is already on its way; it is recorded as sent and scrubbed like the rest.)
+# moment is cancelled by its worker if not yet composed, else recorded as sent and scrubbed.)
+ERASED = "cancelled: the supporter erased their data"
 NOT_SENT = (LetterStatus.UNCONFIRMED, LetterStatus.QUEUED, LetterStatus.HELD,
             LetterStatus.NEEDS_REVIEW)
 
 
 def _when(moment: Any) -> str | None:
     return moment.isoformat() if moment is not None else None
-
-
-def replies_to(letter_id: int) -> list[Reply]:
-    return list(db.session.scalars(select(Reply).where(Reply.letter_id == letter_id)
-                                   .order_by(Reply.id)))
 
 
 def replies_to_submission(submission_id: int) -> list[Reply]:
@@ -44,13 +40,16 @@ def everything_about(supporter: Supporter) -> dict[str, Any]:
     for sub in db.session.scalars(select(Submission).where(Submission.supporter_id == supporter.id)
                                   .order_by(Submission.id)):
         letters = []
+        replies_by_letter: dict[int, list[Reply]] = {}
+        for reply in replies_to_submission(sub.id):
+            replies_by_letter.setdefault(reply.letter_id, []).append(reply)
         rows = db.session.execute(
             select(Letter, Target.key, Target.office).join(Target, Letter.target_id == Target.id)
             .where(Letter.submission_id == sub.id).order_by(Letter.id))
         for letter, key, office in rows:
             replies = [{"from": r.from_address, "subject": r.subject, "text": r.text,
                         "received_at": _when(r.received_at)}
-                       for r in replies_to(letter.id)]
+                       for r in replies_by_letter.get(letter.id, [])]
             letters.append({
                 "official": office, "official_key": key, "status": letter.status,
                 "sent_at": _when(letter.sent_at),
@@ -89,16 +88,13 @@ def erase(supporter_id: int) -> Erasure:
     cancelled = db.session.execute(
         update(Letter).where(Letter.supporter_id == supporter_id, Letter.status.in_(NOT_SENT))
         .values(status=LetterStatus.CANCELLED, not_before=None, hold_reason=None,
-                last_error="cancelled: the supporter erased their data")
+                last_error=ERASED)
         .returning(Letter.id)).scalars().all()
     db.session.commit()
     ids = db.session.scalars(select(Submission.id).where(
         Submission.supporter_id == supporter_id))
+    # scrub() also forgets the writer, once none of their submissions is left unscrubbed.
     report = scrub(list(ids))
-    # Also when every submission was scrubbed already (a second erasure does no harm).
-    db.session.execute(update(Supporter).where(Supporter.id == supporter_id)
-                       .values(email=None, email_hash=None))
-    db.session.commit()
     return Erasure(cancelled_letters=len(cancelled), submissions=report.submissions,
                    replies=report.replies)
 

@@ -113,18 +113,6 @@ class RedisServer:
         self.stop()
 
 
-def shared_or_own_redis(directory: Path) -> tuple[str, RedisServer | None]:
-    """REDIS_URL if set, else a redis-server of our own, else the embedded one."""
-    if os.environ.get("REDIS_URL"):
-        return os.environ["REDIS_URL"], None
-    if RedisServer.available():
-        server = RedisServer(directory).start()
-        return server.url, server
-    from advocacy.queue import start_embedded_redis
-
-    return start_embedded_redis(directory), None
-
-
 # --- PostgreSQL ----------------------------------------------------------------------------
 
 def postgres_bin() -> Path | None:
@@ -192,11 +180,6 @@ class PrivatePostgres:
         """fast: connections are cut, as when the server is restarted under the app."""
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop",
                   check=False)
-
-    def restart(self, down_seconds: float = 0) -> None:
-        self.stop()
-        time.sleep(down_seconds)
-        self.start()
 
     def destroy(self) -> None:
         self.stop("immediate")

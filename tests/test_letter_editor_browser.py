@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
 from advocacy.models import Organizer
 
 from test_admin import PASSWORD, PEOPLE, people  # noqa: F401  # people is a fixture
 from test_browser import (  # noqa: F401  # live and browser are fixtures; pytestmark skips
+    ONE_DATABASE,
     SHOTS,
     accessibility_problems,
     browser,
@@ -17,9 +16,6 @@ from test_browser import (  # noqa: F401  # live and browser are fixtures; pytes
     organizer_page,
     pytestmark,
 )
-
-# What the database does is tested on both elsewhere; the browser's part needs one.
-ONE_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
 @ONE_DATABASE

@@ -103,7 +103,7 @@ def badge() -> Response:
     campaign = find_campaign(request.args.get("campaign"))
     if campaign is None:
         abort(404)
-    count = stats_cache().get(f"badge:{campaign.id}", lambda: sent_count(campaign))
+    count = stats_cache().get(f"sent:{campaign.id}", lambda: sent_count(campaign))
     label, shown = _("Letters delivered so far:"), format_decimal(count)
     split = 20 + int(7 * len(label))  # an estimate of the text's width: no font metrics here
     svg = render_template("public/badge.svg", label=label, count=shown, split=split,
@@ -162,8 +162,9 @@ def campaign_page(embed: bool) -> Page:
                                            letters=result.letters, embed=embed)
     page = render_template(
         "public/index.html", campaign=campaign, values=values, errors=errors, embed=embed,
-        sent=sent_count(campaign),
-        own_mail_sent=sum(own_mail.own_mail_counts(Filters(campaign.id)).values()),
+        sent=stats_cache().get(f"sent:{campaign.id}", lambda: sent_count(campaign)),
+        own_mail_sent=stats_cache().get(f"own:{campaign.id}", lambda: sum(
+            own_mail.own_mail_counts(Filters(campaign.id)).values())),
         preview=letter_form.preview(campaign, values, _placeholders()), suggested=suggested,
         countries=letter_form.countries(language), **letter_form.choices(campaign, language),
         detaining_name=country_name(campaign.detaining_country, language)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 from email_validator import EmailNotValidError
 from flask import Response, abort, make_response, render_template, request
@@ -17,6 +18,8 @@ from ..rights import erase, erased, everything_about
 from ..services import ConfirmationError, supporter_by_email, supporter_for_data_token
 from ..validation import normalise_email
 from . import Page, bp
+
+log = logging.getLogger(__name__)
 
 
 def _supporter(token: str) -> Supporter:
@@ -48,9 +51,8 @@ def my_data_send_link() -> Page:
         try:
             queue.enqueue_data_link(supporter.id, str(get_locale()))
         except RedisError:
-            return render_template(
-                "public/message.html", title=_("Please try again in a few minutes"),
-                text=_("We could not send the email just now.")), 503
+            # The same answer as for an unknown address, which a 503 here would reveal.
+            log.warning("data link of supporter %s not queued", supporter.id)
     return render_template(
         "public/message.html", title=_("Check your inbox"),
         text=_("If this address wrote letters here, it will receive a link to its data within a"
