@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time
-from typing import Any
+from typing import Any, Protocol
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError
@@ -32,7 +32,18 @@ class CampaignError(ValueError):
         self.errors = errors
 
 
-def taking_letters(campaign: Campaign, now: datetime) -> bool:
+class Schedule(Protocol):
+    """What says whether a campaign takes letters: a Campaign, or a row with these columns."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def opens_at(self) -> datetime | None: ...
+    @property
+    def closes_at(self) -> datetime | None: ...
+
+
+def taking_letters(campaign: Schedule, now: datetime) -> bool:
     """Open, and within its dates when it has any."""
     return (campaign.status == CampaignStatus.OPEN
             and (campaign.opens_at is None or campaign.opens_at <= now)

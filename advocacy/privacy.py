@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Protocol
 
 from flask import current_app
 
@@ -14,7 +15,16 @@ from .models import Campaign
 BUILTIN_VERSION = "builtin-2"  # 2: encryption, retention, the data page, the relay
 
 
-def notice_version(campaign: Campaign) -> str:
+class Notice(Protocol):
+    """What a campaign's notice depends on: a Campaign, or a row with these columns."""
+
+    @property
+    def privacy_notice(self) -> str | None: ...
+    @property
+    def reply_to(self) -> str: ...
+
+
+def notice_version(campaign: Notice) -> str:
     """The built-in notice's version, or a hash of the organizer's own text."""
     if campaign.privacy_notice:
         digest = hashlib.sha256(campaign.privacy_notice.encode()).hexdigest()[:16]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, cast
 
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from redis.exceptions import RedisError
-from sqlalchemy import Select, Table, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -126,14 +127,67 @@ class Official:
                 "postal_address": self.postal_address}
 
 
-def _officials(body: Body, country: str, language: str) -> list[Official]:
-    rows = db.session.execute(
-        select(Target.id, Target.office, Target.office_names, Target.holder, Target.email,
-               Target.contact_page, Target.postal_address)
-        .where(*chosen(body.id, body.slug, country)).order_by(Target.id))
-    return [Official(id=i, label=label_of(office_name(office, names, language), holder),
-                     email=email, contact_page=page, postal_address=postal)
-            for i, office, names, holder, email, page, postal in rows]
+@dataclass(frozen=True)
+class SubmissionSetting:
+    """What a submission needs to know before it writes: the campaign's state, the body, the
+    newest letter in the language and the officials, read in one query (`_SETTING`)."""
+
+    campaign_id: int
+    status: str
+    opens_at: datetime | None
+    closes_at: datetime | None
+    bodies: list[str]
+    privacy_notice: str | None
+    reply_to: str
+    body_id: int | None
+    body_slug: str | None
+    template_id: int | None
+    officials: list[Official]
+
+
+def _setting_query(campaign: ColumnElement[bool]) -> Select[Any]:
+    """One row per official of the body (one with no official when there is none): the
+    campaign's columns, the body's, the newest template's id, the official's."""
+    newest = (select(LetterTemplate.id)
+              .where(LetterTemplate.campaign_id == Campaign.id,
+                     LetterTemplate.body_id == Body.id,
+                     LetterTemplate.language == bindparam("language"))
+              .order_by(LetterTemplate.version.desc()).limit(1).scalar_subquery())
+    return (select(Campaign.id, Campaign.status, Campaign.opens_at, Campaign.closes_at,
+                   Campaign.bodies, Campaign.privacy_notice, Campaign.reply_to,
+                   Body.id, Body.slug, newest,
+                   Target.id, Target.office, Target.office_names, Target.holder, Target.email,
+                   Target.contact_page, Target.postal_address)
+            .select_from(Campaign)
+            .outerjoin(Body, Body.slug == bindparam("body"))
+            .outerjoin(Target, and_(*chosen(Body.id, Body.slug, bindparam("country"))))
+            .where(campaign)
+            .order_by(Target.id))
+
+
+_SETTING = {
+    True: _setting_query(Campaign.slug == bindparam("slug")),
+    False: _setting_query(Campaign.is_default.is_(True)),
+}
+
+
+def submission_setting(slug: str | None, body: str, language: str, country: str,
+            locale: str) -> SubmissionSetting | None:
+    """A submission's setting, or None when the campaign does not exist. Officials are named
+    in `locale`, the language of the supporter's pages."""
+    rows = db.session.execute(_SETTING[bool(slug)], {
+        "slug": slug, "body": body, "language": language, "country": country}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    return SubmissionSetting(
+        campaign_id=first[0], status=first[1], opens_at=first[2], closes_at=first[3],
+        bodies=first[4] or [], privacy_notice=first[5], reply_to=first[6],
+        body_id=first[7], body_slug=first[8], template_id=first[9],
+        officials=[Official(id=i, label=label_of(office_name(office, names, locale), holder),
+                            email=email, contact_page=page, postal_address=postal)
+                   for *_, i, office, names, holder, email, page, postal in rows
+                   if i is not None])
 
 
 # Statements built once (building one per request costs about as much as running it), run
@@ -167,24 +221,23 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
     letters, not the read before, keeps "one letter per supporter per official per campaign"
     under concurrent requests.
     """
-    campaign = find_campaign(data.campaign)
-    if campaign is None:
+    setting = submission_setting(data.campaign, data.body, data.language, data.target_country,
+                                 locale)
+    if setting is None:
         raise SubmissionError({"campaign": _("Unknown campaign.")}, 404)
     now = utcnow()
-    if not taking_letters(campaign, now):
+    if not taking_letters(setting, now):
         raise SubmissionError({"campaign": _("This campaign is not taking letters now.")}, 409)
-    if campaign.bodies and data.body not in campaign.bodies:
+    if setting.bodies and data.body not in setting.bodies:
         raise SubmissionError({"body": _("This campaign does not write to that body.")})
-    body = db.session.scalar(select(Body).where(Body.slug == data.body))
-    if body is None:
+    if setting.body_id is None:
         raise SubmissionError({"body": _("This body has no officials set up yet.")})
-    template_id = db.session.scalar(_newest_template(campaign.id, body.id, data.language)
-                                    .with_only_columns(LetterTemplate.id))
+    template_id = setting.template_id
     if template_id is None:
         raise SubmissionError({"language": _("The letter is not available in this language yet.")})
-    officials = _officials(body, data.target_country, locale)
+    officials = setting.officials
     if not officials:
-        field_name = "country" if body.slug == "gov" else "body"
+        field_name = "country" if setting.body_slug == "gov" else "body"
         raise SubmissionError(
             {field_name: _("No official of this body is set up for letters yet.")})
     by_email = [t for t in officials if t.email]
@@ -195,8 +248,8 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
                        " pages.")},
             contact_only=contact_only,
         )
-    campaign_id, body_id = campaign.id, body.id
-    privacy_version = notice_version(campaign)
+    campaign_id, body_id = setting.campaign_id, setting.body_id
+    privacy_version = notice_version(setting)
 
     sql = db.session.connection()
     try:

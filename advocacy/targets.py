@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, SQLColumnExpression, or_, select
 
 from .extensions import db
 from .models import Body, Target
@@ -251,11 +251,17 @@ def office_name(office: str, names: dict[str, str] | None, language: str) -> str
     return (names or {}).get(language) or office
 
 
-def chosen(body_id: int, body_slug: str, country: str = "") -> list[ColumnElement[bool]]:
-    """Which targets a letter to this body goes to: its active officials (for gov: a country's)."""
+def chosen(body_id: int | SQLColumnExpression[int], body_slug: str | SQLColumnExpression[str],
+           country: str | SQLColumnExpression[str] = "") -> list[ColumnElement[bool]]:
+    """Which targets a letter to this body goes to: its active officials (for gov: a country's).
+
+    Given values, or columns and parameters (a join on the body: services.submit)."""
     where = [Target.body_id == body_id, Target.active.is_(True)]
-    if body_slug == "gov":
-        where.append(Target.country == country)
+    if isinstance(body_slug, str):
+        if body_slug == "gov":
+            where.append(Target.country == country)
+    else:
+        where.append(or_(body_slug != "gov", Target.country == country))
     return where
 
 

@@ -7,10 +7,19 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import delete, event, func, select, update
 
 from advocacy.extensions import db
-from advocacy.models import Letter, Submission, Supporter
+from advocacy.models import (
+    Body,
+    Campaign,
+    CampaignStatus,
+    Letter,
+    LetterTemplate,
+    Submission,
+    Supporter,
+    Target,
+)
 
 from test_end_to_end import SUPPORTER, submission
 
@@ -156,6 +165,100 @@ def test_stats_shape(client: Any) -> None:
     assert set(stats["by_body"]) == {"eu", "coe", "un", "gov"}
     assert client.get("/api/stats?campaign=free-azat-miftakhov").json == stats
     assert client.get("/api/stats?campaign=nope").status_code == 404
+
+
+def un_officials() -> list[Target]:
+    un = db.session.scalar(select(Body).where(Body.slug == "un"))
+    return list(db.session.scalars(select(Target).where(Target.body_id == un.id)
+                                   .order_by(Target.id)))
+
+
+def test_a_submission_reads_what_it_needs_in_one_query(app: Any, client: Any) -> None:
+    """Campaign, body, newest letter and officials: one SELECT, then the writing."""
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement.lstrip().split()[0].upper())
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert client.post("/api/letters", json=submission()).status_code == 202
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert statements.count("SELECT") == 1, statements
+    assert statements.count("INSERT") == 3, statements
+
+
+def test_the_letters_follow_what_organizers_changed(client: Any) -> None:
+    """An official made inactive gets no letter; letters use the newest version."""
+    first, *others = [t for t in un_officials() if t.email and t.active]
+    assert others, "the UN has at least two officials who take email"
+    first.active = False
+    un = first.body_id
+    newest = db.session.scalar(select(LetterTemplate).where(
+        LetterTemplate.body_id == un, LetterTemplate.language == "en")
+        .order_by(LetterTemplate.version.desc()).limit(1))
+    db.session.add(LetterTemplate(
+        campaign_id=newest.campaign_id, body_id=un, language="en", version=newest.version + 1,
+        subject=newest.subject, body=newest.body, default_salutation=newest.default_salutation,
+        origin="organizer", content_hash="0" * 64))
+    db.session.commit()
+    reply = client.post("/api/letters", json=submission())
+    assert reply.status_code == 202, reply.json
+    letters = db.session.scalars(select(Letter)).all()
+    assert sorted(letter.target_id for letter in letters) == [t.id for t in others]
+    versions = {db.session.get(LetterTemplate, letter.template_id).version for letter in letters}
+    assert versions == {newest.version + 1}
+
+
+def _pause() -> None:
+    db.session.execute(update(Campaign).values(status=CampaignStatus.PAUSED))
+
+
+def _only_eu() -> None:
+    db.session.execute(update(Campaign).values(bodies=["eu"]))
+
+
+def _no_english_letter() -> None:
+    un = db.session.scalar(select(Body.id).where(Body.slug == "un"))
+    db.session.execute(delete(LetterTemplate).where(LetterTemplate.body_id == un,
+                                                    LetterTemplate.language == "en"))
+
+
+def _no_active_official() -> None:
+    db.session.execute(update(Target).values(active=False))
+
+
+def _no_body() -> None:
+    un = db.session.scalar(select(Body.id).where(Body.slug == "un"))
+    db.session.execute(delete(LetterTemplate).where(LetterTemplate.body_id == un))
+    db.session.execute(delete(Target).where(Target.body_id == un))
+    db.session.execute(delete(Body).where(Body.id == un))
+
+
+@pytest.mark.parametrize(("change", "payload", "status", "field", "words"), [
+    (_pause, submission(), 409, "campaign", "not taking letters"),
+    (_only_eu, submission(), 422, "body", "does not write to that body"),
+    (_no_english_letter, submission(), 422, "language", "not available in this language"),
+    (_no_active_official, submission(), 422, "body", "No official of this body"),
+    (_no_active_official, submission(body="gov", country="FI"), 422, "country",
+     "No official of this body"),
+    (lambda: None, submission(body="gov", country="NZ"), 422, "country",
+     "No official of this body"),
+    (_no_body, submission(), 422, "body", "no officials set up yet"),
+], ids=["paused", "other-bodies", "no-letter-in-language", "no-active-official",
+        "no-minister-active", "no-minister", "no-body"])
+def test_what_the_campaign_cannot_take_is_said_and_nothing_stored(
+    client: Any, change: Any, payload: dict[str, Any], status: int, field: str, words: str
+) -> None:
+    change()
+    db.session.commit()
+    reply = client.post("/api/letters", json=payload)
+    assert reply.status_code == status, reply.json
+    assert words in reply.json["errors"][field], reply.json
+    assert stored() == (0, 0, 0)
 
 
 def test_healthz_and_campaign_page(client: Any) -> None:
