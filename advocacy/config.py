@@ -110,12 +110,14 @@ def check_mail_safety(mode: str, smtp_url: str, test_hosts: set[str]) -> None:
 
 
 def engine_options(url: str, options: Mapping[str, Any]) -> dict[str, Any]:
-    """The engine's options for this database: PostgreSQL gives up connecting after a few
-    seconds, so a server that cannot be reached makes a 503, not a request that hangs."""
+    """The engine's options for this database. PostgreSQL gives up connecting after a few
+    seconds, so a server that cannot be reached makes a 503, not a request that hangs, and a
+    pooled connection is pinged before use (the server may have restarted since). A SQLite
+    file has no server to lose: no ping, which would cost a statement per request."""
     if not url.startswith("postgresql"):
         return dict(options)
     connect_args = {"connect_timeout": PG_CONNECT_TIMEOUT, **options.get("connect_args", {})}
-    return {**options, "connect_args": connect_args}
+    return {"pool_pre_ping": True, **options, "connect_args": connect_args}
 
 
 def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -143,7 +145,7 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
         # A database error's message would otherwise carry the statement's values into logs.
         # A pooled connection is checked before use: after the database restarts, requests
         # get new connections, not errors (outages.py answers 503 while it is down).
-        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True, "pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         "REDIS_URL": env.get("REDIS_URL") or None,
         "SMTP_URL": smtp_url,
         "ADVOCACY_TEST_SMTP_HOSTS": test_hosts,

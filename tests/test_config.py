@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from advocacy.config import ConfigError, from_environment
+from advocacy.config import ConfigError, engine_options, from_environment
 
 
 def test_defaults_are_local_and_safe(tmp_path: Path) -> None:
@@ -96,3 +96,14 @@ def test_submit_rate_is_checked(tmp_path: Path) -> None:
     assert from_environment(tmp_path, {"ADVOCACY_SUBMIT_RATE": "5/minute"})["SUBMIT_RATE"]
     with pytest.raises(ConfigError, match="ADVOCACY_SUBMIT_RATE"):
         from_environment(tmp_path, {"ADVOCACY_SUBMIT_RATE": "lots"})
+
+
+def test_only_postgresql_connections_are_pinged_and_time_out() -> None:
+    """A server can restart under a pool; a SQLite file cannot (a ping would cost a statement
+    on every request)."""
+    base = {"hide_parameters": True}
+    pg = engine_options("postgresql+psycopg://postgres@127.0.0.1/x", base)
+    assert pg["pool_pre_ping"] is True and pg["connect_args"]["connect_timeout"] > 0
+    assert engine_options("sqlite:///x.db", base) == base
+    assert engine_options("postgresql+psycopg://h/x", {"pool_pre_ping": False})[
+        "pool_pre_ping"] is False  # an explicit choice stands

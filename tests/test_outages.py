@@ -7,8 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from advocacy import create_app
+from advocacy.extensions import db
 from advocacy.sink import free_port
 
 LETTER = {"body": "un", "language": "en", "consent": True,
@@ -55,3 +58,22 @@ def test_without_the_database_every_answer_is_a_clear_503(no_database: Any) -> N
     for path in ("/", "/api/stats", "/badge.svg", "/privacy"):
         assert no_database.get(path).status_code == 503, path
     assert time.monotonic() - started < 10  # refused at once: no request hangs
+
+
+def test_connections_a_restarted_postgresql_dropped_cost_no_request(app: Any, client: Any
+                                                                     ) -> None:
+    """Pooled connections the server ended (a restart, a failover) are pinged and replaced
+    before use: the next request is answered, not a 503."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    if not url.startswith("postgresql"):
+        pytest.skip("a SQLite file has no server to restart")
+    assert client.get("/api/stats").status_code == 200
+    db.session.remove()  # the pool now holds the connection
+    admin = create_engine(url, poolclass=NullPool)
+    with admin.connect() as conn:
+        ended = conn.scalar(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"))
+    admin.dispose()
+    assert ended >= 1
+    assert client.get("/api/stats").status_code == 200
