@@ -1,16 +1,23 @@
-"""Intake: JSON submissions per second and their latency under gunicorn, next to /healthz.
+"""Intake: JSON submissions per second and their latency under gunicorn, next to a hello world.
 
     .venv/bin/python bench/intake.py [--seconds 10] [--clients 16] [--rate 100] [--database-url URL]
 
-Starts `gunicorn advocacy:create_app()` (2 processes x 8 threads) on loopback, on a fresh
-SQLite database (or the one --database-url names, migrated and loaded by `advocacy init`) and
-the local Redis (or the embedded one), and measures in one run:
-- closed loop: requests/s with --clients concurrent keep-alive clients, first for
-  GET /healthz (the "hello world": one `SELECT 1`), then for POST /api/letters (validation,
-  dedup, three INSERTs, the commit, the confirmation job into Redis, the per-IP limit);
+Starts the app under gunicorn (2 processes x 8 threads, gthread, as advocacy/gunicorn_conf.py)
+on loopback, with two endpoints of the bench's own (bench/intake_app.py), on a fresh SQLite
+database (or the one --database-url names, migrated and loaded by `advocacy init`) and the
+local Redis (or the embedded one), and measures in one run:
+- closed loop: requests/s with --clients concurrent keep-alive clients, and the server's CPU
+  time per request (its processes' user + system time over the run), for
+  GET /bench/hello (the hello world: a constant string through the same app and middleware),
+  GET /healthz (`SELECT 1` and a Redis PING),
+  POST /bench/checked (the submission's work short of the database and the queue: the per-IP
+  limit in Redis, the checks, the hash, the encryption: the ceiling of any storage design),
+  POST /api/letters (all of that, then the one SELECT, three INSERTs and the commit, and the
+  confirmation job into Redis);
 - open loop: POST /api/letters at a fixed --rate per second; latency is taken from each
   request's scheduled start, so a slow server cannot hide its queue (p50, p99).
-Prints the figures, then one JSON line.
+Prints the figures, then one JSON line: `ratio` is submissions against the hello world (the
+goal: at least 0.5), `ceiling_ratio` the same for /bench/checked.
 """
 
 from __future__ import annotations
@@ -30,6 +37,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import psutil
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -43,11 +52,15 @@ def letter(n: str) -> bytes:
     }).encode()
 
 
+PATHS = {"hello": "/bench/hello", "healthz": "/healthz", "checked": "/bench/checked",
+         "submit": "/api/letters"}
+
+
 def request(conn: http.client.HTTPConnection, kind: str, n: str) -> int:
-    if kind == "hello":
-        conn.request("GET", "/healthz")
+    if kind in ("hello", "healthz"):
+        conn.request("GET", PATHS[kind])
     else:
-        conn.request("POST", "/api/letters", body=letter(n),
+        conn.request("POST", PATHS[kind], body=letter(n),
                      headers={"Content-Type": "application/json"})
     reply = conn.getresponse()
     reply.read()
@@ -74,6 +87,11 @@ def closed_loop(port: int, kind: str, seconds: float, threads: int, out: Any) ->
     for t in pool:
         t.join()
     out.put((sum(counts), sum(errors)))
+
+
+def server_cpu(server: subprocess.Popen[bytes]) -> float:
+    """User + system seconds of gunicorn's worker processes so far."""
+    return sum(sum(child.cpu_times()[:2]) for child in psutil.Process(server.pid).children())
 
 
 def throughput(port: int, kind: str, seconds: float, clients: int) -> tuple[float, int]:
@@ -166,7 +184,7 @@ def main() -> None:
                    capture_output=True)
     server = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-w", "2", "-k", "gthread", "--threads", "8",
-         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "advocacy:create_app()"],
+         "-b", f"127.0.0.1:{port}", "--log-level", "warning", "bench.intake_app:create()"],
         env=env, cwd=ROOT)
     try:
         deadline = time.time() + 30
@@ -178,11 +196,18 @@ def main() -> None:
                 if time.time() > deadline:
                     raise
                 time.sleep(0.2)
-        throughput(port, "hello", 2, args.clients)  # warm-up
-        hello, hello_errors = throughput(port, "hello", args.seconds, args.clients)
-        submit, submit_errors = throughput(port, "submit", args.seconds, args.clients)
-        print(f"closed loop, {args.clients} clients: /healthz {hello:.0f}/s,"
-              f" POST /api/letters {submit:.0f}/s", flush=True)
+        for kind in PATHS:  # warm-up: every path once through both processes
+            throughput(port, kind, 1, args.clients)
+        rates: dict[str, float] = {}
+        cpu_ms: dict[str, float] = {}
+        errors = 0
+        for kind in PATHS:
+            before = server_cpu(server)
+            rates[kind], failed = throughput(port, kind, args.seconds, args.clients)
+            cpu_ms[kind] = (server_cpu(server) - before) / (rates[kind] * args.seconds) * 1000
+            errors += failed
+            print(f"closed loop, {args.clients} clients: {PATHS[kind]} {rates[kind]:.0f}/s,"
+                  f" server CPU {cpu_ms[kind]:.2f} ms a request", flush=True)
         latencies, open_errors = open_loop(port, args.rate, args.seconds)
         latencies.sort()
         p50 = statistics.median(latencies) * 1000
@@ -195,10 +220,13 @@ def main() -> None:
     print(json.dumps({
         "bench": "intake", "database": env["DATABASE_URL"].split(":", 1)[0],
         "clients": args.clients, "seconds": args.seconds,
-        "hello_per_s": round(hello), "submit_per_s": round(submit),
-        "ratio": round(submit / hello, 3), "rate": args.rate,
-        "p50_ms": round(p50, 1), "p99_ms": round(p99, 1),
-        "errors": hello_errors + submit_errors + open_errors,
+        **{f"{kind}_per_s": round(rate) for kind, rate in rates.items()},
+        **{f"{kind}_cpu_ms": round(ms, 3) for kind, ms in cpu_ms.items()},
+        "ratio": round(rates["submit"] / rates["hello"], 3),
+        "ceiling_ratio": round(rates["checked"] / rates["hello"], 3),
+        "healthz_ratio": round(rates["submit"] / rates["healthz"], 3),
+        "rate": args.rate, "p50_ms": round(p50, 1), "p99_ms": round(p99, 1),
+        "errors": errors + open_errors,
     }))
 
 
