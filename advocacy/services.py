@@ -147,7 +147,8 @@ class SubmissionSetting:
 
 def _setting_query(campaign: ColumnElement[bool]) -> Select[Any]:
     """One row per official of the body (one with no official when there is none): the
-    campaign's columns, the body's, the newest template's id, the official's."""
+    campaign's columns, the body's, the newest template's id, the official's. The campaign's
+    columns repeat on every row; a body has a handful of officials."""
     newest = (select(LetterTemplate.id)
               .where(LetterTemplate.campaign_id == Campaign.id,
                      LetterTemplate.body_id == Body.id,
