@@ -18,7 +18,7 @@ from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from . import audit
-from .accounts import AccountError, hash_password
+from .accounts import AccountError, hash_password, normalise
 from .extensions import db
 from .models import Organizer
 from .progress import bar as progress_bar
@@ -108,11 +108,9 @@ def set_organizer(email: str, password: str, role: str = "owner") -> Organizer:
 @with_appcontext
 def create_organizer_command(email: str, role: str, password: str | None) -> None:
     """Create an organizer account (or reset its password)."""
-    from email_validator import EmailNotValidError, validate_email
-
     try:
-        email = validate_email(email, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
+        email = normalise(email)  # as an invitation would
+    except AccountError as exc:
         raise click.BadParameter(str(exc), param_hint="EMAIL") from None
     generated = password is None
     password = password or secrets.token_urlsafe(12)
