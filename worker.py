@@ -1,7 +1,7 @@
 """Start a delivery worker: `python worker.py [--burst]`, the same as `advocacy worker`.
 
-It builds the app directly rather than through the command line, so the process never
-loads Flask-Migrate and Alembic (about 12 MB), which only `advocacy init` needs.
+It builds the app directly, without the command line. Neither loads Flask-Migrate and
+Alembic (about 12 MB), which only `advocacy init` and `advocacy db` need.
 """
 
 import sys

@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import click
 from flask import Flask
 
 
@@ -59,12 +58,6 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
         with app.app_context():
             event.listen(db.engine, "connect", sqlite_pragmas)
-    if click.get_current_context(silent=True) is not None:
-        # A command (`advocacy init`, `flask db …`) may migrate. A web process never does,
-        # and Flask-Migrate brings Alembic: about 12 MB in every process that imports it.
-        from .bootstrap import set_up_migrations
-
-        set_up_migrations(app)
     csrf.init_app(app)
     cors.init_app(app)
     talisman.init_app(app, **security_headers(app.config))

@@ -38,7 +38,8 @@ def default_campaign() -> Campaign:
 
 
 def set_up_migrations(app: Flask) -> None:
-    """Flask-Migrate for this app (create_app leaves it out of web processes)."""
+    """Flask-Migrate for this app: only `advocacy init` and `advocacy db` set it up, as
+    Alembic is about 12 MB in every process that imports it."""
     from flask_migrate import Migrate
 
     if "migrate" not in app.extensions:

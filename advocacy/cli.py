@@ -13,12 +13,12 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from sqlalchemy import select
 from werkzeug.security import check_password_hash
 
 from . import audit
-from .accounts import AccountError, hash_password
+from .accounts import AccountError, hash_password, normalise
 from .extensions import db
 from .models import Organizer
 from .progress import bar as progress_bar
@@ -52,6 +52,24 @@ def init_command(targets_dir: Path | None, templates_dir: Path | None,
     except (TargetFileError, TemplateFileError) as exc:
         raise click.ClickException(str(exc)) from None
     _echo_json(report)
+
+
+class MigrationCommands(click.Command):
+    """`advocacy db …`: Flask-Migrate's commands, set up only when one runs, so that no other
+    command (`advocacy worker`, say) loads Alembic (about 12 MB)."""
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        from flask_migrate.cli import db as migrate_group
+
+        from .bootstrap import set_up_migrations
+
+        set_up_migrations(click.get_current_context().ensure_object(ScriptInfo).load_app())
+        commands: click.Group = migrate_group  # with the group's own options (-d, -x)
+        return commands.make_context(info_name, args, parent=parent, **extra)
+
+
+db_command = MigrationCommands("db", help="Database migrations (Flask-Migrate's commands).")
 
 
 @click.command("export")
@@ -108,11 +126,9 @@ def set_organizer(email: str, password: str, role: str = "owner") -> Organizer:
 @with_appcontext
 def create_organizer_command(email: str, role: str, password: str | None) -> None:
     """Create an organizer account (or reset its password)."""
-    from email_validator import EmailNotValidError, validate_email
-
     try:
-        email = validate_email(email, check_deliverability=False).normalized.lower()
-    except EmailNotValidError as exc:
+        email = normalise(email)  # as an invitation would
+    except AccountError as exc:
         raise click.BadParameter(str(exc), param_hint="EMAIL") from None
     generated = password is None
     password = password or secrets.token_urlsafe(12)
@@ -376,7 +392,7 @@ def inbound_command(host: str, port: int) -> None:
         server.stop()
 
 
-COMMANDS = [init_command, export_command, create_organizer_command, worker_command,
+COMMANDS = [init_command, db_command, export_command, create_organizer_command, worker_command,
             reconcile_command, stats_command, run_command, pause_command, resume_command,
             limits_command, sink_command, export_letters_command, purge_command,
             rotate_keys_command, new_data_key_command, inbound_command]

@@ -4,7 +4,8 @@ The database holds every letter, so without it nothing can be taken or shown: th
 answers 503 in JSON, pages answer 503 with a page in the supporter's language, both with
 `Retry-After`. Without Redis the web still takes letters (their emails are queued later by
 `reconcile`); only what needs Redis itself (the queue on the dashboard) answers 503.
-`/healthz` reports both, for monitors and load balancers.
+`/healthz` reports both, for monitors and load balancers: 503 only without the database, so
+a web that still takes letters stays in rotation while Redis is away ("degraded").
 """
 
 from __future__ import annotations
@@ -77,10 +78,11 @@ def service_states() -> dict[str, str]:
 
 
 def healthz() -> tuple[dict[str, str], int]:
-    """200 when the database and Redis answer; 503 naming what does not."""
+    """200 while the database answers ("degraded" without Redis); 503 without the database."""
     states = service_states()
-    healthy = all(state == "ok" for state in states.values())
-    return {"status": "ok" if healthy else "unavailable", **states}, 200 if healthy else 503
+    if states["database"] != "ok":
+        return {"status": "unavailable", **states}, 503
+    return {"status": "ok" if states["redis"] == "ok" else "degraded", **states}, 200
 
 
 def register(app: Flask) -> None:

@@ -20,6 +20,7 @@ from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import ColumnElement, CursorResult, Executable, delete, exists, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from .extensions import db
 from .models import Letter, LetterStatus, Reply, RollupMark, Submission, Supporter, utcnow
@@ -104,15 +105,27 @@ def purge(days: int | None = None, now: datetime | None = None) -> PurgeReport:
     return report
 
 
+def claim_purge(now: datetime) -> bool:
+    """Take the scheduled purge due at `now` (the caller commits); one of many callers wins."""
+    # One conditional UPDATE: a second caller waits for the first's row lock, then finds
+    # the mark moved and matches nothing (a read, then a write, would let both through).
+    if _rows(update(RollupMark)
+             .where(RollupMark.name == MARK, RollupMark.upto <= now - PURGE_EVERY)
+             .values(upto=now).execution_options(synchronize_session=False)):
+        return True
+    # The first purge ever: no mark yet. Its primary key lets one INSERT through; the
+    # others, and every caller once the mark exists, insert nothing. RETURNING says which:
+    # an INSERT's rowcount is -1 on PostgreSQL, inserted or not.
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    inserted = db.session.scalar(dialect.insert(RollupMark).values(name=MARK, upto=now)
+                                 .on_conflict_do_nothing(index_elements=["name"])
+                                 .returning(RollupMark.name))
+    return inserted is not None
+
+
 def purge_if_due(now: datetime | None = None) -> PurgeReport | None:
     """The scheduled purge: at most once per PURGE_EVERY across all workers."""
     now = now or utcnow()
-    mark = db.session.get(RollupMark, MARK)
-    if mark is not None and now - mark.upto < PURGE_EVERY:
-        return None
-    if mark is None:
-        db.session.add(RollupMark(name=MARK, upto=now))
-    else:
-        mark.upto = now
+    claimed = claim_purge(now)
     db.session.commit()
-    return purge(now=now)
+    return purge(now=now) if claimed else None

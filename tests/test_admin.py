@@ -9,7 +9,7 @@ import pyotp
 import pytest
 from sqlalchemy import select
 
-from advocacy.accounts import RANKS
+from advocacy.accounts import RANKS, authenticate
 from advocacy.cli import set_organizer
 from advocacy.extensions import db
 from advocacy.models import AuditEntry, Organizer, Role
@@ -219,3 +219,20 @@ def test_what_organizers_type_is_escaped_in_the_admin(
         "csrf_token": token, "email": "<script>alert(1)</script>@example.org", "role": "viewer"})
     page = client.get("/admin/organizers").data.decode()
     assert "<script>alert(1)" not in page
+
+
+def test_create_organizer_normalises_the_address_as_an_invitation_does(runner: Any) -> None:
+    made = runner.invoke(args=["create-organizer", " New.Owner@Example.ORG ", "--password",
+                               PASSWORD])
+    assert made.exit_code == 0, made.output
+    assert "organizer new.owner@example.org (owner) ready" in made.output
+    assert authenticate("new.owner@example.org", PASSWORD) is not None
+    generated = runner.invoke(args=["create-organizer", "Viewer@Example.org", "--role", "viewer"])
+    assert generated.exit_code == 0, generated.output
+    password = re.search(r"password: (\S+)", generated.output)
+    assert password and authenticate("viewer@example.org", password.group(1)) is not None
+
+    refused = runner.invoke(args=["create-organizer", "not-an-address", "--password", PASSWORD])
+    assert refused.exit_code == 2 and "EMAIL" in refused.output
+    assert "must have an @-sign" in refused.output
+    assert db.session.scalar(select(Organizer).where(Organizer.email.contains("not-an"))) is None

@@ -105,15 +105,27 @@ def test_installed_package_carries_migrations_and_pages(tmp_path: Path) -> None:
     assert "advocacy/translations/ru/LC_MESSAGES/messages.mo" in names
 
 
-def test_web_and_worker_processes_load_no_migration_or_smtp_server_code(tmp_path: Path) -> None:
-    """Alembic (about 12 MB) is for `advocacy init`; aiosmtpd for the sink and reply relay."""
+def test_web_and_worker_processes_load_no_migration_or_smtp_server_code(
+        tmp_path: Path, redis_url: str, queue_name: str) -> None:
+    """Alembic (about 12 MB) is for `advocacy init` and `advocacy db`; aiosmtpd for the sink
+    and the reply relay."""
     import subprocess
     import sys
 
-    probe = ("import sys; from advocacy import create_app; create_app();"
-             " print(sorted(m for m in ('alembic', 'flask_migrate', 'aiosmtpd')"
-             " if m in sys.modules))")
-    env = {"PATH": "/usr/bin:/bin", "ADVOCACY_INSTANCE_PATH": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True,
-                          text=True, check=True, cwd=ROOT)
-    assert done.stdout.strip() == "[]"
+    loaded = ("print('loaded:', sorted(m for m in ('alembic', 'flask_migrate', 'aiosmtpd')"
+              " if m in sys.modules))")
+    probes = {
+        # gunicorn's and worker.py's way: the factory alone.
+        "create_app": f"from advocacy import create_app; create_app(); {loaded}",
+        # The command line, as `advocacy worker` runs: the app is made while the command is
+        # looked up. --burst on an empty queue returns at once; main() then exits.
+        "advocacy worker": f"import atexit; atexit.register(lambda: {loaded});"
+                           " sys.argv = ['advocacy', 'worker', '--burst'];"
+                           " from advocacy.cli import main; main()",
+    }
+    env = {"PATH": "/usr/bin:/bin", "ADVOCACY_INSTANCE_PATH": str(tmp_path),
+           "REDIS_URL": redis_url, "ADVOCACY_QUEUE": queue_name}
+    for name, probe in probes.items():
+        done = subprocess.run([sys.executable, "-c", f"import sys; {probe}"], env=env,
+                              capture_output=True, text=True, check=True, cwd=ROOT, timeout=120)
+        assert re.findall(r"^loaded: (.*)$", done.stdout, re.M) == ["[]"], (name, done.stdout)

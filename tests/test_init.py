@@ -67,6 +67,25 @@ def test_migrations_build_the_schema_the_models_describe(blank_app: Any) -> None
     assert diff == []
 
 
+def test_advocacy_db_runs_flask_migrates_commands(blank_app: Any) -> None:
+    """Flask-Migrate is set up when `advocacy db …` runs (not for every command)."""
+    from advocacy.bootstrap import MIGRATIONS
+
+    runner = blank_app.test_cli_runner()
+    upgraded = runner.invoke(args=["db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    with db.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), db.metadata) == []
+    version = "SELECT version_num FROM alembic_version"
+    with db.engine.connect() as conn:
+        assert conn.scalar(text(version))
+    # The group's own options reach it too (-d: the migrations' directory).
+    stamped = runner.invoke(args=["db", "-d", str(MIGRATIONS), "stamp", "base"])
+    assert stamped.exit_code == 0, stamped.output
+    with db.engine.connect() as conn:
+        assert conn.scalar(text(version)) is None
+
+
 def test_init_twice_loads_everything_once(blank_app: Any, data_dirs: tuple[Path, Path]) -> None:
     first = init(blank_app, data_dirs)
     assert '"added": 25' in first.output and '"added": 20' in first.output

@@ -1,0 +1,44 @@
+"""The scheduled purge: once an hour across all workers, even when two claim it at once."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+
+from advocacy.extensions import db
+from advocacy.models import RollupMark, utcnow
+from advocacy.retention import MARK, PURGE_EVERY, PurgeReport, claim_purge, purge_if_due
+
+BLOCKED = 0.5  # long enough for the other worker to reach the claim and wait on it
+
+
+def purge_in_another_worker(app: Any, now: Any, results: list[PurgeReport | None]) -> None:
+    with app.app_context():  # a session and a connection of its own
+        results.append(purge_if_due(now))
+
+
+@pytest.mark.parametrize("first_ever", [True, False], ids=["no mark yet", "mark due"])
+def test_two_claims_for_the_same_hour_give_one_purge(app: Any, first_ever: bool) -> None:
+    now = utcnow()
+    if not first_ever:
+        db.session.add(RollupMark(name=MARK, upto=now - 2 * PURGE_EVERY))
+        db.session.commit()
+
+    results: list[PurgeReport | None] = []
+    other = threading.Thread(target=purge_in_another_worker, args=(app, now, results))
+    assert claim_purge(now)  # this worker's claim, not committed yet
+    try:
+        other.start()
+        other.join(BLOCKED)
+        # The other claim waits for this one's row (a read, then a write, would not have).
+        assert other.is_alive()
+    finally:
+        db.session.commit()
+        other.join(30)
+    assert not other.is_alive()
+    assert results == [None]  # it found the hour taken: one purge, not two
+
+    assert purge_if_due(now + PURGE_EVERY / 2) is None  # the same hour, later on
+    assert isinstance(purge_if_due(now + PURGE_EVERY), PurgeReport)  # the next one
