@@ -7,7 +7,9 @@ watermark, all in one transaction, once an hour. The dashboard adds the letters 
 the watermark (an indexed range of about an hour) to the sums, so its figures are exact.
 Submissions are counted the same way, with those confirmed before the watermark apart; a
 day whose submissions were confirmed since the last run is counted again whole.
-Run from reconcile, in one worker at a time.
+Run from reconcile. Runs may overlap (reconcile's lock can expire mid-run; `advocacy
+reconcile` by hand takes none): each claims its work by moving the watermark before it
+deletes anything, and one that finds it moved counts nothing.
 """
 
 from __future__ import annotations
@@ -212,17 +214,33 @@ def _count_latency(since: datetime | None, upto: datetime) -> None:
 
 
 def _add(rows: list[dict[str, Any]]) -> None:
-    """Add counts to SentCount: an upsert, since a day is rolled up hour by hour."""
+    """Insert one dimension's counts (one row per key) into SentCount. Nothing is there to add
+    to: this run holds the watermark's claim and has deleted the days it counts (with no
+    watermark yet, the table is empty), so no other run's rows can be there either."""
+    db.session.execute(insert(SentCount), rows)
+
+
+def claim(start: datetime | None, upto: datetime) -> bool:
+    """Move the watermark from `start` to `upto` (the caller commits); of overlapping runs
+    that read the same `start`, one wins."""
+    if start is not None:
+        # One conditional UPDATE: on PostgreSQL a second run waits for the first's row lock
+        # until it commits, then finds the mark moved and matches nothing.
+        return bool(db.session.execute(
+            update(RollupMark).where(RollupMark.name == MARK, RollupMark.upto == start)
+            .values(upto=upto).execution_options(synchronize_session=False)).rowcount)  # type: ignore[attr-defined]
+    # The first run ever: the primary key lets one INSERT through. RETURNING says which: an
+    # INSERT's rowcount is -1 on PostgreSQL, inserted or not.
     dialect = postgresql if _postgres() else sqlite
-    insert = dialect.insert(SentCount)
-    statement = insert.on_conflict_do_update(
-        index_elements=["dimension", "campaign_id", "day", "body_id", "country", "value"],
-        set_={"letters": SentCount.letters + insert.excluded.letters})
-    db.session.execute(statement, rows)
+    inserted = db.session.scalar(dialect.insert(RollupMark).values(name=MARK, upto=upto)
+                                 .on_conflict_do_nothing(index_elements=["name"])
+                                 .returning(RollupMark.name))
+    return inserted is not None
 
 
 def roll_up(now: datetime | None = None, advance: Advance = nothing) -> int:
-    """Count letters sent up to the last whole hour; returns how many are counted anew.
+    """Count letters sent up to the last whole hour; returns how many are counted anew (none
+    when another run has claimed those hours).
 
     The day before the watermark's is counted again from scratch each time (its rows are
     replaced): a worker whose transaction committed long after it stamped `sent_at` (a slow
@@ -234,6 +252,10 @@ def roll_up(now: datetime | None = None, advance: Advance = nothing) -> int:
     start = mark()
     if start is not None and upto <= start:
         advance(STEPS)  # nothing to count
+        return 0
+    if not claim(start, upto):  # another run has counted, or is counting, the same hours
+        db.session.rollback()
+        advance(STEPS)
         return 0
     since = None
     if start is not None:
@@ -254,15 +276,5 @@ def roll_up(now: datetime | None = None, advance: Advance = nothing) -> int:
     advance(1)
     _count_latency(since, upto)
     advance(1)
-    if start is None:
-        db.session.add(RollupMark(name=MARK, upto=upto))
-    else:
-        # Conditional: a second process that rolled up meanwhile makes this one a no-op.
-        moved = db.session.execute(
-            update(RollupMark).where(RollupMark.name == MARK, RollupMark.upto == start)
-            .values(upto=upto).execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
-        if not moved:
-            db.session.rollback()
-            return 0
     db.session.commit()
     return counted

@@ -1,0 +1,88 @@
+"""The rollup when two runs overlap: one counts, the other steps aside without an error."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select
+from test_dashboard import NOW, counted, every_filter, send
+
+from advocacy import dashboard
+from advocacy.extensions import db
+from advocacy.models import LatencyCount, RollupMark, SentCount, SubmissionCount
+from advocacy.rollup import STEPS, mark, roll_up
+
+from conftest import seed_queued
+
+BLOCKED = 0.5  # long enough for the other run to reach the watermark and wait on it
+LATER = NOW + timedelta(hours=2)
+
+
+def roll_up_in_another_worker(app: Any, results: list[Any], steps: list[int]) -> None:
+    with app.app_context():  # a session and a connection of its own
+        try:
+            results.append(roll_up(LATER, advance=steps.append))
+        except Exception as error:  # noqa: BLE001  # the test reports it
+            results.append(error)
+
+
+def count_tables() -> list[tuple[Any, ...]]:
+    """Every row of the rollup's tables, without ids (the waits' sums rounded)."""
+    rows: list[tuple[Any, ...]] = []
+    for table in (SentCount, SubmissionCount, LatencyCount):
+        columns = [c for c in table.__table__.columns if c.name != "id"]
+        rows += sorted((table.__tablename__, *(round(v, 3) if isinstance(v, float) else v
+                                               for v in row))
+                       for row in db.session.execute(select(*columns)))
+    return rows
+
+
+@pytest.mark.parametrize("first_ever", [True, False], ids=["no mark yet", "mark set"])
+def test_a_run_that_overlaps_another_steps_aside(app: Any, first_ever: bool) -> None:
+    ids = seed_queued(5, "un")  # 10 letters: 5 supporters to the 2 UN offices
+    send(ids[:4], NOW - timedelta(days=3), "FR")  # before the days a run counts again
+    send(ids[4:6], NOW - timedelta(days=1), "DE")  # in the day before the watermark's
+    if not first_ever:
+        assert roll_up(NOW) == 6
+    send(ids[6:], NOW + timedelta(minutes=30), "FR")  # since the watermark
+
+    results: list[Any] = []
+    other_steps: list[int] = []
+    other = threading.Thread(target=roll_up_in_another_worker,
+                             args=(app, results, other_steps), daemon=True)
+    overlapped: list[bool] = []
+    steps: list[int] = []
+
+    def advance(n: int) -> None:
+        """This run's progress: at its first step, with its transaction open, the other
+        run starts and waits on it."""
+        steps.append(n)
+        if not other.is_alive() and not overlapped:
+            other.start()
+            other.join(BLOCKED)
+            overlapped.append(other.is_alive())
+
+    try:
+        assert roll_up(LATER, advance=advance) == (10 if first_ever else 6)
+    finally:
+        db.session.rollback()  # a failed run's transaction: the other run goes on
+        other.join(30)
+    assert not other.is_alive()
+    assert overlapped == [True]  # the other run waited on this one's
+    assert results == [0]  # it found the hours claimed, and raised nothing
+    assert sum(steps) == sum(other_steps) == STEPS  # both progress bars end at 100%
+    assert mark() == LATER.replace(minute=0)
+
+    for filters in every_filter():
+        for view in dashboard.VIEWS:
+            assert dashboard.sent_by(view, filters) == counted(view, filters), (view, filters)
+    # Exactly the rows of one run: the same as counting everything again from scratch.
+    rolled_up = count_tables()
+    for table in (SentCount, SubmissionCount, LatencyCount, RollupMark):
+        db.session.execute(delete(table))
+    db.session.commit()
+    assert roll_up(LATER) == 10
+    assert count_tables() == rolled_up
