@@ -14,10 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from advocacy import clock
+from advocacy import clock, delivery
 from advocacy.extensions import db
 from advocacy.models import HoldReason, Letter, LetterStatus, Target
 from advocacy.queue import enqueue_letters
+from advocacy.ratelimit import Wait
 from advocacy.reconcile import reconcile
 from advocacy.services import set_digest, set_limits, set_paused
 from advocacy.sink import Sink
@@ -80,6 +81,45 @@ def test_limits_hold_across_two_worker_processes(
     assert len(held) == 40 - hourly
     assert {lt.hold_reason for lt in held} == {HoldReason.LIMIT}
     assert all(lt.not_before and lt.not_before.timestamp() >= first + 3600 - 5 for lt in held)
+
+
+def test_a_hold_after_an_inline_wait_counts_from_the_limits_answer(
+    app: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The relay makes a letter wait inline, then its official's hour turns out full: the
+    letter is held for that hour counted from when the limiter said so, not from before the
+    wait (else it comes back early, only to be held again)."""
+
+    class Time:  # the worker's clock, moved by its sleeps alone
+        value = 1_800_000_000.0
+
+        def time(self) -> float:
+            return self.value
+
+        def sleep(self, seconds: float) -> None:
+            self.value += seconds
+
+    fake = Time()
+    monkeypatch.setattr(delivery, "time", fake)
+    monkeypatch.setattr(clock, "now", lambda: datetime.fromtimestamp(fake.value, UTC))
+    answers = itertools.cycle([Wait(1.5, "relay"), Wait(3600, "official_hour")])
+    asked_at: list[float] = []
+
+    class Limiter:
+        def acquire(self, limits: Any, official: str, domain: str, now: float) -> Wait:
+            asked_at.append(now)
+            return next(answers)
+
+    app.extensions["advocacy_limiter"] = Limiter()
+    ids = seed_queued(1)
+    delivery.deliver_letters(ids)
+    db.session.expire_all()
+    letters = [db.session.get(Letter, i) for i in sorted(ids)]
+    assert len(asked_at) == 4  # each letter: told to wait, waited, then told the hour is full
+    for letter, full_at in zip(letters, asked_at[1::2], strict=True):
+        assert letter is not None and letter.status == LetterStatus.HELD
+        assert letter.hold_reason == HoldReason.LIMIT and letter.not_before is not None
+        assert letter.not_before.timestamp() >= full_at + 3600, (letter.not_before, full_at)
 
 
 @pytest.fixture
