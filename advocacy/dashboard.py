@@ -18,17 +18,19 @@ from .extensions import db
 from .models import Body, Letter, LetterStatus, SentCount, Submission, SubmissionCount, Target
 from .rollup import (
     ANY_COUNTRY,
+    Watermark,
     as_date,
     day_of,
     dimension_value,
     hour_of,
-    mark,
+    mark_upto,
     moment,
     recent,
     sent_letters,
 )
 
-VIEWS = ("day", "hour", "body", "target", "country", "language", "ref")
+VIEWS = ("day", "hour", "body", "target", "country", "language", "ref")  # the page's tables
+COUNTED_BY = (*VIEWS, "campaign")  # what sent_by can count by
 ROLLED_KEPT = 500  # sums of the rollup kept per app (a few kB each)
 SMALL_STATES = tuple(s.value for s in LetterStatus if s != LetterStatus.SENT)
 T = TypeVar("T")
@@ -68,6 +70,7 @@ def _rolled(view: str, filters: Filters) -> Any:
     keys: list[Any] = {  # type: ignore[assignment]
         "day": [SentCount.day], "hour": [SentCount.day, SentCount.value],
         "body": [SentCount.body_id], "country": [SentCount.country],
+        "campaign": [SentCount.campaign_id],
     }.get(view, [SentCount.value])
     query = (select(*keys, func.sum(SentCount.letters)).where(SentCount.dimension == source)
              .group_by(*keys))
@@ -96,6 +99,7 @@ def _live(view: str, filters: Filters, since: datetime | None) -> Any:
             "day": [day_of(Letter.sent_at)],
             "hour": [day_of(Letter.sent_at), hour_of(Letter.sent_at)],
             "body": [Target.body_id], "country": [Submission.country],
+            "campaign": [Letter.campaign_id],
         }.get(view) or [dimension_value(view)]
         query = sent_letters(*keys, func.count()).group_by(*keys)
     if since is not None:
@@ -118,11 +122,12 @@ def _key(view: str, row: Any) -> Any:
     return row[0]
 
 
-def sent_by(view: str, filters: Filters) -> dict[Any, int]:
-    """Sent letters by the view's key (a day, (day, hour), body id, country, target id…)."""
-    if view not in VIEWS:
+def sent_by(view: str, filters: Filters, at: Watermark | None = None) -> dict[Any, int]:
+    """Sent letters by the view's key (a day, (day, hour), body id, country, target id,
+    campaign id…)."""
+    if view not in COUNTED_BY:
         raise ValueError(f"unknown view {view!r}")
-    since = mark()
+    since = mark_upto(at)
     counts = dict(_rolled_sums(view, filters, since)) if since is not None else {}
     for key, n in _sums(view, _live(view, filters, since)).items():
         counts[key] = counts.get(key, 0) + n
@@ -155,7 +160,7 @@ def _rolled_sums(view: str, filters: Filters, since: datetime) -> dict[Any, int]
     return _kept((view, filters, since), lambda: _sums(view, _rolled(view, filters)))
 
 
-def state_counts(filters: Filters) -> dict[str, int]:
+def state_counts(filters: Filters, at: Watermark | None = None) -> dict[str, int]:
     """Letters by state now (campaign and body apply): the small states from an index, sent
     from the rollup."""
     query = (select(Letter.status, func.count()).where(Letter.status.in_(SMALL_STATES))
@@ -168,7 +173,7 @@ def state_counts(filters: Filters) -> dict[str, int]:
     counts = {s.value: 0 for s in LetterStatus}
     counts.update({status: int(n) for status, n in db.session.execute(query)})
     everything = Filters(filters.campaign_id, body_id=filters.body_id)
-    counts[LetterStatus.SENT] = sum(sent_by("body", everything).values())
+    counts[LetterStatus.SENT] = sum(sent_by("body", everything, at).values())
     return counts
 
 
@@ -199,10 +204,10 @@ def _rolled_submissions(filters: Filters) -> tuple[int, int]:
     return int(submitted or 0), int(confirmed or 0)
 
 
-def confirmation_rate(filters: Filters) -> tuple[int, int]:
+def confirmation_rate(filters: Filters, at: Watermark | None = None) -> tuple[int, int]:
     """(confirmed, submitted): submissions made in the range, from the rollup plus those made,
     or confirmed, since its watermark (two indexed ranges)."""
-    since = mark()
+    since = mark_upto(at)
     submitted = confirmed = late = 0
     made = select(func.count(), func.count(Submission.confirmed_at))
     if since is not None:  # else nothing is rolled up yet: all are counted here
@@ -235,9 +240,9 @@ def _days(days: Any) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def table(view: str, filters: Filters) -> list[tuple[str, int]]:
+def table(view: str, filters: Filters, at: Watermark | None = None) -> list[tuple[str, int]]:
     """One view as rows (label, letters): time in order, the rest largest first."""
-    counts = sent_by(view, filters.hours() if view == "hour" else filters)
+    counts = sent_by(view, filters.hours() if view == "hour" else filters, at)
     names = labels(view)
     if view == "day":
         return [(d.isoformat(), counts.get(d, 0)) for d in _days(counts)]

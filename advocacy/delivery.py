@@ -453,8 +453,10 @@ def _gate(letter: LetterRow, limits: RateLimits, limiter: Limiter, batch: Batch)
         if wait.seconds <= cfg["INLINE_WAIT_SECONDS"]:
             time.sleep(wait.seconds + random.uniform(0, WAIT_JITTER))  # noqa: S311
             continue
-        # Whole seconds (rounded up), so letters held together share one release job.
-        until = (now + timedelta(seconds=wait.seconds + 1)).replace(microsecond=0)
+        # Counted from now, not from `now` above: the letter may have waited inline since,
+        # and the wait is measured from the limiter's last look. Whole seconds (rounded up),
+        # so letters held together share one release job.
+        until = (clock.now() + timedelta(seconds=wait.seconds + 1)).replace(microsecond=0)
         batch.hold(letter, HoldReason.LIMIT, until, f"rate limit: {wait.scope}")
         return False
     return True

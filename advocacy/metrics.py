@@ -20,26 +20,39 @@ from sqlalchemy import func, select
 
 from . import clock
 from .extensions import db
-from .models import Campaign, LatencyCount, Letter
+from .models import Campaign, LatencyCount, Letter, LetterStatus
 from .pulse import held_by_reason, queue_state
-from .rollup import LATENCY_BUCKETS, is_sent, latency_bucket, mark, recent, waited
-from .stats import letter_stats
+from .rollup import (
+    LATENCY_BUCKETS,
+    Watermark,
+    is_sent,
+    latency_bucket,
+    mark_upto,
+    recent,
+    waited,
+    watermark,
+)
+from .stats import letters_by_campaign
 
 bp = Blueprint("metrics", __name__)
 LOOPBACK = {"127.0.0.1", "::1"}
 
 
 class Figures(Collector):
-    """The collector: one pass over the database and RQ per scrape."""
+    """The collector: one pass over the database and RQ per scrape, in queries whose number
+    does not grow with the campaigns'."""
 
     def collect(self) -> Iterator[Any]:
+        at = watermark()  # read once for every figure of the scrape
         letters = GaugeMetricFamily("advocacy_letters", "Letters by campaign and state",
                                     labels=["campaign", "state"])
         slugs: dict[int, str] = {}
+        counts = letters_by_campaign(at)
         for campaign in db.session.scalars(select(Campaign)):
             slugs[campaign.id] = campaign.slug
-            for state, n in letter_stats(campaign)["letters"].items():
-                letters.add_metric([campaign.slug, state], n)
+            for status in LetterStatus:
+                letters.add_metric([campaign.slug, status.value],
+                                   counts.get(campaign.id, {}).get(status.value, 0))
         yield letters
         held = GaugeMetricFamily("advocacy_held_letters",
                                  "Held letters by reason (limit and window: rate-limit holds)",
@@ -59,16 +72,16 @@ class Figures(Collector):
         latency = HistogramMetricFamily(
             "advocacy_send_latency_seconds",
             "From confirmation (queued) to sent, every letter sent", labels=["campaign"])
-        for campaign_id, (counts, seconds) in sorted(send_latency().items()):
+        for campaign_id, (in_buckets, seconds) in sorted(send_latency(at).items()):
             cumulative, buckets = 0, []
-            for bound, n in zip((*LATENCY_BUCKETS, "+Inf"), counts, strict=True):
+            for bound, n in zip((*LATENCY_BUCKETS, "+Inf"), in_buckets, strict=True):
                 cumulative += n
                 buckets.append((str(bound), cumulative))
             latency.add_metric([slugs.get(campaign_id, str(campaign_id))], buckets, seconds)
         yield latency
 
 
-def send_latency() -> dict[int, tuple[list[int], float]]:
+def send_latency(at: Watermark | None = None) -> dict[int, tuple[list[int], float]]:
     """{campaign id: (letters in each latency bucket, not cumulative; their seconds added)}.
 
     Counted in the database at each scrape, over every letter ever sent: LatencyCount's sums
@@ -79,7 +92,7 @@ def send_latency() -> dict[int, tuple[list[int], float]]:
     the worker records each send there in the same transaction. Every letter, not a recent
     window: _bucket and _count must only grow, as Prometheus counters do.
     """
-    since = mark()
+    since = mark_upto(at)
     bucket = latency_bucket()
     live = (select(Letter.campaign_id, bucket, func.count(), func.sum(waited()))
             .where(is_sent(), Letter.queued_at.is_not(None))

@@ -141,7 +141,10 @@ class Limiter:
         letter that must wait spends nothing, and the letters' arrival times (which trail
         these checks by the time a message takes) also keep within each window. Then each
         limit is hit atomically, the relay first. Only a race between workers can leave a
-        slot unused; none is ever overspent. An official or domain found full is
+        slot unused; none is ever overspent. The hit counts the bare window (the storage's
+        script makes it the key's expiry, whole seconds), so two workers that pass the
+        check together can eat into MARGIN: it protects arrival times within a worker,
+        not always between workers. An official or domain found full is
         remembered until its window frees up, so letters held for it cost no more lookups.
         """
         domain_rate = limits.domains.get(domain, limits.per_domain)

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from .dashboard import SMALL_STATES, Filters, sent_by
 from .extensions import db
 from .models import Body, Campaign, Letter, LetterStatus, Target
+from .rollup import Watermark
 
 
 def letter_stats(campaign: Campaign | None = None) -> dict[str, Any]:
@@ -34,6 +35,24 @@ def letter_stats(campaign: Campaign | None = None) -> dict[str, Any]:
     letters = {s.value: sum(counts[s.value] for counts in by_body.values())
                for s in LetterStatus}
     return {"letters": letters, "by_body": by_body}
+
+
+def letters_by_campaign(at: Watermark | None = None) -> dict[int, dict[str, int]]:
+    """{campaign id: {status: n}}, every status present, for each campaign with letters: what
+    letter_stats(campaign)["letters"] says, for all campaigns in one grouped count of the
+    small states and one sum of the sent."""
+    found: dict[int, dict[str, int]] = {}
+
+    def of(campaign_id: int) -> dict[str, int]:
+        return found.setdefault(campaign_id, {s.value: 0 for s in LetterStatus})
+
+    for campaign_id, status, count in db.session.execute(
+            select(Letter.campaign_id, Letter.status, func.count())
+            .where(Letter.status.in_(SMALL_STATES)).group_by(Letter.campaign_id, Letter.status)):
+        of(campaign_id)[status] += count
+    for campaign_id, count in sent_by("campaign", Filters(), at).items():
+        of(campaign_id)[LetterStatus.SENT.value] += count
+    return found
 
 
 def sent_count(campaign: Campaign) -> int:

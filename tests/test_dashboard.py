@@ -6,11 +6,13 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select, text, update
+from sqlalchemy import event, func, select, text, update
 
 from advocacy import dashboard
 from advocacy.dashboard import Filters
@@ -405,3 +407,75 @@ def test_advocacy_export_writes_every_sent_letter(app: Any, runner: Any, tmp_pat
     assert sorted(int(r["letter"]) for r in rows) == sorted(ids[:3])
     unknown = runner.invoke(args=["export-letters", "-o", str(out), "--campaign", "nope"])
     assert unknown.exit_code != 0
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL statements sent to the database meanwhile."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def test_a_dashboard_page_reads_the_watermark_once(app: Any, people: Any) -> None:  # noqa: F811
+    ids = seed_queued(2, "un")
+    send(ids[:2], NOW - timedelta(days=2), "FR")
+    roll_up(NOW)
+    send(ids[2:], NOW - timedelta(minutes=10), "DE")
+    client = app.test_client()
+    log_in(client, PEOPLE["viewer"])
+    for path in ("/admin/", "/admin/?country=DE", "/admin/?body=un&from=2000-01-01"):
+        for _ in range(2):  # the rollup's sums computed, then kept
+            with statements() as seen:
+                assert client.get(path).status_code == 200
+            assert sum("rollup_mark" in s for s in seen) == 1, (path, seen)
+
+
+def test_metrics_take_as_many_queries_for_many_campaigns_as_for_two(app: Any,
+                                                                   client: Any) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    other = Campaign(slug="other", name="Another campaign", bodies=[])
+    db.session.add(other)
+    db.session.commit()
+    ids = seed_queued(3, "un")
+    db.session.execute(update(Letter).where(Letter.id.in_(ids[3:])).values(campaign_id=other.id))
+    db.session.commit()
+    # Each campaign has letters sent before the watermark and since; the other one queued.
+    send(ids[:2] + ids[3:4], NOW - timedelta(days=2))
+    roll_up(NOW)
+    send([ids[2], ids[4]], NOW - timedelta(minutes=10))
+
+    def scrape() -> tuple[list[str], str]:
+        scrape_once()  # the rollup's sums are computed once, then kept until the mark moves
+        return scrape_once()
+
+    def scrape_once() -> tuple[list[str], str]:
+        with statements() as seen:
+            reply = client.get("/metrics")
+        assert reply.status_code == 200
+        assert sum("rollup_mark" in s for s in seen) == 1, seen
+        return seen, reply.data.decode()
+
+    two, text_ = scrape()
+    letters = next(f for f in text_string_to_metric_families(text_)
+                   if f.name == "advocacy_letters")
+    scraped = {(s.labels["campaign"], s.labels["state"]): s.value for s in letters.samples}
+    for campaign in db.session.scalars(select(Campaign)):  # each campaign's own count
+        for state, n in letter_stats(campaign)["letters"].items():
+            assert scraped[(campaign.slug, state)] == n, (campaign.slug, state)
+    assert scraped[("other", "sent")] == 2 and scraped[("other", "queued")] == 1
+    assert scraped[("free-azat-miftakhov", "sent")] == 3
+    db.session.add_all([Campaign(slug=f"more-{n}", name=f"Campaign {n}", bodies=[])
+                        for n in range(3)])
+    db.session.commit()
+    many, text_ = scrape()
+    assert len(many) == len(two), (two, many)
+    assert 'advocacy_letters{campaign="more-2",state="sent"} 0.0' in text_
