@@ -29,8 +29,8 @@ from .rollup import (
     latency_bucket,
     mark_upto,
     recent,
+    steady,
     waited,
-    watermark,
 )
 from .stats import letters_by_campaign
 
@@ -43,11 +43,11 @@ class Figures(Collector):
     does not grow with the campaigns'."""
 
     def collect(self) -> Iterator[Any]:
-        at = watermark()  # read once for every figure of the scrape
+        # Every figure on one reading of the watermark (and once more if a roll-up moved it).
+        counts, latencies = steady(lambda at: (letters_by_campaign(at), send_latency(at)))
         letters = GaugeMetricFamily("advocacy_letters", "Letters by campaign and state",
                                     labels=["campaign", "state"])
         slugs: dict[int, str] = {}
-        counts = letters_by_campaign(at)
         for campaign in db.session.scalars(select(Campaign)):
             slugs[campaign.id] = campaign.slug
             for status in LetterStatus:
@@ -72,7 +72,7 @@ class Figures(Collector):
         latency = HistogramMetricFamily(
             "advocacy_send_latency_seconds",
             "From confirmation (queued) to sent, every letter sent", labels=["campaign"])
-        for campaign_id, (in_buckets, seconds) in sorted(send_latency(at).items()):
+        for campaign_id, (in_buckets, seconds) in sorted(latencies.items()):
             cumulative, buckets = 0, []
             for bound, n in zip((*LATENCY_BUCKETS, "+Inf"), in_buckets, strict=True):
                 cumulative += n

@@ -14,9 +14,10 @@ deletes anything, and one that finds it moved counts nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -47,6 +48,8 @@ from .models import (
     Target,
 )
 from .progress import Advance, nothing
+
+T = TypeVar("T")
 
 MARK = "sent"
 LAG = timedelta(minutes=5)  # a worker's transaction open at the hour has committed by then
@@ -156,6 +159,16 @@ class Watermark:
 
 def watermark() -> Watermark:
     return Watermark(mark())
+
+
+def steady(figures: Callable[[Watermark], T]) -> T:
+    """Figures computed on one reading of the watermark, and again on a new reading if a
+    roll-up committed meanwhile: its hours would count twice, in the rollup's sums and in
+    the letters since the old watermark. Roll-ups are hourly: a second pass is rare."""
+    at = watermark()
+    value = figures(at)
+    now = watermark()
+    return value if now == at else figures(now)
 
 
 def mark_upto(at: Watermark | None) -> datetime | None:

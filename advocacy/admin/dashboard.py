@@ -27,7 +27,7 @@ from ..dashboard import Filters
 from ..extensions import db
 from ..models import Body, Campaign, Role, Target
 from ..own_mail import own_mail_counts
-from ..rollup import watermark
+from ..rollup import Watermark, steady
 from . import bp, requires
 
 TITLES = {"day": "Sent per day (UTC)", "hour": "Sent per hour (the last 7 days of the range, UTC)",
@@ -57,14 +57,18 @@ def chosen_filters() -> tuple[Filters, Campaign | None]:
 @requires(Role.VIEWER)
 def index() -> Any:
     filters, campaign = chosen_filters()
-    at = watermark()  # read once for every figure on the page
-    tables = {view: dashboard.table(view, filters, at) for view in dashboard.VIEWS}
-    confirmed, submitted = dashboard.confirmation_rate(filters, at)
+
+    def figures(at: Watermark) -> tuple[dict[str, Any], tuple[int, int], dict[str, int]]:
+        return ({view: dashboard.table(view, filters, at) for view in dashboard.VIEWS},
+                dashboard.confirmation_rate(filters, at), dashboard.state_counts(filters, at))
+
+    # Every figure on one reading of the watermark (and once more if a roll-up moved it).
+    tables, (confirmed, submitted), states = steady(figures)
     caps_for = campaign or db.session.scalar(select(Campaign).where(Campaign.is_default))
     return render_template(
         "admin/index.html", filters=filters, args=request.args, titles=TITLES, tables=tables,
         charts={"day": bar_chart(tables["day"]), "hour": bar_chart(tables["hour"], every=24)},
-        states=dashboard.state_counts(filters, at), confirmed=confirmed, submitted=submitted,
+        states=states, confirmed=confirmed, submitted=submitted,
         own_mail=own_mail_counts(filters), queue=pulse.queue_state(filters.campaign_id),
         reasons=pulse.failure_reasons(filters.campaign_id),
         failures=pulse.failures(filters.campaign_id),
