@@ -173,7 +173,7 @@ _SETTING = {
 
 
 def submission_setting(slug: str | None, body: str, language: str, country: str,
-            locale: str) -> SubmissionSetting | None:
+                       locale: str) -> SubmissionSetting | None:
     """A submission's setting, or None when the campaign does not exist. Officials are named
     in `locale`, the language of the supporter's pages."""
     rows = db.session.execute(_SETTING[bool(slug)], {
