@@ -1,6 +1,7 @@
 """Delivery throughput: queued letters to a local SMTP sink running in another process.
 
     .venv/bin/python bench/delivery.py [--letters 3000] [--repeat 3] [--database-url URL]
+                                       [--limits-counted | --relay-rate N]
 
 Measures, in one run and against the same sink (`advocacy sink`, its own process):
 - baseline: a plain smtplib loop sending prebuilt messages over one reused connection;
@@ -8,6 +9,12 @@ Measures, in one run and against the same sink (`advocacy sink`, its own process
   processes (`python worker.py`) with every bit of bookkeeping (claims, limits with their
   values set out of the way, composing, recording), timed from enqueue to the last `sent`.
 Prints the figures, then one JSON line with medians and ratios to the baseline.
+
+With --relay-rate N the relay is limited to N letters a second (the other limits off), and
+the line also says how close to N the workers drain (`relay_ratio`, median over rounds of
+2 workers' rate / N) and the most letters sent in any one second (`busiest_second`, from
+`sent_at`): the limit's promise is that it stays at N, give or take a letter per worker
+that a paused process sends late.
 """
 
 from __future__ import annotations
@@ -107,7 +114,21 @@ def prebuilt(n: int) -> list[tuple[str, str, bytes]]:
     return [built[i % len(built)] for i in range(n)]
 
 
-def pipeline(n: int, workers: int, env: dict[str, str]) -> float:
+def busiest_second(ids: list[int]) -> int:
+    """The most of these letters whose sent_at falls in one whole second."""
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from advocacy.extensions import db
+    from advocacy.models import Letter
+
+    times = db.session.scalars(select(Letter.sent_at).where(Letter.id.in_(ids)))
+    return max(Counter(int(t.timestamp()) for t in times if t is not None).values())
+
+
+def pipeline(n: int, workers: int, env: dict[str, str], busiest: list[int] | None = None
+             ) -> float:
     """Letters per second from enqueue to `sent`, with this many worker processes."""
     from rq import Worker
     from sqlalchemy import func, select
@@ -138,6 +159,8 @@ def pipeline(n: int, workers: int, env: dict[str, str]) -> float:
             db.session.rollback()  # a fresh snapshot each poll
             done, last = db.session.execute(query).one()
             if done >= len(ids):
+                if busiest is not None:
+                    busiest.append(busiest_second(ids))
                 return len(ids) / (last.timestamp() - start)
             if time.time() - start > 600:
                 raise RuntimeError(f"only {done} of {len(ids)} sent")
@@ -154,8 +177,11 @@ def main() -> None:
     parser.add_argument("--letters", type=int, default=3000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
-    parser.add_argument("--limits-counted", action="store_true",
+    limits = parser.add_mutually_exclusive_group()
+    limits.add_argument("--limits-counted", action="store_true",
                         help="count every limit in Redis (at values never reached)")
+    limits.add_argument("--relay-rate", type=int, default=None, metavar="N",
+                        help="limit the relay to N letters a second, the other limits off")
     args = parser.parse_args()
 
     from advocacy.sink import free_port
@@ -176,11 +202,15 @@ def main() -> None:
 
     app = create_app()
     results: dict[str, list[float]] = {"baseline": [], "workers_1": [], "workers_2": []}
+    busiest: list[int] = []
     try:
         with app.app_context():
             migrate_database()
             load_data(ROOT / "targets", ROOT / "templates")
-            set_limits(None, COUNTED if args.limits_counted else OUT_OF_THE_WAY)
+            limits = COUNTED if args.limits_counted else OUT_OF_THE_WAY
+            if args.relay_rate:
+                limits = {**OUT_OF_THE_WAY, "relay": f"{args.relay_rate}/second"}
+            set_limits(None, limits)
             time.sleep(1)  # the sink is listening by now
             messages = prebuilt(args.letters)
             baseline(port, messages)  # warm-up, not counted: the sink's first files are slow
@@ -188,7 +218,7 @@ def main() -> None:
             for round_ in range(args.repeat):
                 results["baseline"].append(baseline(port, messages))
                 for w in (1, 2):
-                    results[f"workers_{w}"].append(pipeline(args.letters, w, env))
+                    results[f"workers_{w}"].append(pipeline(args.letters, w, env, busiest))
                 print(f"round {round_ + 1}: " + ", ".join(
                     f"{k} {v[-1]:.0f}/s" for k, v in results.items()), flush=True)
     finally:
@@ -198,7 +228,8 @@ def main() -> None:
     summary: dict[str, Any] = {
         "bench": "delivery", "letters": args.letters, "repeat": args.repeat,
         "database": app.config["SQLALCHEMY_DATABASE_URI"].split(":", 1)[0],
-        "limits": "counted" if args.limits_counted else "off",
+        "limits": "counted" if args.limits_counted else (
+            f"relay {args.relay_rate}/s" if args.relay_rate else "off"),
         "baseline_per_s": round(med["baseline"]),
         "workers_1_per_s": round(med["workers_1"]),
         "workers_2_per_s": round(med["workers_2"]),
@@ -208,6 +239,10 @@ def main() -> None:
         "ratio_1": round(statistics.median(
             w / b for w, b in zip(results["workers_1"], results["baseline"], strict=True)), 3),
     }
+    if args.relay_rate:
+        summary["relay_ratio"] = round(statistics.median(
+            w / args.relay_rate for w in results["workers_2"]), 3)
+        summary["busiest_second"] = max(busiest)
     print(json.dumps(summary))
 
 
