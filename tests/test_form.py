@@ -13,18 +13,12 @@ from advocacy.extensions import db
 from advocacy.models import Letter, Submission, Supporter
 from advocacy.sink import Sink
 
-from conftest import work
+from conftest import csrf_token, work
 from test_end_to_end import confirmation_link
 
 GOOD = {"body": "un", "language": "en", "name": "Jonas Weber", "email": "jonas@example.org",
         "city": "Leipzig", "supporter_country": "DE", "consent": "yes",
         "personal_note": "Ich unterrichte Mathematik.", "action": "send"}
-
-
-def token(page: bytes) -> str:
-    match = re.search(rb'name="csrf_token" value="([^"]+)"', page)
-    assert match, page[:500]
-    return match.group(1).decode()
 
 
 def stored() -> tuple[int, int, int]:
@@ -34,7 +28,7 @@ def stored() -> tuple[int, int, int]:
 
 
 def post(client: Any, **changes: str) -> Any:
-    form = {**GOOD, "csrf_token": token(client.get("/").data), **changes}
+    form = {**GOOD, "csrf_token": csrf_token(client.get("/").data), **changes}
     return client.post("/", data=form)
 
 
