@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
+from .dashboard import Filters, in_range
 from .delivery import context_of, load
 from .extensions import db
 from .letters import LetterRenderError, render_letter
@@ -35,11 +36,7 @@ class Scope:
     def where(self, query: Any) -> Any:
         query = query.where(Letter.status == LetterStatus.SENT,
                             Letter.target_id.in_(self.target_ids))
-        if self.start:
-            query = query.where(Letter.sent_at >= datetime.combine(self.start, time(), UTC))
-        if self.end:
-            query = query.where(Letter.sent_at < datetime.combine(
-                self.end + timedelta(days=1), time(), UTC))
+        query = query.where(*in_range(Letter.sent_at, Filters(start=self.start, end=self.end)))
         if self.campaign_id is not None:
             query = query.where(Letter.campaign_id == self.campaign_id)
         return query

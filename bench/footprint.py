@@ -18,7 +18,6 @@ import argparse
 import json
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -48,11 +47,8 @@ def main() -> None:
     args = parser.parse_args()
 
     load_before = stack.load_average()
-    tmp = Path(tempfile.mkdtemp(prefix="advocacy-footprint-"))
-    with stack.RedisServer(tmp / "redis") as redis, \
-            stack.database(args.database_url, "advocacy_footprint") as url:
-        site = stack.start_site(tmp, url, redis.url, workers=1, web_server=False,
-                                keep_mail=False)
+    with stack.installation("footprint", args.database_url, workers=1, web_server=False,
+                            keep_mail=False) as site:
         [worker] = site.workers.procs
         from advocacy.queue import enqueue_letters
         from bench.delivery import seed
@@ -60,21 +56,18 @@ def main() -> None:
         samples: list[tuple[int, float]] = []  # (letters sent, RSS MB)
         app = site.app()
         started = time.monotonic()
-        try:
-            with app.app_context():
-                seeded = 0
-                while True:
-                    if seeded < args.letters:
-                        enqueue_letters(seed(min(CHUNK, args.letters - seeded)))
-                        seeded += CHUNK
-                    samples.append((sent_count(), stack.rss_mb(worker.pid)))
-                    if samples[-1][0] >= args.letters:
-                        break
-                    if worker.poll() is not None:
-                        raise RuntimeError("the worker died")
-                    time.sleep(1 if seeded >= args.letters else 0)
-        finally:
-            site.stop()
+        with app.app_context():
+            seeded = 0
+            while True:
+                if seeded < args.letters:
+                    enqueue_letters(seed(min(CHUNK, args.letters - seeded)))
+                    seeded += CHUNK
+                samples.append((sent_count(), stack.rss_mb(worker.pid)))
+                if samples[-1][0] >= args.letters:
+                    break
+                if worker.poll() is not None:
+                    raise RuntimeError("the worker died")
+                time.sleep(1 if seeded >= args.letters else 0)
     seconds = time.monotonic() - started
     steady = [(n, mb) for n, mb in samples if n >= 10_000] or samples
     slope = (statistics.linear_regression([n for n, _ in steady], [mb for _, mb in steady]).slope
@@ -89,7 +82,7 @@ def main() -> None:
           f" trend after 10,000 letters: {slope:+.2f} MB per 10,000 letters")
     print(json.dumps({
         "bench": "footprint", "letters": args.letters, "seconds": round(seconds),
-        "database": url.split(":", 1)[0], "load_average_before": load_before,
+        "database": site.env["DATABASE_URL"].split(":", 1)[0], "load_average_before": load_before,
         "rss_first_mb": round(samples[0][1], 1), "rss_max_mb": round(max(m for _, m in samples), 1),
         "rss_end_mb": round(samples[-1][1], 1),
         "mb_per_10k_letters": round(slope, 3),

@@ -32,7 +32,6 @@ import os
 import re
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
@@ -168,11 +167,8 @@ def main() -> None:
     args = parser.parse_args()
 
     load_before = stack.load_average()
-    tmp = Path(tempfile.mkdtemp(prefix="advocacy-load-"))
-    with stack.RedisServer(tmp / "redis") as redis, \
-            stack.database(args.database_url, "advocacy_load") as db_url:
-        site = stack.start_site(tmp, db_url, redis.url)
-        app, port, web, workers = site.app(), site.port, site.web, site.workers
+    with stack.installation("load", args.database_url) as site:
+        app, port, web, workers, tmp = site.app(), site.port, site.web, site.workers, site.folder
         sampler = Sampler({"web": lambda: stack.web_processes(web),
                            "worker": lambda: [p.pid for p in workers.alive]})
         sampler.start()
@@ -191,7 +187,6 @@ def main() -> None:
                                       site.env["ADVOCACY_SENDER"])
         finally:
             sampler.done.set()
-            site.stop()
     total = run["stats"].pop("Aggregated")
     errors = Counter({k: n for k, n in run["seen"].items()
                       if not k.endswith((" 200", " 202"))})
@@ -205,7 +200,7 @@ def main() -> None:
     print(f"RSS under load: {under_load}")
     print(json.dumps({
         "bench": "load", "users": args.users, "seconds": args.seconds,
-        "database": db_url.split(":", 1)[0], "load_average_before": load_before,
+        "database": site.env["DATABASE_URL"].split(":", 1)[0], "load_average_before": load_before,
         "requests_per_s": total["per_s"], "kinds": run["stats"],
         "statuses": dict(run["seen"]), "errors_5xx": sum(
             n for k, n in run["seen"].items() if k.split()[-1].startswith("5")),

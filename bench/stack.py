@@ -368,8 +368,9 @@ def database(url: str | None, prefix: str) -> contextlib.AbstractContextManager[
 
 @dataclass
 class Site:
-    """One installation on loopback: its environment, sink, web server and workers."""
+    """One installation on loopback: its folder, environment, sink, web server and workers."""
 
+    folder: Path
     env: dict[str, str]
     port: int
     outbox: Path | None
@@ -403,7 +404,7 @@ def start_site(tmp: Path, database_url: str, redis_url: str, workers: int = 2,
                   ADVOCACY_PUBLIC_URL=f"http://127.0.0.1:{port}")
     init(env, NO_LIMITS)
     outbox = tmp / "outbox" if keep_mail else None
-    site = Site(env, port, outbox, sink(smtp_port, outbox, env),
+    site = Site(tmp, env, port, outbox, sink(smtp_port, outbox, env),
                 Workers(env, log=tmp / "workers.log"))
     try:
         if web_server:
@@ -413,3 +414,18 @@ def start_site(tmp: Path, database_url: str, redis_url: str, workers: int = 2,
         site.stop()
         raise
     return site
+
+
+@contextlib.contextmanager
+def installation(name: str, database_url: str | None, workers: int = 2,
+                 web_server: bool = True, keep_mail: bool = True) -> Iterator[Site]:
+    """A bench's whole installation in a new temporary folder: a redis-server of its own, the
+    database it was given (or a throwaway one on the local server, dropped afterwards) and
+    start_site's processes, stopped afterwards."""
+    tmp = Path(tempfile.mkdtemp(prefix=f"advocacy-{name}-"))
+    with RedisServer(tmp / "redis") as redis, database(database_url, f"advocacy_{name}") as url:
+        site = start_site(tmp, url, redis.url, workers, web_server, keep_mail)
+        try:
+            yield site
+        finally:
+            site.stop()

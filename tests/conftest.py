@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import smtplib
 import socket
 import uuid
@@ -192,6 +193,13 @@ def client(app: Any) -> Any:
 @pytest.fixture
 def runner(app: Any) -> Any:
     return app.test_cli_runner()
+
+
+def csrf_token(page: bytes) -> str:
+    """The CSRF token in a page's form."""
+    match = re.search(rb'name="csrf_token" value="([^"]+)"', page)
+    assert match, page[:500]
+    return match.group(1).decode()
 
 
 def work(app: Any) -> None:

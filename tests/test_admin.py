@@ -15,7 +15,7 @@ from advocacy.extensions import db
 from advocacy.models import AuditEntry, Organizer, Role
 from advocacy.sink import Sink
 
-from conftest import work
+from conftest import csrf_token, work
 
 PASSWORD = "correct horse battery"
 PEOPLE = {role: f"{role}@campaign.test" for role in ("viewer", "editor", "owner")}
@@ -27,9 +27,7 @@ def people(app: Any) -> dict[str, Organizer]:
 
 
 def csrf(client: Any, path: str = "/admin/login") -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', client.get(path).data.decode())
-    assert match
-    return match.group(1)
+    return csrf_token(client.get(path).data)
 
 
 def log_in(client: Any, email: str, password: str = PASSWORD) -> Any:

@@ -7,24 +7,18 @@ from typing import Any
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from advocacy.extensions import db
 from advocacy.models import Letter, Submission, Supporter
 from advocacy.sink import Sink
 
-from conftest import work
+from conftest import csrf_token, work
 from test_end_to_end import confirmation_link
 
 GOOD = {"body": "un", "language": "en", "name": "Jonas Weber", "email": "jonas@example.org",
         "city": "Leipzig", "supporter_country": "DE", "consent": "yes",
         "personal_note": "Ich unterrichte Mathematik.", "action": "send"}
-
-
-def token(page: bytes) -> str:
-    match = re.search(rb'name="csrf_token" value="([^"]+)"', page)
-    assert match, page[:500]
-    return match.group(1).decode()
 
 
 def stored() -> tuple[int, int, int]:
@@ -34,7 +28,7 @@ def stored() -> tuple[int, int, int]:
 
 
 def post(client: Any, **changes: str) -> Any:
-    form = {**GOOD, "csrf_token": token(client.get("/").data), **changes}
+    form = {**GOOD, "csrf_token": csrf_token(client.get("/").data), **changes}
     return client.post("/", data=form)
 
 
@@ -55,6 +49,33 @@ def test_preview_follows_the_choices_and_stores_nothing(client: Any) -> None:
     assert "Commissaire aux droits de l" in text  # the office, named in French
     assert "Ada" in text and "Turin, Italie" in text  # the letter, in French
     assert stored() == (0, 0, 0)
+
+
+def test_the_suggested_paragraph_and_the_preview_read_the_letter_once(
+    app: Any, client: Any
+) -> None:
+    """The body and the newest letter are read once a request, for both of them."""
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", seen)
+    try:
+        assert client.get("/").status_code == 200
+        page = list(statements)
+        statements.clear()
+        part = client.post("/preview", data={"body": "un", "language": "en"})
+    finally:
+        event.remove(engine, "before_cursor_execute", seen)
+    assert part.status_code == 200 and part.json["before"]
+    # Campaign, body, newest letter, officials.
+    assert len(statements) == 4, statements
+    for read in (page, statements):
+        assert sum("FROM body WHERE body.slug =" in s for s in read) == 1, read
+        assert sum("FROM letter_template" in s for s in read) == 1, read
 
 
 def test_a_whole_journey_through_the_form(app: Any, client: Any, sink: Sink) -> None:

@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_api import stored
 
+from conftest import csrf_token
 from test_end_to_end import submission
-from test_form import GOOD, token
+from test_form import GOOD
 
 MISSING = object()
 SETTINGS = settings(max_examples=120, deadline=None, database=None,
@@ -100,7 +101,7 @@ def test_json_that_is_not_an_object(client: Any, value: Any) -> None:
 def _form_post(client: Any, path: str, field: str, value: Any) -> tuple[Any, tuple[int, ...]]:
     form = {**GOOD, "email": fresh_email()}
     if path == "/":
-        form["csrf_token"] = token(client.get("/").data)
+        form["csrf_token"] = csrf_token(client.get("/").data)
     if value is MISSING:
         form.pop(field, None)
     else:

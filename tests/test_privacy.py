@@ -30,7 +30,7 @@ from advocacy.retention import purge_if_due
 from advocacy.rights import erase
 from advocacy.sink import Sink, free_port
 
-from conftest import work
+from conftest import csrf_token, work
 from test_browser import ONE_DATABASE, browser, live  # noqa: F401  # fixtures
 from test_end_to_end import confirmation_link
 
@@ -154,12 +154,6 @@ def test_purge_scrubs_writers_after_the_retention_period_and_keeps_the_counts(
     assert purge_if_due() is not None and purge_if_due() is None
 
 
-def _csrf(page: bytes) -> str:
-    match = re.search(rb'name="csrf_token" value="([^"]+)"', page)
-    assert match
-    return match.group(1).decode()
-
-
 def _data_link(sink: Sink) -> str:
     [mail] = [m for m in sink.received if "Your data" in m.message()["Subject"]]
     assert mail.rcpt_tos == [WRITER["email"]]
@@ -178,11 +172,11 @@ def test_a_supporter_downloads_and_erases_their_data_from_an_emailed_link(
     unsent = len(coe.json["letters"])
     form = client.get("/my-data")
     assert client.post("/my-data", data={"email": "not an address",
-                                         "csrf_token": _csrf(form.data)}).status_code == 422
+                                         "csrf_token": csrf_token(form.data)}).status_code == 422
     asked = client.post("/my-data", data={"email": "ZQ.Private@example.org",
-                                          "csrf_token": _csrf(form.data)})
+                                          "csrf_token": csrf_token(form.data)})
     unknown = client.post("/my-data", data={"email": "nobody@example.org",
-                                            "csrf_token": _csrf(form.data)})
+                                            "csrf_token": csrf_token(form.data)})
     assert asked.status_code == unknown.status_code == 200
     assert asked.data == unknown.data  # the page does not tell who wrote here
     work(app)
@@ -203,9 +197,10 @@ def test_a_supporter_downloads_and_erases_their_data_from_an_emailed_link(
     assert {x["status"] for x in delivered["letters"]} == {"sent"}
     assert all(x["message_id"].startswith("<letter-") for x in delivered["letters"])
 
-    assert client.post(f"{link}/erase", data={"csrf_token": _csrf(page.data)}).status_code == 422
+    assert client.post(f"{link}/erase",
+                       data={"csrf_token": csrf_token(page.data)}).status_code == 422
     assert client.post(f"{link}/erase", data={"sure": "yes"}).status_code == 400  # no CSRF
-    erased = client.post(f"{link}/erase", data={"sure": "yes", "csrf_token": _csrf(page.data)})
+    erased = client.post(f"{link}/erase", data={"sure": "yes", "csrf_token": csrf_token(page.data)})
     assert erased.status_code == 200
     assert f"and {unsent} letter" in erased.data.decode()
 
@@ -216,7 +211,7 @@ def test_a_supporter_downloads_and_erases_their_data_from_an_emailed_link(
     assert client.get("/api/stats").json["letters"]["sent"] == 2  # the count stays
     # The address is unknown now: asking again sends nothing.
     before = len(sink.received)
-    client.post("/my-data", data={"email": WRITER["email"], "csrf_token": _csrf(form.data)})
+    client.post("/my-data", data={"email": WRITER["email"], "csrf_token": csrf_token(form.data)})
     work(app)
     assert len(sink.received) == before
     assert client.get("/my-data/not-a-token").status_code == 404

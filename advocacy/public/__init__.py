@@ -136,7 +136,8 @@ def campaign_page(embed: bool) -> Page:
         "body": request.args.get("body", "un"), "language": language,
         "country": request.args.get("country", ""), "ref": request.args.get("ref", ""),
     }
-    suggested = letter_form.suggested_note(campaign, values)
+    choice = letter_form.chosen(campaign, values)
+    suggested = letter_form.suggested_note(choice)
     if request.method == "GET":  # nothing typed yet: the paragraph starts as organizers suggest
         values["personal_note"] = suggested
     errors: dict[str, str] = {}
@@ -165,7 +166,8 @@ def campaign_page(embed: bool) -> Page:
         sent=stats_cache().get(f"sent:{campaign.id}", lambda: sent_count(campaign)),
         own_mail_sent=stats_cache().get(f"own:{campaign.id}", lambda: sum(
             own_mail.own_mail_counts(Filters(campaign.id)).values())),
-        preview=letter_form.preview(campaign, values, _placeholders()), suggested=suggested,
+        preview=letter_form.preview(campaign, choice, values, _placeholders()),
+        suggested=suggested,
         countries=letter_form.countries(language), **letter_form.choices(campaign, language),
         detaining_name=country_name(campaign.detaining_country, language)
         if campaign.detaining_country else "",
@@ -182,12 +184,13 @@ def preview_fragment() -> dict[str, Any]:
     the page shows exactly what the worker will send (one renderer, not a copy in JS)."""
     campaign = _campaign()
     values = letter_form.with_defaults(request.form)
-    preview = letter_form.preview(campaign, values, _placeholders())
+    choice = letter_form.chosen(campaign, values)
+    preview = letter_form.preview(campaign, choice, values, _placeholders())
     parts = {name: render_template(f"public/_{name}.html", preview=preview, values=values,
                                    embed=request.form.get("embed") == "1")
              for name in ("officials", "headers", "own_mail")}
     return {**parts, "has_note": bool(preview and preview.get("has_note")),
-            "suggested_note": letter_form.suggested_note(campaign, values),
+            "suggested_note": letter_form.suggested_note(choice),
             "before": preview["before"] if preview and preview.get("letter") else "",
             "after": preview["after"] if preview and preview.get("letter") else ""}
 
@@ -206,7 +209,8 @@ def own_mail_page() -> Any:
     target = db.session.scalar(select(Target).where(Target.key == key, Target.active.is_(True)))
     if channel not in own_mail.CHANNELS or target is None or not target.email:
         abort(400, _("Choose an official with an email address, and a way to write."))
-    letter = letter_form.preview(campaign, values, _placeholders(), official_key=key,
+    letter = letter_form.preview(campaign, letter_form.chosen(campaign, values), values,
+                                 _placeholders(), official_key=key,
                                  note=values.get("personal_note", "").strip())
     if not letter or not letter.get("letter") or letter["official"].key != key:
         abort(400, _("This official does not receive letters of this body."))

@@ -7,6 +7,7 @@ they accept and refuse exactly the same things; only the field names differ.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -15,7 +16,7 @@ from sqlalchemy import select
 
 from ..extensions import db
 from ..letters import LetterRenderError, country_name, initials, letter_context, render_letter
-from ..models import Body, Campaign, Target
+from ..models import Body, Campaign, LetterTemplate, Target
 from ..services import current_template, envelope, official_data, official_label
 from ..targets import BODY_SLUGS, LANGUAGES, choose_targets
 
@@ -111,20 +112,36 @@ def choices(campaign: Campaign, language: str) -> dict[str, Any]:
     }
 
 
-def suggested_note(campaign: Campaign, form: Mapping[str, str]) -> str:
-    """The organizers' suggested start of the supporter's paragraph, for this letter."""
+@dataclass(frozen=True)
+class Chosen:
+    """The body and the language the form chose, and the newest letter for them."""
+
+    body: Body | None
+    language: str
+    template: LetterTemplate | None
+
+
+def chosen(campaign: Campaign, form: Mapping[str, str]) -> Chosen:
+    """What the form chose, read once a request for both the suggested paragraph and the
+    preview (a language the app does not ship in has no preview: see `preview`)."""
     body = db.session.scalar(select(Body).where(Body.slug == form.get("body", "un")))
     language = form.get("language", "en")
     template = current_template(campaign, body, language) if body else None
-    return template.suggested_note if template else ""
+    return Chosen(body, language, template)
+
+
+def suggested_note(choice: Chosen) -> str:
+    """The organizers' suggested start of the supporter's paragraph, for this letter."""
+    return choice.template.suggested_note if choice.template else ""
 
 
 # Stands for the supporter's paragraph while rendering, to find where the template puts it.
 NOTE_MARK = "\u2063personal-note\u2063"
 
 
-def preview(campaign: Campaign, form: Mapping[str, str], placeholders: dict[str, str],
-            official_key: str | None = None, note: str | None = None) -> dict[str, Any] | None:
+def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
+            placeholders: dict[str, str], official_key: str | None = None,
+            note: str | None = None) -> dict[str, Any] | None:
     """The officials and exactly the letter they would get, filled with what is typed so far.
 
     With `note` None, the letter comes in parts: `before` and `after` are the organizer's
@@ -132,11 +149,9 @@ def preview(campaign: Campaign, form: Mapping[str, str], placeholders: dict[str,
     place for it (no plain `{{ personal_note }}`), the whole letter is `before` and `has_note`
     is False. With a `note`, `letter` is the whole text as it goes out, paragraph in place.
     """
-    body = db.session.scalar(select(Body).where(Body.slug == form.get("body", "un")))
-    language = form.get("language", "en")
+    body, language, template = choice.body, choice.language, choice.template
     if body is None or language not in LANGUAGES:
         return None
-    template = current_template(campaign, body, language)
     officials = choose_targets(body, form.get("country", ""))
     listed = [{"key": t.key, "label": official_label(t, language), "email": t.email,
                "contact_page": t.contact_page} for t in officials]
