@@ -11,7 +11,17 @@ from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from redis.exceptions import RedisError
-from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -148,14 +158,15 @@ class SubmissionSetting:
 def _setting_query(campaign: ColumnElement[bool]) -> Select[Any]:
     """One row per official of the body (one with no official when there is none): the
     campaign's columns, the body's, the newest template's id, the official's. The campaign's
-    columns repeat on every row; a body has a handful of officials."""
+    columns repeat on every row (a body has a handful of officials): its own privacy notice,
+    up to NOTICE_MAX characters, is read apart, only when it has one."""
     newest = (select(LetterTemplate.id)
               .where(LetterTemplate.campaign_id == Campaign.id,
                      LetterTemplate.body_id == Body.id,
                      LetterTemplate.language == bindparam("language"))
               .order_by(LetterTemplate.version.desc()).limit(1).scalar_subquery())
     return (select(Campaign.id, Campaign.status, Campaign.opens_at, Campaign.closes_at,
-                   Campaign.bodies, Campaign.privacy_notice, Campaign.reply_to,
+                   Campaign.bodies, func.length(Campaign.privacy_notice), Campaign.reply_to,
                    Body.id, Body.slug, newest,
                    Target.id, Target.office, Target.office_names, Target.holder, Target.email,
                    Target.contact_page, Target.postal_address)
@@ -181,9 +192,11 @@ def submission_setting(slug: str | None, body: str, language: str, country: str,
     if not rows:
         return None
     first = rows[0]
+    notice = (db.session.scalar(select(Campaign.privacy_notice).where(Campaign.id == first[0]))
+              if first[5] else None)
     return SubmissionSetting(
         campaign_id=first[0], status=first[1], opens_at=first[2], closes_at=first[3],
-        bodies=first[4] or [], privacy_notice=first[5], reply_to=first[6],
+        bodies=first[4] or [], privacy_notice=notice, reply_to=first[6],
         body_id=first[7], body_slug=first[8], template_id=first[9],
         officials=[Official(id=i, label=label_of(office_name(office, names, locale), holder),
                             email=email, contact_page=page, postal_address=postal)

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import func, select
 
 from advocacy.extensions import db
-from advocacy.models import OwnMail, Submission
+from advocacy.models import Campaign, OwnMail, Submission
+from advocacy.privacy import notice_version
 from advocacy.sink import Sink
 
 from conftest import work
@@ -122,6 +123,23 @@ def test_consents_are_recorded_apart_with_the_notice_version(client: Any) -> Non
                                         ("Ana", False, "builtin-2-supporter", True)]
     bad = client.post("/api/letters", json=submission(newsletter="yes"))
     assert bad.status_code == 422 and "newsletter" in bad.json["errors"]
+
+
+def test_consent_to_the_campaigns_own_notice_records_that_notice(client: Any) -> None:
+    campaign = db.session.scalar(select(Campaign).where(Campaign.is_default.is_(True)))
+    campaign.privacy_notice = "Our own notice.\n\n" + "Kept for thirty days. " * 900
+    db.session.commit()
+    assert client.post("/api/letters", json=submission()).status_code == 202
+    recorded = db.session.scalar(select(Submission.privacy_version))
+    assert recorded == notice_version(campaign) and recorded.startswith("campaign-")
+    campaign.privacy_notice = "Our own notice, changed."
+    db.session.commit()
+    other = submission(supporter={"name": "Ana", "email": "ana@example.org", "city": "Porto",
+                                  "country": "PT"})
+    assert client.post("/api/letters", json=other).status_code == 202
+    versions = db.session.scalars(select(Submission.privacy_version).order_by(Submission.id))
+    assert list(versions) == [recorded, notice_version(campaign)]
+    assert notice_version(campaign) != recorded  # a new text, a new version
 
 
 def test_the_form_records_the_newsletter_only_when_ticked(client: Any) -> None:
