@@ -20,10 +20,10 @@ from typing import Any, cast
 
 from flask import current_app
 from sqlalchemy import ColumnElement, CursorResult, Executable, delete, exists, func, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from .extensions import db
 from .models import Letter, LetterStatus, Reply, RollupMark, Submission, Supporter, utcnow
+from .rollup import move_mark
 
 FINAL = (LetterStatus.SENT, LetterStatus.FAILED, LetterStatus.CANCELLED)
 CHUNK = 500
@@ -107,20 +107,7 @@ def purge(days: int | None = None, now: datetime | None = None) -> PurgeReport:
 
 def claim_purge(now: datetime) -> bool:
     """Take the scheduled purge due at `now` (the caller commits); one of many callers wins."""
-    # One conditional UPDATE: a second caller waits for the first's row lock, then finds
-    # the mark moved and matches nothing (a read, then a write, would let both through).
-    if _rows(update(RollupMark)
-             .where(RollupMark.name == MARK, RollupMark.upto <= now - PURGE_EVERY)
-             .values(upto=now).execution_options(synchronize_session=False)):
-        return True
-    # The first purge ever: no mark yet. Its primary key lets one INSERT through; the
-    # others, and every caller once the mark exists, insert nothing. RETURNING says which:
-    # an INSERT's rowcount is -1 on PostgreSQL, inserted or not.
-    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
-    inserted = db.session.scalar(dialect.insert(RollupMark).values(name=MARK, upto=now)
-                                 .on_conflict_do_nothing(index_elements=["name"])
-                                 .returning(RollupMark.name))
-    return inserted is not None
+    return move_mark(MARK, now, RollupMark.upto <= now - PURGE_EVERY)
 
 
 def purge_if_due(now: datetime | None = None) -> PurgeReport | None:

@@ -251,22 +251,23 @@ def _add(rows: list[dict[str, Any]]) -> None:
     db.session.execute(insert(SentCount), rows)
 
 
-def claim(start: datetime | None, upto: datetime) -> bool:
-    """Move the watermark from `start` to `upto` (the caller commits); of overlapping runs
-    that read the same `start`, one wins."""
-    if start is not None:
-        # One conditional UPDATE: on PostgreSQL a second run waits for the first's row lock
-        # until it commits, then finds the mark moved and matches nothing.
-        return bool(db.session.execute(
-            update(RollupMark).where(RollupMark.name == MARK, RollupMark.upto == start)
-            .values(upto=upto).execution_options(synchronize_session=False)).rowcount)  # type: ignore[attr-defined]
-    # The first run ever: the primary key lets one INSERT through. RETURNING says which: an
-    # INSERT's rowcount is -1 on PostgreSQL, inserted or not.
+def move_mark(name: str, upto: datetime, *when: ColumnElement[bool]) -> bool:
+    """Move the mark `name` to `upto` where `when` holds, or make it if there is none yet
+    (the caller commits); of callers racing for the same move, one wins and gets True.
+
+    One conditional UPDATE: on PostgreSQL a second caller waits for the first's row lock
+    until it commits, then matches nothing (a read, then a write, would let both through).
+    Without a mark, the primary key lets one INSERT through; RETURNING says whose, as an
+    INSERT's rowcount is -1 on PostgreSQL, inserted or not."""
+    moved = db.session.execute(
+        update(RollupMark).where(RollupMark.name == name, *when).values(upto=upto)
+        .execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+    if moved:
+        return True
     dialect = postgresql if _postgres() else sqlite
-    inserted = db.session.scalar(dialect.insert(RollupMark).values(name=MARK, upto=upto)
-                                 .on_conflict_do_nothing(index_elements=["name"])
-                                 .returning(RollupMark.name))
-    return inserted is not None
+    return db.session.scalar(dialect.insert(RollupMark).values(name=name, upto=upto)
+                             .on_conflict_do_nothing(index_elements=["name"])
+                             .returning(RollupMark.name)) is not None
 
 
 def roll_up(now: datetime | None = None, advance: Advance = nothing) -> int:
@@ -284,7 +285,8 @@ def roll_up(now: datetime | None = None, advance: Advance = nothing) -> int:
     if start is not None and upto <= start:
         advance(STEPS)  # nothing to count
         return 0
-    if not claim(start, upto):  # another run has counted, or is counting, the same hours
+    # Claimed before anything is deleted: another run has counted, or is counting, these hours.
+    if not move_mark(MARK, upto, RollupMark.upto == start):
         db.session.rollback()
         advance(STEPS)
         return 0
