@@ -378,8 +378,6 @@ def new_data_key_command() -> None:
 @with_appcontext
 def inbound_command(host: str, port: int) -> None:
     """Take officials' replies to relayed letters (reply+TOKEN@ addresses) over SMTP."""
-    from flask import current_app
-
     from .replies import inbound_server
 
     server = inbound_server(current_app._get_current_object(),  # type: ignore[attr-defined]

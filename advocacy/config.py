@@ -143,8 +143,7 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
     return {
         "SQLALCHEMY_DATABASE_URI": _database_url(env.get("DATABASE_URL"), instance),
         # A database error's message would otherwise carry the statement's values into logs.
-        # A pooled connection is checked before use: after the database restarts, requests
-        # get new connections, not errors (outages.py answers 503 while it is down).
+        # engine_options adds PostgreSQL's connect timeout and ping before use.
         "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
         "REDIS_URL": env.get("REDIS_URL") or None,
         "SMTP_URL": smtp_url,

@@ -92,6 +92,11 @@ def enqueue_data_link(supporter_id: int, locale: str) -> None:
     get_queue().enqueue("advocacy.delivery.send_data_link", supporter_id, locale)
 
 
+def enqueue_reply_notice(reply_id: int) -> None:
+    """Queue the email telling a supporter that an official replied."""
+    get_queue().enqueue("advocacy.delivery.notify_reply", reply_id)
+
+
 def enqueue_letters(letter_ids: Sequence[int]) -> int:
     """Queue committed letters for delivery, in batches; returns the number of jobs."""
     size = int(current_app.config["LETTERS_PER_JOB"])

@@ -79,7 +79,7 @@ def store_reply(letter_id: int, raw: bytes) -> int | None:
     db.session.add(reply)
     db.session.commit()
     try:  # after the commit: the reply is kept even if the notice cannot be queued now
-        queue.get_queue().enqueue("advocacy.delivery.notify_reply", reply.id)
+        queue.enqueue_reply_notice(reply.id)
     except RedisError:
         log.warning("notice of reply %s not queued; it waits on the status page", reply.id)
     return reply.id
