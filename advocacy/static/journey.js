@@ -65,9 +65,13 @@
   byId("sign_initials").addEventListener("change", later);
 
   // A supporter who gives the detaining country as theirs is told what writing may cost.
+  // The page shows the notice until a country is chosen (so it reaches readers without
+  // JavaScript); from here on it follows the choice.
   var risk = byId("risk-notice"), own = byId("supporter_country");
   if (risk && own) {
-    own.addEventListener("change", function () { risk.hidden = own.value !== risk.dataset.country; });
+    var followChoice = function () { risk.hidden = own.value !== risk.dataset.country; };
+    own.addEventListener("change", followChoice);
+    followChoice();
   }
 
   // "Show the letter (their language)": switch the select, refresh in place.
