@@ -84,20 +84,9 @@ def _encrypt_what_was_stored_in_clear():
 
 
 def downgrade():
-    # Encrypted data is not decrypted back: a downgrade past this point needs a restore.
-    with op.batch_alter_table('supporter', schema=None) as batch_op:
-        batch_op.drop_constraint('uq_supporter_email_hash', type_='unique')
-    with op.batch_alter_table('reply', schema=None) as batch_op:
-        batch_op.drop_index('ix_reply_letter_id')
-    op.drop_table('reply')
-    with op.batch_alter_table('letter', schema=None) as batch_op:
-        batch_op.drop_column('content_hash')
-    with op.batch_alter_table('submission', schema=None) as batch_op:
-        batch_op.drop_index('ix_submission_scrubbed_at')
-        batch_op.drop_column('scrubbed_at')
-        batch_op.drop_column('sign_initials')
-    with op.batch_alter_table('supporter', schema=None) as batch_op:
-        batch_op.drop_column('email_hash')
-    with op.batch_alter_table('campaign', schema=None) as batch_op:
-        batch_op.drop_column('detaining_country')
-        batch_op.drop_column('reply_to')
+    # Not reversible: supporters' data is encrypted (the older code reads it as plain text),
+    # scrubbed addresses are gone (the old NOT NULL and unique address cannot come back), and
+    # officials' replies would be dropped. Refused rather than leaving a database nothing
+    # can use: restore the backup taken before the upgrade (docs/operations.md).
+    raise RuntimeError("0007 encrypted supporters' data and cannot be undone: restore the"
+                       " backup taken before upgrading")

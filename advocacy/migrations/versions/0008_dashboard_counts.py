@@ -57,12 +57,12 @@ def upgrade():
     # Counted again from the start by the next rollup: SentCount's rows along the new
     # dimensions (the same summed over countries), SubmissionCount's and LatencyCount's.
     op.execute("DELETE FROM sent_count")
-    op.execute("DELETE FROM rollup_mark")
+    op.execute("DELETE FROM rollup_mark WHERE name = 'sent'")  # not the purge's
 
 
 def downgrade():
     op.execute("DELETE FROM sent_count")
-    op.execute("DELETE FROM rollup_mark")
+    op.execute("DELETE FROM rollup_mark WHERE name = 'sent'")  # not the purge's
     with op.batch_alter_table('submission', schema=None) as batch_op:
         batch_op.drop_index('ix_submission_confirmed_at')
         batch_op.drop_index('ix_submission_created_at')
