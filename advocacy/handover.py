@@ -16,9 +16,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from .dashboard import Filters, in_range
-from .delivery import context_of, load
+from .delivery import load, render
 from .extensions import db
-from .letters import LetterRenderError, render_letter
+from .letters import LetterRenderError
 from .mail import sender_address
 from .messages import letter_message_id
 from .models import Letter, LetterStatus, Submission
@@ -78,7 +78,7 @@ def letters(scope: Scope) -> Iterator[dict[str, Any]]:
             digest = sent[row.id][1]
             if digest is None:
                 try:
-                    digest = render_letter(row.subject, row.body, context_of(row)).digest()
+                    digest = render(row).digest()
                 except LetterRenderError:
                     digest = "(the text no longer renders)"
             yield {"id": row.id, "sent_at": sent[row.id][0], "official": row.target_key,
