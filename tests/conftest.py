@@ -245,6 +245,23 @@ def seed_queued(supporters: int, body: str = "un", country: str = "") -> list[in
     return [letter.id for letter in letters]
 
 
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL statements sent to the database meanwhile (inside the app's context)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
 def worker_env(app: Any, sink_url: str, tmp_path: Path) -> dict[str, str]:
     """The environment of a worker process that works for this test's app."""
     return {**os.environ,

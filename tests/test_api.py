@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event, func, select, update
+from sqlalchemy import delete, func, select, update
 
 from advocacy.extensions import db
 from advocacy.models import (
@@ -21,6 +21,7 @@ from advocacy.models import (
     Target,
 )
 
+from conftest import statements
 from test_end_to_end import SUPPORTER, submission
 
 
@@ -175,20 +176,11 @@ def un_officials() -> list[Target]:
 
 def test_a_submission_reads_what_it_needs_in_one_query(app: Any, client: Any) -> None:
     """Campaign, body, newest letter and officials: one SELECT, then the writing."""
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement.lstrip().split()[0].upper())
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements() as seen:
         assert client.post("/api/letters", json=submission()).status_code == 202
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
-    assert statements.count("SELECT") == 1, statements
-    assert statements.count("INSERT") == 3, statements
+    verbs = [s.lstrip().split()[0].upper() for s in seen]
+    assert verbs.count("SELECT") == 1, verbs
+    assert verbs.count("INSERT") == 3, verbs
 
 
 def test_the_letters_follow_what_organizers_changed(client: Any) -> None:

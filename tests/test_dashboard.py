@@ -6,13 +6,11 @@ import csv
 import io
 import json
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select, text, update
+from sqlalchemy import func, select, text, update
 
 from advocacy import dashboard
 from advocacy.dashboard import Filters
@@ -31,7 +29,7 @@ from advocacy.models import (
 from advocacy.rollup import Watermark, mark, roll_up, steady
 from advocacy.stats import letter_stats
 
-from conftest import seed_queued, work
+from conftest import seed_queued, statements, work
 from test_admin import PEOPLE, csrf, log_in, people  # noqa: F401  # people is a fixture
 
 NOW = datetime.now(UTC).replace(minute=30, second=0, microsecond=0)
@@ -428,21 +426,6 @@ def test_figures_stand_on_one_watermark_even_if_a_roll_up_commits_meanwhile(app:
     # What the first pass saw: the new rollup's hour and the same letters since the old mark.
     assert sum(dashboard.sent_by("day", Filters(), passes[0]).values()) == 6 + 4
     assert sum(truth.values()) == 6
-
-
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """The SQL statements sent to the database meanwhile."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
 
 
 def test_a_dashboard_page_reads_the_watermark_once_and_checks_it(app: Any,
