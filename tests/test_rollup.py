@@ -14,9 +14,8 @@ from advocacy.extensions import db
 from advocacy.models import LatencyCount, RollupMark, SentCount, SubmissionCount
 from advocacy.rollup import STEPS, mark, roll_up
 
-from conftest import seed_queued
+from conftest import seed_queued, start_and_see_it_wait_on_its_claim
 
-BLOCKED = 0.5  # long enough for the other run to reach the watermark and wait on it
 LATER = NOW + timedelta(hours=2)
 
 
@@ -61,10 +60,9 @@ def test_a_run_that_overlaps_another_steps_aside(app: Any, first_ever: bool) -> 
         """This run's progress: at its first step, with its transaction open, the other
         run starts and waits on it."""
         steps.append(n)
-        if not other.is_alive() and not overlapped:
-            other.start()
-            other.join(BLOCKED)
-            overlapped.append(other.is_alive())
+        if not overlapped:
+            overlapped.append(True)
+            start_and_see_it_wait_on_its_claim(other)
 
     try:
         # All 14, or the day before the mark and since: 2 + 2 + 4 + 2.
@@ -73,7 +71,7 @@ def test_a_run_that_overlaps_another_steps_aside(app: Any, first_ever: bool) -> 
         db.session.rollback()  # a failed run's transaction: the other run goes on
         other.join(30)
     assert not other.is_alive()
-    assert overlapped == [True]  # the other run waited on this one's
+    assert overlapped == [True]  # the other run waited on this one's claim
     assert results == [0]  # it found the hours claimed, and raised nothing
     assert sum(steps) == sum(other_steps) == STEPS  # both progress bars end at 100%
     assert mark() == LATER.replace(minute=0)
