@@ -213,6 +213,18 @@ def work(app: Any) -> None:
         SimpleWorker([get_queue()], connection=get_redis()).work(burst=True, with_scheduler=True)
 
 
+def stored() -> tuple[int, int, int]:
+    """How many supporters, submissions and letters the database holds."""
+    from sqlalchemy import func, select
+
+    from advocacy.models import Letter, Submission, Supporter
+
+    return tuple(  # type: ignore[return-value]
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (Supporter, Submission, Letter)
+    )
+
+
 def seed_queued(supporters: int, body: str = "un", country: str = "") -> list[int]:
     """Confirmed letters from this many supporters to every emailed official of a body."""
     from sqlalchemy import select

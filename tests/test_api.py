@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 
 from advocacy.extensions import db
 from advocacy.models import (
@@ -16,20 +16,11 @@ from advocacy.models import (
     CampaignStatus,
     Letter,
     LetterTemplate,
-    Submission,
-    Supporter,
     Target,
 )
 
-from conftest import statements
+from conftest import statements, stored
 from test_end_to_end import SUPPORTER, submission
-
-
-def stored() -> tuple[int, int, int]:
-    return tuple(  # type: ignore[return-value]
-        db.session.scalar(select(func.count()).select_from(model))
-        for model in (Supporter, Submission, Letter)
-    )
 
 
 def with_supporter(**changes: Any) -> dict[str, Any]:

@@ -7,24 +7,15 @@ from typing import Any
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import func, select
 
-from advocacy.extensions import db
-from advocacy.models import Letter, Submission, Supporter
 from advocacy.sink import Sink
 
-from conftest import csrf_token, statements, work
+from conftest import csrf_token, statements, stored, work
 from test_end_to_end import confirmation_link
 
 GOOD = {"body": "un", "language": "en", "name": "Jonas Weber", "email": "jonas@example.org",
         "city": "Leipzig", "supporter_country": "DE", "consent": "yes",
         "personal_note": "Ich unterrichte Mathematik.", "action": "send"}
-
-
-def stored() -> tuple[int, int, int]:
-    return tuple(  # type: ignore[return-value]
-        db.session.scalar(select(func.count()).select_from(m)) for m in (Supporter, Submission,
-                                                                         Letter))
 
 
 def post(client: Any, **changes: str) -> Any:
