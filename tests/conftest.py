@@ -6,6 +6,7 @@ import os
 import re
 import smtplib
 import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -212,6 +213,18 @@ def work(app: Any) -> None:
         SimpleWorker([get_queue()], connection=get_redis()).work(burst=True, with_scheduler=True)
 
 
+def stored() -> tuple[int, int, int]:
+    """How many supporters, submissions and letters the database holds."""
+    from sqlalchemy import func, select
+
+    from advocacy.models import Letter, Submission, Supporter
+
+    return tuple(  # type: ignore[return-value]
+        db.session.scalar(select(func.count()).select_from(model))
+        for model in (Supporter, Submission, Letter)
+    )
+
+
 def seed_queued(supporters: int, body: str = "un", country: str = "") -> list[int]:
     """Confirmed letters from this many supporters to every emailed official of a body."""
     from sqlalchemy import select
@@ -243,6 +256,61 @@ def seed_queued(supporters: int, body: str = "un", country: str = "") -> list[in
     db.session.add_all(letters)
     db.session.commit()
     return [letter.id for letter in letters]
+
+
+@contextmanager
+def statements() -> Iterator[list[str]]:
+    """The SQL statements sent to the database meanwhile (inside the app's context)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+
+
+def _claims_a_mark(statement: str) -> bool:
+    return " ".join(statement.split()).upper().startswith(
+        ("UPDATE ROLLUP_MARK", "INSERT INTO ROLLUP_MARK"))
+
+
+def start_and_see_it_wait_on_its_claim(other: threading.Thread, blocked: float = 0.5) -> None:
+    """Start `other` (a run with an app context of its own), see it send its claim of a mark
+    (the UPDATE of rollup_mark, or the INSERT of the first one), and see that statement still
+    unanswered `blocked` seconds later: it waits on the claim this thread holds."""
+    from sqlalchemy import event
+
+    claimed = threading.Event()
+    log: list[tuple[str, str]] = []  # ("sent" | "done", statement), the other thread's
+
+    def sent(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if threading.get_ident() == other.ident:
+            log.append(("sent", statement))
+            if _claims_a_mark(statement):
+                claimed.set()
+
+    def done(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
+        if threading.get_ident() == other.ident:
+            log.append(("done", statement))
+
+    event.listen(db.engine, "before_cursor_execute", sent)
+    event.listen(db.engine, "after_cursor_execute", done)
+    try:
+        other.start()
+        assert claimed.wait(30), f"the other run sent no claim of a mark in 30 s: {log}"
+        other.join(blocked)
+        last = log[-1]
+        assert other.is_alive() and last[0] == "sent" and _claims_a_mark(last[1]), (
+            f"the other run did not wait on its claim: {log}")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", sent)
+        event.remove(db.engine, "after_cursor_execute", done)
 
 
 def worker_env(app: Any, sink_url: str, tmp_path: Path) -> dict[str, str]:

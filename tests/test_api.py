@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, event, func, select, update
+from sqlalchemy import delete, select, update
 
 from advocacy.extensions import db
 from advocacy.models import (
@@ -16,19 +16,11 @@ from advocacy.models import (
     CampaignStatus,
     Letter,
     LetterTemplate,
-    Submission,
-    Supporter,
     Target,
 )
 
+from conftest import statements, stored
 from test_end_to_end import SUPPORTER, submission
-
-
-def stored() -> tuple[int, int, int]:
-    return tuple(  # type: ignore[return-value]
-        db.session.scalar(select(func.count()).select_from(model))
-        for model in (Supporter, Submission, Letter)
-    )
 
 
 def with_supporter(**changes: Any) -> dict[str, Any]:
@@ -175,20 +167,11 @@ def un_officials() -> list[Target]:
 
 def test_a_submission_reads_what_it_needs_in_one_query(app: Any, client: Any) -> None:
     """Campaign, body, newest letter and officials: one SELECT, then the writing."""
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(statement.lstrip().split()[0].upper())
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements() as seen:
         assert client.post("/api/letters", json=submission()).status_code == 202
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
-    assert statements.count("SELECT") == 1, statements
-    assert statements.count("INSERT") == 3, statements
+    verbs = [s.lstrip().split()[0].upper() for s in seen]
+    assert verbs.count("SELECT") == 1, verbs
+    assert verbs.count("INSERT") == 3, verbs
 
 
 def test_the_letters_follow_what_organizers_changed(client: Any) -> None:

@@ -305,7 +305,7 @@ ONE_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True
 def test_bad_input_in_the_browser_gets_a_message_by_its_field_and_stores_nothing(
     app: Any, live: str, browser: Any, field: str, value: str, message: str
 ) -> None:
-    from test_form import stored
+    from conftest import stored
 
     page = browser.new_page(viewport=VIEWPORTS["desktop"], locale="en")
     page.goto(f"{live}/")

@@ -7,24 +7,15 @@ from typing import Any
 
 import pytest
 from markupsafe import escape
-from sqlalchemy import event, func, select
 
-from advocacy.extensions import db
-from advocacy.models import Letter, Submission, Supporter
 from advocacy.sink import Sink
 
-from conftest import csrf_token, work
+from conftest import csrf_token, statements, stored, work
 from test_end_to_end import confirmation_link
 
 GOOD = {"body": "un", "language": "en", "name": "Jonas Weber", "email": "jonas@example.org",
         "city": "Leipzig", "supporter_country": "DE", "consent": "yes",
         "personal_note": "Ich unterrichte Mathematik.", "action": "send"}
-
-
-def stored() -> tuple[int, int, int]:
-    return tuple(  # type: ignore[return-value]
-        db.session.scalar(select(func.count()).select_from(m)) for m in (Supporter, Submission,
-                                                                         Letter))
 
 
 def post(client: Any, **changes: str) -> Any:
@@ -55,25 +46,16 @@ def test_the_suggested_paragraph_and_the_preview_read_the_letter_once(
     app: Any, client: Any
 ) -> None:
     """The body and the newest letter are read once a request, for both of them."""
-    statements: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        statements.append(" ".join(statement.split()))
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", seen)
-    try:
+    with statements() as seen:
         assert client.get("/").status_code == 200
-        page = list(statements)
-        statements.clear()
+    page = [" ".join(s.split()) for s in seen]
+    with statements() as seen:
         part = client.post("/preview", data={"body": "un", "language": "en"})
-    finally:
-        event.remove(engine, "before_cursor_execute", seen)
+    preview = [" ".join(s.split()) for s in seen]
     assert part.status_code == 200 and part.json["before"]
     # Campaign, body, newest letter, officials.
-    assert len(statements) == 4, statements
-    for read in (page, statements):
+    assert len(preview) == 4, preview
+    for read in (page, preview):
         assert sum("FROM body WHERE body.slug =" in s for s in read) == 1, read
         assert sum("FROM letter_template" in s for s in read) == 1, read
 

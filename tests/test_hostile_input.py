@@ -11,12 +11,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
-from test_api import stored
 
 from advocacy.extensions import db
 from advocacy.models import Submission
 
-from conftest import csrf_token
+from conftest import csrf_token, stored
 from test_end_to_end import submission
 from test_form import GOOD
 

@@ -15,9 +15,9 @@ from advocacy.models import Campaign, OwnMail, Submission
 from advocacy.privacy import notice_version
 from advocacy.sink import Sink
 
-from conftest import work
+from conftest import stored, work
 from test_end_to_end import submission, submit_and_confirm
-from test_form import GOOD, stored
+from test_form import GOOD
 
 OWN = {"body": "un", "language": "en", "name": "Jonas Weber", "city": "Leipzig",
        "supporter_country": "DE", "personal_note": "Ich unterrichte Mathematik."}

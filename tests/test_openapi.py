@@ -51,14 +51,18 @@ def test_the_answers_generation_rarely_reaches_are_as_described(app: Any, client
 
     letters = schemathesis.openapi.from_wsgi("/api/openapi.json", app)["/api/letters"]["POST"]
 
-    def post(status: int, **kwargs: Any) -> None:
+    def post(status: int, **kwargs: Any) -> Any:
         reply = client.post("/api/letters", **kwargs)
         assert reply.status_code == status, reply.json
         letters.validate_response(reply)
+        return reply
 
     post(202, json=submission())
-    post(409, json=submission())
-    post(422, json=submission(body="gov", country="FR"))  # offices with contact pages only
+    already = post(409, json=submission()).json["already_written"]
+    assert isinstance(already, list) and already, already
+    # Offices with contact pages only.
+    contact = post(422, json=submission(body="gov", country="FR")).json["contact_only"]
+    assert isinstance(contact, list) and contact, contact
     post(400, data=b"not json", content_type="application/json")
     post(413, data=b"[" + b"1," * 40_000 + b"1]", content_type="application/json")
     app.config["SUBMIT_RATE"] = "1/minute"

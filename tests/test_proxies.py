@@ -30,6 +30,19 @@ def test_without_the_setting_forwarded_for_is_not_believed(client: Any) -> None:
                       environ_base=PROXY).status_code == 200
 
 
+def test_without_the_setting_the_limit_counts_the_connecting_address(app: Any,
+                                                                     client: Any) -> None:
+    app.config["SUBMIT_RATE"] = "2/minute"
+    one_address = {"REMOTE_ADDR": "203.0.113.60"}
+    for i, forwarded in enumerate(("198.51.100.11", "198.51.100.12")):
+        reply = client.post("/api/letters", json=with_supporter(email=f"x{i}@example.org"),
+                            headers={"X-Forwarded-For": forwarded}, environ_base=one_address)
+        assert reply.status_code == 202
+    refused = client.post("/api/letters", json=with_supporter(email="x9@example.org"),
+                          headers={"X-Forwarded-For": "198.51.100.13"}, environ_base=one_address)
+    assert refused.status_code == 429
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_behind_a_proxy_each_client_is_itself(app: Any) -> None:
     client = behind_one_proxy(app).test_client()

@@ -11,7 +11,7 @@ from advocacy.extensions import db
 from advocacy.models import RollupMark, utcnow
 from advocacy.retention import MARK, PURGE_EVERY, PurgeReport, claim_purge, purge_if_due
 
-BLOCKED = 0.5  # long enough for the other worker to reach the claim and wait on it
+from conftest import start_and_see_it_wait_on_its_claim
 
 
 def purge_in_another_worker(app: Any, now: Any, results: list[PurgeReport | None]) -> None:
@@ -27,13 +27,12 @@ def test_two_claims_for_the_same_hour_give_one_purge(app: Any, first_ever: bool)
         db.session.commit()
 
     results: list[PurgeReport | None] = []
-    other = threading.Thread(target=purge_in_another_worker, args=(app, now, results))
+    other = threading.Thread(target=purge_in_another_worker, args=(app, now, results),
+                             daemon=True)
     assert claim_purge(now)  # this worker's claim, not committed yet
     try:
-        other.start()
-        other.join(BLOCKED)
         # The other claim waits for this one's row (a read, then a write, would not have).
-        assert other.is_alive()
+        start_and_see_it_wait_on_its_claim(other)
     finally:
         db.session.commit()
         other.join(30)

@@ -8,16 +8,14 @@ from typing import Any
 
 import pytest
 from sqlalchemy import delete, select
-from test_dashboard import NOW, counted, every_filter, send
+from test_dashboard import NOW, agree_under_every_filter, elsewhere, send
 
-from advocacy import dashboard
 from advocacy.extensions import db
 from advocacy.models import LatencyCount, RollupMark, SentCount, SubmissionCount
 from advocacy.rollup import STEPS, mark, roll_up
 
-from conftest import seed_queued
+from conftest import seed_queued, start_and_see_it_wait_on_its_claim
 
-BLOCKED = 0.5  # long enough for the other run to reach the watermark and wait on it
 LATER = NOW + timedelta(hours=2)
 
 
@@ -45,9 +43,11 @@ def test_a_run_that_overlaps_another_steps_aside(app: Any, first_ever: bool) -> 
     ids = seed_queued(5, "un")  # 10 letters: 5 supporters to the 2 UN offices
     send(ids[:4], NOW - timedelta(days=3), "FR")  # before the days a run counts again
     send(ids[4:6], NOW - timedelta(days=1), "DE")  # in the day before the watermark's
+    coe, moved = elsewhere()  # 2 to the CoE, 2 in a second campaign: one of each
+    send([coe[0], moved[0]], NOW - timedelta(days=1), "FR")  # the day before
     if not first_ever:
-        assert roll_up(NOW) == 6
-    send(ids[6:], NOW + timedelta(minutes=30), "FR")  # since the watermark
+        assert roll_up(NOW) == 6 + 2
+    send(ids[6:] + [coe[1], moved[1]], NOW + timedelta(minutes=30), "FR")  # since the watermark
 
     results: list[Any] = []
     other_steps: list[int] = []
@@ -60,29 +60,27 @@ def test_a_run_that_overlaps_another_steps_aside(app: Any, first_ever: bool) -> 
         """This run's progress: at its first step, with its transaction open, the other
         run starts and waits on it."""
         steps.append(n)
-        if not other.is_alive() and not overlapped:
-            other.start()
-            other.join(BLOCKED)
-            overlapped.append(other.is_alive())
+        if not overlapped:
+            overlapped.append(True)
+            start_and_see_it_wait_on_its_claim(other)
 
     try:
-        assert roll_up(LATER, advance=advance) == (10 if first_ever else 6)
+        # All 14, or the day before the mark and since: 2 + 2 + 4 + 2.
+        assert roll_up(LATER, advance=advance) == (14 if first_ever else 10)
     finally:
         db.session.rollback()  # a failed run's transaction: the other run goes on
         other.join(30)
     assert not other.is_alive()
-    assert overlapped == [True]  # the other run waited on this one's
+    assert overlapped == [True]  # the other run waited on this one's claim
     assert results == [0]  # it found the hours claimed, and raised nothing
     assert sum(steps) == sum(other_steps) == STEPS  # both progress bars end at 100%
     assert mark() == LATER.replace(minute=0)
 
-    for filters in every_filter():
-        for view in dashboard.VIEWS:
-            assert dashboard.sent_by(view, filters) == counted(view, filters), (view, filters)
+    agree_under_every_filter()
     # Exactly the rows of one run: the same as counting everything again from scratch.
     rolled_up = count_tables()
     for table in (SentCount, SubmissionCount, LatencyCount, RollupMark):
         db.session.execute(delete(table))
     db.session.commit()
-    assert roll_up(LATER) == 10
+    assert roll_up(LATER) == 14  # 10 + 4
     assert count_tables() == rolled_up
