@@ -135,7 +135,7 @@ def main() -> None:
     print(json.dumps({
         "bench": "chaos", "load_average_before": load_before, "rate": args.rate,
         "relay_down_s": args.relay_down,
-        "pg_down_s": args.pg_down, "submissions_accepted": len(stream.accepted) // 2,
+        "pg_down_s": args.pg_down, "submissions_accepted": stream.statuses["submit", 202],
         "letters": len(stream.accepted), "lost": report["lost"],
         "needs_review": report["by_state"].get("needs_review", 0),
         "received_twice": report["received_twice"], "unexpected_5xx": sum(unexpected.values()),

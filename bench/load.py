@@ -179,7 +179,7 @@ def main() -> None:
             under_load = sampler.summary()
             with app.app_context():
                 accepted = run["api_letters"] + letters_of(run["form_addresses"])
-                submissions = len(run["api_letters"]) // 2 + len(run["form_addresses"])
+                submissions = run["seen"]["api 202"] + len(run["form_addresses"])
                 paths = confirmation_paths(tmp / "outbox", submissions, timeout=600)
                 confirmed = confirm_all(port, paths)
                 drain_seconds = drain(accepted, timeout=1800)
