@@ -31,10 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import ledger, stack  # noqa: E402
-from bench.load import drain  # noqa: E402
 from bench.stream import Http, Stream, supporter_letter  # noqa: E402
-
-WAITING = ("unconfirmed", "queued", "sending", "held")
 
 
 def answer(port: int, method: str, path: str, body: bytes | None = None,
@@ -59,11 +56,6 @@ def while_database_down(port: int) -> dict[str, Any]:
             "api": api[0], "form": form[0], "page": page[0],
             "form_says_so": "nothing was saved" in form[1],
             "seconds_for_all_four": round(time.monotonic() - started, 2)}
-
-
-def backlog(ids: list[int]) -> int:
-    current = ledger.states(ids)
-    return sum(current[s] for s in WAITING)
 
 
 def main() -> None:
@@ -119,8 +111,8 @@ def main() -> None:
             event("stream stopped", statuses={f"{k} {s}": n for (k, s), n in
                                               sorted(stream.statuses.items())})
             with app.app_context():
-                left = backlog(stream.accepted)
-                drain_seconds = drain(stream.accepted, timeout=1800)
+                left = ledger.backlog(stream.accepted)
+                drain_seconds = ledger.drain(stream.accepted, timeout=1800)
                 event("drained", waiting_when_stream_stopped=left,
                       seconds=round(drain_seconds))
                 report = ledger.audit(stream.accepted,

@@ -148,17 +148,6 @@ def confirm_all(port: int, paths: list[str]) -> Counter[int]:
         return Counter(pool.map(post, paths))
 
 
-def drain(ids: list[int], timeout: float) -> float:
-    """Wait until no accepted letter waits for a worker; returns the seconds it took."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        current = ledger.states(ids)
-        if not any(current[s] for s in ("unconfirmed", "queued", "sending", "held")):
-            break
-        time.sleep(2)
-    return time.monotonic() - started
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=180)
@@ -182,7 +171,7 @@ def main() -> None:
                 submissions = run["seen"]["api 202"] + len(run["form_addresses"])
                 paths = confirmation_paths(tmp / "outbox", submissions, timeout=600)
                 confirmed = confirm_all(port, paths)
-                drain_seconds = drain(accepted, timeout=1800)
+                drain_seconds = ledger.drain(accepted, timeout=1800)
                 report = ledger.audit(accepted, ledger.outbox_message_ids(tmp / "outbox"),
                                       site.env["ADVOCACY_SENDER"])
         finally:
