@@ -2,13 +2,13 @@
 
     .venv/bin/python bench/load.py [--seconds 180] [--users 200] [--database-url URL]
 
-Starts the whole stack on loopback: gunicorn (the package's settings, or 2 processes x 8
-threads), two `advocacy worker` processes, a redis-server of its own, the project's sink
-(`advocacy sink`, keeping every message as an .eml file) and PostgreSQL: a throwaway
-database on 127.0.0.1:5432 (created and dropped here), or the one --database-url names.
-Then locust (bench/locustfile.py, headless) runs --users simulated supporters for
---seconds: browsers open GET / and send the form (POST /, with the page's CSRF token and
-their session cookie), partner sites POST /api/letters.
+Starts the whole stack on loopback: gunicorn (the package's settings,
+advocacy/gunicorn_conf.py), two `advocacy worker` processes, a redis-server of its own,
+the project's sink (`advocacy sink`, keeping every message as an .eml file) and
+PostgreSQL: a throwaway database on 127.0.0.1:5432 (created and dropped here), or the
+one --database-url names. Then locust (bench/locustfile.py, headless) runs --users
+simulated supporters for --seconds: browsers open GET / and send the form (POST /, with
+the page's CSRF token and their session cookie), partner sites POST /api/letters.
 
 Every user comes from 127.0.0.1, so the per-IP limit (ADVOCACY_SUBMIT_RATE) is set out of
 reach, and so are the delivery limits (relay, per domain, per official, the send window):

@@ -253,14 +253,9 @@ def _answers_smtp(port: int) -> bool:
 
 
 def gunicorn_argv(port: int) -> list[str]:
-    """gunicorn with the package's settings when it has them, else those of bench/intake.py
-    with connections kept 5 s (gunicorn's 2 s default closes them while simulated users
-    pause, and a POST sent just then fails on the client)."""
-    settings = (["-c", "python:advocacy.gunicorn_conf"]
-                if (ROOT / "advocacy" / "gunicorn_conf.py").exists()
-                else ["-w", "2", "-k", "gthread", "--threads", "8", "--keep-alive", "5"])
-    return [sys.executable, "-m", "gunicorn", *settings, "-b", f"127.0.0.1:{port}",
-            "--log-level", "warning", "advocacy:create_app()"]
+    """gunicorn with the package's settings (advocacy/gunicorn_conf.py)."""
+    return [sys.executable, "-m", "gunicorn", "-c", "python:advocacy.gunicorn_conf",
+            "-b", f"127.0.0.1:{port}", "--log-level", "warning", "advocacy:create_app()"]
 
 
 def web(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
