@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import http.client
 import json
 import os
 import re
@@ -44,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import ledger, stack  # noqa: E402
+from bench.stream import Http  # noqa: E402
 
 CONFIRM_LINK = re.compile(r"https?://[^/\s]+(/confirm/[^\s?]+)")
 
@@ -132,20 +132,11 @@ def confirmation_paths(outbox: Path, expected: int, timeout: float) -> list[str]
 
 
 def confirm_all(port: int, paths: list[str]) -> Counter[int]:
-    """POST every confirmation link, as the supporters' buttons do, 16 at a time."""
-    local = threading.local()
-
-    def post(path: str) -> int:
-        if not hasattr(local, "conn"):
-            local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        local.conn.request("POST", path, body=b"",
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
-        reply = local.conn.getresponse()
-        reply.read()
-        return reply.status
-
+    """POST every confirmation link, as the supporters' buttons do, 16 at a time
+    (status 0: no answer at all)."""
+    web = Http(port)
     with ThreadPoolExecutor(16) as pool:
-        return Counter(pool.map(post, paths))
+        return Counter(pool.map(lambda path: web.post(path)[0], paths))
 
 
 def main() -> None:
