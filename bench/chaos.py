@@ -13,7 +13,8 @@ doubling). Supporters post letters to the JSON API and confirm them (bench/strea
 During (b) it checks the web's answers: /healthz, the API and the form say 503.
 Then it stops writing and waits for the workers alone to deliver everything, and checks
 that every accepted letter is in the database and reached the sink exactly once.
-Prints what happened and how long each recovery took, then one JSON line.
+Prints each event as it happens (seconds since the start, and what the web answered while
+PostgreSQL was down), then one JSON line.
 """
 
 from __future__ import annotations
