@@ -1,10 +1,10 @@
 """What a run accepted, and the proof that none of it was lost (benches and slow tests).
 
 Runs inside an app context on the run's database. "Lost" means any of: an accepted letter
-missing from the database; a confirmed letter not delivered (still queued, sending, held,
-failed or in review when the run has drained); a letter the sink received twice (by
-Message-ID, which is derived from the letter's id); a letter marked sent that the sink never
-received.
+missing from the database; an accepted letter not sent when the run has drained (whatever
+its state: never confirmed, still queued, sending or held, failed, in review...); a letter
+the sink received twice (by Message-ID, which is derived from the letter's id); a letter
+marked sent that the sink never received.
 """
 
 from __future__ import annotations
