@@ -13,7 +13,8 @@ doubling). Supporters post letters to the JSON API and confirm them (bench/strea
 During (b) it checks the web's answers: /healthz, the API and the form say 503.
 Then it stops writing and waits for the workers alone to deliver everything, and checks
 that every accepted letter is in the database and reached the sink exactly once.
-Prints what happened and how long each recovery took, then one JSON line.
+Prints each event as it happens (seconds since the start, and what the web answered while
+PostgreSQL was down), then one JSON line.
 """
 
 from __future__ import annotations
@@ -31,10 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import ledger, stack  # noqa: E402
-from bench.load import drain  # noqa: E402
 from bench.stream import Http, Stream, supporter_letter  # noqa: E402
-
-WAITING = ("unconfirmed", "queued", "sending", "held")
 
 
 def answer(port: int, method: str, path: str, body: bytes | None = None,
@@ -59,11 +57,6 @@ def while_database_down(port: int) -> dict[str, Any]:
             "api": api[0], "form": form[0], "page": page[0],
             "form_says_so": "nothing was saved" in form[1],
             "seconds_for_all_four": round(time.monotonic() - started, 2)}
-
-
-def backlog(ids: list[int]) -> int:
-    current = ledger.states(ids)
-    return sum(current[s] for s in WAITING)
 
 
 def main() -> None:
@@ -119,8 +112,8 @@ def main() -> None:
             event("stream stopped", statuses={f"{k} {s}": n for (k, s), n in
                                               sorted(stream.statuses.items())})
             with app.app_context():
-                left = backlog(stream.accepted)
-                drain_seconds = drain(stream.accepted, timeout=1800)
+                left = ledger.backlog(stream.accepted)
+                drain_seconds = ledger.drain(stream.accepted, timeout=1800)
                 event("drained", waiting_when_stream_stopped=left,
                       seconds=round(drain_seconds))
                 report = ledger.audit(stream.accepted,
@@ -135,7 +128,7 @@ def main() -> None:
     print(json.dumps({
         "bench": "chaos", "load_average_before": load_before, "rate": args.rate,
         "relay_down_s": args.relay_down,
-        "pg_down_s": args.pg_down, "submissions_accepted": len(stream.accepted) // 2,
+        "pg_down_s": args.pg_down, "submissions_accepted": stream.statuses["submit", 202],
         "letters": len(stream.accepted), "lost": report["lost"],
         "needs_review": report["by_state"].get("needs_review", 0),
         "received_twice": report["received_twice"], "unexpected_5xx": sum(unexpected.values()),

@@ -7,7 +7,8 @@ One worker process (`python worker.py`), a redis-server of its own, the project'
 --database-url).
 Letters are seeded straight into the database in chunks of 5,000 (bench/delivery.py's
 seed) and queued as each chunk is committed, with the delivery limits out of the way. The
-worker's RSS (from /proc) is sampled every second along with the number of letters sent.
+worker's RSS (from /proc) is sampled, with the number of letters sent, after each chunk
+while seeding, then every second.
 Prints RSS at every 10,000 letters and the trend (least squares over the samples after the
 first 10,000, in MB per 10,000 letters), then one JSON line.
 """

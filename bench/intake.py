@@ -2,9 +2,10 @@
 
     .venv/bin/python bench/intake.py [--seconds 10] [--clients 16] [--rate 100] [--database-url URL]
 
-Starts the app under gunicorn (2 processes x 8 threads, gthread, as advocacy/gunicorn_conf.py)
-on loopback, with two endpoints of the bench's own (bench/intake_app.py), on a fresh SQLite
-database (or the one --database-url names, migrated and loaded by `advocacy init`) and the
+Starts the app under gunicorn (2 processes x 8 gthread threads, like the defaults of
+advocacy/gunicorn_conf.py, but with gunicorn's default keep-alive of 2 s) on loopback,
+with two endpoints of the bench's own (bench/intake_app.py), on a fresh SQLite database
+(or the one --database-url names, migrated and loaded by `advocacy init`) and the
 local Redis (or the embedded one), and measures in one run:
 - closed loop: requests/s with --clients concurrent keep-alive clients, and the server's CPU
   time per request (its processes' user + system time over the run), for

@@ -1,14 +1,15 @@
 """What a run accepted, and the proof that none of it was lost (benches and slow tests).
 
 Runs inside an app context on the run's database. "Lost" means any of: an accepted letter
-missing from the database; a confirmed letter not delivered (still queued, sending, held,
-failed or in review when the run has drained); a letter the sink received twice (by
-Message-ID, which is derived from the letter's id); a letter marked sent that the sink never
-received.
+missing from the database; an accepted letter not sent when the run has drained (whatever
+its state: never confirmed, still queued, sending or held, failed, in review...); a letter
+the sink received twice (by Message-ID, which is derived from the letter's id); a letter
+marked sent that the sink never received.
 """
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from collections.abc import Iterable
 from email.parser import BytesHeaderParser
@@ -30,6 +31,23 @@ def states(ids: Iterable[int] | None = None) -> Counter[str]:
     if ids is not None:
         query = query.where(Letter.id.in_(list(ids)))
     return Counter({str(s): n for s, n in db.session.execute(query).all()})
+
+
+WAITING = ("queued", "sending", "held")  # states a worker will still move on, by itself
+
+
+def backlog(ids: Iterable[int]) -> int:
+    """How many of these letters still wait for a worker (unconfirmed ones never will)."""
+    current = states(ids)
+    return sum(current[s] for s in WAITING)
+
+
+def drain(ids: list[int], timeout: float) -> float:
+    """Wait until none of these letters waits for a worker; returns the seconds it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout and backlog(ids):
+        time.sleep(2)
+    return time.monotonic() - started
 
 
 def outbox_message_ids(outbox: Path) -> list[str]:

@@ -2,13 +2,13 @@
 
     .venv/bin/python bench/load.py [--seconds 180] [--users 200] [--database-url URL]
 
-Starts the whole stack on loopback: gunicorn (the package's settings, or 2 processes x 8
-threads), two `advocacy worker` processes, a redis-server of its own, the project's sink
-(`advocacy sink`, keeping every message as an .eml file) and PostgreSQL: a throwaway
-database on 127.0.0.1:5432 (created and dropped here), or the one --database-url names.
-Then locust (bench/locustfile.py, headless) runs --users simulated supporters for
---seconds: browsers open GET / and send the form (POST /, with the page's CSRF token and
-their session cookie), partner sites POST /api/letters.
+Starts the whole stack on loopback: gunicorn (the package's settings,
+advocacy/gunicorn_conf.py), two `advocacy worker` processes, a redis-server of its own,
+the project's sink (`advocacy sink`, keeping every message as an .eml file) and
+PostgreSQL: a throwaway database on 127.0.0.1:5432 (created and dropped here), or the
+one --database-url names. Then locust (bench/locustfile.py, headless) runs --users
+simulated supporters for --seconds: browsers open GET / and send the form (POST /, with
+the page's CSRF token and their session cookie), partner sites POST /api/letters.
 
 Every user comes from 127.0.0.1, so the per-IP limit (ADVOCACY_SUBMIT_RATE) is set out of
 reach, and so are the delivery limits (relay, per domain, per official, the send window):
@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import http.client
 import json
 import os
 import re
@@ -44,6 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import ledger, stack  # noqa: E402
+from bench.stream import Http  # noqa: E402
 
 CONFIRM_LINK = re.compile(r"https?://[^/\s]+(/confirm/[^\s?]+)")
 
@@ -132,31 +132,11 @@ def confirmation_paths(outbox: Path, expected: int, timeout: float) -> list[str]
 
 
 def confirm_all(port: int, paths: list[str]) -> Counter[int]:
-    """POST every confirmation link, as the supporters' buttons do, 16 at a time."""
-    local = threading.local()
-
-    def post(path: str) -> int:
-        if not hasattr(local, "conn"):
-            local.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        local.conn.request("POST", path, body=b"",
-                           headers={"Content-Type": "application/x-www-form-urlencoded"})
-        reply = local.conn.getresponse()
-        reply.read()
-        return reply.status
-
+    """POST every confirmation link, as the supporters' buttons do, 16 at a time
+    (status 0: no answer at all)."""
+    web = Http(port)
     with ThreadPoolExecutor(16) as pool:
-        return Counter(pool.map(post, paths))
-
-
-def drain(ids: list[int], timeout: float) -> float:
-    """Wait until no accepted letter waits for a worker; returns the seconds it took."""
-    started = time.monotonic()
-    while time.monotonic() - started < timeout:
-        current = ledger.states(ids)
-        if not any(current[s] for s in ("unconfirmed", "queued", "sending", "held")):
-            break
-        time.sleep(2)
-    return time.monotonic() - started
+        return Counter(pool.map(lambda path: web.post(path)[0], paths))
 
 
 def main() -> None:
@@ -179,10 +159,10 @@ def main() -> None:
             under_load = sampler.summary()
             with app.app_context():
                 accepted = run["api_letters"] + letters_of(run["form_addresses"])
-                submissions = len(run["api_letters"]) // 2 + len(run["form_addresses"])
+                submissions = run["seen"]["api 202"] + len(run["form_addresses"])
                 paths = confirmation_paths(tmp / "outbox", submissions, timeout=600)
                 confirmed = confirm_all(port, paths)
-                drain_seconds = drain(accepted, timeout=1800)
+                drain_seconds = ledger.drain(accepted, timeout=1800)
                 report = ledger.audit(accepted, ledger.outbox_message_ids(tmp / "outbox"),
                                       site.env["ADVOCACY_SENDER"])
         finally:

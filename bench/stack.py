@@ -253,14 +253,9 @@ def _answers_smtp(port: int) -> bool:
 
 
 def gunicorn_argv(port: int) -> list[str]:
-    """gunicorn with the package's settings when it has them, else those of bench/intake.py
-    with connections kept 5 s (gunicorn's 2 s default closes them while simulated users
-    pause, and a POST sent just then fails on the client)."""
-    settings = (["-c", "python:advocacy.gunicorn_conf"]
-                if (ROOT / "advocacy" / "gunicorn_conf.py").exists()
-                else ["-w", "2", "-k", "gthread", "--threads", "8", "--keep-alive", "5"])
-    return [sys.executable, "-m", "gunicorn", *settings, "-b", f"127.0.0.1:{port}",
-            "--log-level", "warning", "advocacy:create_app()"]
+    """gunicorn with the package's settings (advocacy/gunicorn_conf.py)."""
+    return [sys.executable, "-m", "gunicorn", "-c", "python:advocacy.gunicorn_conf",
+            "-b", f"127.0.0.1:{port}", "--log-level", "warning", "advocacy:create_app()"]
 
 
 def web(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -347,8 +342,9 @@ class Workers:
 # --- a whole installation ------------------------------------------------------------------
 
 # Delivery limits out of the way: the benches measure the software, not the limits.
-NO_LIMITS = json.dumps({"relay": None, "per_domain": None, "per_official_hour": None,
-                        "per_official_day": None, "window": None})
+NO_LIMITS: dict[str, str | None] = {"relay": None, "per_domain": None,
+                                    "per_official_hour": None, "per_official_day": None,
+                                    "window": None}
 
 
 def database_option(parser: Any) -> None:
@@ -402,7 +398,7 @@ def start_site(tmp: Path, database_url: str, redis_url: str, workers: int = 2,
     env = app_env(tmp, database_url, redis_url, f"smtp://127.0.0.1:{smtp_port}",
                   ADVOCACY_SUBMIT_RATE="1000000/second",
                   ADVOCACY_PUBLIC_URL=f"http://127.0.0.1:{port}")
-    init(env, NO_LIMITS)
+    init(env, json.dumps(NO_LIMITS))
     outbox = tmp / "outbox" if keep_mail else None
     site = Site(tmp, env, port, outbox, sink(smtp_port, outbox, env),
                 Workers(env, log=tmp / "workers.log"))
