@@ -22,14 +22,19 @@ from advocacy.delivery import Batch, claim, load
 from advocacy.services import set_limits
 from advocacy.sink import Sink, SinkHandler, free_port
 from bench import ledger
-from bench.stack import PrivatePostgres, RedisServer, Workers, postgres_bin, throwaway_database
+from bench.stack import (
+    NO_LIMITS,
+    PrivatePostgres,
+    RedisServer,
+    Workers,
+    postgres_bin,
+    throwaway_database,
+)
 from bench.stream import Stream, supporter_letter
 
 from conftest import seed_queued, worker_env
 
 pytestmark = pytest.mark.slow
-NO_LIMITS = {"relay": None, "per_domain": None, "per_official_hour": None,
-             "per_official_day": None, "window": None}
 FAST = {"RECONCILE_EVERY_SECONDS": 1, "RETRY_BASE_SECONDS": 0.5, "STALE_SENDING_SECONDS": 5}
 NO_POSTGRES = "PRIVATE POSTGRESQL SKIPPED: no /usr/lib/postgresql/*/bin/initdb on this machine"
 

