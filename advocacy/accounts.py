@@ -1,7 +1,10 @@
 """Organizer accounts: passwords, the second factor, sessions, roles and invitations.
 
 Passwords are hashed with scrypt (werkzeug). A session's id carries the account's
-`session_version`, so raising it logs the account out everywhere at once.
+`session_version`, so raising it logs the account out everywhere at once, and a random value
+whose hash is an OrganizerSession row: logging out deletes the row, so a copy of the cookie
+(which is only signed, and outlives a logout in whoever's hands) opens nothing afterwards.
+Second-factor secrets are encrypted at rest (models: Sealed), and each code is good once.
 """
 
 from __future__ import annotations
@@ -12,13 +15,17 @@ import secrets
 from datetime import timedelta
 
 import pyotp
+import segno
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select
+from flask import current_app
+from pyotp.utils import strings_equal
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from . import audit
 from .extensions import db
-from .models import Invitation, Organizer, Role, utcnow
+from .models import Invitation, Organizer, OrganizerSession, Role, utcnow
 
 PASSWORD_MIN = 12
 INVITATION_LIFE = timedelta(days=7)
@@ -34,6 +41,10 @@ def _dummy_hash() -> str:
 
 class AccountError(ValueError):
     """Something about an account that cannot be done; the message says why."""
+
+
+class AlreadyAnAccount(AccountError):
+    """An invitation to an address that has an account by now (another invitation, accepted)."""
 
 
 def may(organizer: Organizer, role: Role | str) -> bool:
@@ -64,54 +75,131 @@ def authenticate(email: str, password: str) -> Organizer | None:
     return organizer if check_password_hash(organizer.password_hash, password) else None
 
 
-def session_id(organizer: Organizer) -> str:
-    return f"{organizer.id}:{organizer.session_version}"
+def _session_life() -> timedelta:
+    return current_app.permanent_session_lifetime
 
 
-def from_session_id(value: str) -> Organizer | None:
-    """The organizer a session stands for, if the account is active and was not logged out."""
-    ident, _sep, version = value.partition(":")
-    if not ident.isdigit() or not version.isdigit():
-        return None
-    organizer = db.session.get(Organizer, int(ident))
-    if organizer is None or not organizer.active or organizer.session_version != int(version):
+def open_session(organizer: Organizer) -> str:
+    """A new session's id, kept (hashed) until logout; the caller commits."""
+    token = secrets.token_urlsafe(32)
+    db.session.execute(delete(OrganizerSession).where(  # this account's long-expired ones
+        OrganizerSession.organizer_id == organizer.id,
+        OrganizerSession.created_at < utcnow() - _session_life()))
+    db.session.add(OrganizerSession(organizer_id=organizer.id, token_hash=_token_hash(token)))
+    return f"{organizer.id}:{organizer.session_version}:{token}"
+
+
+def still_current(organizer_id: int, version: int) -> Organizer | None:
+    """The account, if it is active and nothing has logged it out everywhere since `version`."""
+    organizer = db.session.get(Organizer, organizer_id)
+    if organizer is None or not organizer.active or organizer.session_version != version:
         return None
     return organizer
 
 
-def log_out_everywhere(organizer: Organizer) -> None:
+def from_session_id(value: str) -> Organizer | None:
+    """The organizer a session stands for, if the account is active and was not logged out."""
+    ident, version, token = (value.split(":", 2) + ["", ""])[:3]
+    if not ident.isdigit() or not version.isdigit() or not token:
+        return None  # ids from before sessions were kept here ("id:version") among them
+    organizer = still_current(int(ident), int(version))
+    if organizer is None:
+        return None
+    kept = db.session.scalar(select(OrganizerSession.id).where(
+        OrganizerSession.token_hash == _token_hash(token),
+        OrganizerSession.organizer_id == organizer.id,
+        OrganizerSession.created_at >= utcnow() - _session_life()))
+    return organizer if kept else None
+
+
+def end_session(value: str) -> None:
+    """Log this session out on the server: its cookie, wherever a copy is, opens nothing."""
+    token = value.split(":", 2)[-1]
+    db.session.execute(delete(OrganizerSession).where(
+        OrganizerSession.token_hash == _token_hash(token)))
+    db.session.commit()
+
+
+def _end_all_sessions(organizer: Organizer) -> None:
     organizer.session_version += 1
+    db.session.execute(delete(OrganizerSession).where(
+        OrganizerSession.organizer_id == organizer.id))
+
+
+def log_out_everywhere(organizer: Organizer) -> None:
+    _end_all_sessions(organizer)
     audit.record(organizer, "log out everywhere", organizer.email)
     db.session.commit()
 
 
-def new_totp_secret() -> str:
-    return pyotp.random_base32()
+def pending_totp_secret(organizer: Organizer) -> str:
+    """The secret being set up: made once, kept (encrypted) with the account until used."""
+    if not organizer.totp_pending:
+        organizer.totp_pending = pyotp.random_base32()
+        db.session.commit()
+    return organizer.totp_pending
 
 
 def totp_uri(organizer: Organizer, secret: str, issuer: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=organizer.email, issuer_name=issuer)
 
 
-def totp_ok(secret: str, code: str) -> bool:
-    """A six-digit code from the authenticator app; one step of clock drift is allowed."""
+def totp_qr(uri: str) -> str:
+    """The setup link as a QR code, an SVG data: URI made here (segno: maintained, pure
+    Python, SVG without a third-party request), so nobody types 32 characters by hand."""
+    return str(segno.make(uri, error="m").svg_data_uri(scale=4, border=2))
+
+
+def _matching_step(secret: str, code: str) -> int | None:
+    """The time step whose code this is; one step of clock drift either way is allowed."""
     code = code.replace(" ", "")
-    return code.isdigit() and pyotp.TOTP(secret).verify(code, valid_window=1)
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(utcnow())
+    for step in (now - 1, now, now + 1):
+        if strings_equal(totp.generate_otp(step), code):
+            return step
+    return None
 
 
-def enable_totp(organizer: Organizer, secret: str, code: str) -> None:
-    if not totp_ok(secret, code):
+def use_totp_code(organizer: Organizer, secret: str, code: str) -> bool:
+    """Whether the code is right and its time step later than the last one used; the step is
+    then taken, in the caller's transaction (so a code seen once, over a shoulder or in a
+    proxy's log, cannot be typed again). The conditional UPDATE makes two requests racing
+    with one code take it once: the second waits for the first's row lock, then finds the
+    step used."""
+    step = _matching_step(secret, code)
+    if step is None:
+        return False
+    taken = db.session.execute(
+        update(Organizer)
+        .where(Organizer.id == organizer.id,
+               or_(Organizer.totp_last_step.is_(None), Organizer.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False))
+    return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def enable_totp(organizer: Organizer, code: str) -> str:
+    """Turn the second factor on with the pending secret; returns this session's new id."""
+    secret = organizer.totp_pending
+    if not secret or not use_totp_code(organizer, secret, code):
+        db.session.rollback()
         raise AccountError("That code does not match: check the app's clock and try again.")
-    organizer.totp_secret = secret
-    organizer.session_version += 1  # other sessions were opened without the second factor
+    organizer.totp_secret, organizer.totp_pending = secret, None
+    _end_all_sessions(organizer)  # other sessions were opened without the second factor
     audit.record(organizer, "enable second factor", organizer.email)
+    session = open_session(organizer)
     db.session.commit()
+    return session
 
 
 def disable_totp(organizer: Organizer, code: str) -> None:
-    if not organizer.totp_secret or not totp_ok(organizer.totp_secret, code):
+    if not organizer.totp_secret or not use_totp_code(organizer, organizer.totp_secret, code):
+        db.session.rollback()
         raise AccountError("That code does not match.")
-    organizer.totp_secret = None
+    organizer.totp_secret, organizer.totp_last_step = None, None
     audit.record(organizer, "disable second factor", organizer.email)
     db.session.commit()
 
@@ -136,6 +224,14 @@ def invite(by: Organizer, email: str, role: str) -> tuple[Invitation, str]:
     return invitation, token
 
 
+def _has_account(address: str) -> AlreadyAnAccount | None:
+    if db.session.scalar(select(Organizer.id).where(Organizer.email == address)) is None:
+        return None
+    return AlreadyAnAccount(
+        f"There is already an account for {address} (another invitation to it was accepted):"
+        " log in with it. If its password is lost, an owner can reset it.")
+
+
 def open_invitation(token: str) -> Invitation:
     invitation = db.session.scalar(
         select(Invitation).where(Invitation.token_hash == _token_hash(token)))
@@ -145,16 +241,30 @@ def open_invitation(token: str) -> Invitation:
         raise AccountError("This invitation was already used: log in instead.")
     if invitation.expires_at < utcnow():
         raise AccountError("This invitation has expired: ask for a new one.")
+    if problem := _has_account(invitation.email):
+        raise problem
     return invitation
 
 
 def accept_invitation(token: str, password: str) -> Organizer:
+    """The new account; other open invitations to its address are revoked with it."""
     invitation = open_invitation(token)
     organizer = Organizer(email=invitation.email, role=invitation.role,
                           password_hash=hash_password(password))
     db.session.add(organizer)
     invitation.accepted_at = utcnow()
-    db.session.flush()
+    db.session.execute(
+        update(Invitation)
+        .where(Invitation.email == invitation.email, Invitation.id != invitation.id,
+               Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False))
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same address accepted a moment ago, by another invitation
+        db.session.rollback()
+        raise _has_account(invitation.email) or AccountError(
+            "This invitation could not be accepted: try again.") from None
     audit.record(organizer, "accept invitation", organizer.email, role=organizer.role)
     db.session.commit()
     return organizer

@@ -138,6 +138,8 @@ class Target(Base):
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     verified_by: Mapped[str | None] = mapped_column(String(320))
     verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Who last set the email address (None: a targets file): someone else must verify it.
+    address_set_by: Mapped[int | None] = mapped_column(ForeignKey("organizer.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     # The organizer's choice: past the daily cap, one digest instead of the overflow.
@@ -400,8 +402,25 @@ class Organizer(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Part of every session's id: raising it logs the account out everywhere.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
-    totp_secret: Mapped[str | None] = mapped_column(String(64))  # the optional second factor
+    # The optional second factor, encrypted at rest like supporters' data; the one being set
+    # up waits here too (not in the readable session cookie) until a code confirms it.
+    totp_secret: Mapped[str | None] = mapped_column(Sealed)
+    totp_pending: Mapped[str | None] = mapped_column(Sealed)
+    # The last time step whose code was accepted: a code is good once.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OrganizerSession(Base):
+    """One login: the session cookie holds a random value whose hash is kept here. Logging out
+    deletes the row, so a copy of the cookie taken before opens nothing afterwards."""
+
+    __tablename__ = "organizer_session"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organizer_id: Mapped[int] = mapped_column(ForeignKey("organizer.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

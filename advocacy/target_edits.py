@@ -1,5 +1,10 @@
 """What organizers do to one official: add, edit, verify, deactivate. Every action is audited.
 
+Four eyes on an address: whoever set an official's email address (added the official, edited
+the address, imported it) cannot also verify it; another editor or an owner does. A wrong
+address sends supporters' names and words to whoever holds it, so one person's slip, or one
+stolen account, must not be enough.
+
 Edits live in the database: `advocacy init` overrides them only for an entry whose file
 changed since it was last loaded (Target.file_hash), as before.
 """
@@ -105,6 +110,7 @@ def save_target(by: Organizer, target: Target | None, form: Mapping[str, str],
     if new_address:
         # The refusal was for the old address. Letters held for it stay held, for moderation.
         target.bounced_at, target.bounce_reason = None, None
+        target.address_set_by = by.id
     changes = changed_fields(before, row_of_target(target))
     if not before:
         audit.record(by, "add official", target.key, body=body.slug, office=target.office,
@@ -120,6 +126,15 @@ def save_target(by: Organizer, target: Target | None, form: Mapping[str, str],
     return Saved(target, changes, unverified)
 
 
+SET_IT_YOURSELF = ("You set this address, so someone else verifies it: another editor or an"
+                   " owner checks it against its source (four eyes). Ask one of them.")
+
+
+def may_verify(by: Organizer, target: Target) -> bool:
+    """Whether this organizer may verify the address: not the one who set it."""
+    return target.address_set_by is None or target.address_set_by != by.id
+
+
 def set_verified(by: Organizer, target: Target, verified: bool) -> int:
     """Mark the address verified by this organizer, now (or not); returns letters released.
 
@@ -133,6 +148,10 @@ def set_verified(by: Organizer, target: Target, verified: bool) -> int:
         if not target.source.strip():
             raise TargetError("Say where the address comes from (its source) before verifying"
                               " it.")
+        if not may_verify(by, target):
+            raise TargetError(SET_IT_YOURSELF)
+        setter = db.session.get(Organizer, target.address_set_by) if target.address_set_by \
+            else None
         target.verified, target.verified_by, target.verified_at = True, by.email, utcnow()
         released = list(db.session.scalars(
             update(Letter)
@@ -142,7 +161,8 @@ def set_verified(by: Organizer, target: Target, verified: bool) -> int:
             .returning(Letter.id)
             .execution_options(synchronize_session=False)))
         audit.record(by, "verify official", target.key, email=target.email,
-                     source=target.source, released=len(released))
+                     source=target.source, released=len(released),
+                     address_set_by=setter.email if setter else "")
     else:
         target.verified, target.verified_by, target.verified_at = False, None, None
         audit.record(by, "unverify official", target.key, email=target.email)

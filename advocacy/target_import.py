@@ -277,13 +277,15 @@ def apply(by: Organizer, token: str) -> Plan:
         raise UploadError("Nothing was saved: the file has problems, or changes nothing.")
     bodies = {b.slug: b for b in db.session.scalars(select(Body))}
     for entry in result.added:
-        target = Target(key=entry.spec.key, verified=False, active=True)
+        target = Target(key=entry.spec.key, verified=False, active=True, address_set_by=by.id)
         apply_spec(target, entry.spec, bodies[entry.body])
         db.session.add(target)
     for change in result.changed:
         target = db.session.get_one(Target, change.target_id)
         apply_spec(target, change.entry.spec, bodies[change.entry.body])
         target.verified, target.verified_by, target.verified_at = False, None, None
+        if "email" in change.fields:  # four eyes: the importer does not verify it (target_edits)
+            target.address_set_by = by.id
     audit.record(by, "import officials", result.name,
                  added=[e.spec.key for e in result.added],
                  changed={c.entry.spec.key: sorted(c.fields) for c in result.changed},

@@ -230,6 +230,7 @@ def load_targets(files: list[TargetFile], advance: Advance = nothing) -> dict[st
             apply_spec(target, spec, body)
             # The file speaks for the address now: no organizer's verification stands for it.
             target.verified, target.verified_by, target.verified_at = spec.verified, None, None
+            target.address_set_by = None
             target.file_hash = digest
     db.session.flush()
     return counts

@@ -10,7 +10,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user, logout_user
 
 from .. import accounts, audit
-from ..extensions import db, limiter
+from ..extensions import _client_key, db, limiter  # _client_key: the source, as limits see it
 from ..models import Organizer, Role, utcnow
 from . import bp, public, requires
 from .session import SignedIn
@@ -20,10 +20,31 @@ PENDING = "admin-second-factor"
 PENDING_FOR = timedelta(minutes=5)
 
 
-def _email_key() -> str:
-    """Login attempts per account as well as per IP: a botnet cannot try one account forever."""
+def _account_and_source_key() -> str:
+    """Failed logins are counted per account and source together, not per account alone:
+    whoever guesses from one place is stopped there, and cannot lock the organizer out by
+    failing on purpose (the right password from a source that has not failed still works).
+    The per-source limit on every attempt (below) bounds guessing across accounts."""
     email = request.form.get("email", "").strip().lower()[:320]
-    return f"{current_app.config['QUEUE_NAME']}:login:{email}"
+    return f"{_client_key()}:login:{email}"
+
+
+def _pending_account_key() -> str:
+    """Codes are counted per account: whoever has the password tries few codes, from anywhere.
+    (Only someone who has the password can reach this, so it locks out no one else.)"""
+    pending = session.get(PENDING) or {}
+    return f"{current_app.config['QUEUE_NAME']}:second-factor:{pending.get('id', '')}"
+
+
+def _own_account_key() -> str:
+    """Codes typed on the account page (turning the factor off), per logged-in account."""
+    who = current_user.organizer.id if current_user.is_authenticated else ""
+    return f"{current_app.config['QUEUE_NAME']}:second-factor:{who}"
+
+
+def _refused(status: int) -> Any:
+    """Count a response against a limit only when it refused what was typed."""
+    return lambda response: response.status_code == status
 
 
 def _safe_next() -> str:
@@ -37,7 +58,7 @@ def _safe_next() -> str:
 def _start_session(organizer: Organizer) -> Any:
     session.clear()  # nothing from before the login survives it (session fixation)
     session.permanent = True
-    login_user(SignedIn(organizer))
+    login_user(SignedIn(organizer, accounts.open_session(organizer)))
     organizer.last_login_at = utcnow()
     audit.record(organizer, "log in", organizer.email)
     db.session.commit()
@@ -46,8 +67,8 @@ def _start_session(organizer: Organizer) -> Any:
 
 @bp.route("/login", methods=["GET", "POST"])
 @limiter.limit("10/minute;60/hour", methods=["POST"])
-@limiter.limit("10/hour", key_func=_email_key, methods=["POST"],
-               deduct_when=lambda response: response.status_code == 401)  # failures only
+@limiter.limit("10/hour", key_func=_account_and_source_key, methods=["POST"],
+               deduct_when=_refused(401))  # failures only
 @public
 def login() -> Any:
     if current_user.is_authenticated:
@@ -69,6 +90,8 @@ def login() -> Any:
 
 @bp.route("/login/code", methods=["GET", "POST"])
 @limiter.limit("10/minute;60/hour", methods=["POST"])
+@limiter.limit("10/hour", key_func=_pending_account_key, methods=["POST"],
+               deduct_when=_refused(401))
 @public
 def second_factor() -> Any:
     pending = session.get(PENDING)
@@ -77,17 +100,20 @@ def second_factor() -> Any:
         return redirect(url_for("admin.login"))
     error = None
     if request.method == "POST":
-        organizer = accounts.from_session_id(f"{pending['id']}:{pending['version']}")
-        if organizer and organizer.totp_secret and accounts.totp_ok(
-                organizer.totp_secret, request.form.get("code", "")):
+        organizer = accounts.still_current(pending["id"], pending["version"])
+        if organizer and organizer.totp_secret and accounts.use_totp_code(
+                organizer, organizer.totp_secret, request.form.get("code", "")):
             return _start_session(organizer)
-        error = "That code does not match."
+        db.session.rollback()
+        error = ("That code does not match, or it was used already: type the next one your"
+                 " app shows.")
     return render_template("admin/code.html", error=error), 401 if error else 200
 
 
 @bp.post("/logout")
 @requires(Role.VIEWER)
 def logout() -> Any:
+    accounts.end_session(current_user.session)  # a copy of the cookie is worth nothing now
     logout_user()
     session.clear()
     return redirect(url_for("admin.login"))
@@ -103,18 +129,19 @@ def logout_everywhere() -> Any:
 
 
 @bp.route("/account", methods=["GET", "POST"])
+@limiter.limit("10/hour", key_func=_own_account_key, methods=["POST"],
+               deduct_when=_refused(422))
 @requires(Role.VIEWER)
 def account() -> Any:
-    """The organizer's own account: the second factor on or off."""
+    """The organizer's own account: the second factor on or off; sessions."""
     organizer = current_user.organizer
-    secret = session.get("totp-setup") or accounts.new_totp_secret()
     error = None
     if request.method == "POST":
         try:
             if request.form.get("action") == "enable":
-                accounts.enable_totp(organizer, secret, request.form.get("code", ""))
-                session.pop("totp-setup", None)
-                login_user(SignedIn(organizer))  # this session carries the new version
+                # The other sessions end; this one goes on with a new id.
+                login_user(SignedIn(organizer, accounts.enable_totp(
+                    organizer, request.form.get("code", ""))))
                 flash("The second factor is on: each login now asks for a code.")
             elif request.form.get("action") == "disable":
                 accounts.disable_totp(organizer, request.form.get("code", ""))
@@ -122,10 +149,13 @@ def account() -> Any:
             return redirect(url_for("admin.account"))
         except accounts.AccountError as exc:
             error = str(exc)
-    session["totp-setup"] = secret
-    uri = accounts.totp_uri(organizer, secret, issuer="advocacy")
+    secret = uri = qr = None
+    if not organizer.totp_secret:
+        secret = accounts.pending_totp_secret(organizer)  # kept on the server, not the cookie
+        uri = accounts.totp_uri(organizer, secret, issuer="advocacy")
+        qr = accounts.totp_qr(uri)
     return render_template("admin/account.html", organizer=organizer, secret=secret, uri=uri,
-                           error=error), 422 if error else 200
+                           qr=qr, error=error), 422 if error else 200
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
@@ -134,6 +164,8 @@ def account() -> Any:
 def accept(token: str) -> Any:
     try:
         invitation = accounts.open_invitation(token)
+    except accounts.AlreadyAnAccount as exc:
+        return render_template("admin/message.html", title="Invitation", text=str(exc)), 409
     except accounts.AccountError as exc:
         return render_template("admin/message.html", title="Invitation", text=str(exc)), 404
     error = None
@@ -143,6 +175,9 @@ def accept(token: str) -> Any:
         else:
             try:
                 organizer = accounts.accept_invitation(token, request.form.get("password", ""))
+            except accounts.AlreadyAnAccount as exc:  # accepted by another invitation just now
+                return render_template("admin/message.html", title="Invitation",
+                                       text=str(exc)), 409
             except accounts.AccountError as exc:
                 error = str(exc)
             else:

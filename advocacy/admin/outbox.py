@@ -16,22 +16,28 @@ def _folder() -> Path:
     return Path(current_app.config["OUTBOX_DIR"])
 
 
+def _site() -> str:
+    return str(current_app.config["ADVOCACY_PUBLIC_URL"])
+
+
+# Editors and owners: the outbox shows supporters' names and addresses (its links masked).
 @bp.get("/outbox")
-@requires(Role.VIEWER)
+@requires(Role.EDITOR)
 def outbox_list() -> Any:
-    return render_template("admin/outbox.html", messages=outbox.newest(_folder()),
+    return render_template("admin/outbox.html", messages=outbox.newest(_folder(), _site()),
                            mode=current_app.config["ADVOCACY_MODE"],
-                           smtp=current_app.config["SMTP_URL"])
+                           smtp=current_app.config["SMTP_URL"], hidden=outbox.HIDDEN)
 
 
 @bp.get("/outbox/<name>")
-@requires(Role.VIEWER)
+@requires(Role.EDITOR)
 def outbox_message(name: str) -> Any:
-    found = outbox.read(_folder(), name)
+    found = outbox.read(_folder(), name, _site())
     if found is None:
         abort(404)
     headers, text = found
-    return render_template("admin/outbox_message.html", headers=headers, text=text)
+    return render_template("admin/outbox_message.html", headers=headers, text=text,
+                           hidden=outbox.HIDDEN)
 
 
 @bp.get("/live")

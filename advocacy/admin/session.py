@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from flask_login import UserMixin
 
-from ..accounts import from_session_id, session_id
+from ..accounts import from_session_id
 from ..extensions import login_manager
 from ..models import Organizer
 
 
 class SignedIn(UserMixin):  # type: ignore[misc]
-    """The logged-in organizer; the session id carries the account's session version."""
+    """The logged-in organizer, and the id of this session (accounts.open_session)."""
 
-    def __init__(self, organizer: Organizer) -> None:
+    def __init__(self, organizer: Organizer, session: str) -> None:
         self.organizer = organizer
+        self.session = session
 
     def get_id(self) -> str:
-        return session_id(self.organizer)
+        return self.session
 
 
 @login_manager.user_loader  # type: ignore[untyped-decorator]
 def load(value: str) -> SignedIn | None:
+    """Every request: the session must still be kept on the server (not logged out)."""
     organizer = from_session_id(value)
-    return SignedIn(organizer) if organizer else None
+    return SignedIn(organizer, value) if organizer else None

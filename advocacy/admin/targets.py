@@ -120,7 +120,9 @@ def target(target_id: int) -> Any:
         .group_by(Letter.status)).all())
     unsent = sum(letters.get(status, 0) for status in target_edits.UNSENT)
     return render_template("admin/target.html", target=official, letters=letters, unsent=unsent,
-                           editor=_editor(), languages=LANGUAGES)
+                           editor=_editor(), languages=LANGUAGES,
+                           may_verify=target_edits.may_verify(current_user.organizer, official),
+                           set_it_yourself=target_edits.SET_IT_YOURSELF)
 
 
 @bp.route("/targets/<int:target_id>/edit", methods=["GET", "POST"])
