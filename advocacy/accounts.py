@@ -235,14 +235,16 @@ def _has_account(address: str) -> AlreadyAnAccount | None:
 def open_invitation(token: str) -> Invitation:
     invitation = db.session.scalar(
         select(Invitation).where(Invitation.token_hash == _token_hash(token)))
-    if invitation is None or invitation.revoked_at is not None:
+    if invitation is None:
         raise AccountError("This invitation is not valid.")
     if invitation.accepted_at is not None:
         raise AccountError("This invitation was already used: log in instead.")
+    if problem := _has_account(invitation.email):  # (accepting another revoked this one)
+        raise problem
+    if invitation.revoked_at is not None:
+        raise AccountError("This invitation is not valid.")
     if invitation.expires_at < utcnow():
         raise AccountError("This invitation has expired: ask for a new one.")
-    if problem := _has_account(invitation.email):
-        raise problem
     return invitation
 
 

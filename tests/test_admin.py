@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pyotp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
-from advocacy.accounts import RANKS, authenticate
+from advocacy.accounts import RANKS, accept_invitation, authenticate, invite
 from advocacy.cli import set_organizer
 from advocacy.extensions import db
 from advocacy.models import AuditEntry, Organizer, Role
@@ -108,13 +110,27 @@ def test_a_wrong_password_says_so_and_opens_nothing(client: Any,
     assert "log in" in actions
 
 
-def test_logins_are_limited_per_account(app: Any, people: dict[str, Organizer]) -> None:
-    statuses = []
-    for n in range(11):
-        client = app.test_client()
-        statuses.append(log_in(client, PEOPLE["owner"], f"guess number {n}").status_code)
+def from_address(app: Any, address: str) -> Any:
+    """A browser at this IP address."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_failed_logins_are_limited_per_account_and_source_and_lock_nobody_out(
+    app: Any, people: dict[str, Organizer]
+) -> None:
+    statuses = [log_in(from_address(app, "203.0.113.7"), PEOPLE["owner"], f"guess {n}")
+                .status_code for n in range(11)]
     assert statuses[:10] == [401] * 10 and statuses[10] == 429
-    assert log_in(app.test_client(), PEOPLE["owner"]).status_code == 429  # even the right one
+    # The guesser's source stays refused, even with the right password...
+    assert log_in(from_address(app, "203.0.113.7"), PEOPLE["owner"]).status_code == 429
+    # ...but the owner, from where nobody failed, gets in: failing on purpose locks no one out.
+    assert log_in(from_address(app, "198.51.100.2"), PEOPLE["owner"]).status_code == 302
+    # Guessing other accounts from the same source meets the per-source limit soon.
+    others = [log_in(from_address(app, "203.0.113.7"), f"someone{n}@campaign.test",
+                     "guess").status_code for n in range(3)]
+    assert others == [429] * 3  # 12 tries this minute from there, over 10/minute
 
 
 def test_the_session_cookie_is_http_only_and_same_site(client: Any,
@@ -124,29 +140,114 @@ def test_the_session_cookie_is_http_only_and_same_site(client: Any,
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_the_second_factor(app: Any, people: dict[str, Organizer]) -> None:
+def turn_on_second_factor(app: Any, email: str) -> tuple[Any, str, int]:
+    """A client logged in as this organizer, who turned the second factor on: the client, the
+    secret, and the time step of the code it used."""
     client = app.test_client()
-    log_in(client, PEOPLE["owner"])
+    log_in(client, email)
     page = client.get("/admin/account").data.decode()
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)  # type: ignore[union-attr]
+    assert 'id="totp-qr"' in page and 'src="data:image/svg+xml' in page  # no typing 32 letters
     token = csrf(client, "/admin/account")
     assert client.post("/admin/account", data={"csrf_token": token, "action": "enable",
                                                "code": "000000"}).status_code == 422
-    code = pyotp.TOTP(secret).now()
+    totp = pyotp.TOTP(secret)
+    step = totp.timecode(datetime.now(UTC))
     assert client.post("/admin/account", data={"csrf_token": token, "action": "enable",
-                                               "code": code}).status_code == 302
+                                               "code": totp.generate_otp(step)}).status_code == 302
+    return client, secret, step
+
+
+def password_then(app: Any, email: str, address: str = "127.0.0.1") -> tuple[Any, str]:
+    """A client past the password, asked for the code; and the code form's CSRF token."""
+    client = from_address(app, address)
+    reply = log_in(client, email)
+    assert reply.status_code == 302 and "/admin/login/code" in reply.headers["Location"]
+    return client, csrf(client, "/admin/login/code")
+
+
+def test_the_second_factor(app: Any, people: dict[str, Organizer]) -> None:
+    client, secret, step = turn_on_second_factor(app, PEOPLE["owner"])
     assert client.get("/admin/").status_code == 200  # this session stays
 
-    other = app.test_client()
-    reply = log_in(other, PEOPLE["owner"])
-    assert reply.status_code == 302 and "/admin/login/code" in reply.headers["Location"]
+    other, token = password_then(app, PEOPLE["owner"])
     assert other.get("/admin/").status_code == 302  # the password alone opens nothing
-    token = csrf(other, "/admin/login/code")
     assert other.post("/admin/login/code", data={"csrf_token": token,
                                                  "code": "123456"}).status_code == 401
-    reply = other.post("/admin/login/code", data={"csrf_token": token,
-                                                  "code": pyotp.TOTP(secret).now()})
+    reply = other.post("/admin/login/code", data={
+        "csrf_token": token, "code": pyotp.TOTP(secret).generate_otp(step + 1)})
     assert reply.status_code == 302 and other.get("/admin/").status_code == 200
+
+
+def test_a_second_factor_code_is_good_once(app: Any, people: dict[str, Organizer]) -> None:
+    _client, secret, step = turn_on_second_factor(app, PEOPLE["owner"])
+    totp = pyotp.TOTP(secret)
+    seen, token = password_then(app, PEOPLE["owner"])
+    # The code typed to turn it on, seen over a shoulder: no use any more.
+    assert seen.post("/admin/login/code", data={
+        "csrf_token": token, "code": totp.generate_otp(step)}).status_code == 401
+    assert seen.post("/admin/login/code", data={
+        "csrf_token": token, "code": totp.generate_otp(step + 1)}).status_code == 302
+    again, token = password_then(app, PEOPLE["owner"])
+    assert again.post("/admin/login/code", data={
+        "csrf_token": token, "code": totp.generate_otp(step + 1)}).status_code == 401
+    assert again.get("/admin/").status_code == 302
+
+
+def test_second_factor_codes_are_limited_per_account(app: Any,
+                                                     people: dict[str, Organizer]) -> None:
+    """Whoever has the password tries ten codes an hour, from however many addresses."""
+    _client, secret, step = turn_on_second_factor(app, PEOPLE["owner"])
+    statuses = []
+    for n in range(11):
+        client, token = password_then(app, PEOPLE["owner"], f"203.0.113.{n + 1}")
+        statuses.append(client.post("/admin/login/code", data={
+            "csrf_token": token, "code": f"{n:06d}"}).status_code)
+    assert statuses == [401] * 10 + [429]
+
+
+def test_second_factor_secrets_are_encrypted_and_the_pending_one_stays_on_the_server(
+    app: Any, people: dict[str, Organizer]
+) -> None:
+    client = app.test_client()
+    log_in(client, PEOPLE["editor"])
+    page = client.get("/admin/account").data.decode()
+    pending = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)  # type: ignore[union-attr]
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    readable = app.session_interface.get_signing_serializer(app).loads(cookie.value)
+    assert pending not in json.dumps(readable)  # the cookie is signed, not secret
+    assert pending in client.get("/admin/account").data.decode()  # the same key, kept
+
+    _owner, secret, _step = turn_on_second_factor(app, PEOPLE["owner"])
+    raw = db.session.execute(text("SELECT totp_secret, totp_pending FROM organizer")).all()
+    stored = [value for row in raw for value in row if value]
+    assert stored and not [v for v in stored if secret in v or pending in v]
+    db.session.expire_all()
+    owner = db.session.scalars(select(Organizer).where(Organizer.email == PEOPLE["owner"])).one()
+    assert owner.totp_secret == secret and owner.totp_pending is None
+
+
+def test_a_cookie_copied_before_logging_out_opens_nothing_after(
+    app: Any, people: dict[str, Organizer]
+) -> None:
+    here = app.test_client()
+    log_in(here, PEOPLE["owner"])
+    other = app.test_client()
+    log_in(other, PEOPLE["owner"])  # another browser of the same organizer
+    cookie = here.get_cookie("session")
+    assert cookie is not None
+    copied = cookie.value
+    thief = app.test_client()
+    thief.set_cookie("session", copied, domain=cookie.domain)
+    assert thief.get("/admin/").status_code == 200  # a copy works while the session lasts
+    assert here.post("/admin/logout", data={
+        "csrf_token": csrf(here, "/admin/account")}).status_code == 302
+    replay = app.test_client()
+    replay.set_cookie("session", copied, domain=cookie.domain)
+    assert replay.get("/admin/").status_code == 302
+    assert thief.get("/admin/organizers").status_code == 302
+    assert other.get("/admin/").status_code == 200  # logging out here ends this session only
 
 
 def test_log_out_everywhere(app: Any, people: dict[str, Organizer]) -> None:
@@ -186,6 +287,40 @@ def test_an_invitation_by_email_makes_an_account_once(
     role = db.session.scalar(select(Organizer.role).where(
         Organizer.email == "new.editor@example.org"))
     assert role == "editor"
+
+
+def test_a_second_invitation_to_an_address_that_has_an_account_says_so(
+    app: Any, people: dict[str, Organizer]
+) -> None:
+    owner = people["owner"]
+    _first, token = invite(owner, "twice@example.org", "editor")
+    _second, again = invite(owner, "twice@example.org", "owner")
+    newcomer = app.test_client()
+    form = {"csrf_token": csrf(newcomer, f"/admin/invitation/{token}"), "password": PASSWORD,
+            "again": PASSWORD}
+    assert newcomer.post(f"/admin/invitation/{token}", data=form).status_code == 302
+
+    late = app.test_client()
+    page = late.get(f"/admin/invitation/{again}")
+    assert page.status_code == 409
+    assert "already an account for twice@example.org" in page.data.decode()
+    assert "log in with it" in page.data.decode()
+    # Opened before the first was accepted, sent after: the same answer, no account changed.
+    reply = late.post(f"/admin/invitation/{again}", data={**form, "csrf_token": csrf(late)})
+    assert reply.status_code == 409 and "already an account" in reply.data.decode()
+    roles = db.session.scalars(select(Organizer.role).where(
+        Organizer.email == "twice@example.org")).all()
+    assert roles == ["editor"]
+
+
+def test_accepting_an_invitation_revokes_the_others_to_that_address(
+    app: Any, people: dict[str, Organizer]
+) -> None:
+    first, token = invite(people["owner"], "once@example.org", "viewer")
+    second, _again = invite(people["owner"], "once@example.org", "viewer")
+    accept_invitation(token, PASSWORD)
+    db.session.expire_all()
+    assert first.accepted_at is not None and second.revoked_at is not None
 
 
 def test_a_role_change_applies_at_once_and_one_owner_always_stays(

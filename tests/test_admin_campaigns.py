@@ -159,15 +159,79 @@ def test_the_outbox_shows_what_officials_would_receive(app: Any, sink: Any) -> N
 
     enqueue_letters(seed_queued(1))
     work(app)
-    viewer = app.test_client()
-    log_in(viewer, PEOPLE["viewer"])
-    page = viewer.get("/admin/outbox").data.decode()
+    editor = app.test_client()
+    log_in(editor, PEOPLE["editor"])
+    page = editor.get("/admin/outbox").data.decode()
     names = sorted(p.name for p in outbox.iterdir())
     assert len(names) == 2 and all(name in page for name in names)
-    message = viewer.get(f"/admin/outbox/{names[0]}").data.decode()
+    message = editor.get(f"/admin/outbox/{names[0]}").data.decode()
     assert "Azat Miftakhov" in message and "Reply-To" in message
-    assert viewer.get("/admin/outbox/..%2F..%2Fetc%2Fpasswd").status_code == 404
-    assert viewer.get("/admin/outbox/nothing.eml").status_code == 404
+    assert editor.get("/admin/outbox/..%2F..%2Fetc%2Fpasswd").status_code == 404
+    assert editor.get("/admin/outbox/nothing.eml").status_code == 404
+
+
+def test_the_outbox_is_for_editors_and_hides_links_only_their_addressee_may_use(
+    app: Any, sink: Any
+) -> None:
+    """A viewer who read an owner's invitation link in the outbox could make themself owner;
+    whoever read a supporter's links could confirm, follow or erase their letters."""
+    import re
+    from email import message_from_bytes, policy
+
+    from advocacy import accounts
+    from advocacy.models import Organizer
+    from advocacy.queue import get_queue
+
+    outbox = sink.handler.outbox
+    app.config["OUTBOX_DIR"] = str(outbox)
+    owner_account = db.session.scalars(select(Organizer).where(
+        Organizer.email == PEOPLE["owner"])).one()
+    invitation, token = accounts.invite(owner_account, "second.owner@example.org", "owner")
+    get_queue().enqueue("advocacy.delivery.send_invitation", invitation.id,
+                        f"http://campaign.test/admin/invitation/{token}")
+    assert app.test_client().post("/api/letters", json=submission()).status_code == 202
+    work(app)
+    texts = [message_from_bytes(p.read_bytes(), policy=policy.default).get_body(
+        ("plain",)).get_content() for p in outbox.iterdir()]  # type: ignore[union-attr]
+    secrets = [m for text in texts for m in re.findall(
+        r"http://campaign\.test/(?:admin/invitation|confirm|status)/([^\s?]+)", text)]
+    assert token in secrets and len(secrets) == 3  # invitation, confirmation, status links
+
+    viewer = app.test_client()
+    log_in(viewer, PEOPLE["viewer"])
+    assert viewer.get("/admin/outbox").status_code == 403
+    name = next(p.name for p in outbox.iterdir())
+    assert viewer.get(f"/admin/outbox/{name}").status_code == 403
+    assert "/admin/outbox" not in viewer.get("/admin/").data.decode()  # not offered either
+
+    for role in ("editor", "owner"):  # not even an owner reads another's invitation link
+        client = app.test_client()
+        log_in(client, PEOPLE[role])
+        pages = [client.get("/admin/outbox").data.decode()] + [
+            client.get(f"/admin/outbox/{p.name}").data.decode() for p in outbox.iterdir()]
+        assert all(reply for reply in pages)
+        shown = "".join(pages)
+        assert not [secret for secret in secrets if secret in shown], role
+        assert "http://campaign.test/admin/[hidden]" in shown
+        assert "http://campaign.test/confirm/[hidden]" in shown
+        assert "Marie Dubois" in shown  # the rest of each message is there
+
+
+def test_links_are_masked_wherever_they_point_and_whatever_the_sites_address() -> None:
+    from advocacy.outbox import mask_links
+
+    site = "https://letters.example.org"
+    text = ("Confirm: https://LETTERS.example.org/confirm/MQ.aB3dE.fG4hI5jK6lM7nO8pQ9r\n"
+            "Data: https://letters.example.org/my-data/Tk9uZQ.Zz9x1/download?x=1\n"
+            "Old address: http://old.example.org/status/Xy7Kp2Qr9LmN4vB6tW8zA1sD3 .\n"
+            "Page: https://letters.example.org/ and https://news.example.com/2024/"
+            "a-long-article-title-in-words and <https://letters.example.org/privacy>")
+    assert mask_links(text, site) == (
+        "Confirm: https://LETTERS.example.org/confirm/[hidden]\n"
+        "Data: https://letters.example.org/my-data/[hidden]\n"
+        "Old address: http://old.example.org/status/[hidden] .\n"
+        "Page: https://letters.example.org/ and https://news.example.com/2024/"
+        "a-long-article-title-in-words and <https://letters.example.org/privacy>")
 
 
 def test_going_live_lists_the_unverified_officials_first(app: Any) -> None:

@@ -267,7 +267,7 @@ def test_verifying_records_who_and_when_and_releases_what_waited(app: Any) -> No
     assert f"yes, by {PEOPLE['editor']}, {target.verified_at:%Y-%m-%d %H:%M} UTC" in listed
     [entry] = audit("verify official")
     assert entry.details == {"email": "commissioner@coe.int", "source": target.source,
-                             "released": 1}
+                             "released": 1, "address_set_by": ""}  # from the targets file
 
     reply = client.post(f"/admin/targets/{target.id}/verified",
                         data={"csrf_token": token, "verified": "no"}, follow_redirects=True)
@@ -281,6 +281,68 @@ def test_verifying_records_who_and_when_and_releases_what_waited(app: Any) -> No
                         data={"csrf_token": token, "verified": "yes"}, follow_redirects=True)
     assert "this official has none" in page_of(reply)
     assert official("coe-secretary-general").verified is False
+
+
+def edit_address(client: Any, token: str, key: str, email: str) -> None:
+    target = official(key)
+    opened = re.search(r'name="opened" value="([0-9a-f]+)"',
+                       page_of(client.get(f"/admin/targets/{target.id}/edit")))
+    assert opened
+    assert client.post(f"/admin/targets/{target.id}/edit", data={
+        **form_for(target, email=email), "csrf_token": token,
+        "opened": opened.group(1)}).status_code == 302
+
+
+def test_whoever_set_an_address_cannot_also_verify_it(app: Any) -> None:
+    """Four eyes: one slip, or one stolen account, must not send letters to a wrong address."""
+    editor, token = signed_in(app, "editor")
+    edit_address(editor, token, "un-sr-torture", "new.address@ohchr.org")
+    target = official("un-sr-torture")
+    page = page_of(editor.get(f"/admin/targets/{target.id}"))
+    assert "You set this address, so someone else verifies it" in page
+    assert "verify it</button>" not in page
+    reply = editor.post(f"/admin/targets/{target.id}/verified",
+                        data={"csrf_token": token, "verified": "yes"}, follow_redirects=True)
+    assert "another editor or an owner checks it against its source" in page_of(reply)
+    assert official("un-sr-torture").verified is False
+    assert audit("verify official") == []
+
+    owner, owner_token = signed_in(app, "owner")
+    assert "verify it</button>" in page_of(owner.get(f"/admin/targets/{target.id}"))
+    reply = owner.post(f"/admin/targets/{target.id}/verified",
+                       data={"csrf_token": owner_token, "verified": "yes"},
+                       follow_redirects=True)
+    assert "is verified, by you, now" in page_of(reply)
+    assert official("un-sr-torture").verified_by == PEOPLE["owner"]
+    [entry] = audit("verify official")
+    assert entry.organizer_email == PEOPLE["owner"]
+    assert entry.details["address_set_by"] == PEOPLE["editor"]
+
+    # The owner changes it in turn: now the editor may verify it, the owner may not.
+    edit_address(owner, owner_token, "un-sr-torture", "third.address@ohchr.org")
+    assert owner.post(f"/admin/targets/{target.id}/verified", data={
+        "csrf_token": owner_token, "verified": "yes"}).status_code == 302
+    assert official("un-sr-torture").verified is False
+    editor.post(f"/admin/targets/{target.id}/verified",
+                data={"csrf_token": token, "verified": "yes"})
+    assert official("un-sr-torture").verified_by == PEOPLE["editor"]
+
+
+def test_an_address_imported_is_verified_by_someone_else_than_the_importer(app: Any) -> None:
+    editor, token = signed_in(app, "editor")
+    torture = official("un-sr-torture")
+    row = {**row_of_target(torture), "email": "imported@ohchr.org"}
+    preview = upload(editor, token, csv_of([row]), "officials.csv")
+    assert editor.post("/admin/targets/import/apply", data={
+        "csrf_token": token, "token": apply_token(page_of(preview))}).status_code == 302
+    assert official("un-sr-torture").email == "imported@ohchr.org"
+    editor.post(f"/admin/targets/{torture.id}/verified",
+                data={"csrf_token": token, "verified": "yes"})
+    assert official("un-sr-torture").verified is False
+    owner, owner_token = signed_in(app, "owner")
+    owner.post(f"/admin/targets/{torture.id}/verified",
+               data={"csrf_token": owner_token, "verified": "yes"})
+    assert official("un-sr-torture").verified_by == PEOPLE["owner"]
 
 
 # --- deactivation -------------------------------------------------------------------------

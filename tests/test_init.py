@@ -209,3 +209,50 @@ def test_the_privacy_migration_encrypts_what_was_stored_in_clear(blank_app: Any)
         "Writer 1", "Writer 2", "Writer 3"}
     assert db.session.get(Campaign, 1).detaining_country == "RU"  # type: ignore[union-attr]
     assert default_campaign().id == 1
+
+
+def test_the_organizer_security_migration_encrypts_secrets_and_finds_who_set_addresses(
+    blank_app: Any,
+) -> None:
+    from flask_migrate import upgrade
+
+    from advocacy.bootstrap import MIGRATIONS, set_up_migrations
+    from advocacy.models import Organizer
+
+    set_up_migrations(blank_app)
+    upgrade(directory=str(MIGRATIONS), revision="0008")
+    clear = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+    with db.engine.begin() as conn:
+        for i, (email, secret) in enumerate([("a@campaign.test", clear),
+                                             ("b@campaign.test", None)], 1):
+            conn.execute(text(
+                "INSERT INTO organizer (id, email, password_hash, role, active,"
+                " session_version, totp_secret, created_at) VALUES (:i, :e, 'x', 'editor',"
+                " true, 1, :s, CURRENT_TIMESTAMP)"), {"i": i, "e": email, "s": secret})
+        conn.execute(text("INSERT INTO body (id, slug, name, names) VALUES (1, 'un', 'UN', '{}')"))
+        for i, key in enumerate(["edited", "imported", "verified"], 1):
+            conn.execute(text(
+                "INSERT INTO target (id, key, body_id, office, holder, country, languages,"
+                " timezone, email, salutations, source, verified, active) VALUES (:i, :k, 1,"
+                " 'Office', '', '', '[\"en\"]', 'UTC', :m, '{}', 'src', :v, true)"),
+                {"i": i, "k": key, "m": f"{key}@example.org", "v": key == "verified"})
+        for who, action, subject, details in [
+            (2, "add official", "edited", {"email": "first@example.org"}),
+            (1, "edit official", "edited", {"email": ["first@example.org", "edited@example.org"]}),
+            (1, "edit official", "edited", {"holder": ["", "Someone"]}),  # not the address
+            (2, "import officials", "file.csv", {"added": [], "changed": {"imported": ["email"]},
+                                                 "unchanged": 0}),
+            (2, "edit official", "verified", {"email": ["x@example.org", "verified@example.org"]}),
+        ]:
+            conn.execute(text(
+                "INSERT INTO audit_entry (organizer_id, organizer_email, action, subject, details,"
+                " created_at) VALUES (:o, '', :a, :s, :d, CURRENT_TIMESTAMP)"),
+                {"o": who, "a": action, "s": subject, "d": json.dumps(details)})
+    upgrade(directory=str(MIGRATIONS))
+
+    raw = db.session.execute(text("SELECT totp_secret FROM organizer ORDER BY id")).scalars().all()
+    assert raw[0] and clear not in raw[0] and raw[1] is None
+    a = db.session.get(Organizer, 1)
+    assert a is not None and a.totp_secret == clear
+    set_by = dict(db.session.execute(text("SELECT key, address_set_by FROM target")).all())
+    assert set_by == {"edited": 1, "imported": 2, "verified": None}  # verified: nothing to do
