@@ -26,9 +26,16 @@ from .models import HoldReason, Letter, LetterStatus, Target
 _NAME = re.compile(r"^\d{8}T\d{6}\.\d{6}-[0-9a-f]{8}\.eml$")  # as advocacy.sink names them
 HIDDEN = "[hidden]"
 _URL = re.compile(r"(?P<origin>https?://[^/\s<>\"'?#]+)(?P<rest>[^\s<>\"']*)", re.IGNORECASE)
-# A token: long, of URL-safe characters, with upper case, lower case and digits (secrets'
-# and itsdangerous' tokens always are; words and article slugs almost never).
-_TOKEN = re.compile(r"(?=[\w.~-]*[A-Z])(?=[\w.~-]*[a-z])(?=[\w.~-]*\d)[\w.~-]{20,}")
+_SEPARATORS = re.compile(r"([/?#&=;])")
+_URL_SAFE = re.compile(r"[\w.~-]+")
+
+
+def _token_like(part: str) -> bool:
+    """Long, URL-safe, with upper case, lower case and digits: secrets' and itsdangerous'
+    tokens always are; words and article slugs almost never."""
+    return (len(part) >= 20 and _URL_SAFE.fullmatch(part) is not None
+            and any(c.isupper() for c in part) and any(c.islower() for c in part)
+            and any(c.isdigit() for c in part))
 
 
 def mask_links(text: str, site: str) -> str:
@@ -41,7 +48,8 @@ def mask_links(text: str, site: str) -> str:
             first = re.match(r"/[^/?#]*", rest)
             kept = first.group(0) if first else ""
             return origin + kept + (f"/{HIDDEN}" if rest[len(kept):] else "")
-        return origin + _TOKEN.sub(HIDDEN, rest)
+        return origin + "".join(HIDDEN if _token_like(part) else part
+                                for part in _SEPARATORS.split(rest))
 
     return _URL.sub(masked, text)
 
