@@ -229,7 +229,8 @@ def _has_account(address: str) -> AlreadyAnAccount | None:
         return None
     return AlreadyAnAccount(
         f"There is already an account for {address} (another invitation to it was accepted):"
-        " log in with it. If its password is lost, an owner can reset it.")
+        " log in with it instead. If you do not know its password, ask an owner of the"
+        " campaign to reset it.")
 
 
 def open_invitation(token: str) -> Invitation:
