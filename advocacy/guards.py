@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
@@ -67,7 +68,20 @@ def http_error(exc: HTTPException) -> Any:
     return exc
 
 
+class JsonProvider(DefaultJSONProvider):
+    """Flask's JSON, but a body nested too deeply to parse is malformed JSON (a ValueError,
+    hence a 400 wherever a view reads JSON), not a RecursionError and a 500. Python's parser
+    recurses once per level; 64 KiB of "[" is far past its limit."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 def register(app: Flask) -> None:
+    app.json = JsonProvider(app)
     # First of all: the extensions' own hooks may read the query string.
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_unreadable)
     app.register_error_handler(HTTPException, http_error)

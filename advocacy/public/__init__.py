@@ -42,7 +42,7 @@ from ..services import (
 from ..states import STATE_LABELS
 from ..stats import sent_count, stats_cache
 from ..targets import LANGUAGES
-from ..validation import check_submission, valid_ref
+from ..validation import caught_in_honeypot, check_submission, valid_ref
 from . import letter_form
 
 bp = Blueprint("public", __name__)
@@ -145,7 +145,7 @@ def campaign_page(embed: bool) -> Page:
     if request.method == "POST" and values.get("action") != "preview":
         if not embed and not FlaskForm().validate():  # the CSRF token
             errors, status = {"_": _("The form had expired. Please send it again.")}, 400
-        elif request.form.get("website"):
+        elif caught_in_honeypot(request.form):
             # The honeypot: a field people do not see. Bots get the same answer, nothing more.
             return render_template("public/sent.html", campaign=campaign, letters=[],
                                    embed=embed)
