@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import select, update
 
 from advocacy.extensions import db
-from advocacy.logs import REDACTED, redact
+from advocacy.logs import REDACTED, JsonLines, redact
 from advocacy.models import Letter, LetterStatus, Submission, utcnow
 from advocacy.queue import get_queue
 from advocacy.retention import purge
@@ -71,6 +71,15 @@ def test_a_signed_token_is_redacted_wherever_it_stands(app: Any, client: Any) ->
     sub = written(client)
     token = status_link(sub.id).rsplit("/", 1)[1]
     assert redact(f"error with {token} in its text") == f"error with {REDACTED} in its text"
+
+
+def test_the_workers_json_lines_hold_no_token(app: Any, client: Any) -> None:
+    sub = written(client)
+    link = status_link(sub.id)
+    record = logging.LogRecord("advocacy.delivery", logging.WARNING, __file__, 1,
+                               "could not send %s", (link,), None)
+    line = JsonLines().format(record)
+    assert link.rsplit("/", 1)[1] not in line and "/status/[redacted]" in line
 
 
 def test_flasks_exception_log_holds_no_token(
