@@ -395,11 +395,11 @@ def status_link(submission_id: int) -> str:
     return _link("status", STATUS_SALT, submission_id)
 
 
-def submission_for_status(token: str, now: datetime | None = None) -> Submission:
+def submission_for_status(token: str) -> Submission:
     """The submission a status link stands for, while its personal data is kept: the link
     dies when the purge or an erasure scrubs it, or once it is past the retention period."""
     submission = _submission_for(token, STATUS_SALT, None)
-    if forgotten(submission.id, now):
+    if forgotten(submission.id):
         raise ConfirmationError(_("This link has expired: the details of these letters were"
                                   " deleted, as the privacy notice says."))
     return submission
