@@ -178,6 +178,31 @@ def test_gunicorns_logs_hold_no_token(
         assert secret not in everything, secret
 
 
+def test_gunicorns_error_lines_hold_no_token(tmp_path: Path) -> None:
+    """gunicorn's "Error handling request <uri>" line and its traceback, for a failed request."""
+    from gunicorn.config import Config
+
+    from advocacy.gunicorn_conf import RedactingLogger
+
+    cfg = Config()
+    cfg.set("errorlog", str(tmp_path / "error.log"))
+    log = RedactingLogger(cfg)
+    token = "MQ.aBcDeF." + secrets.token_urlsafe(20)
+    try:
+        try:
+            raise RuntimeError(f"failed on /my-data/{token}/download")
+        except RuntimeError:
+            log.exception("Error handling request %s", f"/status/{token}?lang=fr")
+    finally:
+        for handler in list(log.error_log.handlers):
+            handler.close()
+            log.error_log.removeHandler(handler)
+    written = (tmp_path / "error.log").read_text()
+    assert "Error handling request /status/[redacted]?lang=fr" in written
+    assert "RuntimeError: failed on /my-data/[redacted]/download" in written
+    assert token not in written
+
+
 # --- the status link lives as long as the data it shows ---------------------------------
 
 def test_the_status_link_works_while_the_data_is_kept(app: Any, client: Any) -> None:
