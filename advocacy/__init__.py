@@ -29,7 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from flask_babel import get_locale
     from sqlalchemy import event
 
-    from . import admin, api, cli, crypto, guards, metrics, outages, public, serving
+    from . import admin, api, cli, crypto, guards, logs, metrics, outages, public, serving
     from .config import engine_options, from_environment
     from .extensions import (
         babel,
@@ -53,6 +53,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
         app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"])
 
+    # Flask logs "Exception on <path>" here: no link's token in it (logs.RedactTokens).
+    logs.keep_tokens_out(app.logger)
     crypto.init_app(app)
     db.init_app(app)
     if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import secrets
 import signal
@@ -279,8 +280,11 @@ def run_command(host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
     from . import create_app
+    from .logs import keep_tokens_out
     from .queue import redis_url, stop_embedded_redis
 
+    # The development server prints each request's path: links' tokens are cut out of it.
+    keep_tokens_out(logging.getLogger("werkzeug"))
     os.environ.setdefault("ADVOCACY_PUBLIC_URL", f"http://{host}:{port}")
     app = create_app()
     with app.app_context():

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, render_template, request
+from flask import Flask, Response, abort, current_app, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
@@ -67,7 +68,35 @@ def http_error(exc: HTTPException) -> Any:
     return exc
 
 
+# Pages that show a supporter's letters or data, or the organizers' (admin): by path, so that
+# their error pages (a bad token, a 405) are covered as well as the pages themselves.
+PRIVATE_PATHS = ("/status/", "/confirm/", "/my-data", "/admin")
+
+
+def keep_private_pages_private(response: Response) -> Response:
+    """No cache (a browser's, a proxy's) keeps a private page, and no search engine lists one
+    that a leaked link led it to."""
+    if request.path.startswith(PRIVATE_PATHS):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+class JsonProvider(DefaultJSONProvider):
+    """Flask's JSON, but a body nested too deeply to parse is malformed JSON (a ValueError,
+    hence a 400 wherever a view reads JSON), not a RecursionError and a 500. Python's parser
+    recurses once per level; 64 KiB of "[" is far past its limit."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 def register(app: Flask) -> None:
+    app.json = JsonProvider(app)
     # First of all: the extensions' own hooks may read the query string.
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_unreadable)
     app.register_error_handler(HTTPException, http_error)
+    app.after_request(keep_private_pages_private)

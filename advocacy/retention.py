@@ -58,15 +58,28 @@ def _last_activity() -> ColumnElement[Any]:
     return func.coalesce(Letter.sent_at, Letter.claimed_at, Letter.queued_at, Letter.created_at)
 
 
-def due_for_scrubbing(cutoff: datetime) -> list[int]:
-    """Submissions whose letters are all final, the newest older than the cutoff."""
+def _past(cutoff: datetime) -> ColumnElement[bool]:
+    """A submission older than the cutoff whose letters are all final, the newest older too."""
     pending = exists().where(
         Letter.submission_id == Submission.id,
         Letter.status.not_in(FINAL) | (_last_activity() >= cutoff))
+    return (Submission.created_at < cutoff) & ~pending
+
+
+def due_for_scrubbing(cutoff: datetime) -> list[int]:
+    """Submissions whose letters are all final, the newest older than the cutoff."""
     return list(db.session.scalars(
-        select(Submission.id).where(Submission.scrubbed_at.is_(None),
-                                    Submission.created_at < cutoff, ~pending)
+        select(Submission.id).where(Submission.scrubbed_at.is_(None), _past(cutoff))
         .order_by(Submission.id)))
+
+
+def forgotten(submission_id: int, now: datetime | None = None) -> bool:
+    """Whether a submission's personal data is gone: scrubbed (by the purge or an erasure),
+    or past the retention period, which the next purge will scrub. Links to it die with it."""
+    cutoff = (now or utcnow()) - timedelta(days=current_app.config["RETENTION_DAYS"])
+    return db.session.scalar(select(Submission.id).where(
+        Submission.id == submission_id,
+        Submission.scrubbed_at.is_not(None) | _past(cutoff))) is not None
 
 
 def _rows(statement: Executable) -> int:

@@ -44,6 +44,7 @@ from .models import (
     utcnow,
 )
 from .privacy import notice_version
+from .retention import forgotten
 from .targets import chosen, office_name
 from .validation import SubmissionInput
 
@@ -390,12 +391,18 @@ def submission_for_token(token: str) -> Submission:
 
 
 def status_link(submission_id: int) -> str:
-    """The supporter's private page for these letters (no expiry: it only shows states)."""
+    """The supporter's private page for these letters; it lives as long as their data."""
     return _link("status", STATUS_SALT, submission_id)
 
 
 def submission_for_status(token: str) -> Submission:
-    return _submission_for(token, STATUS_SALT, None)
+    """The submission a status link stands for, while its personal data is kept: the link
+    dies when the purge or an erasure scrubs it, or once it is past the retention period."""
+    submission = _submission_for(token, STATUS_SALT, None)
+    if forgotten(submission.id):
+        raise ConfirmationError(_("This link has expired: the details of these letters were"
+                                  " deleted, as the privacy notice says."))
+    return submission
 
 
 def confirm(token: str) -> Submission:

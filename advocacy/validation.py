@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,9 +20,13 @@ _REF = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
 _COUNTRIES = frozenset(
     str(code) for code in Locale.parse("en").territories if re.fullmatch(r"[A-Z]{2}", str(code))
 )
+# The honeypot: a field people never see (the form hides it, partners' forms should too),
+# that bots filling every field fill. Whoever fills it gets an answer like success and
+# nothing is stored or sent: the form's and the JSON API's alike.
+HONEYPOT = "website"
 TOP_FIELDS = {
     "campaign", "body", "country", "language", "supporter", "personal_note", "consent", "ref",
-    "newsletter", "sign_initials",
+    "newsletter", "sign_initials", HONEYPOT,
 }
 SUPPORTER_FIELDS = {"name", "email", "city", "country"}
 
@@ -93,6 +98,11 @@ def normalise_email(value: str) -> str:
     """The form in which we store and compare supporter addresses (ASCII: any relay takes it)."""
     checked = validate_email(value, check_deliverability=False, allow_smtputf8=False)
     return (checked.ascii_email or checked.normalized).lower()
+
+
+def caught_in_honeypot(data: Any) -> bool:
+    """Whether a submission (the API's JSON, or the form's fields) filled the honeypot."""
+    return isinstance(data, Mapping) and bool(data.get(HONEYPOT))
 
 
 def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]:

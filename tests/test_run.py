@@ -80,12 +80,14 @@ def write_letter(base: str, email: str) -> None:
     assert status == 202, reply
 
 
-def confirm_from(raw: bytes, base: str) -> None:
+def confirm_from(raw: bytes, base: str) -> str:
+    """Confirm through the email's link; returns the link."""
     text = message_from_bytes(raw, policy=policy.default).get_body().get_content()  # type: ignore[attr-defined]
     link = re.search(rf"{re.escape(base)}/confirm/\S+", text)
     assert link, text
     status, _ = request(link.group(0), method="POST", data={})
     assert status == 200
+    return link.group(0)
 
 
 def test_run_uses_the_services_it_is_given(
@@ -98,10 +100,14 @@ def test_run_uses_the_services_it_is_given(
                  "the address")
         write_letter(base, "lea@example.org")
         wait_for(lambda: sink.received, 30, "the confirmation in the given sink")
-        confirm_from(sink.received[0].data, base)
+        link = confirm_from(sink.received[0].data, base)
         wait_for(lambda: len(sink.received) == 3, 30, "two letters in the given sink")
     finally:
         stop_run(proc)
+    # The development server prints each request, but not the link's token.
+    printed = (tmp_path / "run.log").read_text(errors="replace")
+    token = link.split("/confirm/", 1)[1].split("?")[0]
+    assert "POST /confirm/[redacted]" in printed and token not in printed
     assert not (tmp_path / "instance" / "redis").exists()  # no embedded Redis was started
     assert not (tmp_path / "instance" / "outbox").exists()
     assert not (tmp_path / "instance" / "advocacy.db").exists()  # PostgreSQL held the data

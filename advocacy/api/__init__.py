@@ -14,9 +14,9 @@ from flask_babel import gettext as _
 from ..dashboard import Filters
 from ..extensions import limiter, submit_rate
 from ..own_mail import own_mail_counts
-from ..services import SubmissionError, find_campaign, submit
+from ..services import SubmissionError, SubmitResult, find_campaign, submit
 from ..stats import letter_stats, stats_cache
-from ..validation import check_submission
+from ..validation import caught_in_honeypot, check_submission
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -29,6 +29,9 @@ def post_letters() -> Reply:
     data = request.get_json(silent=True)
     if data is None:
         return {"errors": {"_": _("Send a JSON object with Content-Type: application/json.")}}, 400
+    if caught_in_honeypot(data):
+        # A bot, as on the form: an answer like success, with no letters, and nothing more.
+        return _accepted(SubmitResult(submission_id=0, letters=[])), 202
     checked, errors = check_submission(data)
     if checked is None:
         return {"errors": errors}, 422
@@ -36,12 +39,16 @@ def post_letters() -> Reply:
         result = submit(checked, locale=str(get_locale() or "en"))
     except SubmissionError as exc:
         return {"errors": exc.errors, **exc.extra}, exc.status
+    return _accepted(result), 202
+
+
+def _accepted(result: SubmitResult) -> dict[str, Any]:
     return {
         "letters": result.letters,
         "contact_only": result.contact_only,
         "already_written": result.already_written,
         "next": _("Check your inbox: nothing is sent until you confirm by email."),
-    }, 202
+    }
 
 
 @bp.get("/stats")

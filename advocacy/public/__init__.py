@@ -20,7 +20,7 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from .. import own_mail
+from .. import own_mail, queue
 from ..dashboard import Filters
 from ..extensions import EMBEDDABLE_POLICY, csrf, db, limiter, submit_rate, talisman
 from ..guards import checks_nul_itself
@@ -32,7 +32,6 @@ from ..services import (
     ConfirmationError,
     SubmissionError,
     confirm,
-    data_link,
     find_campaign,
     letter_states,
     submission_for_status,
@@ -42,7 +41,7 @@ from ..services import (
 from ..states import STATE_LABELS
 from ..stats import sent_count, stats_cache
 from ..targets import LANGUAGES
-from ..validation import check_submission, valid_ref
+from ..validation import caught_in_honeypot, check_submission, valid_ref
 from . import letter_form
 
 bp = Blueprint("public", __name__)
@@ -145,7 +144,7 @@ def campaign_page(embed: bool) -> Page:
     if request.method == "POST" and values.get("action") != "preview":
         if not embed and not FlaskForm().validate():  # the CSRF token
             errors, status = {"_": _("The form had expired. Please send it again.")}, 400
-        elif request.form.get("website"):
+        elif caught_in_honeypot(request.form):
             # The honeypot: a field people do not see. Bots get the same answer, nothing more.
             return render_template("public/sent.html", campaign=campaign, letters=[],
                                    embed=embed)
@@ -251,11 +250,27 @@ def status_page(token: str) -> Page:
     except ConfirmationError as exc:
         return render_template("public/message.html", title=_("Link not valid"),
                                text=str(exc)), 404
-    return render_template("public/status.html",
+    return render_template("public/status.html", token=token,
                            letters=letter_states(submission, str(get_locale())),
                            confirmed=submission.confirmed_at is not None,
-                           replies=replies_to_submission(submission.id),
-                           data_link=data_link(submission.supporter_id))
+                           replies=replies_to_submission(submission.id))
+
+
+@bp.post("/status/<token>/data-link")
+@limiter.shared_limit(submit_rate, scope="submissions")
+def status_data_link(token: str) -> Page:
+    """Email the writer a link to their data. The status page never shows one itself: its own
+    link may be forwarded or seen, and the data page holds their address and words."""
+    try:
+        submission = submission_for_status(token)
+    except ConfirmationError as exc:
+        return render_template("public/message.html", title=_("Link not valid"),
+                               text=str(exc)), 404
+    queue.enqueue_data_link(submission.supporter_id, str(get_locale()))
+    return render_template(
+        "public/message.html", title=_("Check your inbox"),
+        text=_("A link to your data is on its way to the address you wrote with. It is valid"
+               " for two days."))
 
 
 @bp.get("/confirm/<token>")
