@@ -5,6 +5,12 @@ instead of the supporter's own address. Mail to that address reaches `advocacy i
 SMTP server, aiosmtpd, behind the campaign's MX or relay), which accepts it only for a valid
 token, keeps the text encrypted (models.Reply) and shows it on the supporter's status page.
 Nobody learns the supporter's address, and officials can still answer.
+
+Anyone who learns a relay address (a forwarded letter, a leaky office) can write to it, so each
+reply is checked on intake: it is confirmed to come from the office only when a valid DKIM
+signature covers it whose signing domain (d=) shares the organisational domain of the
+official's address, as does its From address (DMARC's relaxed alignment). Other replies are
+kept but marked as unconfirmed, and the supporter is not emailed about them.
 """
 
 from __future__ import annotations
@@ -13,11 +19,17 @@ import hashlib
 import hmac
 import logging
 import re
+from collections.abc import Callable
+from dataclasses import dataclass
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from email.utils import getaddresses
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
+import dkim  # dkimpy, the DKIM verifier authheaders uses too; DNS through a given `dnsfunc`
 from flask import Flask, current_app
+from publicsuffixlist import PublicSuffixList  # the PSL bundled with each release: offline
 from redis.exceptions import RedisError
 
 from . import queue
@@ -32,6 +44,9 @@ log = logging.getLogger(__name__)
 MAX_REPLY_BYTES = 256 * 1024
 MAX_REPLY_TEXT = 20_000
 _LOCAL = re.compile(r"^reply\+(\d{1,18})-([0-9a-f]{20})$")
+MAX_SIGNATURES = 5  # each costs a DNS lookup; a real reply carries one or two
+# dkimpy's resolver: (name, timeout=...) -> the TXT record's bytes, or None.
+DnsFunc = Callable[..., bytes | None]
 
 
 def _mac(letter_id: int) -> str:
@@ -66,18 +81,110 @@ def _text_of(msg: EmailMessage) -> str:
     return str(content)[:MAX_REPLY_TEXT]
 
 
-def store_reply(letter_id: int, raw: bytes) -> int | None:
+@dataclass(frozen=True)
+class Verdict:
+    """Whether a reply is confirmed to come from the official's office, and why (in English)."""
+
+    authenticated: bool
+    reason: str
+
+
+@cache
+def _suffixes() -> PublicSuffixList:
+    return PublicSuffixList()  # reads the bundled list once
+
+
+def organisational_domain(domain: str) -> str:
+    """The registrable part of a domain ("mail.ohchr.org" -> "ohchr.org"), lower-case."""
+    domain = domain.strip().rstrip(".").lower()
+    return _suffixes().privatesuffix(domain) or domain
+
+
+def _aligned(domain: str, official_domain: str) -> bool:
+    return organisational_domain(domain) == organisational_domain(official_domain)
+
+
+def _signatures(raw: bytes) -> list[dict[bytes, bytes]]:
+    """The tags of each DKIM-Signature header, in order; unreadable ones as empty dicts."""
+    signatures: list[dict[bytes, bytes]] = []
+    for name, value in dkim.DKIM(raw).headers:
+        if name.lower() == b"dkim-signature":
+            try:
+                signatures.append(dkim.util.parse_tag_value(value))
+            except dkim.util.InvalidTagValueList:
+                signatures.append({})
+    return signatures
+
+
+def authenticate(raw: bytes, official_address: str | None,
+                 dnsfunc: DnsFunc | None = None) -> Verdict:
+    """Check a reply's DKIM signatures against the domain of the official's address."""
+    official_domain = (official_address or "").rpartition("@")[2]
+    if not official_domain:
+        return Verdict(False, "the official has no email address on file")
+    msg = message_from_bytes(raw, policy=policy.compat32)
+    # One From and one Subject (RFC 5322): a second one, unsigned, could be what is shown.
+    if len(msg.get_all("From", [])) != 1 or len(msg.get_all("Subject", [])) > 1:
+        return Verdict(False, "more than one From or Subject header")
+    senders = getaddresses(msg.get_all("From", []))
+    from_domain = senders[0][1].rpartition("@")[2] if len(senders) == 1 else ""
+    try:
+        signatures = _signatures(raw)
+    except dkim.MessageFormatError:
+        return Verdict(False, "malformed message")
+    if not signatures:
+        return Verdict(False, "no signature")
+    failures: list[str] = []
+    for index, sig in enumerate(signatures[:MAX_SIGNATURES]):
+        domain = sig.get(b"d", b"").decode("ascii", "replace").lower()
+        signed = [h.strip().lower() for h in sig.get(b"h", b"").split(b":")]
+        if not _aligned(domain, official_domain):
+            failures.append(f"signature from another domain ({domain or 'none'})")
+        elif b"l" in sig:  # a length limit lets anyone append words after the signed part
+            failures.append(f"signature covers only part of the message ({domain})")
+        elif b"from" not in signed or (msg["Subject"] is not None and b"subject" not in signed):
+            failures.append(f"signature does not cover the sender or subject ({domain})")
+        elif not _verified(raw, index, dnsfunc):
+            failures.append(f"bad signature ({domain})")
+        elif not _aligned(from_domain or "-", official_domain):
+            failures.append(f"sender address is not at the office's domain ({domain})")
+        else:
+            return Verdict(True, f"DKIM pass for {domain}")
+    return Verdict(False, "; ".join(failures)[:200])
+
+
+def _verified(raw: bytes, index: int, dnsfunc: DnsFunc | None) -> bool:
+    """dkimpy's check of one signature; any failure (DNS, format, key) is a failed check."""
+    checker = dkim.DKIM(raw, logger=log)
+    try:
+        if dnsfunc is None:
+            return bool(checker.verify(idx=index))
+        return bool(checker.verify(idx=index, dnsfunc=dnsfunc))
+    except Exception:  # dkimpy and the resolver raise many kinds; none may confirm a reply
+        return False
+
+
+def store_reply(letter_id: int, raw: bytes, dnsfunc: DnsFunc | None = None) -> int | None:
     """Keep an official's reply to a letter; None (dropped) when its writer is no longer
     known: their data was scrubbed or erased, and a reply would be theirs alone to read."""
     letter = db.session.get(Letter, letter_id)
     if letter is None or letter.submission.scrubbed_at is not None:
         return None
-    msg = message_from_bytes(raw[:MAX_REPLY_BYTES], policy=policy.default)
+    raw = raw[:MAX_REPLY_BYTES]
+    verdict = authenticate(raw, letter.target.email, dnsfunc)
+    msg = message_from_bytes(raw, policy=policy.default)
     reply = Reply(letter_id=letter_id, from_address=str(msg.get("From", ""))[:500],
                   subject=str(msg.get("Subject", ""))[:500], text=_text_of(msg),
-                  received_at=utcnow())
+                  received_at=utcnow(), authenticated=verdict.authenticated,
+                  authentication=verdict.reason)
     db.session.add(reply)
     db.session.commit()
+    if not verdict.authenticated:
+        # No email for it: a notice from the campaign would lend a forged "reply" (a phishing
+        # lure, say) the campaign's trust. It waits, marked, on the status page.
+        log.warning("reply %s not confirmed to come from the office: %s", reply.id,
+                    verdict.reason)
+        return reply.id
     try:  # after the commit: the reply is kept even if the notice cannot be queued now
         queue.enqueue_reply_notice(reply.id)
     except RedisError:
@@ -88,8 +195,9 @@ def store_reply(letter_id: int, raw: bytes) -> int | None:
 class InboundHandler:
     """aiosmtpd handler: refuse unknown recipients at RCPT, store the rest at DATA."""
 
-    def __init__(self, app: Flask) -> None:
+    def __init__(self, app: Flask, dnsfunc: DnsFunc | None = None) -> None:
         self.app = app
+        self.dnsfunc = dnsfunc  # DKIM keys' lookups: DNS unless a test gives its own
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
@@ -107,13 +215,14 @@ class InboundHandler:
             # Once per letter, however many of the message's recipients name it.
             letters = {letter_of(address) for address in envelope.rcpt_tos}
             for letter_id in sorted(i for i in letters if i is not None):
-                store_reply(letter_id, raw)
+                store_reply(letter_id, raw, self.dnsfunc)
         return "250 Message accepted"
 
 
-def inbound_server(app: Flask, host: str, port: int) -> Controller:
+def inbound_server(app: Flask, host: str, port: int,
+                   dnsfunc: DnsFunc | None = None) -> Controller:
     """The SMTP server that takes replies (not started); one message at most 256 KiB."""
     from aiosmtpd.controller import Controller  # only `advocacy inbound` runs it
     quiet_smtp_servers()
-    return Controller(InboundHandler(app), hostname=host, port=port,
+    return Controller(InboundHandler(app, dnsfunc), hostname=host, port=port,
                       data_size_limit=MAX_REPLY_BYTES)
