@@ -366,7 +366,8 @@ class Reply(Base):
     # Whether a DKIM signature aligned with the official's domain vouches for it, and why
     # (replies.authenticate): anyone who learns a relay address can write to it.
     authenticated: Mapped[bool] = mapped_column(Boolean, default=False)
-    authentication: Mapped[str] = mapped_column(String(200), default="not checked")
+    authentication: Mapped[str] = mapped_column(String(200),
+                                                default="not checked (received before checks)")
 
     letter: Mapped[Letter] = relationship()
 

@@ -27,9 +27,7 @@ from email.utils import getaddresses
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-import dkim  # dkimpy, the DKIM verifier authheaders uses too; DNS through a given `dnsfunc`
 from flask import Flask, current_app
-from publicsuffixlist import PublicSuffixList  # the PSL bundled with each release: offline
 from redis.exceptions import RedisError
 
 from . import queue
@@ -39,6 +37,7 @@ from .models import Letter, Reply, utcnow
 
 if TYPE_CHECKING:
     from aiosmtpd.controller import Controller
+    from publicsuffixlist import PublicSuffixList
 
 log = logging.getLogger(__name__)
 MAX_REPLY_BYTES = 256 * 1024
@@ -89,8 +88,14 @@ class Verdict:
     reason: str
 
 
+# dkimpy (the DKIM verifier authheaders builds on too; DNS through a `dnsfunc` we can replace)
+# and publicsuffixlist (the Public Suffix List bundled with each release: offline, no
+# dependencies) are imported where used: only `advocacy inbound` checks replies, and the web
+# and worker processes, which import this module for reply_address, need neither.
+
 @cache
 def _suffixes() -> PublicSuffixList:
+    from publicsuffixlist import PublicSuffixList
     return PublicSuffixList()  # reads the bundled list once
 
 
@@ -106,6 +111,7 @@ def _aligned(domain: str, official_domain: str) -> bool:
 
 def _signatures(raw: bytes) -> list[dict[bytes, bytes]]:
     """The tags of each DKIM-Signature header, in order; unreadable ones as empty dicts."""
+    import dkim
     signatures: list[dict[bytes, bytes]] = []
     for name, value in dkim.DKIM(raw).headers:
         if name.lower() == b"dkim-signature":
@@ -122,6 +128,7 @@ def authenticate(raw: bytes, official_address: str | None,
     official_domain = (official_address or "").rpartition("@")[2]
     if not official_domain:
         return Verdict(False, "the official has no email address on file")
+    import dkim
     msg = message_from_bytes(raw, policy=policy.compat32)
     # One From and one Subject (RFC 5322): a second one, unsigned, could be what is shown.
     if len(msg.get_all("From", [])) != 1 or len(msg.get_all("Subject", [])) > 1:
@@ -155,6 +162,7 @@ def authenticate(raw: bytes, official_address: str | None,
 
 def _verified(raw: bytes, index: int, dnsfunc: DnsFunc | None) -> bool:
     """dkimpy's check of one signature; any failure (DNS, format, key) is a failed check."""
+    import dkim
     checker = dkim.DKIM(raw, logger=log)
     try:
         if dnsfunc is None:
@@ -176,7 +184,7 @@ def store_reply(letter_id: int, raw: bytes, dnsfunc: DnsFunc | None = None) -> i
     reply = Reply(letter_id=letter_id, from_address=str(msg.get("From", ""))[:500],
                   subject=str(msg.get("Subject", ""))[:500], text=_text_of(msg),
                   received_at=utcnow(), authenticated=verdict.authenticated,
-                  authentication=verdict.reason)
+                  authentication=verdict.reason[:200])
     db.session.add(reply)
     db.session.commit()
     if not verdict.authenticated:
