@@ -11,6 +11,12 @@ reply is checked on intake: it is confirmed to come from the office only when a 
 signature covers it whose signing domain (d=) shares the organisational domain of the
 official's address, as does its From address (DMARC's relaxed alignment). Other replies are
 kept but marked as unconfirmed, and the supporter is not emailed about them.
+
+SPF cannot be checked here: behind the campaign's MX, the connecting host is the MX. When
+`advocacy inbound --trusted-authserv-id ID` names the MX's authserv-id, its
+Authentication-Results headers (RFC 8601) count too: an SPF pass for an envelope sender, or a
+DKIM pass for a signing domain, aligned like the above. The MX must remove such headers with
+that id from the mail it receives (RFC 8601, section 5), or anyone could write them.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes, policy
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.utils import getaddresses
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -88,10 +94,10 @@ class Verdict:
     reason: str
 
 
-# dkimpy (the DKIM verifier authheaders builds on too; DNS through a `dnsfunc` we can replace)
-# and publicsuffixlist (the Public Suffix List bundled with each release: offline, no
-# dependencies) are imported where used: only `advocacy inbound` checks replies, and the web
-# and worker processes, which import this module for reply_address, need neither.
+# dkimpy (the DKIM verifier authheaders builds on too; DNS through a `dnsfunc` we can replace),
+# publicsuffixlist (the Public Suffix List bundled with each release: offline, no
+# dependencies) and authres (the RFC 8601 parser authheaders uses) are imported where used:
+# only `advocacy inbound` checks replies; the web and worker processes need none of them.
 
 @cache
 def _suffixes() -> PublicSuffixList:
@@ -122,19 +128,56 @@ def _signatures(raw: bytes) -> list[dict[bytes, bytes]]:
     return signatures
 
 
-def authenticate(raw: bytes, official_address: str | None,
-                 dnsfunc: DnsFunc | None = None) -> Verdict:
-    """Check a reply's DKIM signatures against the domain of the official's address."""
+def _trusted_results(msg: Message, authserv_id: str, official_domain: str,
+                     from_domain: str) -> Verdict | None:
+    """A pass, aligned with the official's domain, in the MX's Authentication-Results."""
+    import authres
+    for value in msg.get_all("Authentication-Results", []):
+        try:
+            header = authres.AuthenticationResultsHeader.parse_value(str(value))
+        except authres.AuthResError:
+            continue
+        if str(header.authserv_id).lower() != authserv_id.lower():
+            continue  # written by someone else on the way: not evidence
+        for result in header.results:
+            if str(result.result).lower() != "pass":
+                continue
+            method = str(result.method).lower()
+            wanted = {"spf": ("smtp", "mailfrom"), "dkim": ("header", "d")}.get(method)
+            for prop in result.properties:
+                if wanted != (prop.type, prop.name) or not prop.value:
+                    continue
+                domain = str(prop.value).rpartition("@")[2].lower()
+                if _aligned(domain, official_domain) and _aligned(from_domain or "-",
+                                                                  official_domain):
+                    return Verdict(True, f"{method.upper()} pass for {domain}"
+                                         f" (checked by {header.authserv_id})")
+    return None
+
+
+def authenticate(raw: bytes, official_address: str | None, dnsfunc: DnsFunc | None = None,
+                 trusted_authserv_id: str | None = None) -> Verdict:
+    """Check a reply's DKIM signatures (and, if trusted, the MX's Authentication-Results)
+    against the domain of the official's address."""
     official_domain = (official_address or "").rpartition("@")[2]
     if not official_domain:
         return Verdict(False, "the official has no email address on file")
-    import dkim
     msg = message_from_bytes(raw, policy=policy.compat32)
     # One From and one Subject (RFC 5322): a second one, unsigned, could be what is shown.
     if len(msg.get_all("From", [])) != 1 or len(msg.get_all("Subject", [])) > 1:
         return Verdict(False, "more than one From or Subject header")
     senders = getaddresses(msg.get_all("From", []))
     from_domain = senders[0][1].rpartition("@")[2] if len(senders) == 1 else ""
+    own = _own_check(raw, msg, official_domain, from_domain, dnsfunc)
+    if not own.authenticated and trusted_authserv_id:
+        return _trusted_results(msg, trusted_authserv_id, official_domain, from_domain) or own
+    return own
+
+
+def _own_check(raw: bytes, msg: Message, official_domain: str, from_domain: str,
+               dnsfunc: DnsFunc | None) -> Verdict:
+    """Our own verification of the message's DKIM signatures, the first aligned pass wins."""
+    import dkim
     try:
         signatures = _signatures(raw)
     except dkim.MessageFormatError:
@@ -172,14 +215,15 @@ def _verified(raw: bytes, index: int, dnsfunc: DnsFunc | None) -> bool:
         return False
 
 
-def store_reply(letter_id: int, raw: bytes, dnsfunc: DnsFunc | None = None) -> int | None:
+def store_reply(letter_id: int, raw: bytes, dnsfunc: DnsFunc | None = None,
+                trusted_authserv_id: str | None = None) -> int | None:
     """Keep an official's reply to a letter; None (dropped) when its writer is no longer
     known: their data was scrubbed or erased, and a reply would be theirs alone to read."""
     letter = db.session.get(Letter, letter_id)
     if letter is None or letter.submission.scrubbed_at is not None:
         return None
     raw = raw[:MAX_REPLY_BYTES]
-    verdict = authenticate(raw, letter.target.email, dnsfunc)
+    verdict = authenticate(raw, letter.target.email, dnsfunc, trusted_authserv_id)
     msg = message_from_bytes(raw, policy=policy.default)
     reply = Reply(letter_id=letter_id, from_address=str(msg.get("From", ""))[:500],
                   subject=str(msg.get("Subject", ""))[:500], text=_text_of(msg),
@@ -203,9 +247,11 @@ def store_reply(letter_id: int, raw: bytes, dnsfunc: DnsFunc | None = None) -> i
 class InboundHandler:
     """aiosmtpd handler: refuse unknown recipients at RCPT, store the rest at DATA."""
 
-    def __init__(self, app: Flask, dnsfunc: DnsFunc | None = None) -> None:
+    def __init__(self, app: Flask, dnsfunc: DnsFunc | None = None,
+                 trusted_authserv_id: str | None = None) -> None:
         self.app = app
         self.dnsfunc = dnsfunc  # DKIM keys' lookups: DNS unless a test gives its own
+        self.trusted_authserv_id = trusted_authserv_id
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
@@ -223,14 +269,15 @@ class InboundHandler:
             # Once per letter, however many of the message's recipients name it.
             letters = {letter_of(address) for address in envelope.rcpt_tos}
             for letter_id in sorted(i for i in letters if i is not None):
-                store_reply(letter_id, raw, self.dnsfunc)
+                store_reply(letter_id, raw, self.dnsfunc, self.trusted_authserv_id)
         return "250 Message accepted"
 
 
-def inbound_server(app: Flask, host: str, port: int,
-                   dnsfunc: DnsFunc | None = None) -> Controller:
+def inbound_server(app: Flask, host: str, port: int, dnsfunc: DnsFunc | None = None,
+                   trusted_authserv_id: str | None = None) -> Controller:
     """The SMTP server that takes replies (not started); one message at most 256 KiB."""
     from aiosmtpd.controller import Controller  # only `advocacy inbound` runs it
     quiet_smtp_servers()
-    return Controller(InboundHandler(app, dnsfunc), hostname=host, port=port,
+    handler = InboundHandler(app, dnsfunc, trusted_authserv_id)
+    return Controller(handler, hostname=host, port=port,
                       data_size_limit=MAX_REPLY_BYTES)

@@ -153,6 +153,51 @@ def test_a_reply_signed_by_the_office_from_an_outside_address_is_not_confirmed()
     assert verdict.reason == "sender address is not at the office's domain (ohchr.org)"
 
 
+# --- the MX's Authentication-Results, believed only from its configured authserv-id --------
+
+MX = "mx.campaign.test"
+
+
+def vouched(raw: bytes, results: str) -> bytes:
+    return f"Authentication-Results: {results}\r\n".encode() + raw
+
+
+def test_an_spf_pass_from_the_trusted_mx_confirms_an_unsigned_reply() -> None:
+    raw = vouched(answer(), f"{MX}; spf=pass smtp.mailfrom=bounces@mail.ohchr.org")
+    verdict = authenticate(raw, OFFICIAL, dns(), trusted_authserv_id="MX.campaign.test")
+    assert verdict.authenticated
+    assert verdict.reason == "SPF pass for mail.ohchr.org (checked by mx.campaign.test)"
+
+
+def test_results_are_ignored_unless_their_authserv_id_is_trusted() -> None:
+    raw = vouched(answer(), f"{MX}; spf=pass smtp.mailfrom=ohchr.org")
+    assert authenticate(raw, OFFICIAL, dns()).reason == "no signature"  # none trusted
+    forged = vouched(answer(), "mx.attacker.example; spf=pass smtp.mailfrom=ohchr.org")
+    verdict = authenticate(forged, OFFICIAL, dns(), trusted_authserv_id=MX)
+    assert (verdict.authenticated, verdict.reason) == (False, "no signature")
+
+
+@pytest.mark.parametrize("results", [
+    f"{MX}; spf=pass smtp.mailfrom=bounce@attacker.example",  # another domain passed
+    f"{MX}; spf=softfail smtp.mailfrom=ohchr.org",
+    f"{MX}; dkim=fail header.d=ohchr.org",
+    f"{MX}; spf=pass smtp.helo=ohchr.org",  # the HELO name is not the sender
+    f"{MX}; spf=pass smtp.mailfrom=ohchr.org (",  # unreadable
+])
+def test_the_trusted_mx_must_report_an_aligned_pass(results: str) -> None:
+    verdict = authenticate(vouched(answer(), results), OFFICIAL, dns(), trusted_authserv_id=MX)
+    assert not verdict.authenticated
+
+
+def test_an_aligned_pass_does_not_vouch_for_an_outside_from_address() -> None:
+    raw = vouched(answer(sender="someone@attacker.example"),
+                  f"{MX}; dkim=pass header.d=ohchr.org")
+    assert not authenticate(raw, OFFICIAL, dns(), trusted_authserv_id=MX).authenticated
+    aligned = vouched(answer(), f"{MX}; dkim=pass header.d=ohchr.org")
+    assert authenticate(aligned, OFFICIAL, dns(), trusted_authserv_id=MX).reason == (
+        "DKIM pass for ohchr.org (checked by mx.campaign.test)")
+
+
 # --- through `advocacy inbound`, to the status page and the supporter's inbox ---------------
 
 WRITER = {"name": "Ilse Marrow", "email": "ilse.m@example.org", "city": "Ghent", "country": "BE"}
@@ -178,10 +223,10 @@ def relayed_letter(app: Any, client: Any, sink: Sink) -> tuple[Letter, str]:
     return letter, relay
 
 
-def deliver(app: Any, relay: str, raw: bytes) -> None:
+def deliver(app: Any, relay: str, raw: bytes, trusted: str | None = None) -> None:
     """Hand a message to the reply server over SMTP, as the campaign's MX would."""
     port = free_port()
-    server = inbound_server(app, "127.0.0.1", port, dnsfunc=dns())
+    server = inbound_server(app, "127.0.0.1", port, dnsfunc=dns(), trusted_authserv_id=trusted)
     server.start()
     try:
         with smtplib.SMTP("127.0.0.1", port) as smtp:
@@ -253,3 +298,19 @@ def test_a_tampered_reply_through_the_relay_is_marked(app: Any, client: Any, sin
     work(app)
     assert notices(sink) == []
     assert "could not be confirmed to come from the office" in status_page(client, sink)
+
+
+def test_the_reply_server_believes_the_mx_it_is_told_to_trust(
+    app: Any, client: Any, sink: Sink
+) -> None:
+    _letter, relay = relayed_letter(app, client, sink)
+    raw = vouched(answer(to=relay), f"{MX}; spf=pass smtp.mailfrom=ohchr.org")
+    deliver(app, relay, raw)  # `advocacy inbound` without --trusted-authserv-id
+    deliver(app, relay, raw, trusted=MX)
+
+    db.session.expire_all()
+    replies = db.session.scalars(select(Reply).order_by(Reply.id)).all()
+    assert [(r.authenticated, r.authentication) for r in replies] == [
+        (False, "no signature"), (True, "SPF pass for ohchr.org (checked by mx.campaign.test)")]
+    work(app)
+    assert len(notices(sink)) == 1
