@@ -21,6 +21,7 @@ that id from the mail it receives (RFC 8601, section 5), or anyone could write t
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
@@ -265,12 +266,16 @@ class InboundHandler:
         raw = envelope.original_content or envelope.content
         if len(raw) > MAX_REPLY_BYTES:
             return "552 5.3.4 Message too big"
+        # In a thread: the DKIM keys' DNS lookups would otherwise stall every other session.
+        await asyncio.to_thread(self._store, raw, list(envelope.rcpt_tos))
+        return "250 Message accepted"
+
+    def _store(self, raw: bytes, rcpt_tos: list[str]) -> None:
         with self.app.app_context():
             # Once per letter, however many of the message's recipients name it.
-            letters = {letter_of(address) for address in envelope.rcpt_tos}
+            letters = {letter_of(address) for address in rcpt_tos}
             for letter_id in sorted(i for i in letters if i is not None):
                 store_reply(letter_id, raw, self.dnsfunc, self.trusted_authserv_id)
-        return "250 Message accepted"
 
 
 def inbound_server(app: Flask, host: str, port: int, dnsfunc: DnsFunc | None = None,
