@@ -190,15 +190,15 @@ def _own_check(raw: bytes, msg: Message, official_domain: str, from_domain: str,
         domain = sig.get(b"d", b"").decode("ascii", "replace").lower()
         signed = [h.strip().lower() for h in sig.get(b"h", b"").split(b":")]
         if not _aligned(domain, official_domain):
-            failures.append(f"signature from another domain ({domain or 'none'})")
+            failures.append(f"signature from another domain: {domain or 'none'}")
         elif b"l" in sig:  # a length limit lets anyone append words after the signed part
-            failures.append(f"signature covers only part of the message ({domain})")
+            failures.append(f"signature from {domain} covers only part of the message")
         elif b"from" not in signed or (msg["Subject"] is not None and b"subject" not in signed):
-            failures.append(f"signature does not cover the sender or subject ({domain})")
+            failures.append(f"signature from {domain} does not cover the sender or subject")
         elif not _verified(raw, index, dnsfunc):
-            failures.append(f"bad signature ({domain})")
+            failures.append(f"bad signature from {domain}")
         elif not _aligned(from_domain or "-", official_domain):
-            failures.append(f"sender address is not at the office's domain ({domain})")
+            failures.append(f"signature from {domain}, but the sender address is elsewhere")
         else:
             return Verdict(True, f"DKIM pass for {domain}")
     return Verdict(False, "; ".join(failures)[:200])

@@ -111,23 +111,23 @@ def test_a_valid_signature_from_another_domain_is_not_the_office(domain: str) ->
     assert dkim.verify(raw, dnsfunc=resolver)  # the signature itself is good
     verdict = authenticate(raw, OFFICIAL, resolver)
     assert not verdict.authenticated
-    assert verdict.reason == f"signature from another domain ({domain})"
+    assert verdict.reason == f"signature from another domain: {domain}"
 
 
 def test_a_tampered_body_is_a_bad_signature() -> None:
     raw = signed(answer()).replace(b"will raise the case", b"wants your passport")
     verdict = authenticate(raw, OFFICIAL, dns())
-    assert (verdict.authenticated, verdict.reason) == (False, "bad signature (ohchr.org)")
+    assert (verdict.authenticated, verdict.reason) == (False, "bad signature from ohchr.org")
 
 
 def test_a_signature_with_the_offices_name_but_another_key_is_bad() -> None:
     verdict = authenticate(signed(answer(), key=OTHER_KEY), OFFICIAL, dns())
-    assert (verdict.authenticated, verdict.reason) == (False, "bad signature (ohchr.org)")
+    assert (verdict.authenticated, verdict.reason) == (False, "bad signature from ohchr.org")
 
 
 def test_a_key_missing_from_dns_is_a_bad_signature() -> None:
     verdict = authenticate(signed(answer()), OFFICIAL, StubDNS({}))
-    assert (verdict.authenticated, verdict.reason) == (False, "bad signature (ohchr.org)")
+    assert (verdict.authenticated, verdict.reason) == (False, "bad signature from ohchr.org")
 
 
 def test_words_appended_after_a_length_limited_signature_are_not_confirmed() -> None:
@@ -135,7 +135,18 @@ def test_words_appended_after_a_length_limited_signature_are_not_confirmed() -> 
     assert dkim.verify(raw, dnsfunc=dns())  # dkimpy alone would let it through
     verdict = authenticate(raw, OFFICIAL, dns())
     assert not verdict.authenticated
-    assert verdict.reason == "signature covers only part of the message (ohchr.org)"
+    assert verdict.reason == "signature from ohchr.org covers only part of the message"
+
+
+def test_a_signature_that_leaves_the_subject_out_is_not_confirmed() -> None:
+    raw = answer()
+    signature = dkim.sign(raw, SELECTOR, b"ohchr.org", OFFICE_KEY, include_headers=[b"from"])
+    resigned = (signature + raw).replace(b"Subject: Re: your letter",
+                                         b"Subject: Urgent: verify your account")
+    assert dkim.verify(resigned, dnsfunc=dns())  # valid, yet the subject is anyone's to write
+    verdict = authenticate(resigned, OFFICIAL, dns())
+    assert (verdict.authenticated, verdict.reason) == (
+        False, "signature from ohchr.org does not cover the sender or subject")
 
 
 def test_a_second_from_header_on_a_signed_reply_is_not_confirmed() -> None:
@@ -150,7 +161,7 @@ def test_a_reply_signed_by_the_office_from_an_outside_address_is_not_confirmed()
     raw = signed(answer(sender="Someone <someone@attacker.example>"))
     verdict = authenticate(raw, OFFICIAL, dns())
     assert not verdict.authenticated
-    assert verdict.reason == "sender address is not at the office's domain (ohchr.org)"
+    assert verdict.reason == "signature from ohchr.org, but the sender address is elsewhere"
 
 
 # --- the MX's Authentication-Results, believed only from its configured authserv-id --------
@@ -258,18 +269,18 @@ def test_a_forged_reply_is_kept_marked_and_not_announced(
     db.session.expire_all()
     reply = db.session.scalars(select(Reply)).one()
     assert not reply.authenticated
-    assert reply.authentication == "signature from another domain (attacker.example)"
+    assert reply.authentication == "signature from another domain: attacker.example"
     work(app)
     assert notices(sink) == []  # the campaign lends it no email of its own
 
     page = status_page(client, sink)
     assert "could not be confirmed to come from the office" in page
     assert 'data-authenticated="no"' in page and 'data-authenticated="yes"' not in page
-    assert "signature from another domain (attacker.example)" in page
+    assert "signature from another domain: attacker.example" in page
     mine = everything_about(reply.letter.supporter)["submissions"][0]["letters"]
     [shown] = [r for letter in mine for r in letter["replies"]]
     assert shown["from_the_office"] == {
-        "confirmed": False, "how": "signature from another domain (attacker.example)"}
+        "confirmed": False, "how": "signature from another domain: attacker.example"}
 
 
 def test_a_signed_reply_is_confirmed_and_announced(app: Any, client: Any, sink: Sink) -> None:
@@ -294,7 +305,7 @@ def test_a_tampered_reply_through_the_relay_is_marked(app: Any, client: Any, sin
 
     db.session.expire_all()
     reply = db.session.scalars(select(Reply)).one()
-    assert (reply.authenticated, reply.authentication) == (False, "bad signature (ohchr.org)")
+    assert (reply.authenticated, reply.authentication) == (False, "bad signature from ohchr.org")
     work(app)
     assert notices(sink) == []
     assert "could not be confirmed to come from the office" in status_page(client, sink)
