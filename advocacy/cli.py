@@ -379,13 +379,17 @@ def new_data_key_command() -> None:
 @click.command("inbound")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=int, default=2526, show_default=True)
+@click.option("--trusted-authserv-id", default=None, metavar="ID",
+              help="Also believe SPF and DKIM passes in Authentication-Results headers with"
+                   " this authserv-id: your MX's, and only if it removes such headers from"
+                   " the mail it receives.")
 @with_appcontext
-def inbound_command(host: str, port: int) -> None:
+def inbound_command(host: str, port: int, trusted_authserv_id: str | None) -> None:
     """Take officials' replies to relayed letters (reply+TOKEN@ addresses) over SMTP."""
     from .replies import inbound_server
 
     server = inbound_server(current_app._get_current_object(),  # type: ignore[attr-defined]
-                            host, port)
+                            host, port, trusted_authserv_id=trusted_authserv_id)
     server.start()
     click.echo(f"Taking replies on {host}:{port}", err=True)
     try:

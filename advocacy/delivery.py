@@ -158,7 +158,7 @@ def send_data_link(supporter_id: int, locale: str) -> bool:
 def notify_reply(reply_id: int) -> bool:
     """Tell a supporter that an official replied; the reply itself stays on the status page."""
     reply = db.session.get(Reply, reply_id)
-    if reply is None:
+    if reply is None or not reply.authenticated:  # an unconfirmed one only waits, marked
         return False
     submission = reply.letter.submission
     to_email = submission.supporter.email

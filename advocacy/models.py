@@ -365,6 +365,11 @@ class Reply(Base):
     subject: Mapped[str] = mapped_column(Sealed)
     text: Mapped[str] = mapped_column(Sealed)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Whether a DKIM signature aligned with the official's domain vouches for it, and why
+    # (replies.authenticate): anyone who learns a relay address can write to it.
+    authenticated: Mapped[bool] = mapped_column(Boolean, default=False)
+    authentication: Mapped[str] = mapped_column(String(200),
+                                                default="not checked (received before checks)")
 
     letter: Mapped[Letter] = relationship()
 

@@ -48,7 +48,9 @@ def everything_about(supporter: Supporter) -> dict[str, Any]:
             .where(Letter.submission_id == sub.id).order_by(Letter.id))
         for letter, key, office in rows:
             replies = [{"from": r.from_address, "subject": r.subject, "text": r.text,
-                        "received_at": _when(r.received_at)}
+                        "received_at": _when(r.received_at),
+                        "from_the_office": {"confirmed": r.authenticated,
+                                            "how": r.authentication}}
                        for r in replies_by_letter.get(letter.id, [])]
             letters.append({
                 "official": office, "official_key": key, "status": letter.status,

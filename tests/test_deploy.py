@@ -112,7 +112,8 @@ def test_web_and_worker_processes_load_no_migration_or_smtp_server_code(
     import subprocess
     import sys
 
-    loaded = ("print('loaded:', sorted(m for m in ('alembic', 'flask_migrate', 'aiosmtpd')"
+    loaded = ("print('loaded:', sorted(m for m in ('alembic', 'flask_migrate', 'aiosmtpd',"
+              " 'dkim', 'publicsuffixlist', 'authres')"
               " if m in sys.modules))")
     probes = {
         # gunicorn's and worker.py's way: the factory alone.
