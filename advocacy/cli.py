@@ -322,8 +322,7 @@ def run_command(host: str, port: int) -> None:
 def export_letters_command(output: Path, campaign_slug: str | None,
                            progress: bool | None = None) -> None:
     """Write every sent letter as CSV (no personal data)."""
-    import csv
-
+    from .csv_safety import InertWriter
     from .dashboard import LETTER_COLUMNS, Filters, sent_by, sent_letter_rows
     from .services import find_campaign
 
@@ -333,7 +332,7 @@ def export_letters_command(output: Path, campaign_slug: str | None,
     filters = Filters(campaign.id if campaign else None)
     total = sum(sent_by("body", filters).values())
     with output.open("w", newline="") as fh, progress_bar(total, "Sent letters", progress) as bar:
-        writer = csv.writer(fh)
+        writer = InertWriter(fh)  # no cell runs as a formula, as in the admin's exports
         writer.writerow(LETTER_COLUMNS)
         written = 0
         for written, row in enumerate(sent_letter_rows(filters), 1):  # noqa: B007
