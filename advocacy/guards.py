@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, abort, current_app, render_template, request
+from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
@@ -67,7 +68,20 @@ def http_error(exc: HTTPException) -> Any:
     return exc
 
 
+class ShallowJSON(DefaultJSONProvider):
+    """Flask's JSON, where a body nested deeper than the parser can follow (thousands of `[`,
+    well inside the size limit) is invalid JSON, as request.get_json answers it (400), rather
+    than a RecursionError and a 500."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("the JSON is nested too deeply") from None
+
+
 def register(app: Flask) -> None:
+    app.json = ShallowJSON(app)
     # First of all: the extensions' own hooks may read the query string.
     app.before_request_funcs.setdefault(None, []).insert(0, refuse_unreadable)
     app.register_error_handler(HTTPException, http_error)

@@ -207,3 +207,11 @@ def test_bytes_that_are_not_utf8(client: Any) -> None:
     # In JSON: 400, not JSON.
     reply = client.post("/api/letters", data=b'{"body": "\xff"}', content_type="application/json")
     assert reply.status_code == 400
+
+
+def test_json_nested_past_the_parser_is_refused_not_a_crash(client: Any) -> None:
+    for body in ("[" * 30_000, '{"a":' * 12_000):
+        reply = client.post("/api/letters", data=body, content_type="application/json")
+        assert reply.status_code == 400, reply.status_code
+        assert "JSON object" in reply.get_json()["errors"]["_"]
+    assert db.session.scalar(select(func.count(Submission.id))) == 0
