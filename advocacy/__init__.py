@@ -43,7 +43,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         sqlite_pragmas,
         talisman,
     )
+    from .instance_files import restrict_umask, secure_instance
 
+    # Before anything is written: secrets, the database, Redis's dump, the outbox are ours alone.
+    restrict_umask()
     instance = os.environ.get("ADVOCACY_INSTANCE_PATH")
     app = Flask(__name__, instance_path=str(Path(instance).resolve()) if instance else None,
                 instance_relative_config=True)
@@ -52,6 +55,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         app.config.from_mapping(test_config)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(
         app.config["SQLALCHEMY_DATABASE_URI"], app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    secure_instance(Path(app.instance_path), app.config["SQLALCHEMY_DATABASE_URI"])
 
     # Flask logs "Exception on <path>" here: no link's token in it (logs.RedactTokens).
     logs.keep_tokens_out(app.logger)

@@ -7,6 +7,7 @@ import logging
 import os
 import secrets
 import signal
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -326,8 +327,7 @@ def run_command(host: str, port: int) -> None:
 def export_letters_command(output: Path, campaign_slug: str | None,
                            progress: bool | None = None) -> None:
     """Write every sent letter as CSV (no personal data)."""
-    import csv
-
+    from .csv_safety import InertWriter
     from .dashboard import LETTER_COLUMNS, Filters, sent_by, sent_letter_rows
     from .services import find_campaign
 
@@ -336,8 +336,13 @@ def export_letters_command(output: Path, campaign_slug: str | None,
         raise click.ClickException(f"no campaign {campaign_slug!r}")
     filters = Filters(campaign.id if campaign else None)
     total = sum(sent_by("body", filters).values())
-    with output.open("w", newline="") as fh, progress_bar(total, "Sent letters", progress) as bar:
-        writer = csv.writer(fh)
+    # The owner's alone, like everything the app writes (advocacy/instance_files.py), even
+    # over an older file (but not /dev/stdout's terminal).
+    fd = os.open(output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    if stat.S_ISREG(os.fstat(fd).st_mode):
+        os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", newline="") as fh, progress_bar(total, "Sent letters", progress) as bar:
+        writer = InertWriter(fh)  # no cell runs as a formula, as in the admin's exports
         writer.writerow(LETTER_COLUMNS)
         written = 0
         for written, row in enumerate(sent_letter_rows(filters), 1):  # noqa: B007

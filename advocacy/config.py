@@ -32,6 +32,7 @@ ENVIRONMENT_VARIABLES = (
     "ADVOCACY_RETENTION_DAYS",
     "ADVOCACY_REPLY_DOMAIN",
     "ADVOCACY_PROXIES",
+    "ADVOCACY_IPV6_PREFIX",
     "PORT",
 )
 LOOPBACK_HOSTS = {"localhost", "127.0.0.1", "::1"}
@@ -140,6 +141,9 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
     if not proxies.isdigit():
         raise ConfigError(f"ADVOCACY_PROXIES is a number of proxies in front (0, 1, …),"
                           f" not {proxies!r}")
+    ipv6_prefix = _positive_int(env, "ADVOCACY_IPV6_PREFIX", 64)
+    if ipv6_prefix > 128:
+        raise ConfigError(f"ADVOCACY_IPV6_PREFIX is a prefix length (1 to 128), not {ipv6_prefix}")
     return {
         "SQLALCHEMY_DATABASE_URI": _database_url(env.get("DATABASE_URL"), instance),
         # A database error's message would otherwise carry the statement's values into logs.
@@ -195,6 +199,8 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
         "PERMANENT_SESSION_LIFETIME": 12 * 3600,
         # Submissions per IP address (form and API alike), counted in Redis.
         "SUBMIT_RATE": submit_rate,
+        # The per-IP limits count an IPv6 client by its network of this many bits (its /64).
+        "IPV6_PREFIX": ipv6_prefix,
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": True,
         # If Redis is away, count in memory rather than refuse supporters.

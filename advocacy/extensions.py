@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from flask import current_app
@@ -75,9 +76,27 @@ cors = CORS(resources={r"/api/*": {"origins": "*", "methods": ["GET", "POST"],
             supports_credentials=False, send_wildcard=True)
 
 
+def client_network(address: str, ipv6_prefix: int) -> str:
+    """Who the per-IP limits count: an IPv4 address, or the IPv6 network of `ipv6_prefix` bits
+    around an IPv6 one (a home or a server is given a whole /64: counted by address, one
+    machine would be billions of clients). An IPv4-mapped IPv6 address is its IPv4 address."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # not an address (a test client's, say): counted as it is
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        host_bits = 128 - ipv6_prefix
+        network = ipaddress.IPv6Address(int(ip) >> host_bits << host_bits)  # drops a %scope
+        return f"{network}/{ipv6_prefix}"
+    return str(ip)
+
+
 def _client_key() -> str:
     # Prefixed with the queue name, as every other key of this installation in Redis.
-    return f"{current_app.config['QUEUE_NAME']}:{get_remote_address()}"
+    network = client_network(get_remote_address(), current_app.config["IPV6_PREFIX"])
+    return f"{current_app.config['QUEUE_NAME']}:{network}"
 
 
 # Per-IP limits on submissions (moving window in Redis, like the delivery limits).

@@ -13,7 +13,7 @@ from .letter_versions import Draft, content_hash
 from .letters import LetterRenderError, letter_context, render_letter
 from .models import Body, Campaign, LetterTemplate
 from .progress import Advance, counted, nothing
-from .targets import BODY_SLUGS, LANGUAGES
+from .targets import BODY_SLUGS, LANGUAGES, NESTED_TOO_DEEPLY
 
 REQUIRED = ("subject", "default_salutation", "body")
 OPTIONAL = ("subject_variants", "suggested_note")  # written by `advocacy export` when set
@@ -69,6 +69,8 @@ def read_letter_file(path: Path) -> LetterFile:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise TemplateFileError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses into each nested array or table
+        raise TemplateFileError(f"{path}: not valid TOML: {NESTED_TOO_DEEPLY}") from None
     extra = set(data) - set(REQUIRED) - set(OPTIONAL)
     if extra:
         raise TemplateFileError(f"{path}: unknown keys {', '.join(sorted(extra))}")

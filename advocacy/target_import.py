@@ -15,6 +15,7 @@ import hashlib
 import io
 import json
 import tomllib
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -40,9 +41,12 @@ from .target_rows import (
     row_of_target,
     spec_from_row,
 )
-from .targets import BodySpec, TargetSpec, apply_spec, body_rule
+from .targets import NESTED_TOO_DEEPLY, BodySpec, TargetSpec, apply_spec, body_rule
 
 MAX_BYTES = 256 * 1024  # hundreds of officials; the signed copy must fit a form field too
+# Known columns are a few dozen (target_rows.COLUMNS); a header this wide is not a sheet of
+# officials, and a problem listed per column would make a page of thousands.
+MAX_COLUMNS = 100
 # The whole request: the file (or its signed copy, compressed) and the form around it.
 MAX_REQUEST_BYTES = 2 * MAX_BYTES
 PREVIEW_MAX_AGE = 3600  # seconds from preview to apply
@@ -125,6 +129,19 @@ def decode(name: str, data: bytes) -> str:
                           " spreadsheet, \"CSV UTF-8\").") from None
 
 
+def header_problems(header: list[str]) -> list[Problem]:
+    """Unknown, missing and repeated columns, in time linear in the header's width (each name
+    is counted once, then looked up in sets: no column is compared with every other)."""
+    known, counts = frozenset(COLUMNS), Counter(header)
+    problems = [Problem("row 1", "", name, "unknown column")
+                for name in header if name not in known]
+    problems += [Problem("row 1", "", name, "missing column")
+                 for name in REQUIRED if name not in counts]
+    problems += [Problem("row 1", "", name, "the column appears twice")
+                 for name in sorted(name for name, seen in counts.items() if seen > 1)]
+    return problems
+
+
 def _csv_rows(text: str) -> tuple[list[tuple[str, Row]], list[Problem]]:
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)  # spreadsheets in some languages use ;
@@ -135,13 +152,11 @@ def _csv_rows(text: str) -> tuple[list[tuple[str, Row]], list[Problem]]:
         return [], [Problem(f"line {reader.line_num}", "", "", f"not readable as CSV: {exc}")]
     if not records:
         return [], [Problem("file", "", "", "the file is empty")]
+    if len(records[0]) > MAX_COLUMNS:
+        raise UploadError(f"The first row has {len(records[0])} columns; an import has at most"
+                          f" {MAX_COLUMNS}. Keep only the columns listed on this page.")
     header = [name.strip().lower() for name in records[0]]
-    problems = [Problem("row 1", "", name, "unknown column")
-                for name in header if name not in COLUMNS]
-    problems += [Problem("row 1", "", name, "missing column")
-                 for name in REQUIRED if name not in header]
-    problems += [Problem("row 1", "", name, "the column appears twice")
-                 for name in sorted({n for n in header if header.count(n) > 1})]
+    problems = header_problems(header)
     if problems:
         return [], problems
     rows = []
@@ -177,6 +192,8 @@ def read_toml(text: str) -> tuple[list[Entry], list[Problem]]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         return [], [Problem("file", "", "", f"not valid TOML: {exc}")]
+    except RecursionError:  # arrays or tables thousands deep: tomllib recurses into each
+        return [], [Problem("file", "", "", NESTED_TOO_DEEPLY)]
     problems = [Problem("file", "", name, "unknown table: use [body] and [[target]]")
                 for name in data if name not in ("body", "target")]
     slug = ""

@@ -21,6 +21,9 @@ from .progress import Advance, counted, nothing
 
 LANGUAGES = ("en", "fr", "de", "ru", "es")  # the letters and the interface ship in these
 BODY_SLUGS = ("eu", "coe", "un", "gov")
+# What a TOML file nested deeper than the parser can follow is told (tomllib raises
+# RecursionError on arrays or tables some thousand levels deep, not TOMLDecodeError).
+NESTED_TOO_DEEPLY = "arrays or tables are nested too deeply"
 
 
 class TargetFileError(ValueError):
@@ -167,6 +170,8 @@ def read_target_file(path: Path) -> TargetFile:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise TargetFileError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses into each nested array or table
+        raise TargetFileError(f"{path}: not valid TOML: {NESTED_TOO_DEEPLY}") from None
     try:
         parsed = TargetFile.model_validate(data)
     except ValidationError as exc:

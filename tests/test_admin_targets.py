@@ -25,7 +25,7 @@ from advocacy.models import (
     Target,
     utcnow,
 )
-from advocacy.target_import import MAX_BYTES
+from advocacy.target_import import MAX_BYTES, MAX_COLUMNS
 from advocacy.target_rows import COLUMNS, row_of_target
 
 from conftest import ROOT, seed_queued
@@ -530,6 +530,54 @@ def test_a_broken_file_lists_every_problem_and_saves_nothing(app: Any) -> None:
                               content_type="multipart/form-data; boundary=x")
     assert far_too_big.status_code == 413 and "256 KB" in page_of(far_too_big)
     assert snapshot() == before
+
+
+def test_a_header_wider_than_the_cap_is_refused_and_says_the_cap(app: Any) -> None:
+    client, token = signed_in(app, "editor")
+    extra = [f"extra{i}" for i in range(MAX_COLUMNS - len(COLUMNS))]
+    at_the_cap = ",".join([*COLUMNS, *extra]).encode() + b"\n"
+    reply = upload(client, token, at_the_cap, "wide.csv")  # read, its columns each named
+    assert reply.status_code == 422
+    assert page_of(reply).count("unknown column") == len(extra)
+    for width in (MAX_COLUMNS + 1, 16_000):  # 16,000 columns took seconds to be refused
+        header = ",".join([*COLUMNS, *(f"x{i}" for i in range(width - len(COLUMNS)))])
+        reply = upload(client, token, header.encode() + b"\n", "wide.csv")
+        page = page_of(reply)
+        assert reply.status_code == 422
+        assert f"The first row has {width} columns; an import has at most {MAX_COLUMNS}" in page
+        assert "unknown column" not in page  # one message, not a line per column
+
+
+def test_the_header_check_grows_with_the_header_not_its_square() -> None:
+    """Counted, not timed: every comparison between two column names is seen."""
+    compared = 0
+
+    class Name(str):
+        __hash__ = str.__hash__
+
+        def __eq__(self, other: object) -> bool:
+            nonlocal compared
+            compared += 1
+            return str.__eq__(self, other)
+
+    width = 3000  # beyond the cap: the check alone, as if the cap were raised
+    header = [Name(f"column-{i}") for i in range(width)] + [Name("key"), Name("key")]
+    problems = target_import.header_problems(header)
+    assert sum(p.reason == "unknown column" for p in problems) == width
+    assert [p.field for p in problems if p.reason == "the column appears twice"] == ["key"]
+    # Linear: a few comparisons per name (hash collisions, the names it must look for), where
+    # comparing each name with every other would make width² = 9,000,000.
+    assert compared <= 2 * (width + len(COLUMNS)), compared
+
+
+@pytest.mark.parametrize("nested", ["a = " + "[" * 100_000, "a = " + "{b=" * 50_000,
+                                    "[[target]]\nkey = " + "[" * 100_000 + "]" * 100_000])
+def test_toml_nested_beyond_the_parser_is_a_problem_not_a_crash(app: Any, nested: str) -> None:
+    client, token = signed_in(app, "editor")
+    assert len(nested.encode()) <= MAX_BYTES
+    reply = upload(client, token, nested.encode(), "deep.toml")
+    assert reply.status_code == 422
+    assert "nested too deeply" in page_of(reply)
 
 
 def test_applying_refuses_a_preview_the_database_has_moved_past(app: Any) -> None:

@@ -433,6 +433,63 @@ def test_advocacy_export_writes_every_sent_letter(app: Any, runner: Any, tmp_pat
     assert unknown.exit_code != 0
 
 
+# Cells a spreadsheet would run: ASCII and full-width formula signs, control characters, and
+# a separator first (`;` splits cells in spreadsheets set to some languages).
+FORMULAS = ["=1+1", "+1", "-1", "@SUM(1)", "\t=1", "\r=1", "\n=1", "\x00=1", "＝1+1", "＋1",
+            "－1", "＠SUM(1)", "﹦1", ";=1+1", ",=1+1", "; =1", "；＝1", " =1", "|=1"]
+
+
+@pytest.mark.parametrize("cell", FORMULAS)
+def test_the_guard_makes_every_formula_inert(cell: str) -> None:
+    from advocacy.csv_safety import inert
+
+    assert inert(cell) == "'" + cell
+    for harmless in ("Secretary-General", "a=b", "x;=1", "", "12"):
+        assert inert(harmless) == harmless
+    assert inert(-1) == -1  # numbers are numbers
+
+
+def exported_cells(text: str) -> list[list[str]]:
+    """Every cell of a CSV, each line checked to quote all its cells."""
+    for line in text.splitlines():
+        assert line.startswith('"') and line.endswith('"'), line
+    return list(csv.reader(io.StringIO(text)))
+
+
+def test_no_exported_cell_runs_as_a_formula(app: Any, people: Any,  # noqa: F811
+                                            runner: Any, tmp_path: Any) -> None:
+    """Names typed (or imported) by organizers reach every CSV as text, in the admin's exports
+    and the command line's."""
+    ids = seed_queued(1, "un")
+    send(ids, NOW - timedelta(days=1))
+    targets = db.session.scalars(select(Target).where(Target.id.in_(
+        select(Letter.target_id).where(Letter.id.in_(ids)))).order_by(Target.id)).all()
+    hostile = {t.id: (key, office) for t, key, office in zip(
+        targets, (";=HYPERLINK(1)", "＠SUM(1)"), ("＝cmd|' /C calc'!A0", "\t=1+1"), strict=False)}
+    for target in targets:
+        target.key, target.office = hostile[target.id]
+    db.session.scalars(select(Body).where(Body.slug == "un")).one().name = ";=2+3"
+    db.session.commit()
+    roll_up(NOW)
+    client = app.test_client()
+    log_in(client, PEOPLE["viewer"])
+    keys = {key for key, _ in hostile.values()}
+    letters = exported_cells(client.get("/admin/export.csv?view=letters", buffered=True)
+                             .data.decode())
+    assert {row[2] for row in letters[1:]} == {"'" + key for key in keys}
+    offices = exported_cells(client.get("/admin/export.csv?view=target", buffered=True)
+                             .data.decode())
+    assert {row[0] for row in offices[1:]} == {f"'{office} ({key})"
+                                                for key, office in hostile.values()}
+    bodies = exported_cells(client.get("/admin/export.csv?view=body", buffered=True)
+                            .data.decode())
+    assert [row[0] for row in bodies[1:]] == ["';=2+3 (un)"]
+    out = tmp_path / "letters.csv"
+    assert runner.invoke(args=["export-letters", "-o", str(out)]).exit_code == 0
+    command_line = exported_cells(out.read_text())
+    assert {row[2] for row in command_line[1:]} == {"'" + key for key in keys}
+
+
 def test_figures_stand_on_one_watermark_even_if_a_roll_up_commits_meanwhile(app: Any) -> None:
     ids = seed_queued(3, "un")
     send(ids[:2], NOW - timedelta(days=2))

@@ -58,6 +58,37 @@ def test_commands_are_the_apps_own(compose: dict[str, Any]) -> None:
     assert command(services["init"]) == ["advocacy", "init"]
 
 
+def published_ports(compose: dict[str, Any]) -> list[tuple[str, str]]:
+    """(service, port mapping) for every port a service publishes on the host."""
+    found = []
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            found.append((name, port if isinstance(port, str) else str(port.get("host_ip", ""))
+                          + ":" + str(port.get("published", ""))))
+    return found
+
+
+def test_every_published_port_is_on_loopback(compose: dict[str, Any]) -> None:
+    """Reachable from this machine only: the web behind the host's reverse proxy, the mail
+    catcher (every confirmation link) through an SSH tunnel. "8025:8025" would be every
+    interface."""
+    ports = published_ports(compose)
+    assert ("web", "127.0.0.1:8000:8000") in ports
+    assert ("mailcatcher", "127.0.0.1:8025:8025") in ports
+    for service, port in ports:
+        assert port.startswith("127.0.0.1:"), (service, port)
+    # Services only other containers need publish nothing at all.
+    assert not {"redis", "postgres", "worker", "init"} & {service for service, _ in ports}
+
+
+def test_the_mail_catcher_asks_for_a_password_from_the_env_file(compose: dict[str, Any]) -> None:
+    environment = compose["services"]["mailcatcher"].get("environment", {})
+    auth = environment.get("MP_UI_AUTH", "")
+    # user:password, the password from .env and compose refusing to start without it.
+    assert re.search(r":\$\{MAILPIT_PASSWORD:\?[^}]+\}$", auth), auth
+    assert re.fullmatch(r"[\w.-]+:example-mailpit_password", substitute(auth)), substitute(auth)
+
+
 @pytest.mark.parametrize("name", ["web", "worker", "init"])
 def test_environment_matches_what_the_app_reads(
     compose: dict[str, Any], name: str, tmp_path: Path

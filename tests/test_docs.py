@@ -28,7 +28,7 @@ def test_every_make_target_exists() -> None:
 
 
 def test_every_variable_is_read_by_the_app_or_its_servers() -> None:
-    named = set(re.findall(r"\b((?:ADVOCACY|SMTP|REDIS|DATABASE|WEB|GUNICORN|POSTGRES)_[A-Z_]+)",
+    named = set(re.findall(r"\b((?:ADVOCACY|SMTP|REDIS|DATABASE|WEB|GUNICORN|POSTGRES)_[A-Z0-9_]+)",
                            DOC))
     known = set(ENVIRONMENT_VARIABLES) | GUNICORNS_OWN
     assert named and named <= known, named - known

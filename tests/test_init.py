@@ -159,6 +159,21 @@ def test_a_broken_file_stops_init_with_its_name_and_loads_nothing(
     assert count(Target) == 0 and count(LetterTemplate) == 0
 
 
+@pytest.mark.parametrize("file", ["coe.toml", "eu/de.toml"])
+def test_a_file_nested_too_deeply_stops_init_with_its_name(
+    blank_app: Any, data_dirs: tuple[Path, Path], file: str
+) -> None:
+    """tomllib raises RecursionError, not its decode error, on arrays thousands deep."""
+    path = (data_dirs[0] if file == "coe.toml" else data_dirs[1]) / file
+    path.write_text(path.read_text() + "\ndeep = " + "[" * 100_000)
+    result = blank_app.test_cli_runner().invoke(
+        args=["init", "--targets", str(data_dirs[0]), "--templates", str(data_dirs[1])]
+    )
+    assert result.exit_code != 0 and isinstance(result.exception, SystemExit), result.exception
+    assert file.split("/")[-1] in result.output and "nested too deeply" in result.output
+    assert count(Target) == 0 and count(LetterTemplate) == 0
+
+
 def test_a_template_that_does_not_render_stops_init(
     blank_app: Any, data_dirs: tuple[Path, Path]
 ) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Iterator
 from datetime import date
@@ -23,6 +22,7 @@ from sqlalchemy import select
 
 from .. import dashboard, handover, moderation, pulse
 from ..charts import bar_chart
+from ..csv_safety import InertWriter
 from ..dashboard import Filters
 from ..extensions import db
 from ..models import Body, Campaign, Role, Target
@@ -77,19 +77,13 @@ def index() -> Any:
         bodies=db.session.scalars(select(Body).order_by(Body.name)).all())
 
 
-def _inert(cell: Any) -> Any:
-    """A text cell a spreadsheet would run as a formula (an office's name typed as "=…")
-    gets a leading apostrophe."""
-    return f"'{cell}" if isinstance(cell, str) and cell[:1] in ("=", "+", "-", "@") else cell
-
-
 def csv_lines(header: Iterable[str], rows: Iterable[Iterable[Any]]) -> Iterator[str]:
     """CSV text a line at a time, so a long export never sits in memory."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = InertWriter(buffer)  # no cell runs as a formula (advocacy/csv_safety.py)
     writer.writerow(header)
     for row in rows:
-        writer.writerow([_inert(cell) for cell in row])
+        writer.writerow(row)
         if buffer.tell() > 16_384:
             yield buffer.getvalue()
             buffer.seek(0)
