@@ -6,6 +6,8 @@ of the test's own on a free loopback port, and the project's SMTP sink.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,43 @@ def test_a_worker_started_before_redis_waits_for_it_and_then_delivers(
         app.extensions.pop("advocacy_redis", None)
         enqueue_letters(ids)
         wait_for(lambda: len(sink.received) == len(ids), 60, "the letters in the sink")
+        assert group.alive
+
+
+def test_a_worker_outlives_redis_going_away_in_the_middle_of_a_job(
+    app: Any, sink: Sink, tmp_path: Path, workers: list[Workers]
+) -> None:
+    if not RedisServer.available():
+        pytest.skip("no redis-server binary: this test restarts a Redis of its own")
+    set_limits(None, NO_LIMITS)
+    first, then = seed_queued(1), seed_queued(1)
+    on_the_wire, answer = threading.Event(), threading.Event()
+
+    def slow(item: Received) -> None:  # the relay takes its time over the first letter
+        on_the_wire.set()
+        answer.wait(30)
+
+    sink.handler.reply = slow
+    log = tmp_path / "worker.log"
+    with RedisServer(tmp_path / "redis") as redis:
+        app.config["REDIS_URL"] = redis.url
+        app.extensions.pop("advocacy_redis", None)
+        group = Workers({**worker_env(app, sink.url, tmp_path), "REDIS_URL": redis.url},
+                        log=log)
+        workers.append(group)
+        group.start()
+        enqueue_letters(first)
+        assert on_the_wire.wait(60), log.read_text()[-1500:]
+        redis.stop()  # the job cannot record its end: RQ's loop ends
+        answer.set()
+        sink.handler.reply = None
+        time.sleep(8)  # longer than the old two-second restart, after which it exited 1
+        assert group.alive, f"the worker exited: {log.read_text()[-1500:]}"
+        assert "Redis does not answer" in log.read_text()
+        redis.start()  # the same port, empty
+        app.extensions.pop("advocacy_redis", None)
+        enqueue_letters(then)
+        wait_for(lambda: len(sink.received) == len(first) + len(then), 60, "the next letters")
         assert group.alive
 
 
