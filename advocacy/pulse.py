@@ -21,7 +21,7 @@ from .rollup import is_sent, recent
 
 FAILURES_SHOWN = 50
 NEAR = 0.8  # an official at 80% of a cap is "near" it
-# A claim to a relay that answers takes well under a second (a limit waited for, seconds):
+# A claim to a relay that answers takes well under a second (seconds with a limit waited for):
 # letters `sending` for longer are worth an organizer's eye.
 UNDECIDED_AFTER = timedelta(minutes=1)
 
@@ -52,7 +52,7 @@ def queue_state(campaign_id: int | None = None) -> QueueState:
 class Undecided:
     """Letters `sending` for a while, for one reason: whether they were sent is not yet known."""
 
-    reason: str  # "working" (their worker still runs), "stopped", "unknown" (Redis away)
+    reason: str  # "working" (their worker is registered in RQ), "stopped", "unknown"
     letters: int
     since: datetime  # the oldest of their claims
     review_at: datetime  # when that oldest goes to review if its worker has not finished

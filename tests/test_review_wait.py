@@ -109,7 +109,8 @@ def test_the_dashboard_says_how_many_letters_wait_for_the_decision_and_why(
             f" {(stopped + wait).strftime('%H:%M UTC')}, they wait for you in moderation:"
             " check with the office whether they arrived before sending again.") in text, text
     assert (f"2 letters waiting for a decision on whether they were sent (sending since"
-            f" {hhmm(working)}): a worker is still sending them; the mail server may be slow."
+            f" {hhmm(working)}): their worker still counts as running (Redis saw it lately); the"
+            " mail server may be slow."
             f" If it has not finished by {(working + wait).strftime('%H:%M UTC')}, they wait"
             " for you in moderation") in text, text
     assert "6 letters" not in text and "1 letter waiting" not in text
