@@ -394,13 +394,21 @@ class Batch:
         self.releases = {}
 
 
+def due_second(when: datetime) -> datetime:
+    """`when` rounded up to a whole second: the moment RQ's scheduler can hold to."""
+    # RQ scores a scheduled job in whole seconds, rounded down, so a job asked for 12.4 s
+    # would run at 12 s, find its letter not yet due, and leave it to the next reconcile.
+    whole = when.replace(microsecond=0)
+    return whole if whole == when else whole + timedelta(seconds=1)
+
+
 def _enqueue_at(when: datetime, func: Callable[..., Any], *args: Any,
                 job_id: str | None = None) -> None:
     q = queue.get_queue()
     if when <= clock.now():
         q.enqueue(func, *args, job_id=job_id)
     else:
-        q.enqueue_at(when, func, *args, job_id=job_id)
+        q.enqueue_at(due_second(when), func, *args, job_id=job_id)
 
 
 def schedule_release(letter_ids: list[int], when: datetime) -> None:

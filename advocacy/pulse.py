@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from limits import parse
 from redis.exceptions import RedisError
 from rq import Worker
@@ -15,10 +16,14 @@ from . import clock, queue
 from .extensions import db
 from .models import Campaign, Letter, LetterStatus, Target
 from .ratelimit import campaign_limits
+from .reconcile import review_wait
 from .rollup import is_sent, recent
 
 FAILURES_SHOWN = 50
 NEAR = 0.8  # an official at 80% of a cap is "near" it
+# A claim to a relay that answers takes well under a second (seconds with a limit waited for):
+# letters `sending` for longer are worth an organizer's eye.
+UNDECIDED_AFTER = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,50 @@ def queue_state(campaign_id: int | None = None) -> QueueState:
     except RedisError:
         depth = workers = None
     return QueueState(depth, workers, oldest)
+
+
+@dataclass(frozen=True)
+class Undecided:
+    """Letters `sending` for a while, for one reason: whether they were sent is not yet known."""
+
+    reason: str  # "working" (their worker is registered in RQ), "stopped", "unknown"
+    letters: int
+    since: datetime  # the oldest of their claims
+    review_at: datetime  # when that oldest goes to review if its worker has not finished
+
+
+def _running_workers() -> set[str] | None:
+    """The workers alive on this queue, named as they mark a claim; None if Redis is away."""
+    try:
+        return {f"{w.hostname}:{w.pid}" for w in Worker.all(queue=queue.get_queue())}
+    except RedisError:
+        return None
+
+
+def undecided(campaign_id: int | None = None) -> list[Undecided]:
+    """Letters waiting for the decision whether they were sent, grouped by why."""
+    now = clock.now()
+    query = (select(Letter.claimed_by, func.count(), func.min(Letter.claimed_at))
+             .where(Letter.status == LetterStatus.SENDING,
+                    Letter.claimed_at < now - UNDECIDED_AFTER)
+             .group_by(Letter.claimed_by))  # one row per worker: a handful
+    if campaign_id is not None:
+        query = query.where(Letter.campaign_id == campaign_id)
+    rows = db.session.execute(query).all()
+    if not rows:
+        return []
+    running = _running_workers()
+    groups: dict[str, tuple[int, datetime]] = {}
+    for claimed_by, n, since in rows:
+        if since is None:  # not so: the query compared it
+            continue
+        reason = ("unknown" if running is None else "working" if claimed_by in running
+                  else "stopped")
+        count, oldest = groups.get(reason, (0, since))
+        groups[reason] = (count + int(n), min(oldest, since))
+    wait = review_wait(current_app.config)
+    return [Undecided(reason, n, since, since + wait)
+            for reason, (n, since) in sorted(groups.items(), key=lambda g: g[1][1])]
 
 
 def held_by_reason() -> dict[str, int]:

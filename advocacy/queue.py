@@ -16,6 +16,9 @@ from rq import Queue
 from .instance_files import private_dir
 
 REDIS_CONNECT_TIMEOUT = 5  # seconds
+# RQ stops a job after this long (an alarm in the worker, RQ's own default made explicit):
+# no worker works on a claim longer, so reconcile's wait before review follows from it.
+JOB_TIMEOUT = 180  # seconds
 _embedded: dict[str, Any] = {}
 _embedded_lock = threading.Lock()
 
@@ -73,7 +76,8 @@ def get_redis() -> Redis:
 
 
 def get_queue() -> Queue:
-    return Queue(current_app.config["QUEUE_NAME"], connection=get_redis())
+    return Queue(current_app.config["QUEUE_NAME"], connection=get_redis(),
+                 default_timeout=JOB_TIMEOUT)
 
 
 def chunks(ids: Sequence[int], size: int) -> Iterable[list[int]]:

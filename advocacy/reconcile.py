@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -16,8 +17,9 @@ from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from . import clock, queue
-from .delivery import schedule_digest
+from . import clock, mail, queue
+from .config import PG_CONNECT_TIMEOUT
+from .delivery import RECORD_ATTEMPTS, RECORD_RETRY_BASE, RECORD_RETRY_MAX, schedule_digest
 from .extensions import db
 from .models import HoldReason, Letter, LetterStatus, Submission
 from .progress import Advance, nothing
@@ -32,6 +34,38 @@ REMIND_AFTER = timedelta(hours=24)
 LETTER_JOBS = ("advocacy.delivery.deliver_letters",)
 CONFIRM_JOB = "advocacy.delivery.send_confirmation"
 STEPS = 6 + ROLLUP_STEPS  # what a run reports to its Advance
+# The blocking SMTP exchanges one letter's send may wait through, each for up to mail.TIMEOUT
+# (smtplib's timeout holds for each exchange, not for the whole message): MAIL, RCPT, DATA
+# and the text on the connection the worker had; then, when the relay had hung up, a fresh
+# connection (connect, greeting, EHLO, STARTTLS and its handshake, EHLO, AUTH in two steps)
+# and the same four again. A relay that does not answer at all ends the send sooner.
+SMTP_EXCHANGES_PER_LETTER = 16
+
+
+def longest_send(config: Mapping[str, Any]) -> float:
+    """Seconds one claimed letter may take in a live worker: a limiter wait, then its SMTP."""
+    return float(config["INLINE_WAIT_SECONDS"]) + SMTP_EXCHANGES_PER_LETTER * mail.TIMEOUT
+
+
+def longest_record() -> float:
+    """Seconds recording a claim's outcomes may take while the database restarts."""
+    pauses = sum(min(RECORD_RETRY_MAX, RECORD_RETRY_BASE * 2.0 ** attempt)
+                 for attempt in range(1, RECORD_ATTEMPTS))
+    return float(pauses + RECORD_ATTEMPTS * PG_CONNECT_TIMEOUT)
+
+
+def review_wait(config: Mapping[str, Any]) -> timedelta:
+    """How long a letter stays `sending` before it goes to review: as long as a live worker
+    may legitimately work on it (STALE_SENDING_SECONDS, when set, instead)."""
+    # A claim's letters go one after the other, each up to the longest send, unless RQ stops
+    # the job first (queue.JOB_TIMEOUT, counted from before the claim); then the outcomes are
+    # recorded. Sooner, a slow relay's letters would go to review while their worker still
+    # sends them, and an organizer's "send again" could write to an official twice.
+    fixed = config.get("STALE_SENDING_SECONDS")
+    if fixed is not None:
+        return timedelta(seconds=float(fixed))
+    working = min(float(queue.JOB_TIMEOUT), int(config["CLAIM_SIZE"]) * longest_send(config))
+    return timedelta(seconds=working + longest_record())
 
 
 def _jobs(job_ids: list[str], connection: Any) -> list[Job | None]:
@@ -82,7 +116,7 @@ def jobs_in_flight(stale_before: datetime) -> tuple[set[int], set[int]]:
 def reconcile(advance: Advance = nothing) -> dict[str, int]:
     """Stale `sending` to needs_review, due holds released, lost jobs queued again."""
     now = clock.now()
-    stale_before = now - timedelta(seconds=current_app.config["STALE_SENDING_SECONDS"])
+    stale_before = now - review_wait(current_app.config)
     stale = db.session.execute(
         update(Letter)
         .where(Letter.status == LetterStatus.SENDING, Letter.claimed_at < stale_before)

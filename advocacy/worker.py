@@ -1,8 +1,10 @@
 """The delivery worker process: RQ's SimpleWorker, kept alive through Redis and database outages.
 
 RQ's worker loop quits when Redis goes away in the middle of a job (it cannot record the
-job's end), and a job that failed on a lost database connection would leave its session
-unusable for the next. Here a worker that quit without being asked to is started again once
+job's end), RQ cannot even create a worker while Redis is away, and a job that failed on a
+lost database connection would leave its session unusable for the next. Here the process
+waits for Redis however long it is away (asking again after 1, 2, 4… up to 30 seconds, with
+a log line each time), a worker that quit without being asked to is started again once
 Redis answers, and every job starts with a fresh session. The letters themselves are safe
 either way (the database decides, and reconcile re-queues what Redis lost); this keeps the
 process working, so the backlog drains without anyone restarting it.
@@ -28,6 +30,11 @@ from .reconcile import reconcile_periodically
 
 log = logging.getLogger(__name__)
 RESTART_AFTER_SECONDS = 2.0
+# While Redis does not answer, it is asked again after 1, 2, 4… seconds, and at least every
+# REDIS_WAIT_MAX: a restarted Redis is found within half a minute, and a long outage costs
+# one log line (and one connection attempt) per half minute.
+REDIS_WAIT_FIRST = 1.0
+REDIS_WAIT_MAX = 30.0
 
 
 class DeliveryWorker(SimpleWorker):
@@ -50,27 +57,67 @@ class DeliveryWorker(SimpleWorker):
 
 def _work_once(burst: bool) -> bool:
     """One RQ work loop; True when it ended as asked (a stop, or a burst done)."""
-    worker = DeliveryWorker([get_queue()], connection=get_redis())
+    worker: DeliveryWorker | None = None
     try:
+        # Inside the try: RQ's worker asks Redis for its address as it is created.
+        worker = DeliveryWorker([get_queue()], connection=get_redis())
         # In burst mode the scheduler only moves due scheduled jobs to the queue, once.
         worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
-    except RedisError as exc:  # its teardown could not reach Redis either
-        log.warning("worker stopped by Redis: %s", type(exc).__name__)
-    return burst or worker.stop_asked
+    except RedisError as exc:  # its start or its teardown could not reach Redis
+        log.warning("worker stopped by Redis: %s", type(exc).__name__,
+                    extra={"fields": {"event": "worker redis error",
+                                      "error": type(exc).__name__}})
+    return burst or (worker is not None and worker.stop_asked)
 
 
-def _stop_asked_within(seconds: float) -> bool:
-    """Wait before the next loop, still stopping at once on SIGTERM or SIGINT."""
-    asked = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: asked.set())
-    return asked.wait(seconds)
+class StopSignal:
+    """SIGTERM and SIGINT between work loops: set an event rather than end the process."""
+
+    def __init__(self) -> None:
+        self.asked = threading.Event()
+
+    def listen(self) -> None:
+        """Take the signals back from RQ's worker, which installs its own in each loop."""
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, lambda *_: self.asked.set())
+
+    def within(self, seconds: float) -> bool:
+        """Wait, still stopping at once when asked; True if asked."""
+        return self.asked.wait(seconds)
+
+
+def wait_for_redis(stop: StopSignal, patient: bool = True) -> bool:
+    """Ask Redis until it answers, waiting longer each time; False if stopped first.
+
+    Not patient (a burst run), one question: False if Redis does not answer.
+    """
+    wait = REDIS_WAIT_FIRST
+    while not stop.asked.is_set():
+        try:
+            get_redis().ping()
+            return True
+        except RedisError as exc:
+            if not patient:
+                log.error("Redis does not answer (%s): nothing delivered", type(exc).__name__,
+                          extra={"fields": {"event": "redis away",
+                                            "error": type(exc).__name__}})
+                return False
+            log.warning("Redis does not answer (%s): asking again in %.0f s",
+                        type(exc).__name__, wait,
+                        extra={"fields": {"event": "waiting for redis", "wait": wait,
+                                          "error": type(exc).__name__}})
+        if stop.within(wait):
+            return False
+        wait = min(REDIS_WAIT_MAX, wait * 2)
+    return False
 
 
 def run_worker(app: Flask, burst: bool = False) -> None:
     """An RQ worker with an app context, plus the periodic reconcile in a thread."""
     logs.configure()
     stop = threading.Event()
+    signals = StopSignal()
+    signals.listen()
     with app.app_context():
         # The app, its templates and connections live as long as the worker: keep them out
         # of every garbage collection (measured: bench/delivery.py).
@@ -79,11 +126,16 @@ def run_worker(app: Flask, burst: bool = False) -> None:
             threading.Thread(target=reconcile_periodically, args=(app, stop), daemon=True,
                              name="reconcile").start()
         try:
-            while not _work_once(burst):
+            while wait_for_redis(signals, patient=not burst):
+                if _work_once(burst):
+                    return
+                signals.listen()
                 log.warning("worker loop ended without a stop request: starting it again",
                             extra={"fields": {"event": "worker restart"}})
-                if _stop_asked_within(RESTART_AFTER_SECONDS):
-                    break
+                if signals.within(RESTART_AFTER_SECONDS):
+                    return
+            if burst and not signals.asked.is_set():
+                raise SystemExit(1)  # the burst could not run: say so to cron or the caller
         finally:
             stop.set()
             close_shared_transports()

@@ -70,6 +70,7 @@ def index() -> Any:
         charts={"day": bar_chart(tables["day"]), "hour": bar_chart(tables["hour"], every=24)},
         states=states, confirmed=confirmed, submitted=submitted,
         own_mail=own_mail_counts(filters), queue=pulse.queue_state(filters.campaign_id),
+        undecided=pulse.undecided(filters.campaign_id),
         reasons=pulse.failure_reasons(filters.campaign_id),
         failures=pulse.failures(filters.campaign_id),
         near_caps=pulse.near_caps(caps_for) if caps_for else [],
