@@ -195,6 +195,10 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
         "PERMANENT_SESSION_LIFETIME": 12 * 3600,
         # Submissions per IP address (form and API alike), counted in Redis.
         "SUBMIT_RATE": submit_rate,
+        # Emails to one supporter address (confirmations, reminders, data links) in any 24
+        # hours, whoever typed it in: more submissions are still stored, but mail nothing.
+        # A supporter writing to all four bodies and asking for their data fits in it.
+        "MAILS_PER_ADDRESS": "6/day",
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": True,
         # If Redis is away, count in memory rather than refuse supporters.

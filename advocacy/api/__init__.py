@@ -36,10 +36,10 @@ def post_letters() -> Reply:
         result = submit(checked, locale=str(get_locale() or "en"))
     except SubmissionError as exc:
         return {"errors": exc.errors, **exc.extra}, exc.status
+    # The same answer for an address that wrote before and one that did not (services.submit).
     return {
-        "letters": result.letters,
+        "officials": result.officials,
         "contact_only": result.contact_only,
-        "already_written": result.already_written,
         "next": _("Check your inbox: nothing is sent until you confirm by email."),
     }, 202
 

@@ -147,7 +147,7 @@ def campaign_page(embed: bool) -> Page:
             errors, status = {"_": _("The form had expired. Please send it again.")}, 400
         elif request.form.get("website"):
             # The honeypot: a field people do not see. Bots get the same answer, nothing more.
-            return render_template("public/sent.html", campaign=campaign, letters=[],
+            return render_template("public/sent.html", campaign=campaign, officials=[],
                                    embed=embed)
         else:
             checked, problems = check_submission(letter_form.payload(values, campaign))
@@ -160,7 +160,7 @@ def campaign_page(embed: bool) -> Page:
                     errors, status = letter_form.field_errors(exc.errors), exc.status
                 else:
                     return render_template("public/sent.html", campaign=campaign,
-                                           letters=result.letters, embed=embed)
+                                           officials=result.officials, embed=embed)
     page = render_template(
         "public/index.html", campaign=campaign, values=values, errors=errors, embed=embed,
         sent=stats_cache().get(f"sent:{campaign.id}", lambda: sent_count(campaign)),
