@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from .. import own_mail
 from ..dashboard import Filters
+from ..delivery import rendered
 from ..extensions import EMBEDDABLE_POLICY, csrf, db, limiter, submit_rate, talisman
 from ..guards import checks_nul_itself
 from ..letters import country_name
@@ -267,7 +268,10 @@ def confirm_page(token: str) -> tuple[str, int] | str:
         return render_template("public/message.html", title=_("Link not valid"),
                                text=str(exc)), 400
     letters = letter_states(submission, str(get_locale()))
+    # The letters as they will go out in the supporter's name: what the button confirms.
+    waiting = {x["id"]: x["official"] for x in letters if x["status"] == "unconfirmed"}
     return render_template("public/confirm.html", token=token, letters=letters,
+                           texts=rendered(waiting) if waiting else [],
                            confirmed=submission.confirmed_at is not None)
 
 
