@@ -259,3 +259,4 @@ def test_one_inbox_writes_once_to_an_official_however_it_is_spelled(
     work(app)
     [mail] = sink.received
     assert mail.rcpt_tos == [first] and re.search(r"/my-data/\S+", mail.message().get_content())
+

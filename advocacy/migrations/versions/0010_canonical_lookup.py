@@ -25,20 +25,28 @@ def upgrade():
     from advocacy.crypto import lookup_hash, unseal
 
     conn = op.get_bind()
-    keeper = {}  # new hash -> the supporter that keeps it (the first one seen)
+    keeper = {}  # new hash -> the supporter that keeps it (the first one)
+    changed, duplicates = [], []
     for supporter_id, email, old in conn.execute(sa.text(
             "SELECT id, email, email_hash FROM supporter WHERE email IS NOT NULL"
-            " ORDER BY id")).all():
-        if old is None:
-            continue  # left without a hash by 0007: its letters stay its own
+            " AND email_hash IS NOT NULL ORDER BY id")).all():
+        # (A row 0007 left without a hash stays so: its letters stay its own.)
         digest = lookup_hash(unseal(email))
-        if digest not in keeper:
+        if digest in keeper:
+            duplicates.append((supporter_id, keeper[digest]))
+        else:
             keeper[digest] = supporter_id
             if digest != old:
-                conn.execute(sa.text("UPDATE supporter SET email_hash = :hash WHERE id = :id"),
-                             {"hash": digest, "id": supporter_id})
-            continue
-        _merge_or_unhash(conn, supporter_id, keeper[digest])
+                changed.append((supporter_id, digest))
+    # Hashes cleared first, then set: a new hash may be another row's old one.
+    for supporter_id in [i for i, _digest in changed] + [i for i, _kept in duplicates]:
+        conn.execute(sa.text("UPDATE supporter SET email_hash = NULL WHERE id = :id"),
+                     {"id": supporter_id})
+    for supporter_id, digest in changed:
+        conn.execute(sa.text("UPDATE supporter SET email_hash = :hash WHERE id = :id"),
+                     {"hash": digest, "id": supporter_id})
+    for duplicate, kept in duplicates:
+        _merge_or_unhash(conn, duplicate, kept)
 
 
 def _merge_or_unhash(conn, duplicate, kept):
@@ -53,9 +61,7 @@ def _merge_or_unhash(conn, duplicate, kept):
         " WHERE d.supporter_id = :dup AND d.status != 'cancelled' LIMIT 1"),
         {"kept": kept, "dup": duplicate}).first()
     if clash is not None:
-        conn.execute(sa.text("UPDATE supporter SET email_hash = NULL WHERE id = :id"),
-                     {"id": duplicate})
-        return
+        return  # its hash is cleared already
     for table in ("letter", "submission"):
         conn.execute(sa.text(f"UPDATE {table} SET supporter_id = :kept"  # noqa: S608
                              " WHERE supporter_id = :dup"), {"kept": kept, "dup": duplicate})
