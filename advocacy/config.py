@@ -203,6 +203,10 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
         "SUBMIT_RATE": submit_rate,
         # The per-IP limits count an IPv6 client by its network of this many bits (its /64).
         "IPV6_PREFIX": ipv6_prefix,
+        # Emails to one supporter address (confirmations, reminders, data links) in any 24
+        # hours, whoever typed it in: more submissions are still stored, but mail nothing.
+        # A supporter writing to all four bodies and asking for their data fits in it.
+        "MAILS_PER_ADDRESS": "6/day",
         "RATELIMIT_STRATEGY": "moving-window",
         "RATELIMIT_HEADERS_ENABLED": True,
         # If Redis is away, count in memory rather than refuse supporters.

@@ -6,8 +6,9 @@ ADVOCACY_DATA_KEYS, newest first: the first encrypts, all decrypt, so a key is r
 putting a new one in front and running `advocacy rotate-keys`, then dropping the old one.
 
 An encrypted address cannot be looked up, so the supporter row also keeps an HMAC-SHA256
-of the normalised address under ADVOCACY_LOOKUP_KEY: "one letter per official" and "what do
-you hold about me" find the row by it, and without the key it says nothing.
+of the address's canonical form (`canonical_email`) under ADVOCACY_LOOKUP_KEY: "one letter
+per official" and "what do you hold about me" find the row by it, and without the key it
+says nothing.
 """
 
 from __future__ import annotations
@@ -76,8 +77,30 @@ def normalised_email(address: str) -> str:
     return address.strip().lower()
 
 
+# Gmail ignores dots in the local part and serves googlemail.com as gmail.com.
+GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+
+
+def canonical_email(address: str) -> str:
+    """One inbox's one form, for counting who wrote: never the address mail is sent to.
+
+    A sub-address tag ("ada+anything@") is dropped for every domain: the major providers
+    deliver it to "ada@", so each tag would otherwise count as a new supporter and write to
+    the same official again. For Gmail, dots are dropped too and googlemail.com is gmail.com.
+    Written here rather than taken from a library: the ones on PyPI look up MX records (no
+    DNS from the web process) or are unmaintained, and these are the two rules we rely on.
+    """
+    local, _at, domain = normalised_email(address).rpartition("@")
+    local = local.split("+", 1)[0] or local  # "+tag@" alone keeps its form
+    if domain in GMAIL_DOMAINS:
+        local, domain = local.replace(".", ""), "gmail.com"
+    return f"{local}@{domain}"
+
+
 def lookup_hash(address: str) -> str:
-    return hmac.new(keyring().lookup_key, normalised_email(address).encode(),
+    """The keyed hash that finds an address's supporter: over its canonical form, so every
+    spelling of one inbox (tags, Gmail's dots) is one supporter. Every lookup goes here."""
+    return hmac.new(keyring().lookup_key, canonical_email(address).encode(),
                     hashlib.sha256).hexdigest()
 
 

@@ -25,10 +25,12 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import Table, bindparam, or_, select, text, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from . import clock, mail, queue
+from .crypto import lookup_hash
 from .extensions import db
 from .letters import (
     LetterRenderError,
@@ -41,6 +43,7 @@ from .letters import (
 )
 from .messages import (
     Outgoing,
+    already_written_message,
     confirmation_message,
     data_link_message,
     digest_message,
@@ -49,6 +52,7 @@ from .messages import (
     reply_notice_message,
 )
 from .models import (
+    Body,
     Campaign,
     CampaignStatus,
     HoldReason,
@@ -61,11 +65,11 @@ from .models import (
     Supporter,
     Target,
 )
-from .ratelimit import Limiter, RateLimits, campaign_limits, digest_time, window_opens
+from .ratelimit import Limiter, MailCap, RateLimits, campaign_limits, digest_time, window_opens
 from .replies import reply_address
 from .rights import ERASED
 from .services import confirmation_link, data_link, find_campaign, official_label, status_link
-from .targets import office_name
+from .targets import chosen, office_name
 
 log = logging.getLogger(__name__)
 # Added at random to each wait on a limit, so workers that wait for the same slot do not
@@ -100,27 +104,122 @@ def send_invitation(invitation_id: int, link: str) -> bool:
     return True
 
 
+def mail_cap() -> MailCap:
+    """The app's cap on emails to one supporter address (config MAILS_PER_ADDRESS)."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    cap = app.extensions.get("advocacy_mail_cap")
+    if cap is None:
+        cap = MailCap(queue.get_redis(), app.config["QUEUE_NAME"],
+                      app.config["MAILS_PER_ADDRESS"])
+        app.extensions["advocacy_mail_cap"] = cap
+    return cap  # type: ignore[no-any-return]
+
+
+def _may_mail(address: str, what: str) -> bool:
+    """Count one email to this address; False, and a log line without it, past the cap.
+
+    Checked here, where the mail is sent, so every way of asking for one (form, API, "my
+    data", reminders, links on the status page) counts against the same cap, silently.
+    """
+    if mail_cap().take(lookup_hash(address)):
+        return True
+    log.info("%s not sent: this address's daily cap of mails is reached", what,
+             extra={"fields": {"event": "mail cap", "mail": what}})
+    return False
+
+
+def _letters_of(submission_id: int, locale: str) -> list[tuple[int, str, str]]:
+    """(letter id, status, official named in `locale`) of a submission's letters."""
+    return [(i, status, official_label(t, locale)) for i, status, t in db.session.execute(
+        select(Letter.id, Letter.status, Target)
+        .join(Target, Letter.target_id == Target.id)
+        .where(Letter.submission_id == submission_id).order_by(Letter.id))]
+
+
+def rendered(letters: dict[int, str]) -> list[tuple[str, RenderedLetter]]:
+    """Each letter (id: its official's label) as it will go out: for the supporter to see."""
+    shown = []
+    for row in load(list(letters)):
+        try:
+            shown.append((letters[row.id], render(row)))
+        except LetterRenderError:
+            continue  # it will fail on sending too, and the status page will say so
+    return shown
+
+
+def already_written(submission: Submission) -> list[tuple[str, Submission]]:
+    """Officials this submission was for whom its supporter had already written to (or asked
+    to) in the campaign, each with that earlier submission."""
+    body = db.session.get(Body, submission.body_id)
+    if body is None:
+        return []
+    locale = submission.locale or submission.language
+    rows = db.session.execute(
+        select(Target, Submission)
+        .join(Letter, Letter.target_id == Target.id)
+        .join(Submission, Letter.submission_id == Submission.id)
+        .where(Letter.supporter_id == submission.supporter_id,
+               Letter.campaign_id == submission.campaign_id,
+               Letter.submission_id != submission.id,
+               Letter.status != LetterStatus.CANCELLED,
+               *chosen(body.id, body.slug, submission.target_country))
+        .order_by(Target.id))
+    return [(official_label(target, locale), earlier) for target, earlier in rows]
+
+
+def _earlier_links(earlier: list[Submission], locale: str) -> list[tuple[str, str]]:
+    """For each earlier submission: its confirmation link while it waits for one, else the
+    link to follow its letters. The email carrying them goes to the inbox that wrote them."""
+    links = []
+    for sub in earlier:
+        waiting = sub.confirmed_at is None and db.session.scalar(
+            select(Letter.id).where(Letter.submission_id == sub.id,
+                                    Letter.status == LetterStatus.UNCONFIRMED).limit(1))
+        if waiting:
+            links.append((_("Your earlier letters still wait for your confirmation: confirm"
+                            " them here:"), f"{confirmation_link(sub.id)}?lang={locale}"))
+        links.append((_("Follow your earlier letters here (keep this link to yourself):"),
+                      f"{status_link(sub.id)}?lang={locale}"))
+    return links
+
+
 def send_confirmation(submission_id: int, reminder: bool = False) -> bool:
-    """Email the supporter the link that confirms a submission; False if nothing to do."""
+    """Email the supporter the link that confirms a submission; False if nothing was sent.
+
+    The email says what the answer to the submission could not: which officials this
+    address had already written to. A submission that got no letter at all (every official
+    written before) is told so and then removed: it holds nothing to confirm or follow.
+    """
     submission = db.session.get(Submission, submission_id)
     if submission is None or submission.confirmed_at is not None:
         return False
     to_email = submission.supporter.email
     if to_email is None:
         return False  # erased at the supporter's request in the meantime
-    if reminder and (submission.reminder_sent_at is not None or not db.session.scalar(
-            select(Letter.id).where(Letter.submission_id == submission_id,
-                                    Letter.status == LetterStatus.UNCONFIRMED).limit(1))):
-        return False  # one reminder at most, and none for letters that have expired
     locale = submission.locale or submission.language
-    officials = [
-        official_label(t, locale)
-        for t in db.session.scalars(
-            select(Target).join(Letter, Letter.target_id == Target.id).where(
-                Letter.submission_id == submission_id
-            )
-        )
-    ]
+    letters = _letters_of(submission_id, locale)
+    waiting = {i: official for i, status, official in letters
+               if status == LetterStatus.UNCONFIRMED}
+    if reminder:
+        if submission.reminder_sent_at is not None:
+            return False  # one reminder at most
+        if not waiting:
+            # None for letters that have expired; marked so that reconcile stops asking.
+            submission.reminder_sent_at = clock.now()
+            db.session.commit()
+            return False
+    already = [] if reminder else already_written(submission)
+    if not letters:
+        return _send_already_written(submission, to_email, locale, already)
+    if not _may_mail(to_email, "reminder" if reminder else "confirmation"):
+        # Marked as handled, or reconcile would queue it again every minute; the reminder
+        # a day later (within the cap then) still brings the link.
+        if reminder:
+            submission.reminder_sent_at = clock.now()
+        else:
+            submission.confirmation_sent_at = clock.now()
+        db.session.commit()
+        return False
     with force_locale(locale):  # the language of the supporter's pages
         msg = confirmation_message(
             to_email=to_email,
@@ -128,9 +227,11 @@ def send_confirmation(submission_id: int, reminder: bool = False) -> bool:
             campaign_name=submission.campaign.name,
             sender=mail.sender_address(submission.campaign.sender),
             link=f"{confirmation_link(submission_id)}?lang={locale}",
-            officials=officials,
+            officials=[official for _i, _status, official in letters],
             status_link=f"{status_link(submission_id)}?lang={locale}",
             reminder=reminder,
+            letters=rendered(waiting),
+            already=[official for official, _earlier in already],
         )
     mail.shared_transport().send(msg)
     if reminder:
@@ -141,10 +242,33 @@ def send_confirmation(submission_id: int, reminder: bool = False) -> bool:
     return True
 
 
+def _send_already_written(submission: Submission, to_email: str, locale: str,
+                          already: list[tuple[str, Submission]]) -> bool:
+    """Tell the inbox that it had written to every official asked for; drop the submission."""
+    sent = False
+    if _may_mail(to_email, "already written"):
+        earlier = list({sub.id: sub for _official, sub in already}.values())
+        with force_locale(locale):
+            msg = already_written_message(
+                to_email=to_email, campaign_name=submission.campaign.name,
+                sender=mail.sender_address(submission.campaign.sender),
+                already=[official for official, _sub in already],
+                earlier=_earlier_links(earlier, locale))
+        mail.shared_transport().send(msg)
+        sent = True
+    # Nothing in it to confirm, send or follow: who typed this in, and their words, go.
+    db.session.delete(submission)
+    db.session.commit()
+    return sent
+
+
 def send_data_link(supporter_id: int, locale: str) -> bool:
-    """Email a supporter the link to their own data; False if it was erased meanwhile."""
+    """Email a supporter the link to their own data; False if it was erased meanwhile or the
+    address's daily cap of mails is reached."""
     supporter = db.session.get(Supporter, supporter_id)
     if supporter is None or supporter.email is None:
+        return False
+    if not _may_mail(supporter.email, "data link"):
         return False
     name, sender = _default_campaign_sender()
     with force_locale(locale):

@@ -117,6 +117,23 @@ def letter_message(
     return Outgoing(sender, [official_email], head + b"\r\n" + body)
 
 
+def _letters_text(letters: list[tuple[str, RenderedLetter]]) -> str:
+    """The letters as they will go out, each under its official: what the reader confirms."""
+    blocks = []
+    for official, letter in letters:
+        blocks.append("-" * 60 + "\n" + _("To: %(official)s", official=_clean(official)) + "\n"
+                      + _("Subject: %(subject)s", subject=_clean(letter.subject)) + "\n\n"
+                      + letter.body.strip() + "\n")
+    return "\n".join(blocks) + "-" * 60 + "\n"
+
+
+def _already_text(already: list[str]) -> str:
+    listed = "\n".join(f"  - {_clean(o)}" for o in already)
+    intro: str = _("You had already written (or asked to write) to these officials from this"
+                   " address, so they are left out and get nothing more:")
+    return f"{intro}\n{listed}\n"
+
+
 def confirmation_message(
     *,
     to_email: str,
@@ -127,9 +144,14 @@ def confirmation_message(
     officials: list[str],
     status_link: str,
     reminder: bool = False,
+    letters: list[tuple[str, RenderedLetter]] | None = None,
+    already: list[str] | None = None,
 ) -> EmailMessage:
     """The email that asks a supporter to confirm before anything is sent.
 
+    It shows the letters as they will go out (`letters`: official and rendered letter), so the
+    inbox's owner sees exactly what a confirmation sends in their name, and names the
+    officials this address had already written to (`already`), which only this email tells.
     Written in the current locale: the caller sets the supporter's with force_locale.
     """
     msg = EmailMessage()
@@ -146,13 +168,44 @@ def confirmation_message(
         _("Hello %(name)s,", name=_clean(to_name)) + "\n\n"
         + _("You asked to send letters for the campaign \"%(campaign)s\" to:", campaign=name)
         + f"\n{listed}\n\n"
+        + (_already_text(already) + "\n" if already else "")
         + _("Nothing is sent until you confirm. Open this link and press the button to confirm:")
         + f"\n{link}\n\n"
         + _("The link is valid for 7 days. If you did not ask for this, ignore this email: no"
             " letter will be sent in your name.") + "\n\n"
         + _("Follow your letters here (keep this link to yourself):") + f"\n{status_link}\n"
+        + ("\n" + _("This is what will be sent in your name once you confirm:") + "\n\n"
+           + _letters_text(letters) if letters else "")
     )
     return msg
+
+
+def already_written_message(
+    *,
+    to_email: str,
+    campaign_name: str,
+    sender: str,
+    already: list[str],
+    earlier: list[tuple[str, str]],
+) -> EmailMessage:
+    """Letters were asked for from this address, but it had written to every one of those
+    officials already: nothing new to confirm. `earlier` holds (what the link does, link) for
+    the earlier letters, so their writer can still confirm or follow them.
+
+    Not greeted by the name given: whoever typed this address may not be its owner.
+    Written in the current locale: the caller sets the supporter's with force_locale.
+    """
+    name = _clean(campaign_name)
+    links = "".join(f"\n{_clean(what)}\n{link}\n" for what, link in earlier)
+    return _notice(
+        to_email=to_email, campaign_name=campaign_name, sender=sender,
+        subject=_("Your letters: %(campaign)s", campaign=name),
+        text=_("Hello,") + "\n\n"
+        + _("Someone, probably you, asked to send letters for the campaign \"%(campaign)s\""
+            " from this address.", campaign=name) + " "
+        + _already_text(already) + "\n"
+        + _("There is nothing new to confirm.") + "\n" + links + "\n"
+        + _("If you did not ask for this, ignore this email: nothing will be sent.") + "\n")
 
 
 def digest_message(

@@ -185,3 +185,25 @@ class Limiter:
         if scope != "relay":
             self._full_until[(str(item), key)] = free_at
         return wait
+
+
+class MailCap:
+    """Emails to one address a day (confirmations, reminders, data links), however asked for.
+
+    Anyone can type anyone's address into the form or the "my data" page; this caps what that
+    can make land in the inbox. Counted by the address's lookup hash (crypto.lookup_hash),
+    never the address, with the `limits` package's moving window on Redis like the letters'
+    limits above: any 24 hours hold at most the cap, across workers, and the entries expire
+    by themselves (a plain INCR with EXPIRE would let a fixed day's count double across its
+    boundary).
+    """
+
+    def __init__(self, redis: Redis, prefix: str, rate: str) -> None:
+        storage = RedisStorage("redis://", connection_pool=redis.connection_pool,
+                               key_prefix=f"{prefix}:mailcap")
+        self._strategy = MovingWindowRateLimiter(storage)
+        self._item = parse(rate)
+
+    def take(self, address_hash: str) -> bool:
+        """Count one email to this address; False when its cap is reached (send nothing)."""
+        return bool(self._strategy.hit(self._item, address_hash))

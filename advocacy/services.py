@@ -20,10 +20,10 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
 
 from . import queue
 from .campaigns import taking_letters
@@ -66,10 +66,10 @@ class ConfirmationError(Exception):
 
 @dataclass
 class SubmitResult:
-    submission_id: int
-    letters: list[dict[str, Any]]
+    """What a submission's answer may say: the same for every address (see submit)."""
+
+    officials: list[dict[str, Any]]
     contact_only: list[dict[str, Any]] = field(default_factory=list)
-    already_written: list[dict[str, Any]] = field(default_factory=list)
 
 
 def label_of(office: str, holder: str) -> str:
@@ -208,23 +208,35 @@ def submission_setting(slug: str | None, body: str, language: str, country: str,
 # Statements built once (building one per request costs about as much as running it), run
 # as Core on the session's connection: the ORM has nothing to track for these rows
 # (bench/intake.py: 4.6 ms of CPU per submission with the ORM, 1.3 ms like this).
-_SUPPORTER_ID = select(Supporter.id).where(Supporter.email_hash == bindparam("email_hash"))
-_NEW_SUPPORTER = {
-    # ON CONFLICT DO NOTHING: a twin request that created the same supporter is no error.
-    "postgresql": postgresql.insert(Supporter)
-    .on_conflict_do_nothing(index_elements=["email_hash"]).returning(Supporter.id),
-    "sqlite": sqlite.insert(Supporter)
-    .on_conflict_do_nothing(index_elements=["email_hash"]).returning(Supporter.id),
+def _upsert_supporter(insert_: Any) -> Any:
+    # ON CONFLICT DO UPDATE (of the hash, to itself) so that the one statement returns the
+    # id of a new and of a known address alike: the same statement either way (see submit).
+    return insert_.on_conflict_do_update(
+        index_elements=["email_hash"], set_={"email_hash": insert_.excluded.email_hash}
+    ).returning(Supporter.id)
+
+
+_SUPPORTER = {
+    "postgresql": _upsert_supporter(postgresql.insert(Supporter)),
+    "sqlite": _upsert_supporter(sqlite.insert(Supporter)),
 }
 _NEW_SUBMISSION = insert(cast(Table, Submission.__table__)).returning(Submission.id)
-# One multi-row INSERT; rows come back in no promised order, hence the target ids.
-_NEW_LETTERS = insert(cast(Table, Letter.__table__)).returning(Letter.target_id, Letter.id)
-_WRITTEN = select(Letter.target_id).where(
-    Letter.campaign_id == bindparam("campaign_id"),
-    Letter.supporter_id == bindparam("supporter_id"),
-    Letter.target_id.in_(bindparam("target_ids", expanding=True)),
-    Letter.status != LetterStatus.CANCELLED,
-)
+
+
+def _insert_letters(insert_: Any) -> Any:
+    # One multi-row INSERT; a letter to an official this supporter already writes to is
+    # skipped by the unique index (uq_letter_once_per_official), not by a read before, and
+    # only the new ones come back (in no promised order, hence the target ids).
+    return insert_.on_conflict_do_nothing(
+        index_elements=["campaign_id", "supporter_id", "target_id"],
+        index_where=text("status != 'cancelled'"),
+    ).returning(Letter.target_id, Letter.id)
+
+
+_NEW_LETTERS = {
+    "postgresql": _insert_letters(postgresql.insert(Letter)),
+    "sqlite": _insert_letters(sqlite.insert(Letter)),
+}
 
 
 def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
@@ -233,8 +245,14 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
     `locale` is the language of the supporter's pages: their emails are written in it. The
     writing is one short transaction that starts with an INSERT: on SQLite the write lock is
     held from there to the commit, and every other writer waits for it. The unique index on
-    letters, not the read before, keeps "one letter per supporter per official per campaign"
-    under concurrent requests.
+    letters keeps "one letter per supporter per official per campaign" under concurrent
+    requests.
+
+    The answer, and the work done before it, never depend on whether the address wrote
+    before: anyone can type anyone's address, and for a supporter of a political prisoner
+    "has written" is a political opinion. The same statements run, the same one email job is
+    queued, and the same answer comes back; the email (delivery.send_confirmation) tells
+    the inbox's owner, and only them, what was new and what they had already written.
     """
     setting = submission_setting(data.campaign, data.body, data.language, data.target_country,
                                  locale)
@@ -267,64 +285,36 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
     privacy_version = notice_version(setting)
 
     sql = db.session.connection()
-    try:
-        # A new address is one INSERT and has no letters yet. A known one is looked up with
-        # its letters to these officials, which are left out: if that is all of them, a kind
-        # 409 and nothing written.
-        # The address is stored encrypted and found by its keyed hash (crypto.py).
-        written: set[int] = set()
-        email_hash = lookup_hash(data.email)
-        supporter_id = sql.scalar(_NEW_SUPPORTER[sql.dialect.name], {
-            "email": data.email, "email_hash": email_hash, "created_at": now})
-        if supporter_id is None:
-            supporter_id = sql.execute(_SUPPORTER_ID, {"email_hash": email_hash}).scalar_one()
-            written = set(sql.scalars(_WRITTEN, {
-                "campaign_id": campaign_id, "supporter_id": supporter_id,
-                "target_ids": [t.id for t in by_email]}))
-        fresh = [t for t in by_email if t.id not in written]
-        already = [{"official": t.label} for t in by_email if t.id in written]
-        if not fresh:
-            db.session.rollback()
-            raise SubmissionError(
-                {"body": _("You have already written to every official of this body. Thank"
-                           " you!")},
-                409,
-                already_written=already,
-            )
-        submission_id = sql.execute(_NEW_SUBMISSION, {
-            "campaign_id": campaign_id, "supporter_id": supporter_id, "body_id": body_id,
-            "target_country": data.target_country, "name": data.name, "city": data.city,
-            "country": data.country, "language": data.language, "locale": locale,
-            "personal_note": data.personal_note, "sign_initials": data.sign_initials,
-            "ref": data.ref, "consent_at": now,
-            "privacy_version": privacy_version,
-            "newsletter_at": now if data.newsletter else None, "created_at": now,
-        }).scalar_one()
-        rows = sql.execute(_NEW_LETTERS, [
-            {"campaign_id": campaign_id, "submission_id": submission_id,
-             "supporter_id": supporter_id, "target_id": t.id, "template_id": template_id,
-             "status": LetterStatus.UNCONFIRMED, "attempts": 0, "created_at": now}
-            for t in fresh])
-        letter_ids = {target_id: letter_id for target_id, letter_id in rows}
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        raise SubmissionError(
-            {"body": _("You have already written to these officials. Thank you!")}, 409
-        ) from None
+    dialect = sql.dialect.name
+    # The address is stored encrypted and found by its keyed hash (crypto.py). A submission
+    # whose letters were all written before keeps no letter: the confirmation job tells the
+    # inbox so and removes it.
+    supporter_id = sql.execute(_SUPPORTER[dialect], {
+        "email": data.email, "email_hash": lookup_hash(data.email), "created_at": now,
+    }).scalar_one()
+    submission_id = sql.execute(_NEW_SUBMISSION, {
+        "campaign_id": campaign_id, "supporter_id": supporter_id, "body_id": body_id,
+        "target_country": data.target_country, "name": data.name, "city": data.city,
+        "country": data.country, "language": data.language, "locale": locale,
+        "personal_note": data.personal_note, "sign_initials": data.sign_initials,
+        "ref": data.ref, "consent_at": now,
+        "privacy_version": privacy_version,
+        "newsletter_at": now if data.newsletter else None, "created_at": now,
+    }).scalar_one()
+    sql.execute(_NEW_LETTERS[dialect], [
+        {"campaign_id": campaign_id, "submission_id": submission_id,
+         "supporter_id": supporter_id, "target_id": t.id, "template_id": template_id,
+         "status": LetterStatus.UNCONFIRMED, "attempts": 0, "created_at": now}
+        for t in by_email]).all()
+    db.session.commit()
 
     # Mail only after the commit: if Redis is down now, `advocacy reconcile` sends it later.
     try:
         queue.enqueue_confirmation(submission_id)
     except RedisError:
         log.warning("confirmation of submission %s not queued; reconcile will", submission_id)
-    return SubmitResult(
-        submission_id=submission_id,
-        letters=[{"id": letter_ids[t.id], "official": t.label,
-                  "status": LetterStatus.UNCONFIRMED} for t in fresh],
-        contact_only=contact_only,
-        already_written=already,
-    )
+    return SubmitResult(officials=[{"official": t.label} for t in by_email],
+                        contact_only=contact_only)
 
 
 STATUS_SALT = "advocacy-status"

@@ -11,6 +11,8 @@ from typing import Any
 from babel import Locale
 from email_validator import EmailNotValidError, validate_email
 from flask_babel import gettext as _
+from linkify_it import LinkifyIt
+from linkify_it.tlds import TLDS
 
 from .targets import BODY_SLUGS, LANGUAGES
 
@@ -29,6 +31,35 @@ TOP_FIELDS = {
     "newsletter", "sign_initials", HONEYPOT,
 }
 SUPPORTER_FIELDS = {"name", "email", "city", "country"}
+
+
+# Names and cities reach other people's inboxes (the confirmation email goes to whatever
+# address was typed): none may carry a link. linkify-it (the markdown-it family's port of
+# the library chat apps use) finds what a mail reader would make clickable, "https://…",
+# "www.…" and bare "name.tld" with every IANA top-level domain it ships, plus addresses.
+_LINKS = LinkifyIt().tlds(TLDS, True)
+# And what readers link whatever follows: a scheme, or "www." (linkify-it wants a known TLD).
+_LINK_START = re.compile(r"://|(?<![^\W_])www\.", re.IGNORECASE)
+# Invisible format characters (Unicode category Cf): bidirectional overrides and isolates
+# (U+202A-202E, U+2066-2069) that make text read differently from what it is, zero-width
+# spaces and joiners. Zero-width (non-)joiners stay allowed between two letters, where
+# Persian and Indic names need them.
+_JOINERS = "\u200c\u200d"
+
+
+def _has_link(value: str) -> bool:
+    return bool(_LINK_START.search(value) or _LINKS.test(value))
+
+
+def _has_invisible(value: str) -> bool:
+    for at, ch in enumerate(value):
+        if unicodedata.category(ch) != "Cf":
+            continue
+        if ch in _JOINERS and 0 < at < len(value) - 1 and all(
+                unicodedata.category(n)[0] in "LM" for n in (value[at - 1], value[at + 1])):
+            continue
+        return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -67,7 +98,8 @@ def _has_control(value: str, allow_newlines: bool = False) -> bool:
 
 
 def _line(value: Any, label: str, limit: int = NAME_MAX) -> tuple[str, str | None]:
-    """A one-line text field: required, trimmed, no control characters, no markup."""
+    """A one-line text field (a name, a city): required, trimmed, no control or invisible
+    characters, no markup, no link."""
     if not isinstance(value, str):
         return "", _("%(label)s is required.", label=label)
     value = unicodedata.normalize("NFC", value).strip()
@@ -81,6 +113,12 @@ def _line(value: Any, label: str, limit: int = NAME_MAX) -> tuple[str, str | Non
                    label=label)
     if any(ch in value for ch in "<>"):
         return "", _("%(label)s cannot contain < or >.", label=label)
+    if _has_invisible(value):
+        return "", _("%(label)s cannot contain invisible or text-direction characters.",
+                   label=label)
+    if _has_link(value):
+        return "", _("%(label)s cannot contain a web or email address. If a dot belongs to it,"
+                   " put a space after the dot.", label=label)
     return value, None
 
 

@@ -87,14 +87,14 @@ def run_locust(port: int, users: int, seconds: float, tmp: Path) -> dict[str, An
                                   "per_s": round(float(row["Requests/s"]), 1),
                                   "p50_ms": float(row["50%"]), "p99_ms": float(row["99%"])}
     seen: Counter[str] = Counter()
-    api_letters: list[int] = []
+    api_addresses: list[str] = []
     form_addresses: list[str] = []
     for path in tmp.glob("load-results.*.json"):
         part = json.loads(path.read_text())
         seen.update(part["seen"])
-        api_letters += part["api_letters"]
+        api_addresses += part["api_addresses"]
         form_addresses += part["form_addresses"]
-    return {"stats": stats, "seen": seen, "api_letters": api_letters,
+    return {"stats": stats, "seen": seen, "api_addresses": api_addresses,
             "form_addresses": form_addresses}
 
 
@@ -158,7 +158,7 @@ def main() -> None:
             run = run_locust(port, args.users, args.seconds, tmp)
             under_load = sampler.summary()
             with app.app_context():
-                accepted = run["api_letters"] + letters_of(run["form_addresses"])
+                accepted = letters_of(run["api_addresses"] + run["form_addresses"])
                 submissions = run["seen"]["api 202"] + len(run["form_addresses"])
                 paths = confirmation_paths(tmp / "outbox", submissions, timeout=600)
                 confirmed = confirm_all(port, paths)

@@ -19,7 +19,7 @@ from advocacy.models import (
     Target,
 )
 
-from conftest import statements, stored
+from conftest import statements, stored, work
 from test_end_to_end import SUPPORTER, submission
 
 
@@ -103,7 +103,9 @@ def test_unknown_campaign(client: Any) -> None:
 
 
 def test_the_same_letters_sent_at_once_are_stored_once(app: Any) -> None:
-    # Every twin passes the dedup read before any commits: the database must refuse the rest.
+    # Every twin writes at once: the letters' unique index keeps one letter per official.
+    # Each twin gets the same answer (a repeat address is never told apart), and the
+    # confirmation jobs remove the twins' empty submissions.
     twins = 6
     start = threading.Barrier(twins)
 
@@ -114,8 +116,10 @@ def test_the_same_letters_sent_at_once_are_stored_once(app: Any) -> None:
 
     with ThreadPoolExecutor(twins) as pool:
         codes = sorted(pool.map(post, range(twins)))
-    assert codes == [202] + [409] * (twins - 1)
+    assert codes == [202] * twins
     db.session.rollback()  # a fresh look at what the other connections committed
+    assert stored() == (1, twins, 2)
+    work(app)
     assert stored() == (1, 1, 2)
 
 
@@ -137,8 +141,8 @@ def test_body_whose_offices_take_no_email_points_to_their_contact_pages(client: 
 def test_gov_letter_goes_to_that_countrys_minister(client: Any) -> None:
     reply = client.post("/api/letters", json=submission(body="gov", country="FI"))
     assert reply.status_code == 202, reply.json
-    [letter] = reply.json["letters"]
-    assert "Foreign Affairs" in letter["official"]
+    [official] = reply.json["officials"]
+    assert "Foreign Affairs" in official["official"]
 
 
 def test_a_name_in_another_script_is_welcome(client: Any) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from advocacy.extensions import db
-from advocacy.models import Letter, LetterStatus, Target
+from advocacy.models import Letter, LetterStatus, Submission, Target
 from advocacy.sink import Sink
 
 from conftest import work
@@ -46,12 +46,11 @@ def confirmation_link(sink: Sink) -> str:
 def test_one_letter_end_to_end(app: Any, client: Any, sink: Sink) -> None:
     reply = client.post("/api/letters", json=submission())
     assert reply.status_code == 202, reply.json
-    letters = reply.json["letters"]
+    officials = reply.json["officials"]
     un_emailed = db.session.scalars(
         select(Target).where(Target.key.like("un-%"), Target.email.is_not(None))
     ).all()
-    assert len(letters) == len(un_emailed) == 2
-    assert {entry["status"] for entry in letters} == {"unconfirmed"}
+    assert len(officials) == len(un_emailed) == 2
     assert client.get("/api/stats").json["letters"]["unconfirmed"] == 2
 
     # Nothing goes to the officials before the confirmation.
@@ -100,13 +99,26 @@ def test_one_letter_end_to_end(app: Any, client: Any, sink: Sink) -> None:
     assert len(sink.received) == 3
 
 
-def test_second_submission_to_same_officials_is_refused_kindly(app: Any, client: Any) -> None:
-    assert client.post("/api/letters", json=submission()).status_code == 202
+def test_a_second_submission_to_the_same_officials_is_told_by_email_only(
+    app: Any, client: Any, sink: Sink
+) -> None:
+    """The answer is the first one's; no letter is added; the email tells the inbox."""
+    first = client.post("/api/letters", json=submission())
     same_person = {**SUPPORTER, "email": "marie.dubois@example.org"}
     again = client.post("/api/letters", json=submission(supporter=same_person))
-    assert again.status_code == 409
-    assert "already written" in again.json["errors"]["body"]
+    assert (again.status_code, again.json) == (first.status_code, first.json) == (202, first.json)
     assert db.session.scalar(select(db.func.count(Letter.id))) == 2
+    work(app)
+    first_mail, second_mail = (m.message() for m in sink.received)
+    assert "confirm" in first_mail["Subject"].lower()
+    text = second_mail.get_content()
+    assert "already written" in text and "nothing new to confirm" in text.lower()
+    for official in first.json["officials"]:
+        assert official["official"] in text
+    # The earlier letters wait for a confirmation: this email brings that link again.
+    assert confirmation_link(sink) in text
+    # The empty second submission is gone: only the first is kept.
+    assert db.session.scalar(select(db.func.count(Submission.id))) == 1
 
 
 def test_live_mode_holds_letters_to_unverified_addresses(app: Any, client: Any, sink: Sink) -> None:

@@ -167,7 +167,7 @@ def test_the_supporters_language_carries_to_their_emails_and_pages(
                         headers={"Accept-Language": "de-DE,de;q=0.9"})
     assert reply.status_code == 202
     assert reply.json["next"].startswith("Bitte") or "Posteingang" in reply.json["next"]
-    assert "Arbeitsgruppe" in " ".join(letter["official"] for letter in reply.json["letters"])
+    assert "Arbeitsgruppe" in " ".join(o["official"] for o in reply.json["officials"])
     work(app)
     mail = sink.received[0].message()
     assert "bestätigen" in mail["Subject"]

@@ -88,7 +88,8 @@ def test_nothing_personal_in_clear_in_tables_logs_metrics_jobs_or_links(
     try:
         write_and_deliver(app, client, sink)
         client.get(confirmation_link(sink))
-        assert client.post("/api/letters", json=letter_json()).status_code == 409
+        assert client.post("/api/letters", json=letter_json()).status_code == 202
+        work(app)  # the "already written" email and its job, logged too
     finally:
         logging.getLogger("advocacy").removeHandler(caplog.handler)
     sent = db.session.scalars(select(Letter).where(Letter.status == LetterStatus.SENT)).all()
@@ -177,7 +178,7 @@ def test_a_supporter_downloads_and_erases_their_data_from_an_emailed_link(
     # Letters to the Council of Europe, not confirmed: the erasure cancels them.
     coe = client.post("/api/letters", json=letter_json(body="coe"))
     assert coe.status_code == 202
-    unsent = len(coe.json["letters"])
+    unsent = len(coe.json["officials"])
     form = client.get("/my-data")
     assert client.post("/my-data", data={"email": "not an address",
                                          "csrf_token": csrf_token(form.data)}).status_code == 422
@@ -252,7 +253,9 @@ def test_key_rotation_reencrypts_everything_without_loss(
     assert (submission.name, submission.city, submission.personal_note) == (
         WRITER["name"], WRITER["city"], NOTE)
     # The new hash finds the writer: one letter per official still holds.
-    assert client.post("/api/letters", json=letter_json()).status_code == 409
+    letters_before = db.session.scalars(select(Letter.id)).all()
+    assert client.post("/api/letters", json=letter_json()).status_code == 202
+    assert db.session.scalars(select(Letter.id)).all() == letters_before
 
     app.config["DATA_KEYS"] = old_keys  # only the old key: the data is no longer readable
     crypto.init_app(app)

@@ -31,7 +31,7 @@ def post_letters() -> Reply:
         return {"errors": {"_": _("Send a JSON object with Content-Type: application/json.")}}, 400
     if caught_in_honeypot(data):
         # A bot, as on the form: an answer like success, with no letters, and nothing more.
-        return _accepted(SubmitResult(submission_id=0, letters=[])), 202
+        return _accepted(SubmitResult(officials=[])), 202
     checked, errors = check_submission(data)
     if checked is None:
         return {"errors": errors}, 422
@@ -44,9 +44,8 @@ def post_letters() -> Reply:
 
 def _accepted(result: SubmitResult) -> dict[str, Any]:
     return {
-        "letters": result.letters,
+        "officials": result.officials,
         "contact_only": result.contact_only,
-        "already_written": result.already_written,
         "next": _("Check your inbox: nothing is sent until you confirm by email."),
     }
 

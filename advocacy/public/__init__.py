@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from .. import own_mail, queue
 from ..dashboard import Filters
+from ..delivery import rendered
 from ..extensions import EMBEDDABLE_POLICY, csrf, db, limiter, submit_rate, talisman
 from ..guards import checks_nul_itself
 from ..letters import country_name
@@ -146,7 +147,7 @@ def campaign_page(embed: bool) -> Page:
             errors, status = {"_": _("The form had expired. Please send it again.")}, 400
         elif caught_in_honeypot(request.form):
             # The honeypot: a field people do not see. Bots get the same answer, nothing more.
-            return render_template("public/sent.html", campaign=campaign, letters=[],
+            return render_template("public/sent.html", campaign=campaign, officials=[],
                                    embed=embed)
         else:
             checked, problems = check_submission(letter_form.payload(values, campaign))
@@ -159,7 +160,7 @@ def campaign_page(embed: bool) -> Page:
                     errors, status = letter_form.field_errors(exc.errors), exc.status
                 else:
                     return render_template("public/sent.html", campaign=campaign,
-                                           letters=result.letters, embed=embed)
+                                           officials=result.officials, embed=embed)
     page = render_template(
         "public/index.html", campaign=campaign, values=values, errors=errors, embed=embed,
         sent=stats_cache().get(f"sent:{campaign.id}", lambda: sent_count(campaign)),
@@ -282,7 +283,10 @@ def confirm_page(token: str) -> tuple[str, int] | str:
         return render_template("public/message.html", title=_("Link not valid"),
                                text=str(exc)), 400
     letters = letter_states(submission, str(get_locale()))
+    # The letters as they will go out in the supporter's name: what the button confirms.
+    waiting = {x["id"]: x["official"] for x in letters if x["status"] == "unconfirmed"}
     return render_template("public/confirm.html", token=token, letters=letters,
+                           texts=rendered(waiting) if waiting else [],
                            confirmed=submission.confirmed_at is not None)
 
 
