@@ -17,9 +17,9 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from . import clock, queue
-from .delivery import schedule_digest
+from .delivery import AMBIGUOUS, schedule_digest
 from .extensions import db
-from .models import HoldReason, Letter, LetterStatus, Submission
+from .models import Campaign, HoldReason, Letter, LetterStatus, Submission
 from .progress import Advance, nothing
 from .retention import purge_if_due
 from .rollup import STEPS as ROLLUP_STEPS
@@ -79,17 +79,48 @@ def jobs_in_flight(stale_before: datetime) -> tuple[set[int], set[int]]:
     return letters, submissions
 
 
+def _stale(stale_before: datetime, *where: Any, **values: Any) -> int:
+    """Move letters left `sending` by a worker that stopped; how many."""
+    return int(db.session.execute(
+        update(Letter)
+        .where(Letter.status == LetterStatus.SENDING, Letter.claimed_at < stale_before, *where)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount)  # type: ignore[attr-defined]
+
+
+def bring_back_stale(stale_before: datetime) -> tuple[int, int]:
+    """Letters left `sending` by a dead worker: (queued again, put to review).
+
+    A letter whose message never went to the relay (no `on_wire_at`) was not sent: it is
+    queued again. One marked on the wire may have arrived: a person decides (needs_review),
+    unless its campaign chose to send such letters again with the same Message-ID. A letter
+    that has stopped a worker MAX_ATTEMPTS times waits for a person either way.
+    """
+    tries_left = Letter.attempts < current_app.config["MAX_ATTEMPTS"]
+    resending = Letter.campaign_id.in_(select(Campaign.id).where(Campaign.resend_ambiguous))
+    queued = _stale(stale_before, Letter.on_wire_at.is_(None), tries_left,
+                    status=LetterStatus.QUEUED, not_before=None,
+                    last_error="its worker stopped before sending it: queued again")
+    queued += _stale(stale_before, Letter.on_wire_at.is_not(None), tries_left, resending,
+                     status=LetterStatus.QUEUED, not_before=None,
+                     last_error=f"{AMBIGUOUS}: its worker stopped while sending it; sent "
+                                "again with the same Message-ID, as the campaign chose")
+    review = _stale(stale_before, Letter.on_wire_at.is_(None),
+                    status=LetterStatus.NEEDS_REVIEW,
+                    last_error="its worker stopped before sending it, too many times: "
+                               "check the letter, then release it")
+    review += _stale(stale_before, status=LetterStatus.NEEDS_REVIEW,
+                     last_error=f"{AMBIGUOUS}: its worker stopped while sending it; check "
+                                "whether the official got it")
+    return queued, review
+
+
 def reconcile(advance: Advance = nothing) -> dict[str, int]:
-    """Stale `sending` to needs_review, due holds released, lost jobs queued again."""
+    """Stale `sending` queued again or to review, due holds released, lost jobs queued again."""
     now = clock.now()
     stale_before = now - timedelta(seconds=current_app.config["STALE_SENDING_SECONDS"])
-    stale = db.session.execute(
-        update(Letter)
-        .where(Letter.status == LetterStatus.SENDING, Letter.claimed_at < stale_before)
-        .values(status=LetterStatus.NEEDS_REVIEW,
-                last_error="its worker stopped while sending: check whether it arrived")
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    requeued, stale = bring_back_stale(stale_before)
     released = db.session.execute(
         update(Letter)
         .where(Letter.status == LetterStatus.HELD,
@@ -137,10 +168,10 @@ def reconcile(advance: Advance = nothing) -> dict[str, int]:
     advance(1)
     rolled_up = roll_up(advance=advance)  # the dashboard's counts
     purged = purge_if_due(now)  # writers' data past the retention period, once an hour
-    return {"needs_review": stale, "released": released, "digests": len(digests),
-            "letters": len(missing), "letter_jobs": jobs, "confirmations": len(resend),
-            "reminders": reminders, "expired": expired, "rolled_up": rolled_up,
-            "scrubbed": purged.submissions if purged else 0}
+    return {"needs_review": stale, "requeued": requeued, "released": released,
+            "digests": len(digests), "letters": len(missing), "letter_jobs": jobs,
+            "confirmations": len(resend), "reminders": reminders, "expired": expired,
+            "rolled_up": rolled_up, "scrubbed": purged.submissions if purged else 0}
 
 
 def remind_and_expire(now: datetime, life: timedelta, covered: set[int]) -> tuple[int, int]:
