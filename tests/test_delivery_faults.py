@@ -22,7 +22,7 @@ from sqlalchemy import select
 from advocacy import delivery
 from advocacy.extensions import db
 from advocacy.messages import letter_message_id
-from advocacy.models import Campaign, Letter, LetterStatus
+from advocacy.models import Campaign, Letter
 from advocacy.queue import enqueue_letters
 from advocacy.reconcile import reconcile
 from advocacy.services import set_limits
