@@ -242,12 +242,13 @@ def init(env: dict[str, str], limits: str | None = None) -> None:
                        check=True, capture_output=True, cwd=ROOT)
 
 
-def sink(port: int, outbox: Path | None, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def sink(port: int, outbox: Path | None, env: dict[str, str],
+         faults: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
     """The project's sink (`advocacy sink`), keeping each message as an .eml file in
-    `outbox` (or counting only)."""
+    `outbox` (or counting only); `faults`: more options, e.g. ("--hang-up-at-end", "0.1")."""
     keep = ["--outbox", str(outbox)] if outbox else []
     proc = subprocess.Popen([sys.executable, "-m", "advocacy", "sink", "--port", str(port),
-                             *keep], env=env,
+                             *keep, *faults], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(lambda: _answers_smtp(port), 20, "the sink")
     return proc
@@ -389,8 +390,9 @@ class Site:
 
         return create_app()
 
-    def restart_sink(self) -> None:
-        self.sink = sink(int(self.env["SMTP_URL"].rsplit(":", 1)[1]), self.outbox, self.env)
+    def restart_sink(self, faults: tuple[str, ...] = ()) -> None:
+        self.sink = sink(int(self.env["SMTP_URL"].rsplit(":", 1)[1]), self.outbox, self.env,
+                         faults)
 
     def stop(self) -> None:
         self.workers.stop()
