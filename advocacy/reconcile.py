@@ -27,6 +27,9 @@ from .rollup import roll_up
 
 log = logging.getLogger(__name__)
 SCHEDULED_SOON = 5.0  # seconds
+# A scheduled job overdue by more than this has no scheduler moving it (one died with Redis,
+# or with its worker): its letters are queued again by a job of their own.
+SCHEDULED_LATE = 30.0  # seconds
 REMIND_AFTER = timedelta(hours=24)
 # Jobs that will deliver queued letters (release jobs only concern held ones).
 LETTER_JOBS = ("advocacy.delivery.deliver_letters",)
@@ -57,15 +60,17 @@ def jobs_in_flight(stale_before: datetime) -> tuple[set[int], set[int]]:
     """Letter ids and submission ids that some job in Redis will still deal with.
 
     A job started before `stale_before` is not counted: its worker may have died with it.
-    Nor is a job scheduled for later than the next few seconds: the database says when a
-    letter is due. A second job for the same letters is harmless (each is claimed once).
+    Nor is a job scheduled for later than the next few seconds (the database says when a
+    letter is due), or one overdue for longer than SCHEDULED_LATE (nothing runs it). A
+    second job for the same letters is harmless (each is claimed once).
     """
     q = queue.get_queue()
     job_ids = set(q.get_job_ids())
     job_ids |= set(StartedJobRegistry(queue=q).get_job_ids())
     scheduled = ScheduledJobRegistry(queue=q)  # type: ignore[no-untyped-call]
     soon = time.time() + SCHEDULED_SOON
-    due_soon = cast(list[bytes | str], q.connection.zrangebyscore(scheduled.key, 0, soon))
+    due_soon = cast(list[bytes | str], q.connection.zrangebyscore(
+        scheduled.key, soon - SCHEDULED_SOON - SCHEDULED_LATE, soon))
     job_ids |= {j.decode() if isinstance(j, bytes) else j for j in due_soon}
     letters: set[int] = set()
     submissions: set[int] = set()
