@@ -182,9 +182,11 @@ def per_fault(args: argparse.Namespace) -> None:
                     time.sleep(args.settle / 2)
                 stream.finish(timeout=120)
                 with app.app_context():
-                    seconds = ledger.drain(stream.accepted, timeout=1800)
+                    seconds = ledger.drain(stream.accepted, timeout=args.drain)
                     result = {"fault": name, **fault_report(
                         stream.accepted, outbox, site.env["ADVOCACY_SENDER"]),
+                        # Still queued, sending or held when the wait ended: stuck.
+                        "still_waiting": ledger.backlog(stream.accepted),
                         "drain_seconds": round(seconds),
                         "t": round(time.monotonic() - started)}
                 if after:
@@ -207,6 +209,8 @@ def main() -> None:
                         help="one fault at a time, each with its own figures")
     parser.add_argument("--stale", type=float, default=30,
                         help="with --per-fault: STALE_SENDING_SECONDS of the workers")
+    parser.add_argument("--drain", type=float, default=600,
+                        help="with --per-fault: the longest wait for a fault's letters")
     args = parser.parse_args()
     if args.per_fault:
         per_fault(args)
