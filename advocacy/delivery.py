@@ -29,7 +29,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import force_locale
 from redis.exceptions import RedisError
-from sqlalchemy import Table, bindparam, or_, select, update
+from sqlalchemy import Connection, Table, bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from . import clock, mail, queue
@@ -323,6 +323,17 @@ def context_of(letter: LetterRow) -> dict[str, Any]:
     )
 
 
+_SENT = update(LETTERS).where(LETTERS.c.id == bindparam("letter_id")).values(
+    status=LetterStatus.SENT, sent_at=bindparam("sent_at"), last_error=None, hold_reason=None,
+    content_hash=bindparam("content_hash"))
+# On the wire, only while this claim still holds the letter: its state, and the attempt and
+# worker it was claimed by (reconcile may have queued it again, thinking the worker dead).
+_MARK = update(LETTERS).where(
+    LETTERS.c.id == bindparam("mark_id"), LETTERS.c.status == LetterStatus.SENDING,
+    LETTERS.c.attempts == bindparam("mark_attempts"),
+    LETTERS.c.claimed_by == bindparam("mark_by")).values(on_wire_at=bindparam("mark_at"))
+
+
 @dataclass
 class Batch:
     """What happened to a chunk of letters, written in one transaction, then acted upon."""
@@ -337,6 +348,7 @@ class Batch:
     # Letters whose outcome is in this batch, or that went on the wire: the claimed letters
     # not among them were never tried when a chunk breaks off, and go back to the queue.
     decided: set[int] = field(default_factory=set)
+    _conn: Connection | None = None
 
     def record(self, letter: LetterRow, status: LetterStatus, **values: Any) -> None:
         self.rows.append({"id": letter.id, "status": status, **values})
@@ -377,36 +389,50 @@ class Batch:
     def _write(self, mark: LetterRow | None = None) -> bool:
         # Committed durably: an outcome lost in a database crash would leave a letter that
         # arrived marked on the wire, for a person to ask about again (bench/chaos.py).
-        if self.sent:
-            # The common case as one executemany: sent, with its own time each.
-            db.session.execute(
-                update(LETTERS).where(LETTERS.c.id == bindparam("letter_id")).values(
-                    status=LetterStatus.SENT, sent_at=bindparam("sent_at"), last_error=None,
-                    hold_reason=None, content_hash=bindparam("content_hash")),
-                self.sent,
-            )
-        if self.rows:
+        if self.rows or self.targets:  # the rarer outcomes, through the session
             # Bulk UPDATE by primary key, grouped by the set of columns each row changes.
             for keys in {tuple(sorted(r)) for r in self.rows}:
                 db.session.execute(update(Letter), [r for r in self.rows
                                                     if tuple(sorted(r)) == keys])
-        if self.targets:
-            db.session.execute(update(Target), self.targets)
+            if self.targets:
+                db.session.execute(update(Target), self.targets)
+            db.session.commit()
+            self.rows, self.targets = [], []
         marked = False
-        if mark is not None:
-            # Only while this claim still holds it: the state and the attempt it was claimed at.
-            marked = db.session.execute(
-                update(LETTERS).where(
-                    LETTERS.c.id == mark.id, LETTERS.c.status == LetterStatus.SENDING,
-                    LETTERS.c.attempts == mark.attempts, LETTERS.c.claimed_by == worker_id())
-                .values(on_wire_at=clock.now())
-            ).rowcount == 1  # type: ignore[attr-defined]
-        db.session.commit()
-        self.rows, self.sent, self.targets = [], [], []
+        if self.sent or mark is not None:
+            # Every letter's two statements, built once, on a connection kept for the chunk:
+            # through the session each commit would also take a pooled connection and ping
+            # it, which cost more than the writes (bench/delivery.py).
+            conn = self._connection()
+            try:
+                if self.sent:
+                    conn.execute(_SENT, self.sent)  # sent, each with its own time
+                if mark is not None:
+                    marked = conn.execute(_MARK, {
+                        "mark_id": mark.id, "mark_attempts": mark.attempts,
+                        "mark_by": worker_id(), "mark_at": clock.now()}).rowcount == 1
+                conn.commit()
+            except SQLAlchemyError:
+                self.close()  # a connection that failed is not used again
+                raise
+            self.sent = []
         return marked
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = db.engine.connect()
+        return self._conn
+
+    def close(self) -> None:
+        """Give back the chunk's connection."""
+        if self._conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self._conn.close()
+            self._conn = None
 
     def commit(self) -> None:
         if not (self.sent or self.rows or self.targets):
+            self.close()
             return
         # The letters have gone out (or not) already: what happened must be recorded, so a
         # database away for a moment (a restart) is waited for rather than given up on, which
@@ -419,11 +445,13 @@ class Batch:
             except OperationalError as exc:
                 with contextlib.suppress(SQLAlchemyError):
                     db.session.rollback()
+                self.close()
                 if attempt == RECORD_ATTEMPTS:
                     raise
                 log.warning("recording a batch failed (%s); trying again", type(exc).__name__,
                             extra={"fields": {"event": "record retry", "attempt": attempt}})
                 time.sleep(min(RECORD_RETRY_MAX, RECORD_RETRY_BASE * 2 ** attempt))
+        self.close()
         try:
             for until, letter_ids in self.releases.items():
                 schedule_release(letter_ids, until)
@@ -611,6 +639,9 @@ def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
         batch = Batch()
         relay_up, redis_down = True, ""
         letters = load(claimed)
+        # The session's read ends here: the chunk writes on a connection of its own, and a
+        # transaction left open would hold its snapshot (and a pooled connection) meanwhile.
+        db.session.commit()
         try:
             for letter in letters:
                 if not relay_up:  # no use trying each letter against a relay that is down

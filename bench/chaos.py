@@ -172,6 +172,8 @@ def per_fault(args: argparse.Namespace) -> None:
         ]
         try:
             for n, (name, before, during, after) in enumerate(faults):
+                if args.only and n + 1 not in args.only:
+                    continue
                 if before:
                     before()
                 with Stream(app, lambda: Http(port), per_second=args.rate,
@@ -209,6 +211,8 @@ def main() -> None:
                         help="one fault at a time, each with its own figures")
     parser.add_argument("--stale", type=float, default=30,
                         help="with --per-fault: STALE_SENDING_SECONDS of the workers")
+    parser.add_argument("--only", type=int, nargs="*", default=[],
+                        help="with --per-fault: only these faults (1 to 6, in order)")
     parser.add_argument("--drain", type=float, default=600,
                         help="with --per-fault: the longest wait for a fault's letters")
     args = parser.parse_args()
