@@ -80,6 +80,7 @@ def copy_campaign(actor: Organizer, source: Campaign, slug: str, name: str) -> C
     campaign.sender, campaign.limits = source.sender, dict(source.limits or {})
     campaign.bodies, campaign.privacy_notice = list(source.bodies or []), source.privacy_notice
     campaign.reply_to, campaign.detaining_country = source.reply_to, source.detaining_country
+    campaign.resend_ambiguous = source.resend_ambiguous
     db.session.add(campaign)
     db.session.flush()
     newest = (select(LetterTemplate.body_id, LetterTemplate.language,
@@ -176,7 +177,8 @@ def update_campaign(actor: Organizer, campaign: Campaign, form: MultiDict[str, s
     before = {"name": campaign.name, "sender": campaign.sender, "bodies": campaign.bodies,
               "opens_at": str(campaign.opens_at), "closes_at": str(campaign.closes_at),
               "limits": campaign.limits, "notice changed": False,
-              "reply_to": campaign.reply_to, "detaining_country": campaign.detaining_country}
+              "reply_to": campaign.reply_to, "detaining_country": campaign.detaining_country,
+              "resend_ambiguous": campaign.resend_ambiguous}
     campaign.name, campaign.sender = name, sender or None
     campaign.opens_at, campaign.closes_at = opens, closes
     campaign.bodies = [] if set(bodies) == set(BODY_SLUGS) else bodies
@@ -184,5 +186,6 @@ def update_campaign(actor: Organizer, campaign: Campaign, form: MultiDict[str, s
     campaign.privacy_notice = notice or None
     campaign.limits = limits
     campaign.reply_to, campaign.detaining_country = reply_to, detaining
+    campaign.resend_ambiguous = form.get("resend_ambiguous") == "yes"
     audit.record(actor, "change campaign", campaign.slug, before=before)
     db.session.commit()

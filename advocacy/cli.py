@@ -235,11 +235,25 @@ def limits_command(campaign_slug: str | None, settings: str | None, digest_for: 
 @click.option("--port", type=int, default=2525, show_default=True)
 @click.option("--outbox", type=click.Path(file_okay=False, path_type=Path),
               help="Keep each message as an .eml file here (default: count only).")
-def sink_command(port: int, outbox: Path | None) -> None:
+@click.option("--hang-up-at-data", type=click.FloatRange(0, 1), default=0.0,
+              help="Cut this fraction of DATA commands, before any content (bench/chaos.py).")
+@click.option("--hang-up-at-end", type=click.FloatRange(0, 1), default=0.0,
+              help="Cut this fraction of connections after a whole message, before the reply.")
+def sink_command(port: int, outbox: Path | None, hang_up_at_data: float,
+                 hang_up_at_end: float) -> None:
     """Run a local SMTP sink on 127.0.0.1 (for trying things out and for bench/)."""
+    import random
+
     from .sink import Sink, SinkHandler
 
-    with Sink(SinkHandler(outbox=outbox, keep=False), port=port) as sink:
+    odds = {"data": hang_up_at_data, "end": hang_up_at_end}
+
+    def hang_up(point: str) -> bool:
+        return random.random() < odds[point]  # noqa: S311 - a fault injected, not a secret
+
+    handler = SinkHandler(outbox=outbox, keep=False,
+                          hang_up=hang_up if any(odds.values()) else None)
+    with Sink(handler, port=port) as sink:
         click.echo(f"SMTP sink listening on {sink.url}", err=True)
         _until_interrupted()
 

@@ -173,8 +173,9 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
         # How long a confirmation link stays valid; unconfirmed letters expire with it.
         "CONFIRM_MAX_AGE": 7 * 24 * 3600,
         "LETTERS_PER_JOB": 50,
-        # Letters claimed per UPDATE: a worker killed mid-chunk leaves at most these for review;
-        # fewer means more commits (bench/delivery.py: 10 gave 0.79 of the plain loop, 20 0.88).
+        # Letters claimed per UPDATE (fewer means more commits: docs/benchmarks.md). A worker
+        # killed mid-chunk leaves one of them for review, the one on the wire; the rest are
+        # queued again by reconcile.
         "CLAIM_SIZE": 20,
         # A limit that frees up within this many seconds is waited for; longer ones hold.
         "INLINE_WAIT_SECONDS": 2.0,

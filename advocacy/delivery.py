@@ -1,9 +1,12 @@
 """The worker's jobs: claim letters, apply limits and windows, compose, send, record.
 
 Jobs take ids, never objects. The database decides: a letter is claimed with one
-conditional UPDATE (queued -> sending), so a duplicated job cannot send it twice, and a
-worker killed mid-batch leaves at most its claimed chunk in `sending`, which
-`advocacy reconcile` hands to an organizer (needs_review) instead of sending it again.
+conditional UPDATE (queued -> sending), so a duplicated job cannot send it twice. Just before
+a letter's message goes to the relay, one durable commit records the previous letter's
+outcome and marks this one as on the wire (`on_wire_at`). So a worker killed mid-chunk
+leaves at most one letter that may have arrived without a recorded outcome: `reconcile`
+hands that one to an organizer (needs_review) and queues the chunk's unmarked letters
+again, which were never sent.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import Table, bindparam, or_, select, text, update
+from redis.exceptions import RedisError
+from sqlalchemy import Connection, Table, bindparam, or_, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from . import clock, mail, queue
@@ -75,6 +79,8 @@ log = logging.getLogger(__name__)
 # Added at random to each wait on a limit, so workers that wait for the same slot do not
 # all wake at the same instant.
 WAIT_JITTER = 0.01
+# The reason a letter goes to review when it may or may not have reached the official.
+AMBIGUOUS = "ambiguous: may have arrived"
 # Recording a batch's outcomes is tried this many times, waiting 0.5, 1, 2, 4, 8, 10... s.
 RECORD_ATTEMPTS = 8
 RECORD_RETRY_BASE = 0.25
@@ -313,7 +319,7 @@ def claim(letter_ids: list[int]) -> list[int]:
             or_(LETTERS.c.not_before.is_(None), LETTERS.c.not_before <= now),
         )
         .values(status=LetterStatus.SENDING, claimed_at=now, claimed_by=worker_id(),
-                attempts=LETTERS.c.attempts + 1)
+                attempts=LETTERS.c.attempts + 1, on_wire_at=None)
         .returning(LETTERS.c.id)
     ).scalars().all()
     db.session.commit()
@@ -333,6 +339,7 @@ class LetterRow:
     campaign_limits: dict[str, Any]
     campaign_sender: str | None
     campaign_reply_to: str
+    campaign_resend_ambiguous: bool
     target_key: str
     target_email: str | None
     target_office: str
@@ -372,6 +379,7 @@ class LetterRow:
 _ROW_COLUMNS = (
     Letter.id, Letter.campaign_id, Letter.target_id, Letter.attempts,
     Campaign.name, Campaign.status, Campaign.limits, Campaign.sender, Campaign.reply_to,
+    Campaign.resend_ambiguous,
     Target.key, Target.email, Target.office, Target.office_names, Target.holder, Target.country,
     Target.salutations,
     Target.timezone, Target.active, Target.paused, Target.verified,
@@ -439,6 +447,17 @@ def context_of(letter: LetterRow) -> dict[str, Any]:
     )
 
 
+_SENT = update(LETTERS).where(LETTERS.c.id == bindparam("letter_id")).values(
+    status=LetterStatus.SENT, sent_at=bindparam("sent_at"), last_error=None, hold_reason=None,
+    content_hash=bindparam("content_hash"))
+# On the wire, only while this claim still holds the letter: its state, and the attempt and
+# worker it was claimed by (reconcile may have queued it again, thinking the worker dead).
+_MARK = update(LETTERS).where(
+    LETTERS.c.id == bindparam("mark_id"), LETTERS.c.status == LetterStatus.SENDING,
+    LETTERS.c.attempts == bindparam("mark_attempts"),
+    LETTERS.c.claimed_by == bindparam("mark_by")).values(on_wire_at=bindparam("mark_at"))
+
+
 @dataclass
 class Batch:
     """What happened to a chunk of letters, written in one transaction, then acted upon."""
@@ -450,15 +469,38 @@ class Batch:
 
     sent: list[dict[str, Any]] = field(default_factory=list)
     releases: dict[datetime, list[int]] = field(default_factory=dict)
+    # Letters whose outcome is in this batch, or that went on the wire: the claimed letters
+    # not among them were never tried when a chunk breaks off, and go back to the queue.
+    decided: set[int] = field(default_factory=set)
+    _conn: Connection | None = None
 
     def record(self, letter: LetterRow, status: LetterStatus, **values: Any) -> None:
         self.rows.append({"id": letter.id, "status": status, **values})
         self.counts[status.value] += 1
+        self.decided.add(letter.id)
 
     def record_sent(self, letter: LetterRow, content_hash: str | None = None) -> None:
         self.sent.append({"letter_id": letter.id, "sent_at": clock.now(),
                           "content_hash": content_hash})
         self.counts["sent"] += 1
+        self.decided.add(letter.id)
+
+    def on_wire(self, letter: LetterRow) -> bool:
+        """Record the outcomes so far and mark `letter` as going to the relay, in one commit.
+
+        The commit is durable (never lost in a database crash), and comes before the
+        message's first byte: a letter left `sending` without the mark was never sent, and
+        every letter before it has its outcome. False when the letter is no longer this
+        claim's (reconcile took it back from a worker it thought dead): it must not go.
+        """
+        self.decided.add(letter.id)
+        try:
+            return self._write(mark=letter)
+        except SQLAlchemyError:
+            with contextlib.suppress(SQLAlchemyError):
+                db.session.rollback()
+            self.decided.discard(letter.id)  # not marked: it goes back to the queue
+            raise
 
     def hold(self, letter: LetterRow, reason: HoldReason, until: datetime | None,
              note: str, **values: Any) -> None:
@@ -468,31 +510,53 @@ class Batch:
             # One release job per moment, however many letters wait for it.
             self.releases.setdefault(until, []).append(letter.id)
 
-    def _write(self) -> None:
-        if db.session.get_bind().dialect.name == "postgresql":
-            # Outcomes need not wait for the disk: if PostgreSQL lost this commit in a crash,
-            # the letters would stay `sending` and go to review; never out a second time.
-            # (Claims, which decide that, are committed durably.)
-            db.session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        if self.sent:
-            # The common case as one executemany: sent, with its own time each.
-            db.session.execute(
-                update(LETTERS).where(LETTERS.c.id == bindparam("letter_id")).values(
-                    status=LetterStatus.SENT, sent_at=bindparam("sent_at"), last_error=None,
-                    hold_reason=None, content_hash=bindparam("content_hash")),
-                self.sent,
-            )
-        if self.rows:
+    def _write(self, mark: LetterRow | None = None) -> bool:
+        # Committed durably: an outcome lost in a database crash would leave a letter that
+        # arrived marked on the wire, for a person to ask about again (bench/chaos.py).
+        if self.rows or self.targets:  # the rarer outcomes, through the session
             # Bulk UPDATE by primary key, grouped by the set of columns each row changes.
             for keys in {tuple(sorted(r)) for r in self.rows}:
                 db.session.execute(update(Letter), [r for r in self.rows
                                                     if tuple(sorted(r)) == keys])
-        if self.targets:
-            db.session.execute(update(Target), self.targets)
-        db.session.commit()
+            if self.targets:
+                db.session.execute(update(Target), self.targets)
+            db.session.commit()
+            self.rows, self.targets = [], []
+        marked = False
+        if self.sent or mark is not None:
+            # Every letter's two statements, built once, on a connection kept for the chunk:
+            # through the session each commit would also take a pooled connection and ping
+            # it, which cost more than the writes (bench/delivery.py).
+            conn = self._connection()
+            try:
+                if self.sent:
+                    conn.execute(_SENT, self.sent)  # sent, each with its own time
+                if mark is not None:
+                    marked = conn.execute(_MARK, {
+                        "mark_id": mark.id, "mark_attempts": mark.attempts,
+                        "mark_by": worker_id(), "mark_at": clock.now()}).rowcount == 1
+                conn.commit()
+            except SQLAlchemyError:
+                self.close()  # a connection that failed is not used again
+                raise
+            self.sent = []
+        return marked
+
+    def _connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = db.engine.connect()
+        return self._conn
+
+    def close(self) -> None:
+        """Give back the chunk's connection."""
+        if self._conn is not None:
+            with contextlib.suppress(SQLAlchemyError):
+                self._conn.close()
+            self._conn = None
 
     def commit(self) -> None:
         if not (self.sent or self.rows or self.targets):
+            self.close()
             return
         # The letters have gone out (or not) already: what happened must be recorded, so a
         # database away for a moment (a restart) is waited for rather than given up on, which
@@ -505,16 +569,25 @@ class Batch:
             except OperationalError as exc:
                 with contextlib.suppress(SQLAlchemyError):
                     db.session.rollback()
+                self.close()
                 if attempt == RECORD_ATTEMPTS:
                     raise
                 log.warning("recording a batch failed (%s); trying again", type(exc).__name__,
                             extra={"fields": {"event": "record retry", "attempt": attempt}})
                 time.sleep(min(RECORD_RETRY_MAX, RECORD_RETRY_BASE * 2 ** attempt))
-        for until, letter_ids in self.releases.items():
-            schedule_release(letter_ids, until)
-        for action in self.after_commit:
-            action()
-        self.rows, self.sent, self.targets, self.after_commit = [], [], [], []
+        self.close()
+        try:
+            for until, letter_ids in self.releases.items():
+                schedule_release(letter_ids, until)
+            for action in self.after_commit:
+                action()
+        except RedisError as exc:
+            # The letters are recorded: reconcile releases held ones and queues due ones
+            # again once Redis answers.
+            log.warning("could not schedule what follows a batch: %s", type(exc).__name__,
+                        extra={"fields": {"event": "schedule skipped",
+                                          "error": type(exc).__name__}})
+        self.after_commit = []
         self.releases = {}
 
 
@@ -605,6 +678,15 @@ def _smtp_refusal(exc: Exception) -> tuple[int, str] | None:
     return None
 
 
+def _put_back(letters: list[LetterRow], reason: str, batch: Batch) -> None:
+    """Claimed letters never tried (Redis away, say): queued again, the attempt not counted."""
+    later = clock.now() + timedelta(seconds=current_app.config["RETRY_BASE_SECONDS"])
+    for letter in letters:
+        batch.record(letter, LetterStatus.QUEUED, not_before=later, last_error=reason,
+                     attempts=letter.attempts - 1)
+        batch.counts["put back"] += 1
+
+
 def _retry_later(letter: LetterRow, reason: str, batch: Batch) -> None:
     """Back to the queue after an exponential, jittered wait; failed after MAX attempts."""
     cfg = current_app.config
@@ -632,8 +714,22 @@ def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch) -> bool:
     except LetterRenderError as exc:
         batch.record(letter, LetterStatus.FAILED, last_error=f"template: {exc}")
         return True
+    if not batch.on_wire(letter):
+        batch.counts["taken back"] += 1  # reconcile queued it again: another claim sends it
+        return True
     try:
-        smtp.send(msg)
+        # With the campaign's consent, a message whose outcome is unknown goes once more
+        # at once, with the same Message-ID; else never: a person decides.
+        smtp.send(msg, resend_unconfirmed=letter.campaign_resend_ambiguous)
+    except mail.Unconfirmed as exc:
+        if letter.campaign_resend_ambiguous:  # unknown twice over: again later, same Message-ID
+            _retry_later(letter, f"{AMBIGUOUS}; sent again as the campaign chose: {exc}"[:500],
+                         batch)
+        else:
+            batch.record(letter, LetterStatus.NEEDS_REVIEW,
+                         last_error=f"{AMBIGUOUS}: the connection dropped after the whole "
+                                    "message went out, before the relay's answer")
+        return True
     except mail.RelayError as exc:
         _retry_later(letter, f"relay: {exc}"[:500], batch)
         return False
@@ -673,22 +769,48 @@ def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
         if not claimed:
             continue
         batch = Batch()
-        relay_up = True
+        relay_up, redis_down = True, ""
+        letters = load(claimed)
+        # The session's read ends here: the chunk writes on a connection of its own, and a
+        # transaction left open would hold its snapshot (and a pooled connection) meanwhile.
+        db.session.commit()
         try:
-            for letter in load(claimed):
+            for letter in letters:
                 if not relay_up:  # no use trying each letter against a relay that is down
                     _retry_later(letter, "relay unreachable", batch)
-                elif _gate(letter, _limits(letter, limits_cache), limiter, batch):
+                    continue
+                try:
+                    go = _gate(letter, _limits(letter, limits_cache), limiter, batch)
+                except RedisError as exc:  # the limits cannot be counted: nothing more goes
+                    redis_down = f"{type(exc).__name__}: {exc}"[:300]
+                    break
+                if go:
                     relay_up = _send(letter, smtp, batch)
         finally:
-            batch.commit()  # what was done is recorded even if something unexpected broke off
+            # What was done is recorded even if something broke off; letters not tried go
+            # back to the queue now (not to review ten minutes later: none of them went out).
+            untried = [lt for lt in letters if lt.id not in batch.decided]
+            if redis_down:
+                _put_back(untried, f"not sent: the rate limits could not be checked "
+                                   f"({redis_down})", batch)
+            else:  # an unexpected error: the attempt counts, so a letter that breaks
+                for letter in untried:  # every worker ends failed, not in a loop
+                    _retry_later(letter, "not sent: its batch broke off", batch)
+            batch.commit()
             counts.update(batch.counts)
+        if redis_down:
+            # The rest of the job stays queued in the database; reconcile enqueues it again
+            # once Redis answers.
+            log.warning("Redis away: %d letters put back in the queue", len(untried),
+                        extra={"fields": {"event": "redis away", "put_back": len(untried)}})
+            break
         if not relay_up:
             # The rest of the job waits in the queue for its retry; reconcile sees to it.
             rest = list(letter_ids[start + cfg["CLAIM_SIZE"]:])
             if rest:
-                _enqueue_at(clock.now() + timedelta(seconds=cfg["RETRY_BASE_SECONDS"]),
-                            deliver_letters, rest)
+                with contextlib.suppress(RedisError):
+                    _enqueue_at(clock.now() + timedelta(seconds=cfg["RETRY_BASE_SECONDS"]),
+                                deliver_letters, rest)
             break
     log.info("batch of %d: %s", len(letter_ids), dict(counts),
              extra={"fields": {"event": "batch", "letters": len(letter_ids), **counts}})
@@ -729,8 +851,10 @@ def send_digest(key: str) -> int:
         update(Letter)
         .where(Letter.digest_key == key, Letter.status == LetterStatus.HELD,
                Letter.hold_reason == HoldReason.DIGEST)
+        # Marked on the wire with the claim: the digest goes out right after, and a worker
+        # that died in between leaves its letters to review, never to go out one by one.
         .values(status=LetterStatus.SENDING, claimed_at=now, claimed_by=worker_id(),
-                attempts=Letter.attempts + 1)
+                attempts=Letter.attempts + 1, on_wire_at=now)
         .returning(Letter.id)
         .execution_options(synchronize_session=False)
     ).scalars().all()
@@ -760,7 +884,20 @@ def send_digest(key: str) -> int:
     batch = Batch()
     smtp = mail.shared_transport()
     try:
-        smtp.send(msg)
+        smtp.send(msg, resend_unconfirmed=first.campaign_resend_ambiguous)
+    except mail.Unconfirmed as exc:
+        later = now + timedelta(seconds=current_app.config["RETRY_BASE_SECONDS"])
+        for letter in letters:
+            if first.campaign_resend_ambiguous:  # same Message-ID: derived from the key
+                batch.record(letter, LetterStatus.HELD, hold_reason=HoldReason.DIGEST,
+                             not_before=later, last_error=f"digest: {AMBIGUOUS}: {exc}"[:500])
+            else:
+                batch.record(letter, LetterStatus.NEEDS_REVIEW,
+                             last_error=f"digest: {AMBIGUOUS}: {exc}"[:500])
+        if first.campaign_resend_ambiguous:
+            batch.after_commit.append(lambda: schedule_digest(key, later))
+        batch.commit()
+        return 0
     except (smtplib.SMTPException, OSError) as exc:
         refusal = _smtp_refusal(exc)
         if refusal is not None and refusal[0] >= 500:

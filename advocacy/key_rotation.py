@@ -26,7 +26,7 @@ def _rotate_table(table: Table) -> int:
     columns = _sealed_columns(table)
     hashed = "email_hash" in table.c
     raw = [type_coerce(c, Text).label(c.name) for c in columns]
-    if hashed:  # a row left without a hash (one inbox, two rows: migrations 0007, 0010) keeps none
+    if hashed:  # a row left without a hash (one inbox, two rows: migrations 0007, 0012) keeps none
         raw.append(table.c.email_hash.label("email_hash"))
     values: dict[str, Any] = {c.name: type_coerce(bindparam(f"new_{c.name}"), Text)
                               for c in columns}

@@ -7,12 +7,16 @@ import ssl
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from flask import current_app
 
 from .config import check_mail_safety
 from .messages import Outgoing
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 TIMEOUT = 30
 
@@ -21,41 +25,82 @@ class RelayError(Exception):
     """The relay cannot be reached or refuses us (connection, TLS, login): not a letter's fault."""
 
 
+class Unconfirmed(smtplib.SMTPServerDisconnected):
+    """The whole message went out (DATA's final "."), but no reply came: it may have arrived."""
+
+
+class _EndOfData(smtplib.SMTP):
+    """smtplib's client, noting when a message's terminating CRLF.CRLF has been written.
+
+    smtplib's `data()` writes the message and its end in one `send`, then waits for the
+    reply; a connection lost before that `send` returned cannot have delivered the message,
+    one lost after it may have. Subclassing keeps smtplib's own SMTP conversation (ESMTP
+    options, dot-stuffing, refusals) instead of a hand-written one.
+    """
+
+    data_ended = False
+
+    def send(self, s: ReadableBuffer | str) -> None:
+        super().send(s)
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.data_ended = True
+
+
+class _SMTP(_EndOfData):
+    pass
+
+
+class _SMTPS(_EndOfData, smtplib.SMTP_SSL):
+    pass
+
+
 class Transport:
     """An SMTP connection opened lazily and reused; reconnects once if the server hung up."""
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self._smtp: smtplib.SMTP | None = None
+        self._smtp: _EndOfData | None = None
 
-    def _connect(self) -> smtplib.SMTP:
+    def _connect(self) -> _EndOfData:
         parts = urlsplit(self.url)
         query = parse_qs(parts.query)
         host = parts.hostname or "127.0.0.1"
-        smtp: smtplib.SMTP
+        smtp: _EndOfData
         if parts.scheme == "smtps":
-            smtp = smtplib.SMTP_SSL(
+            smtp = _SMTPS(
                 host, parts.port or 465, timeout=TIMEOUT, context=ssl.create_default_context()
             )
         else:
-            smtp = smtplib.SMTP(host, parts.port or 25, timeout=TIMEOUT)
+            smtp = _SMTP(host, parts.port or 25, timeout=TIMEOUT)
             if query.get("starttls", ["0"])[0] in ("1", "true", "yes"):
                 smtp.starttls(context=ssl.create_default_context())
         if parts.username:
             smtp.login(unquote(parts.username), unquote(parts.password or ""))
         return smtp
 
-    def _open(self) -> smtplib.SMTP:
+    def _open(self) -> _EndOfData:
         try:
             return self._connect()
         except (smtplib.SMTPException, OSError) as exc:
             raise RelayError(f"{type(exc).__name__}: {exc}") from exc
 
-    def send(self, msg: EmailMessage | Outgoing) -> None:
-        """Send one message; RelayError when the relay is unreachable, else SMTP errors."""
+    def send(self, msg: EmailMessage | Outgoing, resend_unconfirmed: bool = True) -> None:
+        """Send one message; RelayError when the relay is unreachable, else SMTP errors.
+
+        A connection lost before the message's end reconnects and sends it again, once. One
+        lost after it (no reply to the final ".") raises Unconfirmed, unless
+        `resend_unconfirmed`: then it goes once more, with the same bytes and Message-ID
+        (most servers drop a repeated Message-ID). Letters to officials pass False.
+        """
         if self._smtp is None:
             self._smtp = self._open()
         try:
+            self._deliver(self._smtp, msg)
+        except Unconfirmed:
+            self.close()
+            if not resend_unconfirmed:
+                raise
+            self._smtp = self._open()
             self._deliver(self._smtp, msg)
         except (smtplib.SMTPServerDisconnected, ConnectionError):
             # A relay drops idle connections between batches: reconnect once and resend.
@@ -64,11 +109,22 @@ class Transport:
             self._deliver(self._smtp, msg)
 
     @staticmethod
-    def _deliver(smtp: smtplib.SMTP, msg: EmailMessage | Outgoing) -> None:
-        if isinstance(msg, Outgoing):
-            smtp.sendmail(msg.sender, msg.recipients, msg.data)
-        else:
-            smtp.send_message(msg)
+    def _deliver(smtp: _EndOfData, msg: EmailMessage | Outgoing) -> None:
+        smtp.data_ended = False
+        try:
+            if isinstance(msg, Outgoing):
+                smtp.sendmail(msg.sender, msg.recipients, msg.data)
+            else:
+                smtp.send_message(msg)
+        except OSError as exc:  # smtplib's errors are OSErrors too: only a lost line counts
+            lost = (isinstance(exc, smtplib.SMTPServerDisconnected)
+                    or not isinstance(exc, smtplib.SMTPException))
+            # Once the final "." is out, a lost connection or a timeout leaves the outcome
+            # unknown: the server may have taken the message just before it went.
+            if smtp.data_ended and lost:
+                raise Unconfirmed(f"no reply after the message: {type(exc).__name__}: {exc}"
+                                  ) from exc
+            raise
 
     def close(self) -> None:
         if self._smtp is not None:

@@ -102,6 +102,10 @@ class Campaign(Base):
     reply_to: Mapped[str] = mapped_column(String(10), default="supporter")
     # The country holding the prisoner: supporters who give it as theirs are warned.
     detaining_country: Mapped[str] = mapped_column(String(2), default="")
+    # The organizer's choice for a letter whose outcome is unknown (the connection dropped
+    # after the whole message went out): send it again with the same Message-ID, which most
+    # servers drop if it did arrive; by default a person decides (needs_review).
+    resend_ambiguous: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -273,6 +277,10 @@ class Letter(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Set (durably) just before the letter's message goes to the relay, in the same commit
+    # as the previous letter's outcome; cleared by each claim. A letter left `sending` by a
+    # dead worker without it was never sent and is queued again; with it, it may have arrived.
+    on_wire_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # SHA-256 of the subject and text as sent, kept for the hand-over report after the text
     # itself can no longer be rendered (the supporter's words are scrubbed).

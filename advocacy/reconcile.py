@@ -19,9 +19,15 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from . import clock, mail, queue
 from .config import PG_CONNECT_TIMEOUT
-from .delivery import RECORD_ATTEMPTS, RECORD_RETRY_BASE, RECORD_RETRY_MAX, schedule_digest
+from .delivery import (
+    AMBIGUOUS,
+    RECORD_ATTEMPTS,
+    RECORD_RETRY_BASE,
+    RECORD_RETRY_MAX,
+    schedule_digest,
+)
 from .extensions import db
-from .models import HoldReason, Letter, LetterStatus, Submission
+from .models import Campaign, HoldReason, Letter, LetterStatus, Submission
 from .progress import Advance, nothing
 from .retention import purge_if_due
 from .rollup import STEPS as ROLLUP_STEPS
@@ -29,6 +35,9 @@ from .rollup import roll_up
 
 log = logging.getLogger(__name__)
 SCHEDULED_SOON = 5.0  # seconds
+# A scheduled job overdue by more than this has no scheduler moving it (one died with Redis,
+# or with its worker): its letters are queued again by a job of their own.
+SCHEDULED_LATE = 30.0  # seconds
 REMIND_AFTER = timedelta(hours=24)
 # Jobs that will deliver queued letters (release jobs only concern held ones).
 LETTER_JOBS = ("advocacy.delivery.deliver_letters",)
@@ -91,15 +100,17 @@ def jobs_in_flight(stale_before: datetime) -> tuple[set[int], set[int]]:
     """Letter ids and submission ids that some job in Redis will still deal with.
 
     A job started before `stale_before` is not counted: its worker may have died with it.
-    Nor is a job scheduled for later than the next few seconds: the database says when a
-    letter is due. A second job for the same letters is harmless (each is claimed once).
+    Nor is a job scheduled for later than the next few seconds (the database says when a
+    letter is due), or one overdue for longer than SCHEDULED_LATE (nothing runs it). A
+    second job for the same letters is harmless (each is claimed once).
     """
     q = queue.get_queue()
     job_ids = set(q.get_job_ids())
     job_ids |= set(StartedJobRegistry(queue=q).get_job_ids())
     scheduled = ScheduledJobRegistry(queue=q)  # type: ignore[no-untyped-call]
     soon = time.time() + SCHEDULED_SOON
-    due_soon = cast(list[bytes | str], q.connection.zrangebyscore(scheduled.key, 0, soon))
+    due_soon = cast(list[bytes | str], q.connection.zrangebyscore(
+        scheduled.key, soon - SCHEDULED_SOON - SCHEDULED_LATE, soon))
     job_ids |= {j.decode() if isinstance(j, bytes) else j for j in due_soon}
     letters: set[int] = set()
     submissions: set[int] = set()
@@ -113,17 +124,48 @@ def jobs_in_flight(stale_before: datetime) -> tuple[set[int], set[int]]:
     return letters, submissions
 
 
+def _stale(stale_before: datetime, *where: Any, **values: Any) -> int:
+    """Move letters left `sending` by a worker that stopped; how many."""
+    return int(db.session.execute(
+        update(Letter)
+        .where(Letter.status == LetterStatus.SENDING, Letter.claimed_at < stale_before, *where)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount)  # type: ignore[attr-defined]
+
+
+def bring_back_stale(stale_before: datetime) -> tuple[int, int]:
+    """Letters left `sending` by a dead worker: (queued again, put to review).
+
+    A letter whose message never went to the relay (no `on_wire_at`) was not sent: it is
+    queued again. One marked on the wire may have arrived: a person decides (needs_review),
+    unless its campaign chose to send such letters again with the same Message-ID. A letter
+    that has stopped a worker MAX_ATTEMPTS times waits for a person either way.
+    """
+    tries_left = Letter.attempts < current_app.config["MAX_ATTEMPTS"]
+    resending = Letter.campaign_id.in_(select(Campaign.id).where(Campaign.resend_ambiguous))
+    queued = _stale(stale_before, Letter.on_wire_at.is_(None), tries_left,
+                    status=LetterStatus.QUEUED, not_before=None,
+                    last_error="its worker stopped before sending it: queued again")
+    queued += _stale(stale_before, Letter.on_wire_at.is_not(None), tries_left, resending,
+                     status=LetterStatus.QUEUED, not_before=None,
+                     last_error=f"{AMBIGUOUS}: its worker stopped while sending it; sent "
+                                "again with the same Message-ID, as the campaign chose")
+    review = _stale(stale_before, Letter.on_wire_at.is_(None),
+                    status=LetterStatus.NEEDS_REVIEW,
+                    last_error="its worker stopped before sending it, too many times: "
+                               "check the letter, then release it")
+    review += _stale(stale_before, status=LetterStatus.NEEDS_REVIEW,
+                     last_error=f"{AMBIGUOUS}: its worker stopped while sending it; check "
+                                "whether the official got it")
+    return queued, review
+
+
 def reconcile(advance: Advance = nothing) -> dict[str, int]:
-    """Stale `sending` to needs_review, due holds released, lost jobs queued again."""
+    """Stale `sending` queued again or to review, due holds released, lost jobs queued again."""
     now = clock.now()
     stale_before = now - review_wait(current_app.config)
-    stale = db.session.execute(
-        update(Letter)
-        .where(Letter.status == LetterStatus.SENDING, Letter.claimed_at < stale_before)
-        .values(status=LetterStatus.NEEDS_REVIEW,
-                last_error="its worker stopped while sending: check whether it arrived")
-        .execution_options(synchronize_session=False)
-    ).rowcount  # type: ignore[attr-defined]
+    requeued, stale = bring_back_stale(stale_before)
     released = db.session.execute(
         update(Letter)
         .where(Letter.status == LetterStatus.HELD,
@@ -171,10 +213,10 @@ def reconcile(advance: Advance = nothing) -> dict[str, int]:
     advance(1)
     rolled_up = roll_up(advance=advance)  # the dashboard's counts
     purged = purge_if_due(now)  # writers' data past the retention period, once an hour
-    return {"needs_review": stale, "released": released, "digests": len(digests),
-            "letters": len(missing), "letter_jobs": jobs, "confirmations": len(resend),
-            "reminders": reminders, "expired": expired, "rolled_up": rolled_up,
-            "scrubbed": purged.submissions if purged else 0}
+    return {"needs_review": stale, "requeued": requeued, "released": released,
+            "digests": len(digests), "letters": len(missing), "letter_jobs": jobs,
+            "confirmations": len(resend), "reminders": reminders, "expired": expired,
+            "rolled_up": rolled_up, "scrubbed": purged.submissions if purged else 0}
 
 
 def remind_and_expire(now: datetime, life: timedelta, covered: set[int]) -> tuple[int, int]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import struct
 import threading
 import time
 import uuid
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 from .instance_files import private_dir
 from .logs import quiet_smtp_servers
@@ -46,6 +48,11 @@ class SinkHandler:
     reply: Callable[[Received], str | None] | None = None
     # The same for each recipient (RCPT TO): e.g. "550 5.1.1 no such mailbox".
     rcpt_reply: Callable[[str], str | None] | None = None
+    # Lets a test or a bench cut the connection like a failing relay: called with "data" when
+    # the DATA command comes (cut before its 354: no content goes), and with "end" once a
+    # whole message has come and been kept (cut before the reply: the client cannot know
+    # that it arrived); True hangs up there.
+    hang_up: Callable[[str], bool] | None = None
     # Keep messages in memory (tests read them); a long-running sink must not grow.
     keep: bool = True
     received: list[Received] = field(default_factory=list)
@@ -84,7 +91,35 @@ class SinkHandler:
         if self.keep:
             with self.lock:
                 self.received.append(item)
+        if self.hang_up is not None and self.hang_up("end"):
+            _cut(server)
         return "250 Message accepted for delivery"
+
+
+def _cut(server: Any) -> None:
+    """Drop the connection now, without a word (an RST: as a relay that crashed)."""
+    transport = server.transport
+    if transport is not None:
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        transport.abort()
+
+
+class _SinkSMTP(SMTP):
+    """aiosmtpd's server, able to hang up when the DATA command comes (SinkHandler.hang_up)."""
+
+    async def smtp_DATA(self, arg: str) -> None:  # noqa: N802
+        hang_up = getattr(self.event_handler, "hang_up", None)
+        if hang_up is not None and hang_up("data"):
+            _cut(self)
+            return
+        await super().smtp_DATA(arg)
+
+
+class _SinkController(Controller):
+    def factory(self) -> SMTP:
+        return _SinkSMTP(self.handler, **self.SMTP_kwargs)
 
 
 def free_port() -> int:
@@ -101,7 +136,7 @@ class Sink:
         quiet_smtp_servers()
         self.handler = handler
         self.port = port or free_port()
-        self._controller = Controller(handler, hostname="127.0.0.1", port=self.port)
+        self._controller = _SinkController(handler, hostname="127.0.0.1", port=self.port)
 
     @property
     def url(self) -> str:

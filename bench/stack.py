@@ -128,9 +128,15 @@ class PrivatePostgres:
     As root, the cluster belongs to the `postgres` user (PostgreSQL refuses to run as root),
     in a folder of its own under the system's temporary directory (the caller's may be closed
     to other users). Durability is off (fsync): the cluster is thrown away.
+
+    With `crash_faithful`, a crash (`stop("immediate")`, its processes killed) loses what
+    a real server's crash loses: commits are waited for as the default says (fsync stays
+    off: the operating system keeps what was written), and a commit that was not waited for
+    (synchronous_commit off) stays in memory for the WAL writer's longest delay, 10 s.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, crash_faithful: bool = False) -> None:
+        self.crash_faithful = crash_faithful
         binaries = postgres_bin()
         if binaries is None:
             raise FileNotFoundError("no /usr/lib/postgresql/*/bin/initdb")
@@ -171,13 +177,15 @@ class PrivatePostgres:
 
     def start(self) -> None:
         options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -k {self.directory}"
-                   " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-                   " -c max_connections=200")
+                   " -c fsync=off -c full_page_writes=off -c max_connections=200")
+        options += (" -c synchronous_commit=on -c wal_writer_delay=10000"
+                    if self.crash_faithful else " -c synchronous_commit=off")
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options,
                   "-l", str(self.directory / "server.log"), "-w", "-t", "30", "start")
 
     def stop(self, mode: str = "fast") -> None:
-        """fast: connections are cut, as when the server is restarted under the app."""
+        """fast: connections are cut, as when the server is restarted under the app;
+        immediate: its processes quit at once, as in a crash (recovery runs at the start)."""
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop",
                   check=False)
 
@@ -234,12 +242,13 @@ def init(env: dict[str, str], limits: str | None = None) -> None:
                        check=True, capture_output=True, cwd=ROOT)
 
 
-def sink(port: int, outbox: Path | None, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def sink(port: int, outbox: Path | None, env: dict[str, str],
+         faults: tuple[str, ...] = ()) -> subprocess.Popen[bytes]:
     """The project's sink (`advocacy sink`), keeping each message as an .eml file in
-    `outbox` (or counting only)."""
+    `outbox` (or counting only); `faults`: more options, e.g. ("--hang-up-at-end", "0.1")."""
     keep = ["--outbox", str(outbox)] if outbox else []
     proc = subprocess.Popen([sys.executable, "-m", "advocacy", "sink", "--port", str(port),
-                             *keep], env=env,
+                             *keep, *faults], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_for(lambda: _answers_smtp(port), 20, "the sink")
     return proc
@@ -381,8 +390,9 @@ class Site:
 
         return create_app()
 
-    def restart_sink(self) -> None:
-        self.sink = sink(int(self.env["SMTP_URL"].rsplit(":", 1)[1]), self.outbox, self.env)
+    def restart_sink(self, faults: tuple[str, ...] = ()) -> None:
+        self.sink = sink(int(self.env["SMTP_URL"].rsplit(":", 1)[1]), self.outbox, self.env,
+                         faults)
 
     def stop(self) -> None:
         self.workers.stop()

@@ -265,3 +265,23 @@ def test_markup_typed_by_supporters_or_organizers_is_inert_everywhere(
         assert script not in text, page
     mail = [m.message() for m in sink.received if m.rcpt_tos == ["marie.dubois@example.org"]]
     assert mail and all(m.get_content_type() == "text/plain" for m in mail)
+
+
+def test_resending_ambiguous_letters_is_the_organizers_choice(app: Any) -> None:
+    client = owner(app)
+    url = "/admin/campaigns/free-azat-miftakhov"
+    page = client.get(url).data.decode()
+    assert 'id="resend_ambiguous"' in page and "same Message-ID" in page
+    assert 'name="resend_ambiguous" value="yes" aria-describedby="resend_ambiguous-help">' in page
+    campaign = db.session.scalar(select(Campaign))
+    assert campaign is not None and campaign.resend_ambiguous is False  # a person decides
+    reply = client.post(url, data={**SETTINGS, "resend_ambiguous": "yes",
+                                   "csrf_token": csrf(client, url)})
+    assert reply.status_code == 302
+    db.session.refresh(campaign)
+    assert campaign.resend_ambiguous is True
+    assert 'value="yes" aria-describedby="resend_ambiguous-help" checked>' in client.get(
+        url).data.decode()
+    client.post(url, data={**SETTINGS, "csrf_token": csrf(client, url)})  # unticked
+    db.session.refresh(campaign)
+    assert campaign.resend_ambiguous is False

@@ -211,9 +211,9 @@ def test_workers_sigkilled_again_and_again(app: Any, sink: Relay, workers: Worke
         run_for(2)
     stream.finish()
     assert stream.accepted and not stream.server_errors()
-    # Only the chunk each killed worker had claimed may wait for a person.
-    report = drained(stream, sink, app, review_allowed=kills * app.config["CLAIM_SIZE"])
-    # Every accepted letter ended sent or, at most a claimed chunk per kill, in review.
+    # Only the letter each killed worker had on the wire may wait for a person.
+    report = drained(stream, sink, app, review_allowed=kills)
+    # Every accepted letter ended sent or, at most one per kill, in review.
     assert report["by_state"].get("sent", 0) + report["by_state"].get(
         "needs_review", 0) == len(stream.accepted), report
 

@@ -146,3 +146,27 @@ def test_relay_down_keeps_letters_queued_for_later(app: Any, sink: Any) -> None:
     db.session.expire_all()
     assert {lt.status for lt in db.session.scalars(select(Letter))} == {"sent"}
     assert len(sink.received) == len(ids)
+
+
+def test_a_connection_cut_after_the_whole_message_is_not_resent_unless_asked() -> None:
+    """Once the final "." is out and no reply came, the message may have arrived: the
+    transport says so (Unconfirmed) instead of sending it again, unless asked to resend; a
+    cut before the end of DATA is retried at once, as ever."""
+    from advocacy.mail import Unconfirmed
+    from advocacy.sink import Sink
+
+    # The sink's answer each time it asks, at DATA and then at the end of each message.
+    plan = [False, True, False, True, False, False, True, False, False]
+    handler = SinkHandler(hang_up=lambda point: plan.pop(0))
+    with Sink(handler) as sink:
+        smtp = Transport(sink.url)
+        with pytest.raises(Unconfirmed):
+            smtp.send(MESSAGE, resend_unconfirmed=False)
+        assert len(sink.received) == 1  # it did arrive; the client could not know
+        smtp.send(MESSAGE)  # cut again after the end, then sent once more, as asked
+        assert len(sink.received) == 3
+        smtp.send(MESSAGE, resend_unconfirmed=False)  # cut at DATA: nothing went, so again
+        smtp.close()
+        assert len(sink.received) == 4
+        assert {m.data for m in sink.received} == {MESSAGE.data}  # the same bytes each time
+        assert plan == []

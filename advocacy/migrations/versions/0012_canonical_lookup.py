@@ -1,8 +1,8 @@
 """Supporters found by their address's canonical form: a sub-address tag ("ada+x@") and, for
 Gmail, dots and googlemail.com no longer make a new supporter
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-12-03 10:30:00
 
 """
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0010'
-down_revision = '0009'
+revision = '0012'
+down_revision = '0011'
 branch_labels = None
 depends_on = None
 
