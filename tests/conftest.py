@@ -22,7 +22,7 @@ from advocacy.bootstrap import load_data
 from advocacy.extensions import db
 from advocacy.services import set_limits
 from advocacy.sink import Sink, SinkHandler
-from bench.stack import throwaway_database
+from bench.stack import RedisServer, throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV_VARS = ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "ADVOCACY_MODE", "ADVOCACY_SECRET_KEY",
@@ -86,6 +86,21 @@ def queue_name(redis_url: str) -> Iterator[str]:
     keys = list(conn.scan_iter(match=f"*{name}*", count=1000))
     if keys:
         conn.delete(*keys)
+
+
+@pytest.fixture
+def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
+    """A Redis server of the test's own, for tests that kill or restart it."""
+    if not RedisServer.available():
+        pytest.skip("no redis-server binary: this test kills or restarts a Redis of its own")
+    with RedisServer(tmp_path / "redis") as server:
+        yield server
+
+
+@pytest.fixture
+def own_redis_url(redis_server: RedisServer) -> str:
+    """The test's own Redis; a module that kills it overrides `redis_url` with this."""
+    return redis_server.url
 
 
 # --- SQL: SQLite always, PostgreSQL where one answers --------------------------------------

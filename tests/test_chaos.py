@@ -60,20 +60,6 @@ def database_url(cluster: PrivatePostgres | None, tmp_path: Path) -> Iterator[st
         yield url
 
 
-@pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    if not RedisServer.available():
-        pytest.skip("no redis-server binary: these tests restart a Redis of their own")
-    with RedisServer(tmp_path / "redis") as server:
-        yield server
-
-
-@pytest.fixture
-def redis_url(redis_server: RedisServer) -> str:
-    """Overrides conftest's: the app and its workers use the test's own Redis."""
-    return redis_server.url
-
-
 class Relay:
     """The sink as a mail relay that can go down and come back on the same port."""
 
@@ -96,6 +82,12 @@ class Relay:
     def message_ids(self) -> list[str]:
         with self.handler.lock:
             return [str(m.message()["Message-ID"]) for m in self.handler.received]
+
+
+@pytest.fixture
+def redis_url(own_redis_url: str) -> str:
+    """Overrides conftest's: the app and its workers use the test's own Redis."""
+    return own_redis_url
 
 
 @pytest.fixture

@@ -61,17 +61,9 @@ def database_url(cluster: PrivatePostgres | None, tmp_path: Path) -> Iterator[st
 
 
 @pytest.fixture
-def redis_server(tmp_path: Path) -> Iterator[RedisServer]:
-    if not RedisServer.available():
-        pytest.skip("no redis-server binary: these tests kill a Redis of their own")
-    with RedisServer(tmp_path / "redis") as server:
-        yield server
-
-
-@pytest.fixture
-def redis_url(redis_server: RedisServer) -> str:
+def redis_url(own_redis_url: str) -> str:
     """Overrides conftest's: the app and its workers use the test's own Redis."""
-    return redis_server.url
+    return own_redis_url
 
 
 @pytest.fixture
