@@ -285,6 +285,13 @@ def send_data_link(supporter_id: int, locale: str) -> bool:
     return True
 
 
+def send_data_link_for(email_hash: str, locale: str) -> bool:
+    """The data link asked for on /my-data, to the supporter with this lookup hash; False
+    for an address that never wrote here (the page said the same either way)."""
+    supporter_id = db.session.scalar(select(Supporter.id).where(Supporter.email_hash == email_hash))
+    return supporter_id is not None and send_data_link(supporter_id, locale)
+
+
 def notify_reply(reply_id: int) -> bool:
     """Tell a supporter that an official replied; the reply itself stays on the status page."""
     reply = db.session.get(Reply, reply_id)

@@ -98,6 +98,12 @@ def enqueue_data_link(supporter_id: int, locale: str) -> None:
     get_queue().enqueue("advocacy.delivery.send_data_link", supporter_id, locale)
 
 
+def enqueue_data_link_request(email_hash: str, locale: str) -> None:
+    """Queue a data link for whoever has this address's lookup hash, if anyone: the job
+    looks it up, so the request takes the same time for an address we know and one we don't."""
+    get_queue().enqueue("advocacy.delivery.send_data_link_for", email_hash, locale)
+
+
 def enqueue_reply_notice(reply_id: int) -> None:
     """Queue the email telling a supporter that an official replied."""
     get_queue().enqueue("advocacy.delivery.notify_reply", reply_id)

@@ -366,11 +366,6 @@ def supporter_for_data_token(token: str) -> Supporter:
     return supporter
 
 
-def supporter_by_email(address: str) -> Supporter | None:
-    return db.session.scalar(select(Supporter).where(
-        Supporter.email_hash == lookup_hash(address)))
-
-
 def confirmation_link(submission_id: int) -> str:
     """The link that confirms a submission; it expires with CONFIRM_MAX_AGE."""
     return _link("confirm", CONFIRM_SALT, submission_id)

@@ -90,6 +90,32 @@ def test_a_repeat_address_costs_the_same_statements_and_the_same_job(
     assert jobs_repeat == jobs_new == ["advocacy.delivery.send_confirmation"]
 
 
+
+def test_asking_for_ones_data_costs_the_same_for_an_address_that_never_wrote(
+    app: Any, client: Any, sink: Sink
+) -> None:
+    """/my-data: the same statements and the same one job for a writer and a stranger, the
+    lookup left to the job; only the writer's inbox gets a link."""
+    assert client.post("/api/letters", json=as_writer("writer@example.org")).status_code == 202
+    work(app)
+    form = client.get("/my-data")
+    seen = []
+    for address in ("writer@example.org", "stranger@example.org"):
+        get_queue().empty()
+        with statements() as run:
+            reply = client.post("/my-data", data={"email": address,
+                                                  "csrf_token": csrf_token(form.data)})
+        seen.append((answer(reply), run, queued_jobs()))
+    assert seen[0] == seen[1]
+    assert seen[0][2] == ["advocacy.delivery.send_data_link_for"]
+    get_queue().empty()
+    before = mails_to(sink, "writer@example.org")
+    for address in ("writer@example.org", "stranger@example.org"):
+        client.post("/my-data", data={"email": address, "csrf_token": csrf_token(form.data)})
+    work(app)
+    assert mails_to(sink, "stranger@example.org") == 0
+    assert mails_to(sink, "writer@example.org") == before + 1
+
 def new_un_official() -> Target:
     un = db.session.scalars(select(Body).where(Body.slug == "un")).one()
     target = Target(key="un-new-rapporteur", body=un, office="Special Rapporteur on Newness",

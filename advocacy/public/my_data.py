@@ -12,10 +12,11 @@ from flask_babel import gettext as _
 from redis.exceptions import RedisError
 
 from .. import queue
+from ..crypto import lookup_hash
 from ..extensions import limiter, submit_rate
 from ..models import Supporter
 from ..rights import erase, erased, everything_about
-from ..services import ConfirmationError, supporter_by_email, supporter_for_data_token
+from ..services import ConfirmationError, supporter_for_data_token
 from ..validation import normalise_email
 from . import Page, bp
 
@@ -46,13 +47,12 @@ def my_data_send_link() -> Page:
     except EmailNotValidError:
         return render_template("public/my_data_request.html", email=typed,
                                error=_("This is not a valid email address.")), 422
-    supporter = supporter_by_email(address)
-    if supporter is not None:
-        try:
-            queue.enqueue_data_link(supporter.id, str(get_locale()))
-        except RedisError:
-            # The same answer as for an unknown address, which a 503 here would reveal.
-            log.warning("data link of supporter %s not queued", supporter.id)
+    # Queued whether or not the address wrote here, and looked up by the job: the request
+    # does the same work either way, so neither its answer nor its time tells.
+    try:
+        queue.enqueue_data_link_request(lookup_hash(address), str(get_locale()))
+    except RedisError:
+        log.warning("a data link request was not queued")
     return render_template(
         "public/message.html", title=_("Check your inbox"),
         text=_("If this address wrote letters here, it will receive a link to its data within a"
