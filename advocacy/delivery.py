@@ -795,7 +795,7 @@ def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
                     relay_up = _send(letter, smtp, batch)
         finally:
             # What was done is recorded even if something broke off; letters not tried go
-            # back to the queue now (not to review once the stale wait is over: none of them went out).
+            # back to the queue now (not to review after the stale wait: none went out).
             untried = [lt for lt in letters if lt.id not in batch.decided]
             if redis_down:
                 _put_back(untried, f"not sent: the rate limits could not be checked "
