@@ -93,14 +93,14 @@ def client_network(address: str, ipv6_prefix: int) -> str:
     return str(ip)
 
 
-def _client_key() -> str:
+def client_key() -> str:
     # Prefixed with the queue name, as every other key of this installation in Redis.
     network = client_network(get_remote_address(), current_app.config["IPV6_PREFIX"])
     return f"{current_app.config['QUEUE_NAME']}:{network}"
 
 
 # Per-IP limits on submissions (moving window in Redis, like the delivery limits).
-limiter = Limiter(_client_key)
+limiter = Limiter(client_key)
 
 
 def submit_rate() -> str:

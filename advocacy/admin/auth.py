@@ -10,7 +10,7 @@ from flask import current_app, flash, redirect, render_template, request, sessio
 from flask_login import current_user, login_user, logout_user
 
 from .. import accounts, audit
-from ..extensions import _client_key, db, limiter  # _client_key: the source, as limits see it
+from ..extensions import client_key, db, limiter
 from ..models import Organizer, Role, utcnow
 from . import bp, public, requires
 from .session import SignedIn
@@ -26,7 +26,7 @@ def _account_and_source_key() -> str:
     failing on purpose (the right password from a source that has not failed still works).
     The per-source limit on every attempt (below) bounds guessing across accounts."""
     email = request.form.get("email", "").strip().lower()[:320]
-    return f"{_client_key()}:login:{email}"
+    return f"{client_key()}:login:{email}"
 
 
 def _pending_account_key() -> str:
