@@ -23,10 +23,14 @@ from conftest import seed_queued
 from test_admin import PEOPLE, log_in, people  # noqa: F401  # people is a fixture
 
 
-def stuck(ids: list[int], ago: timedelta, by: str = "gone-host:4242") -> None:
-    """Mark letters `sending` since `ago`, claimed by a worker named `by`."""
+def stuck(ids: list[int], ago: timedelta, by: str = "gone-host:4242", on_wire: bool = True
+          ) -> None:
+    """Mark letters `sending` since `ago`, claimed by a worker named `by`, and (`on_wire`)
+    with their message handed to the relay: those may have arrived, and wait for a person."""
+    claimed = clock.now() - ago
     db.session.execute(update(Letter).where(Letter.id.in_(ids)).values(
-        status=LetterStatus.SENDING, claimed_at=clock.now() - ago, claimed_by=by))
+        status=LetterStatus.SENDING, claimed_at=claimed, claimed_by=by,
+        on_wire_at=claimed if on_wire else None))
     db.session.commit()
 
 
@@ -45,15 +49,17 @@ def test_the_job_timeout_bounds_how_long_a_worker_holds_a_claim(app: Any) -> Non
 
 
 def test_a_letter_goes_to_review_once_no_live_worker_can_still_be_sending_it(app: Any) -> None:
-    shorter, longer = seed_queued(1)  # two letters, to two offices
+    shorter, longer, never_sent, _other = seed_queued(2)  # two letters to each of two offices
     assert claim([shorter, longer]) == [shorter, longer]
     # A job runs 3 minutes at most; recording what it did may take about a minute more
     # while the database restarts. Ten minutes was more than needed.
     stuck([shorter], timedelta(minutes=3))
     stuck([longer], timedelta(minutes=5))
+    stuck([never_sent], timedelta(minutes=5), on_wire=False)  # its message never went
     assert reconcile()["needs_review"] == 1
     assert status_of(shorter) == LetterStatus.SENDING
     assert status_of(longer) == LetterStatus.NEEDS_REVIEW
+    assert status_of(never_sent) == LetterStatus.QUEUED
 
 
 def test_the_wait_follows_the_smtp_timeout_and_the_claim_size(
