@@ -211,8 +211,7 @@ def send_confirmation(submission_id: int, reminder: bool = False) -> bool:
             return False  # one reminder at most
         if not waiting:
             # None for letters that have expired; marked so that reconcile stops asking.
-            submission.reminder_sent_at = clock.now()
-            db.session.commit()
+            _handled(submission, reminder=True)
             return False
     already = [] if reminder else already_written(submission)
     if not letters:
@@ -220,11 +219,7 @@ def send_confirmation(submission_id: int, reminder: bool = False) -> bool:
     if not _may_mail(to_email, "reminder" if reminder else "confirmation"):
         # Marked as handled, or reconcile would queue it again every minute; the reminder
         # a day later (within the cap then) still brings the link.
-        if reminder:
-            submission.reminder_sent_at = clock.now()
-        else:
-            submission.confirmation_sent_at = clock.now()
-        db.session.commit()
+        _handled(submission, reminder)
         return False
     with force_locale(locale):  # the language of the supporter's pages
         msg = confirmation_message(
@@ -240,12 +235,17 @@ def send_confirmation(submission_id: int, reminder: bool = False) -> bool:
             already=[official for official, _earlier in already],
         )
     mail.shared_transport().send(msg)
+    _handled(submission, reminder)
+    return True
+
+
+def _handled(submission: Submission, reminder: bool) -> None:
+    """Record that this submission's confirmation (or its reminder) is dealt with."""
     if reminder:
         submission.reminder_sent_at = clock.now()
     else:
         submission.confirmation_sent_at = clock.now()
     db.session.commit()
-    return True
 
 
 def _send_already_written(submission: Submission, to_email: str, locale: str,
