@@ -29,9 +29,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     from flask_babel import get_locale
     from sqlalchemy import event
 
-    from . import admin, api, cli, crypto, guards, logs, metrics, outages, public, serving
-    from .config import engine_options, from_environment
-    from .extensions import (
+    from advocacy import admin, api, cli, crypto, guards, logs, outages, public, serving
+    from advocacy.config import engine_options, from_environment
+    from advocacy.extensions import (
         babel,
         cors,
         csrf,
@@ -43,7 +43,8 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         sqlite_pragmas,
         talisman,
     )
-    from .instance_files import restrict_umask, secure_instance
+    from advocacy.instance_files import restrict_umask, secure_instance
+    from advocacy.reporting import metrics
 
     # Before anything is written: secrets, the database, Redis's dump, the outbox are ours alone.
     restrict_umask()
@@ -73,7 +74,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     app.jinja_env.globals["get_locale"] = get_locale
     app.before_request(_fresh_request_state)
     login_manager.init_app(app)
-    from .admin import session as _loader  # noqa: F401  # registers the user loader
+    from advocacy.admin import session as _loader  # noqa: F401  # registers the user loader
     app.register_blueprint(public.bp)
     app.register_blueprint(admin.bp)
     app.register_blueprint(api.bp)

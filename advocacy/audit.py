@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .extensions import db
-from .models import AuditEntry, Organizer
+from advocacy.extensions import db
+from advocacy.models import AuditEntry, Organizer
 
 
 def record(actor: Organizer | None, action: str, subject: str = "", **details: Any) -> None:

@@ -184,7 +184,7 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
         "MAX_ATTEMPTS": 8,
         # A letter `sending` for longer than this was left by a worker that died. None: as
         # long as a live worker may take over a claim, from the SMTP timeout and CLAIM_SIZE
-        # and the job timeout (advocacy/reconcile.py, review_wait); tests set a few seconds.
+        # and the job timeout (delivery/reconcile.py, review_wait); tests set a few seconds.
         "STALE_SENDING_SECONDS": None,
         "RECONCILE_EVERY_SECONDS": 60,
         # GET /api/stats and the badge answer from a copy this many seconds old at most.

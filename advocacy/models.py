@@ -24,8 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .crypto import Sealed
-from .extensions import Base
+from advocacy.crypto import Sealed
+from advocacy.extensions import Base
 
 
 def utcnow() -> datetime:
@@ -90,7 +90,7 @@ class Campaign(Base):
     status: Mapped[str] = mapped_column(String(20), default=CampaignStatus.OPEN)
     # Which bodies supporters may pick, as slugs; empty means all.
     bodies: Mapped[list[str]] = mapped_column(JSON, default=list)
-    # Rate limits and send window over the defaults (see advocacy.ratelimit.RateLimits).
+    # Rate limits and send window over the defaults (see advocacy.campaigns.limits.RateLimits).
     limits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     sender: Mapped[str | None] = mapped_column(String(320))  # else ADVOCACY_SENDER
     opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # takes letters from
@@ -221,7 +221,7 @@ class Submission(Base):
     sign_initials: Mapped[bool] = mapped_column(Boolean, default=False)
     ref: Mapped[str | None] = mapped_column(String(80), index=True)
     consent_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    # Which privacy notice the supporter agreed to (see advocacy.privacy.notice_version).
+    # Which privacy notice the supporter agreed to (see advocacy.intake.consent.notice_version).
     privacy_version: Mapped[str | None] = mapped_column(String(40))
     # A separate consent: the campaign may write to them later. Never implied by a letter.
     newsletter_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -296,7 +296,7 @@ class Letter(Base):
 class SentCount(Base):
     """Sent letters counted by day, body and supporter country, along one dimension.
 
-    Filled by advocacy.rollup from a watermark on Letter.sent_at, so the dashboard sums a few
+    Filled by reporting.rollup from a watermark on Letter.sent_at, so the dashboard sums a few
     thousand rows instead of counting a million letters. `dimension` is "day" (value "":
     by day, body and country alone), "hour" (value "00" to "23", UTC), "target" (the target
     id), "language" or "ref" ("" for none); each also with a "*" after it: the same summed
@@ -322,7 +322,7 @@ class SentCount(Base):
 
 class SubmissionCount(Base):
     """Submissions by the day they were made, campaign, body and supporter country: how many,
-    and how many of them were confirmed before the rollup's watermark (advocacy.rollup)."""
+    and how many of them were confirmed before the rollup's watermark (reporting.rollup)."""
 
     __tablename__ = "submission_count"
     __table_args__ = (UniqueConstraint("day", "campaign_id", "body_id", "country"),)
@@ -338,7 +338,7 @@ class SubmissionCount(Base):
 
 class LatencyCount(Base):
     """Sent letters by campaign, day sent and how long they waited from confirmation
-    (queued_at) to sent: `bucket` indexes advocacy.rollup.LATENCY_BUCKETS (its length: longer
+    (queued_at) to sent: `bucket` indexes reporting.rollup.LATENCY_BUCKETS (its length: longer
     than all), `seconds` is their waits added up. For the send-latency histogram."""
 
     __tablename__ = "latency_count"
@@ -465,3 +465,7 @@ class AuditEntry(Base):
     subject: Mapped[str] = mapped_column(String(300), default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+# How a supporter may send a letter from their own mail (OwnMail.channel).
+OWN_MAIL_CHANNELS = ("mailto", "gmail", "outlook", "copy")

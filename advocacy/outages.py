@@ -21,8 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError, PendingRollbackError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from .extensions import db
-from .queue import get_redis
+from advocacy.connections import get_redis
+from advocacy.extensions import db
 
 log = logging.getLogger(__name__)
 RETRY_AFTER_SECONDS = 30

@@ -22,11 +22,12 @@ from flask import Flask
 from redis.exceptions import RedisError
 from rq import SimpleWorker
 
-from . import logs
-from .extensions import db
-from .mail import close_shared_transports
-from .queue import get_queue, get_redis
-from .reconcile import reconcile_periodically
+from advocacy import logs
+from advocacy.connections import get_redis
+from advocacy.delivery.mail import close_shared_transports
+from advocacy.delivery.queue import get_queue
+from advocacy.extensions import db
+from advocacy.housekeeping import run_periodically
 
 log = logging.getLogger(__name__)
 RESTART_AFTER_SECONDS = 2.0
@@ -123,7 +124,7 @@ def run_worker(app: Flask, burst: bool = False) -> None:
         # of every garbage collection (measured: bench/delivery.py).
         gc.freeze()
         if not burst:
-            threading.Thread(target=reconcile_periodically, args=(app, stop), daemon=True,
+            threading.Thread(target=run_periodically, args=(app, stop), daemon=True,
                              name="reconcile").start()
         try:
             while wait_for_redis(signals, patient=not burst):

@@ -82,7 +82,7 @@ def fault_report(accepted: list[int], outbox: Path, sender: str) -> dict[str, An
     from sqlalchemy import select
 
     from advocacy.extensions import db
-    from advocacy.messages import letter_message_id
+    from advocacy.letters.emails import letter_message_id
     from advocacy.models import Letter
 
     report = ledger.audit(accepted, ledger.outbox_message_ids(outbox), sender)
@@ -137,7 +137,7 @@ def per_fault(args: argparse.Namespace) -> None:
             relay()
 
         def limits(values: dict[str, Any]) -> None:
-            from advocacy.services import set_limits
+            from advocacy.organizers.controls import set_limits
 
             with app.app_context():
                 set_limits(None, values)

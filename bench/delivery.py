@@ -52,7 +52,7 @@ def redis_url(tmp: Path) -> str:
         Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.5).ping()
         return "redis://127.0.0.1:6379/0"
     except Exception:  # noqa: BLE001 - no local server: use the embedded one
-        from advocacy.queue import start_embedded_redis
+        from advocacy.connections import start_embedded_redis
 
         return start_embedded_redis(tmp)
 
@@ -61,10 +61,11 @@ def seed(n: int) -> list[int]:
     """n confirmed letters from n/2 supporters to the two UN offices."""
     from sqlalchemy import select
 
+    from advocacy.campaigns.settings import find_campaign
     from advocacy.extensions import db
+    from advocacy.letters.versions import current_template
     from advocacy.models import Body, Letter, LetterStatus, Submission, Supporter, utcnow
-    from advocacy.services import current_template, find_campaign
-    from advocacy.targets import choose_targets
+    from advocacy.officials.choose import choose_targets
 
     campaign = find_campaign(None)
     body = db.session.scalars(select(Body).where(Body.slug == "un")).one()
@@ -101,8 +102,8 @@ def baseline(port: int, messages: list[tuple[str, str, bytes]]) -> float:
 def prebuilt(n: int) -> list[tuple[str, str, bytes]]:
     from sqlalchemy import delete
 
-    from advocacy.delivery import compose, load
     from advocacy.extensions import db
+    from advocacy.letters.compose import compose, load
     from advocacy.models import Letter
 
     ids = seed(min(n, 200))
@@ -132,9 +133,10 @@ def pipeline(n: int, workers: int, env: dict[str, str], busiest: list[int] | Non
     from rq import Worker
     from sqlalchemy import func, select
 
+    from advocacy.connections import get_redis
+    from advocacy.delivery.queue import enqueue_letters, get_queue
     from advocacy.extensions import db
     from advocacy.models import Letter, LetterStatus
-    from advocacy.queue import enqueue_letters, get_queue, get_redis
 
     ids = seed(n)
     procs = [subprocess.Popen([sys.executable, str(ROOT / "worker.py")], env=env,
@@ -183,7 +185,7 @@ def main() -> None:
                         help="limit the relay to N letters a second, the other limits off")
     args = parser.parse_args()
 
-    from advocacy.sink import free_port
+    from advocacy.delivery.sink import free_port
 
     tmp = Path(tempfile.mkdtemp(prefix="advocacy-bench-"))
     port = free_port()
@@ -196,8 +198,8 @@ def main() -> None:
     sink = subprocess.Popen([sys.executable, "-m", "advocacy", "sink", "--port", str(port),
                              "--outbox", str(tmp / "outbox")], env=env, stderr=subprocess.DEVNULL)
     from advocacy import create_app
-    from advocacy.bootstrap import load_data, migrate_database
-    from advocacy.services import set_limits
+    from advocacy.campaigns.bootstrap import load_data, migrate_database
+    from advocacy.organizers.controls import set_limits
 
     app = create_app()
     results: dict[str, list[float]] = {"baseline": [], "workers_1": [], "workers_2": []}

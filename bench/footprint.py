@@ -51,7 +51,7 @@ def main() -> None:
     with stack.installation("footprint", args.database_url, workers=1, web_server=False,
                             keep_mail=False) as site:
         [worker] = site.workers.procs
-        from advocacy.queue import enqueue_letters
+        from advocacy.delivery.queue import enqueue_letters
         from bench.delivery import seed
 
         samples: list[tuple[int, float]] = []  # (letters sent, RSS MB)

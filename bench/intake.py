@@ -151,7 +151,7 @@ def redis_url(tmp: Path) -> str:
         Redis(host="127.0.0.1", port=6379, socket_connect_timeout=0.5).ping()
         return "redis://127.0.0.1:6379/0"
     except Exception:  # noqa: BLE001 - no local server: the embedded one
-        from advocacy.queue import start_embedded_redis
+        from advocacy.connections import start_embedded_redis
 
         return start_embedded_redis(tmp)
 
@@ -172,7 +172,7 @@ def main() -> None:
     parser.add_argument("--database-url", default=None, help="default: SQLite in a temp dir")
     args = parser.parse_args()
 
-    from advocacy.sink import free_port
+    from advocacy.delivery.sink import free_port
 
     tmp = Path(tempfile.mkdtemp(prefix="advocacy-intake-"))
     port = free_port()

@@ -21,7 +21,7 @@ from flask import Flask, request
 from advocacy import create_app
 from advocacy.crypto import lookup_hash, seal
 from advocacy.extensions import csrf, limiter, submit_rate
-from advocacy.validation import check_submission
+from advocacy.intake.validation import check_submission
 
 
 def hello() -> str:

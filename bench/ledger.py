@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from advocacy.extensions import db
-from advocacy.messages import letter_message_id
+from advocacy.letters.emails import letter_message_id
 from advocacy.models import Letter, LetterStatus
 
 

@@ -188,9 +188,9 @@ def main() -> None:
     from sqlalchemy import text
 
     from advocacy import create_app
-    from advocacy.bootstrap import load_data, migrate_database, project_dir
+    from advocacy.campaigns.bootstrap import load_data, migrate_database, project_dir
     from advocacy.extensions import db
-    from advocacy.rollup import roll_up
+    from advocacy.reporting.rollup import roll_up
 
     url = args.database_url or f"sqlite:///{ROOT / 'instance' / 'bench-letters.sqlite'}"
     (ROOT / "instance").mkdir(exist_ok=True)

@@ -23,8 +23,8 @@ from sqlalchemy.exc import OperationalError
 
 from advocacy.crypto import lookup_hash
 from advocacy.extensions import db
+from advocacy.links import confirmation_link
 from advocacy.models import Letter, Supporter
-from advocacy.services import confirmation_link
 
 
 class Web(Protocol):

@@ -18,10 +18,10 @@ from redis import Redis
 from redis.exceptions import RedisError
 
 from advocacy import create_app
-from advocacy.bootstrap import load_data
+from advocacy.campaigns.bootstrap import load_data
+from advocacy.delivery.sink import Sink, SinkHandler
 from advocacy.extensions import db
-from advocacy.services import set_limits
-from advocacy.sink import Sink, SinkHandler
+from advocacy.organizers.controls import set_limits
 from bench.stack import RedisServer, throwaway_database
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +69,7 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     elif _local_redis_answers():
         yield "redis://127.0.0.1:6379/0"
     else:
-        from advocacy.queue import start_embedded_redis, stop_embedded_redis
+        from advocacy.connections import start_embedded_redis, stop_embedded_redis
 
         url = start_embedded_redis(tmp_path_factory.mktemp("redis"))
         print(f"\n[advocacy tests] no Redis on 127.0.0.1:6379: using the embedded one ({url})")
@@ -222,7 +222,8 @@ def work(app: Any) -> None:
     """Run the queue dry in this process, as `advocacy worker --burst` would."""
     from rq import SimpleWorker
 
-    from advocacy.queue import get_queue, get_redis
+    from advocacy.connections import get_redis
+    from advocacy.delivery.queue import get_queue
 
     with app.app_context():
         SimpleWorker([get_queue()], connection=get_redis()).work(burst=True, with_scheduler=True)
@@ -244,10 +245,11 @@ def seed_queued(supporters: int, body: str = "un", country: str = "") -> list[in
     """Confirmed letters from this many supporters to every emailed official of a body."""
     from sqlalchemy import select
 
+    from advocacy.campaigns.settings import find_campaign
     from advocacy.crypto import lookup_hash
+    from advocacy.letters.versions import current_template
     from advocacy.models import Body, Letter, LetterStatus, Submission, Supporter, utcnow
-    from advocacy.services import current_template, find_campaign
-    from advocacy.targets import choose_targets
+    from advocacy.officials.choose import choose_targets
 
     campaign = find_campaign(None)
     body_row = db.session.scalars(select(Body).where(Body.slug == body)).one()

@@ -11,11 +11,16 @@ import pyotp
 import pytest
 from sqlalchemy import select, text
 
-from advocacy.accounts import RANKS, accept_invitation, authenticate, invite
-from advocacy.cli import set_organizer
+from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
 from advocacy.models import AuditEntry, Organizer, Role
-from advocacy.sink import Sink
+from advocacy.organizers.accounts import (
+    RANKS,
+    accept_invitation,
+    authenticate,
+    invite,
+    set_organizer,
+)
 
 from conftest import csrf_token, work
 

@@ -10,7 +10,7 @@ import pytest
 
 from advocacy.extensions import db
 from advocacy.models import Target
-from advocacy.target_rows import COLUMNS, row_of_target
+from advocacy.officials.rows import COLUMNS, row_of_target
 
 from test_admin import PASSWORD, PEOPLE, people  # noqa: F401  # a fixture, used below
 from test_browser import (  # noqa: F401  # browser and live are fixtures

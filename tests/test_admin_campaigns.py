@@ -155,7 +155,7 @@ def test_moderation_releases_and_cancels_with_a_reason(app: Any) -> None:
 def test_the_outbox_shows_what_officials_would_receive(app: Any, sink: Any) -> None:
     outbox = sink.handler.outbox  # the test's sink keeps files, like the built-in one
     app.config["OUTBOX_DIR"] = str(outbox)
-    from advocacy.queue import enqueue_letters
+    from advocacy.delivery.queue import enqueue_letters
 
     enqueue_letters(seed_queued(1))
     work(app)
@@ -178,9 +178,9 @@ def test_the_outbox_is_for_editors_and_hides_links_only_their_addressee_may_use(
     import re
     from email import message_from_bytes, policy
 
-    from advocacy import accounts
+    from advocacy.delivery.queue import get_queue
     from advocacy.models import Organizer
-    from advocacy.queue import get_queue
+    from advocacy.organizers import accounts
 
     outbox = sink.handler.outbox
     app.config["OUTBOX_DIR"] = str(outbox)
@@ -218,7 +218,7 @@ def test_the_outbox_is_for_editors_and_hides_links_only_their_addressee_may_use(
 
 
 def test_links_are_masked_wherever_they_point_and_whatever_the_sites_address() -> None:
-    from advocacy.outbox import mask_links
+    from advocacy.delivery.outbox import mask_links
 
     site = "https://letters.example.org"
     text = ("Confirm: https://LETTERS.example.org/confirm/MQ.aB3dE.fG4hI5jK6lM7nO8pQ9r\n"

@@ -14,19 +14,12 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from advocacy import target_import
-from advocacy.bootstrap import load_data
+from advocacy.campaigns.bootstrap import load_data
 from advocacy.extensions import db
-from advocacy.models import (
-    AuditEntry,
-    HoldReason,
-    Letter,
-    LetterStatus,
-    Target,
-    utcnow,
-)
-from advocacy.target_import import MAX_BYTES, MAX_COLUMNS
-from advocacy.target_rows import COLUMNS, row_of_target
+from advocacy.models import AuditEntry, HoldReason, Letter, LetterStatus, Target, utcnow
+from advocacy.officials.rows import COLUMNS, row_of_target
+from advocacy.organizers import official_import as target_import
+from advocacy.organizers.official_import import MAX_BYTES, MAX_COLUMNS
 
 from conftest import ROOT, seed_queued
 from test_admin import PEOPLE, csrf, log_in, people  # noqa: F401  # a fixture, used below

@@ -10,14 +10,7 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from advocacy.extensions import db
-from advocacy.models import (
-    Body,
-    Campaign,
-    CampaignStatus,
-    Letter,
-    LetterTemplate,
-    Target,
-)
+from advocacy.models import Body, Campaign, CampaignStatus, Letter, LetterTemplate, Target
 
 from conftest import statements, stored, work
 from test_end_to_end import SUPPORTER, submission

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import make_server
 
-from advocacy.sink import Sink, free_port
+from advocacy.delivery.sink import Sink, free_port
 
 from conftest import ROOT, work
 

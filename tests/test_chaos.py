@@ -18,9 +18,11 @@ from typing import Any
 
 import pytest
 
-from advocacy.delivery import Batch, claim, load
-from advocacy.services import set_limits
-from advocacy.sink import Sink, SinkHandler, free_port
+from advocacy.delivery.batch import Batch
+from advocacy.delivery.jobs import claim
+from advocacy.delivery.sink import Sink, SinkHandler, free_port
+from advocacy.letters.compose import load
+from advocacy.organizers.controls import set_limits
 from bench import ledger
 from bench.stack import (
     NO_LIMITS,

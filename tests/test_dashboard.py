@@ -12,8 +12,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select, text, update
 
-from advocacy import dashboard
-from advocacy.dashboard import Filters
 from advocacy.extensions import db
 from advocacy.models import (
     Body,
@@ -26,8 +24,10 @@ from advocacy.models import (
     SubmissionCount,
     Target,
 )
-from advocacy.rollup import Watermark, mark, roll_up, steady
-from advocacy.stats import letter_stats
+from advocacy.reporting import dashboard
+from advocacy.reporting.dashboard import Filters
+from advocacy.reporting.rollup import Watermark, mark, roll_up, steady
+from advocacy.reporting.stats import letter_stats
 
 from conftest import seed_queued, statements, work
 from test_admin import PEOPLE, csrf, log_in, people  # noqa: F401  # people is a fixture
@@ -233,7 +233,8 @@ def test_the_overview_filters_and_exports(app: Any, people: Any) -> None:  # noq
 
 
 def test_own_mail_counts_follow_the_filters_they_can(app: Any, people: Any) -> None:  # noqa: F811
-    from advocacy.own_mail import own_mail_counts, record
+    from advocacy.intake.own_mail import record
+    from advocacy.reporting.own_mail import own_mail_counts
 
     default = db.session.scalars(select(Campaign).where(Campaign.is_default)).one()
     other = Campaign(slug="other", name="Another campaign", bodies=[])
@@ -363,7 +364,7 @@ def waited(ids: list[int], waits: list[float], earlier: timedelta = timedelta())
 
 def test_the_send_latency_histogram_counts_every_delivered_letter(app: Any,
                                                                    client: Any) -> None:
-    from advocacy.queue import enqueue_letters
+    from advocacy.delivery.queue import enqueue_letters
 
     first = seed_queued(2, "un")
     enqueue_letters(first)
@@ -403,7 +404,7 @@ def test_the_workers_logs_are_json_lines_of_ids_and_counts(app: Any, capsys: Any
     import logging
 
     from advocacy import logs
-    from advocacy.delivery import deliver_letters
+    from advocacy.delivery.jobs import deliver_letters
 
     handler = logs.configure()
     try:

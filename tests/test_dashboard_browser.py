@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from test_dashboard import NOW, send
 
-from advocacy.rollup import roll_up
+from advocacy.reporting.rollup import roll_up
 
 from conftest import seed_queued
 from test_admin import PASSWORD, PEOPLE, people  # noqa: F401  # a fixture, used below

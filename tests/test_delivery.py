@@ -16,14 +16,15 @@ import pytest
 from rq import Worker
 from sqlalchemy import func, select
 
-from advocacy import clock, delivery
+from advocacy import clock
+from advocacy.delivery import jobs as delivery
+from advocacy.delivery.limits import Wait
+from advocacy.delivery.queue import enqueue_letters, get_queue
+from advocacy.delivery.reconcile import reconcile
+from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
 from advocacy.models import HoldReason, Letter, LetterStatus, Target
-from advocacy.queue import enqueue_letters, get_queue
-from advocacy.ratelimit import Wait
-from advocacy.reconcile import reconcile
-from advocacy.services import set_digest, set_limits, set_paused
-from advocacy.sink import Sink
+from advocacy.organizers.controls import set_digest, set_limits, set_paused
 
 from conftest import ROOT, seed_queued, work, worker_env
 
@@ -288,7 +289,7 @@ def test_pausing_stops_letters_at_the_next_claim_and_resuming_sends_them(
 
 
 def test_a_campaigns_own_sender_is_used(app: Any, sink: Sink) -> None:
-    from advocacy.services import find_campaign
+    from advocacy.campaigns.settings import find_campaign
 
     campaign = find_campaign(None)
     assert campaign is not None
@@ -302,14 +303,14 @@ def test_a_campaigns_own_sender_is_used(app: Any, sink: Sink) -> None:
 def test_workers_reconcile_periodically_by_themselves(app: Any, sink: Sink) -> None:
     import threading
 
-    from advocacy.queue import get_queue
-    from advocacy.reconcile import reconcile_periodically
+    from advocacy.delivery.queue import get_queue
+    from advocacy.housekeeping import run_periodically
 
     app.config["RECONCILE_EVERY_SECONDS"] = 0.2
     ids = seed_queued(2)  # queued in the database, but no job in Redis: as after a flush
     assert get_queue().count == 0
     stop = threading.Event()
-    thread = threading.Thread(target=reconcile_periodically, args=(app, stop), daemon=True)
+    thread = threading.Thread(target=run_periodically, args=(app, stop), daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + 10

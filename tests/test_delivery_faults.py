@@ -19,14 +19,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from advocacy import delivery
+from advocacy.delivery import jobs as delivery
+from advocacy.delivery.queue import enqueue_letters
+from advocacy.delivery.reconcile import reconcile
+from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
-from advocacy.messages import letter_message_id
+from advocacy.letters.emails import letter_message_id
 from advocacy.models import Campaign, Letter
-from advocacy.queue import enqueue_letters
-from advocacy.reconcile import reconcile
-from advocacy.services import set_limits
-from advocacy.sink import Sink
+from advocacy.organizers.controls import set_limits
 from bench import ledger
 from bench.stack import NO_LIMITS, PrivatePostgres, RedisServer, Workers, postgres_bin
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
 from advocacy.models import Letter, LetterStatus, Submission, Target
-from advocacy.sink import Sink
 
 from conftest import work
 
@@ -160,7 +160,7 @@ def test_permanent_refusal_marks_the_letter_failed_with_the_reason(
 def test_reconcile_requeues_letters_when_redis_lost_the_jobs(
     app: Any, client: Any, sink: Sink, runner: Any
 ) -> None:
-    from advocacy.queue import get_queue
+    from advocacy.delivery.queue import get_queue
 
     submit_and_confirm(app, client, sink)
     get_queue().empty()  # Redis lost its jobs: the database still knows
@@ -196,7 +196,7 @@ def test_one_reminder_after_a_day_and_unconfirmed_letters_expire_after_seven(
     from datetime import UTC, datetime, timedelta
 
     from advocacy import clock
-    from advocacy.reconcile import reconcile
+    from advocacy.delivery.reconcile import reconcile
 
     start = datetime.now(UTC)
     now = {"value": start}

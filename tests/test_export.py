@@ -9,13 +9,13 @@ import pytest
 from sqlalchemy import func, select
 
 from advocacy import create_app
-from advocacy.bootstrap import load_data
-from advocacy.cli import set_organizer
+from advocacy.campaigns.bootstrap import load_data
+from advocacy.campaigns.settings import find_campaign
 from advocacy.extensions import db
-from advocacy.letter_files import read_letter_dir
-from advocacy.letter_versions import Draft, save
+from advocacy.letters.files import read_letter_dir
+from advocacy.letters.versions import Draft, current_template, save
 from advocacy.models import Body, LetterTemplate, Target
-from advocacy.services import current_template, find_campaign
+from advocacy.organizers.accounts import set_organizer
 
 from conftest import ROOT
 

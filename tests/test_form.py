@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from markupsafe import escape
 
-from advocacy.sink import Sink
+from advocacy.delivery.sink import Sink
 
 from conftest import csrf_token, statements, stored, work
 from test_end_to_end import confirmation_link

@@ -17,10 +17,10 @@ from typing import Any
 from sqlalchemy import select, update
 
 from advocacy import models as m
+from advocacy.delivery.queue import enqueue_confirmation, enqueue_letters
+from advocacy.delivery.sink import Received, Sink
 from advocacy.extensions import db
-from advocacy.queue import enqueue_confirmation, enqueue_letters
-from advocacy.services import set_limits
-from advocacy.sink import Received, Sink
+from advocacy.organizers.controls import set_limits
 from bench.stack import NO_LIMITS
 
 from conftest import ROOT, worker_env

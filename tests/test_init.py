@@ -59,7 +59,7 @@ def count(model: Any) -> int:
 
 
 def test_migrations_build_the_schema_the_models_describe(blank_app: Any) -> None:
-    from advocacy.bootstrap import migrate_database
+    from advocacy.campaigns.bootstrap import migrate_database
 
     migrate_database()
     with db.engine.connect() as conn:
@@ -69,7 +69,7 @@ def test_migrations_build_the_schema_the_models_describe(blank_app: Any) -> None
 
 def test_advocacy_db_runs_flask_migrates_commands(blank_app: Any) -> None:
     """Flask-Migrate is set up when `advocacy db …` runs (not for every command)."""
-    from advocacy.bootstrap import MIGRATIONS
+    from advocacy.campaigns.bootstrap import MIGRATIONS
 
     runner = blank_app.test_cli_runner()
     upgraded = runner.invoke(args=["db", "upgrade"])
@@ -189,7 +189,7 @@ def test_a_template_that_does_not_render_stops_init(
 def test_the_privacy_migration_encrypts_what_was_stored_in_clear(blank_app: Any) -> None:
     from flask_migrate import upgrade
 
-    from advocacy.bootstrap import MIGRATIONS, default_campaign, set_up_migrations
+    from advocacy.campaigns.bootstrap import MIGRATIONS, default_campaign, set_up_migrations
     from advocacy.crypto import lookup_hash
     from advocacy.models import Campaign, Submission, Supporter
 
@@ -231,7 +231,7 @@ def test_the_organizer_security_migration_encrypts_secrets_and_finds_who_set_add
 ) -> None:
     from flask_migrate import upgrade
 
-    from advocacy.bootstrap import MIGRATIONS, set_up_migrations
+    from advocacy.campaigns.bootstrap import MIGRATIONS, set_up_migrations
     from advocacy.models import Organizer
 
     set_up_migrations(blank_app)
@@ -282,10 +282,10 @@ def test_migration_0012_rehashes_addresses_and_merges_one_inboxs_rows(blank_app:
 
     from flask_migrate import upgrade
 
-    from advocacy.bootstrap import MIGRATIONS, set_up_migrations
+    from advocacy.campaigns.bootstrap import MIGRATIONS, set_up_migrations
     from advocacy.crypto import keyring, lookup_hash, normalised_email
-    from advocacy.key_rotation import rotate_keys
     from advocacy.models import Campaign, Letter, LetterStatus, Submission, Supporter, utcnow
+    from advocacy.privacy.key_rotation import rotate_keys
 
     def old_hash(address: str) -> str:
         return hmac.new(keyring().lookup_key, normalised_email(address).encode(),

@@ -11,11 +11,12 @@ import pytest
 from rq import Queue
 from sqlalchemy import func, select
 
+from advocacy.connections import get_redis
 from advocacy.crypto import lookup_hash
+from advocacy.delivery.queue import get_queue
+from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
 from advocacy.models import Body, Letter, LetterStatus, Submission, Supporter, Target
-from advocacy.queue import get_queue, get_redis
-from advocacy.sink import Sink
 
 from conftest import csrf_token, statements, stored, work
 from test_end_to_end import SUPPORTER, confirmation_link, submission

@@ -10,10 +10,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from sqlalchemy import func, select
 
+from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
+from advocacy.intake.consent import notice_version
 from advocacy.models import Campaign, OwnMail, Submission
-from advocacy.privacy import notice_version
-from advocacy.sink import Sink
 
 from conftest import stored, work
 from test_end_to_end import submission, submit_and_confirm

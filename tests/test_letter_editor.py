@@ -10,12 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from advocacy.campaigns.settings import find_campaign
+from advocacy.delivery.queue import enqueue_letters
+from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
-from advocacy.letters import choose_subject
+from advocacy.letters.render import choose_subject
+from advocacy.letters.versions import current_template
 from advocacy.models import AuditEntry, Body, Letter, LetterTemplate, Organizer
-from advocacy.queue import enqueue_letters
-from advocacy.services import current_template, find_campaign
-from advocacy.sink import Sink
 
 from conftest import seed_queued, work
 from test_admin import PEOPLE, csrf, log_in, people  # noqa: F401  # people is a fixture
@@ -177,7 +178,7 @@ def escape(text: str) -> str:
 
 
 def test_the_huge_letter_is_refused_for_its_length(app: Any) -> None:
-    from advocacy.letters import LetterRenderError, letter_context, render_letter
+    from advocacy.letters.render import LetterRenderError, letter_context, render_letter
 
     context = letter_context(
         official={"office": "O" * 300, "salutations": {}}, personal_note="",
@@ -280,7 +281,7 @@ def test_template_injection_is_refused_with_a_reason_and_nothing_saved(editor: A
 @ONE_DATABASE
 def test_what_the_supporter_types_stays_inert(editor: Any) -> None:
     """The placeholders carry data, never template code."""
-    from advocacy.letters import letter_context, render_letter
+    from advocacy.letters.render import letter_context, render_letter
 
     source = current().body
     context = letter_context(
@@ -353,7 +354,7 @@ def test_send_me_a_test_goes_to_the_organizer_alone_through_the_queue(
 def test_each_letter_takes_one_subject_by_its_id_and_keeps_it(
     app: Any, editor: Any, sink: Sink
 ) -> None:
-    from advocacy.delivery import compose, load
+    from advocacy.letters.compose import compose, load
 
     subjects = ["Subject A for {{ supporter.name }}", "Subject B", "Subject C"]
     save(editor, subject=subjects[0], subject_variants="\r\n".join(subjects[1:]))
@@ -376,8 +377,8 @@ def test_each_letter_takes_one_subject_by_its_id_and_keeps_it(
 def test_a_digest_takes_one_subject_by_its_key(
     app: Any, editor: Any, sink: Sink, fake_now: Any  # noqa: F811
 ) -> None:
-    from advocacy.reconcile import reconcile
-    from advocacy.services import set_digest, set_limits
+    from advocacy.delivery.reconcile import reconcile
+    from advocacy.organizers.controls import set_digest, set_limits
 
     save(editor, subject="Subject A", subject_variants="Subject B\r\nSubject C")
     fake_now.set(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))  # Tuesday, 10:00 in Geneva

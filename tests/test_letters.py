@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from advocacy.letter_files import read_letter_dir
-from advocacy.letters import LetterRenderError, letter_context, render_letter
-from advocacy.messages import letter_message
+from advocacy.letters.emails import letter_message
+from advocacy.letters.files import read_letter_dir
+from advocacy.letters.render import LetterRenderError, letter_context, render_letter
 
 ROOT = Path(__file__).resolve().parent.parent
 LETTERS = read_letter_dir(ROOT / "templates")
@@ -140,7 +140,7 @@ def test_no_input_can_forge_or_break_an_address(name: str) -> None:
      ("Dr. J. O'Brien", "Appel urgent : torture signalée", "Madame,\n\n=3D égal\tà\n")],
 )
 def test_the_wire_bytes_read_back_as_written(name: str, subject: str, body: str) -> None:
-    from advocacy.letters import RenderedLetter
+    from advocacy.letters.render import RenderedLetter
 
     msg = letter_message(
         letter_id=42, rendered=RenderedLetter(subject=subject.strip(), body=body),

@@ -19,14 +19,14 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from advocacy.delivery.queue import get_queue
+from advocacy.delivery.sink import Sink, free_port
 from advocacy.extensions import db
+from advocacy.links import confirmation_link, data_link, status_link
 from advocacy.logs import REDACTED, JsonLines, redact
 from advocacy.models import Letter, LetterStatus, Submission, utcnow
-from advocacy.queue import get_queue
-from advocacy.retention import purge
-from advocacy.rights import erase
-from advocacy.services import confirmation_link, data_link, status_link
-from advocacy.sink import Sink, free_port
+from advocacy.privacy.retention import purge
+from advocacy.privacy.rights import erase
 
 from conftest import csrf_token, work, worker_env
 from test_admin import PEOPLE, admin_routes, log_in, people  # noqa: F401  # people: a fixture
@@ -76,7 +76,7 @@ def test_a_signed_token_is_redacted_wherever_it_stands(app: Any, client: Any) ->
 def test_the_workers_json_lines_hold_no_token(app: Any, client: Any) -> None:
     sub = written(client)
     link = status_link(sub.id)
-    record = logging.LogRecord("advocacy.delivery", logging.WARNING, __file__, 1,
+    record = logging.LogRecord("advocacy.delivery.jobs", logging.WARNING, __file__, 1,
                                "could not send %s", (link,), None)
     line = JsonLines().format(record)
     assert link.rsplit("/", 1)[1] not in line and "/status/[redacted]" in line

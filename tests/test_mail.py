@@ -12,9 +12,9 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-from advocacy.mail import RelayError, Transport
-from advocacy.messages import Outgoing
-from advocacy.sink import SinkHandler, free_port
+from advocacy.delivery.mail import RelayError, Transport
+from advocacy.delivery.sink import SinkHandler, free_port
+from advocacy.letters.emails import Outgoing
 
 USER, PASSWORD = "campaign", "s3cret pass/word"
 
@@ -101,7 +101,7 @@ def test_no_relay_listening_is_a_relay_error() -> None:
 
 
 def test_a_dropped_connection_is_reopened_once(tmp_path: Path) -> None:
-    from advocacy.sink import Sink
+    from advocacy.delivery.sink import Sink
 
     with Sink(SinkHandler()) as sink:
         smtp = Transport(sink.url)
@@ -116,10 +116,10 @@ def test_a_dropped_connection_is_reopened_once(tmp_path: Path) -> None:
 def test_relay_down_keeps_letters_queued_for_later(app: Any, sink: Any) -> None:
     from sqlalchemy import select
 
+    from advocacy.delivery.queue import enqueue_letters
     from advocacy.extensions import db
     from advocacy.models import Letter
-    from advocacy.queue import enqueue_letters
-    from advocacy.services import set_limits
+    from advocacy.organizers.controls import set_limits
 
     from conftest import seed_queued, work
 
@@ -139,7 +139,7 @@ def test_relay_down_keeps_letters_queued_for_later(app: Any, sink: Any) -> None:
     app.config["RETRY_BASE_SECONDS"] = 0.0
     db.session.execute(Letter.__table__.update().values(not_before=None))
     db.session.commit()
-    from advocacy.reconcile import reconcile
+    from advocacy.delivery.reconcile import reconcile
 
     reconcile()
     work(app)
@@ -152,8 +152,8 @@ def test_a_connection_cut_after_the_whole_message_is_not_resent_unless_asked() -
     """Once the final "." is out and no reply came, the message may have arrived: the
     transport says so (Unconfirmed) instead of sending it again, unless asked to resend; a
     cut before the end of DATA is retried at once, as ever."""
-    from advocacy.mail import Unconfirmed
-    from advocacy.sink import Sink
+    from advocacy.delivery.mail import Unconfirmed
+    from advocacy.delivery.sink import Sink
 
     # The sink's answer each time it asks, at DATA and then at the end of each message.
     plan = [False, True, False, True, False, False, True, False, False]

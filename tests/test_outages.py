@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.pool import NullPool
 
 from advocacy import create_app
+from advocacy.delivery.sink import free_port
 from advocacy.extensions import db
-from advocacy.sink import free_port
 
 from conftest import ROOT
 

@@ -20,14 +20,16 @@ from rq.registry import FinishedJobRegistry
 from sqlalchemy import select, text, update
 
 from advocacy import crypto
+from advocacy.connections import get_redis
+from advocacy.delivery.queue import get_queue
+from advocacy.delivery.sink import Sink, free_port
 from advocacy.extensions import db
-from advocacy.handover import Scope, letters
+from advocacy.letters.addresses import letter_of
 from advocacy.models import Campaign, Letter, LetterStatus, Reply, Submission, Supporter
-from advocacy.queue import get_queue, get_redis
-from advocacy.replies import inbound_server, letter_of, store_reply
-from advocacy.retention import purge_if_due
-from advocacy.rights import erase
-from advocacy.sink import Sink, free_port
+from advocacy.privacy.replies import inbound_server, store_reply
+from advocacy.privacy.retention import purge_if_due
+from advocacy.privacy.rights import erase
+from advocacy.reporting.handover import Scope, letters
 
 from conftest import csrf_token, work
 from test_browser import ONE_DATABASE, browser, live  # noqa: F401  # fixtures

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from test_dashboard import NOW, send
 
-from advocacy.rollup import roll_up
+from advocacy.reporting.rollup import roll_up
 
 from conftest import seed_queued, worker_env
 

@@ -22,11 +22,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
+from advocacy.delivery.sink import Sink, free_port
 from advocacy.extensions import db
+from advocacy.letters.addresses import reply_address
 from advocacy.models import Campaign, Letter, Reply, Target
-from advocacy.replies import authenticate, inbound_server, organisational_domain, reply_address
-from advocacy.rights import everything_about
-from advocacy.sink import Sink, free_port
+from advocacy.privacy.replies import authenticate, inbound_server, organisational_domain
+from advocacy.privacy.rights import everything_about
 
 from conftest import work
 from test_end_to_end import confirmation_link

@@ -9,7 +9,7 @@ import pytest
 
 from advocacy.extensions import db
 from advocacy.models import RollupMark, utcnow
-from advocacy.retention import MARK, PURGE_EVERY, PurgeReport, claim_purge, purge_if_due
+from advocacy.privacy.retention import MARK, PURGE_EVERY, PurgeReport, claim_purge, purge_if_due
 
 from conftest import start_and_see_it_wait_on_its_claim
 

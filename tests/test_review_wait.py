@@ -12,12 +12,15 @@ import pytest
 from rq import SimpleWorker
 from sqlalchemy import update
 
-from advocacy import clock, mail
-from advocacy.delivery import claim, worker_id
+from advocacy import clock
+from advocacy.connections import get_redis
+from advocacy.delivery import mail
+from advocacy.delivery.batch import worker_id
+from advocacy.delivery.jobs import claim
+from advocacy.delivery.queue import JOB_TIMEOUT, enqueue_letters, get_queue
+from advocacy.delivery.reconcile import reconcile
 from advocacy.extensions import db
 from advocacy.models import Letter, LetterStatus
-from advocacy.queue import JOB_TIMEOUT, enqueue_letters, get_queue, get_redis
-from advocacy.reconcile import reconcile
 
 from conftest import seed_queued
 from test_admin import PEOPLE, log_in, people  # noqa: F401  # people is a fixture

@@ -12,7 +12,7 @@ from test_dashboard import NOW, agree_under_every_filter, elsewhere, send
 
 from advocacy.extensions import db
 from advocacy.models import LatencyCount, RollupMark, SentCount, SubmissionCount
-from advocacy.rollup import STEPS, mark, roll_up
+from advocacy.reporting.rollup import STEPS, mark, roll_up
 
 from conftest import seed_queued, start_and_see_it_wait_on_its_claim
 

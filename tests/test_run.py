@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from advocacy.sink import Sink, free_port
+from advocacy.delivery.sink import Sink, free_port
 
 pytestmark = pytest.mark.slow
 

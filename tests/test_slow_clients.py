@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from advocacy.sink import Sink, free_port
+from advocacy.delivery.sink import Sink, free_port
 
 from conftest import worker_env
 from test_end_to_end import submission

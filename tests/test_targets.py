@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from advocacy.targets import TargetFileError, read_target_dir, read_target_file
+from advocacy.officials.files import TargetFileError, read_target_dir, read_target_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SIGNATORIES = {"FR", "DE", "ES", "IT", "FI", "CY", "MD", "KZ", "CA", "US", "BR", "BJ", "CM"}

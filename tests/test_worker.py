@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 from rq.registry import FinishedJobRegistry
 
-from advocacy.queue import enqueue_letters, get_queue
-from advocacy.services import set_limits
-from advocacy.sink import Received, Sink, free_port
+from advocacy.delivery.queue import enqueue_letters, get_queue
+from advocacy.delivery.sink import Received, Sink, free_port
+from advocacy.organizers.controls import set_limits
 from bench.stack import NO_LIMITS, RedisServer, Workers, wait_for
 
 from conftest import seed_queued, worker_env

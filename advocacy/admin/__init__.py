@@ -14,8 +14,8 @@ from typing import Any, TypeVar
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 
-from ..accounts import may
-from ..models import Role
+from advocacy.models import Role
+from advocacy.organizers.accounts import may
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 View = TypeVar("View", bound=Callable[..., Any])
@@ -47,7 +47,7 @@ def public(view: View) -> View:
     return view
 
 
-from . import (  # noqa: E402,F401  # the routes register themselves on bp
+from advocacy.admin import (  # noqa: E402,F401  # the routes register themselves on bp
     auth,
     campaigns,
     dashboard,

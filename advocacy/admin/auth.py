@@ -9,11 +9,12 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from .. import accounts, audit
-from ..extensions import client_key, db, limiter
-from ..models import Organizer, Role, utcnow
-from . import bp, public, requires
-from .session import SignedIn
+from advocacy import audit
+from advocacy.admin import bp, public, requires
+from advocacy.admin.session import SignedIn
+from advocacy.extensions import client_key, db, limiter
+from advocacy.models import Organizer, Role, utcnow
+from advocacy.organizers import accounts
 
 # Between the password and the code: who, and until when the code may be typed.
 PENDING = "admin-second-factor"

@@ -9,13 +9,14 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import audit, campaigns
-from ..extensions import db
-from ..models import Campaign, Role, utcnow
-from ..ratelimit import campaign_limits
-from ..services import set_paused
-from ..targets import BODY_SLUGS
-from . import bp, requires
+from advocacy import audit
+from advocacy.admin import bp, requires
+from advocacy.campaigns import settings as campaigns
+from advocacy.campaigns.limits import campaign_limits
+from advocacy.extensions import db
+from advocacy.models import Campaign, Role, utcnow
+from advocacy.officials.files import BODY_SLUGS
+from advocacy.organizers.controls import set_paused
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 

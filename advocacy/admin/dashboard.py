@@ -20,15 +20,17 @@ from flask import (
 from flask_login import current_user
 from sqlalchemy import select
 
-from .. import dashboard, handover, moderation, pulse
-from ..charts import bar_chart
-from ..csv_safety import InertWriter
-from ..dashboard import Filters
-from ..extensions import db
-from ..models import Body, Campaign, Role, Target
-from ..own_mail import own_mail_counts
-from ..rollup import Watermark, steady
-from . import bp, requires
+from advocacy.admin import bp, requires
+from advocacy.csv_safety import InertWriter
+from advocacy.extensions import db
+from advocacy.models import Body, Campaign, Role, Target
+from advocacy.organizers import moderation
+from advocacy.reporting import dashboard, handover
+from advocacy.reporting import stuck as pulse
+from advocacy.reporting.charts import bar_chart
+from advocacy.reporting.dashboard import Filters
+from advocacy.reporting.own_mail import own_mail_counts
+from advocacy.reporting.rollup import Watermark, steady
 
 TITLES = {"day": "Sent per day (UTC)", "hour": "Sent per hour (the last 7 days of the range, UTC)",
           "body": "Sent per body", "target": "Sent per official",

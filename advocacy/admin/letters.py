@@ -9,15 +9,16 @@ from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from .. import letter_versions as versions
-from ..accounts import may
-from ..extensions import db
-from ..letters import FILTERS, LetterRenderError
-from ..models import Body, Campaign, LetterTemplate, Role
-from ..proofs import ProofError, request_proof
-from ..services import current_template, official_label
-from ..targets import LANGUAGES
-from . import bp, requires
+from advocacy.admin import bp, requires
+from advocacy.extensions import db
+from advocacy.letters import versions as versions
+from advocacy.letters.compose import official_label
+from advocacy.letters.render import FILTERS, LetterRenderError
+from advocacy.letters.versions import current_template
+from advocacy.models import Body, Campaign, LetterTemplate, Role
+from advocacy.officials.files import LANGUAGES
+from advocacy.organizers.accounts import may
+from advocacy.organizers.proofs import ProofError, request_proof
 
 LETTER = "/letters/<campaign_slug>/<body_slug>/<language>"
 

@@ -7,9 +7,9 @@ from typing import Any
 from flask import flash, redirect, render_template, request
 from flask_login import current_user
 
-from .. import moderation
-from ..models import HoldReason, Role
-from . import bp, requires
+from advocacy.admin import bp, requires
+from advocacy.models import HoldReason, Role
+from advocacy.organizers import moderation
 
 
 @bp.get("/moderation")

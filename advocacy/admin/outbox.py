@@ -7,9 +7,9 @@ from typing import Any
 
 from flask import abort, current_app, render_template
 
-from .. import outbox
-from ..models import Role
-from . import bp, requires
+from advocacy.admin import bp, requires
+from advocacy.delivery import outbox
+from advocacy.models import Role
 
 
 def _folder() -> Path:

@@ -10,10 +10,11 @@ from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from .. import accounts, queue
-from ..extensions import db
-from ..models import AuditEntry, Invitation, Organizer, Role
-from . import bp, requires
+from advocacy.admin import bp, requires
+from advocacy.delivery import queue
+from advocacy.extensions import db
+from advocacy.models import AuditEntry, Invitation, Organizer, Role
+from advocacy.organizers import accounts
 
 AUDIT_PAGE = 100
 
@@ -41,7 +42,7 @@ def invite() -> Any:
         return redirect(url_for("admin.organizers"))
     link = f"{current_app.config['ADVOCACY_PUBLIC_URL']}/admin/invitation/{token}"
     try:
-        queue.get_queue().enqueue("advocacy.delivery.send_invitation", invitation.id, link)
+        queue.enqueue(queue.Job.SEND_INVITATION, invitation.id, link)
     except RedisError:
         flash("The invitation is saved but its email could not be queued: revoke it and try"
               " again when the queue is back.", "error")

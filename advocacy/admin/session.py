@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask_login import UserMixin
 
-from ..accounts import from_session_id
-from ..extensions import login_manager
-from ..models import Organizer
+from advocacy.extensions import login_manager
+from advocacy.models import Organizer
+from advocacy.organizers.accounts import from_session_id
 
 
 class SignedIn(UserMixin):  # type: ignore[misc]

@@ -10,15 +10,16 @@ from flask_login import current_user
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager
 
-from .. import target_edits, target_import
-from ..accounts import may
-from ..extensions import db
-from ..letters import country_name
-from ..models import Body, Letter, Role, Target
-from ..target_edits import plural
-from ..target_rows import COLUMNS, OTHER_LANGUAGES, REQUIRED, row_of_target
-from ..targets import LANGUAGES
-from . import bp, requires
+from advocacy.admin import bp, requires
+from advocacy.extensions import db
+from advocacy.letters.render import country_name
+from advocacy.models import Body, Letter, Role, Target
+from advocacy.officials.files import LANGUAGES
+from advocacy.officials.rows import COLUMNS, OTHER_LANGUAGES, REQUIRED, row_of_target
+from advocacy.organizers import official_edits as target_edits
+from advocacy.organizers import official_import as target_import
+from advocacy.organizers.accounts import may
+from advocacy.organizers.official_edits import plural
 
 PER_PAGE = 50
 STATES = {

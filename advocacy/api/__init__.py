@@ -11,12 +11,13 @@ from flask import Blueprint, current_app, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from ..dashboard import Filters
-from ..extensions import limiter, submit_rate
-from ..own_mail import own_mail_counts
-from ..services import SubmissionError, SubmitResult, find_campaign, submit
-from ..stats import letter_stats, stats_cache
-from ..validation import caught_in_honeypot, check_submission
+from advocacy.campaigns.settings import find_campaign
+from advocacy.extensions import limiter, submit_rate
+from advocacy.intake.submit import SubmissionError, SubmitResult, submit
+from advocacy.intake.validation import caught_in_honeypot, check_submission
+from advocacy.reporting.dashboard import Filters
+from advocacy.reporting.own_mail import own_mail_counts
+from advocacy.reporting.stats import letter_stats, stats_cache
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 
@@ -60,7 +61,6 @@ def get_stats() -> Reply:
     everything = Filters(campaign.id if campaign else None)
     return stats_cache().get(slug or "", lambda: {
         **letter_stats(campaign), "own_mail": own_mail_counts(everything)}), 200
-
 
 
 @cache

@@ -20,30 +20,27 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from .. import own_mail, queue
-from ..dashboard import Filters
-from ..delivery import rendered
-from ..extensions import EMBEDDABLE_POLICY, csrf, db, limiter, submit_rate, talisman
-from ..guards import checks_nul_itself
-from ..letters import country_name
-from ..models import Campaign, Target
-from ..privacy import contact_address, data_page, notice_version, retention_days
-from ..rights import replies_to_submission
-from ..services import (
-    ConfirmationError,
-    SubmissionError,
-    confirm,
-    find_campaign,
-    letter_states,
-    submission_for_status,
-    submission_for_token,
-    submit,
-)
-from ..states import STATE_LABELS
-from ..stats import sent_count, stats_cache
-from ..targets import LANGUAGES
-from ..validation import caught_in_honeypot, check_submission, valid_ref
-from . import letter_form
+from advocacy.campaigns.settings import find_campaign
+from advocacy.delivery import queue
+from advocacy.extensions import EMBEDDABLE_POLICY, csrf, db, limiter, submit_rate, talisman
+from advocacy.guards import checks_nul_itself
+from advocacy.intake import own_mail
+from advocacy.intake.confirm import confirm, letter_states
+from advocacy.intake.consent import contact_address, data_page, notice_version, retention_days
+from advocacy.intake.submit import SubmissionError, submit
+from advocacy.intake.validation import caught_in_honeypot, check_submission, valid_ref
+from advocacy.letters.compose import rendered
+from advocacy.letters.render import country_name
+from advocacy.letters.states import STATE_LABELS
+from advocacy.links import ConfirmationError, submission_for_token
+from advocacy.models import OWN_MAIL_CHANNELS, Campaign, Target
+from advocacy.officials.files import LANGUAGES
+from advocacy.privacy.retention import submission_for_status
+from advocacy.privacy.rights import replies_to_submission
+from advocacy.public import letter_form
+from advocacy.reporting.dashboard import Filters
+from advocacy.reporting.own_mail import own_mail_counts
+from advocacy.reporting.stats import sent_count, stats_cache
 
 bp = Blueprint("public", __name__)
 Page = str | tuple[str, int]
@@ -165,7 +162,7 @@ def campaign_page(embed: bool) -> Page:
         "public/index.html", campaign=campaign, values=values, errors=errors, embed=embed,
         sent=stats_cache().get(f"sent:{campaign.id}", lambda: sent_count(campaign)),
         own_mail_sent=stats_cache().get(f"own:{campaign.id}", lambda: sum(
-            own_mail.own_mail_counts(Filters(campaign.id)).values())),
+            own_mail_counts(Filters(campaign.id)).values())),
         preview=letter_form.preview(campaign, choice, values, _placeholders()),
         suggested=suggested,
         countries=letter_form.countries(language), **letter_form.choices(campaign, language),
@@ -207,7 +204,7 @@ def own_mail_page() -> Any:
     channel, _sep, key = values.get("own_mail", "").partition(":")
     language = values.get("language", "en")
     target = db.session.scalar(select(Target).where(Target.key == key, Target.active.is_(True)))
-    if channel not in own_mail.CHANNELS or target is None or not target.email:
+    if channel not in OWN_MAIL_CHANNELS or target is None or not target.email:
         abort(400, _("Choose an official with an email address, and a way to write."))
     letter = letter_form.preview(campaign, letter_form.chosen(campaign, values), values,
                                  _placeholders(), official_key=key,
@@ -319,4 +316,4 @@ def share_links(campaign_name: str) -> list[tuple[str, str]]:
     ]
 
 
-from . import my_data  # noqa: E402, F401  # registers the supporter's data pages on bp
+from advocacy.public import my_data  # noqa: E402, F401  # registers the data pages on bp

@@ -1,6 +1,6 @@
 """The supporters' form: mapping its fields to a submission, and the preview of the letter.
 
-The form and the JSON API share one validation (advocacy.validation.check_submission), so
+The form and the JSON API share one validation (advocacy.intake.validation.check_submission), so
 they accept and refuse exactly the same things; only the field names differ.
 """
 
@@ -14,11 +14,19 @@ from typing import Any
 from babel import Locale
 from sqlalchemy import select
 
-from ..extensions import db
-from ..letters import LetterRenderError, country_name, initials, letter_context, render_letter
-from ..models import Body, Campaign, LetterTemplate, Target
-from ..services import current_template, envelope, official_data, official_label
-from ..targets import BODY_SLUGS, LANGUAGES, choose_targets
+from advocacy.extensions import db
+from advocacy.letters.compose import envelope, official_data, official_label
+from advocacy.letters.render import (
+    LetterRenderError,
+    country_name,
+    initials,
+    letter_context,
+    render_letter,
+)
+from advocacy.letters.versions import current_template
+from advocacy.models import Body, Campaign, LetterTemplate, Target
+from advocacy.officials.choose import choose_targets
+from advocacy.officials.files import BODY_SLUGS, LANGUAGES
 
 # API field -> form field, for placing each message next to its field.
 FIELD_OF = {

@@ -11,14 +11,14 @@ from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from redis.exceptions import RedisError
 
-from .. import queue
-from ..crypto import lookup_hash
-from ..extensions import limiter, submit_rate
-from ..models import Supporter
-from ..rights import erase, erased, everything_about
-from ..services import ConfirmationError, supporter_for_data_token
-from ..validation import normalise_email
-from . import Page, bp
+from advocacy.crypto import lookup_hash
+from advocacy.delivery import queue
+from advocacy.extensions import limiter, submit_rate
+from advocacy.intake.validation import normalise_email
+from advocacy.links import ConfirmationError, supporter_for_data_token
+from advocacy.models import Supporter
+from advocacy.privacy.rights import erase, erased, everything_about
+from advocacy.public import Page, bp
 
 log = logging.getLogger(__name__)
 

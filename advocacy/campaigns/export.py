@@ -1,0 +1,121 @@
+"""`advocacy export`: the officials and the current letters written back as the files init reads.
+
+targets/<body>.toml and templates/<body>/<language>.toml, in the formats of advocacy.officials.files
+and advocacy.letters.files, so that export then `advocacy init` on a fresh database gives the
+same data. Nothing else leaves the database: no organizer, supporter, letter or setting, not
+even who wrote a version (organizers of a campaign like this one may have reasons to stay
+unnamed in a public repository).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import tomli_w
+from sqlalchemy import func, select
+
+from advocacy.extensions import db
+from advocacy.letters.files import read_letter_file
+from advocacy.letters.versions import current_template
+from advocacy.models import Body, Campaign, LetterTemplate, Target, utcnow
+from advocacy.officials.files import LANGUAGES, read_target_file
+from advocacy.progress import Advance, counted, nothing
+
+TARGET_HEADER = """\
+# Officials of one body, written by `advocacy export` on {date}. Offices, not persons.
+# Only addresses stated by a primary source are verified; see targets-sources.md.
+"""
+LETTER_HEADER = """\
+# The appeal, written by `advocacy export` on {date} from campaign "{campaign}", version {version}.
+"""
+
+
+def _write(path: Path, header: str, data: dict[str, Any], check: Callable[[Path], object]) -> None:
+    """Write the file whole or not at all, once init has read it back without a complaint."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as tmp:
+        # The readers take the body and language from the names: keep folder and file names.
+        staged = Path(tmp) / path.parent.name / path.name
+        staged.parent.mkdir()
+        staged.write_text(header + "\n" + tomli_w.dumps(data, multiline_strings=True),
+                          encoding="utf-8")
+        check(staged)
+        os.replace(staged, path)
+
+
+def target_entry(target: Target) -> dict[str, Any]:
+    """One official as a target file describes it (advocacy.officials.files.TargetSpec)."""
+    entry: dict[str, Any] = {
+        "key": target.key, "office": target.office, "holder": target.holder,
+        "country": target.country, "languages": list(target.languages),
+        "timezone": target.timezone,
+    }
+    for key in ("email", "contact_page", "postal_address"):
+        if getattr(target, key):
+            entry[key] = getattr(target, key)
+    entry["source"] = target.source
+    entry["verified"] = target.verified
+    entry["salutation"] = dict(target.salutations)
+    if target.office_names:
+        entry["office_names"] = dict(target.office_names)
+    return entry
+
+
+def export_steps() -> int:
+    """How many steps export_targets and export_letters report: a body, a body's language."""
+    return int(db.session.scalar(select(func.count(Body.id))) or 0) * (1 + len(LANGUAGES))
+
+
+def export_targets(directory: Path, advance: Advance = nothing) -> dict[str, Any]:
+    """targets/<body>.toml for each body; deactivated officials stay out (files cannot say
+    'inactive', and loading them back would write to them again)."""
+    report: dict[str, Any] = {"files": [], "left_out": []}
+    date = utcnow().date().isoformat()
+    for body in counted(db.session.scalars(select(Body).order_by(Body.id)), advance):
+        targets = db.session.scalars(
+            select(Target).where(Target.body_id == body.id).order_by(Target.id)).all()
+        report["left_out"] += [t.key for t in targets if not t.active]
+        active = [target_entry(t) for t in targets if t.active]
+        if not active:
+            continue
+        path = directory / f"{body.slug}.toml"
+        _write(path, TARGET_HEADER.format(date=date),
+               {"body": {"slug": body.slug, "name": body.name, "names": dict(body.names)},
+                "target": active},
+               read_target_file)
+        report["files"].append(str(path))
+    return report
+
+
+def letter_data(template: LetterTemplate) -> dict[str, Any]:
+    """One version as a letter file says it (advocacy.letters.files)."""
+    data: dict[str, Any] = {"subject": template.subject,
+                            "default_salutation": template.default_salutation}
+    if template.subject_variants:
+        data["subject_variants"] = list(template.subject_variants)
+    if template.suggested_note:
+        data["suggested_note"] = template.suggested_note
+    data["body"] = template.body
+    return data
+
+
+def export_letters(campaign: Campaign, directory: Path,
+                   advance: Advance = nothing) -> dict[str, Any]:
+    """templates/<body>/<language>.toml: the current version of each of the campaign's."""
+    report: dict[str, Any] = {"files": []}
+    date = utcnow().date().isoformat()
+    for body in db.session.scalars(select(Body).order_by(Body.id)):
+        for language in counted(LANGUAGES, advance):
+            template = current_template(campaign, body, language)
+            if template is None:
+                continue
+            path = directory / body.slug / f"{language}.toml"
+            header = LETTER_HEADER.format(date=date, campaign=campaign.name.replace('"', "'"),
+                                          version=template.version)
+            _write(path, header, letter_data(template), read_letter_file)
+            report["files"].append(str(path))
+    return report

@@ -1,0 +1,87 @@
+"""Whether a letter may go now: its campaign's limits and send windows, the official's caps.
+A letter that may not go is put back with the time it may."""
+
+from __future__ import annotations
+
+import functools
+import random
+import time
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+
+from advocacy import clock, connections
+from advocacy.campaigns.limits import RateLimits, campaign_limits, digest_time, window_opens
+from advocacy.delivery.batch import Batch
+from advocacy.delivery.limits import Limiter
+from advocacy.delivery.schedule import schedule_digest
+from advocacy.letters.compose import LetterRow
+from advocacy.models import (
+    CampaignStatus,
+    HoldReason,
+    LetterStatus,
+)
+
+
+def _limits(letter: LetterRow, cache: dict[int, RateLimits]) -> RateLimits:
+    if letter.campaign_id not in cache:
+        cache[letter.campaign_id] = campaign_limits(letter.campaign_limits)
+    return cache[letter.campaign_id]
+
+
+def _gate(letter: LetterRow, limits: RateLimits, limiter: Limiter, batch: Batch) -> bool:
+    """Everything that may keep a letter back; True when it may go now."""
+    cfg = current_app.config
+    if not letter.target_active:
+        batch.record(letter, LetterStatus.CANCELLED, last_error="the official was deactivated")
+        return False
+    if letter.campaign_status != CampaignStatus.OPEN or letter.target_paused:
+        batch.hold(letter, HoldReason.PAUSED, None, "paused by the organizers")
+        return False
+    if cfg["ADVOCACY_MODE"] == "live" and not letter.target_verified:
+        # targets-sources.md: nothing goes by email to an unverified address in live mode.
+        batch.hold(letter, HoldReason.UNVERIFIED, None, "the official's address is unverified")
+        return False
+    if letter.target_bounced:
+        batch.hold(letter, HoldReason.BOUNCED, None, "the official's address bounced")
+        return False
+    now = clock.now()
+    opens = window_opens(limits.window, letter.target_timezone, now)
+    if opens is not None:
+        batch.hold(letter, HoldReason.WINDOW, opens, "outside the official's send window")
+        return False
+    domain = (letter.target_email or "").rpartition("@")[2].lower()
+    while (wait := limiter.acquire(limits, letter.target_key, domain, time.time())) is not None:
+        if wait.scope == "official_day" and letter.target_digest:
+            local_day = now.astimezone(ZoneInfo(letter.target_timezone)).date()
+            key = f"{letter.campaign_id}:{letter.target_id}:{local_day.isoformat()}"
+            at = digest_time(limits, letter.target_timezone, now)
+            batch.hold(letter, HoldReason.DIGEST, at, "daily cap reached: goes in the digest",
+                       digest_key=key)
+            batch.after_commit.append(functools.partial(schedule_digest, key, at))
+            return False
+        if wait.seconds <= cfg["INLINE_WAIT_SECONDS"]:
+            time.sleep(wait.seconds + random.uniform(0, WAIT_JITTER))  # noqa: S311
+            continue
+        # Counted from now, not from `now` above: the letter may have waited inline since,
+        # and the wait is measured from the limiter's last look. Whole seconds (rounded up),
+        # so letters held together share one release job.
+        until = (clock.now() + timedelta(seconds=wait.seconds + 1)).replace(microsecond=0)
+        batch.hold(letter, HoldReason.LIMIT, until, f"rate limit: {wait.scope}")
+        return False
+    return True
+
+
+def limiter_for_app() -> Limiter:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    limiter = app.extensions.get("advocacy_limiter")
+    if limiter is None:
+        limiter = Limiter(connections.get_redis(), app.config["QUEUE_NAME"])
+        app.extensions["advocacy_limiter"] = limiter
+    return limiter  # type: ignore[no-any-return]
+
+
+# Added at random to each wait on a limit, so workers that wait for the same slot do not
+# all wake at the same instant.
+WAIT_JITTER = 0.01

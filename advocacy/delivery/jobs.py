@@ -1,0 +1,222 @@
+"""The worker's jobs: claim letters, apply limits and windows, compose, send, record.
+
+Jobs take ids, never objects. The database decides: a letter is claimed with one
+conditional UPDATE (queued -> sending), so a duplicated job cannot send it twice. Just before
+a letter's message goes to the relay, one durable commit records the previous letter's
+outcome and marks this one as on the wire (`on_wire_at`). So a worker killed mid-chunk
+leaves at most one letter that may have arrived without a recorded outcome: `reconcile`
+hands that one to an organizer (needs_review) and queues the chunk's unmarked letters
+again, which were never sent.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import random
+import smtplib
+from collections import Counter
+from datetime import timedelta
+
+from flask import current_app
+from redis.exceptions import RedisError
+from sqlalchemy import or_, update
+
+from advocacy import clock
+from advocacy.campaigns.limits import RateLimits
+from advocacy.delivery import mail
+from advocacy.delivery.batch import AMBIGUOUS, LETTERS, Batch, worker_id
+from advocacy.delivery.gate import _gate, _limits, limiter_for_app
+from advocacy.delivery.mail import smtp_refusal
+from advocacy.delivery.queue import Job
+from advocacy.delivery.schedule import _enqueue_at
+from advocacy.extensions import db
+from advocacy.letters.compose import LetterRow, compose, load, render
+from advocacy.letters.render import (
+    LetterRenderError,
+)
+from advocacy.letters.states import ERASED
+from advocacy.models import (
+    HoldReason,
+    Letter,
+    LetterStatus,
+)
+
+log = logging.getLogger(__name__)
+
+
+def claim(letter_ids: list[int]) -> list[int]:
+    """Take due queued letters for sending, in one conditional UPDATE; returns those taken."""
+    now = clock.now()
+    taken = db.session.execute(
+        update(LETTERS)
+        .where(
+            LETTERS.c.id.in_(letter_ids),
+            LETTERS.c.status == LetterStatus.QUEUED,
+            or_(LETTERS.c.not_before.is_(None), LETTERS.c.not_before <= now),
+        )
+        .values(status=LetterStatus.SENDING, claimed_at=now, claimed_by=worker_id(),
+                attempts=LETTERS.c.attempts + 1, on_wire_at=None)
+        .returning(LETTERS.c.id)
+    ).scalars().all()
+    db.session.commit()
+    return list(taken)
+
+
+def _put_back(letters: list[LetterRow], reason: str, batch: Batch) -> None:
+    """Claimed letters never tried (Redis away, say): queued again, the attempt not counted."""
+    later = clock.now() + timedelta(seconds=current_app.config["RETRY_BASE_SECONDS"])
+    for letter in letters:
+        batch.record(letter, LetterStatus.QUEUED, not_before=later, last_error=reason,
+                     attempts=letter.attempts - 1)
+        batch.counts["put back"] += 1
+
+
+def _retry_later(letter: LetterRow, reason: str, batch: Batch) -> None:
+    """Back to the queue after an exponential, jittered wait; failed after MAX attempts."""
+    cfg = current_app.config
+    if letter.attempts >= cfg["MAX_ATTEMPTS"]:  # attempts counts this one (set by claim)
+        batch.record(letter, LetterStatus.FAILED,
+                     last_error=f"gave up after {letter.attempts} tries: {reason}")
+        return
+    base = cfg["RETRY_BASE_SECONDS"] * 2 ** (letter.attempts - 1)
+    delay = min(cfg["RETRY_MAX_SECONDS"], base) * random.uniform(0.5, 1.5)  # noqa: S311
+    until = clock.now() + timedelta(seconds=delay)
+    batch.record(letter, LetterStatus.QUEUED, not_before=until, last_error=reason)
+    batch.counts["retry"] += 1
+    letter_id = letter.id
+    batch.after_commit.append(
+        functools.partial(_enqueue_at, until, Job.DELIVER_LETTERS, [letter_id]))
+
+
+def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch) -> bool:
+    """Send one letter and record the outcome; False when the relay itself is unreachable."""
+    if letter.supporter_email is None:  # erased after this letter was claimed
+        batch.record(letter, LetterStatus.CANCELLED, last_error=ERASED)
+        return True
+    try:
+        rendered = render(letter)
+        msg = compose(letter, rendered)
+    except LetterRenderError as exc:
+        batch.record(letter, LetterStatus.FAILED, last_error=f"template: {exc}")
+        return True
+    if not batch.on_wire(letter):
+        batch.counts["taken back"] += 1  # reconcile queued it again: another claim sends it
+        return True
+    try:
+        # With the campaign's consent, a message whose outcome is unknown goes once more
+        # at once, with the same Message-ID; else never: a person decides.
+        smtp.send(msg, resend_unconfirmed=letter.campaign_resend_ambiguous)
+    except mail.Unconfirmed as exc:
+        if letter.campaign_resend_ambiguous:  # unknown twice over: again later, same Message-ID
+            _retry_later(letter, f"{AMBIGUOUS}; sent again as the campaign chose: {exc}"[:500],
+                         batch)
+        else:
+            batch.record(letter, LetterStatus.NEEDS_REVIEW,
+                         last_error=f"{AMBIGUOUS}: the connection dropped after the whole "
+                                    "message went out, before the relay's answer")
+        return True
+    except mail.RelayError as exc:
+        _retry_later(letter, f"relay: {exc}"[:500], batch)
+        return False
+    except (smtplib.SMTPException, OSError) as exc:
+        refusal = smtp_refusal(exc)
+        if refusal is None or isinstance(exc, smtplib.SMTPSenderRefused):
+            # The connection broke, or the relay refused our sender: not the official's fault.
+            smtp.close()
+            _retry_later(letter, f"{type(exc).__name__}: {exc}"[:500], batch)
+            return True
+        code, text = refusal
+        reason = f"{code} {text}"[:1000]
+        if code < 500:
+            _retry_later(letter, reason, batch)
+            return True
+        batch.record(letter, LetterStatus.FAILED, last_error=reason)
+        if isinstance(exc, smtplib.SMTPRecipientsRefused) or text.startswith("5.1."):
+            # The address itself is refused: flag it, hold the rest until someone looks.
+            batch.targets.append({"id": letter.target_id, "bounced_at": clock.now(),
+                                  "bounce_reason": reason})
+        return True
+    batch.record_sent(letter, rendered.digest())
+    return True
+
+
+def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
+    """Deliver a batch: claim a chunk at a time, one SMTP connection for all of it."""
+    cfg = current_app.config
+    smtp = mail.shared_transport()
+    limiter = limiter_for_app()
+    counts: Counter[str] = Counter()
+    limits_cache: dict[int, RateLimits] = {}
+    for start in range(0, len(letter_ids), cfg["CLAIM_SIZE"]):
+        chunk = list(letter_ids[start : start + cfg["CLAIM_SIZE"]])
+        claimed = claim(chunk)
+        counts["skipped"] += len(chunk) - len(claimed)
+        if not claimed:
+            continue
+        batch = Batch()
+        relay_up, redis_down = True, ""
+        letters = load(claimed)
+        # The session's read ends here: the chunk writes on a connection of its own, and a
+        # transaction left open would hold its snapshot (and a pooled connection) meanwhile.
+        db.session.commit()
+        try:
+            for letter in letters:
+                if not relay_up:  # no use trying each letter against a relay that is down
+                    _retry_later(letter, "relay unreachable", batch)
+                    continue
+                try:
+                    go = _gate(letter, _limits(letter, limits_cache), limiter, batch)
+                except RedisError as exc:  # the limits cannot be counted: nothing more goes
+                    redis_down = f"{type(exc).__name__}: {exc}"[:300]
+                    break
+                if go:
+                    relay_up = _send(letter, smtp, batch)
+        finally:
+            # What was done is recorded even if something broke off; letters not tried go
+            # back to the queue now (not to review after the stale wait: none went out).
+            untried = [lt for lt in letters if lt.id not in batch.decided]
+            if redis_down:
+                _put_back(untried, f"not sent: the rate limits could not be checked "
+                                   f"({redis_down})", batch)
+            else:  # an unexpected error: the attempt counts, so a letter that breaks
+                for letter in untried:  # every worker ends failed, not in a loop
+                    _retry_later(letter, "not sent: its batch broke off", batch)
+            batch.commit()
+            counts.update(batch.counts)
+        if redis_down:
+            # The rest of the job stays queued in the database; reconcile enqueues it again
+            # once Redis answers.
+            log.warning("Redis away: %d letters put back in the queue", len(untried),
+                        extra={"fields": {"event": "redis away", "put_back": len(untried)}})
+            break
+        if not relay_up:
+            # The rest of the job waits in the queue for its retry; reconcile sees to it.
+            rest = list(letter_ids[start + cfg["CLAIM_SIZE"]:])
+            if rest:
+                with contextlib.suppress(RedisError):
+                    _enqueue_at(clock.now() + timedelta(seconds=cfg["RETRY_BASE_SECONDS"]),
+                                Job.DELIVER_LETTERS, rest)
+            break
+    log.info("batch of %d: %s", len(letter_ids), dict(counts),
+             extra={"fields": {"event": "batch", "letters": len(letter_ids), **counts}})
+    return dict(counts)
+
+
+def release_letters(letter_ids: list[int]) -> dict[str, int]:
+    """Held letters whose time has come go back to the queue, and out."""
+    released = db.session.execute(
+        update(Letter)
+        .where(
+            Letter.id.in_(letter_ids),
+            Letter.status == LetterStatus.HELD,
+            Letter.hold_reason.in_([HoldReason.LIMIT, HoldReason.WINDOW]),
+            Letter.not_before <= clock.now() + timedelta(seconds=1),
+        )
+        .values(status=LetterStatus.QUEUED, hold_reason=None)
+        .returning(Letter.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    db.session.commit()
+    return deliver_letters(sorted(released)) if released else {}

@@ -1,0 +1,187 @@
+"""The only code that talks SMTP: one connection, reused across a batch of messages."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from flask import current_app
+
+from advocacy.config import check_mail_safety
+from advocacy.letters.emails import Outgoing
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
+TIMEOUT = 30
+
+
+class RelayError(Exception):
+    """The relay cannot be reached or refuses us (connection, TLS, login): not a letter's fault."""
+
+
+class Unconfirmed(smtplib.SMTPServerDisconnected):
+    """The whole message went out (DATA's final "."), but no reply came: it may have arrived."""
+
+
+class _EndOfData(smtplib.SMTP):
+    """smtplib's client, noting when a message's terminating CRLF.CRLF has been written.
+
+    smtplib's `data()` writes the message and its end in one `send`, then waits for the
+    reply; a connection lost before that `send` returned cannot have delivered the message,
+    one lost after it may have. Subclassing keeps smtplib's own SMTP conversation (ESMTP
+    options, dot-stuffing, refusals) instead of a hand-written one.
+    """
+
+    data_ended = False
+
+    def send(self, s: ReadableBuffer | str) -> None:
+        super().send(s)
+        if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
+            self.data_ended = True
+
+
+class _SMTP(_EndOfData):
+    pass
+
+
+class _SMTPS(_EndOfData, smtplib.SMTP_SSL):
+    pass
+
+
+class Transport:
+    """An SMTP connection opened lazily and reused; reconnects once if the server hung up."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self._smtp: _EndOfData | None = None
+
+    def _connect(self) -> _EndOfData:
+        parts = urlsplit(self.url)
+        query = parse_qs(parts.query)
+        host = parts.hostname or "127.0.0.1"
+        smtp: _EndOfData
+        if parts.scheme == "smtps":
+            smtp = _SMTPS(
+                host, parts.port or 465, timeout=TIMEOUT, context=ssl.create_default_context()
+            )
+        else:
+            smtp = _SMTP(host, parts.port or 25, timeout=TIMEOUT)
+            if query.get("starttls", ["0"])[0] in ("1", "true", "yes"):
+                smtp.starttls(context=ssl.create_default_context())
+        if parts.username:
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
+        return smtp
+
+    def _open(self) -> _EndOfData:
+        try:
+            return self._connect()
+        except (smtplib.SMTPException, OSError) as exc:
+            raise RelayError(f"{type(exc).__name__}: {exc}") from exc
+
+    def send(self, msg: EmailMessage | Outgoing, resend_unconfirmed: bool = True) -> None:
+        """Send one message; RelayError when the relay is unreachable, else SMTP errors.
+
+        A connection lost before the message's end reconnects and sends it again, once. One
+        lost after it (no reply to the final ".") raises Unconfirmed, unless
+        `resend_unconfirmed`: then it goes once more, with the same bytes and Message-ID
+        (most servers drop a repeated Message-ID). Letters to officials pass False.
+        """
+        if self._smtp is None:
+            self._smtp = self._open()
+        try:
+            self._deliver(self._smtp, msg)
+        except Unconfirmed:
+            self.close()
+            if not resend_unconfirmed:
+                raise
+            self._smtp = self._open()
+            self._deliver(self._smtp, msg)
+        except (smtplib.SMTPServerDisconnected, ConnectionError):
+            # A relay drops idle connections between batches: reconnect once and resend.
+            self.close()
+            self._smtp = self._open()
+            self._deliver(self._smtp, msg)
+
+    @staticmethod
+    def _deliver(smtp: _EndOfData, msg: EmailMessage | Outgoing) -> None:
+        smtp.data_ended = False
+        try:
+            if isinstance(msg, Outgoing):
+                smtp.sendmail(msg.sender, msg.recipients, msg.data)
+            else:
+                smtp.send_message(msg)
+        except OSError as exc:  # smtplib's errors are OSErrors too: only a lost line counts
+            lost = (isinstance(exc, smtplib.SMTPServerDisconnected)
+                    or not isinstance(exc, smtplib.SMTPException))
+            # Once the final "." is out, a lost connection or a timeout leaves the outcome
+            # unknown: the server may have taken the message just before it went.
+            if smtp.data_ended and lost:
+                raise Unconfirmed(f"no reply after the message: {type(exc).__name__}: {exc}"
+                                  ) from exc
+            raise
+
+    def close(self) -> None:
+        if self._smtp is not None:
+            try:
+                self._smtp.quit()
+            except (smtplib.SMTPException, OSError):
+                self._smtp.close()
+            self._smtp = None
+
+    def __enter__(self) -> Transport:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def transport() -> Transport:
+    """A new transport for the app's SMTP_URL; `sink` means this process's local sink."""
+    cfg = current_app.config
+    url = cfg["SMTP_URL"]
+    # Checked again here, not only at start-up: tests and tools may change the config.
+    check_mail_safety(cfg["ADVOCACY_MODE"], url, cfg["ADVOCACY_TEST_SMTP_HOSTS"])
+    if url == "sink":
+        from advocacy.delivery.sink import (
+            process_sink,  # aiosmtpd: only in a process that runs the sink
+        )
+
+        url = process_sink(Path(cfg["OUTBOX_DIR"])).url
+    return Transport(url)
+
+
+def shared_transport() -> Transport:
+    """The app's long-lived transport: a worker keeps one connection across jobs."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    pool: dict[str, Transport] = app.extensions.setdefault("advocacy_smtp", {})
+    url = app.config["SMTP_URL"]
+    if url not in pool:
+        pool[url] = transport()
+    return pool[url]
+
+
+def close_shared_transports() -> None:
+    for shared in current_app.extensions.pop("advocacy_smtp", {}).values():
+        shared.close()
+
+
+def smtp_refusal(exc: Exception) -> tuple[int, str] | None:
+    """(code, text) of an SMTP refusal, or None for a broken connection."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        code, text = next(iter(exc.recipients.values()))
+        return code, text.decode(errors="replace") if isinstance(text, bytes) else str(text)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        raw: bytes | str = exc.smtp_error
+        return exc.smtp_code, raw.decode(errors="replace") if isinstance(raw, bytes) else raw
+    return None

@@ -1,0 +1,231 @@
+"""Bringing Redis back in line with the database, which is the truth about every letter."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from flask import current_app
+from rq.exceptions import NoSuchJobError
+from rq.job import Job as RQJob
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry
+from sqlalchemy import or_, select, update
+
+from advocacy import clock
+from advocacy.config import PG_CONNECT_TIMEOUT
+from advocacy.delivery import mail, queue
+from advocacy.delivery.batch import AMBIGUOUS, RECORD_ATTEMPTS, RECORD_RETRY_BASE, RECORD_RETRY_MAX
+from advocacy.delivery.queue import Job
+from advocacy.delivery.schedule import schedule_digest
+from advocacy.extensions import db
+from advocacy.models import Campaign, HoldReason, Letter, LetterStatus, Submission
+from advocacy.progress import Advance, nothing
+
+log = logging.getLogger(__name__)
+SCHEDULED_SOON = 5.0  # seconds
+# A scheduled job overdue by more than this has no scheduler moving it (one died with Redis,
+# or with its worker): its letters are queued again by a job of their own.
+SCHEDULED_LATE = 30.0  # seconds
+REMIND_AFTER = timedelta(hours=24)
+# Jobs that will deliver queued letters (release jobs only concern held ones).
+LETTER_JOBS = (str(Job.DELIVER_LETTERS),)
+CONFIRM_JOB = str(Job.SEND_CONFIRMATION)
+STEPS = 6  # what a run reports to its Advance
+# The blocking SMTP exchanges one letter's send may wait through, each for up to mail.TIMEOUT
+# (smtplib's timeout holds for each exchange, not for the whole message): MAIL, RCPT, DATA
+# and the text on the connection the worker had; then, when the relay had hung up, a fresh
+# connection (connect, greeting, EHLO, STARTTLS and its handshake, EHLO, AUTH in two steps)
+# and the same four again. A relay that does not answer at all ends the send sooner.
+SMTP_EXCHANGES_PER_LETTER = 16
+
+
+def longest_send(config: Mapping[str, Any]) -> float:
+    """Seconds one claimed letter may take in a live worker: a limiter wait, then its SMTP."""
+    return float(config["INLINE_WAIT_SECONDS"]) + SMTP_EXCHANGES_PER_LETTER * mail.TIMEOUT
+
+
+def longest_record() -> float:
+    """Seconds recording a claim's outcomes may take while the database restarts."""
+    pauses = sum(min(RECORD_RETRY_MAX, RECORD_RETRY_BASE * 2.0 ** attempt)
+                 for attempt in range(1, RECORD_ATTEMPTS))
+    return float(pauses + RECORD_ATTEMPTS * PG_CONNECT_TIMEOUT)
+
+
+def review_wait(config: Mapping[str, Any]) -> timedelta:
+    """How long a letter stays `sending` before it goes to review: as long as a live worker
+    may legitimately work on it (STALE_SENDING_SECONDS, when set, instead)."""
+    # A claim's letters go one after the other, each up to the longest send, unless RQ stops
+    # the job first (queue.JOB_TIMEOUT, counted from before the claim); then the outcomes are
+    # recorded. Sooner, a slow relay's letters would go to review while their worker still
+    # sends them, and an organizer's "send again" could write to an official twice.
+    fixed = config.get("STALE_SENDING_SECONDS")
+    if fixed is not None:
+        return timedelta(seconds=float(fixed))
+    working = min(float(queue.JOB_TIMEOUT), int(config["CLAIM_SIZE"]) * longest_send(config))
+    return timedelta(seconds=working + longest_record())
+
+
+def _jobs(job_ids: list[str], connection: Any) -> list[RQJob | None]:
+    """The jobs, None for any that is gone or half there.
+
+    After Redis lost its data, a running job's heartbeat writes a few fields back under its
+    key: a hash with no job in it, which RQ refuses to load. Such a job counts as not in
+    flight, so its letters are queued again (a second job for them is harmless).
+    """
+    try:
+        return list(RQJob.fetch_many(job_ids, connection=connection))
+    except NoSuchJobError:
+        jobs: list[RQJob | None] = []
+        for job_id in job_ids:
+            try:
+                jobs.append(RQJob.fetch(job_id, connection=connection))
+            except NoSuchJobError:
+                jobs.append(None)
+        return jobs
+
+
+def jobs_in_flight(stale_before: datetime) -> tuple[set[int], set[int]]:
+    """Letter ids and submission ids that some job in Redis will still deal with.
+
+    A job started before `stale_before` is not counted: its worker may have died with it.
+    Nor is a job scheduled for later than the next few seconds (the database says when a
+    letter is due), or one overdue for longer than SCHEDULED_LATE (nothing runs it). A
+    second job for the same letters is harmless (each is claimed once).
+    """
+    q = queue.get_queue()
+    job_ids = set(q.get_job_ids())
+    job_ids |= set(StartedJobRegistry(queue=q).get_job_ids())
+    scheduled = ScheduledJobRegistry(queue=q)  # type: ignore[no-untyped-call]
+    soon = time.time() + SCHEDULED_SOON
+    due_soon = cast(list[bytes | str], q.connection.zrangebyscore(
+        scheduled.key, soon - SCHEDULED_SOON - SCHEDULED_LATE, soon))
+    job_ids |= {j.decode() if isinstance(j, bytes) else j for j in due_soon}
+    letters: set[int] = set()
+    submissions: set[int] = set()
+    for job in _jobs(sorted(job_ids), q.connection):
+        if job is None or (job.started_at is not None and job.started_at < stale_before):
+            continue
+        if job.func_name in LETTER_JOBS:
+            letters.update(job.args[0])
+        elif job.func_name == CONFIRM_JOB:
+            submissions.add(job.args[0])
+    return letters, submissions
+
+
+def _stale(stale_before: datetime, *where: Any, **values: Any) -> int:
+    """Move letters left `sending` by a worker that stopped; how many."""
+    return int(db.session.execute(
+        update(Letter)
+        .where(Letter.status == LetterStatus.SENDING, Letter.claimed_at < stale_before, *where)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    ).rowcount)  # type: ignore[attr-defined]
+
+
+def bring_back_stale(stale_before: datetime) -> tuple[int, int]:
+    """Letters left `sending` by a dead worker: (queued again, put to review).
+
+    A letter whose message never went to the relay (no `on_wire_at`) was not sent: it is
+    queued again. One marked on the wire may have arrived: a person decides (needs_review),
+    unless its campaign chose to send such letters again with the same Message-ID. A letter
+    that has stopped a worker MAX_ATTEMPTS times waits for a person either way.
+    """
+    tries_left = Letter.attempts < current_app.config["MAX_ATTEMPTS"]
+    resending = Letter.campaign_id.in_(select(Campaign.id).where(Campaign.resend_ambiguous))
+    queued = _stale(stale_before, Letter.on_wire_at.is_(None), tries_left,
+                    status=LetterStatus.QUEUED, not_before=None,
+                    last_error="its worker stopped before sending it: queued again")
+    queued += _stale(stale_before, Letter.on_wire_at.is_not(None), tries_left, resending,
+                     status=LetterStatus.QUEUED, not_before=None,
+                     last_error=f"{AMBIGUOUS}: its worker stopped while sending it; sent "
+                                "again with the same Message-ID, as the campaign chose")
+    review = _stale(stale_before, Letter.on_wire_at.is_(None),
+                    status=LetterStatus.NEEDS_REVIEW,
+                    last_error="its worker stopped before sending it, too many times: "
+                               "check the letter, then release it")
+    review += _stale(stale_before, status=LetterStatus.NEEDS_REVIEW,
+                     last_error=f"{AMBIGUOUS}: its worker stopped while sending it; check "
+                                "whether the official got it")
+    return queued, review
+
+
+def reconcile(advance: Advance = nothing) -> dict[str, int]:
+    """Stale `sending` queued again or to review, due holds released, lost jobs queued again."""
+    now = clock.now()
+    stale_before = now - review_wait(current_app.config)
+    requeued, stale = bring_back_stale(stale_before)
+    released = db.session.execute(
+        update(Letter)
+        .where(Letter.status == LetterStatus.HELD,
+               Letter.hold_reason.in_([HoldReason.LIMIT, HoldReason.WINDOW]),
+               Letter.not_before <= now)
+        .values(status=LetterStatus.QUEUED, hold_reason=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    db.session.commit()
+    advance(1)
+    digests = list(db.session.scalars(
+        select(Letter.digest_key).distinct().where(
+            Letter.status == LetterStatus.HELD, Letter.hold_reason == HoldReason.DIGEST,
+            Letter.not_before <= now)
+    ))
+    for key in digests:
+        if key:
+            schedule_digest(key, now)
+    advance(1)
+    letters_covered, submissions_covered = jobs_in_flight(stale_before)
+    advance(1)
+    due = db.session.scalars(
+        select(Letter.id).where(
+            Letter.status == LetterStatus.QUEUED,
+            or_(Letter.not_before.is_(None), Letter.not_before <= now),
+        )
+    ).all()
+    missing = sorted(set(due) - letters_covered)
+    jobs = queue.enqueue_letters(missing)
+    advance(1)
+    life = timedelta(seconds=current_app.config["CONFIRM_MAX_AGE"])
+    unconfirmed = db.session.scalars(
+        select(Submission.id).where(
+            Submission.confirmation_sent_at.is_(None),
+            Submission.confirmed_at.is_(None),
+            Submission.created_at < now - timedelta(minutes=1),
+            Submission.created_at > now - life,
+        )
+    ).all()
+    resend = sorted(set(unconfirmed) - submissions_covered)
+    for submission_id in resend:
+        queue.enqueue_confirmation(submission_id)
+    advance(1)
+    reminders, expired = remind_and_expire(now, life, submissions_covered)
+    advance(1)
+    return {"needs_review": stale, "requeued": requeued, "released": released,
+            "digests": len(digests), "letters": len(missing), "letter_jobs": jobs,
+            "confirmations": len(resend), "reminders": reminders, "expired": expired}
+
+
+def remind_and_expire(now: datetime, life: timedelta, covered: set[int]) -> tuple[int, int]:
+    """One reminder a day after the confirmation; unconfirmed letters end after the link's life."""
+    due = db.session.scalars(
+        select(Submission.id).where(
+            Submission.confirmed_at.is_(None),
+            Submission.reminder_sent_at.is_(None),
+            Submission.confirmation_sent_at < now - REMIND_AFTER,
+            Submission.created_at > now - life,
+        )
+    ).all()
+    reminders = sorted(set(due) - covered)
+    for submission_id in reminders:
+        queue.enqueue_confirmation(submission_id, reminder=True)
+    too_old = select(Submission.id).where(Submission.created_at <= now - life)
+    expired = db.session.execute(
+        update(Letter)
+        .where(Letter.status == LetterStatus.UNCONFIRMED, Letter.submission_id.in_(too_old))
+        .values(status=LetterStatus.CANCELLED, last_error="not confirmed in time")
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    db.session.commit()
+    return len(reminders), int(expired)

@@ -1,0 +1,37 @@
+"""The other path: a supporter sends the letter from their own mail; we only count it.
+
+Nothing personal is stored for it: the letter goes from the supporter's own mailbox, and the
+count records which office, channel, language and partner, no more. A count is a click on
+"open in my mail", not proof of a sent email; the dashboard says so.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+
+from advocacy.extensions import db
+from advocacy.models import OWN_MAIL_CHANNELS, Campaign, OwnMail, Target
+
+
+def compose_url(channel: str, to: str, subject: str, body: str) -> str:
+    """A link that opens a new email, addressed and filled in, in the chosen mail program."""
+    if channel == "mailto":
+        # RFC 6068: percent-encoded, line breaks as CRLF.
+        crlf = body.replace("\n", "\r\n")
+        return f"mailto:{quote(to, safe='@')}?subject={quote(subject)}&body={quote(crlf)}"
+    if channel == "gmail":
+        return "https://mail.google.com/mail/?" + urlencode(
+            {"view": "cm", "fs": "1", "to": to, "su": subject, "body": body})
+    if channel == "outlook":
+        return "https://outlook.live.com/mail/0/deeplink/compose?" + urlencode(
+            {"to": to, "subject": subject, "body": body})
+    raise ValueError(f"no compose link for {channel!r}")
+
+
+def record(campaign: Campaign, target: Target, channel: str, language: str,
+           ref: str | None) -> None:
+    if channel not in OWN_MAIL_CHANNELS:
+        raise ValueError(f"unknown channel {channel!r}")
+    db.session.add(OwnMail(campaign_id=campaign.id, target_id=target.id, channel=channel,
+                           language=language, ref=ref or None))
+    db.session.commit()

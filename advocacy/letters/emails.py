@@ -1,0 +1,315 @@
+"""Building the emails: letters to officials and confirmations to supporters."""
+
+from __future__ import annotations
+
+import re
+from binascii import b2a_qp
+from dataclasses import dataclass
+from email.header import Header
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, formataddr
+
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from advocacy.letters.render import LetterRenderError, RenderedLetter
+from advocacy.models import utcnow
+
+# C0 and C1 controls and the Unicode line separators: the email package takes each of these
+# for a line break (str.splitlines) and refuses the header, or a reader may show one.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# An address as the checks on the way in leave it: no space, control or RFC 5322 special.
+_ATOMS = r"[^\s\x00-\x1f\x7f-\x9f@<>,;:\"()\[\]\\]+"
+_ADDRESS = re.compile(f"{_ATOMS}@{_ATOMS}")
+_LINE_MAX = 998  # octets in a line of a message (RFC 5322)
+
+
+def _clean(value: str) -> str:
+    # Input is validated on the way in; this is the second wall against header injection.
+    return _CONTROL.sub(" ", value).strip()
+
+
+def _in_header(value: str) -> str:
+    """Text for a header: clean, and holding no encoded word of its own. Python's email
+    package decodes one when a header is set (line breaks and all: "=?utf-8?b?DQpCY2M6…?="
+    became a Bcc header on this Python), and a mail reader would too."""
+    return _clean(value).replace("=?", "= ?")
+
+
+def _address(value: str) -> str:
+    """An address for a header and the envelope; refused, never repaired, when it is not one."""
+    if not _ADDRESS.fullmatch(value):
+        raise LetterRenderError(f"not a usable email address: {value!r}")
+    return value
+
+
+def _display(name: str, limit: int = 160) -> str:
+    """A display name without RFC 5322 specials: Python's header folding mangles them."""
+    kept = "".join(ch for ch in _in_header(name) if ch not in ',;:<>()[]"\\@')
+    return " ".join(kept.split())[:limit]
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2] or "localhost"
+
+
+def letter_message_id(letter_id: int, sender: str) -> str:
+    """The Message-ID of a letter, derived from its id, so a resend is recognisably the same."""
+    return f"<letter-{letter_id}@{_domain(sender)}>"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A message ready for the wire: envelope and bytes."""
+
+    sender: str
+    recipients: list[str]
+    data: bytes
+
+
+def _header(value: str) -> str:
+    """An unstructured header value; non-ASCII (or a line too long) goes out as RFC 2047
+    encoded words, folded with CRLF like every other line (Header's default is a bare LF,
+    which strict relays refuse)."""
+    value = _in_header(value)
+    if value.isascii() and len(value) < _LINE_MAX - len("Subject: "):
+        return value
+    return Header(value, "utf-8", maxlinelen=76).encode(linesep="\r\n")
+
+
+def letter_message(
+    *,
+    letter_id: int,
+    rendered: RenderedLetter,
+    official_email: str,
+    official_office: str,
+    supporter_name: str,
+    supporter_email: str,
+    campaign_name: str,
+    sender: str,
+    language: str,
+) -> Outgoing:
+    """The email an official receives: From the campaign, Reply-To the supporter.
+
+    Built with the email package's encoders (formataddr, Header, quoted-printable) rather
+    than its EmailMessage object model, which costs more than the rest of delivery together;
+    tests parse the result back with the strict default policy.
+    """
+    supporter = _display(supporter_name)
+    sender, official_email = _address(sender), _address(official_email)
+    supporter_email = _address(supporter_email)
+    headers = (
+        ("From", formataddr((f"{supporter} via {_display(campaign_name)}", sender), "utf-8")),
+        ("Reply-To", formataddr((supporter, supporter_email), "utf-8")),
+        ("To", formataddr((_display(official_office, 78), official_email), "utf-8")),
+        ("Subject", _header(rendered.subject)),
+        ("Message-ID", letter_message_id(letter_id, sender)),
+        ("Date", format_datetime(utcnow())),
+        ("Content-Language", _clean(language)),
+        ("Auto-Submitted", "no"),
+        ("MIME-Version", "1.0"),
+        ("Content-Type", 'text/plain; charset="utf-8"'),
+        ("Content-Transfer-Encoding", "quoted-printable"),
+    )
+    head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode("ascii")
+    body = b2a_qp(rendered.body.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+    return Outgoing(sender, [official_email], head + b"\r\n" + body)
+
+
+def _letters_text(letters: list[tuple[str, RenderedLetter]]) -> str:
+    """The letters as they will go out, each under its official: what the reader confirms."""
+    blocks = []
+    for official, letter in letters:
+        blocks.append("-" * 60 + "\n" + _("To: %(official)s", official=_clean(official)) + "\n"
+                      + _("Subject: %(subject)s", subject=_clean(letter.subject)) + "\n\n"
+                      + letter.body.strip() + "\n")
+    return "\n".join(blocks) + "-" * 60 + "\n"
+
+
+def _already_text(already: list[str]) -> str:
+    listed = "\n".join(f"  - {_clean(o)}" for o in already)
+    intro: str = _("You had already written (or asked to write) to these officials from this"
+                   " address, so they are left out and get nothing more:")
+    return f"{intro}\n{listed}\n"
+
+
+def confirmation_message(
+    *,
+    to_email: str,
+    to_name: str,
+    campaign_name: str,
+    sender: str,
+    link: str,
+    officials: list[str],
+    status_link: str,
+    reminder: bool = False,
+    letters: list[tuple[str, RenderedLetter]] | None = None,
+    already: list[str] | None = None,
+) -> EmailMessage:
+    """The email that asks a supporter to confirm before anything is sent.
+
+    It shows the letters as they will go out (`letters`: official and rendered letter), so the
+    inbox's owner sees exactly what a confirmation sends in their name, and names the
+    officials this address had already written to (`already`), which only this email tells.
+    Written in the current locale: the caller sets the supporter's with force_locale.
+    """
+    msg = EmailMessage()
+    msg["From"] = Address(_display(campaign_name), addr_spec=sender)
+    msg["To"] = Address(_display(to_name), addr_spec=to_email)
+    name = _clean(campaign_name)
+    msg["Subject"] = _in_header(
+        _("Reminder: please confirm your letters: %(campaign)s", campaign=name) if reminder
+        else _("Please confirm your letters: %(campaign)s", campaign=name))
+    msg["Date"] = format_datetime(utcnow())
+    msg["Auto-Submitted"] = "auto-generated"
+    listed = "\n".join(f"  - {_clean(o)}" for o in officials)
+    msg.set_content(
+        _("Hello %(name)s,", name=_clean(to_name)) + "\n\n"
+        + _("You asked to send letters for the campaign \"%(campaign)s\" to:", campaign=name)
+        + f"\n{listed}\n\n"
+        + (_already_text(already) + "\n" if already else "")
+        + _("Nothing is sent until you confirm. Open this link and press the button to confirm:")
+        + f"\n{link}\n\n"
+        + _("The link is valid for 7 days. If you did not ask for this, ignore this email: no"
+            " letter will be sent in your name.") + "\n\n"
+        + _("Follow your letters here (keep this link to yourself):") + f"\n{status_link}\n"
+        + ("\n" + _("This is what will be sent in your name once you confirm:") + "\n\n"
+           + _letters_text(letters) if letters else "")
+    )
+    return msg
+
+
+def already_written_message(
+    *,
+    to_email: str,
+    campaign_name: str,
+    sender: str,
+    already: list[str],
+    earlier: list[tuple[str, str]],
+) -> EmailMessage:
+    """Letters were asked for from this address, but it had written to every one of those
+    officials already: nothing new to confirm. `earlier` holds (what the link does, link) for
+    the earlier letters, so their writer can still confirm or follow them.
+
+    Not greeted by the name given: whoever typed this address may not be its owner.
+    Written in the current locale: the caller sets the supporter's with force_locale.
+    """
+    name = _clean(campaign_name)
+    links = "".join(f"\n{_clean(what)}\n{link}\n" for what, link in earlier)
+    return _notice(
+        to_email=to_email, campaign_name=campaign_name, sender=sender,
+        subject=_("Your letters: %(campaign)s", campaign=name),
+        text=_("Hello,") + "\n\n"
+        + _("Someone, probably you, asked to send letters for the campaign \"%(campaign)s\""
+            " from this address.", campaign=name) + " "
+        + _already_text(already) + "\n"
+        + _("There is nothing new to confirm.") + "\n" + links + "\n"
+        + _("If you did not ask for this, ignore this email: nothing will be sent.") + "\n")
+
+
+def digest_message(
+    *,
+    digest_key: str,
+    official_email: str,
+    official_office: str,
+    salutation: str,
+    campaign_name: str,
+    sender: str,
+    entries: list[dict[str, str]],
+    subject: str,
+) -> EmailMessage:
+    """One email for an official's overflow of the day: who wrote, from where, and their words.
+
+    Written in the current locale: the caller sets the letters' language with force_locale.
+    """
+    countries: dict[str, int] = {}
+    for entry in entries:
+        countries[entry["country_name"]] = countries.get(entry["country_name"], 0) + 1
+    by_country = ", ".join(f"{name} ({n})" for name, n in sorted(countries.items()))
+    blocks = []
+    for entry in entries:
+        block = f"{entry['name']}, {entry['city']}, {entry['country_name']}"
+        if entry["personal_note"]:
+            block += "\n" + "\n".join(f"  {line}" for line in entry["personal_note"].splitlines())
+        blocks.append(block)
+    msg = EmailMessage()
+    msg["From"] = Address(_display(campaign_name), addr_spec=sender)
+    msg["To"] = Address(_display(official_office, 78), addr_spec=official_email)
+    msg["Subject"] = _in_header(subject + " " + ngettext(
+        "(%(num)d supporter today)", "(%(num)d supporters today)", len(entries)))
+    msg["Message-ID"] = f"<digest-{digest_key.replace(':', '-')}@{_domain(sender)}>"
+    msg["Date"] = format_datetime(utcnow())
+    msg["Auto-Submitted"] = "no"
+    msg.set_content(
+        f"{_clean(salutation)}\n\n"
+        + ngettext("Today %(num)d more supporter of the appeal \"%(campaign)s\" wrote to you."
+                   " So as not to fill your inbox, the letter is in this email.",
+                   "Today %(num)d more supporters of the appeal \"%(campaign)s\" wrote to you."
+                   " So as not to fill your inbox, their letters are gathered in this one email.",
+                   len(entries), campaign=_clean(campaign_name)) + "\n"
+        + _("They write from: %(countries)s.", countries=by_country) + "\n\n"
+        + "\n\n".join(blocks)
+        + "\n"
+    )
+    return msg
+
+
+def _notice(*, to_email: str, campaign_name: str, sender: str, subject: str,
+            text: str) -> EmailMessage:
+    """A short automatic email from the campaign to one person."""
+    msg = EmailMessage()
+    msg["From"] = Address(_display(campaign_name), addr_spec=sender)
+    msg["To"] = Address(addr_spec=to_email)
+    msg["Subject"] = _in_header(subject)
+    msg["Date"] = format_datetime(utcnow())
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text)
+    return msg
+
+
+def data_link_message(*, to_email: str, campaign_name: str, sender: str,
+                      link: str) -> EmailMessage:
+    """The link to a supporter's own data (see it, download it, erase it), in their language."""
+    return _notice(
+        to_email=to_email, campaign_name=campaign_name, sender=sender,
+        subject=_("Your data at %(campaign)s", campaign=_clean(campaign_name)),
+        text=_("You asked what we hold about you. Open this link to see it, download it or"
+               " erase it (valid for two days; keep it to yourself):") + f"\n{link}\n\n"
+        + _("If you did not ask for this, ignore this email: nothing changes.") + "\n")
+
+
+def reply_notice_message(*, to_email: str, campaign_name: str, sender: str, official: str,
+                         status_link: str) -> EmailMessage:
+    """An official answered through the relay: the supporter reads it on their status page."""
+    return _notice(
+        to_email=to_email, campaign_name=campaign_name, sender=sender,
+        subject=_("An official replied to your letter: %(campaign)s",
+                  campaign=_clean(campaign_name)),
+        text=_("%(official)s replied to your letter. Read the reply on your status page (keep"
+               " this link to yourself):", official=_clean(official)) + f"\n{status_link}\n")
+
+
+def invitation_message(*, to_email: str, campaign_name: str, sender: str, role: str,
+                       link: str) -> EmailMessage:
+    """An invitation to organize the campaign; the link holds the only copy of its token."""
+    return _notice(
+        to_email=to_email, campaign_name=campaign_name, sender=sender,
+        subject=f"You are invited to organize {_clean(campaign_name)}",
+        text=f"You are invited to help organize the campaign \"{_clean(campaign_name)}\" as"
+        f" {role}.\n\nChoose your password here (the link works once, for 7 days):\n{link}\n\n"
+        "If you did not expect this, ignore this email.\n")
+
+
+def proof_message(*, to_email: str, sender: str, campaign_name: str, version: int,
+                  official: str, subject: str, other_subjects: list[str],
+                  text: str) -> EmailMessage:
+    """A test of a letter for the organizer who asked: "[TEST]", to them and no one else."""
+    others = "".join(f"  - {_clean(s)}\n" for s in other_subjects)
+    return _notice(
+        to_email=to_email, campaign_name=campaign_name, sender=sender,
+        subject=f"[TEST] {subject}",
+        text=f"A test of version {version} of the letter, as it would reach {_clean(official)}."
+        " It was sent to you only, not to them; the supporter is a sample.\n"
+        + (f"Each letter takes one of the subjects; the others are:\n{others}" if others else "")
+        + "\n" + "-" * 60 + "\n\n" + text)

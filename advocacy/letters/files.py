@@ -1,0 +1,149 @@
+"""The default appeal letters as files (templates/<body>/<lang>.toml) and loading them."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+
+from advocacy.extensions import db
+from advocacy.letters.render import LetterRenderError, letter_context, render_letter
+from advocacy.letters.versions import Draft, content_hash
+from advocacy.models import Body, Campaign, LetterTemplate
+from advocacy.officials.files import BODY_SLUGS, LANGUAGES, NESTED_TOO_DEEPLY
+from advocacy.progress import Advance, counted, nothing
+
+REQUIRED = ("subject", "default_salutation", "body")
+OPTIONAL = ("subject_variants", "suggested_note")  # written by `advocacy export` when set
+
+
+class TemplateFileError(ValueError):
+    """A letter file is broken; the message names the file and the reason."""
+
+
+@dataclass(frozen=True)
+class LetterFile:
+    body: str
+    language: str
+    subject: str
+    default_salutation: str
+    text: str
+    subject_variants: tuple[str, ...] = ()
+    suggested_note: str = ""
+
+    def content_hash(self) -> str:
+        # Files without the optional keys hash as they always did: no spurious versions.
+        return content_hash(self.subject, self.default_salutation, self.text,
+                            self.subject_variants, self.suggested_note)
+
+    def draft(self) -> Draft:
+        return Draft(self.subject, self.default_salutation, self.text, self.subject_variants,
+                     self.suggested_note)
+
+
+SAMPLE_CONTEXT_ARGS = {
+    "official": {"office": "Office", "holder": "", "country": "FR", "salutations": {}},
+    "supporter": {"name": "Sample Supporter", "city": "Lyon", "country": "FR"},
+    "personal_note": "A personal paragraph.",
+    "campaign_name": "Campaign",
+}
+
+
+def check_renders(subject: str, text: str, language: str, default_salutation: str) -> None:
+    """Render with a sample official and supporter; raise LetterRenderError if it fails."""
+    context = letter_context(
+        language=language, default_salutation=default_salutation, **SAMPLE_CONTEXT_ARGS  # type: ignore[arg-type]
+    )
+    render_letter(subject, text, context)
+
+
+def read_letter_file(path: Path) -> LetterFile:
+    body, language = path.parent.name, path.stem
+    if body not in BODY_SLUGS:
+        raise TemplateFileError(f"{path}: folder must be one of {', '.join(BODY_SLUGS)}")
+    if language not in LANGUAGES:
+        raise TemplateFileError(f"{path}: language must be one of {', '.join(LANGUAGES)}")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise TemplateFileError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses into each nested array or table
+        raise TemplateFileError(f"{path}: not valid TOML: {NESTED_TOO_DEEPLY}") from None
+    extra = set(data) - set(REQUIRED) - set(OPTIONAL)
+    if extra:
+        raise TemplateFileError(f"{path}: unknown keys {', '.join(sorted(extra))}")
+    for key in REQUIRED:
+        if not isinstance(data.get(key), str) or not data[key].strip():
+            raise TemplateFileError(f"{path}: {key} is missing or empty")
+    variants = data.get("subject_variants", [])
+    if not isinstance(variants, list) or not all(
+            isinstance(v, str) and v.strip() for v in variants):
+        raise TemplateFileError(f"{path}: subject_variants must be a list of subjects")
+    if not isinstance(data.get("suggested_note", ""), str):
+        raise TemplateFileError(f"{path}: suggested_note must be text")
+    letter = LetterFile(body, language, data["subject"].strip(), data["default_salutation"].strip(),
+                        data["body"], tuple(v.strip() for v in variants),
+                        data.get("suggested_note", "").strip())
+    try:
+        for subject in (letter.subject, *letter.subject_variants):
+            check_renders(subject, letter.text, language, letter.default_salutation)
+    except LetterRenderError as exc:
+        raise TemplateFileError(f"{path}: does not render: {exc}") from None
+    return letter
+
+
+def letter_paths(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*/*.toml"))
+
+
+def read_letter_dir(directory: Path, advance: Advance = nothing) -> list[LetterFile]:
+    return [read_letter_file(p) for p in counted(letter_paths(directory), advance)]
+
+
+def load_letters(campaign: Campaign, files: list[LetterFile],
+                 advance: Advance = nothing) -> dict[str, int]:
+    """Add a version for each file that changed since it was last loaded."""
+    counts = {"added": 0, "unchanged": 0}
+    bodies = {b.slug: b for b in db.session.scalars(select(Body))}
+    for lf in counted(files, advance):
+        body = bodies.get(lf.body)
+        if body is None:
+            raise TemplateFileError(f"templates/{lf.body}: no target file defines this body")
+        versions = db.session.scalars(
+            select(LetterTemplate)
+            .where(
+                LetterTemplate.campaign_id == campaign.id,
+                LetterTemplate.body_id == body.id,
+                LetterTemplate.language == lf.language,
+            )
+            .order_by(LetterTemplate.version.desc())
+        ).all()
+        last_from_file = next((v for v in versions if v.origin == "file"), None)
+        digest = lf.content_hash()
+        # An unchanged file never overrides what organizers have edited since; a file that
+        # says what the current version says (`advocacy export` wrote it) adds nothing.
+        if (last_from_file is not None and last_from_file.content_hash == digest) or (
+                versions and Draft.of(versions[0]).normalized() == lf.draft().normalized()):
+            counts["unchanged"] += 1
+            continue
+        db.session.add(
+            LetterTemplate(
+                campaign_id=campaign.id,
+                body_id=body.id,
+                language=lf.language,
+                version=(versions[0].version + 1) if versions else 1,
+                subject=lf.subject,
+                body=lf.text,
+                default_salutation=lf.default_salutation,
+                subject_variants=list(lf.subject_variants),
+                suggested_note=lf.suggested_note,
+                origin="file",
+                content_hash=digest,
+                author=None,
+            )
+        )
+        counts["added"] += 1
+    db.session.flush()
+    return counts

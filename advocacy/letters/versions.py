@@ -1,0 +1,330 @@
+"""Organizers' versions of the letters: drafts, their checks, saving, rollback and diffs.
+
+Every save is a new LetterTemplate version (the highest is current); nothing is overwritten,
+so letters keep the text they were written with and any version can come back.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sqlalchemy import (
+    Select,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
+
+from advocacy import audit
+from advocacy.extensions import db
+from advocacy.letters.compose import envelope, official_data
+from advocacy.letters.render import (
+    NOTE_MAX,
+    LetterRenderError,
+    has_control,
+    letter_context,
+    render_letter,
+)
+from advocacy.models import (
+    Body,
+    Campaign,
+    LetterTemplate,
+    Organizer,
+    Target,
+)
+from advocacy.officials.files import LANGUAGES
+
+SUBJECT_MAX = 300  # the column's size; a variant likewise
+SALUTATION_MAX = 200
+BODY_MAX = 20_000  # a letter is a few thousand characters
+VARIANTS_MAX = 20
+# Stands in for the supporter's paragraph when a check or preview has none to show.
+SAMPLE_NOTE = "[The supporter's own paragraph, if they write one.]"
+SAMPLE_SUPPORTER = {"name": "Alex Example", "email": "alex@example.org", "city": "Lyon",
+                    "country": "FR"}
+
+
+def content_hash(subject: str, default_salutation: str, body: str,
+                 subject_variants: tuple[str, ...] = (), suggested_note: str = "") -> str:
+    """The fingerprint of a letter's text; without variants or note, as it always was."""
+    parts = [subject, default_salutation, body]
+    if subject_variants or suggested_note:
+        parts += [json.dumps(list(subject_variants), ensure_ascii=False), suggested_note]
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
+
+
+def _lines(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+@dataclass(frozen=True)
+class Draft:
+    """The text of one version, as typed or as stored."""
+
+    subject: str
+    default_salutation: str
+    body: str
+    subject_variants: tuple[str, ...] = ()
+    suggested_note: str = ""
+
+    @classmethod
+    def from_form(cls, form: Mapping[str, str]) -> Draft:
+        """What the editor sent: variants one per line, browsers' CRLF made plain."""
+        variants = [v.strip() for v in _lines(form.get("subject_variants", "")).split("\n")]
+        return cls(subject=form.get("subject", ""),
+                   default_salutation=form.get("default_salutation", ""),
+                   body=form.get("body", ""), subject_variants=tuple(v for v in variants if v),
+                   suggested_note=form.get("suggested_note", "")).normalized()
+
+    @classmethod
+    def of(cls, template: LetterTemplate) -> Draft:
+        return cls(template.subject, template.default_salutation, template.body,
+                   tuple(template.subject_variants or ()), template.suggested_note or "")
+
+    def normalized(self) -> Draft:
+        """Only what changes the letter: line ends, outer blank space, repeated subjects."""
+        subject = " ".join(self.subject.split())
+        variants: list[str] = []
+        for variant in self.subject_variants:
+            variant = " ".join(variant.split())
+            if variant and variant != subject and variant not in variants:
+                variants.append(variant)
+        body = _lines(self.body).strip()
+        return replace(self, subject=subject, subject_variants=tuple(variants),
+                       default_salutation=self.default_salutation.strip(),
+                       body=body + "\n" if body else "",
+                       suggested_note=_lines(self.suggested_note).strip())
+
+    def content_hash(self) -> str:
+        return content_hash(self.subject, self.default_salutation, self.body,
+                            self.subject_variants, self.suggested_note)
+
+    def as_lines(self) -> list[str]:
+        """The whole version as text, for diffs."""
+        return [f"Subject: {self.subject}",
+                *(f"Subject variant: {v}" for v in self.subject_variants),
+                f"Salutation: {self.default_salutation}",
+                "Suggested paragraph:", *self.suggested_note.splitlines(),
+                "Body:", *self.body.splitlines()]
+
+
+class DraftError(ValueError):
+    """A draft that cannot be saved; `problems` says why, per field."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
+        self.problems = problems
+
+
+class VersionConflict(Exception):
+    """Someone saved a newer version since the editor opened the page."""
+
+    def __init__(self, current: LetterTemplate | None) -> None:
+        super().__init__("a newer version was saved meanwhile")
+        self.current = current
+
+
+def _field_problems(draft: Draft) -> dict[str, str]:
+    problems: dict[str, str] = {}
+    one_line = {"subject": (draft.subject, SUBJECT_MAX),
+                "default_salutation": (draft.default_salutation, SALUTATION_MAX)}
+    for field, (value, limit) in one_line.items():
+        if not value:
+            problems[field] = "This is required."
+        elif len(value) > limit:
+            problems[field] = f"At most {limit} characters (now {len(value)})."
+        elif has_control(value):
+            problems[field] = "Control characters are not allowed."
+    if len(draft.subject_variants) > VARIANTS_MAX:
+        problems["subject_variants"] = f"At most {VARIANTS_MAX} variants."
+    for n, variant in enumerate(draft.subject_variants, start=1):
+        if len(variant) > SUBJECT_MAX or has_control(variant):
+            problems["subject_variants"] = (f"Variant {n}: at most {SUBJECT_MAX} characters,"
+                                            " without control characters.")
+    for field, value, limit in (("body", draft.body, BODY_MAX),
+                                ("suggested_note", draft.suggested_note, NOTE_MAX)):
+        if len(value) > limit:
+            problems[field] = f"At most {limit} characters (now {len(value)})."
+        elif has_control(value, allow_newlines=True):
+            problems[field] = "Control characters are not allowed."
+    if not draft.body:
+        problems["body"] = "This is required."
+    return problems
+
+
+def officials(body: Body) -> list[Target]:
+    """Every active official of the body (for gov, of every country)."""
+    return list(db.session.scalars(select(Target).where(
+        Target.body_id == body.id, Target.active.is_(True)).order_by(Target.id)))
+
+
+def _contexts(draft: Draft, body: Body, language: str) -> list[dict[str, Any]]:
+    """The letter as each of the body's officials would get it, with and without a note."""
+    data = [official_data(t, language) for t in officials(body)] or [
+        {"office": "Office", "holder": "", "country": "FR", "salutations": {}}]
+    return [letter_context(official=official, supporter=SAMPLE_SUPPORTER, personal_note=note,
+                           campaign_name="Campaign", language=language,
+                           default_salutation=draft.default_salutation)
+            for official in data for note in ("", draft.suggested_note or SAMPLE_NOTE)]
+
+
+def check(draft: Draft, body: Body, language: str) -> None:
+    """Raise DraftError unless every field is sound and the letter renders for every official."""
+    problems = _field_problems(draft)
+    contexts = _contexts(draft, body, language)
+    fields = [("subject", draft.subject, "-"), ("body", "-", draft.body)] + [
+        ("subject_variants", variant, "-") for variant in draft.subject_variants]
+    for field, subject, text in fields:
+        if field in problems:
+            continue
+        try:
+            for context in contexts:
+                render_letter(subject, text, context)
+        except LetterRenderError as exc:
+            problems[field] = f"Does not render: {exc}"
+    if problems:
+        raise DraftError(problems)
+
+
+def _add_version(organizer: Organizer, campaign: Campaign, body: Body, language: str,
+                 draft: Draft, current: LetterTemplate | None) -> LetterTemplate:
+    version = LetterTemplate(
+        campaign_id=campaign.id, body_id=body.id, language=language,
+        version=current.version + 1 if current else 1, subject=draft.subject,
+        body=draft.body, default_salutation=draft.default_salutation,
+        subject_variants=list(draft.subject_variants), suggested_note=draft.suggested_note,
+        origin="organizer", content_hash=draft.content_hash(), author=organizer.email)
+    db.session.add(version)
+    return version
+
+
+def _commit(current: LetterTemplate | None) -> None:
+    try:
+        db.session.commit()
+    except IntegrityError:  # another organizer took this version number a moment ago
+        db.session.rollback()
+        raise VersionConflict(current) from None
+
+
+def where(campaign: Campaign, body: Body, language: str) -> str:
+    """How the audit log names a letter."""
+    return f"{campaign.slug}/{body.slug}/{language}"
+
+
+def save(organizer: Organizer, campaign: Campaign, body: Body, language: str, draft: Draft,
+         base_version: int | None) -> LetterTemplate | None:
+    """A new version with the draft's text; None when it is the current text already.
+
+    `base_version` is the version the editor started from: if another was saved since,
+    VersionConflict, so that nobody overwrites a colleague's change unseen.
+    """
+    draft = draft.normalized()
+    check(draft, body, language)
+    current = current_template(campaign, body, language)
+    if current is not None and Draft.of(current).normalized() == draft:
+        return None
+    if (current.version if current else None) != base_version:
+        raise VersionConflict(current)
+    version = _add_version(organizer, campaign, body, language, draft, current)
+    audit.record(organizer, "save letter", where(campaign, body, language),
+                 version=version.version)
+    _commit(current)
+    return version
+
+
+def roll_back(organizer: Organizer, old: LetterTemplate) -> LetterTemplate | None:
+    """A new version with an old version's text; None when that is the current text."""
+    campaign = db.session.get_one(Campaign, old.campaign_id)
+    body = db.session.get_one(Body, old.body_id)
+    draft = Draft.of(old).normalized()
+    check(draft, body, old.language)  # the rules may have tightened since it was written
+    current = current_template(campaign, body, old.language)
+    if current is not None and Draft.of(current).normalized() == draft:
+        return None
+    version = _add_version(organizer, campaign, body, old.language, draft, current)
+    audit.record(organizer, "roll back letter", where(campaign, body, old.language),
+                 to_version=old.version, version=version.version)
+    _commit(current)
+    return version
+
+
+@dataclass(frozen=True)
+class VersionView:
+    template: LetterTemplate
+    diff: list[str]  # against the version before it
+
+
+def history(campaign: Campaign, body: Body, language: str) -> list[VersionView]:
+    """Every version, newest first, each with its diff against the one before."""
+    versions = db.session.scalars(
+        select(LetterTemplate).where(LetterTemplate.campaign_id == campaign.id,
+                                     LetterTemplate.body_id == body.id,
+                                     LetterTemplate.language == language)
+        .order_by(LetterTemplate.version)).all()
+    views, before = [], Draft("", "", "").as_lines()
+    for version in versions:
+        lines = Draft.of(version).as_lines()
+        diff = list(difflib.unified_diff(before, lines, lineterm="", n=2))[2:]  # no file names
+        views.append(VersionView(version, diff))
+        before = lines
+    return views[::-1]
+
+
+def overview() -> list[dict[str, Any]]:
+    """Each campaign, body and language, with its current version (None when there is none)."""
+    campaigns = db.session.scalars(select(Campaign).order_by(Campaign.is_default.desc(),
+                                                             Campaign.name)).all()
+    bodies = db.session.scalars(select(Body).order_by(Body.id)).all()
+    current: dict[tuple[int, int, str], LetterTemplate] = {}
+    for template in db.session.scalars(select(LetterTemplate).order_by(LetterTemplate.version)):
+        current[(template.campaign_id, template.body_id, template.language)] = template
+    return [{"campaign": c, "body": b, "language": lang, "current": current.get((c.id, b.id, lang))}
+            for c in campaigns for b in bodies for lang in LANGUAGES]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A letter exactly as an official would get it, from the sample supporter."""
+
+    to: str
+    sender: str
+    reply_to: str
+    subject: str
+    other_subjects: list[str]
+    text: str
+
+
+def render_sample(campaign: Campaign, draft: Draft, target: Target, language: str) -> Sample:
+    """The draft rendered for one official; LetterRenderError when it does not render."""
+    context = letter_context(
+        official=official_data(target, language), supporter=SAMPLE_SUPPORTER,
+        personal_note=draft.suggested_note or SAMPLE_NOTE, campaign_name=campaign.name,
+        language=language, default_salutation=draft.default_salutation)
+    letter = render_letter(draft.subject, draft.body, context)
+    others = [render_letter(v, "-", context).subject for v in draft.subject_variants]
+    lines = envelope(campaign, target, language, SAMPLE_SUPPORTER["name"])
+    return Sample(to=lines["to"], sender=lines["from"], reply_to=SAMPLE_SUPPORTER["email"],
+                  subject=letter.subject, other_subjects=others, text=letter.body)
+
+
+def _newest_template(campaign_id: int, body_id: int, language: str
+                     ) -> Select[LetterTemplate]:
+    return (
+        select(LetterTemplate)
+        .where(
+            LetterTemplate.campaign_id == campaign_id,
+            LetterTemplate.body_id == body_id,
+            LetterTemplate.language == language,
+        )
+        .order_by(LetterTemplate.version.desc())
+        .limit(1)
+    )
+
+
+def current_template(campaign: Campaign, body: Body, language: str) -> LetterTemplate | None:
+    """The newest version of the letter for this campaign, body and language."""
+    return db.session.scalar(_newest_template(campaign.id, body.id, language))

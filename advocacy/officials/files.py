@@ -1,0 +1,268 @@
+"""Target files (one per body, TOML): schema, loading and choosing the officials for a letter."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import tomllib
+from pathlib import Path
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from babel import Locale
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
+from sqlalchemy import select
+
+from advocacy.extensions import db
+from advocacy.models import Body, Target
+from advocacy.progress import Advance, counted, nothing
+
+LANGUAGES = ("en", "fr", "de", "ru", "es")  # the letters and the interface ship in these
+BODY_SLUGS = ("eu", "coe", "un", "gov")
+# What a TOML file nested deeper than the parser can follow is told (tomllib raises
+# RecursionError on arrays or tables some thousand levels deep, not TOMLDecodeError).
+NESTED_TOO_DEEPLY = "arrays or tables are nested too deeply"
+
+
+class TargetFileError(ValueError):
+    """A target file is broken; the message names the file, the entry and the reason."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class BodySpec(_Strict):
+    slug: str
+    name: Annotated[str, Field(min_length=1)]
+    names: dict[str, str] = {}
+
+    @field_validator("slug")
+    @classmethod
+    def _known_body(cls, v: str) -> str:
+        if v not in BODY_SLUGS:
+            raise ValueError(f"must be one of {', '.join(BODY_SLUGS)}")
+        return v
+
+
+class TargetSpec(_Strict):
+    key: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,78}$")]
+    office: Annotated[str, Field(min_length=3, max_length=300)]
+    holder: Annotated[str, Field(max_length=200)] = ""
+    country: Annotated[str, Field(pattern=r"^([A-Z]{2})?$")] = ""
+    languages: Annotated[list[str], Field(min_length=1)]
+    timezone: str
+    email: str | None = None
+    contact_page: Annotated[str, Field(pattern=r"^https://\S+$")] | None = None
+    postal_address: str | None = None
+    source: Annotated[str, Field(min_length=3)]
+    verified: bool = False
+    salutation: dict[str, str]
+    office_names: dict[str, str] = {}  # the office in other languages than English
+
+    @field_validator("languages")
+    @classmethod
+    def _language_codes(cls, v: list[str]) -> list[str]:
+        bad = [code for code in v if not re.fullmatch(r"[a-z]{2,3}", code)]
+        if bad:
+            raise ValueError(f"not ISO 639-1 codes: {', '.join(bad)}")
+        return v
+
+    @field_validator("timezone")
+    @classmethod
+    def _time_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA time zone {v!r}") from None
+        return v
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        try:
+            return validate_email(v, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("salutation")
+    @classmethod
+    def _salutations(cls, v: dict[str, str]) -> dict[str, str]:
+        missing = [lang for lang in LANGUAGES if not v.get(lang, "").strip()]
+        if missing:
+            raise ValueError(f"missing for {', '.join(missing)}")
+        return v
+
+    @field_validator("office_names")
+    @classmethod
+    def _office_names(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = [lang for lang in v if lang not in LANGUAGES]
+        if unknown:
+            raise ValueError(f"unknown languages {', '.join(unknown)}; use {', '.join(LANGUAGES)}")
+        if any(not name.strip() for name in v.values()):
+            raise ValueError("an office name is empty")
+        return v
+
+    @model_validator(mode="after")
+    def _reachable(self) -> TargetSpec:
+        if not (self.email or self.contact_page or self.postal_address):
+            raise ValueError("needs at least one of email, contact_page, postal_address")
+        if self.verified and not self.email:
+            raise ValueError("only an email address can be verified")
+        return self
+
+    def file_hash(self) -> str:
+        """A stable hash of this entry, to tell whether the file changed since the last load."""
+        blob = json.dumps(self.model_dump(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class TargetFile(_Strict):
+    body: BodySpec
+    target: Annotated[list[TargetSpec], Field(min_length=1)]
+
+
+# Fields whose rule is a pattern: say it in words rather than quote the expression.
+PATTERN_HINTS = {
+    "key": "use 2 to 79 lowercase letters, digits and hyphens, starting with a letter or digit",
+    "country": "use two capital letters (ISO 3166-1, such as FR), or nothing",
+    "contact_page": "use an https:// address without spaces",
+}
+
+
+def error_message(error: ErrorDetails) -> str:
+    """Pydantic's reason for one error, in plain words."""
+    field = str(error["loc"][-1]) if error["loc"] else ""
+    if error["type"] == "string_pattern_mismatch" and field in PATTERN_HINTS:
+        return PATTERN_HINTS[field]
+    if error["type"] == "too_short" and field == "languages":
+        return "name at least one language (ISO 639-1 codes, such as en fr)"
+    return error["msg"].removeprefix("Value error, ")
+
+
+def body_rule(body_slug: str, spec: TargetSpec) -> str | None:
+    """The rule that needs the body (a national government's office has a country), or None."""
+    if body_slug == "gov" and not spec.country:
+        return "required for gov"
+    return None
+
+
+def _describe(exc: ValidationError, data: dict[str, object]) -> str:
+    first = exc.errors()[0]
+    loc = list(first["loc"])
+    where = ".".join(str(part) for part in loc)
+    if len(loc) >= 2 and loc[0] == "target" and isinstance(loc[1], int):
+        entries = data.get("target")
+        entry = entries[loc[1]] if isinstance(entries, list) and loc[1] < len(entries) else {}
+        key = entry.get("key", "?") if isinstance(entry, dict) else "?"
+        field = ".".join(str(part) for part in loc[2:]) or "(entry)"
+        where = f"entry {loc[1] + 1} (key {key!r}), field {field}"
+    return f"{where}: {error_message(first)}"
+
+
+def read_target_file(path: Path) -> TargetFile:
+    """Parse and validate one target file, or raise TargetFileError naming file, entry, reason."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise TargetFileError(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses into each nested array or table
+        raise TargetFileError(f"{path}: not valid TOML: {NESTED_TOO_DEEPLY}") from None
+    try:
+        parsed = TargetFile.model_validate(data)
+    except ValidationError as exc:
+        raise TargetFileError(f"{path}: {_describe(exc, data)}") from None
+    if parsed.body.slug != path.stem:
+        raise TargetFileError(f"{path}: body.slug {parsed.body.slug!r} must match the file name")
+    seen: set[str] = set()
+    for index, spec in enumerate(parsed.target, start=1):
+        if spec.key in seen:
+            raise TargetFileError(f"{path}: entry {index} (key {spec.key!r}): duplicate key")
+        seen.add(spec.key)
+        problem = body_rule(parsed.body.slug, spec)
+        if problem:
+            raise TargetFileError(
+                f"{path}: entry {index} (key {spec.key!r}), field country: {problem}"
+            )
+    return parsed
+
+
+def target_paths(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.toml"))
+
+
+def read_target_dir(directory: Path, advance: Advance = nothing) -> list[TargetFile]:
+    """Read every *.toml in the directory; keys must be unique across all files."""
+    files = [read_target_file(p) for p in counted(target_paths(directory), advance)]
+    owner: dict[str, str] = {}
+    for tf in files:
+        for spec in tf.target:
+            if spec.key in owner:
+                raise TargetFileError(
+                    f"{directory / (tf.body.slug + '.toml')}: key {spec.key!r} is also in"
+                    f" {owner[spec.key]}.toml"
+                )
+            owner[spec.key] = tf.body.slug
+    return files
+
+
+def load_targets(files: list[TargetFile], advance: Advance = nothing) -> dict[str, int]:
+    """Upsert bodies and targets; a changed file entry wins, an unchanged one keeps DB edits."""
+    counts = {"added": 0, "updated": 0, "unchanged": 0}
+    for tf in counted(files, advance):
+        body = db.session.scalar(select(Body).where(Body.slug == tf.body.slug))
+        if body is None:
+            body = Body(slug=tf.body.slug, name=tf.body.name, names=tf.body.names)
+            db.session.add(body)
+        else:
+            body.name, body.names = tf.body.name, tf.body.names
+        for spec in tf.target:
+            digest = spec.file_hash()
+            target = db.session.scalar(select(Target).where(Target.key == spec.key))
+            if target is None:
+                target = Target(key=spec.key, body=body)
+                db.session.add(target)
+                counts["added"] += 1
+            elif target.file_hash == digest:
+                counts["unchanged"] += 1
+                continue
+            else:
+                counts["updated"] += 1
+            apply_spec(target, spec, body)
+            # The file speaks for the address now: no organizer's verification stands for it.
+            target.verified, target.verified_by, target.verified_at = spec.verified, None, None
+            target.address_set_by = None
+            target.file_hash = digest
+    db.session.flush()
+    return counts
+
+
+def apply_spec(target: Target, spec: TargetSpec, body: Body) -> None:
+    """Give the official an entry's values; verification and file_hash are the caller's."""
+    target.body = body
+    target.office, target.holder, target.country = spec.office, spec.holder, spec.country
+    target.office_names = spec.office_names
+    target.languages, target.timezone = spec.languages, spec.timezone
+    target.email, target.contact_page = spec.email, spec.contact_page
+    target.postal_address, target.salutations = spec.postal_address, spec.salutation
+    target.source = spec.source
+
+
+def office_name(office: str, names: dict[str, str] | None, language: str) -> str:
+    """The office's name in the language, else in English."""
+    return (names or {}).get(language) or office
+
+
+_COUNTRIES = frozenset(
+    str(code) for code in Locale.parse("en").territories if re.fullmatch(r"[A-Z]{2}", str(code))
+)
+
+
+def is_country(code: str) -> bool:
+    """A two-letter ISO 3166 country code Babel knows."""
+    return code in _COUNTRIES

@@ -1,0 +1,101 @@
+"""One official as a flat row of text: the admin form, the CSV columns, and what imports compare.
+
+The row is checked by the same TargetSpec as the target files, so an official is valid in
+the admin, in an import and in `targets/` by one set of rules.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from pydantic import ValidationError
+
+from advocacy.models import Target
+from advocacy.officials.files import LANGUAGES, TargetSpec, error_message
+
+Row = dict[str, str]
+
+OTHER_LANGUAGES = tuple(lang for lang in LANGUAGES if lang != "en")  # English is `office`
+PLAIN = ("office", "holder", "country", "timezone", "email", "contact_page", "postal_address",
+         "source")
+COLUMNS = ("key", "body", "office", "holder", "country", "languages", "timezone", "email",
+           "contact_page", "postal_address", "source",
+           *(f"salutation_{lang}" for lang in LANGUAGES),
+           *(f"office_{lang}" for lang in OTHER_LANGUAGES))
+REQUIRED = ("key", "body", "office", "languages", "timezone", "source",
+            *(f"salutation_{lang}" for lang in LANGUAGES))
+
+
+class InvalidRow(ValueError):
+    """A row that is not a valid official: (column, reason) for every problem."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+def _row(key: str, body: str, item: Target | TargetSpec, salutations: Mapping[str, str],
+         office_names: Mapping[str, str]) -> Row:
+    row = {"key": key, "body": body, "languages": " ".join(item.languages)}
+    row |= {name: getattr(item, name) or "" for name in PLAIN}
+    row |= {f"salutation_{lang}": text for lang, text in salutations.items()}
+    row |= {f"office_{lang}": text for lang, text in office_names.items()}
+    return row
+
+
+def row_of_target(target: Target) -> Row:
+    return _row(target.key, target.body.slug, target, target.salutations, target.office_names)
+
+
+def row_of_spec(body: str, spec: TargetSpec) -> Row:
+    return _row(spec.key, body, spec, spec.salutation, spec.office_names)
+
+
+def changed_fields(old: Row, new: Row) -> dict[str, tuple[str, str]]:
+    """Column by column, in the columns' order: (old, new) where they differ."""
+    names = [*COLUMNS, *sorted((old.keys() | new.keys()) - set(COLUMNS))]
+    return {name: (old.get(name, ""), new.get(name, "")) for name in names
+            if old.get(name, "") != new.get(name, "")}
+
+
+def _column(loc: tuple[int | str, ...]) -> str:
+    """The row column a pydantic error location stands for."""
+    if not loc:
+        return "email"  # the checks across fields: how the office is reached
+    head = str(loc[0])
+    if head == "salutation" and len(loc) > 1:
+        return f"salutation_{loc[1]}"
+    if head == "office_names" and len(loc) > 1:
+        return f"office_{loc[1]}"
+    return head
+
+
+def row_errors(exc: ValidationError) -> list[tuple[str, str]]:
+    """Every error of a TargetSpec, as (column, reason)."""
+    return [(_column(tuple(err["loc"])), error_message(err)) for err in exc.errors()]
+
+
+def spec_from_row(row: Mapping[str, str]) -> TargetSpec:
+    """The official a row describes, checked, or InvalidRow naming each column and reason."""
+
+    def value(name: str) -> str:
+        # Browsers send a textarea's line breaks as CRLF; files mostly have LF.
+        return (row.get(name) or "").replace("\r\n", "\n").strip()
+
+    data = {
+        "key": value("key"), "office": value("office"), "holder": value("holder"),
+        "country": value("country").upper(),
+        "languages": [code for code in re.split(r"[\s,]+", value("languages").lower()) if code],
+        "timezone": value("timezone"),
+        "email": value("email") or None, "contact_page": value("contact_page") or None,
+        "postal_address": value("postal_address") or None, "source": value("source"),
+        "salutation": {lang: value(f"salutation_{lang}") for lang in LANGUAGES
+                       if value(f"salutation_{lang}")},
+        "office_names": {lang: value(f"office_{lang}") for lang in OTHER_LANGUAGES
+                         if value(f"office_{lang}")},
+    }
+    try:
+        return TargetSpec.model_validate(data)
+    except ValidationError as exc:
+        raise InvalidRow(row_errors(exc)) from None

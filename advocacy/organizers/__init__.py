@@ -1,0 +1,2 @@
+"""What organizers do: accounts, moderation, editing and importing officials, pausing and
+limiting delivery, test emails."""

@@ -1,0 +1,331 @@
+"""Organizer accounts: passwords, the second factor, sessions, roles and invitations.
+
+Passwords are hashed with scrypt (werkzeug). A session's id carries the account's
+`session_version`, so raising it logs the account out everywhere at once, and a random value
+whose hash is an OrganizerSession row: logging out deletes the row, so a copy of the cookie
+(which is only signed, and outlives a logout in whoever's hands) opens nothing afterwards.
+Second-factor secrets are encrypted at rest (models: Sealed), and each code is good once.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import secrets
+from datetime import timedelta
+
+import pyotp
+import segno
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from pyotp.utils import strings_equal
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from advocacy import audit
+from advocacy.extensions import db
+from advocacy.models import Invitation, Organizer, OrganizerSession, Role, utcnow
+
+PASSWORD_MIN = 12
+INVITATION_LIFE = timedelta(days=7)
+RANKS = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the email is unknown, so a wrong email costs as long as a wrong
+    password; made on first use (scrypt is slow on purpose, and most processes never log in)."""
+    return generate_password_hash("not a password", method="scrypt")
+
+
+class AccountError(ValueError):
+    """Something about an account that cannot be done; the message says why."""
+
+
+class AlreadyAnAccount(AccountError):
+    """An invitation to an address that has an account by now (another invitation, accepted)."""
+
+
+def may(organizer: Organizer, role: Role | str) -> bool:
+    """Whether the organizer's role includes `role`."""
+    return organizer.active and RANKS.get(Role(organizer.role), 0) >= RANKS[Role(role)]
+
+
+def normalise(email: str) -> str:
+    try:
+        return validate_email(email.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        raise AccountError(str(exc)) from None
+
+
+def hash_password(password: str) -> str:
+    if len(password) < PASSWORD_MIN:
+        raise AccountError(f"A password needs at least {PASSWORD_MIN} characters.")
+    return generate_password_hash(password, method="scrypt")
+
+
+def authenticate(email: str, password: str) -> Organizer | None:
+    """The active organizer with this email and password, else None (same cost either way)."""
+    address = email.strip().lower()
+    organizer = db.session.scalar(select(Organizer).where(Organizer.email == address))
+    if organizer is None or not organizer.active:
+        check_password_hash(_dummy_hash(), password)
+        return None
+    return organizer if check_password_hash(organizer.password_hash, password) else None
+
+
+def _session_life() -> timedelta:
+    return current_app.permanent_session_lifetime
+
+
+def open_session(organizer: Organizer) -> str:
+    """A new session's id, kept (hashed) until logout; the caller commits."""
+    token = secrets.token_urlsafe(32)
+    db.session.execute(delete(OrganizerSession).where(  # this account's long-expired ones
+        OrganizerSession.organizer_id == organizer.id,
+        OrganizerSession.created_at < utcnow() - _session_life()))
+    db.session.add(OrganizerSession(organizer_id=organizer.id, token_hash=_token_hash(token)))
+    return f"{organizer.id}:{organizer.session_version}:{token}"
+
+
+def still_current(organizer_id: int, version: int) -> Organizer | None:
+    """The account, if it is active and nothing has logged it out everywhere since `version`."""
+    organizer = db.session.get(Organizer, organizer_id)
+    if organizer is None or not organizer.active or organizer.session_version != version:
+        return None
+    return organizer
+
+
+def from_session_id(value: str) -> Organizer | None:
+    """The organizer a session stands for, if the account is active and was not logged out."""
+    ident, version, token = (value.split(":", 2) + ["", ""])[:3]
+    if not ident.isdigit() or not version.isdigit() or not token:
+        return None  # ids from before sessions were kept here ("id:version") among them
+    organizer = still_current(int(ident), int(version))
+    if organizer is None:
+        return None
+    kept = db.session.scalar(select(OrganizerSession.id).where(
+        OrganizerSession.token_hash == _token_hash(token),
+        OrganizerSession.organizer_id == organizer.id,
+        OrganizerSession.created_at >= utcnow() - _session_life()))
+    return organizer if kept else None
+
+
+def end_session(value: str) -> None:
+    """Log this session out on the server: its cookie, wherever a copy is, opens nothing."""
+    token = value.split(":", 2)[-1]
+    db.session.execute(delete(OrganizerSession).where(
+        OrganizerSession.token_hash == _token_hash(token)))
+    db.session.commit()
+
+
+def _end_all_sessions(organizer: Organizer) -> None:
+    organizer.session_version += 1
+    db.session.execute(delete(OrganizerSession).where(
+        OrganizerSession.organizer_id == organizer.id))
+
+
+def log_out_everywhere(organizer: Organizer) -> None:
+    _end_all_sessions(organizer)
+    audit.record(organizer, "log out everywhere", organizer.email)
+    db.session.commit()
+
+
+def pending_totp_secret(organizer: Organizer) -> str:
+    """The secret being set up: made once, kept (encrypted) with the account until used."""
+    if not organizer.totp_pending:
+        organizer.totp_pending = pyotp.random_base32()
+        db.session.commit()
+    return organizer.totp_pending
+
+
+def totp_uri(organizer: Organizer, secret: str, issuer: str) -> str:
+    return pyotp.TOTP(secret).provisioning_uri(name=organizer.email, issuer_name=issuer)
+
+
+def totp_qr(uri: str) -> str:
+    """The setup link as a QR code, an SVG data: URI made here (segno: maintained, pure
+    Python, SVG without a third-party request), so nobody types 32 characters by hand."""
+    return str(segno.make(uri, error="m").svg_data_uri(scale=4, border=2))
+
+
+def _matching_step(secret: str, code: str) -> int | None:
+    """The time step whose code this is; one step of clock drift either way is allowed."""
+    code = code.replace(" ", "")
+    if not (code.isdigit() and len(code) == 6):
+        return None
+    totp = pyotp.TOTP(secret)
+    now = totp.timecode(utcnow())
+    for step in (now - 1, now, now + 1):
+        if strings_equal(totp.generate_otp(step), code):
+            return step
+    return None
+
+
+def use_totp_code(organizer: Organizer, secret: str, code: str) -> bool:
+    """Whether the code is right and its time step later than the last one used; the step is
+    then taken, in the caller's transaction (so a code seen once, over a shoulder or in a
+    proxy's log, cannot be typed again). The conditional UPDATE makes two requests racing
+    with one code take it once: the second waits for the first's row lock, then finds the
+    step used."""
+    step = _matching_step(secret, code)
+    if step is None:
+        return False
+    taken = db.session.execute(
+        update(Organizer)
+        .where(Organizer.id == organizer.id,
+               or_(Organizer.totp_last_step.is_(None), Organizer.totp_last_step < step))
+        .values(totp_last_step=step)
+        .execution_options(synchronize_session=False))
+    return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
+
+
+def enable_totp(organizer: Organizer, code: str) -> str:
+    """Turn the second factor on with the pending secret; returns this session's new id."""
+    secret = organizer.totp_pending
+    if not secret or not use_totp_code(organizer, secret, code):
+        db.session.rollback()
+        raise AccountError("That code does not match: check the app's clock and try again.")
+    organizer.totp_secret, organizer.totp_pending = secret, None
+    _end_all_sessions(organizer)  # other sessions were opened without the second factor
+    audit.record(organizer, "enable second factor", organizer.email)
+    session = open_session(organizer)
+    db.session.commit()
+    return session
+
+
+def disable_totp(organizer: Organizer, code: str) -> None:
+    if not organizer.totp_secret or not use_totp_code(organizer, organizer.totp_secret, code):
+        db.session.rollback()
+        raise AccountError("That code does not match.")
+    organizer.totp_secret, organizer.totp_last_step = None, None
+    audit.record(organizer, "disable second factor", organizer.email)
+    db.session.commit()
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def invite(by: Organizer, email: str, role: str) -> tuple[Invitation, str]:
+    """A new invitation and its token (the only copy: it goes out in the email)."""
+    if role not in RANKS:
+        raise AccountError(f"The role must be one of {', '.join(RANKS)}.")
+    address = normalise(email)
+    if db.session.scalar(select(Organizer.id).where(Organizer.email == address)):
+        raise AccountError("There is already an account with this email.")
+    token = secrets.token_urlsafe(32)
+    invitation = Invitation(email=address, role=role, token_hash=_token_hash(token),
+                            invited_by=by.id, expires_at=utcnow() + INVITATION_LIFE)
+    db.session.add(invitation)
+    audit.record(by, "invite", address, role=role)
+    db.session.commit()
+    return invitation, token
+
+
+def _has_account(address: str) -> AlreadyAnAccount | None:
+    if db.session.scalar(select(Organizer.id).where(Organizer.email == address)) is None:
+        return None
+    return AlreadyAnAccount(
+        f"There is already an account for {address} (another invitation to it was accepted):"
+        " log in with it instead. If you do not know its password, ask an owner of the"
+        " campaign to reset it.")
+
+
+def open_invitation(token: str) -> Invitation:
+    invitation = db.session.scalar(
+        select(Invitation).where(Invitation.token_hash == _token_hash(token)))
+    if invitation is None:
+        raise AccountError("This invitation is not valid.")
+    if invitation.accepted_at is not None:
+        raise AccountError("This invitation was already used: log in instead.")
+    if problem := _has_account(invitation.email):  # (accepting another revoked this one)
+        raise problem
+    if invitation.revoked_at is not None:
+        raise AccountError("This invitation is not valid.")
+    if invitation.expires_at < utcnow():
+        raise AccountError("This invitation has expired: ask for a new one.")
+    return invitation
+
+
+def accept_invitation(token: str, password: str) -> Organizer:
+    """The new account; other open invitations to its address are revoked with it."""
+    invitation = open_invitation(token)
+    organizer = Organizer(email=invitation.email, role=invitation.role,
+                          password_hash=hash_password(password))
+    db.session.add(organizer)
+    invitation.accepted_at = utcnow()
+    db.session.execute(
+        update(Invitation)
+        .where(Invitation.email == invitation.email, Invitation.id != invitation.id,
+               Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
+        .values(revoked_at=utcnow())
+        .execution_options(synchronize_session=False))
+    try:
+        db.session.flush()
+    except IntegrityError:  # the same address accepted a moment ago, by another invitation
+        db.session.rollback()
+        raise _has_account(invitation.email) or AccountError(
+            "This invitation could not be accepted: try again.") from None
+    audit.record(organizer, "accept invitation", organizer.email, role=organizer.role)
+    db.session.commit()
+    return organizer
+
+
+def revoke_invitation(by: Organizer, invitation_id: int) -> None:
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.accepted_at is not None:
+        raise AccountError("No open invitation with this id.")
+    invitation.revoked_at = utcnow()
+    audit.record(by, "revoke invitation", invitation.email)
+    db.session.commit()
+
+
+def _owners_left_without(organizer: Organizer) -> int:
+    others = select(Organizer.id).where(Organizer.role == Role.OWNER, Organizer.active.is_(True),
+                                        Organizer.id != organizer.id)
+    return len(db.session.scalars(others).all())
+
+
+def set_role(by: Organizer, organizer_id: int, role: str) -> Organizer:
+    organizer = db.session.get(Organizer, organizer_id)
+    if organizer is None:
+        raise AccountError("No such account.")
+    if role not in RANKS:
+        raise AccountError(f"The role must be one of {', '.join(RANKS)}.")
+    if organizer.role == Role.OWNER and role != Role.OWNER and not _owners_left_without(organizer):
+        raise AccountError("The campaign needs at least one owner.")
+    before, organizer.role = organizer.role, role
+    organizer.session_version += 1  # the new role applies from the next login
+    audit.record(by, "change role", organizer.email, before=before, after=role)
+    db.session.commit()
+    return organizer
+
+
+def set_active(by: Organizer, organizer_id: int, active: bool) -> Organizer:
+    organizer = db.session.get(Organizer, organizer_id)
+    if organizer is None:
+        raise AccountError("No such account.")
+    if not active and organizer.role == Role.OWNER and not _owners_left_without(organizer):
+        raise AccountError("The campaign needs at least one owner.")
+    organizer.active = active
+    organizer.session_version += 1
+    audit.record(by, "reactivate account" if active else "deactivate account", organizer.email)
+    db.session.commit()
+    return organizer
+
+
+def set_organizer(email: str, password: str, role: str = "owner") -> Organizer:
+    """Create the organizer, or reset their password (which logs them out everywhere)."""
+    email = email.strip().lower()
+    organizer = db.session.scalar(select(Organizer).where(Organizer.email == email))
+    if organizer is None:
+        organizer = Organizer(email=email, role=role, password_hash="", session_version=1)
+        db.session.add(organizer)
+    else:
+        organizer.session_version += 1
+    organizer.password_hash = hash_password(password)
+    audit.record(None, "set password from the command line", email, role=organizer.role)
+    db.session.commit()
+    return organizer

@@ -1,0 +1,85 @@
+"""Organizers' controls over delivery: pause or resume a campaign or an official, set its
+limits, turn an official's digest on or off."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    select,
+    update,
+)
+
+from advocacy.campaigns.settings import find_campaign
+from advocacy.delivery import queue
+from advocacy.extensions import db
+from advocacy.models import (
+    Campaign,
+    CampaignStatus,
+    HoldReason,
+    Letter,
+    LetterStatus,
+    Target,
+)
+
+
+def _campaign_or_error(slug: str | None) -> Campaign:
+    campaign = find_campaign(slug)
+    if campaign is None:
+        raise LookupError(f"no campaign {slug!r}" if slug else "no default campaign: run init")
+    return campaign
+
+
+def _target_or_error(key: str) -> Target:
+    target = db.session.scalar(select(Target).where(Target.key == key))
+    if target is None:
+        raise LookupError(f"no official with key {key!r}")
+    return target
+
+
+def set_paused(campaign_slug: str | None, official_key: str | None, paused: bool) -> dict[str, Any]:
+    """Pause or resume a campaign or one official; resuming re-queues what the pause held."""
+    held = select(Letter.id).where(Letter.status == LetterStatus.HELD,
+                                   Letter.hold_reason == HoldReason.PAUSED)
+    if official_key:
+        target = _target_or_error(official_key)
+        target.paused = paused
+        held = held.where(Letter.target_id == target.id)
+        what = {"official": target.key}
+    else:
+        campaign = _campaign_or_error(campaign_slug)
+        campaign.status = CampaignStatus.PAUSED if paused else CampaignStatus.OPEN
+        held = held.where(Letter.campaign_id == campaign.id)
+        what = {"campaign": campaign.slug}
+    released: list[int] = []
+    if not paused:
+        released = list(db.session.scalars(held))
+        if released:
+            db.session.execute(
+                update(Letter)
+                .where(Letter.id.in_(released), Letter.status == LetterStatus.HELD)
+                .values(status=LetterStatus.QUEUED, hold_reason=None, not_before=None)
+            )
+    db.session.commit()
+    if released:
+        queue.enqueue_letters(released)
+    return {**what, "paused": paused, "released": len(released)}
+
+
+def set_limits(campaign_slug: str | None, settings: dict[str, Any] | None) -> dict[str, Any]:
+    """Show a campaign's limits, or replace its settings (validated) and show the result."""
+    from advocacy.campaigns.limits import campaign_limits
+
+    campaign = _campaign_or_error(campaign_slug)
+    if settings is not None:
+        campaign_limits(settings)  # raises with the reason when a value is wrong
+        campaign.limits = settings
+        db.session.commit()
+    return {"campaign": campaign.slug,
+            "limits": campaign_limits(campaign.limits).model_dump(mode="json")}
+
+
+def set_digest(official_key: str, on: bool) -> None:
+    """The organizer's choice for an official: past the daily cap, one digest instead."""
+    _target_or_error(official_key).digest = on
+    db.session.commit()

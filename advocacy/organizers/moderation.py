@@ -1,0 +1,117 @@
+"""Organizers' hand on letters that wait for them: held and needs-review letters are released
+or cancelled, one by one or in bulk, always with a reason. A supporter's words are never
+edited here: a letter goes as written, or not at all.
+"""
+
+from __future__ import annotations
+
+from contextlib import suppress
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import RedisError
+from sqlalchemy import Row, func, select, update
+
+from advocacy import audit
+from advocacy.delivery import queue
+from advocacy.extensions import db
+from advocacy.models import Letter, LetterStatus, Organizer, Submission, Target
+
+WAITING = (LetterStatus.HELD, LetterStatus.NEEDS_REVIEW)
+PAGE = 200
+
+
+class ModerationError(ValueError):
+    """A moderation request that cannot be carried out; the message says why."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    status: str = ""  # held or needs_review; empty for both
+    reason: str = ""  # a hold reason
+    target_key: str = ""
+
+
+def waiting_letters(filters: Filters, limit: int = PAGE) -> list[Row[Any]]:
+    """The waiting letters the filters choose, oldest first, with their official and writer."""
+    query = (
+        select(Letter.id, Letter.status, Letter.hold_reason, Letter.not_before,
+               Letter.last_error, Letter.attempts, Letter.created_at, Target.key, Target.office,
+               Submission.name, Submission.city, Submission.country, Submission.personal_note)
+        .join(Target, Letter.target_id == Target.id)
+        .join(Submission, Letter.submission_id == Submission.id)
+        .where(Letter.status.in_(WAITING))
+        .order_by(Letter.id)
+    )
+    if filters.status in WAITING:
+        query = query.where(Letter.status == filters.status)
+    if filters.reason:
+        query = query.where(Letter.hold_reason == filters.reason)
+    if filters.target_key:
+        query = query.where(Target.key == filters.target_key)
+    return list(db.session.execute(query.limit(limit)))
+
+
+def waiting_counts() -> dict[tuple[str, str | None], int]:
+    rows = db.session.execute(
+        select(Letter.status, Letter.hold_reason, func.count(Letter.id))
+        .where(Letter.status.in_(WAITING)).group_by(Letter.status, Letter.hold_reason))
+    return {(status, reason): count for status, reason, count in rows}
+
+
+def _checked(ids: list[int], reason: str) -> str:
+    reason = reason.strip()
+    if not ids:
+        raise ModerationError("Choose at least one letter.")
+    if not reason:
+        raise ModerationError("Say why: the reason is kept with each letter.")
+    if len(reason) > 500:
+        raise ModerationError("The reason is too long (at most 500 characters).")
+    return reason
+
+
+def _move(actor: Organizer, ids: list[int], reason: str, action: str, verb: str,
+          states: tuple[str, ...] = WAITING, **values: Any) -> list[int]:
+    """Move the chosen letters that still wait (one conditional UPDATE), note why, audit."""
+    reason = _checked(ids, reason)
+    moved = db.session.execute(
+        update(Letter)
+        .where(Letter.id.in_(ids), Letter.status.in_(states))
+        .values(hold_reason=None, moderation_note=f"{verb}: {reason}", **values)
+        .returning(Letter.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    audit.record(actor, action, f"{len(moved)} letters", reason=reason,
+                 letters=sorted(moved)[:100])
+    db.session.commit()
+    return list(moved)
+
+
+def release(actor: Organizer, ids: list[int], reason: str) -> int:
+    """Queue the chosen waiting letters again; returns how many were released.
+
+    A needs-review letter was being sent when its worker died: it may have reached the
+    official already. Releasing it sends it again; the page says so before anyone does.
+    """
+    return _requeue(_move(actor, ids, reason, "release letters", "released",
+                          status=LetterStatus.QUEUED, not_before=None))
+
+
+def retry(actor: Organizer, ids: list[int], reason: str) -> int:
+    """Queue the chosen failed letters once more (the last error stays until it is sent)."""
+    return _requeue(_move(actor, ids, reason, "retry letters", "retried",
+                          states=(LetterStatus.FAILED,), status=LetterStatus.QUEUED,
+                          not_before=None))
+
+
+def _requeue(ids: list[int]) -> int:
+    if ids:
+        with suppress(RedisError):  # queued in the database: reconcile enqueues them
+            queue.enqueue_letters(ids)
+    return len(ids)
+
+
+def cancel(actor: Organizer, ids: list[int], reason: str) -> int:
+    """Cancel the chosen waiting letters for good; returns how many were cancelled."""
+    return len(_move(actor, ids, reason, "cancel letters", "cancelled",
+                     status=LetterStatus.CANCELLED))

@@ -1,0 +1,103 @@
+"""A supporter's rights over their data: see all of it (JSON) and erase it.
+
+Both act on one supporter, reached through a signed link that was emailed to their address
+(services.data_link): knowing an address is not enough to read or delete what it wrote.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+
+from advocacy.extensions import db
+from advocacy.letters.addresses import sender_address
+from advocacy.letters.emails import letter_message_id
+from advocacy.letters.states import ERASED
+from advocacy.models import Letter, LetterStatus, Reply, Submission, Supporter, Target
+from advocacy.privacy.retention import scrub
+
+NOT_SENT = (LetterStatus.UNCONFIRMED, LetterStatus.QUEUED, LetterStatus.HELD,
+            LetterStatus.NEEDS_REVIEW)
+
+
+def _when(moment: Any) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def replies_to_submission(submission_id: int) -> list[Reply]:
+    return list(db.session.scalars(
+        select(Reply).join(Letter, Reply.letter_id == Letter.id)
+        .where(Letter.submission_id == submission_id).order_by(Reply.id)))
+
+
+def everything_about(supporter: Supporter) -> dict[str, Any]:
+    """All we hold about one supporter, as JSON-ready data (GDPR art. 15 and 20)."""
+    submissions = []
+    for sub in db.session.scalars(select(Submission).where(Submission.supporter_id == supporter.id)
+                                  .order_by(Submission.id)):
+        letters = []
+        replies_by_letter: dict[int, list[Reply]] = {}
+        for reply in replies_to_submission(sub.id):
+            replies_by_letter.setdefault(reply.letter_id, []).append(reply)
+        rows = db.session.execute(
+            select(Letter, Target.key, Target.office).join(Target, Letter.target_id == Target.id)
+            .where(Letter.submission_id == sub.id).order_by(Letter.id))
+        for letter, key, office in rows:
+            replies = [{"from": r.from_address, "subject": r.subject, "text": r.text,
+                        "received_at": _when(r.received_at),
+                        "from_the_office": {"confirmed": r.authenticated,
+                                            "how": r.authentication}}
+                       for r in replies_by_letter.get(letter.id, [])]
+            letters.append({
+                "official": office, "official_key": key, "status": letter.status,
+                "sent_at": _when(letter.sent_at),
+                "message_id": letter_message_id(letter.id, sender_address(sub.campaign.sender))
+                if letter.sent_at else None,
+                "replies": replies,
+            })
+        submissions.append({
+            "campaign": sub.campaign.name, "written_at": _when(sub.created_at),
+            "name": sub.name, "city": sub.city, "country": sub.country,
+            "letter_language": sub.language, "page_language": sub.locale,
+            "personal_note": sub.personal_note, "signed_with_initials": sub.sign_initials,
+            "partner_ref": sub.ref,
+            "consent": {"letters_at": _when(sub.consent_at),
+                        "privacy_notice_version": sub.privacy_version,
+                        "newsletter_at": _when(sub.newsletter_at)},
+            "confirmed_at": _when(sub.confirmed_at), "scrubbed_at": _when(sub.scrubbed_at),
+            "letters": letters,
+        })
+    return {"email": supporter.email, "first_seen_at": _when(supporter.created_at),
+            "submissions": submissions}
+
+
+@dataclass
+class Erasure:
+    cancelled_letters: int
+    submissions: int
+    replies: int
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def erase(supporter_id: int) -> Erasure:
+    """Cancel the supporter's unsent letters and remove who they are and what they wrote."""
+    cancelled = db.session.execute(
+        update(Letter).where(Letter.supporter_id == supporter_id, Letter.status.in_(NOT_SENT))
+        .values(status=LetterStatus.CANCELLED, not_before=None, hold_reason=None,
+                last_error=ERASED)
+        .returning(Letter.id)).scalars().all()
+    db.session.commit()
+    ids = db.session.scalars(select(Submission.id).where(
+        Submission.supporter_id == supporter_id))
+    # scrub() also forgets the writer, once none of their submissions is left unscrubbed.
+    report = scrub(list(ids))
+    return Erasure(cancelled_letters=len(cancelled), submissions=report.submissions,
+                   replies=report.replies)
+
+
+def erased(supporter: Supporter) -> bool:
+    return supporter.email is None
