@@ -56,9 +56,9 @@ def main() -> None:
     from sqlalchemy import func, select
 
     from advocacy import create_app
-    from advocacy.cli import set_organizer
     from advocacy.extensions import db
     from advocacy.models import Letter, utcnow
+    from advocacy.organizers.accounts import set_organizer
 
     url = args.database_url or f"sqlite:///{ROOT / 'instance' / 'bench-letters.sqlite'}"
     password = "bench password, never used elsewhere"  # noqa: S105  # a throwaway viewer

@@ -17,6 +17,7 @@ from rq import Worker
 from sqlalchemy import func, select
 
 from advocacy import clock
+from advocacy.delivery import gate
 from advocacy.delivery import jobs as delivery
 from advocacy.delivery.limits import Wait
 from advocacy.delivery.queue import enqueue_letters, get_queue
@@ -136,7 +137,7 @@ def test_a_hold_after_an_inline_wait_counts_from_the_limits_answer(
             self.value += seconds
 
     fake = Time()
-    monkeypatch.setattr(delivery, "time", fake)
+    monkeypatch.setattr(gate, "time", fake)  # the gate reads the time and sleeps
     monkeypatch.setattr(clock, "now", lambda: datetime.fromtimestamp(fake.value, UTC))
     answers = itertools.cycle([Wait(1.5, "relay"), Wait(3600, "official_hour")])
     asked_at: list[float] = []

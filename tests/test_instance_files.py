@@ -27,7 +27,7 @@ from pathlib import Path
 os.umask(0o022)
 from advocacy import create_app
 from advocacy.extensions import db
-from advocacy.delivery.queue import get_redis, redis_url, stop_embedded_redis
+from advocacy.connections import get_redis, redis_url, stop_embedded_redis
 from advocacy.delivery.sink import process_sink
 app = create_app()
 with app.app_context():
