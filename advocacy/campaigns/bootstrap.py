@@ -17,12 +17,12 @@ from advocacy.progress import Advance, nothing
 # Russia holds Azat Miftakhov: supporters who give it as their country are warned.
 DEFAULT_CAMPAIGN = {"slug": "free-azat-miftakhov", "name": "Free Azat Miftakhov",
                     "detaining_country": "RU"}
-MIGRATIONS = Path(__file__).parent / "migrations"
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"  # advocacy/migrations
 
 
 def project_dir(name: str) -> Path:
     """targets/ or templates/ beside the package in a checkout, else in the working directory."""
-    beside = Path(__file__).resolve().parent.parent / name
+    beside = Path(__file__).resolve().parents[2] / name  # advocacy/campaigns/ -> checkout
     return beside if beside.is_dir() else Path.cwd() / name
 
 
