@@ -108,23 +108,6 @@ def letter_message(*, letter_id: int, sender: tuple[str, str], reply_to: tuple[s
     return Outgoing(sender_email, [official_email], head + b"\r\n" + data)
 
 
-def _letters_text(letters: list[tuple[str, RenderedLetter]]) -> str:
-    """The letters as they will go out, each under its official: what the reader confirms."""
-    blocks = []
-    for official, letter in letters:
-        blocks.append("-" * 60 + "\n" + _("To: %(official)s", official=_clean(official)) + "\n"
-                      + _("Subject: %(subject)s", subject=_clean(letter.subject)) + "\n\n"
-                      + letter.body.strip() + "\n")
-    return "\n".join(blocks) + "-" * 60 + "\n"
-
-
-def _already_text(already: list[str]) -> str:
-    listed = "\n".join(f"  - {_clean(o)}" for o in already)
-    intro: str = _("You had already written (or asked to write) to these officials from this"
-                   " address, so they are left out and get nothing more:")
-    return f"{intro}\n{listed}\n"
-
-
 def confirmation_message(
     *,
     to_email: str,
@@ -154,20 +137,12 @@ def confirmation_message(
         else _("Please confirm your letters: %(campaign)s", campaign=name))
     msg["Date"] = format_datetime(utcnow())
     msg["Auto-Submitted"] = "auto-generated"
-    listed = "\n".join(f"  - {_clean(o)}" for o in officials)
-    msg.set_content(
-        _("Hello %(name)s,", name=_clean(to_name)) + "\n\n"
-        + _("You asked to send letters for the campaign \"%(campaign)s\" to:", campaign=name)
-        + f"\n{listed}\n\n"
-        + (_already_text(already) + "\n" if already else "")
-        + _("Nothing is sent until you confirm. Open this link and press the button to confirm:")
-        + f"\n{link}\n\n"
-        + _("The link is valid for 7 days. If you did not ask for this, ignore this email: no"
-            " letter will be sent in your name.") + "\n\n"
-        + _("Follow your letters here (keep this link to yourself):") + f"\n{status_link}\n"
-        + ("\n" + _("This is what will be sent in your name once you confirm:") + "\n\n"
-           + _letters_text(letters) if letters else "")
-    )
+    msg.set_content(_text(
+        "confirmation", name=_clean(to_name), campaign=name,
+        officials=[_clean(o) for o in officials], already=[_clean(o) for o in already or []],
+        link=link, status_link=status_link,
+        letters=[(_clean(official), _clean(letter.subject), letter.body.strip())
+                 for official, letter in letters or []]))
     return msg
 
 
@@ -187,16 +162,11 @@ def already_written_message(
     Written in the current locale: the caller sets the supporter's with force_locale.
     """
     name = _clean(campaign_name)
-    links = "".join(f"\n{_clean(what)}\n{link}\n" for what, link in earlier)
     return _notice(
         to_email=to_email, campaign_name=campaign_name, sender=sender,
         subject=_("Your letters: %(campaign)s", campaign=name),
-        text=_("Hello,") + "\n\n"
-        + _("Someone, probably you, asked to send letters for the campaign \"%(campaign)s\""
-            " from this address.", campaign=name) + " "
-        + _already_text(already) + "\n"
-        + _("There is nothing new to confirm.") + "\n" + links + "\n"
-        + _("If you did not ask for this, ignore this email: nothing will be sent.") + "\n")
+        text=_text("already_written", campaign=name, already=[_clean(o) for o in already],
+                   earlier=[(_clean(what), link) for what, link in earlier]))
 
 
 def digest_message(
@@ -246,13 +216,13 @@ def digest_message(
     return msg
 
 
-def _text(name: str, **context: object) -> str:
+def _text(template: str, **context: object) -> str:
     """The text of a notice from templates/email/<name>.txt, in the current locale.
 
     Plain text: Flask autoescapes .html, .xml and .svg templates only, so nothing here is
     turned into HTML entities. Jinja drops a template's last newline; the text ends in one.
     """
-    return render_template(f"email/{name}.txt", **context) + "\n"
+    return render_template(f"email/{template}.txt", **context) + "\n"
 
 
 def _notice(*, to_email: str, campaign_name: str, sender: str, subject: str,
