@@ -1,4 +1,12 @@
-"""x"""
+"""The one composer: a letter as its official gets it, for the worker that sends it, the
+supporter's preview, the organizer's sample and the test letter alike.
+
+Everything any of them shows (To, From, Reply-To, subject, text) comes from `composed`, fed a
+LetterRow: the worker's rows come from the database (`load`); a preview's or a sample's from
+`draft_row`, which has no id yet (NOT_YET). A letter's subject is one of the template's
+subjects, chosen by its id (render.choose_subject): before there is an id, `subjects` holds
+every one the letter may take, and the letter, once written, takes the one its id picks.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +19,7 @@ from advocacy.extensions import db
 from advocacy.letters.addresses import reply_address, sender_address
 from advocacy.letters.emails import (
     Outgoing,
+    display_name,
     letter_message,
 )
 from advocacy.letters.render import (
@@ -46,15 +55,6 @@ def official_data(target: Target, language: str) -> dict[str, Any]:
     return {"office": office_name(target.office, target.office_names, language),
             "holder": target.holder, "country": target.country,
             "salutations": target.salutations}
-
-
-def envelope(campaign: Campaign, target: Target, language: str,
-             supporter_name: str) -> dict[str, str]:
-    """The To and From lines of a letter, as the official's mail program shows them."""
-    sender = sender_address(campaign.sender)
-    office = office_name(target.office, target.office_names, language)
-    return {"to": f"{office} <{target.email}>" if target.email else "",
-            "from": f"{supporter_name} via {campaign.name} <{sender}>"}
 
 
 @dataclass(frozen=True)
@@ -136,11 +136,63 @@ def load(letter_ids: list[int]) -> list[LetterRow]:
     return [LetterRow(*row) for row in rows]
 
 
-def render(letter: LetterRow) -> RenderedLetter:
+# The id of a letter not written yet (a preview, a sample): database ids start at 1.
+NOT_YET = 0
+
+
+@dataclass(frozen=True)
+class Composed:
+    """A letter as its official gets it; addresses are (display name, address) pairs."""
+
+    to: tuple[str, str]  # the address is "" when the office takes no email
+    sender: tuple[str, str]
+    reply_to: tuple[str, str]  # the address is "" for a relayed letter not written yet
+    subject: str
+    subjects: tuple[str, ...]  # every subject it may take: `subject` alone once it has an id
+    body: str
+
+    @staticmethod
+    def line(pair: tuple[str, str]) -> str:
+        """'Name <address>' as a mail program shows the header; "" without an address."""
+        return f"{pair[0]} <{pair[1]}>" if pair[1] else ""
+
+
+def render(letter: LetterRow, unknown_country: str = "") -> RenderedLetter:
     """The letter's subject and text, from the template version the supporter saw."""
     # One of the subjects, chosen by the letter's id: a retried letter keeps its subject.
-    subject = choose_subject(letter.subject, letter.subject_variants or [], str(letter.id))
-    return render_letter(subject, letter.body, context_of(letter))
+    # Before there is an id, the template's own (`composed` lists the others).
+    subject = letter.subject if letter.id == NOT_YET else choose_subject(
+        letter.subject, letter.subject_variants or [], str(letter.id))
+    return render_letter(subject, letter.body, context_of(letter, unknown_country))
+
+
+def _subjects(letter: LetterRow, chosen: str, unknown_country: str) -> tuple[str, ...]:
+    """Every subject a letter not written yet may take (the first is the template's own)."""
+    if letter.id != NOT_YET or not any(v.strip() for v in letter.subject_variants or []):
+        return (chosen,)
+    context = context_of(letter, unknown_country)
+    return tuple(render_letter(option, "-", context).subject
+                 for option in [letter.subject, *letter.subject_variants] if option.strip())
+
+
+def composed(letter: LetterRow, rendered: RenderedLetter | None = None,
+             unknown_country: str = "") -> Composed:
+    """The letter as it goes out (see the module's docstring); `unknown_country` names the
+    supporter's country in a preview before one is chosen."""
+    sender = sender_address(letter.campaign_sender)
+    supporter = display_name(letter.signature)
+    if letter.campaign_reply_to == "relay":
+        reply = reply_address(letter.id, sender) if letter.id != NOT_YET else ""
+    else:
+        reply = letter.supporter_email or ""
+    text = rendered or render(letter, unknown_country)
+    return Composed(
+        to=(display_name(letter.office_in_language, 78), letter.target_email or ""),
+        sender=(f"{supporter} via {display_name(letter.campaign_name)}", sender),
+        reply_to=(supporter, reply),
+        subject=text.subject,
+        subjects=_subjects(letter, text.subject, unknown_country),
+        body=text.body)
 
 
 def compose(letter: LetterRow, rendered: RenderedLetter | None = None) -> Outgoing:
@@ -149,27 +201,41 @@ def compose(letter: LetterRow, rendered: RenderedLetter | None = None) -> Outgoi
         raise LetterRenderError(f"{letter.target_key} has no email address")
     if letter.supporter_email is None:
         raise LetterRenderError("the supporter's data was erased")
-    sender = sender_address(letter.campaign_sender)
-    reply_to = (reply_address(letter.id, sender) if letter.campaign_reply_to == "relay"
-                else letter.supporter_email)
-    return letter_message(
-        letter_id=letter.id,
-        rendered=rendered or render(letter),
-        official_email=letter.target_email,
-        official_office=letter.office_in_language,
-        supporter_name=letter.signature,
-        supporter_email=reply_to,
-        campaign_name=letter.campaign_name,
-        sender=sender,
-        language=letter.language,
-    )
+    parts = composed(letter, rendered)
+    return letter_message(letter_id=letter.id, sender=parts.sender, reply_to=parts.reply_to,
+                          to=parts.to, subject=parts.subject, body=parts.body,
+                          language=letter.language)
 
 
-def context_of(letter: LetterRow) -> dict[str, Any]:
+def draft_row(campaign: Campaign, target: Target, language: str, *, subject: str, body: str,
+              default_salutation: str, subject_variants: list[str], name: str, city: str,
+              country: str, personal_note: str, email: str) -> LetterRow:
+    """A letter not written yet, for `composed`: what a preview or a sample shows."""
+    return LetterRow(
+        id=NOT_YET, campaign_id=campaign.id, target_id=target.id, attempts=0,
+        campaign_name=campaign.name, campaign_status=campaign.status,
+        campaign_limits=campaign.limits, campaign_sender=campaign.sender,
+        campaign_reply_to=campaign.reply_to, campaign_resend_ambiguous=campaign.resend_ambiguous,
+        target_key=target.key, target_email=target.email, target_office=target.office,
+        target_office_names=target.office_names, target_holder=target.holder,
+        target_country=target.country, target_salutations=target.salutations,
+        target_timezone=target.timezone, target_active=target.active,
+        target_paused=target.paused, target_verified=target.verified,
+        target_bounced=target.bounced_at is not None, target_digest=target.digest,
+        name=name, city=city, country=country, personal_note=personal_note,
+        sign_initials=False, supporter_email=email, language=language, subject=subject,
+        body=body, default_salutation=default_salutation,
+        subject_variants=list(subject_variants))
+
+
+def context_of(letter: LetterRow, unknown_country: str = "") -> dict[str, Any]:
+    supporter = {"name": letter.signature, "city": letter.city, "country": letter.country}
+    if unknown_country and not letter.country:
+        supporter["country_name"] = unknown_country
     return letter_context(
         official={"office": letter.office_in_language, "holder": letter.target_holder,
                   "country": letter.target_country, "salutations": letter.target_salutations},
-        supporter={"name": letter.signature, "city": letter.city, "country": letter.country},
+        supporter=supporter,
         personal_note=letter.personal_note,
         campaign_name=letter.campaign_name,
         language=letter.language,

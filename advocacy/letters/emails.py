@@ -10,6 +10,7 @@ from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
+from flask import render_template
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -44,7 +45,7 @@ def _address(value: str) -> str:
     return value
 
 
-def _display(name: str, limit: int = 160) -> str:
+def display_name(name: str, limit: int = 160) -> str:
     """A display name without RFC 5322 specials: Python's header folding mangles them."""
     kept = "".join(ch for ch in _in_header(name) if ch not in ',;:<>()[]"\\@')
     return " ".join(kept.split())[:limit]
@@ -78,33 +79,23 @@ def _header(value: str) -> str:
     return Header(value, "utf-8", maxlinelen=76).encode(linesep="\r\n")
 
 
-def letter_message(
-    *,
-    letter_id: int,
-    rendered: RenderedLetter,
-    official_email: str,
-    official_office: str,
-    supporter_name: str,
-    supporter_email: str,
-    campaign_name: str,
-    sender: str,
-    language: str,
-) -> Outgoing:
-    """The email an official receives: From the campaign, Reply-To the supporter.
+def letter_message(*, letter_id: int, sender: tuple[str, str], reply_to: tuple[str, str],
+                   to: tuple[str, str], subject: str, body: str, language: str) -> Outgoing:
+    """The email an official receives, from the parts letters.compose.composed made: each
+    address a (display name, address) pair, the names already fit for a header.
 
     Built with the email package's encoders (formataddr, Header, quoted-printable) rather
     than its EmailMessage object model, which costs more than the rest of delivery together;
     tests parse the result back with the strict default policy.
     """
-    supporter = _display(supporter_name)
-    sender, official_email = _address(sender), _address(official_email)
-    supporter_email = _address(supporter_email)
+    sender_email, official_email = _address(sender[1]), _address(to[1])
+    supporter_email = _address(reply_to[1])
     headers = (
-        ("From", formataddr((f"{supporter} via {_display(campaign_name)}", sender), "utf-8")),
-        ("Reply-To", formataddr((supporter, supporter_email), "utf-8")),
-        ("To", formataddr((_display(official_office, 78), official_email), "utf-8")),
-        ("Subject", _header(rendered.subject)),
-        ("Message-ID", letter_message_id(letter_id, sender)),
+        ("From", formataddr((sender[0], sender_email), "utf-8")),
+        ("Reply-To", formataddr((reply_to[0], supporter_email), "utf-8")),
+        ("To", formataddr((to[0], official_email), "utf-8")),
+        ("Subject", _header(subject)),
+        ("Message-ID", letter_message_id(letter_id, sender_email)),
         ("Date", format_datetime(utcnow())),
         ("Content-Language", _clean(language)),
         ("Auto-Submitted", "no"),
@@ -113,25 +104,8 @@ def letter_message(
         ("Content-Transfer-Encoding", "quoted-printable"),
     )
     head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode("ascii")
-    body = b2a_qp(rendered.body.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
-    return Outgoing(sender, [official_email], head + b"\r\n" + body)
-
-
-def _letters_text(letters: list[tuple[str, RenderedLetter]]) -> str:
-    """The letters as they will go out, each under its official: what the reader confirms."""
-    blocks = []
-    for official, letter in letters:
-        blocks.append("-" * 60 + "\n" + _("To: %(official)s", official=_clean(official)) + "\n"
-                      + _("Subject: %(subject)s", subject=_clean(letter.subject)) + "\n\n"
-                      + letter.body.strip() + "\n")
-    return "\n".join(blocks) + "-" * 60 + "\n"
-
-
-def _already_text(already: list[str]) -> str:
-    listed = "\n".join(f"  - {_clean(o)}" for o in already)
-    intro: str = _("You had already written (or asked to write) to these officials from this"
-                   " address, so they are left out and get nothing more:")
-    return f"{intro}\n{listed}\n"
+    data = b2a_qp(body.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
+    return Outgoing(sender_email, [official_email], head + b"\r\n" + data)
 
 
 def confirmation_message(
@@ -155,28 +129,20 @@ def confirmation_message(
     Written in the current locale: the caller sets the supporter's with force_locale.
     """
     msg = EmailMessage()
-    msg["From"] = Address(_display(campaign_name), addr_spec=sender)
-    msg["To"] = Address(_display(to_name), addr_spec=to_email)
+    msg["From"] = Address(display_name(campaign_name), addr_spec=sender)
+    msg["To"] = Address(display_name(to_name), addr_spec=to_email)
     name = _clean(campaign_name)
     msg["Subject"] = _in_header(
         _("Reminder: please confirm your letters: %(campaign)s", campaign=name) if reminder
         else _("Please confirm your letters: %(campaign)s", campaign=name))
     msg["Date"] = format_datetime(utcnow())
     msg["Auto-Submitted"] = "auto-generated"
-    listed = "\n".join(f"  - {_clean(o)}" for o in officials)
-    msg.set_content(
-        _("Hello %(name)s,", name=_clean(to_name)) + "\n\n"
-        + _("You asked to send letters for the campaign \"%(campaign)s\" to:", campaign=name)
-        + f"\n{listed}\n\n"
-        + (_already_text(already) + "\n" if already else "")
-        + _("Nothing is sent until you confirm. Open this link and press the button to confirm:")
-        + f"\n{link}\n\n"
-        + _("The link is valid for 7 days. If you did not ask for this, ignore this email: no"
-            " letter will be sent in your name.") + "\n\n"
-        + _("Follow your letters here (keep this link to yourself):") + f"\n{status_link}\n"
-        + ("\n" + _("This is what will be sent in your name once you confirm:") + "\n\n"
-           + _letters_text(letters) if letters else "")
-    )
+    msg.set_content(_text(
+        "confirmation", name=_clean(to_name), campaign=name,
+        officials=[_clean(o) for o in officials], already=[_clean(o) for o in already or []],
+        link=link, status_link=status_link,
+        letters=[(_clean(official), _clean(letter.subject), letter.body.strip())
+                 for official, letter in letters or []]))
     return msg
 
 
@@ -196,16 +162,11 @@ def already_written_message(
     Written in the current locale: the caller sets the supporter's with force_locale.
     """
     name = _clean(campaign_name)
-    links = "".join(f"\n{_clean(what)}\n{link}\n" for what, link in earlier)
     return _notice(
         to_email=to_email, campaign_name=campaign_name, sender=sender,
         subject=_("Your letters: %(campaign)s", campaign=name),
-        text=_("Hello,") + "\n\n"
-        + _("Someone, probably you, asked to send letters for the campaign \"%(campaign)s\""
-            " from this address.", campaign=name) + " "
-        + _already_text(already) + "\n"
-        + _("There is nothing new to confirm.") + "\n" + links + "\n"
-        + _("If you did not ask for this, ignore this email: nothing will be sent.") + "\n")
+        text=_text("already_written", campaign=name, already=[_clean(o) for o in already],
+                   earlier=[(_clean(what), link) for what, link in earlier]))
 
 
 def digest_message(
@@ -234,8 +195,8 @@ def digest_message(
             block += "\n" + "\n".join(f"  {line}" for line in entry["personal_note"].splitlines())
         blocks.append(block)
     msg = EmailMessage()
-    msg["From"] = Address(_display(campaign_name), addr_spec=sender)
-    msg["To"] = Address(_display(official_office, 78), addr_spec=official_email)
+    msg["From"] = Address(display_name(campaign_name), addr_spec=sender)
+    msg["To"] = Address(display_name(official_office, 78), addr_spec=official_email)
     msg["Subject"] = _in_header(subject + " " + ngettext(
         "(%(num)d supporter today)", "(%(num)d supporters today)", len(entries)))
     msg["Message-ID"] = f"<digest-{digest_key.replace(':', '-')}@{_domain(sender)}>"
@@ -255,11 +216,20 @@ def digest_message(
     return msg
 
 
+def _text(template: str, **context: object) -> str:
+    """The text of a notice from templates/email/<name>.txt, in the current locale.
+
+    Plain text: Flask autoescapes .html, .xml and .svg templates only, so nothing here is
+    turned into HTML entities. Jinja drops a template's last newline; the text ends in one.
+    """
+    return render_template(f"email/{template}.txt", **context) + "\n"
+
+
 def _notice(*, to_email: str, campaign_name: str, sender: str, subject: str,
             text: str) -> EmailMessage:
     """A short automatic email from the campaign to one person."""
     msg = EmailMessage()
-    msg["From"] = Address(_display(campaign_name), addr_spec=sender)
+    msg["From"] = Address(display_name(campaign_name), addr_spec=sender)
     msg["To"] = Address(addr_spec=to_email)
     msg["Subject"] = _in_header(subject)
     msg["Date"] = format_datetime(utcnow())
@@ -274,9 +244,7 @@ def data_link_message(*, to_email: str, campaign_name: str, sender: str,
     return _notice(
         to_email=to_email, campaign_name=campaign_name, sender=sender,
         subject=_("Your data at %(campaign)s", campaign=_clean(campaign_name)),
-        text=_("You asked what we hold about you. Open this link to see it, download it or"
-               " erase it (valid for two days; keep it to yourself):") + f"\n{link}\n\n"
-        + _("If you did not ask for this, ignore this email: nothing changes.") + "\n")
+        text=_text("data_link", link=link))
 
 
 def reply_notice_message(*, to_email: str, campaign_name: str, sender: str, official: str,
@@ -286,8 +254,7 @@ def reply_notice_message(*, to_email: str, campaign_name: str, sender: str, offi
         to_email=to_email, campaign_name=campaign_name, sender=sender,
         subject=_("An official replied to your letter: %(campaign)s",
                   campaign=_clean(campaign_name)),
-        text=_("%(official)s replied to your letter. Read the reply on your status page (keep"
-               " this link to yourself):", official=_clean(official)) + f"\n{status_link}\n")
+        text=_text("reply_notice", official=_clean(official), status_link=status_link))
 
 
 def invitation_message(*, to_email: str, campaign_name: str, sender: str, role: str,
@@ -296,9 +263,7 @@ def invitation_message(*, to_email: str, campaign_name: str, sender: str, role: 
     return _notice(
         to_email=to_email, campaign_name=campaign_name, sender=sender,
         subject=f"You are invited to organize {_clean(campaign_name)}",
-        text=f"You are invited to help organize the campaign \"{_clean(campaign_name)}\" as"
-        f" {role}.\n\nChoose your password here (the link works once, for 7 days):\n{link}\n\n"
-        "If you did not expect this, ignore this email.\n")
+        text=_text("invitation", campaign=_clean(campaign_name), role=role, link=link))
 
 
 def proof_message(*, to_email: str, sender: str, campaign_name: str, version: int,

@@ -21,7 +21,8 @@ from sqlalchemy.exc import IntegrityError
 
 from advocacy import audit
 from advocacy.extensions import db
-from advocacy.letters.compose import envelope, official_data
+from advocacy.letters.addresses import reply_domain
+from advocacy.letters.compose import Composed, composed, draft_row, official_data
 from advocacy.letters.render import (
     NOTE_MAX,
     LetterRenderError,
@@ -299,16 +300,20 @@ class Sample:
 
 
 def render_sample(campaign: Campaign, draft: Draft, target: Target, language: str) -> Sample:
-    """The draft rendered for one official; LetterRenderError when it does not render."""
-    context = letter_context(
-        official=official_data(target, language), supporter=SAMPLE_SUPPORTER,
-        personal_note=draft.suggested_note or SAMPLE_NOTE, campaign_name=campaign.name,
-        language=language, default_salutation=draft.default_salutation)
-    letter = render_letter(draft.subject, draft.body, context)
-    others = [render_letter(v, "-", context).subject for v in draft.subject_variants]
-    lines = envelope(campaign, target, language, SAMPLE_SUPPORTER["name"])
-    return Sample(to=lines["to"], sender=lines["from"], reply_to=SAMPLE_SUPPORTER["email"],
-                  subject=letter.subject, other_subjects=others, text=letter.body)
+    """The draft rendered for one official by the worker's composer; LetterRenderError when
+    it does not render."""
+    letter = composed(draft_row(
+        campaign, target, language, subject=draft.subject, body=draft.body,
+        default_salutation=draft.default_salutation,
+        subject_variants=list(draft.subject_variants), name=SAMPLE_SUPPORTER["name"],
+        city=SAMPLE_SUPPORTER["city"], country=SAMPLE_SUPPORTER["country"],
+        personal_note=draft.suggested_note or SAMPLE_NOTE, email=SAMPLE_SUPPORTER["email"]))
+    # A relayed letter's reply address is made from its id, which a sample has not.
+    relay = f"reply+<letter id>-<token>@{reply_domain(letter.sender[1])}"
+    return Sample(to=Composed.line(letter.to), sender=Composed.line(letter.sender),
+                  reply_to=Composed.line(letter.reply_to) or f"{letter.reply_to[0]} <{relay}>",
+                  subject=letter.subject, other_subjects=list(letter.subjects[1:]),
+                  text=letter.body)
 
 
 def _newest_template(campaign_id: int, body_id: int, language: str

@@ -15,14 +15,8 @@ from babel import Locale
 from sqlalchemy import select
 
 from advocacy.extensions import db
-from advocacy.letters.compose import envelope, official_data, official_label
-from advocacy.letters.render import (
-    LetterRenderError,
-    country_name,
-    initials,
-    letter_context,
-    render_letter,
-)
+from advocacy.letters.compose import Composed, composed, draft_row, official_label
+from advocacy.letters.render import LetterRenderError, country_name, initials
 from advocacy.letters.versions import current_template
 from advocacy.models import Body, Campaign, LetterTemplate, Target
 from advocacy.officials.choose import choose_targets
@@ -171,24 +165,21 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
     name = (initials(typed) if form.get("sign_initials") == "yes" else typed) \
         or placeholders["name"]
     supporter_country = form.get("supporter_country", "")
-    context = letter_context(
-        official=official_data(first, language),
-        supporter={"name": name,
-                   "city": form.get("city", "").strip() or placeholders["city"],
-                   "country": supporter_country if len(supporter_country) == 2 else "",
-                   "country_name": "" if supporter_country else placeholders["country"]},
-        personal_note=NOTE_MARK if note is None else note,
-        campaign_name=campaign.name,
-        language=language,
+    row = draft_row(
+        campaign, first, language, subject=template.subject, body=template.body,
         default_salutation=template.default_salutation,
-    )
-    try:
-        letter = render_letter(template.subject, template.body, context)
+        subject_variants=template.subject_variants or [], name=name,
+        city=form.get("city", "").strip() or placeholders["city"],
+        country=supporter_country if len(supporter_country) == 2 else "",
+        personal_note=NOTE_MARK if note is None else note,
+        email=form.get("email", "").strip() or placeholders["email"])
+    try:  # the worker's composer: what is shown here is what the official gets
+        letter = composed(row, unknown_country="" if supporter_country
+                          else placeholders["country"])
     except LetterRenderError:
         return {"officials": listed, "letter": None}
     has_note = letter.body.count(NOTE_MARK) == 1
     before, _mark, after = letter.body.partition(NOTE_MARK)
-    lines = envelope(campaign, first, language, name)
     # Offer the officials' own language when the letter is in another one they do not read.
     theirs = [lang for lang in first.languages if lang in LANGUAGES]
     suggest = None if language in first.languages or not theirs else theirs[0]
@@ -196,11 +187,12 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
         "officials": listed,
         "letter": letter,
         "official": first,
-        "to": lines["to"],
-        "from": lines["from"],
-        "reply_to": placeholders["relay"] if campaign.reply_to == "relay"
-        else form.get("email", "").strip() or placeholders["email"],
+        "to": Composed.line(letter.to),
+        "from": Composed.line(letter.sender),
+        # A relayed letter's reply address is made from its id: there is none yet.
+        "reply_to": Composed.line(letter.reply_to) or placeholders["relay"],
         "subject": letter.subject,
+        "subjects": letter.subjects,
         "has_note": has_note,
         "before": before.rstrip() if has_note else letter.body.rstrip(),
         "after": after.strip() if has_note else "",

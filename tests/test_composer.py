@@ -1,0 +1,147 @@
+"""One composer: what the supporter's preview shows is what the official receives.
+
+For every shipped office and every language with a letter for its body, a supporter writes
+through the public API, confirms, and the worker sends to the SMTP sink; the delivered .eml
+must carry the preview's To, From, Reply-To and text, and a subject the preview listed (the
+letter's id picks one; the composer, given that letter, names exactly the delivered one).
+"""
+
+from __future__ import annotations
+
+import re
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from typing import Any
+
+from sqlalchemy import select
+
+from advocacy.delivery.sink import Sink
+from advocacy.extensions import db
+from advocacy.letters.compose import composed, load
+from advocacy.models import Body, Campaign, Letter, LetterTemplate, Submission, Target
+from advocacy.officials.choose import choose_targets
+from advocacy.public import _placeholders, letter_form
+
+from conftest import work
+
+NOTE = "I teach mathematics in Lyon; Ça va, «mes amis»."
+
+
+def _groups() -> list[tuple[Body, str, str]]:
+    """(body, government's country or "", language) for every letter a supporter can write."""
+    groups = []
+    for template in db.session.scalars(select(LetterTemplate).order_by(LetterTemplate.id)):
+        body = db.session.get_one(Body, template.body_id)
+        countries = [""] if body.slug != "gov" else sorted(set(db.session.scalars(
+            select(Target.country).where(Target.body_id == body.id, Target.active.is_(True)))))
+        groups += [(body, country, template.language) for country in countries
+                   if any(t.email for t in choose_targets(body, country))]
+    return sorted(set(groups), key=lambda g: (g[0].slug, g[1], g[2]))
+
+
+def _confirm_link(sink: Sink, email: str) -> str:
+    [mail] = [m for m in sink.received if m.rcpt_tos == [email.lower()]
+              and "/confirm/" in m.message().get_content()]
+    match = re.search(r"https?://[^/\s]+(/confirm/\S+)", mail.message().get_content())
+    assert match
+    return match.group(1).split("?")[0]
+
+
+def _pair(msg: EmailMessage, header: str) -> tuple[str, str]:
+    [address] = msg[header].addresses
+    return (address.display_name, address.addr_spec)
+
+
+def test_the_preview_is_the_delivered_letter_for_every_office_and_language(
+    app: Any, client: Any, sink: Sink,
+) -> None:
+    campaign = db.session.scalars(select(Campaign).where(Campaign.is_default.is_(True))).one()
+    for template in db.session.scalars(select(LetterTemplate)):  # a subject picked by id
+        template.subject_variants = [f"{{{{ official.office }}}}: {template.subject}",
+                                     f"{{{{ supporter.name }}}} ({template.language})"]
+    db.session.commit()
+    previews: dict[tuple[str, str], dict[str, Any]] = {}  # (supporter email, office key)
+    groups = _groups()
+    assert len({g[0].slug for g in groups}) >= 3 and len({g[2] for g in groups}) >= 2
+    for n, (body, country, language) in enumerate(groups):
+        email = f"writer{n}@example.org"
+        form = {"body": body.slug, "country": country, "language": language,
+                "name": "Marie Dubois", "email": email, "city": "Lyon",
+                "supporter_country": "FR", "personal_note": NOTE}
+        data = {"campaign": campaign.slug, "body": body.slug, "language": language,
+                "supporter": {"name": "Marie Dubois", "email": email, "city": "Lyon",
+                              "country": "FR"},
+                "personal_note": NOTE, "consent": True}
+        if country:
+            data["country"] = country
+        with app.test_request_context(f"/?lang={language}"):
+            choice = letter_form.chosen(campaign, form)
+            for target in choose_targets(body, country):
+                if target.email:
+                    shown = letter_form.preview(campaign, choice, form, _placeholders(),
+                                                official_key=target.key, note=NOTE)
+                    assert shown and shown["letter"], (body.slug, language, target.key)
+                    previews[(email, target.key)] = shown
+        reply = client.post("/api/letters", json=data)
+        assert reply.status_code == 202, reply.json
+    work(app)
+    for n, _group in enumerate(groups):
+        assert client.post(_confirm_link(sink, f"writer{n}@example.org")).status_code == 200
+    work(app)
+
+    delivered = {}
+    for mail in sink.received:
+        msg = message_from_bytes(mail.data, policy=policy.default)
+        assert isinstance(msg, EmailMessage)
+        if (msg["Message-ID"] or "").startswith("<letter-"):
+            delivered[int(msg["Message-ID"].split("-")[1].split("@")[0])] = msg
+    letters = db.session.execute(
+        select(Letter.id, Target.key, Submission.id).join(Target, Letter.target_id == Target.id)
+        .join(Submission, Letter.submission_id == Submission.id)).all()
+    assert len(letters) == len(previews) == len(delivered), "every letter went out"
+    emails = {s.id: s.supporter.email for s in db.session.scalars(select(Submission))}
+    offices, variants = set(), 0
+    for letter_id, key, submission_id in letters:
+        shown, msg = previews[(emails[submission_id], key)], delivered[letter_id]
+        letter = shown["letter"]
+        assert _pair(msg, "To") == letter.to and msg["To"] == shown["to"]
+        assert _pair(msg, "From") == letter.sender and msg["From"] == shown["from"]
+        assert _pair(msg, "Reply-To") == letter.reply_to and msg["Reply-To"] == shown["reply_to"]
+        assert msg.get_content().replace("\r\n", "\n") == letter.body
+        assert msg["Subject"] in shown["subjects"] and shown["subject"] == shown["subjects"][0]
+        # The letter, once it has an id, is composed with the subject it was sent with.
+        [row] = load([letter_id])
+        assert composed(row).subject == msg["Subject"] and composed(row).body == letter.body
+        offices.add(key)
+        variants += msg["Subject"] != shown["subject"]
+    assert 0 < variants < len(letters), "the letters took different subjects"
+    shipped = set(db.session.scalars(select(Target.key).where(Target.email.is_not(None),
+                                                              Target.active.is_(True))))
+    assert offices == shipped
+
+
+def test_a_relayed_letter_is_previewed_without_an_address_and_sent_with_its_own(
+    app: Any, client: Any, sink: Sink,
+) -> None:
+    campaign = db.session.scalars(select(Campaign).where(Campaign.is_default.is_(True))).one()
+    campaign.reply_to = "relay"
+    db.session.commit()
+    form = {"body": "un", "language": "en", "name": "Marie Dubois",
+            "email": "marie@example.org", "city": "Lyon", "supporter_country": "FR"}
+    with app.test_request_context("/"):
+        shown = letter_form.preview(campaign, letter_form.chosen(campaign, form), form,
+                                    _placeholders(), note=NOTE)
+    assert shown and shown["reply_to"] == _placeholders()["relay"]
+    assert "marie@example.org" not in str(shown)
+    data = {"campaign": campaign.slug, "body": "un", "language": "en", "consent": True,
+            "supporter": {"name": "Marie Dubois", "email": "marie@example.org", "city": "Lyon",
+                          "country": "FR"}, "personal_note": NOTE}
+    assert client.post("/api/letters", json=data).status_code == 202
+    work(app)
+    assert client.post(_confirm_link(sink, "marie@example.org")).status_code == 200
+    work(app)
+    sent = [message_from_bytes(m.data, policy=policy.default) for m in sink.received
+            if m.rcpt_tos == [shown["official"].email]]
+    assert len(sent) == 1
+    name, address = _pair(sent[0], "Reply-To")  # type: ignore[arg-type]
+    assert name == shown["letter"].reply_to[0] and address.startswith("reply+")

@@ -1,0 +1,122 @@
+"""The notices to supporters and organizers, byte for byte: each is compared with a snapshot
+in tests/snapshots/emails/ taken from the code that built them before they became templates
+(advocacy/templates/email/), in English and in another language. A change to a text shows
+here as a diff; write the snapshots afresh (UPDATE_SNAPSHOTS=1) only for a change meant."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask_babel import force_locale
+
+from advocacy import create_app
+from advocacy.letters import emails
+from advocacy.letters.render import RenderedLetter
+
+SNAPSHOTS = Path(__file__).parent / "snapshots" / "emails"
+SENDER = "letters@campaign.test"
+LETTER = RenderedLetter("Free them now", "Dear Minister,\n\nPlease act.\n\nAlex Example\n")
+FR_LETTER = RenderedLetter("Libérez-les", "Madame la Ministre,\n\nAgissez.\n\nAlex Exemple\n")
+
+NOTICES: dict[str, Callable[[], EmailMessage]] = {
+    "confirmation": lambda: emails.confirmation_message(
+        to_email="alex@example.org", to_name="Alex Example", campaign_name="Free Them",
+        sender=SENDER, link="http://campaign.test/confirm/abc?lang=x",
+        officials=["UN Special Rapporteur (Jane Doe)", "Ministère de la Justice"],
+        status_link="http://campaign.test/status/abc?lang=x"),
+    "confirmation-letters": lambda: emails.confirmation_message(
+        to_email="alex@example.org", to_name="Alex Example", campaign_name="Free Them",
+        sender=SENDER, link="http://campaign.test/confirm/abc",
+        officials=["UN Special Rapporteur (Jane Doe)"],
+        status_link="http://campaign.test/status/abc",
+        letters=[("UN Special Rapporteur (Jane Doe)", LETTER), ("Ministère", FR_LETTER)],
+        already=["European Parliament (Sub-committee)"]),
+    "reminder": lambda: emails.confirmation_message(
+        to_email="alex@example.org", to_name="Alex Example", campaign_name="Free Them",
+        sender=SENDER, link="http://campaign.test/confirm/abc",
+        officials=["UN Special Rapporteur (Jane Doe)"],
+        status_link="http://campaign.test/status/abc", reminder=True,
+        letters=[("UN Special Rapporteur (Jane Doe)", LETTER)]),
+    "already-written": lambda: emails.already_written_message(
+        to_email="alex@example.org", campaign_name="Free Them", sender=SENDER,
+        already=["UN Special Rapporteur (Jane Doe)", "Ministère de la Justice"],
+        earlier=[("Confirm them here:", "http://campaign.test/confirm/old"),
+                 ("Follow them here:", "http://campaign.test/status/old")]),
+    "data-link": lambda: emails.data_link_message(
+        to_email="alex@example.org", campaign_name="Free Them", sender=SENDER,
+        link="http://campaign.test/my-data/abc?lang=x"),
+    "reply-notice": lambda: emails.reply_notice_message(
+        to_email="alex@example.org", campaign_name="Free Them", sender=SENDER,
+        official="UN Special Rapporteur (Jane Doe)",
+        status_link="http://campaign.test/status/abc"),
+    "invitation": lambda: emails.invitation_message(
+        to_email="sam@example.org", campaign_name="Free Them", sender=SENDER, role="editor",
+        link="http://campaign.test/admin/invitation/abc"),
+    "proof": lambda: emails.proof_message(
+        to_email="sam@example.org", sender=SENDER, campaign_name="Free Them", version=3,
+        official="UN Special Rapporteur <sr@un.test>", subject="Free them now",
+        other_subjects=["Free them today", "Release them"], text=LETTER.body),
+    "proof-one-subject": lambda: emails.proof_message(
+        to_email="sam@example.org", sender=SENDER, campaign_name="Free Them", version=1,
+        official="UN Special Rapporteur <sr@un.test>", subject="Free them now",
+        other_subjects=[], text=LETTER.body),
+    "digest": lambda: emails.digest_message(
+        digest_key="7:2026-12-03", official_email="sr@un.test",
+        official_office="UN Special Rapporteur", salutation="Dear Special Rapporteur,",
+        campaign_name="Free Them", sender=SENDER, subject="Free them now",
+        entries=[{"name": "Alex", "city": "Lyon", "country_name": "France",
+                  "personal_note": "I care.\nA lot."},
+                 {"name": "Kim", "city": "Bonn", "country_name": "Germany",
+                  "personal_note": ""}]),
+    "digest-one": lambda: emails.digest_message(
+        digest_key="7:2026-12-03", official_email="sr@un.test",
+        official_office="UN Special Rapporteur", salutation="Dear Special Rapporteur,",
+        campaign_name="Free Them", sender=SENDER, subject="Free them now",
+        entries=[{"name": "Alex", "city": "Lyon", "country_name": "France",
+                  "personal_note": ""}]),
+}
+LANGUAGES = ("en", "fr", "ru")
+
+
+@pytest.fixture(scope="module")
+def text_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """The app, for its templates and translations alone: these emails read no data."""
+    os.environ["ADVOCACY_INSTANCE_PATH"] = str(tmp_path_factory.mktemp("instance"))
+    try:
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": "sqlite://",
+                          "ADVOCACY_SENDER": SENDER, "ADVOCACY_PUBLIC_URL": "http://campaign.test"})
+    finally:
+        del os.environ["ADVOCACY_INSTANCE_PATH"]
+    yield app
+
+
+def without_date(msg: EmailMessage) -> bytes:
+    """The message's bytes, less the Date header (the one part that follows the clock)."""
+    del msg["Date"]
+    return msg.as_bytes()
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("notice", sorted(NOTICES))
+def test_notice_is_unchanged(text_app: Any, notice: str, language: str) -> None:
+    with text_app.test_request_context(), force_locale(language):
+        data = without_date(NOTICES[notice]())
+    snapshot = SNAPSHOTS / f"{notice}.{language}.eml"
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        snapshot.parent.mkdir(parents=True, exist_ok=True)
+        snapshot.write_bytes(data)
+    assert data == snapshot.read_bytes()
+
+
+def test_the_snapshots_are_translated(text_app: Any) -> None:
+    """The snapshots hold the translations, not English under another name (a .mo that
+    failed to load would pass the comparison above after an update)."""
+    assert b"Please confirm" in (SNAPSHOTS / "confirmation.en.eml").read_bytes()
+    for language in ("fr", "ru"):
+        assert (SNAPSHOTS / f"confirmation.{language}.eml").read_bytes() != (
+            SNAPSHOTS / "confirmation.en.eml").read_bytes()
