@@ -1,4 +1,5 @@
-"""Building the emails: letters to officials and confirmations to supporters."""
+"""Building the emails: letters to officials, and the notices to supporters and organizers
+(their texts are templates/email/*.txt)."""
 
 from __future__ import annotations
 
@@ -187,13 +188,6 @@ def digest_message(
     countries: dict[str, int] = {}
     for entry in entries:
         countries[entry["country_name"]] = countries.get(entry["country_name"], 0) + 1
-    by_country = ", ".join(f"{name} ({n})" for name, n in sorted(countries.items()))
-    blocks = []
-    for entry in entries:
-        block = f"{entry['name']}, {entry['city']}, {entry['country_name']}"
-        if entry["personal_note"]:
-            block += "\n" + "\n".join(f"  {line}" for line in entry["personal_note"].splitlines())
-        blocks.append(block)
     msg = EmailMessage()
     msg["From"] = Address(display_name(campaign_name), addr_spec=sender)
     msg["To"] = Address(display_name(official_office, 78), addr_spec=official_email)
@@ -202,17 +196,9 @@ def digest_message(
     msg["Message-ID"] = f"<digest-{digest_key.replace(':', '-')}@{_domain(sender)}>"
     msg["Date"] = format_datetime(utcnow())
     msg["Auto-Submitted"] = "no"
-    msg.set_content(
-        f"{_clean(salutation)}\n\n"
-        + ngettext("Today %(num)d more supporter of the appeal \"%(campaign)s\" wrote to you."
-                   " So as not to fill your inbox, the letter is in this email.",
-                   "Today %(num)d more supporters of the appeal \"%(campaign)s\" wrote to you."
-                   " So as not to fill your inbox, their letters are gathered in this one email.",
-                   len(entries), campaign=_clean(campaign_name)) + "\n"
-        + _("They write from: %(countries)s.", countries=by_country) + "\n\n"
-        + "\n\n".join(blocks)
-        + "\n"
-    )
+    msg.set_content(_text(
+        "digest", salutation=_clean(salutation), campaign=_clean(campaign_name), entries=entries,
+        countries=", ".join(f"{name} ({n})" for name, n in sorted(countries.items()))))
     return msg
 
 
@@ -270,11 +256,10 @@ def proof_message(*, to_email: str, sender: str, campaign_name: str, version: in
                   official: str, subject: str, other_subjects: list[str],
                   text: str) -> EmailMessage:
     """A test of a letter for the organizer who asked: "[TEST]", to them and no one else."""
-    others = "".join(f"  - {_clean(s)}\n" for s in other_subjects)
+    # Not _text, which adds a last newline: the letter's text ends the email as it is
+    # (set_content adds one only when it lacks it).
     return _notice(
         to_email=to_email, campaign_name=campaign_name, sender=sender,
         subject=f"[TEST] {subject}",
-        text=f"A test of version {version} of the letter, as it would reach {_clean(official)}."
-        " It was sent to you only, not to them; the supporter is a sample.\n"
-        + (f"Each letter takes one of the subjects; the others are:\n{others}" if others else "")
-        + "\n" + "-" * 60 + "\n\n" + text)
+        text=render_template("email/proof.txt", version=version, official=_clean(official),
+                             others=[_clean(s) for s in other_subjects], text=text))
