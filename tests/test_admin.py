@@ -15,6 +15,7 @@ from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
 from advocacy.models import AuditEntry, Organizer, Role
 from advocacy.organizers.accounts import (
+    INVITATION_LIFE,
     RANKS,
     accept_invitation,
     authenticate,
@@ -278,6 +279,7 @@ def test_an_invitation_by_email_makes_an_account_once(
     [mail] = [m.message() for m in sink.received if m.rcpt_tos == ["new.editor@example.org"]]
     link = re.search(r"http://campaign\.test(/admin/invitation/\S+)", mail.get_content())
     assert link
+    assert f"works once, for {INVITATION_LIFE.days} days):" in mail.get_content()
     newcomer = app.test_client()
     page = newcomer.get(link.group(1))
     assert page.status_code == 200 and "editor" in page.data.decode()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ NOTICES: dict[str, Callable[[], EmailMessage]] = {
         status_link="http://campaign.test/status/abc"),
     "invitation": lambda: emails.invitation_message(
         to_email="sam@example.org", campaign_name="Free Them", sender=SENDER, role="editor",
-        link="http://campaign.test/admin/invitation/abc"),
+        link="http://campaign.test/admin/invitation/abc", valid_for=timedelta(days=7)),
     "proof": lambda: emails.proof_message(
         to_email="sam@example.org", sender=SENDER, campaign_name="Free Them", version=3,
         official="UN Special Rapporteur <sr@un.test>", subject="Free them now",
@@ -120,3 +121,42 @@ def test_the_snapshots_are_translated(text_app: Any) -> None:
     for language in ("fr", "ru"):
         assert (SNAPSHOTS / f"confirmation.{language}.eml").read_bytes() != (
             SNAPSHOTS / "confirmation.en.eml").read_bytes()
+
+
+@pytest.mark.parametrize(("max_age", "language", "sentence"), [
+    (timedelta(days=2), "en", "The link is valid for 2 days."),
+    (timedelta(days=1), "en", "The link is valid for 1 day."),
+    (timedelta(hours=36), "en", "The link is valid for 36 hours."),
+    (timedelta(hours=1), "en", "The link is valid for 1 hour."),
+    (timedelta(days=2), "fr", "Le lien est valable 2 jours."),
+    (timedelta(days=1), "fr", "Le lien est valable 1 jour."),
+    (timedelta(days=1), "de", "Der Link ist 1 Tag lang gültig."),
+    (timedelta(days=2), "es", "El enlace es válido durante 2 días."),
+    (timedelta(days=2), "ru", "Ссылка действительна 2 дня."),
+    (timedelta(days=5), "ru", "Ссылка действительна 5 дней."),
+    (timedelta(days=21), "ru", "Ссылка действительна 21 день."),
+    (timedelta(hours=3), "ru", "Ссылка действительна 3 часа."),
+])
+def test_the_confirmation_states_the_configured_life_of_its_link(
+    text_app: Any, monkeypatch: pytest.MonkeyPatch, max_age: timedelta, language: str,
+    sentence: str,
+) -> None:
+    """The link is checked against CONFIRM_MAX_AGE; the email says that same life."""
+    monkeypatch.setitem(text_app.config, "CONFIRM_MAX_AGE", int(max_age.total_seconds()))
+    with text_app.test_request_context(), force_locale(language):
+        text = NOTICES["confirmation"]().get_content()
+    assert sentence in text
+    assert "7" not in text  # nor the week it used to say
+
+
+@pytest.mark.parametrize(("life", "said"), [(timedelta(days=1), "for 1 day):"),
+                                            (timedelta(days=30), "for 30 days):")])
+def test_the_invitation_states_its_life_in_english(text_app: Any, life: timedelta,
+                                                   said: str) -> None:
+    """The organizers' side is English: so is the invitation, whatever the locale around."""
+    with text_app.test_request_context(), force_locale("ru"):
+        text = emails.invitation_message(
+            to_email="sam@example.org", campaign_name="Free Them", sender=SENDER,
+            role="editor", link="http://campaign.test/admin/invitation/abc",
+            valid_for=life).get_content()
+    assert f"Choose your password here (the link works once, {said}" in text

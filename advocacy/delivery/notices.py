@@ -61,7 +61,7 @@ def send_invitation(invitation_id: int, link: str) -> bool:
     name, sender = _default_campaign_sender()
     mail.shared_transport().send(invitation_message(
         to_email=invitation.email, campaign_name=name, sender=sender, role=invitation.role,
-        link=link))
+        link=link, valid_for=invitation.expires_at - invitation.created_at))
     return True
 
 

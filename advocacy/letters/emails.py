@@ -6,14 +6,15 @@ from __future__ import annotations
 import re
 from binascii import b2a_qp
 from dataclasses import dataclass
+from datetime import timedelta
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr
 
-from flask import render_template
+from flask import current_app, render_template
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
-from flask_babel import ngettext
 
 from advocacy.letters.render import LetterRenderError, RenderedLetter
 from advocacy.models import utcnow
@@ -25,6 +26,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _ATOMS = r"[^\s\x00-\x1f\x7f-\x9f@<>,;:\"()\[\]\\]+"
 _ADDRESS = re.compile(f"{_ATOMS}@{_ATOMS}")
 _LINE_MAX = 998  # octets in a line of a message (RFC 5322)
+_DAY = timedelta(days=1)
 
 
 def _clean(value: str) -> str:
@@ -127,7 +129,8 @@ def confirmation_message(
     It shows the letters as they will go out (`letters`: official and rendered letter), so the
     inbox's owner sees exactly what a confirmation sends in their name, and names the
     officials this address had already written to (`already`), which only this email tells.
-    Written in the current locale: the caller sets the supporter's with force_locale.
+    Written in the current locale: the caller sets the supporter's with force_locale. The
+    link's life it states is CONFIRM_MAX_AGE, the setting the link is checked against.
     """
     msg = EmailMessage()
     msg["From"] = Address(display_name(campaign_name), addr_spec=sender)
@@ -142,6 +145,7 @@ def confirmation_message(
         "confirmation", name=_clean(to_name), campaign=name,
         officials=[_clean(o) for o in officials], already=[_clean(o) for o in already or []],
         link=link, status_link=status_link,
+        **_link_life(timedelta(seconds=current_app.config["CONFIRM_MAX_AGE"])),
         letters=[(_clean(official), _clean(letter.subject), letter.body.strip())
                  for official, letter in letters or []]))
     return msg
@@ -202,6 +206,16 @@ def digest_message(
     return msg
 
 
+def _link_life(life: timedelta) -> dict[str, int]:
+    """How long a link lives, as a notice says it: in days when it is whole days, else in
+    hours (at least one). The other of the two is 0."""
+    seconds = round(life.total_seconds())
+    days, rest = divmod(seconds, round(_DAY.total_seconds()))
+    if days and not rest:
+        return {"valid_days": days, "valid_hours": 0}
+    return {"valid_days": 0, "valid_hours": max(1, seconds // 3600)}
+
+
 def _text(template: str, **context: object) -> str:
     """The text of a notice from templates/email/<name>.txt, in the current locale.
 
@@ -244,12 +258,19 @@ def reply_notice_message(*, to_email: str, campaign_name: str, sender: str, offi
 
 
 def invitation_message(*, to_email: str, campaign_name: str, sender: str, role: str,
-                       link: str) -> EmailMessage:
-    """An invitation to organize the campaign; the link holds the only copy of its token."""
+                       link: str, valid_for: timedelta) -> EmailMessage:
+    """An invitation to organize the campaign; the link holds the only copy of its token and
+    works for `valid_for` (whole days).
+
+    In English, as the organizers' pages are; set here, as the job that sends it has no
+    request to take a language from.
+    """
+    with force_locale("en"):
+        text = _text("invitation", campaign=_clean(campaign_name), role=role, link=link,
+                     valid_days=max(1, round(valid_for / _DAY)))
     return _notice(
         to_email=to_email, campaign_name=campaign_name, sender=sender,
-        subject=f"You are invited to organize {_clean(campaign_name)}",
-        text=_text("invitation", campaign=_clean(campaign_name), role=role, link=link))
+        subject=f"You are invited to organize {_clean(campaign_name)}", text=text)
 
 
 def proof_message(*, to_email: str, sender: str, campaign_name: str, version: int,

@@ -28,7 +28,7 @@ from advocacy.extensions import db
 from advocacy.models import Invitation, Organizer, OrganizerSession, Role, utcnow
 
 PASSWORD_MIN = 12
-INVITATION_LIFE = timedelta(days=7)
+INVITATION_LIFE = timedelta(days=7)  # whole days: the invitation's email states it in days
 RANKS = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
 
 
@@ -216,8 +216,9 @@ def invite(by: Organizer, email: str, role: str) -> tuple[Invitation, str]:
     if db.session.scalar(select(Organizer.id).where(Organizer.email == address)):
         raise AccountError("There is already an account with this email.")
     token = secrets.token_urlsafe(32)
+    now = utcnow()  # one instant for both: the email states the life as their difference
     invitation = Invitation(email=address, role=role, token_hash=_token_hash(token),
-                            invited_by=by.id, expires_at=utcnow() + INVITATION_LIFE)
+                            invited_by=by.id, created_at=now, expires_at=now + INVITATION_LIFE)
     db.session.add(invitation)
     audit.record(by, "invite", address, role=role)
     db.session.commit()
