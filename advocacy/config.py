@@ -202,10 +202,12 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
         "PERMANENT_SESSION_LIFETIME": 12 * 3600,
         # Submissions per IP address (form and API alike), counted in Redis.
         "SUBMIT_RATE": submit_rate,
-        # The per-IP limits count an IPv6 client by its network of this many bits (its /64).
+        # The per-IP limits count an IPv6 client by its network of this many bits (a /64 unless
+        # ADVOCACY_IPV6_PREFIX says otherwise).
         "IPV6_PREFIX": ipv6_prefix,
-        # Emails to one supporter address (confirmations, reminders, data links) in any 24
-        # hours, whoever typed it in: more submissions are still stored, but mail nothing.
+        # Emails to one supporter address (confirmations, reminders, data links) in a moving
+        # window of the rate's period, whoever typed it in: more submissions are still stored,
+        # but mail nothing.
         # A supporter writing to all four bodies and asking for their data fits in it.
         "MAILS_PER_ADDRESS": "6/day",
         "RATELIMIT_STRATEGY": "moving-window",

@@ -1,5 +1,6 @@
-"""What a worker does between jobs, once a minute in one worker at a time: reconcile Redis with
-the database, roll up the dashboard's counts, purge writers' data past the retention period.
+"""What a worker does between jobs, every RECONCILE_EVERY_SECONDS in one worker at a time:
+reconcile Redis with the database, roll up the dashboard's counts, purge writers' data past the
+retention period.
 
 It sits above the stages it runs (delivery, reporting, privacy), as the worker does."""
 

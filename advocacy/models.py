@@ -98,7 +98,8 @@ class Campaign(Base):
     # The organizer's privacy notice (Markdown-free plain text); None means the built-in one.
     privacy_notice: Mapped[str | None] = mapped_column(Text)
     # Where officials' replies go: "supporter" (Reply-To their own address) or "relay"
-    # (reply+TOKEN@ the campaign's domain; kept for the supporter's status page, see replies.py).
+    # (reply+TOKEN@ the campaign's domain; kept for the supporter's status page, see
+    # privacy/replies.py).
     reply_to: Mapped[str] = mapped_column(String(10), default="supporter")
     # The country holding the prisoner: supporters who give it as theirs are warned.
     detaining_country: Mapped[str] = mapped_column(String(2), default="")
@@ -171,7 +172,8 @@ class LetterTemplate(Base):
     subject: Mapped[str] = mapped_column(String(300))
     body: Mapped[str] = mapped_column(Text)
     default_salutation: Mapped[str] = mapped_column(String(200))
-    # More subjects; each letter takes one of `subject` and these at random.
+    # More subjects; each letter takes one of `subject` and these, chosen by a hash of its id
+    # (letters.render.choose_subject), so a retried letter keeps its subject.
     subject_variants: Mapped[list[str]] = mapped_column(JSON, default=list)
     # The editable part: words the supporter's paragraph starts with, theirs to change.
     suggested_note: Mapped[str] = mapped_column(Text, default="")
@@ -184,7 +186,8 @@ class LetterTemplate(Base):
 class Supporter(Base):
     """Who wrote, found by a keyed hash of their address; the address itself is encrypted.
 
-    Both are None once the supporter's data is scrubbed (retention.py) or erased on request.
+    Both are None once the supporter's data is scrubbed (privacy/retention.py) or erased on
+    request.
     """
 
     __tablename__ = "supporter"
@@ -229,7 +232,7 @@ class Submission(Base):
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # When the name, city and words were removed (retention.py); the counts stay.
+    # When the name, city and words were removed (privacy/retention.py); the counts stay.
     scrubbed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
     campaign: Mapped[Campaign] = relationship()
@@ -374,7 +377,7 @@ class Reply(Base):
     text: Mapped[str] = mapped_column(Sealed)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Whether a DKIM signature aligned with the official's domain vouches for it, and why
-    # (replies.authenticate): anyone who learns a relay address can write to it.
+    # (privacy.replies.authenticate): anyone who learns a relay address can write to it.
     authenticated: Mapped[bool] = mapped_column(Boolean, default=False)
     authentication: Mapped[str] = mapped_column(String(200),
                                                 default="not checked (received before checks)")

@@ -3,11 +3,11 @@
 RQ's worker loop quits when Redis goes away in the middle of a job (it cannot record the
 job's end), RQ cannot even create a worker while Redis is away, and a job that failed on a
 lost database connection would leave its session unusable for the next. Here the process
-waits for Redis however long it is away (asking again after 1, 2, 4… up to 30 seconds, with
-a log line each time), a worker that quit without being asked to is started again once
-Redis answers, and every job starts with a fresh session. The letters themselves are safe
-either way (the database decides, and reconcile re-queues what Redis lost); this keeps the
-process working, so the backlog drains without anyone restarting it.
+waits for Redis however long it is away (asking again after 1, 2, 4… seconds, up to
+REDIS_WAIT_MAX, with a log line each time), a worker that quit without being asked to is
+started again once Redis answers, and every job starts with a fresh session. The letters
+themselves are safe either way (the database decides, and reconcile re-queues what Redis
+lost); this keeps the process working, so the backlog drains without anyone restarting it.
 """
 
 from __future__ import annotations
@@ -31,9 +31,9 @@ from advocacy.housekeeping import run_periodically
 
 log = logging.getLogger(__name__)
 RESTART_AFTER_SECONDS = 2.0
-# While Redis does not answer, it is asked again after 1, 2, 4… seconds, and at least every
-# REDIS_WAIT_MAX: a restarted Redis is found within half a minute, and a long outage costs
-# one log line (and one connection attempt) per half minute.
+# While Redis does not answer, it is asked again after REDIS_WAIT_FIRST, then twice as long
+# each time, and at least every REDIS_WAIT_MAX: a restarted Redis is found within that, and a
+# long outage costs one log line (and one connection attempt) per REDIS_WAIT_MAX.
 REDIS_WAIT_FIRST = 1.0
 REDIS_WAIT_MAX = 30.0
 

@@ -27,7 +27,7 @@ from advocacy.progress import Advance, counted, nothing
 
 TARGET_HEADER = """\
 # Officials of one body, written by `advocacy export` on {date}. Offices, not persons.
-# Only addresses stated by a primary source are verified; see targets-sources.md.
+# Only addresses stated by a primary source (the office's own site or list) are verified.
 """
 LETTER_HEADER = """\
 # The appeal, written by `advocacy export` on {date} from campaign "{campaign}", version {version}.

@@ -35,7 +35,8 @@ log = logging.getLogger(__name__)
 LETTERS = cast(Table, Letter.__table__)  # Core statements: the hot path skips the ORM
 # The reason a letter goes to review when it may or may not have reached the official.
 AMBIGUOUS = "ambiguous: may have arrived"
-# Recording a batch's outcomes is tried this many times, waiting 0.5, 1, 2, 4, 8, 10... s.
+# Recording a batch's outcomes is tried this many times, waiting RECORD_RETRY_BASE seconds
+# doubled at each try (the first wait is twice it), at most RECORD_RETRY_MAX.
 RECORD_ATTEMPTS = 8
 RECORD_RETRY_BASE = 0.25
 RECORD_RETRY_MAX = 10.0
@@ -126,7 +127,7 @@ class Batch:
         if self.sent or mark is not None:
             # Every letter's two statements, built once, on a connection kept for the chunk:
             # through the session each commit would also take a pooled connection and ping
-            # it, which cost more than the writes (bench/delivery.py).
+            # it, which cost more than the writes (measured: docs/benchmarks.md, "Delivery").
             conn = self._connection()
             try:
                 if self.sent:

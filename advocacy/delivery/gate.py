@@ -40,7 +40,8 @@ def _gate(letter: LetterRow, limits: RateLimits, limiter: Limiter, batch: Batch)
         batch.hold(letter, HoldReason.PAUSED, None, "paused by the organizers")
         return False
     if cfg["ADVOCACY_MODE"] == "live" and not letter.target_verified:
-        # targets-sources.md: nothing goes by email to an unverified address in live mode.
+        # Verified means checked against a primary source (README, "Targets and letters");
+        # in live mode nothing goes by email to an address that is not.
         batch.hold(letter, HoldReason.UNVERIFIED, None, "the official's address is unverified")
         return False
     if letter.target_bounced:

@@ -103,14 +103,15 @@ class Limiter:
 
 
 class MailCap:
-    """Emails to one address a day (confirmations, reminders, data links), however asked for.
+    """Emails to one address per period of the rate (confirmations, reminders, data links),
+    however asked for.
 
     Anyone can type anyone's address into the form or the "my data" page; this caps what that
     can make land in the inbox. Counted by the address's lookup hash (crypto.lookup_hash),
     never the address, with the `limits` package's moving window on Redis like the letters'
-    limits above: any 24 hours hold at most the cap, across workers, and the entries expire
-    by themselves (a plain INCR with EXPIRE would let a fixed day's count double across its
-    boundary).
+    limits above: any window of the rate's period (a day for "N/day") holds at most the cap,
+    across workers, and the entries expire by themselves (a plain INCR with EXPIRE would let a
+    fixed day's count double across its boundary).
     """
 
     def __init__(self, redis: Redis, prefix: str, rate: str) -> None:

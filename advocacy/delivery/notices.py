@@ -1,5 +1,6 @@
 """Service emails to supporters and organizers: invitations, confirmations and reminders,
-data links and reply notices. Each is a job taking ids; each address gets a few a day at most."""
+data links and reply notices. Each is a job taking ids; each supporter address gets at most
+MAILS_PER_ADDRESS of them (mail_cap)."""
 
 from __future__ import annotations
 
@@ -161,8 +162,8 @@ def send_confirmation(submission_id: int, reminder: bool = False) -> bool:
     if not letters:
         return _send_already_written(submission, to_email, locale, already)
     if not _may_mail(to_email, "reminder" if reminder else "confirmation"):
-        # Marked as handled, or reconcile would queue it again every minute; the reminder
-        # a day later (within the cap then) still brings the link.
+        # Marked as handled, or reconcile would queue it again at each pass; the reminder
+        # (reconcile.REMIND_AFTER later, within the cap by then) still brings the link.
         _handled(submission, reminder)
         return False
     with force_locale(locale):  # the language of the supporter's pages

@@ -208,7 +208,7 @@ def reconcile(advance: Advance = nothing) -> dict[str, int]:
 
 
 def remind_and_expire(now: datetime, life: timedelta, covered: set[int]) -> tuple[int, int]:
-    """One reminder a day after the confirmation; unconfirmed letters end after the link's life."""
+    """One reminder REMIND_AFTER the confirmation; unconfirmed letters end after the link's life."""
     due = db.session.scalars(
         select(Submission.id).where(
             Submission.confirmed_at.is_(None),

@@ -10,7 +10,7 @@ from flask import current_app
 from advocacy.letters.addresses import sender_address
 from advocacy.models import Campaign
 
-# Raise when the built-in notice (templates/public/privacy_notice.html) changes in substance:
+# Raise when the built-in notice (templates/public/_privacy_notice.html) changes in substance:
 # each consent records the version the supporter saw.
 BUILTIN_VERSION = "builtin-2"  # 2: encryption, retention, the data page, the relay
 

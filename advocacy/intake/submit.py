@@ -148,8 +148,8 @@ def submission_setting(slug: str | None, body: str, language: str, country: str,
 
 
 # Statements built once (building one per request costs about as much as running it), run
-# as Core on the session's connection: the ORM has nothing to track for these rows
-# (bench/intake.py: 4.6 ms of CPU per submission with the ORM, 1.3 ms like this).
+# as Core on the session's connection: the ORM has nothing to track for these rows, and its
+# bookkeeping was a large share of a submission's CPU (measured: docs/benchmarks.md, "Intake").
 def _upsert_supporter(insert_: Any) -> Any:
     # ON CONFLICT DO UPDATE (of the hash, to itself) so that the one statement returns the
     # id of a new and of a known address alike: the same statement either way (see submit).

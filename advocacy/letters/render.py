@@ -156,7 +156,8 @@ def _compile(source: str) -> Template:
 
 
 def choose_subject(subject: str, variants: Sequence[str], seed: str) -> str:
-    """One of the subject and its variants, as if at random, but the same for the same seed.
+    """One of the subject and its variants, chosen by a hash of the seed: the same for the
+    same seed, and spread evenly over many seeds.
 
     The seed is the letter's id (a digest's key), so a retried letter keeps its subject. A
     hash rather than `id % n`: a supporter's letters have consecutive ids, one per official,

@@ -12,7 +12,7 @@ def chosen(body_id: int | SQLColumnExpression[int], body_slug: str | SQLColumnEx
            country: str | SQLColumnExpression[str] = "") -> list[ColumnElement[bool]]:
     """Which targets a letter to this body goes to: its active officials (for gov: a country's).
 
-    Given values, or columns and parameters (a join on the body: services.submit)."""
+    Given values, or columns and parameters (a join on the body: intake.submit)."""
     where = [Target.body_id == body_id, Target.active.is_(True)]
     if isinstance(body_slug, str):
         if body_slug == "gov":

@@ -185,7 +185,7 @@ def deactivate(by: Organizer, target: Target, reason: str = "") -> Deactivated:
 
     A worker claims letters with a conditional UPDATE too, so each letter is either claimed
     (then `sending`: left alone, and counted) or cancelled here, never both. A worker that
-    reads the official after this commit cancels what it claimed (delivery._gate).
+    reads the official after this commit cancels what it claimed (delivery.gate._gate).
     """
     if not target.active:
         raise TargetError("This official is already inactive.")

@@ -44,7 +44,7 @@ from advocacy.officials.rows import (
 )
 
 MAX_BYTES = 256 * 1024  # hundreds of officials; the signed copy must fit a form field too
-# Known columns are a few dozen (target_rows.COLUMNS); a header this wide is not a sheet of
+# Known columns are a few dozen (officials.rows.COLUMNS); a header this wide is not a sheet of
 # officials, and a problem listed per column would make a page of thousands.
 MAX_COLUMNS = 100
 # The whole request: the file (or its signed copy, compressed) and the form around it.

@@ -1,7 +1,7 @@
 """A supporter's rights over their data: see all of it (JSON) and erase it.
 
 Both act on one supporter, reached through a signed link that was emailed to their address
-(services.data_link): knowing an address is not enough to read or delete what it wrote.
+(links.data_link): knowing an address is not enough to read or delete what it wrote.
 """
 
 from __future__ import annotations

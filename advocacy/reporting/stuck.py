@@ -21,7 +21,7 @@ from advocacy.models import Campaign, Letter, LetterStatus, Target
 from advocacy.reporting.rollup import is_sent, recent
 
 FAILURES_SHOWN = 50
-NEAR = 0.8  # an official at 80% of a cap is "near" it
+NEAR = 0.8  # the share of a cap from which an official is "near" it
 # A claim to a relay that answers takes well under a second (seconds with a limit waited for):
 # letters `sending` for longer are worth an organizer's eye.
 UNDECIDED_AFTER = timedelta(minutes=1)
@@ -136,7 +136,7 @@ def _cap(rate: str | None) -> int | None:
 
 
 def near_caps(campaign: Campaign) -> list[NearCap]:
-    """Officials that received at least 80% of an hourly or daily cap (sent in the last hour
+    """Officials that received at least NEAR of an hourly or daily cap (sent in the last hour
     or day: an indexed range of sent_at)."""
     limits = campaign_limits(campaign.limits)
     hour_cap, day_cap = _cap(limits.per_official_hour), _cap(limits.per_official_day)
