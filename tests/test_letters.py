@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from advocacy.letters.emails import letter_message
+from advocacy.letters.emails import Outgoing, display_name, letter_message
 from advocacy.letters.files import read_letter_dir
 from advocacy.letters.render import LetterRenderError, letter_context, render_letter
 
@@ -101,6 +101,17 @@ def test_supporter_data_is_data_not_template() -> None:
     assert out.body == "{{ config }} {% x %} {{ 7*7 }} {% raw %}\n"
 
 
+def wire(letter_id: int, subject: str, body: str, name: str, email: str, office: str,
+         official_email: str, campaign: str, language: str) -> Outgoing:
+    """The bytes of a letter from these parts, named as letters.compose.composed names them."""
+    supporter = display_name(name)
+    return letter_message(
+        letter_id=letter_id, sender=(f"{supporter} via {display_name(campaign)}",
+                                     "letters@campaign.test"),
+        reply_to=(supporter, email), to=(display_name(office, 78), official_email),
+        subject=subject, body=body, language=language)
+
+
 @pytest.mark.parametrize(
     "name",
     ["Eve\r\nBcc: victim@example.org", 'Dr. Jane "JJ" O\'Brien, PhD <x@evil.org>; y@evil.org',
@@ -113,13 +124,10 @@ def test_no_input_can_forge_or_break_an_address(name: str) -> None:
         supporter={"name": name, "city": "X", "country": "FR"}, personal_note="",
         campaign_name="Free Azat Miftakhov", language="en", default_salutation="Hello,",
     ))
-    msg = letter_message(
-        letter_id=7, rendered=rendered, official_email="urgent-action@ohchr.org",
-        official_office="Special Rapporteur on torture and other cruel, inhuman or degrading "
-                        "treatment or punishment (c/o OHCHR, Geneva)",
-        supporter_name=name, supporter_email="eve@example.org", campaign_name="Free Azat Miftakhov",
-        sender="letters@campaign.test", language="en",
-    )
+    msg = wire(7, rendered.subject, rendered.body, name, "eve@example.org",
+               "Special Rapporteur on torture and other cruel, inhuman or degrading treatment or"
+               " punishment (c/o OHCHR, Geneva)", "urgent-action@ohchr.org",
+               "Free Azat Miftakhov", "en")
     assert msg.sender == "letters@campaign.test" and msg.recipients == ["urgent-action@ohchr.org"]
     assert all(len(line) <= 998 for line in msg.data.split(b"\r\n"))
     parsed = message_from_bytes(msg.data, policy=policy.default)
@@ -140,14 +148,8 @@ def test_no_input_can_forge_or_break_an_address(name: str) -> None:
      ("Dr. J. O'Brien", "Appel urgent : torture signalée", "Madame,\n\n=3D égal\tà\n")],
 )
 def test_the_wire_bytes_read_back_as_written(name: str, subject: str, body: str) -> None:
-    from advocacy.letters.render import RenderedLetter
-
-    msg = letter_message(
-        letter_id=42, rendered=RenderedLetter(subject=subject.strip(), body=body),
-        official_email="hrc-wg-ad@un.org", official_office="Working Group on Arbitrary Detention",
-        supporter_name=name, supporter_email="ada@example.org", campaign_name="Free Azat",
-        sender="letters@campaign.test", language="ru",
-    )
+    msg = wire(42, subject.strip(), body, name, "ada@example.org",
+               "Working Group on Arbitrary Detention", "hrc-wg-ad@un.org", "Free Azat", "ru")
     assert msg.data.isascii()
     parsed = message_from_bytes(msg.data, policy=policy.default)
     assert parsed["Subject"] == subject.strip()
