@@ -53,6 +53,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class LetterStatus(enum.StrEnum):
+    """A letter's state; its groupings and the moves between them are in letters.states."""
+
     UNCONFIRMED = "unconfirmed"
     QUEUED = "queued"
     SENDING = "sending"
@@ -61,6 +63,18 @@ class LetterStatus(enum.StrEnum):
     FAILED = "failed"
     NEEDS_REVIEW = "needs_review"
     CANCELLED = "cancelled"
+
+
+class StatusColumn(TypeDecorator[LetterStatus]):
+    """A letter's status: stored as its plain string (VARCHAR(20), as it always was, so no
+    migration), read back as a `LetterStatus`. SQLAlchemy's own `Enum` type would keep the
+    members' names, or add a CHECK constraint or a native type, changing the schema."""
+
+    impl = String(20)
+    cache_ok = True
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> LetterStatus | None:
+        return None if value is None else LetterStatus(value)
 
 
 class HoldReason(enum.StrEnum):
@@ -268,7 +282,8 @@ class Letter(Base):
     supporter_id: Mapped[int] = mapped_column(ForeignKey("supporter.id"))
     target_id: Mapped[int] = mapped_column(ForeignKey("target.id"), index=True)
     template_id: Mapped[int] = mapped_column(ForeignKey("letter_template.id"))
-    status: Mapped[str] = mapped_column(String(20), default=LetterStatus.UNCONFIRMED)
+    # Written only through advocacy.letters.states (its named transitions).
+    status: Mapped[LetterStatus] = mapped_column(StatusColumn(), default=LetterStatus.UNCONFIRMED)
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hold_reason: Mapped[str | None] = mapped_column(String(20))
     digest_key: Mapped[str | None] = mapped_column(String(80), index=True)

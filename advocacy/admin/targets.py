@@ -13,6 +13,7 @@ from sqlalchemy.orm import contains_eager
 from advocacy.admin import bp, requires
 from advocacy.extensions import db
 from advocacy.letters.render import country_name
+from advocacy.letters.states import UNSENT
 from advocacy.models import Body, Letter, Role, Target
 from advocacy.officials.files import LANGUAGES
 from advocacy.officials.rows import COLUMNS, OTHER_LANGUAGES, REQUIRED, row_of_target
@@ -119,7 +120,7 @@ def target(target_id: int) -> Any:
     letters = dict(db.session.execute(
         select(Letter.status, func.count()).where(Letter.target_id == official.id)
         .group_by(Letter.status)).all())
-    unsent = sum(letters.get(status, 0) for status in target_edits.UNSENT)
+    unsent = sum(letters.get(status, 0) for status in UNSENT)
     return render_template("admin/target.html", target=official, letters=letters, unsent=unsent,
                            editor=_editor(), languages=LANGUAGES,
                            may_verify=target_edits.may_verify(current_user.organizer, official),

@@ -23,7 +23,9 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from advocacy import clock
 from advocacy.delivery.schedule import schedule_release
 from advocacy.extensions import db
+from advocacy.letters import states
 from advocacy.letters.compose import LetterRow
+from advocacy.letters.states import ForbiddenTransition, Transition
 from advocacy.models import (
     HoldReason,
     Letter,
@@ -40,6 +42,8 @@ AMBIGUOUS = "ambiguous: may have arrived"
 RECORD_ATTEMPTS = 8
 RECORD_RETRY_BASE = 0.25
 RECORD_RETRY_MAX = 10.0
+# A batch records what became of claimed letters, by id alone: the moves it may write.
+_CLAIMED = (states.SENDING,)
 
 
 def worker_id() -> str:
@@ -48,7 +52,7 @@ def worker_id() -> str:
 
 
 _SENT = update(LETTERS).where(LETTERS.c.id == bindparam("letter_id")).values(
-    status=LetterStatus.SENT, sent_at=bindparam("sent_at"), last_error=None, hold_reason=None,
+    status=states.DELIVERED.to, sent_at=bindparam("sent_at"), last_error=None, hold_reason=None,
     content_hash=bindparam("content_hash"))
 
 # On the wire, only while this claim still holds the letter: its state, and the attempt and
@@ -75,9 +79,12 @@ class Batch:
     decided: set[int] = field(default_factory=set)
     _conn: Connection | None = None
 
-    def record(self, letter: LetterRow, status: LetterStatus, **values: Any) -> None:
-        self.rows.append({"id": letter.id, "status": status, **values})
-        self.counts[status.value] += 1
+    def record(self, letter: LetterRow, step: Transition, **values: Any) -> None:
+        """A claimed (`sending`) letter's outcome, written by id with the batch's commit."""
+        if step.sources != _CLAIMED:  # the UPDATE is by id alone: only a claim's outcome
+            raise ForbiddenTransition(f"a batch records claimed letters, not {step}")
+        self.rows.append({"id": letter.id, "status": step.to, **values})
+        self.counts[step.to.value] += 1
         self.decided.add(letter.id)
 
     def record_sent(self, letter: LetterRow, content_hash: str | None = None) -> None:
@@ -105,7 +112,7 @@ class Batch:
 
     def hold(self, letter: LetterRow, reason: HoldReason, until: datetime | None,
              note: str, **values: Any) -> None:
-        self.record(letter, LetterStatus.HELD, hold_reason=reason, not_before=until,
+        self.record(letter, states.HOLD, hold_reason=reason, not_before=until,
                     last_error=note, **values)
         if until is not None and reason in (HoldReason.LIMIT, HoldReason.WINDOW):
             # One release job per moment, however many letters wait for it.

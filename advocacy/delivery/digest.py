@@ -15,6 +15,7 @@ from advocacy.delivery.batch import AMBIGUOUS, Batch, worker_id
 from advocacy.delivery.mail import smtp_refusal
 from advocacy.delivery.schedule import schedule_digest
 from advocacy.extensions import db
+from advocacy.letters import states
 from advocacy.letters.addresses import sender_address
 from advocacy.letters.compose import context_of, load
 from advocacy.letters.emails import (
@@ -28,7 +29,6 @@ from advocacy.letters.render import (
 from advocacy.models import (
     HoldReason,
     Letter,
-    LetterStatus,
 )
 
 
@@ -37,11 +37,11 @@ def send_digest(key: str) -> int:
     now = clock.now()
     ids = db.session.execute(
         update(Letter)
-        .where(Letter.digest_key == key, Letter.status == LetterStatus.HELD,
+        .where(Letter.digest_key == key, states.CLAIM_DIGEST.where(Letter.status),
                Letter.hold_reason == HoldReason.DIGEST)
         # Marked on the wire with the claim: the digest goes out right after, and a worker
         # that died in between leaves its letters to review, never to go out one by one.
-        .values(status=LetterStatus.SENDING, claimed_at=now, claimed_by=worker_id(),
+        .values(status=states.CLAIM_DIGEST.to, claimed_at=now, claimed_by=worker_id(),
                 attempts=Letter.attempts + 1, on_wire_at=now)
         .returning(Letter.id)
         .execution_options(synchronize_session=False)
@@ -77,10 +77,10 @@ def send_digest(key: str) -> int:
         later = now + timedelta(seconds=current_app.config["RETRY_BASE_SECONDS"])
         for letter in letters:
             if first.campaign_resend_ambiguous:  # same Message-ID: derived from the key
-                batch.record(letter, LetterStatus.HELD, hold_reason=HoldReason.DIGEST,
+                batch.record(letter, states.HOLD, hold_reason=HoldReason.DIGEST,
                              not_before=later, last_error=f"digest: {AMBIGUOUS}: {exc}"[:500])
             else:
-                batch.record(letter, LetterStatus.NEEDS_REVIEW,
+                batch.record(letter, states.TO_REVIEW,
                              last_error=f"digest: {AMBIGUOUS}: {exc}"[:500])
         if first.campaign_resend_ambiguous:
             batch.after_commit.append(lambda: schedule_digest(key, later))
@@ -90,12 +90,12 @@ def send_digest(key: str) -> int:
         refusal = smtp_refusal(exc)
         if refusal is not None and refusal[0] >= 500:
             for letter in letters:
-                batch.record(letter, LetterStatus.FAILED, last_error=f"digest: {refusal}")
+                batch.record(letter, states.FAIL, last_error=f"digest: {refusal}")
         else:
             smtp.close()
             later = now + timedelta(seconds=current_app.config["RETRY_BASE_SECONDS"])
             for letter in letters:
-                batch.record(letter, LetterStatus.HELD, hold_reason=HoldReason.DIGEST,
+                batch.record(letter, states.HOLD, hold_reason=HoldReason.DIGEST,
                              not_before=later, last_error=f"digest: {exc}"[:500])
             batch.after_commit.append(lambda: schedule_digest(key, later))
         batch.commit()

@@ -16,11 +16,11 @@ from advocacy.campaigns.limits import RateLimits, campaign_limits, digest_time, 
 from advocacy.delivery.batch import Batch
 from advocacy.delivery.limits import Limiter
 from advocacy.delivery.schedule import schedule_digest
+from advocacy.letters import states
 from advocacy.letters.compose import LetterRow
 from advocacy.models import (
     CampaignStatus,
     HoldReason,
-    LetterStatus,
 )
 
 
@@ -34,7 +34,7 @@ def _gate(letter: LetterRow, limits: RateLimits, limiter: Limiter, batch: Batch)
     """Everything that may keep a letter back; True when it may go now."""
     cfg = current_app.config
     if not letter.target_active:
-        batch.record(letter, LetterStatus.CANCELLED, last_error="the official was deactivated")
+        batch.record(letter, states.DROP, last_error="the official was deactivated")
         return False
     if letter.campaign_status != CampaignStatus.OPEN or letter.target_paused:
         batch.hold(letter, HoldReason.PAUSED, None, "paused by the organizers")

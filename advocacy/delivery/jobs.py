@@ -32,6 +32,7 @@ from advocacy.delivery.mail import smtp_refusal
 from advocacy.delivery.queue import Job
 from advocacy.delivery.schedule import _enqueue_at
 from advocacy.extensions import db
+from advocacy.letters import states
 from advocacy.letters.compose import LetterRow, compose, load, render
 from advocacy.letters.render import (
     LetterRenderError,
@@ -40,7 +41,6 @@ from advocacy.letters.states import ERASED
 from advocacy.models import (
     HoldReason,
     Letter,
-    LetterStatus,
 )
 
 log = logging.getLogger(__name__)
@@ -53,10 +53,10 @@ def claim(letter_ids: list[int]) -> list[int]:
         update(LETTERS)
         .where(
             LETTERS.c.id.in_(letter_ids),
-            LETTERS.c.status == LetterStatus.QUEUED,
+            states.CLAIM.where(LETTERS.c.status),
             or_(LETTERS.c.not_before.is_(None), LETTERS.c.not_before <= now),
         )
-        .values(status=LetterStatus.SENDING, claimed_at=now, claimed_by=worker_id(),
+        .values(status=states.CLAIM.to, claimed_at=now, claimed_by=worker_id(),
                 attempts=LETTERS.c.attempts + 1, on_wire_at=None)
         .returning(LETTERS.c.id)
     ).scalars().all()
@@ -68,7 +68,7 @@ def _put_back(letters: list[LetterRow], reason: str, batch: Batch) -> None:
     """Claimed letters never tried (Redis away, say): queued again, the attempt not counted."""
     later = clock.now() + timedelta(seconds=current_app.config["RETRY_BASE_SECONDS"])
     for letter in letters:
-        batch.record(letter, LetterStatus.QUEUED, not_before=later, last_error=reason,
+        batch.record(letter, states.REQUEUE, not_before=later, last_error=reason,
                      attempts=letter.attempts - 1)
         batch.counts["put back"] += 1
 
@@ -77,13 +77,13 @@ def _retry_later(letter: LetterRow, reason: str, batch: Batch) -> None:
     """Back to the queue after an exponential, jittered wait; failed after MAX attempts."""
     cfg = current_app.config
     if letter.attempts >= cfg["MAX_ATTEMPTS"]:  # attempts counts this one (set by claim)
-        batch.record(letter, LetterStatus.FAILED,
+        batch.record(letter, states.FAIL,
                      last_error=f"gave up after {letter.attempts} tries: {reason}")
         return
     base = cfg["RETRY_BASE_SECONDS"] * 2 ** (letter.attempts - 1)
     delay = min(cfg["RETRY_MAX_SECONDS"], base) * random.uniform(0.5, 1.5)  # noqa: S311
     until = clock.now() + timedelta(seconds=delay)
-    batch.record(letter, LetterStatus.QUEUED, not_before=until, last_error=reason)
+    batch.record(letter, states.REQUEUE, not_before=until, last_error=reason)
     batch.counts["retry"] += 1
     letter_id = letter.id
     batch.after_commit.append(
@@ -93,13 +93,13 @@ def _retry_later(letter: LetterRow, reason: str, batch: Batch) -> None:
 def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch) -> bool:
     """Send one letter and record the outcome; False when the relay itself is unreachable."""
     if letter.supporter_email is None:  # erased after this letter was claimed
-        batch.record(letter, LetterStatus.CANCELLED, last_error=ERASED)
+        batch.record(letter, states.DROP, last_error=ERASED)
         return True
     try:
         rendered = render(letter)
         msg = compose(letter, rendered)
     except LetterRenderError as exc:
-        batch.record(letter, LetterStatus.FAILED, last_error=f"template: {exc}")
+        batch.record(letter, states.FAIL, last_error=f"template: {exc}")
         return True
     if not batch.on_wire(letter):
         batch.counts["taken back"] += 1  # reconcile queued it again: another claim sends it
@@ -113,7 +113,7 @@ def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch) -> bool:
             _retry_later(letter, f"{AMBIGUOUS}; sent again as the campaign chose: {exc}"[:500],
                          batch)
         else:
-            batch.record(letter, LetterStatus.NEEDS_REVIEW,
+            batch.record(letter, states.TO_REVIEW,
                          last_error=f"{AMBIGUOUS}: the connection dropped after the whole "
                                     "message went out, before the relay's answer")
         return True
@@ -132,7 +132,7 @@ def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch) -> bool:
         if code < 500:
             _retry_later(letter, reason, batch)
             return True
-        batch.record(letter, LetterStatus.FAILED, last_error=reason)
+        batch.record(letter, states.FAIL, last_error=reason)
         if isinstance(exc, smtplib.SMTPRecipientsRefused) or text.startswith("5.1."):
             # The address itself is refused: flag it, hold the rest until someone looks.
             batch.targets.append({"id": letter.target_id, "bounced_at": clock.now(),
@@ -210,11 +210,11 @@ def release_letters(letter_ids: list[int]) -> dict[str, int]:
         update(Letter)
         .where(
             Letter.id.in_(letter_ids),
-            Letter.status == LetterStatus.HELD,
+            states.RELEASE.where(Letter.status),
             Letter.hold_reason.in_([HoldReason.LIMIT, HoldReason.WINDOW]),
             Letter.not_before <= clock.now() + timedelta(seconds=1),
         )
-        .values(status=LetterStatus.QUEUED, hold_reason=None)
+        .values(status=states.RELEASE.to, hold_reason=None)
         .returning(Letter.id)
         .execution_options(synchronize_session=False)
     ).scalars().all()

@@ -21,6 +21,8 @@ from advocacy.delivery.batch import AMBIGUOUS, RECORD_ATTEMPTS, RECORD_RETRY_BAS
 from advocacy.delivery.queue import Job
 from advocacy.delivery.schedule import schedule_digest
 from advocacy.extensions import db
+from advocacy.letters import states
+from advocacy.letters.states import Transition
 from advocacy.models import Campaign, HoldReason, Letter, LetterStatus, Submission
 from advocacy.progress import Advance, nothing
 
@@ -115,12 +117,12 @@ def jobs_in_flight(stale_before: datetime) -> tuple[set[int], set[int]]:
     return letters, submissions
 
 
-def _stale(stale_before: datetime, *where: Any, **values: Any) -> int:
+def _stale(stale_before: datetime, step: Transition, *where: Any, **values: Any) -> int:
     """Move letters left `sending` by a worker that stopped; how many."""
     return int(db.session.execute(
         update(Letter)
-        .where(Letter.status == LetterStatus.SENDING, Letter.claimed_at < stale_before, *where)
-        .values(**values)
+        .where(step.where(Letter.status), Letter.claimed_at < stale_before, *where)
+        .values(status=step.to, **values)
         .execution_options(synchronize_session=False)
     ).rowcount)  # type: ignore[attr-defined]
 
@@ -135,18 +137,17 @@ def bring_back_stale(stale_before: datetime) -> tuple[int, int]:
     """
     tries_left = Letter.attempts < current_app.config["MAX_ATTEMPTS"]
     resending = Letter.campaign_id.in_(select(Campaign.id).where(Campaign.resend_ambiguous))
-    queued = _stale(stale_before, Letter.on_wire_at.is_(None), tries_left,
-                    status=LetterStatus.QUEUED, not_before=None,
+    queued = _stale(stale_before, states.REQUEUE, Letter.on_wire_at.is_(None), tries_left,
+                    not_before=None,
                     last_error="its worker stopped before sending it: queued again")
-    queued += _stale(stale_before, Letter.on_wire_at.is_not(None), tries_left, resending,
-                     status=LetterStatus.QUEUED, not_before=None,
+    queued += _stale(stale_before, states.REQUEUE, Letter.on_wire_at.is_not(None), tries_left,
+                     resending, not_before=None,
                      last_error=f"{AMBIGUOUS}: its worker stopped while sending it; sent "
                                 "again with the same Message-ID, as the campaign chose")
-    review = _stale(stale_before, Letter.on_wire_at.is_(None),
-                    status=LetterStatus.NEEDS_REVIEW,
+    review = _stale(stale_before, states.TO_REVIEW, Letter.on_wire_at.is_(None),
                     last_error="its worker stopped before sending it, too many times: "
                                "check the letter, then release it")
-    review += _stale(stale_before, status=LetterStatus.NEEDS_REVIEW,
+    review += _stale(stale_before, states.TO_REVIEW,
                      last_error=f"{AMBIGUOUS}: its worker stopped while sending it; check "
                                 "whether the official got it")
     return queued, review
@@ -159,10 +160,10 @@ def reconcile(advance: Advance = nothing) -> dict[str, int]:
     requeued, stale = bring_back_stale(stale_before)
     released = db.session.execute(
         update(Letter)
-        .where(Letter.status == LetterStatus.HELD,
+        .where(states.RELEASE.where(Letter.status),
                Letter.hold_reason.in_([HoldReason.LIMIT, HoldReason.WINDOW]),
                Letter.not_before <= now)
-        .values(status=LetterStatus.QUEUED, hold_reason=None)
+        .values(status=states.RELEASE.to, hold_reason=None)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     db.session.commit()
@@ -223,8 +224,8 @@ def remind_and_expire(now: datetime, life: timedelta, covered: set[int]) -> tupl
     too_old = select(Submission.id).where(Submission.created_at <= now - life)
     expired = db.session.execute(
         update(Letter)
-        .where(Letter.status == LetterStatus.UNCONFIRMED, Letter.submission_id.in_(too_old))
-        .values(status=LetterStatus.CANCELLED, last_error="not confirmed in time")
+        .where(states.EXPIRE.where(Letter.status), Letter.submission_id.in_(too_old))
+        .values(status=states.EXPIRE.to, last_error="not confirmed in time")
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     db.session.commit()

@@ -13,6 +13,7 @@ from sqlalchemy import (
 
 from advocacy.delivery import queue
 from advocacy.extensions import db
+from advocacy.letters import states
 from advocacy.letters.compose import official_label
 from advocacy.links import submission_for_token
 from advocacy.models import (
@@ -40,8 +41,8 @@ def confirm(token: str) -> Submission:
     if ids:
         db.session.execute(
             update(Letter)
-            .where(Letter.id.in_(ids), Letter.status == LetterStatus.UNCONFIRMED)
-            .values(status=LetterStatus.QUEUED, queued_at=now)
+            .where(Letter.id.in_(ids), states.CONFIRM.where(Letter.status))
+            .values(status=states.CONFIRM.to, queued_at=now)
         )
     submission.confirmed_at = submission.confirmed_at or now
     db.session.commit()

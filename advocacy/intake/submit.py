@@ -31,12 +31,12 @@ from advocacy.delivery import queue
 from advocacy.extensions import db
 from advocacy.intake.consent import notice_version
 from advocacy.intake.validation import SubmissionInput
+from advocacy.letters import states
 from advocacy.letters.compose import label_of
 from advocacy.models import (
     Body,
     Campaign,
     Letter,
-    LetterStatus,
     LetterTemplate,
     Submission,
     Supporter,
@@ -246,7 +246,7 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
     sql.execute(_NEW_LETTERS[dialect], [
         {"campaign_id": campaign_id, "submission_id": submission_id,
          "supporter_id": supporter_id, "target_id": t.id, "template_id": template_id,
-         "status": LetterStatus.UNCONFIRMED, "attempts": 0, "created_at": now}
+         "status": states.INITIAL, "attempts": 0, "created_at": now}
         for t in by_email]).all()
     db.session.commit()
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
 from advocacy.campaigns.settings import find_campaign
 from advocacy.delivery import queue
 from advocacy.extensions import db
+from advocacy.letters import states
 from advocacy.models import (
     Campaign,
     CampaignStatus,
@@ -57,8 +58,8 @@ def set_paused(campaign_slug: str | None, official_key: str | None, paused: bool
         if released:
             db.session.execute(
                 update(Letter)
-                .where(Letter.id.in_(released), Letter.status == LetterStatus.HELD)
-                .values(status=LetterStatus.QUEUED, hold_reason=None, not_before=None)
+                .where(Letter.id.in_(released), states.RELEASE.where(Letter.status))
+                .values(status=states.RELEASE.to, hold_reason=None, not_before=None)
             )
     db.session.commit()
     if released:

@@ -15,9 +15,10 @@ from sqlalchemy import Row, func, select, update
 from advocacy import audit
 from advocacy.delivery import queue
 from advocacy.extensions import db
-from advocacy.models import Letter, LetterStatus, Organizer, Submission, Target
+from advocacy.letters import states
+from advocacy.letters.states import FOR_ORGANIZERS, Transition
+from advocacy.models import Letter, Organizer, Submission, Target
 
-WAITING = (LetterStatus.HELD, LetterStatus.NEEDS_REVIEW)
 PAGE = 200
 
 
@@ -40,10 +41,10 @@ def waiting_letters(filters: Filters, limit: int = PAGE) -> list[Row[Any]]:
                Submission.name, Submission.city, Submission.country, Submission.personal_note)
         .join(Target, Letter.target_id == Target.id)
         .join(Submission, Letter.submission_id == Submission.id)
-        .where(Letter.status.in_(WAITING))
+        .where(Letter.status.in_(FOR_ORGANIZERS))
         .order_by(Letter.id)
     )
-    if filters.status in WAITING:
+    if filters.status in FOR_ORGANIZERS:
         query = query.where(Letter.status == filters.status)
     if filters.reason:
         query = query.where(Letter.hold_reason == filters.reason)
@@ -55,7 +56,7 @@ def waiting_letters(filters: Filters, limit: int = PAGE) -> list[Row[Any]]:
 def waiting_counts() -> dict[tuple[str, str | None], int]:
     rows = db.session.execute(
         select(Letter.status, Letter.hold_reason, func.count(Letter.id))
-        .where(Letter.status.in_(WAITING)).group_by(Letter.status, Letter.hold_reason))
+        .where(Letter.status.in_(FOR_ORGANIZERS)).group_by(Letter.status, Letter.hold_reason))
     return {(status, reason): count for status, reason, count in rows}
 
 
@@ -71,13 +72,14 @@ def _checked(ids: list[int], reason: str) -> str:
 
 
 def _move(actor: Organizer, ids: list[int], reason: str, action: str, verb: str,
-          states: tuple[str, ...] = WAITING, **values: Any) -> list[int]:
+          step: Transition, **values: Any) -> list[int]:
     """Move the chosen letters that still wait (one conditional UPDATE), note why, audit."""
     reason = _checked(ids, reason)
     moved = db.session.execute(
         update(Letter)
-        .where(Letter.id.in_(ids), Letter.status.in_(states))
-        .values(hold_reason=None, moderation_note=f"{verb}: {reason}", **values)
+        .where(Letter.id.in_(ids), step.where(Letter.status))
+        .values(status=step.to, hold_reason=None, moderation_note=f"{verb}: {reason}",
+                **values)
         .returning(Letter.id)
         .execution_options(synchronize_session=False)
     ).scalars().all()
@@ -94,14 +96,13 @@ def release(actor: Organizer, ids: list[int], reason: str) -> int:
     official already. Releasing it sends it again; the page says so before anyone does.
     """
     return _requeue(_move(actor, ids, reason, "release letters", "released",
-                          status=LetterStatus.QUEUED, not_before=None))
+                          states.RELEASE_BY_HAND, not_before=None))
 
 
 def retry(actor: Organizer, ids: list[int], reason: str) -> int:
     """Queue the chosen failed letters once more (the last error stays until it is sent)."""
     return _requeue(_move(actor, ids, reason, "retry letters", "retried",
-                          states=(LetterStatus.FAILED,), status=LetterStatus.QUEUED,
-                          not_before=None))
+                          states.RETRY_BY_HAND, not_before=None))
 
 
 def _requeue(ids: list[int]) -> int:
@@ -114,4 +115,4 @@ def _requeue(ids: list[int]) -> int:
 def cancel(actor: Organizer, ids: list[int], reason: str) -> int:
     """Cancel the chosen waiting letters for good; returns how many were cancelled."""
     return len(_move(actor, ids, reason, "cancel letters", "cancelled",
-                     status=LetterStatus.CANCELLED))
+                     states.CANCEL_BY_HAND))

@@ -24,6 +24,7 @@ from sqlalchemy.exc import IntegrityError
 from advocacy import audit
 from advocacy.delivery import queue
 from advocacy.extensions import db
+from advocacy.letters import states
 from advocacy.models import Body, HoldReason, Letter, LetterStatus, Organizer, Target, utcnow
 from advocacy.officials.files import apply_spec, body_rule
 from advocacy.officials.rows import (
@@ -33,10 +34,6 @@ from advocacy.officials.rows import (
     row_of_target,
     spec_from_row,
 )
-
-# Letters that have not left: deactivating an official cancels these. A letter `sending` is
-# in a worker's hands and may already be on the wire: it is left alone, and said so.
-UNSENT = (LetterStatus.UNCONFIRMED, LetterStatus.QUEUED, LetterStatus.HELD)
 
 
 class TargetError(ValueError):
@@ -162,9 +159,9 @@ def set_verified(by: Organizer, target: Target, verified: bool) -> int:
         target.verified, target.verified_by, target.verified_at = True, by.email, utcnow()
         released = list(db.session.scalars(
             update(Letter)
-            .where(Letter.target_id == target.id, Letter.status == LetterStatus.HELD,
+            .where(Letter.target_id == target.id, states.RELEASE.where(Letter.status),
                    Letter.hold_reason == HoldReason.UNVERIFIED)
-            .values(status=LetterStatus.QUEUED, hold_reason=None, not_before=None)
+            .values(status=states.RELEASE.to, hold_reason=None, not_before=None)
             .returning(Letter.id)
             .execution_options(synchronize_session=False)))
         audit.record(by, "verify official", target.key, email=target.email,
@@ -194,8 +191,8 @@ def deactivate(by: Organizer, target: Target, reason: str = "") -> Deactivated:
     target.active = False
     cancelled = db.session.scalars(
         update(Letter)
-        .where(Letter.target_id == target.id, Letter.status.in_(UNSENT))
-        .values(status=LetterStatus.CANCELLED, hold_reason=None, not_before=None,
+        .where(Letter.target_id == target.id, states.DEACTIVATE.where(Letter.status))
+        .values(status=states.DEACTIVATE.to, hold_reason=None, not_before=None,
                 moderation_note=note)
         .returning(Letter.id)
         .execution_options(synchronize_session=False)).all()

@@ -35,6 +35,7 @@ from sqlalchemy import (
 
 from advocacy.extensions import db
 from advocacy.letters.render import LetterRenderError
+from advocacy.letters.states import FINAL
 from advocacy.links import STATUS_SALT, ConfirmationError, submission_for
 from advocacy.models import (
     Letter,
@@ -47,7 +48,6 @@ from advocacy.models import (
 )
 from advocacy.reporting.rollup import move_mark
 
-FINAL = (LetterStatus.SENT, LetterStatus.FAILED, LetterStatus.CANCELLED)
 CHUNK = 500
 PURGE_EVERY = timedelta(hours=1)
 MARK = "purge"

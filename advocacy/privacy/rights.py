@@ -12,14 +12,12 @@ from typing import Any
 from sqlalchemy import select, update
 
 from advocacy.extensions import db
+from advocacy.letters import states
 from advocacy.letters.addresses import sender_address
 from advocacy.letters.emails import letter_message_id
 from advocacy.letters.states import ERASED
-from advocacy.models import Letter, LetterStatus, Reply, Submission, Supporter, Target
+from advocacy.models import Letter, Reply, Submission, Supporter, Target
 from advocacy.privacy.retention import scrub
-
-NOT_SENT = (LetterStatus.UNCONFIRMED, LetterStatus.QUEUED, LetterStatus.HELD,
-            LetterStatus.NEEDS_REVIEW)
 
 
 def _when(moment: Any) -> str | None:
@@ -86,8 +84,9 @@ class Erasure:
 def erase(supporter_id: int) -> Erasure:
     """Cancel the supporter's unsent letters and remove who they are and what they wrote."""
     cancelled = db.session.execute(
-        update(Letter).where(Letter.supporter_id == supporter_id, Letter.status.in_(NOT_SENT))
-        .values(status=LetterStatus.CANCELLED, not_before=None, hold_reason=None,
+        update(Letter)
+        .where(Letter.supporter_id == supporter_id, states.ERASE.where(Letter.status))
+        .values(status=states.ERASE.to, not_before=None, hold_reason=None,
                 last_error=ERASED)
         .returning(Letter.id)).scalars().all()
     db.session.commit()

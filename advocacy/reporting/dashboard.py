@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from advocacy import clock
 from advocacy.extensions import db
+from advocacy.letters.states import SMALL
 from advocacy.models import (
     Body,
     Letter,
@@ -40,7 +41,6 @@ from advocacy.reporting.rollup import (
 VIEWS = ("day", "hour", "body", "target", "country", "language", "ref")  # the page's tables
 COUNTED_BY = (*VIEWS, "campaign")  # what sent_by can count by
 ROLLED_KEPT = 500  # sums of the rollup kept per app (a few kB each)
-SMALL_STATES = tuple(s.value for s in LetterStatus if s != LetterStatus.SENT)
 T = TypeVar("T")
 
 
@@ -171,7 +171,7 @@ def _rolled_sums(view: str, filters: Filters, since: datetime) -> dict[Any, int]
 def state_counts(filters: Filters, at: Watermark | None = None) -> dict[str, int]:
     """Letters by state now (campaign and body apply): the small states from an index, sent
     from the rollup."""
-    query = (select(Letter.status, func.count()).where(Letter.status.in_(SMALL_STATES))
+    query = (select(Letter.status, func.count()).where(Letter.status.in_(SMALL))
              .group_by(Letter.status))
     if filters.campaign_id is not None:
         query = query.where(Letter.campaign_id == filters.campaign_id)

@@ -12,8 +12,9 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from advocacy.extensions import db
+from advocacy.letters.states import SMALL
 from advocacy.models import Body, Campaign, Letter, LetterStatus, Target
-from advocacy.reporting.dashboard import SMALL_STATES, Filters, sent_by
+from advocacy.reporting.dashboard import Filters, sent_by
 from advocacy.reporting.rollup import Watermark
 
 
@@ -25,7 +26,7 @@ def letter_stats(campaign: Campaign | None = None) -> dict[str, Any]:
         select(Target.id, Target.body_id))}
     by_body = {slug: {s.value: 0 for s in LetterStatus} for slug in slugs.values()}
     query = (select(Letter.status, Letter.target_id, func.count())
-             .where(Letter.status.in_(SMALL_STATES)).group_by(Letter.status, Letter.target_id))
+             .where(Letter.status.in_(SMALL)).group_by(Letter.status, Letter.target_id))
     if campaign is not None:
         query = query.where(Letter.campaign_id == campaign.id)
     for status, target_id, count in db.session.execute(query):
@@ -48,7 +49,7 @@ def letters_by_campaign(at: Watermark | None = None) -> dict[int, dict[str, int]
 
     for campaign_id, status, count in db.session.execute(
             select(Letter.campaign_id, Letter.status, func.count())
-            .where(Letter.status.in_(SMALL_STATES)).group_by(Letter.campaign_id, Letter.status)):
+            .where(Letter.status.in_(SMALL)).group_by(Letter.campaign_id, Letter.status)):
         of(campaign_id)[status] += count
     for campaign_id, count in sent_by("campaign", Filters(), at).items():
         of(campaign_id)[LetterStatus.SENT.value] += count
