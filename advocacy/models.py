@@ -24,13 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from advocacy import clock
 from advocacy.crypto import Sealed
 from advocacy.extensions import Base
-
-
-def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -43,7 +39,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError("naive datetime given; use advocacy.models.utcnow()")
+            raise ValueError("naive datetime given; use advocacy.clock.now()")
         return value.astimezone(UTC)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
@@ -121,7 +117,7 @@ class Campaign(Base):
     # after the whole message went out): send it again with the same Message-ID, which most
     # servers drop if it did arrive; by default a person decides (needs_review).
     resend_ambiguous: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class Body(Base):
@@ -194,7 +190,7 @@ class LetterTemplate(Base):
     origin: Mapped[str] = mapped_column(String(20))  # "file" or "organizer"
     content_hash: Mapped[str] = mapped_column(String(64))
     author: Mapped[str | None] = mapped_column(String(320))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class Supporter(Base):
@@ -209,7 +205,7 @@ class Supporter(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str | None] = mapped_column(Sealed)
     email_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class Submission(Base):
@@ -242,7 +238,7 @@ class Submission(Base):
     privacy_version: Mapped[str | None] = mapped_column(String(40))
     # A separate consent: the campaign may write to them later. Never implied by a letter.
     newsletter_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -292,7 +288,7 @@ class Letter(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     # The organizer's reason when they released or cancelled the letter by hand.
     moderation_note: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set (durably) just before the letter's message goes to the relay, in the same commit
@@ -390,7 +386,7 @@ class Reply(Base):
     from_address: Mapped[str] = mapped_column(Sealed)
     subject: Mapped[str] = mapped_column(Sealed)
     text: Mapped[str] = mapped_column(Sealed)
-    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     # Whether a DKIM signature aligned with the official's domain vouches for it, and why
     # (privacy.replies.authenticate): anyone who learns a relay address can write to it.
     authenticated: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -412,7 +408,7 @@ class OwnMail(Base):
     channel: Mapped[str] = mapped_column(String(10))  # mailto, gmail, outlook, copy
     language: Mapped[str] = mapped_column(String(8))
     ref: Mapped[str | None] = mapped_column(String(80))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class Role(enum.StrEnum):
@@ -440,7 +436,7 @@ class Organizer(Base):
     # The last time step whose code was accepted: a code is good once.
     totp_last_step: Mapped[int | None] = mapped_column(Integer)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class OrganizerSession(Base):
@@ -452,7 +448,7 @@ class OrganizerSession(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     organizer_id: Mapped[int] = mapped_column(ForeignKey("organizer.id"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
 class Invitation(Base):
@@ -465,7 +461,7 @@ class Invitation(Base):
     role: Mapped[str] = mapped_column(String(20))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     invited_by: Mapped[int] = mapped_column(ForeignKey("organizer.id"))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -482,7 +478,7 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(80), index=True)
     subject: Mapped[str] = mapped_column(String(300), default="")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
 
 
 # How a supporter may send a letter from their own mail (OwnMail.channel).

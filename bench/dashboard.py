@@ -55,9 +55,9 @@ def main() -> None:
     args = parser.parse_args()
     from sqlalchemy import func, select
 
-    from advocacy import create_app
+    from advocacy import clock, create_app
     from advocacy.extensions import db
-    from advocacy.models import Letter, utcnow
+    from advocacy.models import Letter
     from advocacy.organizers.accounts import set_organizer
 
     url = args.database_url or f"sqlite:///{ROOT / 'instance' / 'bench-letters.sqlite'}"
@@ -73,7 +73,7 @@ def main() -> None:
         token = page.split('name="csrf_token" value="')[1].split('"')[0]
         client.post("/admin/login", data={"email": "bench-viewer@campaign.test",
                                           "password": password, "csrf_token": token})
-        today = utcnow().date()
+        today = clock.now().date()
         narrow = (f"campaign=free-azat-miftakhov&from={today - timedelta(days=30)}"
                   f"&to={today}&body=un&country=FR")
         for cold in (True, False):

@@ -61,10 +61,11 @@ def seed(n: int) -> list[int]:
     """n confirmed letters from n/2 supporters to the two UN offices."""
     from sqlalchemy import select
 
+    from advocacy import clock
     from advocacy.campaigns.settings import find_campaign
     from advocacy.extensions import db
     from advocacy.letters.versions import current_template
-    from advocacy.models import Body, Letter, LetterStatus, Submission, Supporter, utcnow
+    from advocacy.models import Body, Letter, LetterStatus, Submission, Supporter
     from advocacy.officials.choose import choose_targets
 
     campaign = find_campaign(None)
@@ -73,7 +74,7 @@ def seed(n: int) -> list[int]:
     template = current_template(campaign, body, "en")
     assert template is not None
     targets = [t for t in choose_targets(body) if t.email]
-    now, run = utcnow(), uuid.uuid4().hex[:8]
+    now, run = clock.now(), uuid.uuid4().hex[:8]
     letters: list[Letter] = []
     for i in range(n // len(targets)):
         supporter = Supporter(email=f"bench-{run}-{i}@example.org")

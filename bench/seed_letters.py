@@ -77,6 +77,7 @@ def letter_state(rng: random.Random, confirmed_at: datetime, now: datetime) -> s
 def seed(n: int, days: int, rng: random.Random) -> dict[str, Any]:
     from sqlalchemy import func, insert, select, text
 
+    from advocacy import clock
     from advocacy.extensions import db
     from advocacy.models import (
         Body,
@@ -86,7 +87,6 @@ def seed(n: int, days: int, rng: random.Random) -> dict[str, Any]:
         Submission,
         Supporter,
         Target,
-        utcnow,
     )
 
     campaigns = [db.session.scalars(select(Campaign).where(Campaign.is_default)).one()]
@@ -106,7 +106,7 @@ def seed(n: int, days: int, rng: random.Random) -> dict[str, Any]:
                 for b in BODIES}
     start = {m: int(db.session.scalar(select(func.max(m.id))) or 0) + 1
              for m in (Supporter, Submission, Letter)}
-    now, run = utcnow(), uuid.uuid4().hex[:8]
+    now, run = clock.now(), uuid.uuid4().hex[:8]
     country_w, ref_w = zipf(COUNTRIES), zipf(REFS)
     body_names, body_w = list(BODIES), list(BODIES.values())
     supporters: list[dict[str, Any]] = []

@@ -245,10 +245,11 @@ def seed_queued(supporters: int, body: str = "un", country: str = "") -> list[in
     """Confirmed letters from this many supporters to every emailed official of a body."""
     from sqlalchemy import select
 
+    from advocacy import clock
     from advocacy.campaigns.settings import find_campaign
     from advocacy.crypto import lookup_hash
     from advocacy.letters.versions import current_template
-    from advocacy.models import Body, Letter, LetterStatus, Submission, Supporter, utcnow
+    from advocacy.models import Body, Letter, LetterStatus, Submission, Supporter
     from advocacy.officials.choose import choose_targets
 
     campaign = find_campaign(None)
@@ -257,7 +258,7 @@ def seed_queued(supporters: int, body: str = "un", country: str = "") -> list[in
     template = current_template(campaign, body_row, "en")
     assert template is not None
     targets = [t for t in choose_targets(body_row, country) if t.email]
-    now = utcnow()
+    now = clock.now()
     letters = []
     for i in range(supporters):
         address = f"supporter{i}-{uuid.uuid4().hex[:6]}@example.org"

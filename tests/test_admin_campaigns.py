@@ -8,16 +8,9 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from advocacy import clock
 from advocacy.extensions import db
-from advocacy.models import (
-    AuditEntry,
-    Campaign,
-    HoldReason,
-    Letter,
-    LetterStatus,
-    LetterTemplate,
-    utcnow,
-)
+from advocacy.models import AuditEntry, Campaign, HoldReason, Letter, LetterStatus, LetterTemplate
 
 from conftest import seed_queued, work
 from test_admin import PEOPLE, csrf, log_in, people  # noqa: F401  # the fixture
@@ -73,14 +66,14 @@ def test_settings_are_saved_validated_and_audited(app: Any) -> None:
 
 def test_closed_dates_stop_new_letters(app: Any, client: Any) -> None:
     campaign = db.session.scalar(select(Campaign))
-    campaign.closes_at = utcnow() - timedelta(minutes=1)
+    campaign.closes_at = clock.now() - timedelta(minutes=1)
     db.session.commit()
     reply = client.post("/api/letters", json=submission())
     assert reply.status_code == 409 and "not taking letters" in reply.json["errors"]["campaign"]
-    campaign.closes_at, campaign.opens_at = None, utcnow() + timedelta(days=1)
+    campaign.closes_at, campaign.opens_at = None, clock.now() + timedelta(days=1)
     db.session.commit()
     assert client.post("/api/letters", json=submission()).status_code == 409
-    campaign.opens_at = utcnow() - timedelta(days=1)
+    campaign.opens_at = clock.now() - timedelta(days=1)
     db.session.commit()
     assert client.post("/api/letters", json=submission()).status_code == 202
 

@@ -14,9 +14,10 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from advocacy import clock
 from advocacy.campaigns.bootstrap import load_data
 from advocacy.extensions import db
-from advocacy.models import AuditEntry, HoldReason, Letter, LetterStatus, Target, utcnow
+from advocacy.models import AuditEntry, HoldReason, Letter, LetterStatus, Target
 from advocacy.officials.rows import COLUMNS, row_of_target
 from advocacy.organizers import official_import as target_import
 from advocacy.organizers.official_import import MAX_BYTES, MAX_COLUMNS
@@ -179,7 +180,7 @@ def test_changing_a_verified_address_unverifies_it_and_says_so(app: Any) -> None
     assert official("un-wgad").verified is True
 
     torture = official("un-sr-torture")
-    torture.bounced_at, torture.bounce_reason = utcnow(), "550 no such user"  # the old address
+    torture.bounced_at, torture.bounce_reason = clock.now(), "550 no such user"  # the old address
     db.session.commit()
     edit = page_of(client.get(f"/admin/targets/{torture.id}/edit"))
     opened = re.search(r'name="opened" value="([0-9a-f]+)"', edit)
@@ -248,13 +249,13 @@ def test_verifying_records_who_and_when_and_releases_what_waited(app: Any) -> No
     db.session.commit()
     target = official("coe-commissioner-human-rights")
     assert target.verified is False
-    before = utcnow()
+    before = clock.now()
     reply = client.post(f"/admin/targets/{target.id}/verified",
                         data={"csrf_token": token, "verified": "yes"}, follow_redirects=True)
     assert "commissioner@coe.int is verified, by you, now. Released: 1 letter" in page_of(reply)
     target = official("coe-commissioner-human-rights")
     assert target.verified and target.verified_by == PEOPLE["editor"]
-    assert target.verified_at and before <= target.verified_at <= utcnow() + timedelta(seconds=1)
+    assert target.verified_at and before <= target.verified_at <= clock.now() + timedelta(seconds=1)
     assert db.session.get_one(Letter, letter_id).status == LetterStatus.QUEUED
     listed = page_of(client.get("/admin/targets?q=commissioner@coe.int"))
     assert f"yes, by {PEOPLE['editor']}, {target.verified_at:%Y-%m-%d %H:%M} UTC" in listed
@@ -349,7 +350,7 @@ def letters_in_every_state(target_key: str) -> dict[str, int]:
     for letter, status in zip(mine, LetterStatus, strict=True):
         letter.status = status
         if status == LetterStatus.HELD:
-            letter.hold_reason, letter.not_before = HoldReason.WINDOW, utcnow()
+            letter.hold_reason, letter.not_before = HoldReason.WINDOW, clock.now()
     db.session.commit()
     return {status: letter.id for letter, status in zip(mine, LetterStatus, strict=True)}
 

@@ -17,7 +17,6 @@ from rq import Worker
 from sqlalchemy import func, select
 
 from advocacy import clock
-from advocacy.delivery import gate
 from advocacy.delivery import jobs as delivery
 from advocacy.delivery.limits import Wait
 from advocacy.delivery.queue import enqueue_letters, get_queue
@@ -130,14 +129,11 @@ def test_a_hold_after_an_inline_wait_counts_from_the_limits_answer(
     class Time:  # the worker's clock, moved by its sleeps alone
         value = 1_800_000_000.0
 
-        def time(self) -> float:
-            return self.value
-
         def sleep(self, seconds: float) -> None:
             self.value += seconds
 
     fake = Time()
-    monkeypatch.setattr(gate, "time", fake)  # the gate reads the time and sleeps
+    monkeypatch.setattr(clock, "sleep", fake.sleep)
     monkeypatch.setattr(clock, "now", lambda: datetime.fromtimestamp(fake.value, UTC))
     answers = itertools.cycle([Wait(1.5, "relay"), Wait(3600, "official_hour")])
     asked_at: list[float] = []

@@ -160,7 +160,7 @@ def test_tricks_stored_past_the_checks(app: Any, client: Any, sink: Sink,
     template_id = template.id
     targets = [t for t in db.session.scalars(select(m.Target).where(m.Target.body_id == un.id))
                if t.email]
-    now = m.utcnow()
+    now = m.clock.now()
     good_addresses, bad_addresses = 0, 0
     for i, trick in enumerate(tricks.values()):
         for email in (f"s{i}@example.org", f"s{i}@example.org{trick}"):

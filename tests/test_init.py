@@ -282,9 +282,10 @@ def test_migration_0012_rehashes_addresses_and_merges_one_inboxs_rows(blank_app:
 
     from flask_migrate import upgrade
 
+    from advocacy import clock
     from advocacy.campaigns.bootstrap import MIGRATIONS, set_up_migrations
     from advocacy.crypto import keyring, lookup_hash, normalised_email
-    from advocacy.models import Campaign, Letter, LetterStatus, Submission, Supporter, utcnow
+    from advocacy.models import Campaign, Letter, LetterStatus, Submission, Supporter
     from advocacy.privacy.key_rotation import rotate_keys
 
     def old_hash(address: str) -> str:
@@ -294,7 +295,7 @@ def test_migration_0012_rehashes_addresses_and_merges_one_inboxs_rows(blank_app:
     set_up_migrations(blank_app)
     # The revision before 0012: the rows below are built with today's models.
     upgrade(directory=str(MIGRATIONS), revision="0011")
-    now = utcnow()
+    now = clock.now()
     campaign = Campaign(slug="c", name="C", is_default=True)
     body = Body(slug="un", name="UN")
     target = Target(key="t", body=body, office="O", email="o@example.org", source="s")

@@ -19,12 +19,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select, update
 
+from advocacy import clock
 from advocacy.delivery.queue import get_queue
 from advocacy.delivery.sink import Sink, free_port
 from advocacy.extensions import db
 from advocacy.links import confirmation_link, data_link, status_link
 from advocacy.logs import REDACTED, JsonLines, redact
-from advocacy.models import Letter, LetterStatus, Submission, utcnow
+from advocacy.models import Letter, LetterStatus, Submission
 from advocacy.privacy.retention import purge
 from advocacy.privacy.rights import erase
 
@@ -210,7 +211,7 @@ def test_the_status_link_works_while_the_data_is_kept(app: Any, client: Any) -> 
     path = tokens_of(sub)["status"]
     assert client.get(path).status_code == 200
     # Letters still waiting long after they were written: the data is kept, so is the page.
-    long_ago = utcnow() - timedelta(days=app.config["RETENTION_DAYS"] * 3)
+    long_ago = clock.now() - timedelta(days=app.config["RETENTION_DAYS"] * 3)
     db.session.execute(update(Submission).values(created_at=long_ago))
     db.session.execute(update(Letter).values(created_at=long_ago))
     db.session.commit()
@@ -222,7 +223,7 @@ def test_the_status_link_dies_once_past_the_retention_period(app: Any, client: A
     path = tokens_of(sub)["status"]
     days = app.config["RETENTION_DAYS"]
     # Delivered a day less than the retention period ago: still shown.
-    sent = utcnow() - timedelta(days=days - 1)
+    sent = clock.now() - timedelta(days=days - 1)
     db.session.execute(update(Submission).values(created_at=sent - timedelta(hours=1)))
     db.session.execute(update(Letter).values(status=LetterStatus.SENT, sent_at=sent))
     db.session.commit()

@@ -7,8 +7,9 @@ from typing import Any
 
 import pytest
 
+from advocacy import clock
 from advocacy.extensions import db
-from advocacy.models import RollupMark, utcnow
+from advocacy.models import RollupMark
 from advocacy.privacy.retention import MARK, PURGE_EVERY, PurgeReport, claim_purge, purge_if_due
 
 from conftest import start_and_see_it_wait_on_its_claim
@@ -21,7 +22,7 @@ def purge_in_another_worker(app: Any, now: Any, results: list[PurgeReport | None
 
 @pytest.mark.parametrize("first_ever", [True, False], ids=["no mark yet", "mark due"])
 def test_two_claims_for_the_same_hour_give_one_purge(app: Any, first_ever: bool) -> None:
-    now = utcnow()
+    now = clock.now()
     if not first_ever:
         db.session.add(RollupMark(name=MARK, upto=now - 2 * PURGE_EVERY))
         db.session.commit()

@@ -9,11 +9,11 @@ from urllib.parse import urlsplit
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from advocacy import audit
+from advocacy import audit, clock
 from advocacy.admin import bp, public, requires
 from advocacy.admin.session import SignedIn
 from advocacy.extensions import client_key, db, limiter
-from advocacy.models import Organizer, Role, utcnow
+from advocacy.models import Organizer, Role
 from advocacy.organizers import accounts
 
 # Between the password and the code: who, and until when the code may be typed.
@@ -60,7 +60,7 @@ def _start_session(organizer: Organizer) -> Any:
     session.clear()  # nothing from before the login survives it (session fixation)
     session.permanent = True
     login_user(SignedIn(organizer, accounts.open_session(organizer)))
-    organizer.last_login_at = utcnow()
+    organizer.last_login_at = clock.now()
     audit.record(organizer, "log in", organizer.email)
     db.session.commit()
     return redirect(_safe_next())
@@ -82,7 +82,7 @@ def login() -> Any:
             error = "The email or the password is wrong."
         elif organizer.totp_secret:
             session[PENDING] = {"id": organizer.id, "version": organizer.session_version,
-                                "until": (utcnow() + PENDING_FOR).timestamp()}
+                                "until": (clock.now() + PENDING_FOR).timestamp()}
             return redirect(url_for("admin.second_factor", next=request.args.get("next", "")))
         else:
             return _start_session(organizer)
@@ -96,7 +96,7 @@ def login() -> Any:
 @public
 def second_factor() -> Any:
     pending = session.get(PENDING)
-    if not pending or pending["until"] < utcnow().timestamp():
+    if not pending or pending["until"] < clock.now().timestamp():
         session.pop(PENDING, None)
         return redirect(url_for("admin.login"))
     error = None

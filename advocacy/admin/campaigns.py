@@ -9,12 +9,12 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
-from advocacy import audit
+from advocacy import audit, clock
 from advocacy.admin import bp, requires
 from advocacy.campaigns import settings as campaigns
 from advocacy.campaigns.limits import campaign_limits
 from advocacy.extensions import db
-from advocacy.models import Campaign, Role, utcnow
+from advocacy.models import Campaign, Role
 from advocacy.officials.files import BODY_SLUGS
 from advocacy.organizers.controls import set_paused
 
@@ -30,7 +30,7 @@ def _campaign(slug: str) -> Campaign:
 
 def _list_page(errors: dict[str, str], values: Any, status: int = 200) -> Any:
     rows = db.session.scalars(select(Campaign).order_by(Campaign.created_at)).all()
-    now = utcnow()
+    now = clock.now()
     return render_template("admin/campaigns.html", campaigns=rows,
                            taking={c.id: campaigns.taking_letters(c, now) for c in rows},
                            errors=errors, values=values), status

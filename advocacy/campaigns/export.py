@@ -18,10 +18,11 @@ from typing import Any
 import tomli_w
 from sqlalchemy import func, select
 
+from advocacy import clock
 from advocacy.extensions import db
 from advocacy.letters.files import read_letter_file
 from advocacy.letters.versions import current_template
-from advocacy.models import Body, Campaign, LetterTemplate, Target, utcnow
+from advocacy.models import Body, Campaign, LetterTemplate, Target
 from advocacy.officials.files import LANGUAGES, read_target_file
 from advocacy.progress import Advance, counted, nothing
 
@@ -74,7 +75,7 @@ def export_targets(directory: Path, advance: Advance = nothing) -> dict[str, Any
     """targets/<body>.toml for each body; deactivated officials stay out (files cannot say
     'inactive', and loading them back would write to them again)."""
     report: dict[str, Any] = {"files": [], "left_out": []}
-    date = utcnow().date().isoformat()
+    date = clock.now().date().isoformat()
     for body in counted(db.session.scalars(select(Body).order_by(Body.id)), advance):
         targets = db.session.scalars(
             select(Target).where(Target.body_id == body.id).order_by(Target.id)).all()
@@ -107,7 +108,7 @@ def export_letters(campaign: Campaign, directory: Path,
                    advance: Advance = nothing) -> dict[str, Any]:
     """templates/<body>/<language>.toml: the current version of each of the campaign's."""
     report: dict[str, Any] = {"files": []}
-    date = utcnow().date().isoformat()
+    date = clock.now().date().isoformat()
     for body in db.session.scalars(select(Body).order_by(Body.id)):
         for language in counted(LANGUAGES, advance):
             template = current_template(campaign, body, language)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import random
-import time
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
@@ -53,7 +52,8 @@ def _gate(letter: LetterRow, limits: RateLimits, limiter: Limiter, batch: Batch)
         batch.hold(letter, HoldReason.WINDOW, opens, "outside the official's send window")
         return False
     domain = (letter.target_email or "").rpartition("@")[2].lower()
-    while (wait := limiter.acquire(limits, letter.target_key, domain, time.time())) is not None:
+    while (wait := limiter.acquire(limits, letter.target_key, domain,
+                                         clock.now().timestamp())) is not None:
         if wait.scope == "official_day" and letter.target_digest:
             local_day = now.astimezone(ZoneInfo(letter.target_timezone)).date()
             key = f"{letter.campaign_id}:{letter.target_id}:{local_day.isoformat()}"
@@ -63,7 +63,7 @@ def _gate(letter: LetterRow, limits: RateLimits, limiter: Limiter, batch: Batch)
             batch.after_commit.append(functools.partial(schedule_digest, key, at))
             return False
         if wait.seconds <= cfg["INLINE_WAIT_SECONDS"]:
-            time.sleep(wait.seconds + random.uniform(0, WAIT_JITTER))  # noqa: S311
+            clock.sleep(wait.seconds + random.uniform(0, WAIT_JITTER))  # noqa: S311
             continue
         # Counted from now, not from `now` above: the letter may have waited inline since,
         # and the wait is measured from the limiter's last look. Whole seconds (rounded up),

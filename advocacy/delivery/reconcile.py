@@ -101,7 +101,7 @@ def jobs_in_flight(stale_before: datetime) -> tuple[set[int], set[int]]:
     job_ids = set(q.get_job_ids())
     job_ids |= set(StartedJobRegistry(queue=q).get_job_ids())
     scheduled = ScheduledJobRegistry(queue=q)  # type: ignore[no-untyped-call]
-    soon = time.time() + SCHEDULED_SOON
+    soon = time.time() + SCHEDULED_SOON  # RQ scores its schedule by the real time, not ours
     due_soon = cast(list[bytes | str], q.connection.zrangebyscore(
         scheduled.key, soon - SCHEDULED_SOON - SCHEDULED_LATE, soon))
     job_ids |= {j.decode() if isinstance(j, bytes) else j for j in due_soon}

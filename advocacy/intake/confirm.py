@@ -11,18 +11,13 @@ from sqlalchemy import (
     update,
 )
 
+from advocacy import clock
 from advocacy.delivery import queue
 from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.letters.compose import official_label
 from advocacy.links import submission_for_token
-from advocacy.models import (
-    Letter,
-    LetterStatus,
-    Submission,
-    Target,
-    utcnow,
-)
+from advocacy.models import Letter, LetterStatus, Submission, Target
 
 log = logging.getLogger(__name__)
 
@@ -30,7 +25,7 @@ log = logging.getLogger(__name__)
 def confirm(token: str) -> Submission:
     """Move a submission's unconfirmed letters to queued, then enqueue them."""
     submission = submission_for_token(token)
-    now = utcnow()
+    now = clock.now()
     ids = list(
         db.session.scalars(
             select(Letter.id).where(

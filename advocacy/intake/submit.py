@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from advocacy import clock
 from advocacy.campaigns.settings import taking_letters
 from advocacy.crypto import lookup_hash
 from advocacy.delivery import queue
@@ -33,16 +34,7 @@ from advocacy.intake.consent import notice_version
 from advocacy.intake.validation import SubmissionInput
 from advocacy.letters import states
 from advocacy.letters.compose import label_of
-from advocacy.models import (
-    Body,
-    Campaign,
-    Letter,
-    LetterTemplate,
-    Submission,
-    Supporter,
-    Target,
-    utcnow,
-)
+from advocacy.models import Body, Campaign, Letter, LetterTemplate, Submission, Supporter, Target
 from advocacy.officials.choose import chosen
 from advocacy.officials.files import office_name
 
@@ -200,7 +192,7 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
                                  locale)
     if setting is None:
         raise SubmissionError({"campaign": _("Unknown campaign.")}, 404)
-    now = utcnow()
+    now = clock.now()
     if not taking_letters(setting, now):
         raise SubmissionError({"campaign": _("This campaign is not taking letters now.")}, 409)
     if setting.bodies and data.body not in setting.bodies:

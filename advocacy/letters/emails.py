@@ -16,8 +16,8 @@ from flask import current_app, render_template
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
+from advocacy import clock
 from advocacy.letters.render import LetterRenderError, RenderedLetter
-from advocacy.models import utcnow
 
 # C0 and C1 controls and the Unicode line separators: the email package takes each of these
 # for a line break (str.splitlines) and refuses the header, or a reader may show one.
@@ -99,7 +99,7 @@ def letter_message(*, letter_id: int, sender: tuple[str, str], reply_to: tuple[s
         ("To", formataddr((to[0], official_email), "utf-8")),
         ("Subject", _header(subject)),
         ("Message-ID", letter_message_id(letter_id, sender_email)),
-        ("Date", format_datetime(utcnow())),
+        ("Date", format_datetime(clock.now())),
         ("Content-Language", _clean(language)),
         ("Auto-Submitted", "no"),
         ("MIME-Version", "1.0"),
@@ -139,7 +139,7 @@ def confirmation_message(
     msg["Subject"] = _in_header(
         _("Reminder: please confirm your letters: %(campaign)s", campaign=name) if reminder
         else _("Please confirm your letters: %(campaign)s", campaign=name))
-    msg["Date"] = format_datetime(utcnow())
+    msg["Date"] = format_datetime(clock.now())
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(_text(
         "confirmation", name=_clean(to_name), campaign=name,
@@ -198,7 +198,7 @@ def digest_message(
     msg["Subject"] = _in_header(subject + " " + ngettext(
         "(%(num)d supporter today)", "(%(num)d supporters today)", len(entries)))
     msg["Message-ID"] = f"<digest-{digest_key.replace(':', '-')}@{_domain(sender)}>"
-    msg["Date"] = format_datetime(utcnow())
+    msg["Date"] = format_datetime(clock.now())
     msg["Auto-Submitted"] = "no"
     msg.set_content(_text(
         "digest", salutation=_clean(salutation), campaign=_clean(campaign_name), entries=entries,
@@ -232,7 +232,7 @@ def _notice(*, to_email: str, campaign_name: str, sender: str, subject: str,
     msg["From"] = Address(display_name(campaign_name), addr_spec=sender)
     msg["To"] = Address(addr_spec=to_email)
     msg["Subject"] = _in_header(subject)
-    msg["Date"] = format_datetime(utcnow())
+    msg["Date"] = format_datetime(clock.now())
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text)
     return msg

@@ -23,9 +23,9 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from advocacy import audit
+from advocacy import audit, clock
 from advocacy.extensions import db
-from advocacy.models import Invitation, Organizer, OrganizerSession, Role, utcnow
+from advocacy.models import Invitation, Organizer, OrganizerSession, Role
 
 PASSWORD_MIN = 12
 INVITATION_LIFE = timedelta(days=7)  # whole days: the invitation's email states it in days
@@ -84,7 +84,7 @@ def open_session(organizer: Organizer) -> str:
     token = secrets.token_urlsafe(32)
     db.session.execute(delete(OrganizerSession).where(  # this account's long-expired ones
         OrganizerSession.organizer_id == organizer.id,
-        OrganizerSession.created_at < utcnow() - _session_life()))
+        OrganizerSession.created_at < clock.now() - _session_life()))
     db.session.add(OrganizerSession(organizer_id=organizer.id, token_hash=_token_hash(token)))
     return f"{organizer.id}:{organizer.session_version}:{token}"
 
@@ -108,7 +108,7 @@ def from_session_id(value: str) -> Organizer | None:
     kept = db.session.scalar(select(OrganizerSession.id).where(
         OrganizerSession.token_hash == _token_hash(token),
         OrganizerSession.organizer_id == organizer.id,
-        OrganizerSession.created_at >= utcnow() - _session_life()))
+        OrganizerSession.created_at >= clock.now() - _session_life()))
     return organizer if kept else None
 
 
@@ -156,7 +156,7 @@ def _matching_step(secret: str, code: str) -> int | None:
     if not (code.isdigit() and len(code) == 6):
         return None
     totp = pyotp.TOTP(secret)
-    now = totp.timecode(utcnow())
+    now = totp.timecode(clock.now())
     for step in (now - 1, now, now + 1):
         if strings_equal(totp.generate_otp(step), code):
             return step
@@ -216,7 +216,7 @@ def invite(by: Organizer, email: str, role: str) -> tuple[Invitation, str]:
     if db.session.scalar(select(Organizer.id).where(Organizer.email == address)):
         raise AccountError("There is already an account with this email.")
     token = secrets.token_urlsafe(32)
-    now = utcnow()  # one instant for both: the email states the life as their difference
+    now = clock.now()  # one instant for both: the email states the life as their difference
     invitation = Invitation(email=address, role=role, token_hash=_token_hash(token),
                             invited_by=by.id, created_at=now, expires_at=now + INVITATION_LIFE)
     db.session.add(invitation)
@@ -245,7 +245,7 @@ def open_invitation(token: str) -> Invitation:
         raise problem
     if invitation.revoked_at is not None:
         raise AccountError("This invitation is not valid.")
-    if invitation.expires_at < utcnow():
+    if invitation.expires_at < clock.now():
         raise AccountError("This invitation has expired: ask for a new one.")
     return invitation
 
@@ -256,12 +256,12 @@ def accept_invitation(token: str, password: str) -> Organizer:
     organizer = Organizer(email=invitation.email, role=invitation.role,
                           password_hash=hash_password(password))
     db.session.add(organizer)
-    invitation.accepted_at = utcnow()
+    invitation.accepted_at = clock.now()
     db.session.execute(
         update(Invitation)
         .where(Invitation.email == invitation.email, Invitation.id != invitation.id,
                Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
+        .values(revoked_at=clock.now())
         .execution_options(synchronize_session=False))
     try:
         db.session.flush()
@@ -278,7 +278,7 @@ def revoke_invitation(by: Organizer, invitation_id: int) -> None:
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or invitation.accepted_at is not None:
         raise AccountError("No open invitation with this id.")
-    invitation.revoked_at = utcnow()
+    invitation.revoked_at = clock.now()
     audit.record(by, "revoke invitation", invitation.email)
     db.session.commit()
 

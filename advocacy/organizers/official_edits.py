@@ -21,11 +21,11 @@ from redis.exceptions import RedisError
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from advocacy import audit
+from advocacy import audit, clock
 from advocacy.delivery import queue
 from advocacy.extensions import db
 from advocacy.letters import states
-from advocacy.models import Body, HoldReason, Letter, LetterStatus, Organizer, Target, utcnow
+from advocacy.models import Body, HoldReason, Letter, LetterStatus, Organizer, Target
 from advocacy.officials.files import apply_spec, body_rule
 from advocacy.officials.rows import (
     COLUMNS,
@@ -156,7 +156,7 @@ def set_verified(by: Organizer, target: Target, verified: bool) -> int:
             raise TargetError(SET_IT_YOURSELF)
         setter = db.session.get(Organizer, target.address_set_by) if target.address_set_by \
             else None
-        target.verified, target.verified_by, target.verified_at = True, by.email, utcnow()
+        target.verified, target.verified_by, target.verified_at = True, by.email, clock.now()
         released = list(db.session.scalars(
             update(Letter)
             .where(Letter.target_id == target.id, states.RELEASE.where(Letter.status),

@@ -34,11 +34,12 @@ from typing import TYPE_CHECKING, Any
 from flask import Flask
 from redis.exceptions import RedisError
 
+from advocacy import clock
 from advocacy.delivery import queue
 from advocacy.extensions import db
 from advocacy.letters.addresses import letter_of
 from advocacy.logs import quiet_smtp_servers
-from advocacy.models import Letter, Reply, utcnow
+from advocacy.models import Letter, Reply
 
 if TYPE_CHECKING:
     from aiosmtpd.controller import Controller
@@ -202,7 +203,7 @@ def store_reply(letter_id: int, raw: bytes, dnsfunc: DnsFunc | None = None,
     msg = message_from_bytes(raw, policy=policy.default)
     reply = Reply(letter_id=letter_id, from_address=str(msg.get("From", ""))[:500],
                   subject=str(msg.get("Subject", ""))[:500], text=_text_of(msg),
-                  received_at=utcnow(), authenticated=verdict.authenticated,
+                  received_at=clock.now(), authenticated=verdict.authenticated,
                   authentication=verdict.reason[:200])
     db.session.add(reply)
     db.session.commit()

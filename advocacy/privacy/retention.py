@@ -33,19 +33,12 @@ from sqlalchemy import (
     update,
 )
 
+from advocacy import clock
 from advocacy.extensions import db
 from advocacy.letters.render import LetterRenderError
 from advocacy.letters.states import FINAL
 from advocacy.links import STATUS_SALT, ConfirmationError, submission_for
-from advocacy.models import (
-    Letter,
-    LetterStatus,
-    Reply,
-    RollupMark,
-    Submission,
-    Supporter,
-    utcnow,
-)
+from advocacy.models import Letter, LetterStatus, Reply, RollupMark, Submission, Supporter
 from advocacy.reporting.rollup import move_mark
 
 CHUNK = 500
@@ -86,7 +79,7 @@ def due_for_scrubbing(cutoff: datetime) -> list[int]:
 def forgotten(submission_id: int, now: datetime | None = None) -> bool:
     """Whether a submission's personal data is gone: scrubbed (by the purge or an erasure),
     or past the retention period, which the next purge will scrub. Links to it die with it."""
-    cutoff = (now or utcnow()) - timedelta(days=current_app.config["RETENTION_DAYS"])
+    cutoff = (now or clock.now()) - timedelta(days=current_app.config["RETENTION_DAYS"])
     return db.session.scalar(select(Submission.id).where(
         Submission.id == submission_id,
         Submission.scrubbed_at.is_not(None) | _past(cutoff))) is not None
@@ -124,7 +117,7 @@ def scrub(submission_ids: Iterable[int]) -> PurgeReport:
     """Blank the given submissions' personal fields and forget writers left with none."""
     report = PurgeReport()
     ids = list(submission_ids)
-    now = utcnow()
+    now = clock.now()
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start:start + CHUNK]
         _keep_content_hashes(chunk)
@@ -158,7 +151,7 @@ def _old_outbox_files(cutoff: datetime) -> int:
 def purge(days: int | None = None, now: datetime | None = None) -> PurgeReport:
     """Scrub everything past the retention period; says what it removed."""
     days = current_app.config["RETENTION_DAYS"] if days is None else days
-    cutoff = (now or utcnow()) - timedelta(days=days)
+    cutoff = (now or clock.now()) - timedelta(days=days)
     report = scrub(due_for_scrubbing(cutoff))
     report.outbox_files = _old_outbox_files(cutoff)
     return report
@@ -171,7 +164,7 @@ def claim_purge(now: datetime) -> bool:
 
 def purge_if_due(now: datetime | None = None) -> PurgeReport | None:
     """The scheduled purge: at most once per PURGE_EVERY across all workers."""
-    now = now or utcnow()
+    now = now or clock.now()
     claimed = claim_purge(now)
     db.session.commit()
     return purge(now=now) if claimed else None
