@@ -36,9 +36,9 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
         cors,
         csrf,
         db,
-        limiter,
         limiter_storage,
         login_manager,
+        request_limiter,
         security_headers,
         sqlite_pragmas,
         talisman,
@@ -69,7 +69,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     cors.init_app(app)
     talisman.init_app(app, **security_headers(app.config))
     app.config.setdefault("RATELIMIT_STORAGE_URI", limiter_storage(app.config["REDIS_URL"]))
-    limiter.init_app(app)
+    request_limiter.init_app(app)
     babel.init_app(app, locale_selector=public.page_language)
     app.jinja_env.globals["get_locale"] = get_locale
     app.before_request(_fresh_request_state)

@@ -100,7 +100,7 @@ def client_key() -> str:
 
 
 # Per-IP limits on submissions (moving window in Redis, like the delivery limits).
-limiter = Limiter(client_key)
+request_limiter = Limiter(client_key)  # requests per client (Flask-Limiter)
 
 
 def submit_rate() -> str:

@@ -20,7 +20,7 @@ from flask import Flask, request
 
 from advocacy import create_app
 from advocacy.crypto import lookup_hash, seal
-from advocacy.extensions import csrf, limiter, submit_rate
+from advocacy.extensions import csrf, request_limiter, submit_rate
 from advocacy.intake.validation import check_submission
 
 
@@ -42,6 +42,6 @@ def checked() -> tuple[dict[str, Any], int]:
 def create() -> Flask:
     app = create_app()
     app.add_url_rule("/bench/hello", "bench_hello", hello)
-    limited = limiter.shared_limit(submit_rate, scope="submissions")(checked)
+    limited = request_limiter.shared_limit(submit_rate, scope="submissions")(checked)
     app.add_url_rule("/bench/checked", "bench_checked", csrf.exempt(limited), methods=["POST"])
     return app

@@ -12,7 +12,7 @@ from flask_login import current_user, login_user, logout_user
 from advocacy import audit, clock
 from advocacy.admin import bp, public, requires
 from advocacy.admin.session import SignedIn
-from advocacy.extensions import client_key, db, limiter
+from advocacy.extensions import client_key, db, request_limiter
 from advocacy.models import Organizer, Role
 from advocacy.organizers import accounts
 
@@ -67,8 +67,8 @@ def _start_session(organizer: Organizer) -> Any:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10/minute;60/hour", methods=["POST"])
-@limiter.limit("10/hour", key_func=_account_and_source_key, methods=["POST"],
+@request_limiter.limit("10/minute;60/hour", methods=["POST"])
+@request_limiter.limit("10/hour", key_func=_account_and_source_key, methods=["POST"],
                deduct_when=_refused(401))  # failures only
 @public
 def login() -> Any:
@@ -90,8 +90,8 @@ def login() -> Any:
 
 
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit("10/minute;60/hour", methods=["POST"])
-@limiter.limit("10/hour", key_func=_pending_account_key, methods=["POST"],
+@request_limiter.limit("10/minute;60/hour", methods=["POST"])
+@request_limiter.limit("10/hour", key_func=_pending_account_key, methods=["POST"],
                deduct_when=_refused(401))
 @public
 def second_factor() -> Any:
@@ -130,7 +130,7 @@ def logout_everywhere() -> Any:
 
 
 @bp.route("/account", methods=["GET", "POST"])
-@limiter.limit("10/hour", key_func=_own_account_key, methods=["POST"],
+@request_limiter.limit("10/hour", key_func=_own_account_key, methods=["POST"],
                deduct_when=_refused(422))
 @requires(Role.VIEWER)
 def account() -> Any:
@@ -160,7 +160,7 @@ def account() -> Any:
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])
-@limiter.limit("10/minute", methods=["POST"])
+@request_limiter.limit("10/minute", methods=["POST"])
 @public
 def accept(token: str) -> Any:
     try:

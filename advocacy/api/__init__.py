@@ -12,7 +12,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from advocacy.campaigns.settings import find_campaign
-from advocacy.extensions import limiter, submit_rate
+from advocacy.extensions import request_limiter, submit_rate
 from advocacy.intake.submit import SubmissionError, SubmitResult, submit
 from advocacy.intake.validation import caught_in_honeypot, check_submission
 from advocacy.reporting.dashboard import Filters
@@ -25,7 +25,7 @@ Reply = tuple[dict[str, Any], int]
 
 
 @bp.post("/letters")
-@limiter.shared_limit(submit_rate, scope="submissions")
+@request_limiter.shared_limit(submit_rate, scope="submissions")
 def post_letters() -> Reply:
     data = request.get_json(silent=True)
     if data is None:

@@ -13,7 +13,7 @@ from flask import current_app
 from advocacy import clock, connections
 from advocacy.campaigns.limits import RateLimits, campaign_limits, digest_time, window_opens
 from advocacy.delivery.batch import Batch
-from advocacy.delivery.limits import Limiter
+from advocacy.delivery.limits import DeliveryLimiter
 from advocacy.delivery.schedule import schedule_digest
 from advocacy.letters import states
 from advocacy.letters.compose import LetterRow
@@ -29,7 +29,7 @@ def _limits(letter: LetterRow, cache: dict[int, RateLimits]) -> RateLimits:
     return cache[letter.campaign_id]
 
 
-def _gate(letter: LetterRow, limits: RateLimits, limiter: Limiter, batch: Batch) -> bool:
+def _gate(letter: LetterRow, limits: RateLimits, limiter: DeliveryLimiter, batch: Batch) -> bool:
     """Everything that may keep a letter back; True when it may go now."""
     cfg = current_app.config
     if not letter.target_active:
@@ -74,11 +74,11 @@ def _gate(letter: LetterRow, limits: RateLimits, limiter: Limiter, batch: Batch)
     return True
 
 
-def limiter_for_app() -> Limiter:
+def delivery_limiter() -> DeliveryLimiter:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     limiter = app.extensions.get("advocacy_limiter")
     if limiter is None:
-        limiter = Limiter(connections.get_redis(), app.config["QUEUE_NAME"])
+        limiter = DeliveryLimiter(connections.get_redis(), app.config["QUEUE_NAME"])
         app.extensions["advocacy_limiter"] = limiter
     return limiter  # type: ignore[no-any-return]
 

@@ -27,7 +27,7 @@ from advocacy import clock
 from advocacy.campaigns.limits import RateLimits
 from advocacy.delivery import mail
 from advocacy.delivery.batch import AMBIGUOUS, LETTERS, Batch, worker_id
-from advocacy.delivery.gate import _gate, _limits, limiter_for_app
+from advocacy.delivery.gate import _gate, _limits, delivery_limiter
 from advocacy.delivery.mail import smtp_refusal
 from advocacy.delivery.queue import Job
 from advocacy.delivery.schedule import _enqueue_at
@@ -146,7 +146,7 @@ def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
     """Deliver a batch: claim a chunk at a time, one SMTP connection for all of it."""
     cfg = current_app.config
     smtp = mail.shared_transport()
-    limiter = limiter_for_app()
+    limiter = delivery_limiter()
     counts: Counter[str] = Counter()
     limits_cache: dict[int, RateLimits] = {}
     for start in range(0, len(letter_ids), cfg["CLAIM_SIZE"]):

@@ -1,4 +1,5 @@
-"""Rate limits and send windows: when a letter may go, decided per campaign's settings.
+"""Counting letters against the rate limits in Redis (the limits themselves, and send windows,
+are campaigns/limits.py): a letter may go now, or waits so long.
 
 Counting is done by the `limits` package's moving-window strategy on Redis (the one
 Flask-Limiter uses), so any window of the configured length holds at most the limit, across
@@ -33,7 +34,7 @@ class Wait:
     scope: str
 
 
-class Limiter:
+class DeliveryLimiter:
     """Consumes one slot of every limit that applies to a letter, or says how long to wait."""
 
     def __init__(self, redis: Redis, prefix: str) -> None:

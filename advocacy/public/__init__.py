@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from advocacy.campaigns.settings import find_campaign
 from advocacy.delivery import queue
-from advocacy.extensions import EMBEDDABLE_POLICY, csrf, db, limiter, submit_rate, talisman
+from advocacy.extensions import EMBEDDABLE_POLICY, csrf, db, request_limiter, submit_rate, talisman
 from advocacy.guards import checks_nul_itself
 from advocacy.intake import own_mail
 from advocacy.intake.confirm import confirm, letter_states
@@ -87,7 +87,7 @@ def _placeholders() -> dict[str, str]:
 @bp.route("/", methods=["GET", "POST"])
 @checks_nul_itself
 @csrf.exempt  # type: ignore[untyped-decorator]  # checked below, to keep what was typed
-@limiter.shared_limit(submit_rate, scope="submissions", methods=["POST"])
+@request_limiter.shared_limit(submit_rate, scope="submissions", methods=["POST"])
 def index() -> Page:
     """The campaign page and its form; works without JavaScript."""
     return campaign_page(embed=False)
@@ -113,7 +113,7 @@ def badge() -> Response:
 @embeddable
 @checks_nul_itself
 @csrf.exempt  # type: ignore[untyped-decorator]  # see campaign_page
-@limiter.shared_limit(submit_rate, scope="submissions", methods=["POST"])
+@request_limiter.shared_limit(submit_rate, scope="submissions", methods=["POST"])
 def widget() -> Page:
     """The form for partner sites' iframes (the snippet is on /embed)."""
     return campaign_page(embed=True)
@@ -175,7 +175,7 @@ def campaign_page(embed: bool) -> Page:
 @bp.post("/preview")
 @checks_nul_itself
 @csrf.exempt  # type: ignore[untyped-decorator]  # changes nothing, answers only this page
-@limiter.limit("300/minute")
+@request_limiter.limit("300/minute")
 def preview_fragment() -> dict[str, Any]:
     """The live preview: the parts of the page that follow what is typed, rendered here, so
     the page shows exactly what the worker will send (one renderer, not a copy in JS)."""
@@ -196,7 +196,7 @@ def preview_fragment() -> dict[str, Any]:
 @embeddable
 @checks_nul_itself
 @csrf.exempt  # type: ignore[untyped-decorator]  # a counted click; nothing is sent or kept
-@limiter.limit("60/minute")
+@request_limiter.limit("60/minute")
 def own_mail_page() -> Any:
     """Open the letter in the supporter's own mail (or show it to copy), and count it."""
     campaign = _campaign()
@@ -255,7 +255,7 @@ def status_page(token: str) -> Page:
 
 
 @bp.post("/status/<token>/data-link")
-@limiter.shared_limit(submit_rate, scope="submissions")
+@request_limiter.shared_limit(submit_rate, scope="submissions")
 def status_data_link(token: str) -> Page:
     """Email the writer a link to their data. The status page never shows one itself: its own
     link may be forwarded or seen, and the data page holds their address and words."""

@@ -13,7 +13,7 @@ from redis.exceptions import RedisError
 
 from advocacy.crypto import lookup_hash
 from advocacy.delivery import queue
-from advocacy.extensions import limiter, submit_rate
+from advocacy.extensions import request_limiter, submit_rate
 from advocacy.intake.validation import normalise_email
 from advocacy.links import ConfirmationError, supporter_for_data_token
 from advocacy.models import Supporter
@@ -38,7 +38,7 @@ def my_data_request() -> str:
 
 
 @bp.post("/my-data")
-@limiter.shared_limit(submit_rate, scope="submissions")
+@request_limiter.shared_limit(submit_rate, scope="submissions")
 def my_data_send_link() -> Page:
     """Email the link to the address given; the answer is the same whether we know it or not."""
     typed = request.form.get("email", "")[:320]
