@@ -1,4 +1,4 @@
-"""The target files: the shipped ones are valid and honest; a broken one says where and why."""
+"""The officials files: the shipped ones are valid and honest; a broken one says where and why."""
 
 from __future__ import annotations
 

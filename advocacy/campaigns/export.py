@@ -49,7 +49,7 @@ def _write(path: Path, header: str, data: dict[str, Any], check: Callable[[Path]
 
 
 def official_entry(official: Official) -> dict[str, Any]:
-    """One official as a target file describes it (advocacy.officials.files.TargetSpec)."""
+    """One official as an officials file describes it (advocacy.officials.files.OfficialSpec)."""
     entry: dict[str, Any] = {
         "key": official.key, "office": official.office, "holder": official.holder,
         "country": official.country, "languages": list(official.languages),
@@ -67,7 +67,7 @@ def official_entry(official: Official) -> dict[str, Any]:
 
 
 def export_steps() -> int:
-    """How many steps export_targets and export_letters report: a body, a body's language."""
+    """How many steps export_officials and export_letters report: a body, a body's language."""
     return int(db.session.scalar(select(func.count(Body.id))) or 0) * (1 + len(LANGUAGES))
 
 

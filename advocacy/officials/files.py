@@ -1,4 +1,4 @@
-"""Target files (one per body, TOML): schema, loading and choosing the officials for a letter."""
+"""Officials files (one per body, TOML): schema, loading and choosing the officials for a letter."""
 
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ NESTED_TOO_DEEPLY = "arrays or tables are nested too deeply"
 
 
 class OfficialsFileError(ValueError):
-    """A target file is broken; the message names the file, the entry and the reason."""
+    """An officials file is broken; the message names the file, the entry and the reason."""
 
 
 class _Strict(BaseModel):
@@ -166,7 +166,7 @@ def _describe(exc: ValidationError, data: dict[str, object]) -> str:
 
 
 def read_officials_file(path: Path) -> OfficialsFile:
-    """Parse and validate one target file, or raise TargetFileError naming file, entry, reason."""
+    """Parse and validate one officials file; OfficialsFileError names file, entry, reason."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

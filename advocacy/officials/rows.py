@@ -1,6 +1,6 @@
 """One official as a flat row of text: the admin form, the CSV columns, and what imports compare.
 
-The row is checked by the same TargetSpec as the target files, so an official is valid in
+The row is checked by the same OfficialSpec as the officials files, so an official is valid in
 the admin, in an import and in `targets/` by one set of rules.
 """
 
@@ -73,7 +73,7 @@ def _column(loc: tuple[int | str, ...]) -> str:
 
 
 def row_errors(exc: ValidationError) -> list[tuple[str, str]]:
-    """Every error of a TargetSpec, as (column, reason)."""
+    """Every error of an OfficialSpec, as (column, reason)."""
     return [(_column(tuple(err["loc"])), error_message(err)) for err in exc.errors()]
 
 

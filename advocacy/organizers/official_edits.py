@@ -6,7 +6,7 @@ address sends supporters' names and words to whoever holds it, so one person's s
 stolen account, must not be enough.
 
 Edits live in the database: `advocacy init` overrides them only for an entry whose file
-changed since it was last loaded (Target.file_hash), as before.
+changed since it was last loaded (Official.file_hash), as before.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ together with a hash of the change it showed; applying reads that same upload ag
 again against the database as it is then, and saves only if the plan is the one previewed.
 An upload with any problem saves nothing. An import never verifies an address: an official
 it adds or changes is unverified, and only an unchanged one keeps its verification. It does
-not set Target.file_hash, so `advocacy init` keeps imported values as it keeps other edits.
+not set Official.file_hash, so `advocacy init` keeps imported values as it keeps other edits.
 """
 
 from __future__ import annotations
@@ -307,7 +307,7 @@ def apply(by: Organizer, token: str) -> Plan:
         official = db.session.get_one(Official, change.target_id)
         apply_spec(official, change.entry.spec, bodies[change.entry.body])
         official.verified, official.verified_by, official.verified_at = False, None, None
-        if "email" in change.fields:  # four eyes: the importer does not verify it (target_edits)
+        if "email" in change.fields:  # four eyes: the importer does not verify it (official_edits)
             official.address_set_by = by.id
     audit.record(by, "import officials", result.name,
                  added=[e.spec.key for e in result.added],
