@@ -128,10 +128,10 @@ class Body(Base):
     name: Mapped[str] = mapped_column(String(200))
     names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
 
-    targets: Mapped[list[Target]] = relationship(back_populates="body")
+    officials: Mapped[list[Official]] = relationship(back_populates="body")
 
 
-class Target(Base):
+class Official(Base):
     """An office (not a person) that letters are addressed to."""
 
     __tablename__ = "target"
@@ -165,7 +165,7 @@ class Target(Base):
     # leaves organizers' edits alone.
     file_hash: Mapped[str | None] = mapped_column(String(64))
 
-    body: Mapped[Body] = relationship(back_populates="targets")
+    body: Mapped[Body] = relationship(back_populates="officials")
 
 
 class LetterTemplate(Base):
@@ -180,7 +180,7 @@ class LetterTemplate(Base):
     language: Mapped[str] = mapped_column(String(8))
     version: Mapped[int] = mapped_column(Integer)
     subject: Mapped[str] = mapped_column(String(300))
-    body: Mapped[str] = mapped_column(Text)
+    text: Mapped[str] = mapped_column("body", Text)
     default_salutation: Mapped[str] = mapped_column(String(200))
     # More subjects; each letter takes one of `subject` and these, chosen by a hash of its id
     # (letters.render.choose_subject), so a retried letter keeps its subject.
@@ -303,7 +303,7 @@ class Letter(Base):
     campaign: Mapped[Campaign] = relationship()
     submission: Mapped[Submission] = relationship(back_populates="letters")
     supporter: Mapped[Supporter] = relationship()
-    target: Mapped[Target] = relationship()
+    official: Mapped[Official] = relationship()
     template: Mapped[LetterTemplate] = relationship()
 
 

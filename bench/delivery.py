@@ -66,17 +66,17 @@ def seed(n: int) -> list[int]:
     from advocacy.extensions import db
     from advocacy.letters.versions import current_template
     from advocacy.models import Body, Letter, LetterStatus, Submission, Supporter
-    from advocacy.officials.choose import choose_targets
+    from advocacy.officials.choose import choose_officials
 
     campaign = find_campaign(None)
     body = db.session.scalars(select(Body).where(Body.slug == "un")).one()
     assert campaign is not None
     template = current_template(campaign, body, "en")
     assert template is not None
-    targets = [t for t in choose_targets(body) if t.email]
+    officials = [t for t in choose_officials(body) if t.email]
     now, run = clock.now(), uuid.uuid4().hex[:8]
     letters: list[Letter] = []
-    for i in range(n // len(targets)):
+    for i in range(n // len(officials)):
         supporter = Supporter(email=f"bench-{run}-{i}@example.org")
         submission = Submission(
             campaign_id=campaign.id, supporter=supporter, body_id=body.id, name=f"Reader {i}",
@@ -85,7 +85,7 @@ def seed(n: int) -> list[int]:
         )
         letters += [Letter(campaign_id=campaign.id, submission=submission, supporter=supporter,
                            target_id=t.id, template_id=template.id,
-                           status=LetterStatus.QUEUED, queued_at=now) for t in targets]
+                           status=LetterStatus.QUEUED, queued_at=now) for t in officials]
     db.session.add_all(letters)
     db.session.commit()
     return [letter.id for letter in letters]

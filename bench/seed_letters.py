@@ -84,9 +84,9 @@ def seed(n: int, days: int, rng: random.Random) -> dict[str, Any]:
         Campaign,
         Letter,
         LetterTemplate,
+        Official,
         Submission,
         Supporter,
-        Target,
     )
 
     campaigns = [db.session.scalars(select(Campaign).where(Campaign.is_default)).one()]
@@ -97,10 +97,10 @@ def seed(n: int, days: int, rng: random.Random) -> dict[str, Any]:
         db.session.commit()
     campaigns.append(second)
     bodies = {b.slug: b for b in db.session.scalars(select(Body))}
-    targets: dict[str, list[Target]] = {}
-    for t in db.session.scalars(select(Target).where(Target.active)):
+    officials: dict[str, list[Official]] = {}
+    for t in db.session.scalars(select(Official).where(Official.active)):
         slug = next(s for s, b in bodies.items() if b.id == t.body_id)
-        targets.setdefault(slug if slug != "gov" else f"gov-{t.country}", []).append(t)
+        officials.setdefault(slug if slug != "gov" else f"gov-{t.country}", []).append(t)
     template = {b: db.session.scalar(select(LetterTemplate.id)
                                      .where(LetterTemplate.body_id == bodies[b].id).limit(1))
                 for b in BODIES}
@@ -126,7 +126,7 @@ def seed(n: int, days: int, rng: random.Random) -> dict[str, Any]:
     while made < n:
         country = rng.choices(COUNTRIES, country_w)[0]
         body = rng.choices(body_names, body_w)[0]
-        to = targets.get(f"gov-{country}" if body == "gov" else body)
+        to = officials.get(f"gov-{country}" if body == "gov" else body)
         if not to or template[body] is None:
             continue
         campaign = campaigns[0] if rng.random() < 0.9 else campaigns[1]
@@ -146,7 +146,7 @@ def seed(n: int, days: int, rng: random.Random) -> dict[str, Any]:
             "ref": rng.choices(REFS, ref_w)[0] if rng.random() < 0.25 else None,
             "consent_at": created, "created_at": created, "confirmation_sent_at": created,
             "confirmed_at": confirmed})
-        for target in to[: n - made]:
+        for official in to[: n - made]:
             status = ("unconfirmed" if fate == "unconfirmed" else "cancelled"
                       if fate == "cancelled" else letter_state(rng, confirmed or now, now))
             sent = (min(now, (confirmed or now) + timedelta(seconds=rng.randrange(1, 7200)))
@@ -154,7 +154,7 @@ def seed(n: int, days: int, rng: random.Random) -> dict[str, Any]:
             letters.append({
                 "id": start[Letter] + made, "campaign_id": campaign.id,
                 "submission_id": submission_id, "supporter_id": supporter_id,
-                "target_id": target.id, "template_id": template[body], "status": status,
+                "target_id": official.id, "template_id": template[body], "status": status,
                 "created_at": created, "queued_at": confirmed, "sent_at": sent,
                 "attempts": 1 if sent or status == "failed" else 0,
                 "last_error": ("550 5.1.1 mailbox unavailable" if status == "failed"

@@ -250,14 +250,14 @@ def seed_queued(supporters: int, body: str = "un", country: str = "") -> list[in
     from advocacy.crypto import lookup_hash
     from advocacy.letters.versions import current_template
     from advocacy.models import Body, Letter, LetterStatus, Submission, Supporter
-    from advocacy.officials.choose import choose_targets
+    from advocacy.officials.choose import choose_officials
 
     campaign = find_campaign(None)
     body_row = db.session.scalars(select(Body).where(Body.slug == body)).one()
     assert campaign is not None
     template = current_template(campaign, body_row, "en")
     assert template is not None
-    targets = [t for t in choose_targets(body_row, country) if t.email]
+    officials = [t for t in choose_officials(body_row, country) if t.email]
     now = clock.now()
     letters = []
     for i in range(supporters):
@@ -270,7 +270,7 @@ def seed_queued(supporters: int, body: str = "un", country: str = "") -> list[in
         )
         letters += [Letter(campaign_id=campaign.id, submission=submission, supporter=supporter,
                            target_id=t.id, template_id=template.id, status=LetterStatus.QUEUED,
-                           queued_at=now) for t in targets]
+                           queued_at=now) for t in officials]
     db.session.add_all(letters)
     db.session.commit()
     return [letter.id for letter in letters]

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from advocacy.extensions import db
-from advocacy.models import Target
-from advocacy.officials.rows import COLUMNS, row_of_target
+from advocacy.models import Official
+from advocacy.officials.rows import COLUMNS, row_of_official
 
 from test_admin import PASSWORD, PEOPLE, people  # noqa: F401  # a fixture, used below
 from test_browser import (  # noqa: F401  # browser and live are fixtures
@@ -26,9 +26,9 @@ from test_browser import pytestmark as needs_chromium
 pytestmark = [needs_chromium, pytest.mark.usefixtures("people")]
 
 
-def official(key: str) -> Target:
+def official(key: str) -> Official:
     db.session.expire_all()
-    return db.session.scalars(db.select(Target).where(Target.key == key)).one()
+    return db.session.scalars(db.select(Official).where(Official.key == key)).one()
 
 
 @ONE_DATABASE
@@ -67,8 +67,8 @@ def test_an_editor_searches_edits_and_previews_an_import(
     rows = io.StringIO()
     writer = csv.DictWriter(rows, fieldnames=COLUMNS)
     writer.writeheader()
-    writer.writerow({**row_of_target(official("un-wgad")), "holder": "Chair of the Group"})
-    writer.writerow({**row_of_target(official("un-sr-russia")), "timezone": "Mars/Olympus"})
+    writer.writerow({**row_of_official(official("un-wgad")), "holder": "Chair of the Group"})
+    writer.writerow({**row_of_official(official("un-sr-russia")), "timezone": "Mars/Olympus"})
     page.click("nav.admin-nav >> text=Officials")
     page.click("text=Import from CSV")
     page.set_input_files("#file", files=[{"name": "officials.csv", "mimeType": "text/csv",

@@ -17,9 +17,9 @@ from sqlalchemy import func, select
 from advocacy import clock
 from advocacy.campaigns.bootstrap import load_data
 from advocacy.extensions import db
-from advocacy.models import AuditEntry, HoldReason, Letter, LetterStatus, Target
-from advocacy.officials.rows import COLUMNS, row_of_target
-from advocacy.organizers import official_import as target_import
+from advocacy.models import AuditEntry, HoldReason, Letter, LetterStatus, Official
+from advocacy.officials.rows import COLUMNS, row_of_official
+from advocacy.organizers import official_import
 from advocacy.organizers.official_import import MAX_BYTES, MAX_COLUMNS
 
 from conftest import ROOT, seed_queued
@@ -29,9 +29,9 @@ pytestmark = pytest.mark.usefixtures("people")  # the accounts of test_admin
 HOSTILE = "<script>alert(1)</script>"
 
 
-def official(key: str) -> Target:
+def official(key: str) -> Official:
     db.session.expire_all()  # what the requests committed, not what this session remembers
-    return db.session.scalars(select(Target).where(Target.key == key)).one()
+    return db.session.scalars(select(Official).where(Official.key == key)).one()
 
 
 def signed_in(app: Any, role: str) -> tuple[Any, str]:
@@ -49,9 +49,9 @@ def audit(action: str) -> list[AuditEntry]:
     return list(db.session.scalars(select(AuditEntry).where(AuditEntry.action == action)))
 
 
-def form_for(target: Target, **changes: str) -> dict[str, str]:
+def form_for(official: Official, **changes: str) -> dict[str, str]:
     """The edit form as it is filled in for this official, with some fields changed."""
-    return {**row_of_target(target), **changes}
+    return {**row_of_official(official), **changes}
 
 
 GOOD_NEW = {
@@ -76,7 +76,7 @@ def keys_listed(client: Any, query: str = "") -> list[str]:
 def test_the_list_searches_filters_and_pages(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     client, _token = signed_in(app, "viewer")
     everyone = keys_listed(client)
-    assert len(everyone) == db.session.scalar(select(func.count()).select_from(Target)) == 25
+    assert len(everyone) == db.session.scalar(select(func.count()).select_from(Official)) == 25
     page = page_of(client.get("/admin/targets"))
     assert "no email" in page and "Add an official" not in page  # viewers read
     assert "yes, from the targets file" in page  # the two primary-sourced UN addresses
@@ -91,13 +91,13 @@ def test_the_list_searches_filters_and_pages(app: Any, monkeypatch: pytest.Monke
     assert set(keys_listed(client, "?state=verified")) == {"un-sr-torture", "un-wgad"}
     assert set(keys_listed(client, "?state=unverified")) == {
         "coe-commissioner-human-rights", "gov-fi-foreign-minister"}
-    target = official("gov-de-foreign-minister")
-    target.holder = "Erika Mustermann"
+    the_official = official("gov-de-foreign-minister")
+    the_official.holder = "Erika Mustermann"
     db.session.commit()
     assert keys_listed(client, "?q=mustermann&body=gov") == ["gov-de-foreign-minister"]
     assert keys_listed(client, "?q=mustermann&body=un") == []
 
-    monkeypatch.setattr("advocacy.admin.targets.PER_PAGE", 10)
+    monkeypatch.setattr("advocacy.admin.officials.PER_PAGE", 10)
     first, third = keys_listed(client), keys_listed(client, "?page=3")
     assert len(first) == 10 and len(third) == 5 and not set(first) & set(third)
     page = page_of(client.get("/admin/targets?body=gov&page=1"))
@@ -138,7 +138,7 @@ def test_a_bad_field_is_named_beside_it_and_what_was_typed_stays(
     if field not in ("body", "salutation_fr"):
         assert f'id="{field}" name="{field}" type' in page
         assert 'aria-invalid="true"' in page
-    assert db.session.scalar(select(Target).where(Target.key == GOOD_NEW["key"])) is None
+    assert db.session.scalar(select(Official).where(Official.key == GOOD_NEW["key"])) is None
 
 
 def test_adding_an_official(app: Any) -> None:
@@ -202,14 +202,14 @@ def test_changing_a_verified_address_unverifies_it_and_says_so(app: Any) -> None
 
 def test_an_edit_over_a_newer_one_is_refused_and_keeps_what_was_typed(app: Any) -> None:
     client, token = signed_in(app, "editor")
-    target = official("coe-pace-president")
+    the_official = official("coe-pace-president")
     opened = re.search(r'name="opened" value="([0-9a-f]+)"',
-                       page_of(client.get(f"/admin/targets/{target.id}/edit")))
+                       page_of(client.get(f"/admin/targets/{the_official.id}/edit")))
     assert opened
-    target.holder = "Saved by someone else"
+    the_official.holder = "Saved by someone else"
     db.session.commit()
-    reply = client.post(f"/admin/targets/{target.id}/edit", data={
-        **form_for(target, holder="Mine"), "csrf_token": token, "opened": opened.group(1)})
+    reply = client.post(f"/admin/targets/{the_official.id}/edit", data={
+        **form_for(the_official, holder="Mine"), "csrf_token": token, "opened": opened.group(1)})
     assert reply.status_code == 422
     assert "Someone else saved this official" in page_of(reply)
     assert 'value="Mine"' in page_of(reply)
@@ -218,14 +218,14 @@ def test_an_edit_over_a_newer_one_is_refused_and_keeps_what_was_typed(app: Any) 
 
 def test_edits_are_kept_until_the_files_entry_changes(app: Any, tmp_path: Path) -> None:
     client, token = signed_in(app, "editor")
-    target = official("coe-secretary-general")
+    the_official = official("coe-secretary-general")
     fingerprint = re.search(r'name="opened" value="([0-9a-f]+)"',
-                            page_of(client.get(f"/admin/targets/{target.id}/edit")))
+                            page_of(client.get(f"/admin/targets/{the_official.id}/edit")))
     assert fingerprint
-    client.post(f"/admin/targets/{target.id}/edit", data={
-        **form_for(target, holder="A. Organizer's Edit"), "csrf_token": token,
+    client.post(f"/admin/targets/{the_official.id}/edit", data={
+        **form_for(the_official, holder="A. Organizer's Edit"), "csrf_token": token,
         "opened": fingerprint.group(1)})
-    assert official("coe-secretary-general").file_hash == target.file_hash
+    assert official("coe-secretary-general").file_hash == the_official.file_hash
     load_data(ROOT / "targets", ROOT / "templates")  # `advocacy init` again, files unchanged
     assert official("coe-secretary-general").holder == "A. Organizer's Edit"
 
@@ -247,27 +247,29 @@ def test_verifying_records_who_and_when_and_releases_what_waited(app: Any) -> No
     letter = db.session.get_one(Letter, letter_id)
     letter.status, letter.hold_reason = LetterStatus.HELD, HoldReason.UNVERIFIED
     db.session.commit()
-    target = official("coe-commissioner-human-rights")
-    assert target.verified is False
+    the_official = official("coe-commissioner-human-rights")
+    assert the_official.verified is False
     before = clock.now()
-    reply = client.post(f"/admin/targets/{target.id}/verified",
+    reply = client.post(f"/admin/targets/{the_official.id}/verified",
                         data={"csrf_token": token, "verified": "yes"}, follow_redirects=True)
     assert "commissioner@coe.int is verified, by you, now. Released: 1 letter" in page_of(reply)
-    target = official("coe-commissioner-human-rights")
-    assert target.verified and target.verified_by == PEOPLE["editor"]
-    assert target.verified_at and before <= target.verified_at <= clock.now() + timedelta(seconds=1)
+    the_official = official("coe-commissioner-human-rights")
+    assert the_official.verified and the_official.verified_by == PEOPLE["editor"]
+    assert the_official.verified_at
+    assert before <= the_official.verified_at <= clock.now() + timedelta(seconds=1)
     assert db.session.get_one(Letter, letter_id).status == LetterStatus.QUEUED
     listed = page_of(client.get("/admin/targets?q=commissioner@coe.int"))
-    assert f"yes, by {PEOPLE['editor']}, {target.verified_at:%Y-%m-%d %H:%M} UTC" in listed
+    assert f"yes, by {PEOPLE['editor']}, {the_official.verified_at:%Y-%m-%d %H:%M} UTC" in listed
     [entry] = audit("verify official")
-    assert entry.details == {"email": "commissioner@coe.int", "source": target.source,
+    assert entry.details == {"email": "commissioner@coe.int", "source": the_official.source,
                              "released": 1, "address_set_by": ""}  # from the targets file
 
-    reply = client.post(f"/admin/targets/{target.id}/verified",
+    reply = client.post(f"/admin/targets/{the_official.id}/verified",
                         data={"csrf_token": token, "verified": "no"}, follow_redirects=True)
     assert "no longer verified" in page_of(reply)
-    target = official("coe-commissioner-human-rights")
-    assert (target.verified, target.verified_by, target.verified_at) == (False, None, None)
+    the_official = official("coe-commissioner-human-rights")
+    assert (the_official.verified, the_official.verified_by,
+            the_official.verified_at) == (False, None, None)
     assert len(audit("unverify official")) == 1
 
     no_email = official("coe-secretary-general")
@@ -278,12 +280,12 @@ def test_verifying_records_who_and_when_and_releases_what_waited(app: Any) -> No
 
 
 def edit_address(client: Any, token: str, key: str, email: str) -> None:
-    target = official(key)
+    the_official = official(key)
     opened = re.search(r'name="opened" value="([0-9a-f]+)"',
-                       page_of(client.get(f"/admin/targets/{target.id}/edit")))
+                       page_of(client.get(f"/admin/targets/{the_official.id}/edit")))
     assert opened
-    assert client.post(f"/admin/targets/{target.id}/edit", data={
-        **form_for(target, email=email), "csrf_token": token,
+    assert client.post(f"/admin/targets/{the_official.id}/edit", data={
+        **form_for(the_official, email=email), "csrf_token": token,
         "opened": opened.group(1)}).status_code == 302
 
 
@@ -291,19 +293,19 @@ def test_whoever_set_an_address_cannot_also_verify_it(app: Any) -> None:
     """Four eyes: one slip, or one stolen account, must not send letters to a wrong address."""
     editor, token = signed_in(app, "editor")
     edit_address(editor, token, "un-sr-torture", "new.address@ohchr.org")
-    target = official("un-sr-torture")
-    page = page_of(editor.get(f"/admin/targets/{target.id}"))
+    the_official = official("un-sr-torture")
+    page = page_of(editor.get(f"/admin/targets/{the_official.id}"))
     assert "You set this address, so someone else verifies it" in page
     assert "verify it</button>" not in page
-    reply = editor.post(f"/admin/targets/{target.id}/verified",
+    reply = editor.post(f"/admin/targets/{the_official.id}/verified",
                         data={"csrf_token": token, "verified": "yes"}, follow_redirects=True)
     assert "another editor or an owner checks it against its source" in page_of(reply)
     assert official("un-sr-torture").verified is False
     assert audit("verify official") == []
 
     owner, owner_token = signed_in(app, "owner")
-    assert "verify it</button>" in page_of(owner.get(f"/admin/targets/{target.id}"))
-    reply = owner.post(f"/admin/targets/{target.id}/verified",
+    assert "verify it</button>" in page_of(owner.get(f"/admin/targets/{the_official.id}"))
+    reply = owner.post(f"/admin/targets/{the_official.id}/verified",
                        data={"csrf_token": owner_token, "verified": "yes"},
                        follow_redirects=True)
     assert "is verified, by you, now" in page_of(reply)
@@ -314,10 +316,10 @@ def test_whoever_set_an_address_cannot_also_verify_it(app: Any) -> None:
 
     # The owner changes it in turn: now the editor may verify it, the owner may not.
     edit_address(owner, owner_token, "un-sr-torture", "third.address@ohchr.org")
-    assert owner.post(f"/admin/targets/{target.id}/verified", data={
+    assert owner.post(f"/admin/targets/{the_official.id}/verified", data={
         "csrf_token": owner_token, "verified": "yes"}).status_code == 302
     assert official("un-sr-torture").verified is False
-    editor.post(f"/admin/targets/{target.id}/verified",
+    editor.post(f"/admin/targets/{the_official.id}/verified",
                 data={"csrf_token": token, "verified": "yes"})
     assert official("un-sr-torture").verified_by == PEOPLE["editor"]
 
@@ -325,7 +327,7 @@ def test_whoever_set_an_address_cannot_also_verify_it(app: Any) -> None:
 def test_an_address_imported_is_verified_by_someone_else_than_the_importer(app: Any) -> None:
     editor, token = signed_in(app, "editor")
     torture = official("un-sr-torture")
-    row = {**row_of_target(torture), "email": "imported@ohchr.org"}
+    row = {**row_of_official(torture), "email": "imported@ohchr.org"}
     preview = upload(editor, token, csv_of([row]), "officials.csv")
     assert editor.post("/admin/targets/import/apply", data={
         "csrf_token": token, "token": apply_token(page_of(preview))}).status_code == 302
@@ -341,12 +343,12 @@ def test_an_address_imported_is_verified_by_someone_else_than_the_importer(app: 
 
 # --- deactivation -------------------------------------------------------------------------
 
-def letters_in_every_state(target_key: str) -> dict[str, int]:
+def letters_in_every_state(official_key: str) -> dict[str, int]:
     """One letter to the official in each state (and queued letters to another official)."""
     ids = seed_queued(len(LetterStatus), "un")
-    target = official(target_key)
+    the_official = official(official_key)
     mine = [db.session.get_one(Letter, i) for i in ids
-            if db.session.get_one(Letter, i).target_id == target.id]
+            if db.session.get_one(Letter, i).target_id == the_official.id]
     for letter, status in zip(mine, LetterStatus, strict=True):
         letter.status = status
         if status == LetterStatus.HELD:
@@ -358,11 +360,11 @@ def letters_in_every_state(target_key: str) -> dict[str, int]:
 def test_deactivating_cancels_exactly_the_letters_not_yet_sent(app: Any) -> None:
     client, token = signed_in(app, "editor")
     by_state = letters_in_every_state("un-wgad")
-    target = official("un-wgad")
-    page = page_of(client.get(f"/admin/targets/{target.id}"))
+    the_official = official("un-wgad")
+    page = page_of(client.get(f"/admin/targets/{the_official.id}"))
     assert "Deactivate and cancel 3 letters" in page
     assert "/admin/moderation?official=un-wgad" in page  # its held and needs-review letters
-    reply = client.post(f"/admin/targets/{target.id}/active", data={
+    reply = client.post(f"/admin/targets/{the_official.id}/active", data={
         "csrf_token": token, "active": "no", "reason": "office  closed"}, follow_redirects=True)
     page = page_of(reply)
     assert "un-wgad is inactive. Cancelled: 3 letters not yet sent to it." in page
@@ -383,7 +385,7 @@ def test_deactivating_cancels_exactly_the_letters_not_yet_sent(app: Any) -> None
     assert entry.details == {"cancelled": 3, "left_sending": 1, "reason": "office closed"}
     assert official("un-wgad").active is False
 
-    reply = client.post(f"/admin/targets/{target.id}/active",
+    reply = client.post(f"/admin/targets/{the_official.id}/active",
                         data={"csrf_token": token, "active": "yes"}, follow_redirects=True)
     assert "Letters cancelled before stay cancelled (4)" in page_of(reply)
     db.session.expire_all()
@@ -415,16 +417,16 @@ def apply_token(page: str) -> str:
 
 def snapshot() -> list[dict[str, str]]:
     db.session.expire_all()
-    return [row_of_target(t) | {"verified": str(t.verified)}
-            for t in db.session.scalars(select(Target).order_by(Target.key))]
+    return [row_of_official(t) | {"verified": str(t.verified)}
+            for t in db.session.scalars(select(Official).order_by(Official.key))]
 
 
 def test_a_csv_import_previews_then_applies_exactly_that(app: Any) -> None:
     client, token = signed_in(app, "editor")
     torture, wgad = official("un-sr-torture"), official("un-wgad")
     new = {**GOOD_NEW, "postal_address": "Largo do Rilvas\n1399-030 Lisboa"}
-    rows = [row_of_target(wgad),  # unchanged and verified: stays verified
-            {**row_of_target(torture), "holder": "Alice Edwards"},  # changed: unverified
+    rows = [row_of_official(wgad),  # unchanged and verified: stays verified
+            {**row_of_official(torture), "holder": "Alice Edwards"},  # changed: unverified
             new]
     before = snapshot()
     reply = upload(client, token, csv_of(rows, ";"), "officials.csv")
@@ -503,7 +505,7 @@ def test_a_broken_file_lists_every_problem_and_saves_nothing(app: Any) -> None:
     ]
     # A broken preview offers no button; even its signed upload, sent back, saves nothing.
     text = csv_of(rows).decode()
-    signed = target_import.token_for(target_import.plan("broken.csv", text), text)
+    signed = official_import.token_for(official_import.plan("broken.csv", text), text)
     reply = client.post("/admin/targets/import/apply", data={"csrf_token": token,
                                                              "token": signed})
     assert reply.status_code == 422 and "Nothing was saved" in page_of(reply)
@@ -556,7 +558,7 @@ def test_the_header_check_grows_with_the_header_not_its_square() -> None:
 
     width = 3000  # beyond the cap: the check alone, as if the cap were raised
     header = [Name(f"column-{i}") for i in range(width)] + [Name("key"), Name("key")]
-    problems = target_import.header_problems(header)
+    problems = official_import.header_problems(header)
     assert sum(p.reason == "unknown column" for p in problems) == width
     assert [p.field for p in problems if p.reason == "the column appears twice"] == ["key"]
     # Linear: a few comparisons per name (hash collisions, the names it must look for), where
@@ -577,7 +579,7 @@ def test_toml_nested_beyond_the_parser_is_a_problem_not_a_crash(app: Any, nested
 def test_applying_refuses_a_preview_the_database_has_moved_past(app: Any) -> None:
     client, token = signed_in(app, "editor")
     torture = official("un-sr-torture")
-    content = csv_of([{**row_of_target(torture), "holder": "From the import"}])
+    content = csv_of([{**row_of_official(torture), "holder": "From the import"}])
     page = page_of(upload(client, token, content, "one.csv"))
     signed = apply_token(page)
     torture.holder = "Edited meanwhile"
@@ -610,8 +612,8 @@ def test_html_in_any_field_is_text_on_every_admin_page(app: Any) -> None:
     assert added.office == f"{HOSTILE} office"
     bad_key = client.post("/admin/targets/new", data={**fields, "key": HOSTILE,
                                                       "timezone": HOSTILE})
-    target = official("un-wgad")
-    preview = upload(client, token, csv_of([{**row_of_target(target), **hostile},
+    the_official = official("un-wgad")
+    preview = upload(client, token, csv_of([{**row_of_official(the_official), **hostile},
                                             {**GOOD_NEW, "key": HOSTILE}]), f"{HOSTILE}.csv")
     pages = {
         "list": client.get("/admin/targets"),

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import delete, select, update
 
 from advocacy.extensions import db
-from advocacy.models import Body, Campaign, CampaignStatus, Letter, LetterTemplate, Target
+from advocacy.models import Body, Campaign, CampaignStatus, Letter, LetterTemplate, Official
 
 from conftest import statements, stored, work
 from test_end_to_end import SUPPORTER, submission
@@ -156,10 +156,10 @@ def test_stats_shape(client: Any) -> None:
     assert client.get("/api/stats?campaign=nope").status_code == 404
 
 
-def un_officials() -> list[Target]:
+def un_officials() -> list[Official]:
     un = db.session.scalar(select(Body).where(Body.slug == "un"))
-    return list(db.session.scalars(select(Target).where(Target.body_id == un.id)
-                                   .order_by(Target.id)))
+    return list(db.session.scalars(select(Official).where(Official.body_id == un.id)
+                                   .order_by(Official.id)))
 
 
 def test_a_submission_reads_what_it_needs_in_one_query(app: Any, client: Any) -> None:
@@ -182,7 +182,7 @@ def test_the_letters_follow_what_organizers_changed(client: Any) -> None:
         .order_by(LetterTemplate.version.desc()).limit(1))
     db.session.add(LetterTemplate(
         campaign_id=newest.campaign_id, body_id=un, language="en", version=newest.version + 1,
-        subject=newest.subject, body=newest.body, default_salutation=newest.default_salutation,
+        subject=newest.subject, text=newest.text, default_salutation=newest.default_salutation,
         origin="organizer", content_hash="0" * 64))
     db.session.commit()
     reply = client.post("/api/letters", json=submission())
@@ -208,13 +208,13 @@ def _no_english_letter() -> None:
 
 
 def _no_active_official() -> None:
-    db.session.execute(update(Target).values(active=False))
+    db.session.execute(update(Official).values(active=False))
 
 
 def _no_body() -> None:
     un = db.session.scalar(select(Body.id).where(Body.slug == "un"))
     db.session.execute(delete(LetterTemplate).where(LetterTemplate.body_id == un))
-    db.session.execute(delete(Target).where(Target.body_id == un))
+    db.session.execute(delete(Official).where(Official.body_id == un))
     db.session.execute(delete(Body).where(Body.id == un))
 
 

@@ -18,8 +18,8 @@ from sqlalchemy import select
 from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
 from advocacy.letters.compose import composed, load
-from advocacy.models import Body, Campaign, Letter, LetterTemplate, Submission, Target
-from advocacy.officials.choose import choose_targets
+from advocacy.models import Body, Campaign, Letter, LetterTemplate, Official, Submission
+from advocacy.officials.choose import choose_officials
 from advocacy.public import _placeholders, letter_form
 
 from conftest import work
@@ -33,9 +33,10 @@ def _groups() -> list[tuple[Body, str, str]]:
     for template in db.session.scalars(select(LetterTemplate).order_by(LetterTemplate.id)):
         body = db.session.get_one(Body, template.body_id)
         countries = [""] if body.slug != "gov" else sorted(set(db.session.scalars(
-            select(Target.country).where(Target.body_id == body.id, Target.active.is_(True)))))
+            select(Official.country).where(Official.body_id == body.id,
+                                           Official.active.is_(True)))))
         groups += [(body, country, template.language) for country in countries
-                   if any(t.email for t in choose_targets(body, country))]
+                   if any(t.email for t in choose_officials(body, country))]
     return sorted(set(groups), key=lambda g: (g[0].slug, g[1], g[2]))
 
 
@@ -76,12 +77,12 @@ def test_the_preview_is_the_delivered_letter_for_every_office_and_language(
             data["country"] = country
         with app.test_request_context(f"/?lang={language}"):
             choice = letter_form.chosen(campaign, form)
-            for target in choose_targets(body, country):
-                if target.email:
+            for official in choose_officials(body, country):
+                if official.email:
                     shown = letter_form.preview(campaign, choice, form, _placeholders(),
-                                                official_key=target.key, note=NOTE)
-                    assert shown and shown["letter"], (body.slug, language, target.key)
-                    previews[(email, target.key)] = shown
+                                                official_key=official.key, note=NOTE)
+                    assert shown and shown["letter"], (body.slug, language, official.key)
+                    previews[(email, official.key)] = shown
         reply = client.post("/api/letters", json=data)
         assert reply.status_code == 202, reply.json
     work(app)
@@ -96,7 +97,8 @@ def test_the_preview_is_the_delivered_letter_for_every_office_and_language(
         if (msg["Message-ID"] or "").startswith("<letter-"):
             delivered[int(msg["Message-ID"].split("-")[1].split("@")[0])] = msg
     letters = db.session.execute(
-        select(Letter.id, Target.key, Submission.id).join(Target, Letter.target_id == Target.id)
+        select(Letter.id, Official.key, Submission.id)
+        .join(Official, Letter.target_id == Official.id)
         .join(Submission, Letter.submission_id == Submission.id)).all()
     assert len(letters) == len(previews) == len(delivered), "every letter went out"
     emails = {s.id: s.supporter.email for s in db.session.scalars(select(Submission))}
@@ -115,8 +117,8 @@ def test_the_preview_is_the_delivered_letter_for_every_office_and_language(
         offices.add(key)
         variants += msg["Subject"] != shown["subject"]
     assert 0 < variants < len(letters), "the letters took different subjects"
-    shipped = set(db.session.scalars(select(Target.key).where(Target.email.is_not(None),
-                                                              Target.active.is_(True))))
+    shipped = set(db.session.scalars(select(Official.key).where(Official.email.is_not(None),
+                                                              Official.active.is_(True))))
     assert offices == shipped
 
 

@@ -19,10 +19,10 @@ from advocacy.models import (
     LatencyCount,
     Letter,
     LetterStatus,
+    Official,
     OwnMail,
     Submission,
     SubmissionCount,
-    Target,
 )
 from advocacy.reporting import dashboard
 from advocacy.reporting.dashboard import Filters
@@ -47,13 +47,13 @@ def send(ids: list[int], at: datetime, country: str = "FR") -> None:
 def counted(view: str, filters: Filters) -> dict[Any, int]:
     """The same view counted in Python over the sent letters: what the rollup must agree with."""
     rows = db.session.execute(
-        select(Letter.sent_at, Letter.target_id, Letter.campaign_id, Target.body_id,
+        select(Letter.sent_at, Letter.target_id, Letter.campaign_id, Official.body_id,
                Submission.country, Submission.language, Submission.ref)
-        .join(Target, Letter.target_id == Target.id)
+        .join(Official, Letter.target_id == Official.id)
         .join(Submission, Letter.submission_id == Submission.id)
         .where(Letter.status == LetterStatus.SENT))
     counts: dict[Any, int] = {}
-    for at, target, campaign, body, country, language, ref in rows:
+    for at, official, campaign, body, country, language, ref in rows:
         day = at.astimezone(UTC).date()
         if ((filters.campaign_id is not None and campaign != filters.campaign_id)
                 or (filters.body_id is not None and body != filters.body_id)
@@ -62,7 +62,7 @@ def counted(view: str, filters: Filters) -> dict[Any, int]:
                 or (filters.end and day > filters.end)):
             continue
         key = {"day": day, "hour": (day, f"{at.astimezone(UTC).hour:02}"), "body": body,
-               "target": target, "country": country, "language": language,
+               "target": official, "country": country, "language": language,
                "ref": ref or ""}[view]
         counts[key] = counts.get(key, 0) + 1
     return counts
@@ -239,7 +239,7 @@ def test_own_mail_counts_follow_the_filters_they_can(app: Any, people: Any) -> N
     default = db.session.scalars(select(Campaign).where(Campaign.is_default)).one()
     other = Campaign(slug="other", name="Another campaign", bodies=[])
     db.session.add(other)
-    un, coe = (db.session.scalars(select(Target).join(Body).where(Body.slug == slug)).first()
+    un, coe = (db.session.scalars(select(Official).join(Body).where(Body.slug == slug)).first()
                for slug in ("un", "coe"))
     assert un is not None and coe is not None
     record(default, un, "mailto", "en", None)
@@ -305,7 +305,7 @@ def test_the_hand_over_report_lists_each_letter_by_message_id_and_hash(
     ids = seed_queued(3, "un")
     send(ids[:4], NOW - timedelta(days=2), "FR")
     send(ids[4:], NOW - timedelta(days=1), "DE")
-    wgad = db.session.scalar(select(Target.id).where(Target.key == "un-wgad"))
+    wgad = db.session.scalar(select(Official.id).where(Official.key == "un-wgad"))
     to_wgad = db.session.scalars(select(Letter.id).where(Letter.id.in_(ids),
                                                          Letter.target_id == wgad)).all()
     client = app.test_client()
@@ -463,12 +463,12 @@ def test_no_exported_cell_runs_as_a_formula(app: Any, people: Any,  # noqa: F811
     and the command line's."""
     ids = seed_queued(1, "un")
     send(ids, NOW - timedelta(days=1))
-    targets = db.session.scalars(select(Target).where(Target.id.in_(
-        select(Letter.target_id).where(Letter.id.in_(ids)))).order_by(Target.id)).all()
+    officials = db.session.scalars(select(Official).where(Official.id.in_(
+        select(Letter.target_id).where(Letter.id.in_(ids)))).order_by(Official.id)).all()
     hostile = {t.id: (key, office) for t, key, office in zip(
-        targets, (";=HYPERLINK(1)", "＠SUM(1)"), ("＝cmd|' /C calc'!A0", "\t=1+1"), strict=False)}
-    for target in targets:
-        target.key, target.office = hostile[target.id]
+        officials, (";=HYPERLINK(1)", "＠SUM(1)"), ("＝cmd|' /C calc'!A0", "\t=1+1"), strict=False)}
+    for official in officials:
+        official.key, official.office = hostile[official.id]
     db.session.scalars(select(Body).where(Body.slug == "un")).one().name = ";=2+3"
     db.session.commit()
     roll_up(NOW)

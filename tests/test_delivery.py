@@ -23,7 +23,7 @@ from advocacy.delivery.queue import enqueue_letters, get_queue
 from advocacy.delivery.reconcile import reconcile
 from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
-from advocacy.models import HoldReason, Letter, LetterStatus, Target
+from advocacy.models import HoldReason, Letter, LetterStatus, Official
 from advocacy.organizers.controls import set_digest, set_limits, set_paused
 
 from conftest import ROOT, seed_queued, work, worker_env
@@ -38,7 +38,7 @@ def states() -> Counter[str]:
 def letters_to(key: str) -> list[Letter]:
     db.session.expire_all()
     return list(db.session.scalars(
-        select(Letter).join(Target, Letter.target_id == Target.id).where(Target.key == key)))
+        select(Letter).join(Official, Letter.target_id == Official.id).where(Official.key == key)))
 
 
 def max_in_window(times: list[float], seconds: float) -> int:
@@ -253,8 +253,8 @@ def test_refused_address_fails_the_letter_and_flags_the_official(
     work(app)
     [failed] = [lt for lt in letters_to("un-sr-torture")]
     assert failed.status == LetterStatus.FAILED and "550 5.1.1" in (failed.last_error or "")
-    target = failed.target
-    assert target.bounced_at is not None and "mailbox unknown" in (target.bounce_reason or "")
+    official = failed.official
+    assert official.bounced_at is not None and "mailbox unknown" in (official.bounce_reason or "")
     # The next letters to that office wait for an organizer instead of bouncing again.
     enqueue_letters(seed_queued(1))
     work(app)

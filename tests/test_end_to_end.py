@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
-from advocacy.models import Letter, LetterStatus, Submission, Target
+from advocacy.models import Letter, LetterStatus, Official, Submission
 
 from conftest import work
 
@@ -48,7 +48,7 @@ def test_one_letter_end_to_end(app: Any, client: Any, sink: Sink) -> None:
     assert reply.status_code == 202, reply.json
     officials = reply.json["officials"]
     un_emailed = db.session.scalars(
-        select(Target).where(Target.key.like("un-%"), Target.email.is_not(None))
+        select(Official).where(Official.key.like("un-%"), Official.email.is_not(None))
     ).all()
     assert len(officials) == len(un_emailed) == 2
     assert client.get("/api/stats").json["letters"]["unconfirmed"] == 2
@@ -127,15 +127,15 @@ def test_a_second_submission_to_the_same_officials_is_told_by_email_only(
 
 
 def test_live_mode_holds_letters_to_unverified_addresses(app: Any, client: Any, sink: Sink) -> None:
-    target = db.session.scalars(select(Target).where(Target.key == "un-wgad")).one()
-    target.verified = False
+    official = db.session.scalars(select(Official).where(Official.key == "un-wgad")).one()
+    official.verified = False
     db.session.commit()
     submit_and_confirm(app, client, sink)
     app.config["ADVOCACY_MODE"] = "live"
     work(app)
     db.session.expire_all()
     states = {t.key: s for s, t in db.session.execute(
-        select(Letter.status, Target).join(Target, Letter.target_id == Target.id))}
+        select(Letter.status, Official).join(Official, Letter.target_id == Official.id))}
     assert states == {"un-wgad": LetterStatus.HELD, "un-sr-torture": LetterStatus.SENT}
     assert all("hrc-wg-ad@un.org" not in m.rcpt_tos for m in sink.received)
 
@@ -150,7 +150,7 @@ def test_permanent_refusal_marks_the_letter_failed_with_the_reason(
     work(app)
     db.session.expire_all()
     failed = db.session.scalars(select(Letter).where(Letter.status == LetterStatus.FAILED)).one()
-    assert failed.target.key == "un-sr-torture"
+    assert failed.official.key == "un-sr-torture"
     assert failed.last_error is not None and "550" in failed.last_error
     assert "mailbox unavailable" in failed.last_error
     assert db.session.scalar(

@@ -14,7 +14,7 @@ from advocacy.campaigns.settings import find_campaign
 from advocacy.extensions import db
 from advocacy.letters.files import read_letter_dir
 from advocacy.letters.versions import Draft, current_template, save
-from advocacy.models import Body, LetterTemplate, Target
+from advocacy.models import Body, LetterTemplate, Official
 from advocacy.organizers.accounts import set_organizer
 
 from conftest import ROOT
@@ -29,8 +29,8 @@ def snapshot() -> dict[str, Any]:
     campaign = find_campaign(None)
     assert campaign is not None
     bodies = db.session.scalars(select(Body).order_by(Body.slug)).all()
-    targets = db.session.scalars(select(Target).where(Target.active.is_(True))
-                                 .order_by(Target.key)).all()
+    officials = db.session.scalars(select(Official).where(Official.active.is_(True))
+                                 .order_by(Official.key)).all()
     letters = {}
     for body in bodies:
         for language in ("en", "fr", "de", "ru", "es"):
@@ -38,7 +38,7 @@ def snapshot() -> dict[str, Any]:
             if template is not None:
                 letters[(body.slug, language)] = Draft.of(template)
     return {"bodies": [(b.slug, b.name, b.names) for b in bodies],
-            "targets": [(t.body.slug, *(getattr(t, f) for f in FILE_FIELDS)) for t in targets],
+            "targets": [(t.body.slug, *(getattr(t, f) for f in FILE_FIELDS)) for t in officials],
             "letters": letters, "campaign": (campaign.slug, campaign.name)}
 
 
@@ -53,13 +53,13 @@ def edit_things() -> None:
         assert template is not None
         save(organizer, campaign, body, language, Draft(
             subject=template.subject + " (2)", default_salutation="Dear \"Sir\" or Madam,",
-            body=template.body.replace("Yours sincerely,", 'With """respect""" \\ and\ttabs,'),
+            text=template.text.replace("Yours sincerely,", 'With """respect""" \\ and\ttabs,'),
             subject_variants=("Second subject", "Third: {{ campaign.name }}"),
             suggested_note="Ich bin Lehrerin.\nZweite Zeile: «Азат»."), template.version)
-    target = db.session.scalars(select(Target).where(Target.key == "un-wgad")).one()
-    target.holder = "Named By An Organizer"
-    target.verified = False
-    gone = db.session.scalars(select(Target).where(Target.key == "un-sr-torture")).one()
+    official = db.session.scalars(select(Official).where(Official.key == "un-wgad")).one()
+    official.holder = "Named By An Organizer"
+    official.verified = False
+    gone = db.session.scalars(select(Official).where(Official.key == "un-sr-torture")).one()
     gone.active = False
     db.session.commit()
 

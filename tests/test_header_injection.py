@@ -91,7 +91,7 @@ def confirmations(sink: Sink) -> list[Received]:
 
 def check_everything_sent(app: Any, sink: Sink) -> int:
     """Every message in the sink is clean; returns how many letters reached officials."""
-    officials = {t.email for t in db.session.scalars(select(m.Target)) if t.email}
+    officials = {t.email for t in db.session.scalars(select(m.Official)) if t.email}
     supporters = {s.email for s in db.session.scalars(select(m.Supporter))}
     letters = 0
     for item in sink.received:
@@ -156,10 +156,10 @@ def test_tricks_stored_past_the_checks(app: Any, client: Any, sink: Sink,
         m.LetterTemplate.language == "en")).one()
     everything = "".join(tricks.values())
     template.subject = ("Urgent: {{ supporter.name }}" + everything)[:300]
-    template.body += everything
+    template.text += everything
     template_id = template.id
-    targets = [t for t in db.session.scalars(select(m.Target).where(m.Target.body_id == un.id))
-               if t.email]
+    officials = [t for t in db.session.scalars(
+        select(m.Official).where(m.Official.body_id == un.id)) if t.email]
     now = m.clock.now()
     good_addresses, bad_addresses = 0, 0
     for i, trick in enumerate(tricks.values()):
@@ -172,7 +172,7 @@ def test_tricks_stored_past_the_checks(app: Any, client: Any, sink: Sink,
             db.session.add_all([m.Letter(campaign_id=campaign.id, submission=sub,
                                          supporter=supporter, target_id=t.id,
                                          template_id=template_id,
-                                         status=m.LetterStatus.UNCONFIRMED) for t in targets])
+                                         status=m.LetterStatus.UNCONFIRMED) for t in officials])
             if email[-12:] == "@example.org":
                 good_addresses += 1
             else:
@@ -186,11 +186,11 @@ def test_tricks_stored_past_the_checks(app: Any, client: Any, sink: Sink,
     db.session.commit()
     enqueue_letters(list(db.session.scalars(select(m.Letter.id))))
     deliver(app, sink, tmp_path)
-    assert check_everything_sent(app, sink) == good_addresses * len(targets)
+    assert check_everything_sent(app, sink) == good_addresses * len(officials)
     db.session.expire_all()
     failed = db.session.scalars(
         select(m.Letter).where(m.Letter.status == m.LetterStatus.FAILED)).all()
-    assert len(failed) == bad_addresses * len(targets)
+    assert len(failed) == bad_addresses * len(officials)
     assert all("not a usable email address" in (lt.last_error or "") for lt in failed)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, text
 
 from advocacy import create_app
 from advocacy.extensions import db
-from advocacy.models import Body, LetterTemplate, Target
+from advocacy.models import Body, LetterTemplate, Official
 
 from conftest import ROOT
 
@@ -40,10 +40,10 @@ def blank_app(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 
 @pytest.fixture
 def data_dirs(tmp_path: Path) -> tuple[Path, Path]:
-    targets, templates = tmp_path / "targets", tmp_path / "templates"
-    shutil.copytree(ROOT / "targets", targets)
+    officials, templates = tmp_path / "targets", tmp_path / "templates"
+    shutil.copytree(ROOT / "targets", officials)
     shutil.copytree(ROOT / "templates", templates)
-    return targets, templates
+    return officials, templates
 
 
 def init(app: Any, dirs: tuple[Path, Path]) -> Any:
@@ -89,11 +89,11 @@ def test_advocacy_db_runs_flask_migrates_commands(blank_app: Any) -> None:
 def test_init_twice_loads_everything_once(blank_app: Any, data_dirs: tuple[Path, Path]) -> None:
     first = init(blank_app, data_dirs)
     assert '"added": 25' in first.output and '"added": 20' in first.output
-    counts = (count(Body), count(Target), count(LetterTemplate))
+    counts = (count(Body), count(Official), count(LetterTemplate))
     assert counts == (4, 25, 20)
     second = init(blank_app, data_dirs)
     assert '"added": 0' in second.output
-    assert (count(Body), count(Target), count(LetterTemplate)) == counts
+    assert (count(Body), count(Official), count(LetterTemplate)) == counts
 
 
 def test_init_draws_a_bar_on_stderr_when_asked(blank_app: Any,
@@ -128,12 +128,12 @@ def test_organizer_edits_survive_an_unchanged_file_and_yield_to_a_changed_one(
     blank_app: Any, data_dirs: tuple[Path, Path]
 ) -> None:
     init(blank_app, data_dirs)
-    target = db.session.scalars(select(Target).where(Target.key == "un-wgad")).one()
-    target.holder = "Holder Named By An Organizer"
+    official = db.session.scalars(select(Official).where(Official.key == "un-wgad")).one()
+    official.holder = "Holder Named By An Organizer"
     db.session.commit()
     init(blank_app, data_dirs)
     db.session.expire_all()
-    assert target.holder == "Holder Named By An Organizer"
+    assert official.holder == "Holder Named By An Organizer"
 
     path = data_dirs[0] / "un.toml"
     text_ = path.read_text()
@@ -142,7 +142,7 @@ def test_organizer_edits_survive_an_unchanged_file_and_yield_to_a_changed_one(
     path.write_text(text_[:end].replace('holder = ""', 'holder = "From The File"') + text_[end:])
     init(blank_app, data_dirs)
     db.session.expire_all()
-    assert target.holder == "From The File"
+    assert official.holder == "From The File"
 
 
 def test_a_broken_file_stops_init_with_its_name_and_loads_nothing(
@@ -156,7 +156,7 @@ def test_a_broken_file_stops_init_with_its_name_and_loads_nothing(
     )
     assert result.exit_code != 0
     assert "coe.toml" in result.output and "timezone" in result.output
-    assert count(Target) == 0 and count(LetterTemplate) == 0
+    assert count(Official) == 0 and count(LetterTemplate) == 0
 
 
 @pytest.mark.parametrize("file", ["coe.toml", "eu/de.toml"])
@@ -171,7 +171,7 @@ def test_a_file_nested_too_deeply_stops_init_with_its_name(
     )
     assert result.exit_code != 0 and isinstance(result.exception, SystemExit), result.exception
     assert file.split("/")[-1] in result.output and "nested too deeply" in result.output
-    assert count(Target) == 0 and count(LetterTemplate) == 0
+    assert count(Official) == 0 and count(LetterTemplate) == 0
 
 
 def test_a_template_that_does_not_render_stops_init(
@@ -298,11 +298,11 @@ def test_migration_0012_rehashes_addresses_and_merges_one_inboxs_rows(blank_app:
     now = clock.now()
     campaign = Campaign(slug="c", name="C", is_default=True)
     body = Body(slug="un", name="UN")
-    target = Target(key="t", body=body, office="O", email="o@example.org", source="s")
-    db.session.add_all([campaign, body, target])
+    official = Official(key="t", body=body, office="O", email="o@example.org", source="s")
+    db.session.add_all([campaign, body, official])
     db.session.flush()
     template = LetterTemplate(campaign_id=campaign.id, body_id=body.id, language="en",
-                              version=1, subject="S", body="B", default_salutation="D",
+                              version=1, subject="S", text="B", default_salutation="D",
                               origin="file", content_hash="x")
     db.session.add(template)
     db.session.flush()
@@ -319,7 +319,7 @@ def test_migration_0012_rehashes_addresses_and_merges_one_inboxs_rows(blank_app:
         db.session.flush()
         if writes:
             db.session.add(Letter(campaign_id=campaign.id, submission_id=sub.id,
-                                  supporter_id=supporter.id, target_id=target.id,
+                                  supporter_id=supporter.id, target_id=official.id,
                                   template_id=template.id, status=LetterStatus.SENT))
     db.session.commit()
     ids = [s.id for s in supporters]

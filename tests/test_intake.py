@@ -16,7 +16,7 @@ from advocacy.crypto import lookup_hash
 from advocacy.delivery.queue import get_queue
 from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
-from advocacy.models import Body, Letter, LetterStatus, Submission, Supporter, Target
+from advocacy.models import Body, Letter, LetterStatus, Official, Submission, Supporter
 
 from conftest import csrf_token, statements, stored, work
 from test_end_to_end import SUPPORTER, confirmation_link, submission
@@ -117,14 +117,14 @@ def test_asking_for_ones_data_costs_the_same_for_an_address_that_never_wrote(
     assert mails_to(sink, "stranger@example.org") == 0
     assert mails_to(sink, "writer@example.org") == before + 1
 
-def new_un_official() -> Target:
+def new_un_official() -> Official:
     un = db.session.scalars(select(Body).where(Body.slug == "un")).one()
-    target = Target(key="un-new-rapporteur", body=un, office="Special Rapporteur on Newness",
+    official = Official(key="un-new-rapporteur", body=un, office="Special Rapporteur on Newness",
                     email="newness@un.example.org", source="https://example.org/source",
                     verified=True, languages=["en"])
-    db.session.add(target)
+    db.session.add(official)
     db.session.commit()
-    return target
+    return official
 
 
 def test_only_the_inbox_learns_what_it_had_already_written(

@@ -43,7 +43,7 @@ def versions() -> int:
 def form_of(template: LetterTemplate, **changes: str) -> dict[str, str]:
     """The editor's fields as a browser sends them (CRLF line ends), with some changed."""
     data = {"subject": template.subject, "default_salutation": template.default_salutation,
-            "body": template.body.replace("\n", "\r\n"),
+            "body": template.text.replace("\n", "\r\n"),
             "subject_variants": "\r\n".join(template.subject_variants),
             "suggested_note": template.suggested_note, "base_version": str(template.version),
             "official": "un-wgad", "action": "save"}
@@ -104,7 +104,7 @@ def test_saving_makes_a_version_with_its_author_and_unchanged_text_makes_none(
     assert after.version == before.version + 1 and versions() == count + 1
     assert (after.origin, after.author) == ("organizer", PEOPLE["editor"])
     assert after.subject_variants == ["Second subject", "Third subject"]  # blank, repeat gone
-    assert after.body == before.body and after.suggested_note == "I teach maths."
+    assert after.text == before.text and after.suggested_note == "I teach maths."
     assert after.created_at is not None
     entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "save letter")).one()
     assert entry.organizer_email == PEOPLE["editor"]
@@ -119,7 +119,7 @@ def test_each_version_shows_its_changes_and_rollback_brings_an_old_one_back(
     editor: Any
 ) -> None:
     first = current()
-    save(editor, body=first.body.replace("Yours sincerely,", "With respect,"))
+    save(editor, body=first.text.replace("Yours sincerely,", "With respect,"))
     edited = current()
     page = editor.get(UN_EN).data.decode()
     assert "<span class=\"del\">-Yours sincerely,</span>" in page
@@ -130,8 +130,8 @@ def test_each_version_shows_its_changes_and_rollback_brings_an_old_one_back(
     assert reply.status_code == 302 and reply.headers["Location"].endswith(UN_EN)
     back = current()
     assert back.version == edited.version + 1 and back.id not in (first.id, edited.id)
-    assert (back.subject, back.body, back.default_salutation) == (
-        first.subject, first.body, first.default_salutation)
+    assert (back.subject, back.text, back.default_salutation) == (
+        first.subject, first.text, first.default_salutation)
     assert back.author == PEOPLE["editor"] and back.origin == "organizer"
     entry = db.session.scalars(select(AuditEntry).where(
         AuditEntry.action == "roll back letter")).one()
@@ -283,7 +283,7 @@ def test_what_the_supporter_types_stays_inert(editor: Any) -> None:
     """The placeholders carry data, never template code."""
     from advocacy.letters.render import letter_context, render_letter
 
-    source = current().body
+    source = current().text
     context = letter_context(
         official={"office": "{{ config }}", "salutations": {}},
         supporter={"name": "{{ ''.__class__ }}", "city": "{% for x in range(9) %}",
@@ -300,7 +300,7 @@ def test_markup_typed_in_the_letter_is_escaped_in_the_admin_and_plain_in_the_ema
 ) -> None:
     script = "<script>alert('x')</script>"
     reply = save(editor, subject=f"Appeal {script}", suggested_note=f"Note {script}",
-                 body=current().body.replace("Yours sincerely,", f"<b>Yours</b> {script}"))
+                 body=current().text.replace("Yours sincerely,", f"<b>Yours</b> {script}"))
     assert reply.status_code == 302
     for page in (editor.get(UN_EN).data.decode(), editor.get("/admin/letters").data.decode(),
                  editor.post(UN_EN + "/preview", data={**form_of(current()),

@@ -134,7 +134,7 @@ def test_purge_scrubs_writers_after_the_retention_period_and_keeps_the_counts(
     assert client.post("/api/letters", json=letter_json(
         supporter=other, personal_note="Still waiting.")).status_code == 202
     stats_before = client.get("/api/stats").json
-    scope = Scope(target_ids=list(db.session.scalars(select(Letter.target_id))))
+    scope = Scope(official_ids=list(db.session.scalars(select(Letter.target_id))))
     report_before = [(r["id"], r["message_id"], r["hash"]) for r in letters(scope)]
     assert len(report_before) == 2
     # A letter sent before hashes were kept on sending (before migration 0007): the report

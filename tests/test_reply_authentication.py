@@ -25,7 +25,7 @@ from sqlalchemy import select
 from advocacy.delivery.sink import Sink, free_port
 from advocacy.extensions import db
 from advocacy.letters.addresses import reply_address
-from advocacy.models import Campaign, Letter, Reply, Target
+from advocacy.models import Campaign, Letter, Official, Reply
 from advocacy.privacy.replies import authenticate, inbound_server, organisational_domain
 from advocacy.privacy.rights import everything_about
 
@@ -227,8 +227,8 @@ def relayed_letter(app: Any, client: Any, sink: Sink) -> tuple[Letter, str]:
     work(app)
     assert client.post(confirmation_link(sink)).status_code == 200
     work(app)
-    letter = db.session.scalars(select(Letter).join(Target).where(
-        Target.email == OFFICIAL)).one()
+    letter = db.session.scalars(select(Letter).join(Official).where(
+        Official.email == OFFICIAL)).one()
     relay = reply_address(letter.id, "letters@campaign.test")
     [to_official] = [m for m in sink.received if m.rcpt_tos == [OFFICIAL]]
     assert relay in to_official.message()["Reply-To"]

@@ -1,4 +1,4 @@
-"""The target files: the shipped ones are valid and honest; a broken one says where and why."""
+"""The officials files: the shipped ones are valid and honest; a broken one says where and why."""
 
 from __future__ import annotations
 
@@ -7,32 +7,32 @@ from pathlib import Path
 
 import pytest
 
-from advocacy.officials.files import TargetFileError, read_target_dir, read_target_file
+from advocacy.officials.files import OfficialsFileError, read_officials_dir, read_officials_file
 
 ROOT = Path(__file__).resolve().parent.parent
 SIGNATORIES = {"FR", "DE", "ES", "IT", "FI", "CY", "MD", "KZ", "CA", "US", "BR", "BJ", "CM"}
 
 
 def test_shipped_target_files_are_valid_and_cover_every_body() -> None:
-    files = {tf.body.slug: tf for tf in read_target_dir(ROOT / "targets")}
+    files = {tf.body.slug: tf for tf in read_officials_dir(ROOT / "targets")}
     assert set(files) == {"eu", "coe", "un", "gov"}
     assert {t.country for t in files["gov"].target} == SIGNATORIES
     for tf in files.values():
-        for target in tf.target:
-            assert target.source and target.timezone
-            assert target.email or target.contact_page or target.postal_address
+        for official in tf.target:
+            assert official.source and official.timezone
+            assert official.email or official.contact_page or official.postal_address
 
 
 def test_every_shipped_office_is_named_in_every_language_of_the_interface() -> None:
-    for tf in read_target_dir(ROOT / "targets"):
-        for target in tf.target:
-            assert set(target.office_names) == {"fr", "de", "ru", "es"}, target.key
+    for tf in read_officials_dir(ROOT / "targets"):
+        for official in tf.target:
+            assert set(official.office_names) == {"fr", "de", "ru", "es"}, official.key
 
 
 def test_only_primary_sourced_addresses_ship_as_verified() -> None:
     verified = {
         t.key: t.email
-        for tf in read_target_dir(ROOT / "targets")
+        for tf in read_officials_dir(ROOT / "targets")
         for t in tf.target
         if t.verified
     }
@@ -68,8 +68,8 @@ def write(tmp_path: Path, text: str, name: str = "un.toml") -> Path:
 
 
 def test_a_minimal_file_is_valid(tmp_path: Path) -> None:
-    [target] = read_target_file(write(tmp_path, GOOD)).target
-    assert target.email == "office@example.org"
+    [official] = read_officials_file(write(tmp_path, GOOD)).target
+    assert official.email == "office@example.org"
 
 
 @pytest.mark.parametrize(
@@ -100,10 +100,10 @@ def test_broken_files_name_file_entry_and_reason(
 ) -> None:
     path = write(tmp_path, GOOD.replace(*change))
     if expected is None:
-        read_target_file(path)
+        read_officials_file(path)
         return
-    with pytest.raises(TargetFileError) as info:
-        read_target_file(path)
+    with pytest.raises(OfficialsFileError) as info:
+        read_officials_file(path)
     message = str(info.value)
     assert message.startswith(str(path)), message
     assert re.search(expected, message), message
@@ -111,27 +111,27 @@ def test_broken_files_name_file_entry_and_reason(
 
 def test_verified_needs_an_email(tmp_path: Path) -> None:
     text = GOOD.replace('email = "office@example.org"', 'contact_page = "https://x.org"')
-    with pytest.raises(TargetFileError, match="only an email address can be verified"):
-        read_target_file(write(tmp_path, text.replace("verified = false", "verified = true")))
+    with pytest.raises(OfficialsFileError, match="only an email address can be verified"):
+        read_officials_file(write(tmp_path, text.replace("verified = false", "verified = true")))
 
 
 def test_duplicate_keys_within_and_across_files(tmp_path: Path) -> None:
     entry = GOOD[GOOD.index("[[target]]"):]
-    with pytest.raises(TargetFileError, match="entry 2 .*duplicate key"):
-        read_target_file(write(tmp_path, GOOD + entry))
+    with pytest.raises(OfficialsFileError, match="entry 2 .*duplicate key"):
+        read_officials_file(write(tmp_path, GOOD + entry))
     (tmp_path / "dir").mkdir()
     write(tmp_path / "dir", GOOD)
     write(tmp_path / "dir", GOOD.replace('slug = "un"', 'slug = "coe"'), "coe.toml")
-    with pytest.raises(TargetFileError, match="'un-one' is also in"):
-        read_target_dir(tmp_path / "dir")
+    with pytest.raises(OfficialsFileError, match="'un-one' is also in"):
+        read_officials_dir(tmp_path / "dir")
 
 
 def test_file_name_must_match_body(tmp_path: Path) -> None:
-    with pytest.raises(TargetFileError, match="must match the file name"):
-        read_target_file(write(tmp_path, GOOD, "eu.toml"))
+    with pytest.raises(OfficialsFileError, match="must match the file name"):
+        read_officials_file(write(tmp_path, GOOD, "eu.toml"))
 
 
 def test_gov_targets_need_a_country(tmp_path: Path) -> None:
     text = GOOD.replace('slug = "un"', 'slug = "gov"')
-    with pytest.raises(TargetFileError, match="un-one.*country: required for gov"):
-        read_target_file(write(tmp_path, text, "gov.toml"))
+    with pytest.raises(OfficialsFileError, match="un-one.*country: required for gov"):
+        read_officials_file(write(tmp_path, text, "gov.toml"))

@@ -53,7 +53,7 @@ from advocacy.admin import (  # noqa: E402,F401  # the routes register themselve
     dashboard,
     letters,
     moderation,
+    officials,
     outbox,
     people,
-    targets,
 )

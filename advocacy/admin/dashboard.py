@@ -23,10 +23,9 @@ from sqlalchemy import select
 from advocacy.admin import bp, requires
 from advocacy.csv_safety import InertWriter
 from advocacy.extensions import db
-from advocacy.models import Body, Campaign, Role, Target
+from advocacy.models import Body, Campaign, Official, Role
 from advocacy.organizers import moderation
-from advocacy.reporting import dashboard, handover
-from advocacy.reporting import stuck as pulse
+from advocacy.reporting import dashboard, handover, stuck
 from advocacy.reporting.charts import bar_chart
 from advocacy.reporting.dashboard import Filters
 from advocacy.reporting.own_mail import own_mail_counts
@@ -71,11 +70,11 @@ def index() -> Any:
         "admin/index.html", filters=filters, args=request.args, titles=TITLES, tables=tables,
         charts={"day": bar_chart(tables["day"]), "hour": bar_chart(tables["hour"], every=24)},
         states=states, confirmed=confirmed, submitted=submitted,
-        own_mail=own_mail_counts(filters), queue=pulse.queue_state(filters.campaign_id),
-        undecided=pulse.undecided(filters.campaign_id),
-        reasons=pulse.failure_reasons(filters.campaign_id),
-        failures=pulse.failures(filters.campaign_id),
-        near_caps=pulse.near_caps(caps_for) if caps_for else [],
+        own_mail=own_mail_counts(filters), queue=stuck.queue_state(filters.campaign_id),
+        undecided=stuck.undecided(filters.campaign_id),
+        reasons=stuck.failure_reasons(filters.campaign_id),
+        failures=stuck.failures(filters.campaign_id),
+        near_caps=stuck.near_caps(caps_for) if caps_for else [],
         campaigns=db.session.scalars(select(Campaign).order_by(Campaign.name)).all(),
         bodies=db.session.scalars(select(Body).order_by(Body.name)).all())
 
@@ -130,14 +129,14 @@ def report() -> Any:
     """The hand-over report for one official (?official=KEY) or one body (?body=SLUG)."""
     filters, campaign = chosen_filters()
     key = request.args.get("official", "")
-    official = db.session.scalar(select(Target).where(Target.key == key)) if key else None
+    official = db.session.scalar(select(Official).where(Official.key == key)) if key else None
     body = db.session.get(Body, filters.body_id) if filters.body_id is not None else None
     if official is None and body is None:
         return render_template("admin/report_choose.html", bodies=db.session.scalars(
             select(Body).order_by(Body.name)).all(), officials=db.session.scalars(
-            select(Target).order_by(Target.key)).all(), args=request.args)
+            select(Official).order_by(Official.key)).all(), args=request.args)
     ids = [official.id] if official else list(db.session.scalars(
-        select(Target.id).where(Target.body_id == filters.body_id)))
+        select(Official.id).where(Official.body_id == filters.body_id)))
     scope = handover.Scope(ids, filters.start, filters.end, filters.campaign_id)
     return Response(stream_template(
         "admin/report.html", official=official, body=body, campaign=campaign, scope=scope,

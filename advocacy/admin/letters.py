@@ -47,7 +47,7 @@ def _preview(campaign: Campaign, body: Body, language: str, draft: versions.Draf
                                "official": chosen.key if chosen else None}
     if chosen is None:
         preview["error"] = "This body has no active official to write to."
-    elif not draft.body:
+    elif not draft.text:
         preview["error"] = "There is no text yet."
     else:
         try:
@@ -131,13 +131,13 @@ def send_test(campaign_slug: str, body_slug: str, language: str) -> Any:
         abort(404)
     organizer = current_user.organizer
     try:
-        target = request_proof(organizer, current, request.form.get("official", ""))
+        official = request_proof(organizer, current, request.form.get("official", ""))
     except ProofError as exc:
         flash(str(exc), "error")
     except RedisError:
         flash("The queue cannot be reached: no test was sent. Try again in a moment.", "error")
     else:
-        flash(f"A test of version {current.version} for {target.office} is on its way to"
+        flash(f"A test of version {current.version} for {official.office} is on its way to"
               f" {organizer.email}.")
     return _back_to(campaign, body, language)
 

@@ -17,7 +17,7 @@ from advocacy.organizers import moderation
 def moderation_list() -> Any:
     filters = moderation.Filters(status=request.args.get("status", ""),
                                  reason=request.args.get("reason", ""),
-                                 target_key=request.args.get("official", ""))
+                                 official_key=request.args.get("official", ""))
     letters = moderation.waiting_letters(filters)
     return render_template("admin/moderation.html", letters=letters, filters=filters,
                            counts=moderation.waiting_counts(), reasons=list(HoldReason),

@@ -44,5 +44,5 @@ def outbox_message(name: str) -> Any:
 @requires(Role.OWNER)
 def going_live() -> Any:
     """The checklist: unverified officials first (live mode holds their letters), then how."""
-    return render_template("admin/live.html", unverified=outbox.unverified_targets(),
+    return render_template("admin/live.html", unverified=outbox.unverified_officials(),
                            mode=current_app.config["ADVOCACY_MODE"])

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from advocacy.extensions import db
 from advocacy.letters.files import letter_paths, load_letters, read_letter_dir
 from advocacy.models import Campaign
-from advocacy.officials.files import load_targets, read_target_dir, target_paths
+from advocacy.officials.files import load_officials, officials_paths, read_officials_dir
 from advocacy.progress import Advance, nothing
 
 # Russia holds Azat Miftakhov: supporters who give it as their country are warned.
@@ -55,21 +55,21 @@ def migrate_database() -> None:
 
 def load_steps(targets_dir: Path, templates_dir: Path) -> int:
     """How many steps load_data reports: each file is read, then loaded."""
-    return 2 * (len(target_paths(targets_dir)) + len(letter_paths(templates_dir)))
+    return 2 * (len(officials_paths(targets_dir)) + len(letter_paths(templates_dir)))
 
 
 def load_data(targets_dir: Path, templates_dir: Path,
               advance: Advance = nothing) -> dict[str, Any]:
     """Load both kinds of files in one transaction: all of it arrives, or none."""
     # Validate everything before writing anything.
-    target_files = read_target_dir(targets_dir, advance)
+    officials_files = read_officials_dir(targets_dir, advance)
     letter_files = read_letter_dir(templates_dir, advance)
     try:
-        targets = load_targets(target_files, advance)
+        officials = load_officials(officials_files, advance)
         campaign = default_campaign()
         letters = load_letters(campaign, letter_files, advance)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    return {"targets": targets, "letters": letters, "campaign": campaign.slug}
+    return {"targets": officials, "letters": letters, "campaign": campaign.slug}

@@ -22,11 +22,11 @@ from advocacy import clock
 from advocacy.extensions import db
 from advocacy.letters.files import read_letter_file
 from advocacy.letters.versions import current_template
-from advocacy.models import Body, Campaign, LetterTemplate, Target
-from advocacy.officials.files import LANGUAGES, read_target_file
+from advocacy.models import Body, Campaign, LetterTemplate, Official
+from advocacy.officials.files import LANGUAGES, read_officials_file
 from advocacy.progress import Advance, counted, nothing
 
-TARGET_HEADER = """\
+OFFICIALS_HEADER = """\
 # Officials of one body, written by `advocacy export` on {date}. Offices, not persons.
 # Only addresses stated by a primary source (the office's own site or list) are verified.
 """
@@ -48,46 +48,46 @@ def _write(path: Path, header: str, data: dict[str, Any], check: Callable[[Path]
         os.replace(staged, path)
 
 
-def target_entry(target: Target) -> dict[str, Any]:
-    """One official as a target file describes it (advocacy.officials.files.TargetSpec)."""
+def official_entry(official: Official) -> dict[str, Any]:
+    """One official as an officials file describes it (advocacy.officials.files.OfficialSpec)."""
     entry: dict[str, Any] = {
-        "key": target.key, "office": target.office, "holder": target.holder,
-        "country": target.country, "languages": list(target.languages),
-        "timezone": target.timezone,
+        "key": official.key, "office": official.office, "holder": official.holder,
+        "country": official.country, "languages": list(official.languages),
+        "timezone": official.timezone,
     }
     for key in ("email", "contact_page", "postal_address"):
-        if getattr(target, key):
-            entry[key] = getattr(target, key)
-    entry["source"] = target.source
-    entry["verified"] = target.verified
-    entry["salutation"] = dict(target.salutations)
-    if target.office_names:
-        entry["office_names"] = dict(target.office_names)
+        if getattr(official, key):
+            entry[key] = getattr(official, key)
+    entry["source"] = official.source
+    entry["verified"] = official.verified
+    entry["salutation"] = dict(official.salutations)
+    if official.office_names:
+        entry["office_names"] = dict(official.office_names)
     return entry
 
 
 def export_steps() -> int:
-    """How many steps export_targets and export_letters report: a body, a body's language."""
+    """How many steps export_officials and export_letters report: a body, a body's language."""
     return int(db.session.scalar(select(func.count(Body.id))) or 0) * (1 + len(LANGUAGES))
 
 
-def export_targets(directory: Path, advance: Advance = nothing) -> dict[str, Any]:
+def export_officials(directory: Path, advance: Advance = nothing) -> dict[str, Any]:
     """targets/<body>.toml for each body; deactivated officials stay out (files cannot say
     'inactive', and loading them back would write to them again)."""
     report: dict[str, Any] = {"files": [], "left_out": []}
     date = clock.now().date().isoformat()
     for body in counted(db.session.scalars(select(Body).order_by(Body.id)), advance):
-        targets = db.session.scalars(
-            select(Target).where(Target.body_id == body.id).order_by(Target.id)).all()
-        report["left_out"] += [t.key for t in targets if not t.active]
-        active = [target_entry(t) for t in targets if t.active]
+        officials = db.session.scalars(
+            select(Official).where(Official.body_id == body.id).order_by(Official.id)).all()
+        report["left_out"] += [t.key for t in officials if not t.active]
+        active = [official_entry(t) for t in officials if t.active]
         if not active:
             continue
         path = directory / f"{body.slug}.toml"
-        _write(path, TARGET_HEADER.format(date=date),
+        _write(path, OFFICIALS_HEADER.format(date=date),
                {"body": {"slug": body.slug, "name": body.name, "names": dict(body.names)},
                 "target": active},
-               read_target_file)
+               read_officials_file)
         report["files"].append(str(path))
     return report
 
@@ -100,7 +100,7 @@ def letter_data(template: LetterTemplate) -> dict[str, Any]:
         data["subject_variants"] = list(template.subject_variants)
     if template.suggested_note:
         data["suggested_note"] = template.suggested_note
-    data["body"] = template.body
+    data["body"] = template.text
     return data
 
 

@@ -102,7 +102,7 @@ def copy_campaign(actor: Organizer, source: Campaign, slug: str, name: str) -> C
     for t in current:
         db.session.add(LetterTemplate(
             campaign_id=campaign.id, body_id=t.body_id, language=t.language, version=1,
-            subject=t.subject, subject_variants=list(t.subject_variants or []), body=t.body,
+            subject=t.subject, subject_variants=list(t.subject_variants or []), text=t.text,
             default_salutation=t.default_salutation, suggested_note=t.suggested_note,
             origin="organizer", content_hash=t.content_hash, author=actor.email))
     audit.record(actor, "copy campaign", campaign.slug, source=source.slug,

@@ -36,7 +36,7 @@ def init_command(targets_dir: Path | None, templates_dir: Path | None,
     """Create or migrate the database and load targets/ and templates/ (safe to repeat)."""
     from advocacy.campaigns.bootstrap import load_data, load_steps, migrate_database, project_dir
     from advocacy.letters.files import TemplateFileError
-    from advocacy.officials.files import TargetFileError
+    from advocacy.officials.files import OfficialsFileError
 
     migrate_database()
     targets_dir = targets_dir or project_dir("targets")
@@ -44,7 +44,7 @@ def init_command(targets_dir: Path | None, templates_dir: Path | None,
     try:
         with progress_bar(load_steps(targets_dir, templates_dir), "Loading files", progress) as bar:
             report = load_data(targets_dir, templates_dir, bar.update)
-    except (TargetFileError, TemplateFileError) as exc:
+    except (OfficialsFileError, TemplateFileError) as exc:
         raise click.ClickException(str(exc)) from None
     echo_json(report)
 
@@ -78,10 +78,10 @@ def export_command(targets_dir: Path | None, templates_dir: Path | None,
                    campaign_slug: str | None, progress: bool | None = None) -> None:
     """Write the officials and the current letters back to the files init reads (no secrets)."""
     from advocacy.campaigns.bootstrap import project_dir
-    from advocacy.campaigns.export import export_letters, export_steps, export_targets
+    from advocacy.campaigns.export import export_letters, export_officials, export_steps
     from advocacy.campaigns.settings import find_campaign
     from advocacy.letters.files import TemplateFileError
-    from advocacy.officials.files import TargetFileError
+    from advocacy.officials.files import OfficialsFileError
 
     campaign = find_campaign(campaign_slug)
     if campaign is None:
@@ -90,10 +90,10 @@ def export_command(targets_dir: Path | None, templates_dir: Path | None,
     try:
         with progress_bar(export_steps(), "Writing files", progress) as bar:
             report = {
-                "targets": export_targets(targets_dir or project_dir("targets"), bar.update),
+                "targets": export_officials(targets_dir or project_dir("targets"), bar.update),
                 "letters": export_letters(campaign, templates_dir or project_dir("templates"),
                                           bar.update)}
-    except (TargetFileError, TemplateFileError) as exc:  # what init would refuse: not written
+    except (OfficialsFileError, TemplateFileError) as exc:  # what init would refuse: not written
         raise click.ClickException(str(exc)) from None
     echo_json(report)
 

@@ -30,7 +30,7 @@ from advocacy.models import (
     HoldReason,
     Letter,
     LetterStatus,
-    Target,
+    Official,
 )
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,7 @@ class Batch:
     """What happened to a chunk of letters, written in one transaction, then acted upon."""
 
     rows: list[dict[str, Any]] = field(default_factory=list)
-    targets: list[dict[str, Any]] = field(default_factory=list)
+    officials: list[dict[str, Any]] = field(default_factory=list)
     after_commit: list[Callable[[], None]] = field(default_factory=list)
     counts: Counter[str] = field(default_factory=Counter)
 
@@ -121,15 +121,15 @@ class Batch:
     def _write(self, mark: LetterRow | None = None) -> bool:
         # Committed durably: an outcome lost in a database crash would leave a letter that
         # arrived marked on the wire, for a person to ask about again (bench/chaos.py).
-        if self.rows or self.targets:  # the rarer outcomes, through the session
+        if self.rows or self.officials:  # the rarer outcomes, through the session
             # Bulk UPDATE by primary key, grouped by the set of columns each row changes.
             for keys in {tuple(sorted(r)) for r in self.rows}:
                 db.session.execute(update(Letter), [r for r in self.rows
                                                     if tuple(sorted(r)) == keys])
-            if self.targets:
-                db.session.execute(update(Target), self.targets)
+            if self.officials:
+                db.session.execute(update(Official), self.officials)
             db.session.commit()
-            self.rows, self.targets = [], []
+            self.rows, self.officials = [], []
         marked = False
         if self.sent or mark is not None:
             # Every letter's two statements, built once, on a connection kept for the chunk:
@@ -163,7 +163,7 @@ class Batch:
             self._conn = None
 
     def commit(self) -> None:
-        if not (self.sent or self.rows or self.targets):
+        if not (self.sent or self.rows or self.officials):
             self.close()
             return
         # The letters have gone out (or not) already: what happened must be recorded, so a

@@ -62,9 +62,9 @@ def send_digest(key: str) -> int:
     subject = render_letter(subject, "-", context_of(first)).subject
     with force_locale(first.language):  # the language the letters are written in
         msg = digest_message(
-            digest_key=key, official_email=first.target_email or "",
+            digest_key=key, official_email=first.official_email or "",
             official_office=first.office_in_language,
-            salutation=first.target_salutations.get(first.language) or first.default_salutation,
+            salutation=first.official_salutations.get(first.language) or first.default_salutation,
             campaign_name=first.campaign_name,
             sender=sender_address(first.campaign_sender),
             entries=entries, subject=subject,

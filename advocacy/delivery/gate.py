@@ -32,32 +32,32 @@ def _limits(letter: LetterRow, cache: dict[int, RateLimits]) -> RateLimits:
 def _gate(letter: LetterRow, limits: RateLimits, limiter: DeliveryLimiter, batch: Batch) -> bool:
     """Everything that may keep a letter back; True when it may go now."""
     cfg = current_app.config
-    if not letter.target_active:
+    if not letter.official_active:
         batch.record(letter, states.DROP, last_error="the official was deactivated")
         return False
-    if letter.campaign_status != CampaignStatus.OPEN or letter.target_paused:
+    if letter.campaign_status != CampaignStatus.OPEN or letter.official_paused:
         batch.hold(letter, HoldReason.PAUSED, None, "paused by the organizers")
         return False
-    if cfg["ADVOCACY_MODE"] == "live" and not letter.target_verified:
+    if cfg["ADVOCACY_MODE"] == "live" and not letter.official_verified:
         # Verified means checked against a primary source (README, "Targets and letters");
         # in live mode nothing goes by email to an address that is not.
         batch.hold(letter, HoldReason.UNVERIFIED, None, "the official's address is unverified")
         return False
-    if letter.target_bounced:
+    if letter.official_bounced:
         batch.hold(letter, HoldReason.BOUNCED, None, "the official's address bounced")
         return False
     now = clock.now()
-    opens = window_opens(limits.window, letter.target_timezone, now)
+    opens = window_opens(limits.window, letter.official_timezone, now)
     if opens is not None:
         batch.hold(letter, HoldReason.WINDOW, opens, "outside the official's send window")
         return False
-    domain = (letter.target_email or "").rpartition("@")[2].lower()
-    while (wait := limiter.acquire(limits, letter.target_key, domain,
+    domain = (letter.official_email or "").rpartition("@")[2].lower()
+    while (wait := limiter.acquire(limits, letter.official_key, domain,
                                          clock.now().timestamp())) is not None:
-        if wait.scope == "official_day" and letter.target_digest:
-            local_day = now.astimezone(ZoneInfo(letter.target_timezone)).date()
+        if wait.scope == "official_day" and letter.official_digest:
+            local_day = now.astimezone(ZoneInfo(letter.official_timezone)).date()
             key = f"{letter.campaign_id}:{letter.target_id}:{local_day.isoformat()}"
-            at = digest_time(limits, letter.target_timezone, now)
+            at = digest_time(limits, letter.official_timezone, now)
             batch.hold(letter, HoldReason.DIGEST, at, "daily cap reached: goes in the digest",
                        digest_key=key)
             batch.after_commit.append(functools.partial(schedule_digest, key, at))

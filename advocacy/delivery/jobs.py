@@ -135,7 +135,7 @@ def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch) -> bool:
         batch.record(letter, states.FAIL, last_error=reason)
         if isinstance(exc, smtplib.SMTPRecipientsRefused) or text.startswith("5.1."):
             # The address itself is refused: flag it, hold the rest until someone looks.
-            batch.targets.append({"id": letter.target_id, "bounced_at": clock.now(),
+            batch.officials.append({"id": letter.target_id, "bounced_at": clock.now(),
                                   "bounce_reason": reason})
         return True
     batch.record_sent(letter, rendered.digest())

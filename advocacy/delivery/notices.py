@@ -36,11 +36,11 @@ from advocacy.models import (
     Letter,
     LetterStatus,
     LetterTemplate,
+    Official,
     Organizer,
     Reply,
     Submission,
     Supporter,
-    Target,
 )
 from advocacy.officials.choose import chosen
 
@@ -93,8 +93,8 @@ def _may_mail(address: str, what: str) -> bool:
 def _letters_of(submission_id: int, locale: str) -> list[tuple[int, str, str]]:
     """(letter id, status, official named in `locale`) of a submission's letters."""
     return [(i, status, official_label(t, locale)) for i, status, t in db.session.execute(
-        select(Letter.id, Letter.status, Target)
-        .join(Target, Letter.target_id == Target.id)
+        select(Letter.id, Letter.status, Official)
+        .join(Official, Letter.target_id == Official.id)
         .where(Letter.submission_id == submission_id).order_by(Letter.id))]
 
 
@@ -106,16 +106,16 @@ def already_written(submission: Submission) -> list[tuple[str, Submission]]:
         return []
     locale = submission.locale or submission.language
     rows = db.session.execute(
-        select(Target, Submission)
-        .join(Letter, Letter.target_id == Target.id)
+        select(Official, Submission)
+        .join(Letter, Letter.target_id == Official.id)
         .join(Submission, Letter.submission_id == Submission.id)
         .where(Letter.supporter_id == submission.supporter_id,
                Letter.campaign_id == submission.campaign_id,
                Letter.submission_id != submission.id,
                Letter.status != LetterStatus.CANCELLED,
                *chosen(body.id, body.slug, submission.target_country))
-        .order_by(Target.id))
-    return [(official_label(target, locale), earlier) for target, earlier in rows]
+        .order_by(Official.id))
+    return [(official_label(official, locale), earlier) for official, earlier in rows]
 
 
 def _earlier_links(earlier: list[Submission], locale: str) -> list[tuple[str, str]]:
@@ -251,7 +251,7 @@ def notify_reply(reply_id: int) -> bool:
         msg = reply_notice_message(
             to_email=to_email, campaign_name=submission.campaign.name,
             sender=sender_address(submission.campaign.sender),
-            official=official_label(reply.letter.target, locale),
+            official=official_label(reply.letter.official, locale),
             status_link=f"{status_link(submission.id)}?lang={locale}")
     mail.shared_transport().send(msg)
     return True
@@ -260,16 +260,16 @@ def notify_reply(reply_id: int) -> bool:
 def send_proof(template_id: int, target_id: int, organizer_id: int) -> bool:
     """The job: render the version for the official and email it to the organizer alone."""
     template = db.session.get(LetterTemplate, template_id)
-    target = db.session.get(Target, target_id)
+    official = db.session.get(Official, target_id)
     organizer = db.session.get(Organizer, organizer_id)
-    if template is None or target is None or organizer is None or not organizer.active:
+    if template is None or official is None or organizer is None or not organizer.active:
         log.info("test letter %s not sent: version, official or organizer gone", template_id)
         return False
     campaign = db.session.get_one(Campaign, template.campaign_id)
-    sample = render_sample(campaign, Draft.of(template), target, template.language)
+    sample = render_sample(campaign, Draft.of(template), official, template.language)
     sender = sender_address(campaign.sender)
     mail.shared_transport().send(proof_message(
         to_email=organizer.email, sender=sender, campaign_name=campaign.name,
-        version=template.version, official=sample.to or target.office, subject=sample.subject,
+        version=template.version, official=sample.to or official.office, subject=sample.subject,
         other_subjects=sample.other_subjects, text=sample.text))
     return True

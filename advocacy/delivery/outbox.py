@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select
 
 from advocacy.extensions import db
-from advocacy.models import HoldReason, Letter, LetterStatus, Target
+from advocacy.models import HoldReason, Letter, LetterStatus, Official
 
 _NAME = re.compile(r"^\d{8}T\d{6}\.\d{6}-[0-9a-f]{8}\.eml$")  # as advocacy.delivery.sink names them
 HIDDEN = "[hidden]"
@@ -93,15 +93,15 @@ def read(folder: Path, name: str, site: str) -> tuple[list[tuple[str, str]], str
     return [(k, mask_links(str(v), site)) for k, v in msg.items()], mask_links(str(text), site)
 
 
-def unverified_targets() -> list[tuple[Target, int]]:
+def unverified_officials() -> list[tuple[Official, int]]:
     """Active officials whose address nobody has verified, with the letters held for them."""
     held = (select(Letter.target_id, func.count(Letter.id).label("n"))
             .where(Letter.status == LetterStatus.HELD,
                    Letter.hold_reason == HoldReason.UNVERIFIED)
             .group_by(Letter.target_id).subquery())
     rows = db.session.execute(
-        select(Target, func.coalesce(held.c.n, 0))
-        .outerjoin(held, held.c.target_id == Target.id)
-        .where(Target.active.is_(True), Target.verified.is_(False))
-        .order_by(Target.key))
+        select(Official, func.coalesce(held.c.n, 0))
+        .outerjoin(held, held.c.target_id == Official.id)
+        .where(Official.active.is_(True), Official.verified.is_(False))
+        .order_by(Official.key))
     return [(t, int(n)) for t, n in rows]

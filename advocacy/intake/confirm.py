@@ -17,7 +17,7 @@ from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.letters.compose import official_label
 from advocacy.links import submission_for_token
-from advocacy.models import Letter, LetterStatus, Submission, Target
+from advocacy.models import Letter, LetterStatus, Official, Submission
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +52,8 @@ def confirm(token: str) -> Submission:
 def letter_states(submission: Submission, language: str) -> list[dict[str, Any]]:
     """Each letter of a submission with its official and state, for pages and the API."""
     rows = db.session.execute(
-        select(Letter.id, Letter.status, Target)
-        .join(Target, Letter.target_id == Target.id)
+        select(Letter.id, Letter.status, Official)
+        .join(Official, Letter.target_id == Official.id)
         .where(Letter.submission_id == submission.id)
         .order_by(Letter.id)
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import quote, urlencode
 
 from advocacy.extensions import db
-from advocacy.models import OWN_MAIL_CHANNELS, Campaign, OwnMail, Target
+from advocacy.models import OWN_MAIL_CHANNELS, Campaign, Official, OwnMail
 
 
 def compose_url(channel: str, to: str, subject: str, body: str) -> str:
@@ -28,10 +28,10 @@ def compose_url(channel: str, to: str, subject: str, body: str) -> str:
     raise ValueError(f"no compose link for {channel!r}")
 
 
-def record(campaign: Campaign, target: Target, channel: str, language: str,
+def record(campaign: Campaign, official: Official, channel: str, language: str,
            ref: str | None) -> None:
     if channel not in OWN_MAIL_CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
-    db.session.add(OwnMail(campaign_id=campaign.id, target_id=target.id, channel=channel,
+    db.session.add(OwnMail(campaign_id=campaign.id, target_id=official.id, channel=channel,
                            language=language, ref=ref or None))
     db.session.commit()

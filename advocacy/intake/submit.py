@@ -34,7 +34,7 @@ from advocacy.intake.consent import notice_version
 from advocacy.intake.validation import SubmissionInput
 from advocacy.letters import states
 from advocacy.letters.compose import label_of
-from advocacy.models import Body, Campaign, Letter, LetterTemplate, Submission, Supporter, Target
+from advocacy.models import Body, Campaign, Letter, LetterTemplate, Official, Submission, Supporter
 from advocacy.officials.choose import chosen
 from advocacy.officials.files import office_name
 
@@ -58,7 +58,7 @@ class SubmitResult:
 
 
 @dataclass(frozen=True)
-class Official:
+class Addressee:
     """What a submission needs of an official: plain values, read in one query."""
 
     id: int
@@ -87,7 +87,7 @@ class SubmissionSetting:
     body_id: int | None
     body_slug: str | None
     template_id: int | None
-    officials: list[Official]
+    officials: list[Addressee]
 
 
 def _setting_query(campaign: ColumnElement[bool]) -> Select[Any]:
@@ -103,13 +103,13 @@ def _setting_query(campaign: ColumnElement[bool]) -> Select[Any]:
     return (select(Campaign.id, Campaign.status, Campaign.opens_at, Campaign.closes_at,
                    Campaign.bodies, func.length(Campaign.privacy_notice), Campaign.reply_to,
                    Body.id, Body.slug, newest,
-                   Target.id, Target.office, Target.office_names, Target.holder, Target.email,
-                   Target.contact_page, Target.postal_address)
+                   Official.id, Official.office, Official.office_names, Official.holder,
+                   Official.email, Official.contact_page, Official.postal_address)
             .select_from(Campaign)
             .outerjoin(Body, Body.slug == bindparam("body"))
-            .outerjoin(Target, and_(*chosen(Body.id, Body.slug, bindparam("country"))))
+            .outerjoin(Official, and_(*chosen(Body.id, Body.slug, bindparam("country"))))
             .where(campaign)
-            .order_by(Target.id))
+            .order_by(Official.id))
 
 
 _SETTING = {
@@ -133,7 +133,7 @@ def submission_setting(slug: str | None, body: str, language: str, country: str,
         campaign_id=first[0], status=first[1], opens_at=first[2], closes_at=first[3],
         bodies=first[4] or [], privacy_notice=notice, reply_to=first[6],
         body_id=first[7], body_slug=first[8], template_id=first[9],
-        officials=[Official(id=i, label=label_of(office_name(office, names, locale), holder),
+        officials=[Addressee(id=i, label=label_of(office_name(office, names, locale), holder),
                             email=email, contact_page=page, postal_address=postal)
                    for *_, i, office, names, holder, email, page, postal in rows
                    if i is not None])

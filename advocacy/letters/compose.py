@@ -34,9 +34,9 @@ from advocacy.models import (
     Campaign,
     Letter,
     LetterTemplate,
+    Official,
     Submission,
     Supporter,
-    Target,
 )
 from advocacy.officials.files import office_name
 
@@ -45,16 +45,16 @@ def label_of(office: str, holder: str) -> str:
     return f"{office} ({holder})" if holder else office
 
 
-def official_label(target: Target, language: str = "en") -> str:
+def official_label(official: Official, language: str = "en") -> str:
     """The office in the language (English when it has no name in it), and who holds it."""
-    return label_of(office_name(target.office, target.office_names, language), target.holder)
+    return label_of(office_name(official.office, official.office_names, language), official.holder)
 
 
-def official_data(target: Target, language: str) -> dict[str, Any]:
+def official_data(official: Official, language: str) -> dict[str, Any]:
     """What a letter's template sees of an official, the office named in the letter's language."""
-    return {"office": office_name(target.office, target.office_names, language),
-            "holder": target.holder, "country": target.country,
-            "salutations": target.salutations}
+    return {"office": office_name(official.office, official.office_names, language),
+            "holder": official.holder, "country": official.country,
+            "salutations": official.salutations}
 
 
 @dataclass(frozen=True)
@@ -71,19 +71,19 @@ class LetterRow:
     campaign_sender: str | None
     campaign_reply_to: str
     campaign_resend_ambiguous: bool
-    target_key: str
-    target_email: str | None
-    target_office: str
-    target_office_names: dict[str, str]
-    target_holder: str
-    target_country: str
-    target_salutations: dict[str, str]
-    target_timezone: str
-    target_active: bool
-    target_paused: bool
-    target_verified: bool
-    target_bounced: bool
-    target_digest: bool
+    official_key: str
+    official_email: str | None
+    official_office: str
+    official_office_names: dict[str, str]
+    official_holder: str
+    official_country: str
+    official_salutations: dict[str, str]
+    official_timezone: str
+    official_active: bool
+    official_paused: bool
+    official_verified: bool
+    official_bounced: bool
+    official_digest: bool
     name: str
     city: str
     country: str
@@ -92,14 +92,14 @@ class LetterRow:
     supporter_email: str | None
     language: str
     subject: str
-    body: str
+    text: str
     default_salutation: str
     subject_variants: list[str]
 
     @property
     def office_in_language(self) -> str:
         """The office's name in the letter's language, for the To header and the text."""
-        return office_name(self.target_office, self.target_office_names, self.language)
+        return office_name(self.official_office, self.official_office_names, self.language)
 
     @property
     def signature(self) -> str:
@@ -110,13 +110,13 @@ _ROW_COLUMNS = (
     Letter.id, Letter.campaign_id, Letter.target_id, Letter.attempts,
     Campaign.name, Campaign.status, Campaign.limits, Campaign.sender, Campaign.reply_to,
     Campaign.resend_ambiguous,
-    Target.key, Target.email, Target.office, Target.office_names, Target.holder, Target.country,
-    Target.salutations,
-    Target.timezone, Target.active, Target.paused, Target.verified,
-    Target.bounced_at.is_not(None), Target.digest,
+    Official.key, Official.email, Official.office, Official.office_names, Official.holder,
+    Official.country, Official.salutations,
+    Official.timezone, Official.active, Official.paused, Official.verified,
+    Official.bounced_at.is_not(None), Official.digest,
     Submission.name, Submission.city, Submission.country, Submission.personal_note,
     Submission.sign_initials, Supporter.email,
-    LetterTemplate.language, LetterTemplate.subject, LetterTemplate.body,
+    LetterTemplate.language, LetterTemplate.subject, LetterTemplate.text,
     LetterTemplate.default_salutation, LetterTemplate.subject_variants,
 )
 
@@ -126,7 +126,7 @@ def load(letter_ids: list[int]) -> list[LetterRow]:
     rows = db.session.execute(
         select(*_ROW_COLUMNS)
         .join(Campaign, Letter.campaign_id == Campaign.id)
-        .join(Target, Letter.target_id == Target.id)
+        .join(Official, Letter.target_id == Official.id)
         .join(Submission, Letter.submission_id == Submission.id)
         .join(Supporter, Letter.supporter_id == Supporter.id)
         .join(LetterTemplate, Letter.template_id == LetterTemplate.id)
@@ -163,7 +163,7 @@ def render(letter: LetterRow, unknown_country: str = "") -> RenderedLetter:
     # Before there is an id, the template's own (`composed` lists the others).
     subject = letter.subject if letter.id == NOT_YET else choose_subject(
         letter.subject, letter.subject_variants or [], str(letter.id))
-    return render_letter(subject, letter.body, context_of(letter, unknown_country))
+    return render_letter(subject, letter.text, context_of(letter, unknown_country))
 
 
 def _subjects(letter: LetterRow, chosen: str, unknown_country: str) -> tuple[str, ...]:
@@ -187,7 +187,7 @@ def composed(letter: LetterRow, rendered: RenderedLetter | None = None,
         reply = letter.supporter_email or ""
     text = rendered or render(letter, unknown_country)
     return Composed(
-        to=(display_name(letter.office_in_language, 78), letter.target_email or ""),
+        to=(display_name(letter.office_in_language, 78), letter.official_email or ""),
         sender=(f"{supporter} via {display_name(letter.campaign_name)}", sender),
         reply_to=(supporter, reply),
         subject=text.subject,
@@ -197,8 +197,8 @@ def composed(letter: LetterRow, rendered: RenderedLetter | None = None,
 
 def compose(letter: LetterRow, rendered: RenderedLetter | None = None) -> Outgoing:
     """The email for one letter: From the campaign, Reply-To the supporter or the relay."""
-    if not letter.target_email:
-        raise LetterRenderError(f"{letter.target_key} has no email address")
+    if not letter.official_email:
+        raise LetterRenderError(f"{letter.official_key} has no email address")
     if letter.supporter_email is None:
         raise LetterRenderError("the supporter's data was erased")
     parts = composed(letter, rendered)
@@ -207,24 +207,24 @@ def compose(letter: LetterRow, rendered: RenderedLetter | None = None) -> Outgoi
                           language=letter.language)
 
 
-def draft_row(campaign: Campaign, target: Target, language: str, *, subject: str, body: str,
+def draft_row(campaign: Campaign, official: Official, language: str, *, subject: str, text: str,
               default_salutation: str, subject_variants: list[str], name: str, city: str,
               country: str, personal_note: str, email: str) -> LetterRow:
     """A letter not written yet, for `composed`: what a preview or a sample shows."""
     return LetterRow(
-        id=NOT_YET, campaign_id=campaign.id, target_id=target.id, attempts=0,
+        id=NOT_YET, campaign_id=campaign.id, target_id=official.id, attempts=0,
         campaign_name=campaign.name, campaign_status=campaign.status,
         campaign_limits=campaign.limits, campaign_sender=campaign.sender,
         campaign_reply_to=campaign.reply_to, campaign_resend_ambiguous=campaign.resend_ambiguous,
-        target_key=target.key, target_email=target.email, target_office=target.office,
-        target_office_names=target.office_names, target_holder=target.holder,
-        target_country=target.country, target_salutations=target.salutations,
-        target_timezone=target.timezone, target_active=target.active,
-        target_paused=target.paused, target_verified=target.verified,
-        target_bounced=target.bounced_at is not None, target_digest=target.digest,
+        official_key=official.key, official_email=official.email, official_office=official.office,
+        official_office_names=official.office_names, official_holder=official.holder,
+        official_country=official.country, official_salutations=official.salutations,
+        official_timezone=official.timezone, official_active=official.active,
+        official_paused=official.paused, official_verified=official.verified,
+        official_bounced=official.bounced_at is not None, official_digest=official.digest,
         name=name, city=city, country=country, personal_note=personal_note,
         sign_initials=False, supporter_email=email, language=language, subject=subject,
-        body=body, default_salutation=default_salutation,
+        text=text, default_salutation=default_salutation,
         subject_variants=list(subject_variants))
 
 
@@ -233,8 +233,8 @@ def context_of(letter: LetterRow, unknown_country: str = "") -> dict[str, Any]:
     if unknown_country and not letter.country:
         supporter["country_name"] = unknown_country
     return letter_context(
-        official={"office": letter.office_in_language, "holder": letter.target_holder,
-                  "country": letter.target_country, "salutations": letter.target_salutations},
+        official={"office": letter.office_in_language, "holder": letter.official_holder,
+                  "country": letter.official_country, "salutations": letter.official_salutations},
         supporter=supporter,
         personal_note=letter.personal_note,
         campaign_name=letter.campaign_name,

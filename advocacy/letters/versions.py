@@ -34,8 +34,8 @@ from advocacy.models import (
     Body,
     Campaign,
     LetterTemplate,
+    Official,
     Organizer,
-    Target,
 )
 from advocacy.officials.files import LANGUAGES
 
@@ -68,7 +68,7 @@ class Draft:
 
     subject: str
     default_salutation: str
-    body: str
+    text: str
     subject_variants: tuple[str, ...] = ()
     suggested_note: str = ""
 
@@ -78,12 +78,12 @@ class Draft:
         variants = [v.strip() for v in _lines(form.get("subject_variants", "")).split("\n")]
         return cls(subject=form.get("subject", ""),
                    default_salutation=form.get("default_salutation", ""),
-                   body=form.get("body", ""), subject_variants=tuple(v for v in variants if v),
+                   text=form.get("body", ""), subject_variants=tuple(v for v in variants if v),
                    suggested_note=form.get("suggested_note", "")).normalized()
 
     @classmethod
     def of(cls, template: LetterTemplate) -> Draft:
-        return cls(template.subject, template.default_salutation, template.body,
+        return cls(template.subject, template.default_salutation, template.text,
                    tuple(template.subject_variants or ()), template.suggested_note or "")
 
     def normalized(self) -> Draft:
@@ -94,14 +94,14 @@ class Draft:
             variant = " ".join(variant.split())
             if variant and variant != subject and variant not in variants:
                 variants.append(variant)
-        body = _lines(self.body).strip()
+        text = _lines(self.text).strip()
         return replace(self, subject=subject, subject_variants=tuple(variants),
                        default_salutation=self.default_salutation.strip(),
-                       body=body + "\n" if body else "",
+                       text=text + "\n" if text else "",
                        suggested_note=_lines(self.suggested_note).strip())
 
     def content_hash(self) -> str:
-        return content_hash(self.subject, self.default_salutation, self.body,
+        return content_hash(self.subject, self.default_salutation, self.text,
                             self.subject_variants, self.suggested_note)
 
     def as_lines(self) -> list[str]:
@@ -110,7 +110,7 @@ class Draft:
                 *(f"Subject variant: {v}" for v in self.subject_variants),
                 f"Salutation: {self.default_salutation}",
                 "Suggested paragraph:", *self.suggested_note.splitlines(),
-                "Body:", *self.body.splitlines()]
+                "Body:", *self.text.splitlines()]
 
 
 class DraftError(ValueError):
@@ -146,21 +146,21 @@ def _field_problems(draft: Draft) -> dict[str, str]:
         if len(variant) > SUBJECT_MAX or has_control(variant):
             problems["subject_variants"] = (f"Variant {n}: at most {SUBJECT_MAX} characters,"
                                             " without control characters.")
-    for field, value, limit in (("body", draft.body, BODY_MAX),
+    for field, value, limit in (("body", draft.text, BODY_MAX),
                                 ("suggested_note", draft.suggested_note, NOTE_MAX)):
         if len(value) > limit:
             problems[field] = f"At most {limit} characters (now {len(value)})."
         elif has_control(value, allow_newlines=True):
             problems[field] = "Control characters are not allowed."
-    if not draft.body:
+    if not draft.text:
         problems["body"] = "This is required."
     return problems
 
 
-def officials(body: Body) -> list[Target]:
+def officials(body: Body) -> list[Official]:
     """Every active official of the body (for gov, of every country)."""
-    return list(db.session.scalars(select(Target).where(
-        Target.body_id == body.id, Target.active.is_(True)).order_by(Target.id)))
+    return list(db.session.scalars(select(Official).where(
+        Official.body_id == body.id, Official.active.is_(True)).order_by(Official.id)))
 
 
 def _contexts(draft: Draft, body: Body, language: str) -> list[dict[str, Any]]:
@@ -177,7 +177,7 @@ def check(draft: Draft, body: Body, language: str) -> None:
     """Raise DraftError unless every field is sound and the letter renders for every official."""
     problems = _field_problems(draft)
     contexts = _contexts(draft, body, language)
-    fields = [("subject", draft.subject, "-"), ("body", "-", draft.body)] + [
+    fields = [("subject", draft.subject, "-"), ("body", "-", draft.text)] + [
         ("subject_variants", variant, "-") for variant in draft.subject_variants]
     for field, subject, text in fields:
         if field in problems:
@@ -196,7 +196,7 @@ def _add_version(organizer: Organizer, campaign: Campaign, body: Body, language:
     version = LetterTemplate(
         campaign_id=campaign.id, body_id=body.id, language=language,
         version=current.version + 1 if current else 1, subject=draft.subject,
-        body=draft.body, default_salutation=draft.default_salutation,
+        text=draft.text, default_salutation=draft.default_salutation,
         subject_variants=list(draft.subject_variants), suggested_note=draft.suggested_note,
         origin="organizer", content_hash=draft.content_hash(), author=organizer.email)
     db.session.add(version)
@@ -299,11 +299,11 @@ class Sample:
     text: str
 
 
-def render_sample(campaign: Campaign, draft: Draft, target: Target, language: str) -> Sample:
+def render_sample(campaign: Campaign, draft: Draft, official: Official, language: str) -> Sample:
     """The draft rendered for one official by the worker's composer; LetterRenderError when
     it does not render."""
     letter = composed(draft_row(
-        campaign, target, language, subject=draft.subject, body=draft.body,
+        campaign, official, language, subject=draft.subject, text=draft.text,
         default_salutation=draft.default_salutation,
         subject_variants=list(draft.subject_variants), name=SAMPLE_SUPPORTER["name"],
         city=SAMPLE_SUPPORTER["city"], country=SAMPLE_SUPPORTER["country"],

@@ -1,4 +1,4 @@
-"""Target files (one per body, TOML): schema, loading and choosing the officials for a letter."""
+"""Officials files (one per body, TOML): schema, loading and choosing the officials for a letter."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pydantic_core import ErrorDetails
 from sqlalchemy import select
 
 from advocacy.extensions import db
-from advocacy.models import Body, Target
+from advocacy.models import Body, Official
 from advocacy.progress import Advance, counted, nothing
 
 LANGUAGES = ("en", "fr", "de", "ru", "es")  # the letters and the interface ship in these
@@ -27,8 +27,8 @@ BODY_SLUGS = ("eu", "coe", "un", "gov")
 NESTED_TOO_DEEPLY = "arrays or tables are nested too deeply"
 
 
-class TargetFileError(ValueError):
-    """A target file is broken; the message names the file, the entry and the reason."""
+class OfficialsFileError(ValueError):
+    """An officials file is broken; the message names the file, the entry and the reason."""
 
 
 class _Strict(BaseModel):
@@ -48,7 +48,7 @@ class BodySpec(_Strict):
         return v
 
 
-class TargetSpec(_Strict):
+class OfficialSpec(_Strict):
     key: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,78}$")]
     office: Annotated[str, Field(min_length=3, max_length=300)]
     holder: Annotated[str, Field(max_length=200)] = ""
@@ -109,7 +109,7 @@ class TargetSpec(_Strict):
         return v
 
     @model_validator(mode="after")
-    def _reachable(self) -> TargetSpec:
+    def _reachable(self) -> OfficialSpec:
         if not (self.email or self.contact_page or self.postal_address):
             raise ValueError("needs at least one of email, contact_page, postal_address")
         if self.verified and not self.email:
@@ -122,9 +122,9 @@ class TargetSpec(_Strict):
         return hashlib.sha256(blob.encode()).hexdigest()
 
 
-class TargetFile(_Strict):
+class OfficialsFile(_Strict):
     body: BodySpec
-    target: Annotated[list[TargetSpec], Field(min_length=1)]
+    target: Annotated[list[OfficialSpec], Field(min_length=1)]
 
 
 # Fields whose rule is a pattern: say it in words rather than quote the expression.
@@ -145,7 +145,7 @@ def error_message(error: ErrorDetails) -> str:
     return error["msg"].removeprefix("Value error, ")
 
 
-def body_rule(body_slug: str, spec: TargetSpec) -> str | None:
+def body_rule(body_slug: str, spec: OfficialSpec) -> str | None:
     """The rule that needs the body (a national government's office has a country), or None."""
     if body_slug == "gov" and not spec.country:
         return "required for gov"
@@ -165,45 +165,45 @@ def _describe(exc: ValidationError, data: dict[str, object]) -> str:
     return f"{where}: {error_message(first)}"
 
 
-def read_target_file(path: Path) -> TargetFile:
-    """Parse and validate one target file, or raise TargetFileError naming file, entry, reason."""
+def read_officials_file(path: Path) -> OfficialsFile:
+    """Parse and validate one officials file; OfficialsFileError names file, entry, reason."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise TargetFileError(f"{path}: not valid TOML: {exc}") from None
+        raise OfficialsFileError(f"{path}: not valid TOML: {exc}") from None
     except RecursionError:  # tomllib recurses into each nested array or table
-        raise TargetFileError(f"{path}: not valid TOML: {NESTED_TOO_DEEPLY}") from None
+        raise OfficialsFileError(f"{path}: not valid TOML: {NESTED_TOO_DEEPLY}") from None
     try:
-        parsed = TargetFile.model_validate(data)
+        parsed = OfficialsFile.model_validate(data)
     except ValidationError as exc:
-        raise TargetFileError(f"{path}: {_describe(exc, data)}") from None
+        raise OfficialsFileError(f"{path}: {_describe(exc, data)}") from None
     if parsed.body.slug != path.stem:
-        raise TargetFileError(f"{path}: body.slug {parsed.body.slug!r} must match the file name")
+        raise OfficialsFileError(f"{path}: body.slug {parsed.body.slug!r} must match the file name")
     seen: set[str] = set()
     for index, spec in enumerate(parsed.target, start=1):
         if spec.key in seen:
-            raise TargetFileError(f"{path}: entry {index} (key {spec.key!r}): duplicate key")
+            raise OfficialsFileError(f"{path}: entry {index} (key {spec.key!r}): duplicate key")
         seen.add(spec.key)
         problem = body_rule(parsed.body.slug, spec)
         if problem:
-            raise TargetFileError(
+            raise OfficialsFileError(
                 f"{path}: entry {index} (key {spec.key!r}), field country: {problem}"
             )
     return parsed
 
 
-def target_paths(directory: Path) -> list[Path]:
+def officials_paths(directory: Path) -> list[Path]:
     return sorted(directory.glob("*.toml"))
 
 
-def read_target_dir(directory: Path, advance: Advance = nothing) -> list[TargetFile]:
+def read_officials_dir(directory: Path, advance: Advance = nothing) -> list[OfficialsFile]:
     """Read every *.toml in the directory; keys must be unique across all files."""
-    files = [read_target_file(p) for p in counted(target_paths(directory), advance)]
+    files = [read_officials_file(p) for p in counted(officials_paths(directory), advance)]
     owner: dict[str, str] = {}
     for tf in files:
         for spec in tf.target:
             if spec.key in owner:
-                raise TargetFileError(
+                raise OfficialsFileError(
                     f"{directory / (tf.body.slug + '.toml')}: key {spec.key!r} is also in"
                     f" {owner[spec.key]}.toml"
                 )
@@ -211,7 +211,7 @@ def read_target_dir(directory: Path, advance: Advance = nothing) -> list[TargetF
     return files
 
 
-def load_targets(files: list[TargetFile], advance: Advance = nothing) -> dict[str, int]:
+def load_officials(files: list[OfficialsFile], advance: Advance = nothing) -> dict[str, int]:
     """Upsert bodies and targets; a changed file entry wins, an unchanged one keeps DB edits."""
     counts = {"added": 0, "updated": 0, "unchanged": 0}
     for tf in counted(files, advance):
@@ -223,34 +223,35 @@ def load_targets(files: list[TargetFile], advance: Advance = nothing) -> dict[st
             body.name, body.names = tf.body.name, tf.body.names
         for spec in tf.target:
             digest = spec.file_hash()
-            target = db.session.scalar(select(Target).where(Target.key == spec.key))
-            if target is None:
-                target = Target(key=spec.key, body=body)
-                db.session.add(target)
+            official = db.session.scalar(select(Official).where(Official.key == spec.key))
+            if official is None:
+                official = Official(key=spec.key, body=body)
+                db.session.add(official)
                 counts["added"] += 1
-            elif target.file_hash == digest:
+            elif official.file_hash == digest:
                 counts["unchanged"] += 1
                 continue
             else:
                 counts["updated"] += 1
-            apply_spec(target, spec, body)
+            apply_spec(official, spec, body)
             # The file speaks for the address now: no organizer's verification stands for it.
-            target.verified, target.verified_by, target.verified_at = spec.verified, None, None
-            target.address_set_by = None
-            target.file_hash = digest
+            official.verified = spec.verified
+            official.verified_by, official.verified_at = None, None
+            official.address_set_by = None
+            official.file_hash = digest
     db.session.flush()
     return counts
 
 
-def apply_spec(target: Target, spec: TargetSpec, body: Body) -> None:
+def apply_spec(official: Official, spec: OfficialSpec, body: Body) -> None:
     """Give the official an entry's values; verification and file_hash are the caller's."""
-    target.body = body
-    target.office, target.holder, target.country = spec.office, spec.holder, spec.country
-    target.office_names = spec.office_names
-    target.languages, target.timezone = spec.languages, spec.timezone
-    target.email, target.contact_page = spec.email, spec.contact_page
-    target.postal_address, target.salutations = spec.postal_address, spec.salutation
-    target.source = spec.source
+    official.body = body
+    official.office, official.holder, official.country = spec.office, spec.holder, spec.country
+    official.office_names = spec.office_names
+    official.languages, official.timezone = spec.languages, spec.timezone
+    official.email, official.contact_page = spec.email, spec.contact_page
+    official.postal_address, official.salutations = spec.postal_address, spec.salutation
+    official.source = spec.source
 
 
 def office_name(office: str, names: dict[str, str] | None, language: str) -> str:

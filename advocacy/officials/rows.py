@@ -1,6 +1,6 @@
 """One official as a flat row of text: the admin form, the CSV columns, and what imports compare.
 
-The row is checked by the same TargetSpec as the target files, so an official is valid in
+The row is checked by the same OfficialSpec as the officials files, so an official is valid in
 the admin, in an import and in `targets/` by one set of rules.
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Mapping
 
 from pydantic import ValidationError
 
-from advocacy.models import Target
-from advocacy.officials.files import LANGUAGES, TargetSpec, error_message
+from advocacy.models import Official
+from advocacy.officials.files import LANGUAGES, OfficialSpec, error_message
 
 Row = dict[str, str]
 
@@ -35,7 +35,7 @@ class InvalidRow(ValueError):
         self.errors = errors
 
 
-def _row(key: str, body: str, item: Target | TargetSpec, salutations: Mapping[str, str],
+def _row(key: str, body: str, item: Official | OfficialSpec, salutations: Mapping[str, str],
          office_names: Mapping[str, str]) -> Row:
     row = {"key": key, "body": body, "languages": " ".join(item.languages)}
     row |= {name: getattr(item, name) or "" for name in PLAIN}
@@ -44,11 +44,12 @@ def _row(key: str, body: str, item: Target | TargetSpec, salutations: Mapping[st
     return row
 
 
-def row_of_target(target: Target) -> Row:
-    return _row(target.key, target.body.slug, target, target.salutations, target.office_names)
+def row_of_official(official: Official) -> Row:
+    return _row(official.key, official.body.slug, official, official.salutations,
+                official.office_names)
 
 
-def row_of_spec(body: str, spec: TargetSpec) -> Row:
+def row_of_spec(body: str, spec: OfficialSpec) -> Row:
     return _row(spec.key, body, spec, spec.salutation, spec.office_names)
 
 
@@ -72,11 +73,11 @@ def _column(loc: tuple[int | str, ...]) -> str:
 
 
 def row_errors(exc: ValidationError) -> list[tuple[str, str]]:
-    """Every error of a TargetSpec, as (column, reason)."""
+    """Every error of an OfficialSpec, as (column, reason)."""
     return [(_column(tuple(err["loc"])), error_message(err)) for err in exc.errors()]
 
 
-def spec_from_row(row: Mapping[str, str]) -> TargetSpec:
+def spec_from_row(row: Mapping[str, str]) -> OfficialSpec:
     """The official a row describes, checked, or InvalidRow naming each column and reason."""
 
     def value(name: str) -> str:
@@ -96,6 +97,6 @@ def spec_from_row(row: Mapping[str, str]) -> TargetSpec:
                          if value(f"office_{lang}")},
     }
     try:
-        return TargetSpec.model_validate(data)
+        return OfficialSpec.model_validate(data)
     except ValidationError as exc:
         raise InvalidRow(row_errors(exc)) from None

@@ -20,7 +20,7 @@ from advocacy.models import (
     HoldReason,
     Letter,
     LetterStatus,
-    Target,
+    Official,
 )
 
 
@@ -31,11 +31,11 @@ def _campaign_or_error(slug: str | None) -> Campaign:
     return campaign
 
 
-def _target_or_error(key: str) -> Target:
-    target = db.session.scalar(select(Target).where(Target.key == key))
-    if target is None:
+def _official_or_error(key: str) -> Official:
+    official = db.session.scalar(select(Official).where(Official.key == key))
+    if official is None:
         raise LookupError(f"no official with key {key!r}")
-    return target
+    return official
 
 
 def set_paused(campaign_slug: str | None, official_key: str | None, paused: bool) -> dict[str, Any]:
@@ -43,10 +43,10 @@ def set_paused(campaign_slug: str | None, official_key: str | None, paused: bool
     held = select(Letter.id).where(Letter.status == LetterStatus.HELD,
                                    Letter.hold_reason == HoldReason.PAUSED)
     if official_key:
-        target = _target_or_error(official_key)
-        target.paused = paused
-        held = held.where(Letter.target_id == target.id)
-        what = {"official": target.key}
+        official = _official_or_error(official_key)
+        official.paused = paused
+        held = held.where(Letter.target_id == official.id)
+        what = {"official": official.key}
     else:
         campaign = _campaign_or_error(campaign_slug)
         campaign.status = CampaignStatus.PAUSED if paused else CampaignStatus.OPEN
@@ -82,5 +82,5 @@ def set_limits(campaign_slug: str | None, settings: dict[str, Any] | None) -> di
 
 def set_digest(official_key: str, on: bool) -> None:
     """The organizer's choice for an official: past the daily cap, one digest instead."""
-    _target_or_error(official_key).digest = on
+    _official_or_error(official_key).digest = on
     db.session.commit()

@@ -17,7 +17,7 @@ from advocacy.delivery import queue
 from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.letters.states import FOR_ORGANIZERS, Transition
-from advocacy.models import Letter, Organizer, Submission, Target
+from advocacy.models import Letter, Official, Organizer, Submission
 
 PAGE = 200
 
@@ -30,16 +30,16 @@ class ModerationError(ValueError):
 class Filters:
     status: str = ""  # held or needs_review; empty for both
     reason: str = ""  # a hold reason
-    target_key: str = ""
+    official_key: str = ""
 
 
 def waiting_letters(filters: Filters, limit: int = PAGE) -> list[Row[Any]]:
     """The waiting letters the filters choose, oldest first, with their official and writer."""
     query = (
         select(Letter.id, Letter.status, Letter.hold_reason, Letter.not_before,
-               Letter.last_error, Letter.attempts, Letter.created_at, Target.key, Target.office,
+               Letter.last_error, Letter.attempts, Letter.created_at, Official.key, Official.office,
                Submission.name, Submission.city, Submission.country, Submission.personal_note)
-        .join(Target, Letter.target_id == Target.id)
+        .join(Official, Letter.target_id == Official.id)
         .join(Submission, Letter.submission_id == Submission.id)
         .where(Letter.status.in_(FOR_ORGANIZERS))
         .order_by(Letter.id)
@@ -48,8 +48,8 @@ def waiting_letters(filters: Filters, limit: int = PAGE) -> list[Row[Any]]:
         query = query.where(Letter.status == filters.status)
     if filters.reason:
         query = query.where(Letter.hold_reason == filters.reason)
-    if filters.target_key:
-        query = query.where(Target.key == filters.target_key)
+    if filters.official_key:
+        query = query.where(Official.key == filters.official_key)
     return list(db.session.execute(query.limit(limit)))
 
 

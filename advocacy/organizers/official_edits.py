@@ -6,7 +6,7 @@ address sends supporters' names and words to whoever holds it, so one person's s
 stolen account, must not be enough.
 
 Edits live in the database: `advocacy init` overrides them only for an entry whose file
-changed since it was last loaded (Target.file_hash), as before.
+changed since it was last loaded (Official.file_hash), as before.
 """
 
 from __future__ import annotations
@@ -25,18 +25,18 @@ from advocacy import audit, clock
 from advocacy.delivery import queue
 from advocacy.extensions import db
 from advocacy.letters import states
-from advocacy.models import Body, HoldReason, Letter, LetterStatus, Organizer, Target
+from advocacy.models import Body, HoldReason, Letter, LetterStatus, Official, Organizer
 from advocacy.officials.files import apply_spec, body_rule
 from advocacy.officials.rows import (
     COLUMNS,
     InvalidRow,
     changed_fields,
-    row_of_target,
+    row_of_official,
     spec_from_row,
 )
 
 
-class TargetError(ValueError):
+class OfficialError(ValueError):
     """An action on an official that cannot be done; the message says why."""
 
 
@@ -50,7 +50,7 @@ class InvalidEdit(ValueError):
 
 @dataclass(frozen=True)
 class Saved:
-    target: Target
+    official: Official
     changes: dict[str, tuple[str, str]] = field(default_factory=dict)
     unverified: bool = False  # the email address changed, so it must be verified again
 
@@ -65,9 +65,9 @@ def plural(count: int, word: str) -> str:
     return f"{count} {word}{'' if count == 1 else 's'}"
 
 
-def fingerprint(target: Target) -> str:
+def fingerprint(official: Official) -> str:
     """The official's values when an edit form was opened: a save over a newer one is refused."""
-    blob = json.dumps(row_of_target(target), sort_keys=True, ensure_ascii=False)
+    blob = json.dumps(row_of_official(official), sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -75,12 +75,12 @@ def _body(slug: str) -> Body | None:
     return db.session.scalar(select(Body).where(Body.slug == slug)) if slug else None
 
 
-def save_target(by: Organizer, target: Target | None, form: Mapping[str, str],
+def save_official(by: Organizer, official: Official | None, form: Mapping[str, str],
                 opened: str = "") -> Saved:
     """Add an official (target None) or edit one from the form's fields; InvalidEdit if wrong."""
     row = {name: form.get(name, "") for name in COLUMNS}
-    if target is not None:
-        row["key"] = target.key  # the key names the official in files and commands: it stays
+    if official is not None:
+        row["key"] = official.key  # the key names the official in files and commands: it stays
     errors: dict[str, str] = {}
     try:
         spec = spec_from_row(row)
@@ -93,83 +93,83 @@ def save_target(by: Organizer, target: Target | None, form: Mapping[str, str],
         errors["body"] = "Choose a body."
     elif spec is not None and (problem := body_rule(body.slug, spec)):
         errors["country"] = problem
-    if target is None and spec is not None and db.session.scalar(
-            select(Target.office).where(Target.key == spec.key)) is not None:
+    if official is None and spec is not None and db.session.scalar(
+            select(Official.office).where(Official.key == spec.key)) is not None:
         errors["key"] = "Another official has this key."
-    if target is not None and opened != fingerprint(target):
+    if official is not None and opened != fingerprint(official):
         errors["_"] = ("Someone else saved this official after you opened this page. Open it"
                        " again to see their version, then make your change.")
     if errors or spec is None or body is None:
         raise InvalidEdit(errors)
 
-    before = row_of_target(target) if target else {}
-    if target is None:
-        target = Target(key=spec.key, verified=False, active=True)
-        db.session.add(target)
-    new_address = target.email != spec.email
-    unverified = target.verified and new_address
-    apply_spec(target, spec, body)
+    before = row_of_official(official) if official else {}
+    if official is None:
+        official = Official(key=spec.key, verified=False, active=True)
+        db.session.add(official)
+    new_address = official.email != spec.email
+    unverified = official.verified and new_address
+    apply_spec(official, spec, body)
     if unverified:
-        target.verified, target.verified_by, target.verified_at = False, None, None
+        official.verified, official.verified_by, official.verified_at = False, None, None
     if new_address:
         # The refusal was for the old address. Letters held for it stay held, for moderation.
-        target.bounced_at, target.bounce_reason = None, None
-        target.address_set_by = by.id
-    changes = changed_fields(before, row_of_target(target))
+        official.bounced_at, official.bounce_reason = None, None
+        official.address_set_by = by.id
+    changes = changed_fields(before, row_of_official(official))
     if not before:
-        audit.record(by, "add official", target.key, body=body.slug, office=target.office,
-                     email=target.email)
+        audit.record(by, "add official", official.key, body=body.slug, office=official.office,
+                     email=official.email)
     elif changes:
-        audit.record(by, "edit official", target.key, unverified=unverified,
+        audit.record(by, "edit official", official.key, unverified=unverified,
                      **{name: list(pair) for name, pair in changes.items()})
     try:
         db.session.commit()
     except IntegrityError:  # the same key, added by someone else a moment ago
         db.session.rollback()
         raise InvalidEdit({"key": "Another official has this key."}) from None
-    return Saved(target, changes, unverified)
+    return Saved(official, changes, unverified)
 
 
 SET_IT_YOURSELF = ("You set this address, so someone else verifies it: another editor or an"
                    " owner checks it against its source (four eyes). Ask one of them.")
 
 
-def may_verify(by: Organizer, target: Target) -> bool:
+def may_verify(by: Organizer, official: Official) -> bool:
     """Whether this organizer may verify the address: not the one who set it."""
-    return target.address_set_by != by.id  # None (a shipped file, no one) differs from any id
+    return official.address_set_by != by.id  # None (a shipped file, no one) differs from any id
 
 
-def set_verified(by: Organizer, target: Target, verified: bool) -> int:
+def set_verified(by: Organizer, official: Official, verified: bool) -> int:
     """Mark the address verified by this organizer, now (or not); returns letters released.
 
     Letters held because the address was unverified (live mode) go out once it is verified.
     """
     released: list[int] = []
     if verified:
-        if not target.email:
-            raise TargetError("Only an email address can be verified, and this official has"
+        if not official.email:
+            raise OfficialError("Only an email address can be verified, and this official has"
                               " none.")
-        if not target.source.strip():
-            raise TargetError("Say where the address comes from (its source) before verifying"
+        if not official.source.strip():
+            raise OfficialError("Say where the address comes from (its source) before verifying"
                               " it.")
-        if not may_verify(by, target):
-            raise TargetError(SET_IT_YOURSELF)
-        setter = db.session.get(Organizer, target.address_set_by) if target.address_set_by \
+        if not may_verify(by, official):
+            raise OfficialError(SET_IT_YOURSELF)
+        setter = db.session.get(Organizer, official.address_set_by) if official.address_set_by \
             else None
-        target.verified, target.verified_by, target.verified_at = True, by.email, clock.now()
+        official.verified, official.verified_by, official.verified_at = True, by.email, clock.now()
         released = list(db.session.scalars(
             update(Letter)
-            .where(Letter.target_id == target.id, states.RELEASE.where(Letter.status),
+            .where(Letter.target_id == official.id, states.RELEASE.where(Letter.status),
                    Letter.hold_reason == HoldReason.UNVERIFIED)
             .values(status=states.RELEASE.to, hold_reason=None, not_before=None)
             .returning(Letter.id)
             .execution_options(synchronize_session=False)))
-        audit.record(by, "verify official", target.key, email=target.email,
-                     source=target.source, released=len(released),
+        audit.record(by, "verify official", official.key, email=official.email,
+                     source=official.source, released=len(released),
                      address_set_by=setter.email if setter else "")
     else:
-        target.verified, target.verified_by, target.verified_at = False, None, None
-        audit.record(by, "unverify official", target.key, email=target.email)
+        official.verified, official.verified_by, official.verified_at = False, None, None
+        audit.record(by, "unverify official", official.key, email=official.email)
     db.session.commit()
     if released:
         with suppress(RedisError):  # queued in the database: reconcile enqueues them
@@ -177,39 +177,39 @@ def set_verified(by: Organizer, target: Target, verified: bool) -> int:
     return len(released)
 
 
-def deactivate(by: Organizer, target: Target, reason: str = "") -> Deactivated:
+def deactivate(by: Organizer, official: Official, reason: str = "") -> Deactivated:
     """Stop writing to an official: cancel its letters not yet sent, in one UPDATE.
 
     A worker claims letters with a conditional UPDATE too, so each letter is either claimed
     (then `sending`: left alone, and counted) or cancelled here, never both. A worker that
     reads the official after this commit cancels what it claimed (delivery.gate._gate).
     """
-    if not target.active:
-        raise TargetError("This official is already inactive.")
+    if not official.active:
+        raise OfficialError("This official is already inactive.")
     reason = " ".join(reason.split())[:300]
     note = f"cancelled: {by.email} deactivated the official" + (f" ({reason})" if reason else "")
-    target.active = False
+    official.active = False
     cancelled = db.session.scalars(
         update(Letter)
-        .where(Letter.target_id == target.id, states.DEACTIVATE.where(Letter.status))
+        .where(Letter.target_id == official.id, states.DEACTIVATE.where(Letter.status))
         .values(status=states.DEACTIVATE.to, hold_reason=None, not_before=None,
                 moderation_note=note)
         .returning(Letter.id)
         .execution_options(synchronize_session=False)).all()
     sending = db.session.scalar(select(func.count()).select_from(Letter).where(
-        Letter.target_id == target.id, Letter.status == LetterStatus.SENDING)) or 0
-    audit.record(by, "deactivate official", target.key, cancelled=len(cancelled),
+        Letter.target_id == official.id, Letter.status == LetterStatus.SENDING)) or 0
+    audit.record(by, "deactivate official", official.key, cancelled=len(cancelled),
                  left_sending=sending, reason=reason)
     db.session.commit()
     return Deactivated(len(cancelled), sending)
 
 
-def reactivate(by: Organizer, target: Target) -> int:
+def reactivate(by: Organizer, official: Official) -> int:
     """Write to the official again; returns its cancelled letters, which stay cancelled."""
-    if target.active:
-        raise TargetError("This official is already active.")
-    target.active = True
-    audit.record(by, "reactivate official", target.key)
+    if official.active:
+        raise OfficialError("This official is already active.")
+    official.active = True
+    audit.record(by, "reactivate official", official.key)
     db.session.commit()
     return db.session.scalar(select(func.count()).select_from(Letter).where(
-        Letter.target_id == target.id, Letter.status == LetterStatus.CANCELLED)) or 0
+        Letter.target_id == official.id, Letter.status == LetterStatus.CANCELLED)) or 0

@@ -5,7 +5,7 @@ together with a hash of the change it showed; applying reads that same upload ag
 again against the database as it is then, and saves only if the plan is the one previewed.
 An upload with any problem saves nothing. An import never verifies an address: an official
 it adds or changes is unverified, and only an unchanged one keeps its verification. It does
-not set Target.file_hash, so `advocacy init` keeps imported values as it keeps other edits.
+not set Official.file_hash, so `advocacy init` keeps imported values as it keeps other edits.
 """
 
 from __future__ import annotations
@@ -29,8 +29,14 @@ from sqlalchemy.orm import selectinload
 
 from advocacy import audit
 from advocacy.extensions import db
-from advocacy.models import Body, Organizer, Target
-from advocacy.officials.files import NESTED_TOO_DEEPLY, BodySpec, TargetSpec, apply_spec, body_rule
+from advocacy.models import Body, Official, Organizer
+from advocacy.officials.files import (
+    NESTED_TOO_DEEPLY,
+    BodySpec,
+    OfficialSpec,
+    apply_spec,
+    body_rule,
+)
 from advocacy.officials.rows import (
     COLUMNS,
     REQUIRED,
@@ -38,8 +44,8 @@ from advocacy.officials.rows import (
     Row,
     changed_fields,
     row_errors,
+    row_of_official,
     row_of_spec,
-    row_of_target,
     spec_from_row,
 )
 
@@ -69,7 +75,7 @@ class Problem:
 class Entry:
     where: str
     body: str
-    spec: TargetSpec
+    spec: OfficialSpec
 
 
 @dataclass(frozen=True)
@@ -209,7 +215,7 @@ def read_toml(text: str) -> tuple[list[Entry], list[Problem]]:
     for number, raw in enumerate(raw_entries, start=1):
         key = str(raw.get("key", "")) if isinstance(raw, dict) else ""
         try:
-            spec = TargetSpec.model_validate(raw)
+            spec = OfficialSpec.model_validate(raw)
         except ValidationError as exc:
             problems += [Problem(f"entry {number}", key, name, reason)
                          for name, reason in row_errors(exc)]
@@ -242,21 +248,21 @@ def plan(name: str, text: str, lock: bool = False) -> Plan:
     entries, problems = reader(text)
     bodies = db.session.scalars(select(Body.slug)).all()
     result = Plan(name, problems + _check_across(entries, bodies))
-    query = (select(Target).where(Target.key.in_([e.spec.key for e in entries]))
-             .options(selectinload(Target.body)))
+    query = (select(Official).where(Official.key.in_([e.spec.key for e in entries]))
+             .options(selectinload(Official.body)))
     existing = {t.key: t for t in db.session.scalars(
         query.with_for_update() if lock else query)}  # applying: no one edits them meanwhile
     for entry in entries:
-        target = existing.get(entry.spec.key)
-        if target is None:
+        official = existing.get(entry.spec.key)
+        if official is None:
             result.added.append(entry)
             continue
-        fields = changed_fields(row_of_target(target), row_of_spec(entry.body, entry.spec))
+        fields = changed_fields(row_of_official(official), row_of_spec(entry.body, entry.spec))
         if not fields:
-            result.unchanged.append(target.key)
+            result.unchanged.append(official.key)
         else:
-            result.changed.append(Change(entry, target.id, fields, target.verified,
-                                         not target.active))
+            result.changed.append(Change(entry, official.id, fields, official.verified,
+                                         not official.active))
     return result
 
 
@@ -294,15 +300,15 @@ def apply(by: Organizer, token: str) -> Plan:
         raise UploadError("Nothing was saved: the file has problems, or changes nothing.")
     bodies = {b.slug: b for b in db.session.scalars(select(Body))}
     for entry in result.added:
-        target = Target(key=entry.spec.key, verified=False, active=True, address_set_by=by.id)
-        apply_spec(target, entry.spec, bodies[entry.body])
-        db.session.add(target)
+        official = Official(key=entry.spec.key, verified=False, active=True, address_set_by=by.id)
+        apply_spec(official, entry.spec, bodies[entry.body])
+        db.session.add(official)
     for change in result.changed:
-        target = db.session.get_one(Target, change.target_id)
-        apply_spec(target, change.entry.spec, bodies[change.entry.body])
-        target.verified, target.verified_by, target.verified_at = False, None, None
-        if "email" in change.fields:  # four eyes: the importer does not verify it (target_edits)
-            target.address_set_by = by.id
+        official = db.session.get_one(Official, change.target_id)
+        apply_spec(official, change.entry.spec, bodies[change.entry.body])
+        official.verified, official.verified_by, official.verified_at = False, None, None
+        if "email" in change.fields:  # four eyes: the importer does not verify it (official_edits)
+            official.address_set_by = by.id
     audit.record(by, "import officials", result.name,
                  added=[e.spec.key for e in result.added],
                  changed={c.entry.spec.key: sorted(c.fields) for c in result.changed},

@@ -14,7 +14,7 @@ from advocacy import audit
 from advocacy.delivery import queue
 from advocacy.extensions import db
 from advocacy.letters.versions import where
-from advocacy.models import Body, Campaign, LetterTemplate, Organizer, Target
+from advocacy.models import Body, Campaign, LetterTemplate, Official, Organizer
 
 log = logging.getLogger(__name__)
 
@@ -23,17 +23,18 @@ class ProofError(ValueError):
     """A test that cannot be sent; the message says why."""
 
 
-def request_proof(organizer: Organizer, template: LetterTemplate, target_key: str) -> Target:
+def request_proof(organizer: Organizer, template: LetterTemplate, official_key: str) -> Official:
     """Record the request, commit, then queue the job (mail only after the commit)."""
-    target = db.session.scalar(select(Target).where(
-        Target.key == target_key, Target.body_id == template.body_id, Target.active.is_(True)))
-    if target is None:
+    official = db.session.scalar(select(Official).where(
+        Official.key == official_key, Official.body_id == template.body_id,
+        Official.active.is_(True)))
+    if official is None:
         raise ProofError("Choose one of this body's officials.")
     campaign = db.session.get_one(Campaign, template.campaign_id)
     body = db.session.get_one(Body, template.body_id)
     audit.record(organizer, "send test letter", where(campaign, body, template.language),
-                 version=template.version, official=target.key, to=organizer.email)
+                 version=template.version, official=official.key, to=organizer.email)
     db.session.commit()
-    queue.enqueue(queue.Job.SEND_PROOF, template.id, target.id,
+    queue.enqueue(queue.Job.SEND_PROOF, template.id, official.id,
                               organizer.id)
-    return target
+    return official

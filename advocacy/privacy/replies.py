@@ -199,7 +199,7 @@ def store_reply(letter_id: int, raw: bytes, dnsfunc: DnsFunc | None = None,
     if letter is None or letter.submission.scrubbed_at is not None:
         return None
     raw = raw[:MAX_REPLY_BYTES]
-    verdict = authenticate(raw, letter.target.email, dnsfunc, trusted_authserv_id)
+    verdict = authenticate(raw, letter.official.email, dnsfunc, trusted_authserv_id)
     msg = message_from_bytes(raw, policy=policy.default)
     reply = Reply(letter_id=letter_id, from_address=str(msg.get("From", ""))[:500],
                   subject=str(msg.get("Subject", ""))[:500], text=_text_of(msg),

@@ -16,7 +16,7 @@ from advocacy.letters import states
 from advocacy.letters.addresses import sender_address
 from advocacy.letters.emails import letter_message_id
 from advocacy.letters.states import ERASED
-from advocacy.models import Letter, Reply, Submission, Supporter, Target
+from advocacy.models import Letter, Official, Reply, Submission, Supporter
 from advocacy.privacy.retention import scrub
 
 
@@ -40,7 +40,8 @@ def everything_about(supporter: Supporter) -> dict[str, Any]:
         for reply in replies_to_submission(sub.id):
             replies_by_letter.setdefault(reply.letter_id, []).append(reply)
         rows = db.session.execute(
-            select(Letter, Target.key, Target.office).join(Target, Letter.target_id == Target.id)
+            select(Letter, Official.key, Official.office)
+            .join(Official, Letter.target_id == Official.id)
             .where(Letter.submission_id == sub.id).order_by(Letter.id))
         for letter, key, office in rows:
             replies = [{"from": r.from_address, "subject": r.subject, "text": r.text,

@@ -33,7 +33,7 @@ from advocacy.letters.compose import rendered
 from advocacy.letters.render import country_name
 from advocacy.letters.states import STATE_LABELS
 from advocacy.links import ConfirmationError, submission_for_token
-from advocacy.models import OWN_MAIL_CHANNELS, Campaign, Target
+from advocacy.models import OWN_MAIL_CHANNELS, Campaign, Official
 from advocacy.officials.files import LANGUAGES
 from advocacy.privacy.retention import submission_for_status
 from advocacy.privacy.rights import replies_to_submission
@@ -203,8 +203,9 @@ def own_mail_page() -> Any:
     values = letter_form.with_defaults(request.form)
     channel, _sep, key = values.get("own_mail", "").partition(":")
     language = values.get("language", "en")
-    target = db.session.scalar(select(Target).where(Target.key == key, Target.active.is_(True)))
-    if channel not in OWN_MAIL_CHANNELS or target is None or not target.email:
+    official = db.session.scalar(
+        select(Official).where(Official.key == key, Official.active.is_(True)))
+    if channel not in OWN_MAIL_CHANNELS or official is None or not official.email:
         abort(400, _("Choose an official with an email address, and a way to write."))
     letter = letter_form.preview(campaign, letter_form.chosen(campaign, values), values,
                                  _placeholders(), official_key=key,
@@ -212,16 +213,16 @@ def own_mail_page() -> Any:
     if not letter or not letter.get("letter") or letter["official"].key != key:
         abort(400, _("This official does not receive letters of this body."))
     ref = values.get("ref") or None
-    own_mail.record(campaign, target, channel, language,
+    own_mail.record(campaign, official, channel, language,
                     ref if valid_ref(ref) else None)
     rendered = letter["letter"]
     if channel == "copy":
         if request.accept_mimetypes.best == "application/json":
-            return {"to": target.email, "subject": rendered.subject, "body": rendered.body}
-        return render_template("public/own_mail.html", campaign=campaign, to=target.email,
+            return {"to": official.email, "subject": rendered.subject, "body": rendered.body}
+        return render_template("public/own_mail.html", campaign=campaign, to=official.email,
                                letter=rendered, official=letter["to"],
                                embed=request.form.get("embed") == "1")
-    return redirect(own_mail.compose_url(channel, target.email, rendered.subject,
+    return redirect(own_mail.compose_url(channel, official.email, rendered.subject,
                                          rendered.body), 303)
 
 

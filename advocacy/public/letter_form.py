@@ -18,8 +18,8 @@ from advocacy.extensions import db
 from advocacy.letters.compose import Composed, composed, draft_row, official_label
 from advocacy.letters.render import LetterRenderError, country_name, initials
 from advocacy.letters.versions import current_template
-from advocacy.models import Body, Campaign, LetterTemplate, Target
-from advocacy.officials.choose import choose_targets
+from advocacy.models import Body, Campaign, LetterTemplate, Official
+from advocacy.officials.choose import choose_officials
 from advocacy.officials.files import BODY_SLUGS, LANGUAGES
 
 # API field -> form field, for placing each message next to its field.
@@ -52,7 +52,7 @@ def with_defaults(form: Mapping[str, str]) -> dict[str, str]:
         values["action"] = "preview"
     own = values.get("supporter_country", "")
     if values.get("body") == "gov" and not values.get("country") and own:
-        offices = select(Target.id).where(Target.country == own, Target.active.is_(True))
+        offices = select(Official.id).where(Official.country == own, Official.active.is_(True))
         if db.session.scalar(offices.limit(1)) is not None:
             values["country"] = own
     return values
@@ -105,7 +105,7 @@ def choices(campaign: Campaign, language: str) -> dict[str, Any]:
     bodies = db.session.scalars(select(Body).where(Body.slug.in_(BODY_SLUGS))).all()
     offered = [b for b in bodies if not campaign.bodies or b.slug in campaign.bodies]
     gov_countries = db.session.scalars(
-        select(Target.country).distinct().where(Target.country != "").order_by(Target.country)
+        select(Official.country).distinct().where(Official.country != "").order_by(Official.country)
     ).all()
     return {
         "bodies": [(b.slug, b.names.get(language) or b.name) for b in offered],
@@ -154,7 +154,7 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
     body, language, template = choice.body, choice.language, choice.template
     if body is None or language not in LANGUAGES:
         return None
-    officials = choose_targets(body, form.get("country", ""))
+    officials = choose_officials(body, form.get("country", ""))
     listed = [{"key": t.key, "label": official_label(t, language), "email": t.email,
                "contact_page": t.contact_page} for t in officials]
     if template is None or not officials:
@@ -166,7 +166,7 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
         or placeholders["name"]
     supporter_country = form.get("supporter_country", "")
     row = draft_row(
-        campaign, first, language, subject=template.subject, body=template.body,
+        campaign, first, language, subject=template.subject, text=template.text,
         default_salutation=template.default_salutation,
         subject_variants=template.subject_variants or [], name=name,
         city=form.get("city", "").strip() or placeholders["city"],

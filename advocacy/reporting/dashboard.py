@@ -20,10 +20,10 @@ from advocacy.models import (
     Body,
     Letter,
     LetterStatus,
+    Official,
     SentCount,
     Submission,
     SubmissionCount,
-    Target,
 )
 from advocacy.reporting.rollup import (
     ANY_COUNTRY,
@@ -98,15 +98,15 @@ def _rolled(view: str, filters: Filters) -> Any:
 def _live(view: str, filters: Filters, since: datetime | None) -> Any:
     """The same view counted on the letters sent since the watermark (an indexed range)."""
     if view == "letters":
-        query = sent_letters(Letter.id, Letter.sent_at, Target.key, Body.slug,
+        query = sent_letters(Letter.id, Letter.sent_at, Official.key, Body.slug,
                              Submission.country, Submission.language,
                              func.coalesce(Submission.ref, "")).join(
-                                 Body, Target.body_id == Body.id)
+                                 Body, Official.body_id == Body.id)
     else:
         keys: list[Any] = {  # type: ignore[assignment]
             "day": [day_of(Letter.sent_at)],
             "hour": [day_of(Letter.sent_at), hour_of(Letter.sent_at)],
-            "body": [Target.body_id], "country": [Submission.country],
+            "body": [Official.body_id], "country": [Submission.country],
             "campaign": [Letter.campaign_id],
         }.get(view) or [dimension_value(view)]
         query = sent_letters(*keys, func.count()).group_by(*keys)
@@ -116,7 +116,7 @@ def _live(view: str, filters: Filters, since: datetime | None) -> Any:
         query = query.where(Letter.campaign_id == filters.campaign_id)
     query = query.where(*in_range(Letter.sent_at, filters))
     if filters.body_id is not None:
-        query = query.where(Target.body_id == filters.body_id)
+        query = query.where(Official.body_id == filters.body_id)
     if filters.country:
         query = query.where(Submission.country == filters.country)
     return query
@@ -177,7 +177,7 @@ def state_counts(filters: Filters, at: Watermark | None = None) -> dict[str, int
         query = query.where(Letter.campaign_id == filters.campaign_id)
     if filters.body_id is not None:
         query = query.where(Letter.target_id.in_(
-            select(Target.id).where(Target.body_id == filters.body_id)))
+            select(Official.id).where(Official.body_id == filters.body_id)))
     counts = {s.value: 0 for s in LetterStatus}
     counts.update({status: int(n) for status, n in db.session.execute(query)})
     everything = Filters(filters.campaign_id, body_id=filters.body_id)
@@ -236,7 +236,7 @@ def labels(view: str) -> dict[Any, str]:
                 in db.session.execute(select(Body.id, Body.slug, Body.name))}
     if view == "target":
         return {i: f"{office} ({key})" for i, key, office
-                in db.session.execute(select(Target.id, Target.key, Target.office))}
+                in db.session.execute(select(Official.id, Official.key, Official.office))}
     return {}
 
 

@@ -28,14 +28,14 @@ CHUNK = 500
 
 @dataclass(frozen=True)
 class Scope:
-    target_ids: list[int]
+    official_ids: list[int]
     start: date | None = None
     end: date | None = None  # included
     campaign_id: int | None = None
 
     def where(self, query: Any) -> Any:
         query = query.where(Letter.status == LetterStatus.SENT,
-                            Letter.target_id.in_(self.target_ids))
+                            Letter.target_id.in_(self.official_ids))
         query = query.where(*in_range(Letter.sent_at, Filters(start=self.start, end=self.end)))
         if self.campaign_id is not None:
             query = query.where(Letter.campaign_id == self.campaign_id)
@@ -81,6 +81,6 @@ def letters(scope: Scope) -> Iterator[dict[str, Any]]:
                     digest = render(row).digest()
                 except LetterRenderError:
                     digest = "(the text no longer renders)"
-            yield {"id": row.id, "sent_at": sent[row.id][0], "official": row.target_key,
+            yield {"id": row.id, "sent_at": sent[row.id][0], "official": row.official_key,
                    "country": row.country, "message_id": letter_message_id(row.id, sender),
                    "hash": digest}

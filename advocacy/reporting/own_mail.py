@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from advocacy.extensions import db
-from advocacy.models import OWN_MAIL_CHANNELS, OwnMail, Target
+from advocacy.models import OWN_MAIL_CHANNELS, Official, OwnMail
 from advocacy.reporting.dashboard import Filters, in_range
 
 
@@ -19,7 +19,7 @@ def own_mail_counts(filters: Filters) -> dict[str, int]:
         query = query.where(OwnMail.campaign_id == filters.campaign_id)
     if filters.body_id is not None:
         query = query.where(OwnMail.target_id.in_(
-            select(Target.id).where(Target.body_id == filters.body_id)))
+            select(Official.id).where(Official.body_id == filters.body_id)))
     counts = dict.fromkeys(OWN_MAIL_CHANNELS, 0)
     for channel, count in db.session.execute(query):
         counts[channel] = count

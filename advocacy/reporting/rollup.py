@@ -41,11 +41,11 @@ from advocacy.models import (
     LatencyCount,
     Letter,
     LetterStatus,
+    Official,
     RollupMark,
     SentCount,
     Submission,
     SubmissionCount,
-    Target,
 )
 from advocacy.progress import Advance, nothing
 
@@ -139,7 +139,7 @@ def recent(condition: Any) -> Any:
 def sent_letters(*columns: Any) -> Any:
     """SELECT columns FROM sent letters with their official and submission."""
     return (select(*columns).select_from(Letter)
-            .join(Target, Letter.target_id == Target.id)
+            .join(Official, Letter.target_id == Official.id)
             .join(Submission, Letter.submission_id == Submission.id)
             .where(is_sent()))
 
@@ -179,10 +179,10 @@ def mark_upto(at: Watermark | None) -> datetime | None:
 def _counts(dimension: str, start: datetime | None, upto: datetime) -> list[dict[str, Any]]:
     value = dimension_value(dimension)
     day = day_of(Letter.sent_at)
-    query = (sent_letters(Letter.campaign_id, day, Target.body_id, Submission.country, value,
+    query = (sent_letters(Letter.campaign_id, day, Official.body_id, Submission.country, value,
                           func.count())
              .where(Letter.sent_at < upto)
-             .group_by(Letter.campaign_id, day, Target.body_id, Submission.country,
+             .group_by(Letter.campaign_id, day, Official.body_id, Submission.country,
                        *([] if dimension == "day" else [value])))
     if start is not None:
         query = query.where(recent(Letter.sent_at >= start))

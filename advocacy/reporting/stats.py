@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from advocacy.extensions import db
 from advocacy.letters.states import SMALL
-from advocacy.models import Body, Campaign, Letter, LetterStatus, Target
+from advocacy.models import Body, Campaign, Letter, LetterStatus, Official
 from advocacy.reporting.dashboard import Filters, sent_by
 from advocacy.reporting.rollup import Watermark
 
@@ -23,7 +23,7 @@ def letter_stats(campaign: Campaign | None = None) -> dict[str, Any]:
     filters = Filters(campaign.id if campaign is not None else None)
     slugs: dict[int, str] = {i: slug for i, slug in db.session.execute(select(Body.id, Body.slug))}
     body_of: dict[int, int] = {i: body for i, body in db.session.execute(
-        select(Target.id, Target.body_id))}
+        select(Official.id, Official.body_id))}
     by_body = {slug: {s.value: 0 for s in LetterStatus} for slug in slugs.values()}
     query = (select(Letter.status, Letter.target_id, func.count())
              .where(Letter.status.in_(SMALL)).group_by(Letter.status, Letter.target_id))

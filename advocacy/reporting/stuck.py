@@ -17,7 +17,7 @@ from advocacy.campaigns.limits import campaign_limits
 from advocacy.delivery import queue
 from advocacy.delivery.reconcile import review_wait
 from advocacy.extensions import db
-from advocacy.models import Campaign, Letter, LetterStatus, Target
+from advocacy.models import Campaign, Letter, LetterStatus, Official
 from advocacy.reporting.rollup import is_sent, recent
 
 FAILURES_SHOWN = 50
@@ -112,8 +112,8 @@ def failure_reasons(campaign_id: int | None = None) -> list[tuple[str, int]]:
 def failures(campaign_id: int | None = None) -> list[Row[Any]]:
     """The most recent failed letters, with their official: nothing about the supporter."""
     query = (select(Letter.id, Letter.created_at, Letter.attempts, Letter.last_error,
-                    Target.key, Target.office)
-             .join(Target, Letter.target_id == Target.id)
+                    Official.key, Official.office)
+             .join(Official, Letter.target_id == Official.id)
              .where(Letter.status == LetterStatus.FAILED)
              .order_by(Letter.id.desc()).limit(FAILURES_SHOWN))
     if campaign_id is not None:
@@ -143,12 +143,12 @@ def near_caps(campaign: Campaign) -> list[NearCap]:
     now = clock.now()
     hour_ago = now - timedelta(hours=1)
     rows = db.session.execute(
-        select(Target.key, Target.office, func.count(),
+        select(Official.key, Official.office, func.count(),
                func.count().filter(Letter.sent_at >= hour_ago))
-        .join(Target, Letter.target_id == Target.id)
+        .join(Official, Letter.target_id == Official.id)
         .where(recent(Letter.sent_at >= now - timedelta(days=1)), is_sent(),
                Letter.campaign_id == campaign.id)
-        .group_by(Target.key, Target.office))
+        .group_by(Official.key, Official.office))
     near = [NearCap(key, office, int(hour), hour_cap, int(day), day_cap)
             for key, office, day, hour in rows
             if (hour_cap and hour >= NEAR * hour_cap) or (day_cap and day >= NEAR * day_cap)]

@@ -14,38 +14,37 @@ from advocacy.admin import bp, requires
 from advocacy.extensions import db
 from advocacy.letters.render import country_name
 from advocacy.letters.states import UNSENT
-from advocacy.models import Body, Letter, Role, Target
+from advocacy.models import Body, Letter, Official, Role
 from advocacy.officials.files import LANGUAGES
-from advocacy.officials.rows import COLUMNS, OTHER_LANGUAGES, REQUIRED, row_of_target
-from advocacy.organizers import official_edits as target_edits
-from advocacy.organizers import official_import as target_import
+from advocacy.officials.rows import COLUMNS, OTHER_LANGUAGES, REQUIRED, row_of_official
+from advocacy.organizers import official_edits, official_import
 from advocacy.organizers.accounts import may
 from advocacy.organizers.official_edits import plural
 
 PER_PAGE = 50
 STATES = {
-    "active": Target.active.is_(True),
-    "inactive": Target.active.is_(False),
-    "unverified": Target.email.is_not(None) & Target.verified.is_(False),
-    "verified": Target.verified.is_(True),
-    "no-email": Target.email.is_(None),
-    "paused": Target.paused.is_(True),
-    "bounced": Target.bounced_at.is_not(None),
+    "active": Official.active.is_(True),
+    "inactive": Official.active.is_(False),
+    "unverified": Official.email.is_not(None) & Official.verified.is_(False),
+    "verified": Official.verified.is_(True),
+    "no-email": Official.email.is_(None),
+    "paused": Official.paused.is_(True),
+    "bounced": Official.bounced_at.is_not(None),
 }
-IMPORTS = ("admin.import_targets", "admin.apply_import")
+IMPORTS = ("admin.import_officials", "admin.apply_import")
 
 
 @bp.url_value_preprocessor
 def _room_for_imports(endpoint: str | None, values: dict[str, Any] | None) -> None:
     # Runs before CSRFProtect reads the form, so an import may be larger than other forms.
     if endpoint in IMPORTS:
-        request.max_content_length = target_import.MAX_REQUEST_BYTES
+        request.max_content_length = official_import.MAX_REQUEST_BYTES
 
 
 @bp.errorhandler(413)
 def _too_large(exc: Exception) -> Any:
     text = (f"What was sent is too large: an import file may have up to"
-            f" {target_import.MAX_BYTES // 1024} KB, other forms much less.")
+            f" {official_import.MAX_BYTES // 1024} KB, other forms much less.")
     return render_template("admin/message.html", title="Too large", text=text), 413
 
 
@@ -53,17 +52,17 @@ def _editor() -> bool:
     return bool(may(current_user.organizer, Role.EDITOR))
 
 
-def _listing(args: Mapping[str, str]) -> Select[Target]:
+def _listing(args: Mapping[str, str]) -> Select[Official]:
     """The officials the list's search and filters select, in a stable order."""
-    query = (select(Target).join(Target.body).options(contains_eager(Target.body))
-             .order_by(Body.id, Target.country, Target.office, Target.id))
+    query = (select(Official).join(Official.body).options(contains_eager(Official.body))
+             .order_by(Body.id, Official.country, Official.office, Official.id))
     if text := args.get("q", "").strip():
         query = query.where(or_(*(column.icontains(text, autoescape=True) for column in (
-            Target.office, Target.holder, Target.key, Target.email))))
+            Official.office, Official.holder, Official.key, Official.email))))
     if args.get("body"):
         query = query.where(Body.slug == args["body"])
     if args.get("country"):
-        query = query.where(Target.country == args["country"].upper())
+        query = query.where(Official.country == args["country"].upper())
     if args.get("state") in STATES:
         query = query.where(STATES[args["state"]])
     return query
@@ -71,11 +70,11 @@ def _listing(args: Mapping[str, str]) -> Select[Target]:
 
 @bp.get("/targets")
 @requires(Role.VIEWER)
-def targets() -> Any:
+def officials() -> Any:
     page = db.paginate(_listing(request.args), page=request.args.get("page", 1, type=int),
                        per_page=PER_PAGE, error_out=False)
-    countries = db.session.scalars(select(Target.country).distinct().where(
-        Target.country != "").order_by(Target.country)).all()
+    countries = db.session.scalars(select(Official.country).distinct().where(
+        Official.country != "").order_by(Official.country)).all()
     filters = {name: request.args.get(name, "") for name in ("q", "body", "country", "state")}
     return render_template(
         "admin/targets.html", page=page, filters=filters, editor=_editor(), states=STATES,
@@ -84,16 +83,16 @@ def targets() -> Any:
         countries=[(code, country_name(code, "en")) for code in countries])
 
 
-def _form(target: Target | None, values: Mapping[str, str], errors: dict[str, str],
+def _form(official: Official | None, values: Mapping[str, str], errors: dict[str, str],
           opened: str = "") -> str:
     return render_template(
-        "admin/target_form.html", target=target, values=values, errors=errors, opened=opened,
+        "admin/target_form.html", official=official, values=values, errors=errors, opened=opened,
         bodies=db.session.scalars(select(Body).order_by(Body.id)).all(), required=REQUIRED,
         languages=LANGUAGES, other_languages=OTHER_LANGUAGES)
 
 
-def _said_saved(saved: target_edits.Saved) -> None:
-    flash(f"Saved {saved.target.key}." if saved.changes else "Nothing was changed.")
+def _said_saved(saved: official_edits.Saved) -> None:
+    flash(f"Saved {saved.official.key}." if saved.changes else "Nothing was changed.")
     if saved.unverified:
         flash("The email address changed, so it is no longer verified: check the new address"
               " against its source, then verify it again. Until then, in live mode, its letters"
@@ -102,55 +101,55 @@ def _said_saved(saved: target_edits.Saved) -> None:
 
 @bp.route("/targets/new", methods=["GET", "POST"])
 @requires(Role.EDITOR)
-def new_target() -> Any:
+def new_official() -> Any:
     if request.method == "POST":
         try:
-            saved = target_edits.save_target(current_user.organizer, None, request.form)
-        except target_edits.InvalidEdit as exc:
+            saved = official_edits.save_official(current_user.organizer, None, request.form)
+        except official_edits.InvalidEdit as exc:
             return _form(None, request.form, exc.errors), 422
         _said_saved(saved)
-        return redirect(url_for("admin.target", target_id=saved.target.id))
+        return redirect(url_for("admin.official", target_id=saved.official.id))
     return _form(None, {"timezone": "UTC", "languages": "en"}, {})
 
 
 @bp.get("/targets/<int:target_id>")
 @requires(Role.VIEWER)
-def target(target_id: int) -> Any:
-    official = db.get_or_404(Target, target_id)
+def official(target_id: int) -> Any:
+    official = db.get_or_404(Official, target_id)
     letters = dict(db.session.execute(
         select(Letter.status, func.count()).where(Letter.target_id == official.id)
         .group_by(Letter.status)).all())
     unsent = sum(letters.get(status, 0) for status in UNSENT)
-    return render_template("admin/target.html", target=official, letters=letters, unsent=unsent,
+    return render_template("admin/target.html", official=official, letters=letters, unsent=unsent,
                            editor=_editor(), languages=LANGUAGES,
-                           may_verify=target_edits.may_verify(current_user.organizer, official),
-                           set_it_yourself=target_edits.SET_IT_YOURSELF)
+                           may_verify=official_edits.may_verify(current_user.organizer, official),
+                           set_it_yourself=official_edits.SET_IT_YOURSELF)
 
 
 @bp.route("/targets/<int:target_id>/edit", methods=["GET", "POST"])
 @requires(Role.EDITOR)
-def edit_target(target_id: int) -> Any:
-    official = db.get_or_404(Target, target_id)
+def edit_official(target_id: int) -> Any:
+    official = db.get_or_404(Official, target_id)
     if request.method == "POST":
         opened = request.form.get("opened", "")
         try:
-            saved = target_edits.save_target(current_user.organizer, official, request.form,
+            saved = official_edits.save_official(current_user.organizer, official, request.form,
                                              opened)
-        except target_edits.InvalidEdit as exc:
+        except official_edits.InvalidEdit as exc:
             return _form(official, request.form, exc.errors, opened), 422
         _said_saved(saved)
-        return redirect(url_for("admin.target", target_id=official.id))
-    return _form(official, row_of_target(official), {}, target_edits.fingerprint(official))
+        return redirect(url_for("admin.official", target_id=official.id))
+    return _form(official, row_of_official(official), {}, official_edits.fingerprint(official))
 
 
 @bp.post("/targets/<int:target_id>/verified")
 @requires(Role.EDITOR)
-def verify_target(target_id: int) -> Any:
-    official = db.get_or_404(Target, target_id)
+def verify_official(target_id: int) -> Any:
+    official = db.get_or_404(Official, target_id)
     verified = request.form.get("verified") == "yes"
     try:
-        released = target_edits.set_verified(current_user.organizer, official, verified)
-    except target_edits.TargetError as exc:
+        released = official_edits.set_verified(current_user.organizer, official, verified)
+    except official_edits.OfficialError as exc:
         flash(str(exc), "error")
     else:
         if verified:
@@ -160,48 +159,48 @@ def verify_target(target_id: int) -> Any:
         else:
             flash(f"{official.email or official.key} is no longer verified: in live mode its"
                   " letters wait until it is verified again.")
-    return redirect(url_for("admin.target", target_id=official.id))
+    return redirect(url_for("admin.official", target_id=official.id))
 
 
 @bp.post("/targets/<int:target_id>/active")
 @requires(Role.EDITOR)
-def activate_target(target_id: int) -> Any:
-    official = db.get_or_404(Target, target_id)
+def activate_official(target_id: int) -> Any:
+    official = db.get_or_404(Official, target_id)
     try:
         if request.form.get("active") == "yes":
-            cancelled = target_edits.reactivate(current_user.organizer, official)
+            cancelled = official_edits.reactivate(current_user.organizer, official)
             flash(f"{official.key} is active again: new letters will reach it."
                   + (f" Letters cancelled before stay cancelled ({cancelled})." if cancelled
                      else ""))
         else:
-            done = target_edits.deactivate(current_user.organizer, official,
+            done = official_edits.deactivate(current_user.organizer, official,
                                            request.form.get("reason", ""))
             flash(f"{official.key} is inactive. Cancelled: {plural(done.cancelled, 'letter')}"
                   " not yet sent to it.")
             if done.sending:
                 flash(f"Left alone: {plural(done.sending, 'letter')} being sent at that moment,"
                       " which may still reach the official.", "error")
-    except target_edits.TargetError as exc:
+    except official_edits.OfficialError as exc:
         flash(str(exc), "error")
-    return redirect(url_for("admin.target", target_id=official.id))
+    return redirect(url_for("admin.official", target_id=official.id))
 
 
 def _import_page(**context: Any) -> str:
     return render_template("admin/target_import.html", columns=COLUMNS, required=REQUIRED,
-                           max_kb=target_import.MAX_BYTES // 1024, **context)
+                           max_kb=official_import.MAX_BYTES // 1024, **context)
 
 
 @bp.route("/targets/import", methods=["GET", "POST"])
 @requires(Role.EDITOR)
-def import_targets() -> Any:
+def import_officials() -> Any:
     if request.method == "GET":
         return _import_page()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _import_page(error="Choose a file to import."), 422
     try:
-        plan, token = target_import.preview(upload.filename, upload.stream)
-    except target_import.UploadError as exc:
+        plan, token = official_import.preview(upload.filename, upload.stream)
+    except official_import.UploadError as exc:
         return _import_page(error=str(exc)), 422
     return _import_page(plan=plan, token=token), 200 if not plan.problems else 422
 
@@ -210,12 +209,12 @@ def import_targets() -> Any:
 @requires(Role.EDITOR)
 def apply_import() -> Any:
     try:
-        plan = target_import.apply(current_user.organizer, request.form.get("token", ""))
-    except target_import.UploadError as exc:
+        plan = official_import.apply(current_user.organizer, request.form.get("token", ""))
+    except official_import.UploadError as exc:
         return _import_page(error=str(exc)), 422
-    except target_import.ImportChanged as exc:
+    except official_import.ImportChanged as exc:
         return _import_page(plan=exc.plan, token=exc.token, changed=True), 409
     flash(f"Imported {plan.name}: {len(plan.added)} added, {len(plan.changed)} changed,"
           f" {len(plan.unchanged)} unchanged. Imported addresses are unverified until"
           " verified here.")
-    return redirect(url_for("admin.targets"))
+    return redirect(url_for("admin.officials"))
