@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint types install clean lock audit
+.PHONY: run test test-fast lint types install clean lock audit
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ types: $(STAMP)
 ## The whole suite: lint, types, tests (real Redis, SQLite and PostgreSQL, SMTP sink).
 test: lint types
 	$(BIN)/pytest
+
+## The quick loop: the tests that start no whole processes (`advocacy run`, workers, chaos).
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not slow"
 
 ## requirements.lock: the production image's exact versions, with hashes, from pyproject's
 ## ranges (the runtime dependencies only). Run after changing them; commit the result.

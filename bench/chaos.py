@@ -5,7 +5,7 @@
 Starts gunicorn, two `advocacy worker` processes, a redis-server and a PostgreSQL cluster of
 its own (initdb + pg_ctl on free ports: the machine's servers are never touched) and the
 project's sink, with the app's own settings (reconcile every minute, retries after 30 s,
-doubling). Supporters post letters to the JSON API and confirm them (bench/stream.py) at
+doubling). Supporters post letters to the JSON API and confirm them (advocacy/testing/stream.py) at
 --rate per second throughout, while, one after the other:
 (a) Redis is restarted empty; (b) PostgreSQL is stopped for --pg-down seconds, then started;
 (c) a worker is SIGKILLed five times, a new one started each time (as a supervisor would);
@@ -43,8 +43,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import ledger, stack  # noqa: E402
-from bench.stream import Http, Stream, supporter_letter  # noqa: E402
+from advocacy.testing import ledger, stack  # noqa: E402
+from advocacy.testing.stream import Http, Stream, supporter_letter  # noqa: E402
 
 
 def answer(port: int, method: str, path: str, body: bytes | None = None,

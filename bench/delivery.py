@@ -35,7 +35,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.stack import NO_LIMITS  # noqa: E402
+from advocacy.testing.stack import NO_LIMITS  # noqa: E402
 
 # --limits-counted: every limit on, at values no run reaches, so the Redis counting is paid.
 COUNTED = {"relay": "1000000/second", "per_domain": "1000000/second",

@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import stack  # noqa: E402
+from advocacy.testing import stack  # noqa: E402
 
 CHUNK = 5000
 

@@ -42,8 +42,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench import ledger, stack  # noqa: E402
-from bench.stream import Http  # noqa: E402
+from advocacy.testing import ledger, stack  # noqa: E402
+from advocacy.testing.stream import Http  # noqa: E402
 
 CONFIRM_LINK = re.compile(r"https?://[^/\s]+(/confirm/[^\s?]+)")
 

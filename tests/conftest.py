@@ -3,32 +3,37 @@
 from __future__ import annotations
 
 import os
-import re
+import shutil
 import smtplib
 import socket
 import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from redis import Redis
 from redis.exceptions import RedisError
+from sqlalchemy import inspect, text
+from werkzeug.serving import make_server
 
-from advocacy import create_app
+from advocacy import clock, create_app
 from advocacy.campaigns.bootstrap import load_data
-from advocacy.delivery.sink import Sink, SinkHandler
+from advocacy.config import ENVIRONMENT_VARIABLES
+from advocacy.delivery.sink import Sink, SinkHandler, free_port
 from advocacy.extensions import db
+from advocacy.models import Organizer
+from advocacy.organizers.accounts import set_organizer
 from advocacy.organizers.controls import set_limits
-from bench.stack import RedisServer, throwaway_database
+from advocacy.testing.stack import RedisServer, throwaway_database
 
-ROOT = Path(__file__).resolve().parent.parent
-ENV_VARS = ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "ADVOCACY_MODE", "ADVOCACY_SECRET_KEY",
-            "ADVOCACY_SENDER", "ADVOCACY_PUBLIC_URL", "ADVOCACY_TEST_SMTP_HOSTS",
-            "ADVOCACY_QUEUE", "ADVOCACY_INSTANCE_PATH", "ADVOCACY_DATA_KEYS", "ADVOCACY_LOOKUP_KEY",
-            "ADVOCACY_RETENTION_DAYS", "ADVOCACY_REPLY_DOMAIN", "ADVOCACY_PROXIES", "PORT")
+from helpers import CHROMIUM, PASSWORD, PEOPLE, ROOT
+
+# Every variable the app reads: none of a developer's shell may leak into a test.
+ENV_VARS = ENVIRONMENT_VARIABLES
 LOCAL_PG = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 _pg_skip_reason: list[str] = []
 
@@ -137,25 +142,163 @@ def _postgres_database() -> Iterator[str]:
         yield url
 
 
+class _Rows:
+    """One PostgreSQL database for the run, filled once; before each test its rows are put
+    back as they were then (COPY in PostgreSQL's binary format, sequences included).
+
+    Faster than building the schema again, and than copying a database per test (CREATE and
+    DROP DATABASE wait on checkpoints). Whatever a test left connected (a worker, a thread)
+    is disconnected first; a test that changed the schema (init's tests drop it all) gets it
+    built again. Each reset connects afresh: the outage tests cut every connection.
+    """
+
+    def __init__(self, url: str) -> None:
+        import psycopg
+        from psycopg import sql
+
+        self.url = url
+        self.tables = [table.name for table in db.metadata.sorted_tables]
+        self.rows: dict[str, bytes] = {}
+        with psycopg.connect(_plain(url), autocommit=True) as conn, conn.cursor() as cur:
+            for name in self.tables:
+                table = sql.Identifier(name)
+                if cur.execute(sql.SQL("SELECT EXISTS (SELECT FROM {})").format(table)
+                               ).fetchone() == (True,):
+                    with cur.copy(sql.SQL("COPY {} TO STDOUT (FORMAT BINARY)").format(table)
+                                  ) as copy:
+                        self.rows[name] = b"".join(bytes(block) for block in copy)
+            self.sequences = cur.execute(
+                "SELECT sequencename, last_value FROM pg_sequences WHERE schemaname = 'public'"
+            ).fetchall()
+
+    def _schema_intact(self, conn: Any) -> bool:
+        present = conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall()
+        return {name for (name,) in present} == set(self.tables)
+
+    def _rebuild_schema(self, conn: Any) -> None:
+        from psycopg import sql
+        from sqlalchemy import create_engine
+        from sqlalchemy.pool import NullPool
+
+        for (name,) in conn.execute(
+                "SELECT tablename FROM pg_tables WHERE schemaname = 'public'").fetchall():
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(
+                sql.Identifier(name)))
+        engine = create_engine(self.url, poolclass=NullPool)
+        try:
+            db.metadata.create_all(engine)
+        finally:
+            engine.dispose()
+
+    def reset(self) -> None:
+        import psycopg
+
+        with psycopg.connect(_plain(self.url), autocommit=True) as conn:
+            self._put_back(conn)
+
+    def _put_back(self, conn: Any) -> None:
+        from psycopg import sql
+
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        if not self._schema_intact(conn):
+            self._rebuild_schema(conn)
+        with conn.transaction(), conn.cursor() as cur:
+            cur.execute(sql.SQL("TRUNCATE {}").format(
+                sql.SQL(", ").join(map(sql.Identifier, self.tables))))
+            for name in self.tables:
+                if name in self.rows:
+                    with cur.copy(sql.SQL("COPY {} FROM STDIN (FORMAT BINARY)").format(
+                            sql.Identifier(name))) as copy:
+                        copy.write(self.rows[name])
+            for sequence, value in self.sequences:
+                cur.execute("SELECT setval(%s, %s, %s)",
+                            (sequence, value or 1, value is not None))
+
+
+def _no_waiting_for_the_disk(url: str) -> None:
+    """Commits on the run's throwaway database do not wait for the disk (synchronous_commit
+    off): a crash of the shared server is no test's concern; the crash tests run clusters of
+    their own (advocacy.testing.stack.PrivatePostgres)."""
+    import psycopg
+    from psycopg import sql
+
+    name = url.rsplit("/", 1)[1]
+    with psycopg.connect(_plain(url), autocommit=True) as conn:
+        conn.execute(sql.SQL("ALTER DATABASE {} SET synchronous_commit TO off").format(
+            sql.Identifier(name)))
+
+
+def _plain(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://")
+
+
+def fill_database() -> None:
+    """What `advocacy init` leaves, as every test starts: the schema, the shipped targets and
+    letters, and send windows that follow the real clock (tests that need one set it and move
+    the clock). Inside the app's context."""
+    db.create_all()
+    load_data(ROOT / "targets", ROOT / "templates")
+    set_limits(None, {"window": None})
+
+
+def _filled(url: str, redis_url: str, instance: Path, empty_first: bool = False) -> None:
+    """Fill the database at `url` once, with an app of its own, and let it go."""
+    with pytest.MonkeyPatch.context() as env:
+        for name in ENV_VARS:
+            env.delenv(name, raising=False)
+        env.setenv("ADVOCACY_INSTANCE_PATH", str(instance))
+        app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url,
+                          "REDIS_URL": redis_url})
+        with app.app_context():
+            if empty_first:  # TEST_DATABASE_URL as a developer left it
+                db.drop_all()
+            fill_database()
+            if url.startswith("sqlite"):  # the whole database in the file, no -wal beside it
+                db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+            db.session.remove()
+            db.engine.dispose()
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    """One PostgreSQL database for the run; tests reset its tables."""
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Path:
+    """A SQLite file filled once per run; each test works on a copy of its own."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    _filled(f"sqlite:///{folder / 'template.db'}", redis_url, folder / "instance")
+    return folder / "template.db"
+
+
+@pytest.fixture(scope="session")
+def postgres_rows(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[_Rows]:
+    """The run's PostgreSQL database (a throwaway one, or TEST_DATABASE_URL emptied), filled
+    once; each test starts from its rows as they were filled (see _Rows)."""
     with _postgres_database() as url:
-        yield url
+        _filled(url, redis_url, tmp_path_factory.mktemp("postgres-template"), empty_first=True)
+        if not os.environ.get("TEST_DATABASE_URL"):
+            _no_waiting_for_the_disk(url)
+        yield _Rows(url)
 
 
 @pytest.fixture
 def own_postgres_url() -> Iterator[str]:
-    """A PostgreSQL database for this test alone (for whole processes that migrate it)."""
+    """An empty PostgreSQL database for this test alone (for whole processes that migrate it)."""
     with _postgres_database() as url:
         yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The test's database as `advocacy init` leaves it (see fill_database): a copy of a
+    SQLite file of its own, or the run's PostgreSQL database with its rows put back."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'test.db'}"
-    return str(request.getfixturevalue("postgres_url"))
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), tmp_path / "test.db")
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    rows = request.getfixturevalue("postgres_rows")
+    rows.reset()
+    yield rows.url
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
@@ -190,14 +333,10 @@ def app(
         "STATS_CACHE_SECONDS": 0,  # counts read right after a change
     })
     with app.app_context():
-        db.drop_all()
-        db.create_all()
-        load_data(ROOT / "targets", ROOT / "templates")
-        # Send windows follow the real clock; tests that need one set it and move the clock.
-        set_limits(None, {"window": None})
+        if not inspect(db.engine).has_table("campaign"):
+            fill_database()  # a database a module's own fixture made, empty
         yield app
         db.session.remove()
-        db.drop_all()
         db.engine.dispose()
 
 
@@ -211,133 +350,55 @@ def runner(app: Any) -> Any:
     return app.test_cli_runner()
 
 
-def csrf_token(page: bytes) -> str:
-    """The CSRF token in a page's form."""
-    match = re.search(rb'name="csrf_token" value="([^"]+)"', page)
-    assert match, page[:500]
-    return match.group(1).decode()
+# --- organizers, the clock, the browser ------------------------------------------------------
+
+@pytest.fixture
+def people(app: Any) -> dict[str, Organizer]:
+    return {role: set_organizer(email, PASSWORD, role) for role, email in PEOPLE.items()}
 
 
-def work(app: Any) -> None:
-    """Run the queue dry in this process, as `advocacy worker --burst` would."""
-    from rq import SimpleWorker
-
-    from advocacy.connections import get_redis
-    from advocacy.delivery.queue import get_queue
-
-    with app.app_context():
-        SimpleWorker([get_queue()], connection=get_redis()).work(burst=True, with_scheduler=True)
-
-
-def stored() -> tuple[int, int, int]:
-    """How many supporters, submissions and letters the database holds."""
-    from sqlalchemy import func, select
-
-    from advocacy.models import Letter, Submission, Supporter
-
-    return tuple(  # type: ignore[return-value]
-        db.session.scalar(select(func.count()).select_from(model))
-        for model in (Supporter, Submission, Letter)
-    )
+@pytest.fixture
+def live(app: Any) -> Iterator[str]:
+    """The test's app served on loopback by a real HTTP server."""
+    port = free_port()
+    app.config["ADVOCACY_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
 
 
-def seed_queued(supporters: int, body: str = "un", country: str = "") -> list[int]:
-    """Confirmed letters from this many supporters to every emailed official of a body."""
-    from sqlalchemy import select
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium per module (Playwright's sync API holds an event loop in this
+    thread while it lives: not across the other modules' tests). Without Debian's chromium,
+    the test is skipped as helpers.needs_chromium skips the modules that use it throughout."""
+    from playwright.sync_api import sync_playwright
 
-    from advocacy import clock
-    from advocacy.campaigns.settings import find_campaign
-    from advocacy.crypto import lookup_hash
-    from advocacy.letters.versions import current_template
-    from advocacy.models import Body, Letter, LetterStatus, Submission, Supporter
-    from advocacy.officials.choose import choose_officials
+    if not Path(CHROMIUM).exists():
+        pytest.skip("no chromium: .ci/run installs Debian's package")
 
-    campaign = find_campaign(None)
-    body_row = db.session.scalars(select(Body).where(Body.slug == body)).one()
-    assert campaign is not None
-    template = current_template(campaign, body_row, "en")
-    assert template is not None
-    officials = [t for t in choose_officials(body_row, country) if t.email]
-    now = clock.now()
-    letters = []
-    for i in range(supporters):
-        address = f"supporter{i}-{uuid.uuid4().hex[:6]}@example.org"
-        supporter = Supporter(email=address, email_hash=lookup_hash(address))
-        submission = Submission(
-            campaign_id=campaign.id, supporter=supporter, body_id=body_row.id,
-            target_country=country, name=f"Supporter {i}", city="Lyon", country="FR",
-            language="en", personal_note=f"Note number {i}.", consent_at=now, confirmed_at=now,
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run",
+                  # Nothing leaves this machine: every other host name fails to resolve.
+                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"],
         )
-        letters += [Letter(campaign_id=campaign.id, submission=submission, supporter=supporter,
-                           target_id=t.id, template_id=template.id, status=LetterStatus.QUEUED,
-                           queued_at=now) for t in officials]
-    db.session.add_all(letters)
-    db.session.commit()
-    return [letter.id for letter in letters]
+        yield chromium
+        chromium.close()
 
 
-@contextmanager
-def statements() -> Iterator[list[str]]:
-    """The SQL statements sent to the database meanwhile (inside the app's context)."""
-    from sqlalchemy import event
+@pytest.fixture
+def fake_now(monkeypatch: pytest.MonkeyPatch) -> Any:
+    class Clock:
+        value = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # a Saturday
 
-    seen: list[str] = []
+        def set(self, value: datetime) -> None:
+            self.value = value
 
-    def record(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-
-
-def _claims_a_mark(statement: str) -> bool:
-    return " ".join(statement.split()).upper().startswith(
-        ("UPDATE ROLLUP_MARK", "INSERT INTO ROLLUP_MARK"))
-
-
-def start_and_see_it_wait_on_its_claim(other: threading.Thread, blocked: float = 0.5) -> None:
-    """Start `other` (a run with an app context of its own), see it send its claim of a mark
-    (the UPDATE of rollup_mark, or the INSERT of the first one), and see that statement still
-    unanswered `blocked` seconds later: it waits on the claim this thread holds."""
-    from sqlalchemy import event
-
-    claimed = threading.Event()
-    log: list[tuple[str, str]] = []  # ("sent" | "done", statement), the other thread's
-
-    def sent(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        if threading.get_ident() == other.ident:
-            log.append(("sent", statement))
-            if _claims_a_mark(statement):
-                claimed.set()
-
-    def done(conn: Any, cursor: Any, statement: str, *_: Any) -> None:
-        if threading.get_ident() == other.ident:
-            log.append(("done", statement))
-
-    event.listen(db.engine, "before_cursor_execute", sent)
-    event.listen(db.engine, "after_cursor_execute", done)
-    try:
-        other.start()
-        assert claimed.wait(30), f"the other run sent no claim of a mark in 30 s: {log}"
-        other.join(blocked)
-        last = log[-1]
-        assert other.is_alive() and last[0] == "sent" and _claims_a_mark(last[1]), (
-            f"the other run did not wait on its claim: {log}")
-    finally:
-        event.remove(db.engine, "before_cursor_execute", sent)
-        event.remove(db.engine, "after_cursor_execute", done)
-
-
-def worker_env(app: Any, sink_url: str, tmp_path: Path) -> dict[str, str]:
-    """The environment of a worker process that works for this test's app."""
-    return {**os.environ,
-            "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-            "REDIS_URL": app.config["REDIS_URL"], "ADVOCACY_QUEUE": app.config["QUEUE_NAME"],
-            "SMTP_URL": sink_url, "ADVOCACY_SENDER": app.config["ADVOCACY_SENDER"],
-            "ADVOCACY_SECRET_KEY": app.config["SECRET_KEY"],
-            "ADVOCACY_DATA_KEYS": ",".join(app.config["DATA_KEYS"]),
-            "ADVOCACY_LOOKUP_KEY": app.config["LOOKUP_KEY"],
-            "ADVOCACY_INSTANCE_PATH": str(tmp_path / "worker-instance")}
+    fake = Clock()
+    monkeypatch.setattr(clock, "now", lambda: fake.value)
+    return fake

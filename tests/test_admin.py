@@ -20,42 +20,9 @@ from advocacy.organizers.accounts import (
     accept_invitation,
     authenticate,
     invite,
-    set_organizer,
 )
 
-from conftest import csrf_token, work
-
-PASSWORD = "correct horse battery"
-PEOPLE = {role: f"{role}@campaign.test" for role in ("viewer", "editor", "owner")}
-
-
-@pytest.fixture
-def people(app: Any) -> dict[str, Organizer]:
-    return {role: set_organizer(email, PASSWORD, role) for role, email in PEOPLE.items()}
-
-
-def csrf(client: Any, path: str = "/admin/login") -> str:
-    return csrf_token(client.get(path).data)
-
-
-def log_in(client: Any, email: str, password: str = PASSWORD) -> Any:
-    return client.post("/admin/login", data={"email": email, "password": password,
-                                             "csrf_token": csrf(client)})
-
-
-def admin_routes(app: Any) -> list[tuple[str, str, Any]]:
-    """(method, url, required role) of every admin route, with sample path arguments."""
-    routes = []
-    for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/admin"):
-            continue
-        view = app.view_functions[rule.endpoint]
-        assert hasattr(view, "required_role"), f"{rule.endpoint}: neither @requires nor @public"
-        url = re.sub(r"<int:\w+>", "1", re.sub(r"<(?:string:)?\w+>", "x", rule.rule))
-        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
-            routes.append((method, url, view.required_role))
-    assert len(routes) > 10
-    return routes
+from helpers import PASSWORD, PEOPLE, admin_routes, csrf, log_in, work
 
 
 def test_every_admin_route_refuses_anonymous_visitors(app: Any, client: Any) -> None:

@@ -12,16 +12,15 @@ from advocacy.extensions import db
 from advocacy.models import Official
 from advocacy.officials.rows import COLUMNS, row_of_official
 
-from test_admin import PASSWORD, PEOPLE, people  # noqa: F401  # a fixture, used below
-from test_browser import (  # noqa: F401  # browser and live are fixtures
+from helpers import (
     ONE_DATABASE,
+    PASSWORD,
+    PEOPLE,
     accessibility_problems,
-    browser,
-    live,
+    needs_chromium,
     organizer_page,
     shots_for,
 )
-from test_browser import pytestmark as needs_chromium
 
 pytestmark = [needs_chromium, pytest.mark.usefixtures("people")]
 
@@ -33,7 +32,7 @@ def official(key: str) -> Official:
 
 @ONE_DATABASE
 def test_an_editor_searches_edits_and_previews_an_import(
-    app: Any, live: str, browser: Any, request: pytest.FixtureRequest  # noqa: F811
+    app: Any, live: str, browser: Any, request: pytest.FixtureRequest
 ) -> None:
     from playwright.sync_api import expect
 

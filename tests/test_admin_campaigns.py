@@ -12,9 +12,7 @@ from advocacy import clock
 from advocacy.extensions import db
 from advocacy.models import AuditEntry, Campaign, HoldReason, Letter, LetterStatus, LetterTemplate
 
-from conftest import seed_queued, work
-from test_admin import PEOPLE, csrf, log_in, people  # noqa: F401  # the fixture
-from test_end_to_end import submission
+from helpers import PEOPLE, confirmation_link, csrf, log_in, seed_queued, submission, work
 
 pytestmark = pytest.mark.usefixtures("people")
 SETTINGS = {"name": "Free Azat Miftakhov", "sender": "", "opens_at": "", "closes_at": "",
@@ -236,7 +234,6 @@ def test_going_live_lists_the_unverified_officials_first(app: Any) -> None:
 def test_markup_typed_by_supporters_or_organizers_is_inert_everywhere(
     app: Any, client: Any, sink: Any
 ) -> None:
-    from test_end_to_end import confirmation_link
 
     script = "<script>alert(1)</script>"
     owner_client = owner(app)

@@ -22,8 +22,7 @@ from advocacy.officials.rows import COLUMNS, row_of_official
 from advocacy.organizers import official_import
 from advocacy.organizers.official_import import MAX_BYTES, MAX_COLUMNS
 
-from conftest import ROOT, seed_queued
-from test_admin import PEOPLE, csrf, log_in, people  # noqa: F401  # a fixture, used below
+from helpers import PEOPLE, ROOT, csrf, log_in, seed_queued
 
 pytestmark = pytest.mark.usefixtures("people")  # the accounts of test_admin
 HOSTILE = "<script>alert(1)</script>"

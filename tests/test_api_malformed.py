@@ -9,8 +9,7 @@ from typing import Any
 import pytest
 import schemathesis
 
-from conftest import stored
-from test_end_to_end import submission
+from helpers import stored, submission
 
 DEEP = 30_000  # levels: far past Python's recursion limit, well inside the 64 KiB body limit
 

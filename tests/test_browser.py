@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-import shutil
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -14,93 +12,25 @@ from werkzeug.serving import make_server
 
 from advocacy.delivery.sink import Sink, free_port
 
-from conftest import ROOT, work
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-SHOTS = ROOT / "test-output" / "screenshots"
-pytestmark = pytest.mark.skipif(
-    not Path(CHROMIUM).exists(), reason="no chromium: .ci/run installs Debian's package"
+from helpers import (
+    CONTRAST,
+    ONE_DATABASE,
+    VIEWPORTS,
+    accessibility_problems,
+    needs_chromium,
+    shots_for,
+    stored,
+    submit_and_confirm,
+    work,
 )
 
-
-@pytest.fixture
-def live(app: Any) -> Iterator[str]:
-    """The test's app served on loopback by a real HTTP server."""
-    port = free_port()
-    app.config["ADVOCACY_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
-    server = make_server("127.0.0.1", port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{port}"
-    server.shutdown()
+pytestmark = needs_chromium
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        chromium = pw.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run",
-                  # Nothing leaves this machine: every other host name fails to resolve.
-                  "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1, EXCLUDE localhost"],
-        )
-        yield chromium
-        chromium.close()
-
-
-VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 JOURNEYS = [
     ("de", "phone", "Bitte prüfen Sie Ihren Posteingang", "Meine Briefe senden"),
     ("fr", "desktop", "Consultez votre boîte de réception", "Envoyer mes lettres"),
 ]
-# Contrast of every visible text against its background, as WCAG computes it (AA: 4.5).
-CONTRAST = """() => {
-  const lum = (rgb) => { const c = rgb.match(/[\\d.]+/g).slice(0, 3).map(Number).map(v => {
-      v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
-    return 0.2126 * c[0] + 0.7152 * c[1] + 0.0722 * c[2]; };
-  const background = (el) => { for (; el; el = el.parentElement) {
-      const bg = getComputedStyle(el).backgroundColor;
-      if (bg && !bg.startsWith("rgba(0, 0, 0, 0)") && bg !== "transparent") return bg; }
-    return "rgb(255, 255, 255)"; };
-  const low = [];
-  for (const el of document.querySelectorAll("body *")) {
-    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
-    if (!own || !el.offsetParent) continue;
-    const a = lum(getComputedStyle(el).color), b = lum(background(el));
-    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-    if (ratio < 4.5) low.push(`${el.tagName} ${el.textContent.trim().slice(0, 40)} ${ratio}`);
-  }
-  return low;
-}"""
-
-
-def accessibility_problems(page: Any) -> list[str]:
-    """axe-core's WCAG 2 A and AA rules, run inside the page (axe-playwright-python)."""
-    from axe_playwright_python.sync_playwright import Axe
-
-    options = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21aa"]}}
-    results = Axe().run(page, options={**options, "resultTypes": ["violations"]})
-    return [f"{v['id']}: {[n['target'] for n in v['nodes']]}"
-            for v in results.response["violations"]]
-
-
-def organizer_page(browser: Any, live: str, email: str, password: str, **options: Any) -> Any:
-    """A desktop page logged in to the admin as this organizer."""
-    page = browser.new_page(viewport=VIEWPORTS["desktop"], locale="en", **options)
-    page.goto(f"{live}/admin/login")
-    page.fill("#email", email)
-    page.fill("#password", password)
-    page.click("button[type=submit]")
-    return page
-
-
-def shots_for(request: pytest.FixtureRequest, name: str) -> Path:
-    folder = SHOTS / f"{name}-{request.node.callspec.params.get('database_url', '')}"
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
 
 
 def the_mail(sink: Sink, to: str) -> Any:
@@ -171,7 +101,6 @@ def test_the_counter_follows_the_letters_sent_without_a_reload(
 ) -> None:
     from playwright.sync_api import expect
 
-    from test_end_to_end import submit_and_confirm
 
     page = browser.new_page(viewport=VIEWPORTS["desktop"], locale="en")
     page.clock.install()
@@ -297,15 +226,11 @@ BAD_INPUTS = [
 
 
 # The database's part (nothing stored) is proven on both elsewhere; here, SQLite is enough.
-ONE_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
 @ONE_DATABASE
 @pytest.mark.parametrize(("field", "value", "message"), BAD_INPUTS)
 def test_bad_input_in_the_browser_gets_a_message_by_its_field_and_stores_nothing(
     app: Any, live: str, browser: Any, field: str, value: str, message: str
 ) -> None:
-    from conftest import stored
 
     page = browser.new_page(viewport=VIEWPORTS["desktop"], locale="en")
     page.goto(f"{live}/")

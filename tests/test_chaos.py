@@ -23,8 +23,8 @@ from advocacy.delivery.jobs import claim
 from advocacy.delivery.sink import Sink, SinkHandler, free_port
 from advocacy.letters.compose import load
 from advocacy.organizers.controls import set_limits
-from bench import ledger
-from bench.stack import (
+from advocacy.testing import ledger
+from advocacy.testing.stack import (
     NO_LIMITS,
     PrivatePostgres,
     RedisServer,
@@ -32,9 +32,9 @@ from bench.stack import (
     postgres_bin,
     throwaway_database,
 )
-from bench.stream import Stream, supporter_letter
+from advocacy.testing.stream import Stream, supporter_letter
 
-from conftest import seed_queued, worker_env
+from helpers import seed_queued, worker_env
 
 pytestmark = pytest.mark.slow
 FAST = {"RECONCILE_EVERY_SECONDS": 1, "RETRY_BASE_SECONDS": 0.5, "STALE_SENDING_SECONDS": 5}

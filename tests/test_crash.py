@@ -20,9 +20,9 @@ from advocacy.extensions import db
 from advocacy.letters.emails import letter_message_id
 from advocacy.models import Letter
 from advocacy.organizers.controls import set_limits
-from bench.stack import NO_LIMITS, Workers
+from advocacy.testing.stack import NO_LIMITS, Workers
 
-from conftest import seed_queued, worker_env
+from helpers import seed_queued, worker_env
 
 pytestmark = pytest.mark.slow
 

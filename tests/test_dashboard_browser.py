@@ -8,28 +8,28 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_dashboard import NOW, send
 
 from advocacy.reporting.rollup import roll_up
 
-from conftest import seed_queued
-from test_admin import PASSWORD, PEOPLE, people  # noqa: F401  # a fixture, used below
-from test_browser import (  # noqa: F401  # browser and live are fixtures
+from helpers import (
+    NOW,
     ONE_DATABASE,
+    PASSWORD,
+    PEOPLE,
     accessibility_problems,
-    browser,
-    live,
+    needs_chromium,
     organizer_page,
+    seed_queued,
+    send,
     shots_for,
 )
-from test_browser import pytestmark as needs_chromium
 
 pytestmark = [needs_chromium, pytest.mark.usefixtures("people")]
 
 
 @ONE_DATABASE
 def test_a_viewer_reads_filters_and_downloads_the_dashboard(
-    app: Any, live: str, browser: Any, request: pytest.FixtureRequest,  # noqa: F811
+    app: Any, live: str, browser: Any, request: pytest.FixtureRequest,
     tmp_path: Path,
 ) -> None:
     from playwright.sync_api import expect

@@ -26,7 +26,7 @@ from advocacy.extensions import db
 from advocacy.models import HoldReason, Letter, LetterStatus, Official
 from advocacy.organizers.controls import set_digest, set_limits, set_paused
 
-from conftest import ROOT, seed_queued, work, worker_env
+from helpers import ROOT, seed_queued, work, worker_env
 
 
 def states() -> Counter[str]:
@@ -153,19 +153,6 @@ def test_a_hold_after_an_inline_wait_counts_from_the_limits_answer(
         assert letter is not None and letter.status == LetterStatus.HELD
         assert letter.hold_reason == HoldReason.LIMIT and letter.not_before is not None
         assert letter.not_before.timestamp() >= full_at + 3600, (letter.not_before, full_at)
-
-
-@pytest.fixture
-def fake_now(monkeypatch: pytest.MonkeyPatch) -> Any:
-    class Clock:
-        value = datetime(2026, 11, 28, 10, 0, tzinfo=UTC)  # a Saturday
-
-        def set(self, value: datetime) -> None:
-            self.value = value
-
-    fake = Clock()
-    monkeypatch.setattr(clock, "now", lambda: fake.value)
-    return fake
 
 
 def test_send_window_holds_until_the_officials_working_morning(

@@ -27,10 +27,10 @@ from advocacy.extensions import db
 from advocacy.letters.emails import letter_message_id
 from advocacy.models import Campaign, Letter
 from advocacy.organizers.controls import set_limits
-from bench import ledger
-from bench.stack import NO_LIMITS, PrivatePostgres, RedisServer, Workers, postgres_bin
+from advocacy.testing import ledger
+from advocacy.testing.stack import NO_LIMITS, PrivatePostgres, RedisServer, Workers, postgres_bin
 
-from conftest import seed_queued, worker_env
+from helpers import seed_queued, worker_env
 
 pytestmark = pytest.mark.slow
 FAST = {"RECONCILE_EVERY_SECONDS": 1, "RETRY_BASE_SECONDS": 0.5}
@@ -54,7 +54,7 @@ def database_url(cluster: PrivatePostgres | None, tmp_path: Path) -> Iterator[st
     if cluster is None:
         yield f"sqlite:///{tmp_path / 'faults.db'}"
         return
-    from bench.stack import throwaway_database
+    from advocacy.testing.stack import throwaway_database
 
     with throwaway_database(cluster.admin_url, "faults") as url:
         yield url

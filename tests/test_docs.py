@@ -7,7 +7,7 @@ import re
 from advocacy.cli import COMMANDS
 from advocacy.config import ENVIRONMENT_VARIABLES
 
-from conftest import ROOT
+from helpers import ROOT
 
 DOC = (ROOT / "docs" / "operations.md").read_text()
 GUNICORNS_OWN = {"WEB_CONCURRENCY", "GUNICORN_CMD_ARGS", "POSTGRES_PASSWORD"}

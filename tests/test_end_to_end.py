@@ -11,36 +11,15 @@ from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
 from advocacy.models import Letter, LetterStatus, Official, Submission
 
-from conftest import work
-
-SUPPORTER = {"name": "Marie Dubois", "email": "Marie.Dubois@Example.org", "city": "Lyon",
-             "country": "FR"}
-
-
-def submission(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "campaign": "free-azat-miftakhov", "body": "un", "language": "en",
-        "supporter": dict(SUPPORTER), "personal_note": "I teach mathematics in Lyon.",
-        "consent": True, "ref": "solidarite-freeazat",
-    }
-    data.update(changes)
-    return data
-
-
-def submit_and_confirm(app: Any, client: Any, sink: Sink,
-                       data: dict[str, Any] | None = None) -> None:
-    """A supporter writes (to the UN unless `data` says), gets the confirmation, confirms."""
-    assert client.post("/api/letters", json=data or submission()).status_code == 202
-    work(app)
-    assert client.post(confirmation_link(sink)).status_code == 200
-
-
-def confirmation_link(sink: Sink) -> str:
-    [mail] = [m for m in sink.received if "confirm" in m.message()["Subject"].lower()]
-    body = mail.message().get_content()
-    match = re.search(r"https?://[^/\s]+(/confirm/\S+)", body)
-    assert match, body
-    return match.group(1)
+from helpers import (
+    ROOT,
+    SUPPORTER,
+    confirmation_link,
+    submission,
+    submit_and_confirm,
+    work,
+    worker_env,
+)
 
 
 def test_one_letter_end_to_end(app: Any, client: Any, sink: Sink) -> None:
@@ -179,7 +158,6 @@ def test_worker_py_delivers_in_its_own_process(
     import subprocess
     import sys
 
-    from conftest import ROOT, worker_env
 
     submit_and_confirm(app, client, sink)
     env = worker_env(app, sink.url, tmp_path)

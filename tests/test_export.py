@@ -17,7 +17,7 @@ from advocacy.letters.versions import Draft, current_template, save
 from advocacy.models import Body, LetterTemplate, Official
 from advocacy.organizers.accounts import set_organizer
 
-from conftest import ROOT
+from helpers import ROOT
 
 FILE_FIELDS = ("key", "office", "holder", "country", "languages", "timezone", "email",
                "contact_page", "postal_address", "source", "verified", "salutations",

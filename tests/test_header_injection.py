@@ -21,10 +21,9 @@ from advocacy.delivery.queue import enqueue_confirmation, enqueue_letters
 from advocacy.delivery.sink import Received, Sink
 from advocacy.extensions import db
 from advocacy.organizers.controls import set_limits
-from bench.stack import NO_LIMITS
+from advocacy.testing.stack import NO_LIMITS
 
-from conftest import ROOT, worker_env
-from test_end_to_end import submission
+from helpers import ROOT, submission, submit_and_confirm, work, worker_env
 
 EVIL = "evil@evil.example"
 _CRLF_BCC = base64.b64encode(f"\r\nBcc: {EVIL}".encode()).decode()
@@ -198,8 +197,6 @@ def test_a_long_subject_in_another_script_folds_with_crlf(app: Any, client: Any,
                                                           sink: Sink) -> None:
     # The Russian subject is folded into encoded words; Header.encode folds with a bare LF
     # unless told otherwise, and relays that refuse bare LFs (SMTP smuggling) refused them.
-    from conftest import work
-    from test_end_to_end import submit_and_confirm
 
     submit_and_confirm(app, client, sink, submission(language="ru"))
     work(app)

@@ -15,9 +15,7 @@ from sqlalchemy import func, select
 from advocacy.extensions import db
 from advocacy.models import Submission
 
-from conftest import csrf_token, stored
-from test_end_to_end import submission
-from test_form import GOOD
+from helpers import GOOD, csrf_token, stored, submission
 
 MISSING = object()
 SETTINGS = settings(max_examples=120, deadline=None, database=None,

@@ -18,7 +18,7 @@ from advocacy import create_app
 from advocacy.extensions import db
 from advocacy.models import Body, LetterTemplate, Official
 
-from conftest import ROOT
+from helpers import ROOT
 
 
 @pytest.fixture

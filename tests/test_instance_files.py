@@ -17,7 +17,7 @@ import pytest
 
 from advocacy import create_app
 
-from conftest import ROOT
+from helpers import ROOT
 
 # What `advocacy run` does on a fresh machine: the SQLite file in instance/, the embedded
 # Redis saving its dump there, and the sink keeping each email, under a umask of 022.

@@ -18,8 +18,15 @@ from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
 from advocacy.models import Body, Letter, LetterStatus, Official, Submission, Supporter
 
-from conftest import csrf_token, statements, stored, work
-from test_end_to_end import SUPPORTER, confirmation_link, submission
+from helpers import (
+    SUPPORTER,
+    confirmation_link,
+    csrf_token,
+    statements,
+    stored,
+    submission,
+    work,
+)
 
 # Headers that differ between any two answers, whoever asks: the time, and the per-IP limit's
 # count (the same for both addresses, it counts requests).

@@ -15,9 +15,7 @@ from advocacy.extensions import db
 from advocacy.intake.consent import notice_version
 from advocacy.models import Campaign, OwnMail, Submission
 
-from conftest import stored, work
-from test_end_to_end import submission, submit_and_confirm
-from test_form import GOOD
+from helpers import GOOD, SUPPORTER, post, stored, submission, submit_and_confirm, work
 
 OWN = {"body": "un", "language": "en", "name": "Jonas Weber", "city": "Leipzig",
        "supporter_country": "DE", "personal_note": "Ich unterrichte Mathematik."}
@@ -146,7 +144,6 @@ def test_consent_to_the_campaigns_own_notice_records_that_notice(client: Any) ->
 
 
 def test_the_form_records_the_newsletter_only_when_ticked(client: Any) -> None:
-    from test_form import post
 
     assert post(client, newsletter="yes").status_code == 200
     assert post(client, email="other@example.org").status_code == 200
@@ -227,7 +224,6 @@ def test_the_embed_page_gives_the_snippet_with_this_sites_address(client: Any) -
 def test_the_preview_is_exactly_the_letter_the_official_receives(
     app: Any, client: Any, sink: Sink
 ) -> None:
-    from test_end_to_end import SUPPORTER
 
     data = submission(language="fr", body="coe")
     submit_and_confirm(app, client, sink, data)

@@ -18,9 +18,7 @@ from advocacy.letters.render import choose_subject
 from advocacy.letters.versions import current_template
 from advocacy.models import AuditEntry, Body, Letter, LetterTemplate, Organizer
 
-from conftest import seed_queued, work
-from test_admin import PEOPLE, csrf, log_in, people  # noqa: F401  # people is a fixture
-from test_delivery import fake_now  # noqa: F401  # a fixture
+from helpers import PEOPLE, csrf, log_in, seed_queued, work
 
 UN_EN = "/admin/letters/free-azat-miftakhov/un/en"
 ONE_DATABASE = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -51,7 +49,7 @@ def form_of(template: LetterTemplate, **changes: str) -> dict[str, str]:
 
 
 @pytest.fixture
-def editor(app: Any, people: dict[str, Organizer]) -> Any:  # noqa: F811
+def editor(app: Any, people: dict[str, Organizer]) -> Any:
     client = app.test_client()
     log_in(client, PEOPLE["editor"])
     client.token = csrf(client, UN_EN)
@@ -63,7 +61,7 @@ def save(client: Any, **changes: str) -> Any:
 
 
 def test_the_list_shows_each_body_and_language_with_its_current_version(
-    app: Any, people: dict[str, Organizer]  # noqa: F811
+    app: Any, people: dict[str, Organizer]
 ) -> None:
     client = app.test_client()
     log_in(client, PEOPLE["viewer"])
@@ -75,7 +73,7 @@ def test_the_list_shows_each_body_and_language_with_its_current_version(
 
 
 def test_a_viewer_reads_the_letter_but_cannot_change_it(
-    app: Any, people: dict[str, Organizer]  # noqa: F811
+    app: Any, people: dict[str, Organizer]
 ) -> None:
     client = app.test_client()
     log_in(client, PEOPLE["viewer"])
@@ -189,7 +187,7 @@ def test_the_huge_letter_is_refused_for_its_length(app: Any) -> None:
 
 
 def test_a_stale_page_cannot_overwrite_a_colleagues_version(
-    app: Any, editor: Any, people: dict[str, Organizer]  # noqa: F811
+    app: Any, editor: Any, people: dict[str, Organizer]
 ) -> None:
     stale = form_of(current(), subject="My subject")
     owner = app.test_client()
@@ -375,7 +373,7 @@ def test_each_letter_takes_one_subject_by_its_id_and_keeps_it(
 
 
 def test_a_digest_takes_one_subject_by_its_key(
-    app: Any, editor: Any, sink: Sink, fake_now: Any  # noqa: F811
+    app: Any, editor: Any, sink: Sink, fake_now: Any
 ) -> None:
     from advocacy.delivery.reconcile import reconcile
     from advocacy.organizers.controls import set_digest, set_limits

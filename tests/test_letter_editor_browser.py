@@ -6,21 +6,19 @@ from typing import Any
 
 from advocacy.models import Organizer
 
-from test_admin import PASSWORD, PEOPLE, people  # noqa: F401  # people is a fixture
-from test_browser import (  # noqa: F401  # live and browser are fixtures; pytestmark skips
+from helpers import (
     ONE_DATABASE,
+    PASSWORD,
+    PEOPLE,
     SHOTS,
     accessibility_problems,
-    browser,
-    live,
     organizer_page,
-    pytestmark,
 )
 
 
 @ONE_DATABASE
 def test_an_editor_previews_saves_and_rolls_back_a_letter(
-    app: Any, live: str, browser: Any, people: dict[str, Organizer]  # noqa: F811
+    app: Any, live: str, browser: Any, people: dict[str, Organizer]
 ) -> None:
     from playwright.sync_api import expect
 

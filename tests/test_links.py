@@ -29,9 +29,7 @@ from advocacy.models import Letter, LetterStatus, Submission
 from advocacy.privacy.retention import purge
 from advocacy.privacy.rights import erase
 
-from conftest import csrf_token, work, worker_env
-from test_admin import PEOPLE, admin_routes, log_in, people  # noqa: F401  # people: a fixture
-from test_end_to_end import submission
+from helpers import PEOPLE, admin_routes, csrf_token, log_in, submission, work, worker_env
 
 BASE = "http://campaign.test"
 
@@ -287,7 +285,7 @@ def private(reply: Any) -> bool:
 
 
 def test_every_private_page_is_kept_out_of_caches_and_search_engines(
-    app: Any, client: Any, people: Any  # noqa: F811
+    app: Any, client: Any, people: Any
 ) -> None:
     sub = written(client)
     paths = tokens_of(sub)

@@ -10,7 +10,7 @@ from importlib.metadata import requires
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from conftest import ROOT
+from helpers import ROOT
 
 
 def locked() -> dict[str, tuple[str, str]]:

@@ -16,6 +16,8 @@ from advocacy.delivery.mail import RelayError, Transport
 from advocacy.delivery.sink import SinkHandler, free_port
 from advocacy.letters.emails import Outgoing
 
+from helpers import seed_queued, work
+
 USER, PASSWORD = "campaign", "s3cret pass/word"
 
 
@@ -121,7 +123,6 @@ def test_relay_down_keeps_letters_queued_for_later(app: Any, sink: Any) -> None:
     from advocacy.models import Letter
     from advocacy.organizers.controls import set_limits
 
-    from conftest import seed_queued, work
 
     set_limits(None, {"relay": None, "per_official_hour": None, "window": None})
     app.config["SMTP_URL"] = f"smtp://127.0.0.1:{free_port()}"  # nothing listens there

@@ -16,6 +16,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from helpers import submission, with_supporter
+
 EXAMPLES = 30  # per operation, mode and database: the whole suite stays within minutes
 # No 5xx, and every status, content type, header and body as described. Not schemathesis'
 # "valid data is accepted": the description cannot say which two letters are a country or
@@ -45,9 +47,7 @@ def test_the_api_answers_as_described(app: Any) -> None:
 
 def test_the_answers_generation_rarely_reaches_are_as_described(app: Any, client: Any) -> None:
     """429, 413, a repeat address answered like a new one, a 422 with contact pages."""
-    from test_api import with_supporter
 
-    from test_end_to_end import submission
 
     letters = schemathesis.openapi.from_wsgi("/api/openapi.json", app)["/api/letters"]["POST"]
 

@@ -15,7 +15,7 @@ from advocacy import create_app
 from advocacy.delivery.sink import free_port
 from advocacy.extensions import db
 
-from conftest import ROOT
+from helpers import ROOT
 
 LETTER = {"body": "un", "language": "en", "consent": True,
           "supporter": {"name": "Ada Example", "email": "ada@example.org", "city": "Lyon",

@@ -31,11 +31,8 @@ from advocacy.privacy.retention import purge_if_due
 from advocacy.privacy.rights import erase
 from advocacy.reporting.handover import Scope, letters
 
-from conftest import csrf_token, work
-from test_browser import ONE_DATABASE, browser, live  # noqa: F401  # fixtures
-from test_end_to_end import confirmation_link
-from test_reply_authentication import OFFICIAL, dns, signed
-from test_reply_authentication import answer as reply_message
+from helpers import OFFICIAL, ONE_DATABASE, confirmation_link, csrf_token, dns, signed, work
+from helpers import answer as reply_message
 
 WRITER = {"name": "Zorana Vukotić-Quill", "email": "zq.private@example.org",
           "city": "Quillhaven", "country": "FR"}
@@ -377,7 +374,7 @@ def test_hsts_in_live_mode_over_https(app: Any) -> None:
 @ONE_DATABASE
 @pytest.mark.usefixtures("app")
 def test_the_page_works_under_its_policy_and_warns_in_the_browser(
-    live: str, browser: Any  # noqa: F811
+    live: str, browser: Any
 ) -> None:
     from playwright.sync_api import expect
 

@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_dashboard import NOW, send
 
 from advocacy.reporting.rollup import roll_up
 
-from conftest import seed_queued, worker_env
+from helpers import NOW, seed_queued, send, worker_env
 
 BAR = re.compile(r"\[#+\]  100%")  # click's bar, drawn to its end
 

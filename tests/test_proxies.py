@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_api import with_supporter
 
 from advocacy import create_app
 from advocacy.config import ConfigError, from_environment
+
+from helpers import with_supporter
 
 SAME_SETUP = ("TESTING", "SQLALCHEMY_DATABASE_URI", "REDIS_URL", "QUEUE_NAME", "SMTP_URL",
               "ADVOCACY_SENDER", "ADVOCACY_PUBLIC_URL", "STATS_CACHE_SECONDS")

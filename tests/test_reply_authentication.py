@@ -9,17 +9,13 @@ the supporter gets no email about them.
 
 from __future__ import annotations
 
-import base64
 import re
 import smtplib
 from email.message import EmailMessage
-from email.policy import SMTP
 from typing import Any
 
 import dkim
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import select
 
 from advocacy.delivery.sink import Sink, free_port
@@ -29,58 +25,19 @@ from advocacy.models import Campaign, Letter, Official, Reply
 from advocacy.privacy.replies import authenticate, inbound_server, organisational_domain
 from advocacy.privacy.rights import everything_about
 
-from conftest import work
-from test_end_to_end import confirmation_link
-
-OFFICIAL = "urgent-action@ohchr.org"  # in targets/un.toml
-SELECTOR = b"sel2026"
-
-
-def _key() -> tuple[bytes, bytes]:
-    """A fresh RSA key: its PEM (for dkimpy's signer) and its DNS TXT record (for the stub)."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                            serialization.NoEncryption())
-    der = key.public_key().public_bytes(serialization.Encoding.DER,
-                                        serialization.PublicFormat.SubjectPublicKeyInfo)
-    return pem, b"v=DKIM1; k=rsa; p=" + base64.b64encode(der)
-
-
-OFFICE_KEY, OFFICE_TXT = _key()
-OTHER_KEY, OTHER_TXT = _key()
-
-
-class StubDNS:
-    """dkimpy's `dnsfunc`: the test keys' TXT records, and a note of every name asked for."""
-
-    def __init__(self, records: dict[str, bytes]) -> None:
-        self.records = records
-        self.asked: list[str] = []
-
-    def __call__(self, name: bytes | str, timeout: int = 5) -> bytes | None:
-        shown = name.decode() if isinstance(name, bytes) else name
-        self.asked.append(shown)
-        return self.records.get(shown.lower())
-
-
-def dns() -> StubDNS:
-    return StubDNS({"sel2026._domainkey.ohchr.org.": OFFICE_TXT,
-                    "sel2026._domainkey.mail.ohchr.org.": OFFICE_TXT,
-                    "sel2026._domainkey.attacker.example.": OTHER_TXT})
-
-
-def answer(sender: str = "Office <office@ohchr.org>", to: str = "reply+1-x@campaign.test",
-           text: str = "We have received your letter and will raise the case.") -> bytes:
-    msg = EmailMessage()
-    msg["From"], msg["To"], msg["Subject"] = sender, to, "Re: your letter"
-    msg.set_content(text)
-    return msg.as_bytes(policy=SMTP)
-
-
-def signed(raw: bytes, domain: str = "ohchr.org", key: bytes = OFFICE_KEY,
-           length: bool = False) -> bytes:
-    return dkim.sign(raw, SELECTOR, domain.encode(), key, length=length) + raw
-
+from helpers import (
+    OFFICE_KEY,
+    OFFICIAL,
+    OTHER_KEY,
+    OTHER_TXT,
+    SELECTOR,
+    StubDNS,
+    answer,
+    confirmation_link,
+    dns,
+    signed,
+    work,
+)
 
 # --- the check itself ----------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from advocacy.extensions import db
 from advocacy.models import RollupMark
 from advocacy.privacy.retention import MARK, PURGE_EVERY, PurgeReport, claim_purge, purge_if_due
 
-from conftest import start_and_see_it_wait_on_its_claim
+from helpers import start_and_see_it_wait_on_its_claim
 
 
 def purge_in_another_worker(app: Any, now: Any, results: list[PurgeReport | None]) -> None:

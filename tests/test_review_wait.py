@@ -22,8 +22,7 @@ from advocacy.delivery.reconcile import reconcile
 from advocacy.extensions import db
 from advocacy.models import Letter, LetterStatus
 
-from conftest import seed_queued
-from test_admin import PEOPLE, log_in, people  # noqa: F401  # people is a fixture
+from helpers import PEOPLE, log_in, seed_queued
 
 
 def stuck(ids: list[int], ago: timedelta, by: str = "gone-host:4242", on_wire: bool = True
@@ -96,7 +95,7 @@ def hhmm(at: datetime) -> str:
 
 
 def test_the_dashboard_says_how_many_letters_wait_for_the_decision_and_why(
-    app: Any, people: Any  # noqa: F811
+    app: Any, people: Any
 ) -> None:
     ids = seed_queued(3)  # six letters
     live = SimpleWorker([get_queue()], connection=get_redis())
@@ -126,7 +125,7 @@ def test_the_dashboard_says_how_many_letters_wait_for_the_decision_and_why(
 
 
 def test_the_dashboard_says_so_when_it_cannot_tell_whether_a_worker_runs(
-    app: Any, people: Any  # noqa: F811
+    app: Any, people: Any
 ) -> None:
     client = app.test_client()
     log_in(client, PEOPLE["viewer"])

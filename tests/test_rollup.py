@@ -8,13 +8,19 @@ from typing import Any
 
 import pytest
 from sqlalchemy import delete, select
-from test_dashboard import NOW, agree_under_every_filter, elsewhere, send
 
 from advocacy.extensions import db
 from advocacy.models import LatencyCount, RollupMark, SentCount, SubmissionCount
 from advocacy.reporting.rollup import STEPS, mark, roll_up
 
-from conftest import seed_queued, start_and_see_it_wait_on_its_claim
+from helpers import (
+    NOW,
+    agree_under_every_filter,
+    elsewhere,
+    seed_queued,
+    send,
+    start_and_see_it_wait_on_its_claim,
+)
 
 LATER = NOW + timedelta(hours=2)
 

@@ -25,8 +25,7 @@ import pytest
 
 from advocacy.delivery.sink import Sink, free_port
 
-from conftest import worker_env
-from test_end_to_end import submission
+from helpers import submission, worker_env
 
 TIMEOUT = 2  # CLIENT_TIMEOUT_SECONDS for this server
 TRICKLE = 0.01  # seconds between the trickling client's bytes

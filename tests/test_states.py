@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import seed_queued
 from sqlalchemy import select, text
 from sqlalchemy.schema import CreateTable
 
@@ -24,8 +25,6 @@ from advocacy.letters.states import (
     transition,
 )
 from advocacy.models import Letter
-
-from conftest import seed_queued
 
 PACKAGE = Path(__file__).resolve().parent.parent / "advocacy"
 MOVES = {(source, to) for source, targets in ALLOWED.items() for to in targets}

@@ -11,7 +11,7 @@ import pytest
 from babel.messages.pofile import read_po
 from markupsafe import escape
 
-from conftest import ROOT
+from helpers import ROOT, submission
 
 TRANSLATIONS = ROOT / "advocacy" / "translations"
 LANGS = ["fr", "de", "ru", "es"]
@@ -74,7 +74,6 @@ def translation(lang: str, msgid: str) -> str:
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_field_messages_speak_the_supporters_language(client: Any, lang: str) -> None:
-    from test_end_to_end import submission
 
     consent = "Your consent is needed to send letters in your name."
     reply = client.post("/api/letters", json=submission(consent=False),

@@ -18,9 +18,9 @@ from rq.registry import FinishedJobRegistry
 from advocacy.delivery.queue import enqueue_letters, get_queue
 from advocacy.delivery.sink import Received, Sink, free_port
 from advocacy.organizers.controls import set_limits
-from bench.stack import NO_LIMITS, RedisServer, Workers, wait_for
+from advocacy.testing.stack import NO_LIMITS, RedisServer, Workers, wait_for
 
-from conftest import seed_queued, worker_env
+from helpers import seed_queued, worker_env
 
 pytestmark = pytest.mark.slow
 

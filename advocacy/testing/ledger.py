@@ -75,7 +75,7 @@ def audit(accepted: Iterable[int], received: list[str], sender: str) -> dict[str
     sent = {i for i, s in found.items() if s == LetterStatus.SENT}
     by_id = {letter_message_id(i, sender): i for i in found}
     arrived = {by_id[m] for m in counts if m in by_id}
-    report = {
+    report: dict[str, Any] = {
         "accepted": len(accepted),
         "in_database": len(found),
         "by_state": dict(Counter(str(s) for s in found.values())),
@@ -85,6 +85,6 @@ def audit(accepted: Iterable[int], received: list[str], sender: str) -> dict[str
         "sent_never_received": len(sent - arrived),
         "received_twice": sum(1 for m, n in counts.items() if n > 1 and m in by_id),
     }
-    report["lost"] = (report["missing_from_database"] + report["not_delivered"]
-                      + report["sent_never_received"] + report["received_twice"])
+    report["lost"] = sum(report[k] for k in ("missing_from_database", "not_delivered",
+                                             "sent_never_received", "received_twice"))
     return report

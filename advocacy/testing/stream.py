@@ -1,4 +1,4 @@
-"""Supporters writing and confirming in a thread, while faults happen (bench/chaos.py, tests).
+"""Supporters writing and confirming in a thread, while faults happen (bench/chaos.py, slow tests).
 
 The stream posts letters to the JSON API and opens each accepted submission's confirmation
 link (built from the database, as the email carries it), through whatever `Web` it is

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+from advocacy.delivery.sink import free_port
 
-from advocacy.delivery.sink import free_port  # noqa: E402
+# The checkout: worker.py and the processes' working directory (this is test and bench
+# support, run from a checkout, never from an installed wheel).
+ROOT = Path(__file__).resolve().parent.parent.parent
 
 LOCAL_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
