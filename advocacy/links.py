@@ -5,23 +5,24 @@ link never opens another's page."""
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 from advocacy.extensions import db
-from advocacy.models import (
-    Submission,
-    Supporter,
-)
+from advocacy.models import Submission, Supporter
 
 CONFIRM_SALT = "advocacy-confirm"
+STATUS_SALT = "advocacy-status"
+DATA_SALT = "advocacy-my-data"
+DATA_LINK_MAX_AGE = 2 * 24 * 3600
+Row = TypeVar("Row", Submission, Supporter)
 
 
 class ConfirmationError(Exception):
     """A confirmation link that is invalid or expired."""
-
-STATUS_SALT = "advocacy-status"
 
 
 def _serializer(salt: str) -> URLSafeTimedSerializer:
@@ -33,27 +34,25 @@ def _link(path: str, salt: str, row_id: int) -> str:
     return f"{current_app.config['ADVOCACY_PUBLIC_URL']}/{path}/{token}"
 
 
-def _signed_id(token: str, salt: str, max_age: int | None, expired: str) -> int:
-    """The id a signed link stands for, or ConfirmationError saying what is wrong."""
+def _row_for(model: type[Row], token: str, salt: str, max_age: int | None, expired: str,
+             gone: str) -> Row:
+    """The row a signed link stands for, or ConfirmationError saying what is wrong."""
     try:
-        return int(_serializer(salt).loads(token, max_age=max_age))
+        row_id = int(_serializer(salt).loads(token, max_age=max_age))
     except SignatureExpired:
         raise ConfirmationError(expired) from None
     except (BadSignature, ValueError, TypeError):
         raise ConfirmationError(_("This link is not valid: please copy it whole.")) from None
+    row = db.session.get(model, row_id)
+    if row is None:
+        raise ConfirmationError(gone)
+    return row
 
 
 def submission_for(token: str, salt: str, max_age: int | None) -> Submission:
-    submission_id = _signed_id(token, salt, max_age,
-                               _("This link has expired: please write your letter again."))
-    submission = db.session.get(Submission, submission_id)
-    if submission is None:
-        raise ConfirmationError(_("These letters no longer exist."))
-    return submission
-
-DATA_SALT = "advocacy-my-data"
-
-DATA_LINK_MAX_AGE = 2 * 24 * 3600
+    return _row_for(Submission, token, salt, max_age,
+                    _("This link has expired: please write your letter again."),
+                    _("These letters no longer exist."))
 
 
 def data_link(supporter_id: int) -> str:
@@ -62,12 +61,9 @@ def data_link(supporter_id: int) -> str:
 
 
 def supporter_for_data_token(token: str) -> Supporter:
-    supporter_id = _signed_id(token, DATA_SALT, DATA_LINK_MAX_AGE,
-                              _("This link has expired: ask for a new one."))
-    supporter = db.session.get(Supporter, supporter_id)
-    if supporter is None:
-        raise ConfirmationError(_("This link is not valid: please copy it whole."))
-    return supporter
+    return _row_for(Supporter, token, DATA_SALT, DATA_LINK_MAX_AGE,
+                    _("This link has expired: ask for a new one."),
+                    _("This link is not valid: please copy it whole."))
 
 
 def confirmation_link(submission_id: int) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from advocacy.extensions import db
 from advocacy.letters.render import LetterRenderError, letter_context, render_letter
 from advocacy.letters.versions import Draft, content_hash
 from advocacy.models import Body, Campaign, LetterTemplate
-from advocacy.officials.files import BODY_SLUGS, LANGUAGES, NESTED_TOO_DEEPLY
+from advocacy.officials.files import BODY_SLUGS, LANGUAGES, read_toml
 from advocacy.progress import Advance, counted, nothing
 
 REQUIRED = ("subject", "default_salutation", "body")
@@ -65,12 +64,7 @@ def read_letter_file(path: Path) -> LetterFile:
         raise TemplateFileError(f"{path}: folder must be one of {', '.join(BODY_SLUGS)}")
     if language not in LANGUAGES:
         raise TemplateFileError(f"{path}: language must be one of {', '.join(LANGUAGES)}")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise TemplateFileError(f"{path}: not valid TOML: {exc}") from None
-    except RecursionError:  # tomllib recurses into each nested array or table
-        raise TemplateFileError(f"{path}: not valid TOML: {NESTED_TOO_DEEPLY}") from None
+    data = read_toml(path, TemplateFileError)
     extra = set(data) - set(REQUIRED) - set(OPTIONAL)
     if extra:
         raise TemplateFileError(f"{path}: unknown keys {', '.join(sorted(extra))}")

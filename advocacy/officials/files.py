@@ -7,7 +7,7 @@ import json
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
@@ -165,14 +165,19 @@ def _describe(exc: ValidationError, data: dict[str, object]) -> str:
     return f"{where}: {error_message(first)}"
 
 
+def read_toml(path: Path, error: type[ValueError]) -> dict[str, Any]:
+    """A shipped data file's TOML (officials or letters), or `error` naming the file."""
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: not valid TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses into each nested array or table
+        raise error(f"{path}: not valid TOML: {NESTED_TOO_DEEPLY}") from None
+
+
 def read_officials_file(path: Path) -> OfficialsFile:
     """Parse and validate one officials file; OfficialsFileError names file, entry, reason."""
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise OfficialsFileError(f"{path}: not valid TOML: {exc}") from None
-    except RecursionError:  # tomllib recurses into each nested array or table
-        raise OfficialsFileError(f"{path}: not valid TOML: {NESTED_TOO_DEEPLY}") from None
+    data = read_toml(path, OfficialsFileError)
     try:
         parsed = OfficialsFile.model_validate(data)
     except ValidationError as exc:
