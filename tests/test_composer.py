@@ -13,7 +13,6 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
 
-from conftest import work
 from sqlalchemy import select
 
 from advocacy.delivery.sink import Sink
@@ -22,6 +21,8 @@ from advocacy.letters.compose import composed, load
 from advocacy.models import Body, Campaign, Letter, LetterTemplate, Official, Submission
 from advocacy.officials.choose import choose_officials
 from advocacy.public import _placeholders, letter_form
+
+from helpers import work
 
 NOTE = "I teach mathematics in Lyon; Ça va, «mes amis»."
 

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import seed_queued
 from sqlalchemy import select, text
 from sqlalchemy.schema import CreateTable
 
@@ -25,6 +24,8 @@ from advocacy.letters.states import (
     transition,
 )
 from advocacy.models import Letter
+
+from helpers import seed_queued
 
 PACKAGE = Path(__file__).resolve().parent.parent / "advocacy"
 MOVES = {(source, to) for source, targets in ALLOWED.items() for to in targets}
