@@ -18,15 +18,7 @@ from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
 from advocacy.models import Body, Letter, LetterStatus, Official, Submission, Supporter
 
-from helpers import (
-    SUPPORTER,
-    confirmation_link,
-    csrf_token,
-    statements,
-    stored,
-    submission,
-    work,
-)
+from helpers import SUPPORTER, confirmation_link, csrf_token, statements, stored, submission, work
 
 # Headers that differ between any two answers, whoever asks: the time, and the per-IP limit's
 # count (the same for both addresses, it counts requests).

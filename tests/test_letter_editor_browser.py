@@ -6,14 +6,7 @@ from typing import Any
 
 from advocacy.models import Organizer
 
-from helpers import (
-    ONE_DATABASE,
-    PASSWORD,
-    PEOPLE,
-    SHOTS,
-    accessibility_problems,
-    organizer_page,
-)
+from helpers import ONE_DATABASE, PASSWORD, PEOPLE, SHOTS, accessibility_problems, organizer_page
 
 
 @ONE_DATABASE

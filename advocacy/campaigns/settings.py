@@ -8,21 +8,13 @@ from typing import Any, Protocol
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import ValidationError
-from sqlalchemy import (
-    func,
-    select,
-)
+from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
 
 from advocacy import audit
 from advocacy.campaigns.limits import campaign_limits
 from advocacy.extensions import db
-from advocacy.models import (
-    Campaign,
-    CampaignStatus,
-    LetterTemplate,
-    Organizer,
-)
+from advocacy.models import Campaign, CampaignStatus, LetterTemplate, Organizer
 from advocacy.officials.files import BODY_SLUGS, is_country
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}$")

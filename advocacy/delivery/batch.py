@@ -26,12 +26,7 @@ from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.letters.compose import LetterRow
 from advocacy.letters.states import ForbiddenTransition, Transition
-from advocacy.models import (
-    HoldReason,
-    Letter,
-    LetterStatus,
-    Official,
-)
+from advocacy.models import HoldReason, Letter, LetterStatus, Official
 
 log = logging.getLogger(__name__)
 LETTERS = cast(Table, Letter.__table__)  # Core statements: the hot path skips the ORM

@@ -18,18 +18,9 @@ from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.letters.addresses import sender_address
 from advocacy.letters.compose import context_of, load
-from advocacy.letters.emails import (
-    digest_message,
-)
-from advocacy.letters.render import (
-    choose_subject,
-    country_name,
-    render_letter,
-)
-from advocacy.models import (
-    HoldReason,
-    Letter,
-)
+from advocacy.letters.emails import digest_message
+from advocacy.letters.render import choose_subject, country_name, render_letter
+from advocacy.models import HoldReason, Letter
 
 
 def send_digest(key: str) -> int:

@@ -17,19 +17,16 @@ from advocacy.delivery.limits import DeliveryLimiter
 from advocacy.delivery.schedule import schedule_digest
 from advocacy.letters import states
 from advocacy.letters.compose import LetterRow
-from advocacy.models import (
-    CampaignStatus,
-    HoldReason,
-)
+from advocacy.models import CampaignStatus, HoldReason
 
 
-def _limits(letter: LetterRow, cache: dict[int, RateLimits]) -> RateLimits:
+def limits_of(letter: LetterRow, cache: dict[int, RateLimits]) -> RateLimits:
     if letter.campaign_id not in cache:
         cache[letter.campaign_id] = campaign_limits(letter.campaign_limits)
     return cache[letter.campaign_id]
 
 
-def _gate(letter: LetterRow, limits: RateLimits, limiter: DeliveryLimiter, batch: Batch) -> bool:
+def may_go(letter: LetterRow, limits: RateLimits, limiter: DeliveryLimiter, batch: Batch) -> bool:
     """Everything that may keep a letter back; True when it may go now."""
     cfg = current_app.config
     if not letter.official_active:

@@ -27,21 +27,16 @@ from advocacy import clock
 from advocacy.campaigns.limits import RateLimits
 from advocacy.delivery import mail
 from advocacy.delivery.batch import AMBIGUOUS, LETTERS, Batch, worker_id
-from advocacy.delivery.gate import _gate, _limits, delivery_limiter
+from advocacy.delivery.gate import delivery_limiter, limits_of, may_go
 from advocacy.delivery.mail import smtp_refusal
 from advocacy.delivery.queue import Job
-from advocacy.delivery.schedule import _enqueue_at
+from advocacy.delivery.schedule import run_at
 from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.letters.compose import LetterRow, compose, load, render
-from advocacy.letters.render import (
-    LetterRenderError,
-)
+from advocacy.letters.render import LetterRenderError
 from advocacy.letters.states import ERASED
-from advocacy.models import (
-    HoldReason,
-    Letter,
-)
+from advocacy.models import HoldReason, Letter
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +82,7 @@ def _retry_later(letter: LetterRow, reason: str, batch: Batch) -> None:
     batch.counts["retry"] += 1
     letter_id = letter.id
     batch.after_commit.append(
-        functools.partial(_enqueue_at, until, Job.DELIVER_LETTERS, [letter_id]))
+        functools.partial(run_at, until, Job.DELIVER_LETTERS, [letter_id]))
 
 
 def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch) -> bool:
@@ -167,7 +162,7 @@ def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
                     _retry_later(letter, "relay unreachable", batch)
                     continue
                 try:
-                    go = _gate(letter, _limits(letter, limits_cache), limiter, batch)
+                    go = may_go(letter, limits_of(letter, limits_cache), limiter, batch)
                 except RedisError as exc:  # the limits cannot be counted: nothing more goes
                     redis_down = f"{type(exc).__name__}: {exc}"[:300]
                     break
@@ -196,7 +191,7 @@ def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
             rest = list(letter_ids[start + cfg["CLAIM_SIZE"]:])
             if rest:
                 with contextlib.suppress(RedisError):
-                    _enqueue_at(clock.now() + timedelta(seconds=cfg["RETRY_BASE_SECONDS"]),
+                    run_at(clock.now() + timedelta(seconds=cfg["RETRY_BASE_SECONDS"]),
                                 Job.DELIVER_LETTERS, rest)
             break
     log.info("batch of %d: %s", len(letter_ids), dict(counts),

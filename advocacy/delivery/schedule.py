@@ -18,7 +18,7 @@ def due_second(when: datetime) -> datetime:
     return whole if whole == when else whole + timedelta(seconds=1)
 
 
-def _enqueue_at(when: datetime, job: Job, *args: Any,
+def run_at(when: datetime, job: Job, *args: Any,
                 job_id: str | None = None) -> None:
     if when <= clock.now():
         queue.enqueue(job, *args, job_id=job_id)
@@ -28,9 +28,9 @@ def _enqueue_at(when: datetime, job: Job, *args: Any,
 
 def schedule_release(letter_ids: list[int], when: datetime) -> None:
     """Ask the queue to release held letters when their time comes (reconcile also does)."""
-    _enqueue_at(when + timedelta(seconds=1), Job.RELEASE_LETTERS, letter_ids)
+    run_at(when + timedelta(seconds=1), Job.RELEASE_LETTERS, letter_ids)
 
 
 def schedule_digest(key: str, when: datetime) -> None:
     job_id = "digest-" + key.replace(":", "_")  # one job per digest, however many letters
-    _enqueue_at(when, Job.SEND_DIGEST, key, job_id=job_id)
+    run_at(when, Job.SEND_DIGEST, key, job_id=job_id)

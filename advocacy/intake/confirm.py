@@ -6,10 +6,7 @@ import logging
 from typing import Any
 
 from redis.exceptions import RedisError
-from sqlalchemy import (
-    select,
-    update,
-)
+from sqlalchemy import select, update
 
 from advocacy import clock
 from advocacy.delivery import queue

@@ -12,17 +12,7 @@ from typing import Any, cast
 
 from flask_babel import gettext as _
 from redis.exceptions import RedisError
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    Table,
-    and_,
-    bindparam,
-    func,
-    insert,
-    select,
-    text,
-)
+from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, insert, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from advocacy import clock

@@ -14,7 +14,7 @@ from linkify_it import LinkifyIt
 from linkify_it.tlds import TLDS
 
 from advocacy.letters.render import NOTE_MAX, has_control
-from advocacy.officials.files import _COUNTRIES, BODY_SLUGS, LANGUAGES
+from advocacy.officials.files import BODY_SLUGS, COUNTRIES, LANGUAGES
 
 NAME_MAX = 120
 _REF = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
@@ -108,7 +108,7 @@ def _country(value: Any, label: str) -> tuple[str, str | None]:
     if not isinstance(value, str) or not value.strip():
         return "", _("%(label)s is required.", label=label)
     code = value.strip().upper()
-    if code not in _COUNTRIES:
+    if code not in COUNTRIES:
         return "", _("%(label)s must be a two-letter country code such as FR or DE.",
                    label=label)
     return code, None

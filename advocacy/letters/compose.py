@@ -17,11 +17,7 @@ from sqlalchemy import select
 
 from advocacy.extensions import db
 from advocacy.letters.addresses import reply_address, sender_address
-from advocacy.letters.emails import (
-    Outgoing,
-    display_name,
-    letter_message,
-)
+from advocacy.letters.emails import Outgoing, display_name, letter_message
 from advocacy.letters.render import (
     LetterRenderError,
     RenderedLetter,
@@ -30,14 +26,7 @@ from advocacy.letters.render import (
     letter_context,
     render_letter,
 )
-from advocacy.models import (
-    Campaign,
-    Letter,
-    LetterTemplate,
-    Official,
-    Submission,
-    Supporter,
-)
+from advocacy.models import Campaign, Letter, LetterTemplate, Official, Submission, Supporter
 from advocacy.officials.files import office_name
 
 

@@ -13,10 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import (
-    Select,
-    select,
-)
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
 from advocacy import audit
@@ -30,13 +27,7 @@ from advocacy.letters.render import (
     letter_context,
     render_letter,
 )
-from advocacy.models import (
-    Body,
-    Campaign,
-    LetterTemplate,
-    Official,
-    Organizer,
-)
+from advocacy.models import Body, Campaign, LetterTemplate, Official, Organizer
 from advocacy.officials.files import LANGUAGES
 
 SUBJECT_MAX = 300  # the column's size; a variant likewise

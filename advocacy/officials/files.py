@@ -264,11 +264,11 @@ def office_name(office: str, names: dict[str, str] | None, language: str) -> str
     return (names or {}).get(language) or office
 
 
-_COUNTRIES = frozenset(
+COUNTRIES = frozenset(
     str(code) for code in Locale.parse("en").territories if re.fullmatch(r"[A-Z]{2}", str(code))
 )
 
 
 def is_country(code: str) -> bool:
     """A two-letter ISO 3166 country code Babel knows."""
-    return code in _COUNTRIES
+    return code in COUNTRIES

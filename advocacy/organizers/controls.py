@@ -5,23 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import (
-    select,
-    update,
-)
+from sqlalchemy import select, update
 
 from advocacy.campaigns.settings import find_campaign
 from advocacy.delivery import queue
 from advocacy.extensions import db
 from advocacy.letters import states
-from advocacy.models import (
-    Campaign,
-    CampaignStatus,
-    HoldReason,
-    Letter,
-    LetterStatus,
-    Official,
-)
+from advocacy.models import Campaign, CampaignStatus, HoldReason, Letter, LetterStatus, Official
 
 
 def _campaign_or_error(slug: str | None) -> Campaign:

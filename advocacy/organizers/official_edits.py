@@ -182,7 +182,7 @@ def deactivate(by: Organizer, official: Official, reason: str = "") -> Deactivat
 
     A worker claims letters with a conditional UPDATE too, so each letter is either claimed
     (then `sending`: left alone, and counted) or cancelled here, never both. A worker that
-    reads the official after this commit cancels what it claimed (delivery.gate._gate).
+    reads the official after this commit cancels what it claimed (delivery.gate.may_go).
     """
     if not official.active:
         raise OfficialError("This official is already inactive.")
