@@ -18,8 +18,8 @@ def due_second(when: datetime) -> datetime:
     return whole if whole == when else whole + timedelta(seconds=1)
 
 
-def run_at(when: datetime, job: Job, *args: Any,
-                job_id: str | None = None) -> None:
+def run_at(when: datetime, job: Job, *args: Any, job_id: str | None = None) -> None:
+    """Queue a job now if `when` has come, else for its due second."""
     if when <= clock.now():
         queue.enqueue(job, *args, job_id=job_id)
     else:

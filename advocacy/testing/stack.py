@@ -69,6 +69,7 @@ def rss_mb(pid: int) -> float:
 
 # --- Redis ---------------------------------------------------------------------------------
 
+
 class RedisServer:
     """A redis-server of our own on a free port, in memory only: a restart comes back empty."""
 
@@ -114,6 +115,7 @@ class RedisServer:
 
 
 # --- PostgreSQL ----------------------------------------------------------------------------
+
 
 def postgres_bin() -> Path | None:
     """The newest /usr/lib/postgresql/*/bin that has initdb and pg_ctl, if any."""
@@ -217,6 +219,7 @@ def throwaway_database(admin_url: str, prefix: str = "advocacy_bench") -> Iterat
 
 
 # --- the app's own processes ---------------------------------------------------------------
+
 
 def app_env(tmp: Path, database_url: str, redis_url: str, smtp_url: str,
             **extra: str) -> dict[str, str]:
