@@ -29,7 +29,7 @@ types: $(STAMP)
 test: lint types
 	$(BIN)/pytest
 
-## The quick loop: the tests that start no whole processes (`advocacy run`, workers, chaos).
+## The quick loop: every test not marked slow (those run crashes, chaos and `advocacy run`).
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not slow"
 
