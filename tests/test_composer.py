@@ -147,3 +147,24 @@ def test_a_relayed_letter_is_previewed_without_an_address_and_sent_with_its_own(
     assert len(sent) == 1
     name, address = _pair(sent[0], "Reply-To")  # type: ignore[arg-type]
     assert name == shown["letter"].reply_to[0] and address.startswith("reply+")
+
+
+def test_load_opens_each_supporters_sealed_texts_once_for_all_their_letters(
+    app: Any, monkeypatch: Any,
+) -> None:
+    from advocacy.letters import compose
+
+    from helpers import seed_queued
+
+    ids = seed_queued(3)  # three supporters, each to both emailed UN offices
+    opened: list[str] = []
+    real = compose.unseal
+    monkeypatch.setattr(compose, "unseal", lambda token: opened.append(token) or real(token))
+    rows = load(ids)
+    assert len(rows) == 6 and len({r.supporter_email for r in rows}) == 3
+    for row in rows:  # every letter has its own supporter's plain texts
+        number = row.name.removeprefix("Supporter ")
+        assert row.personal_note == f"Note number {number}." and row.city == "Lyon"
+        assert row.supporter_email and row.supporter_email.startswith(f"supporter{number}-")
+    # name, city, note and address of each of the three: twelve, not two dozen
+    assert len(opened) == len(set(opened)) == 12
