@@ -138,3 +138,32 @@ def test_the_dashboard_says_so_when_it_cannot_tell_whether_a_worker_runs(
     assert ("1 letter waiting for a decision on whether it was sent (sending since"
             in text), text
     assert "whether their worker still runs cannot be told (Redis does not answer)" in text
+
+
+def test_a_dead_workers_letters_followed_by_a_later_mark_are_recorded_sent(app: Any) -> None:
+    # The worker writes every outcome but `sent` with the next letter's mark: a marked letter
+    # with a later mark in its claim was accepted. Only the last one marked may have arrived.
+    first, second, last, untried = seed_queued(2)
+    other_claim = seed_queued(1)[0]
+    claimed = clock.now() - timedelta(hours=1)
+    for offset, letter_id in enumerate([first, second, last]):
+        db.session.execute(update(Letter).where(Letter.id == letter_id).values(
+            status=LetterStatus.SENDING, claimed_at=claimed, claimed_by="gone-host:1",
+            on_wire_at=claimed + timedelta(seconds=offset)))
+    db.session.execute(update(Letter).where(Letter.id.in_([untried])).values(
+        status=LetterStatus.SENDING, claimed_at=claimed, claimed_by="gone-host:1"))
+    # Another claim, marked later, proves nothing about this one's letters.
+    db.session.execute(update(Letter).where(Letter.id == other_claim).values(
+        status=LetterStatus.SENDING, claimed_at=claimed + timedelta(microseconds=1),
+        claimed_by="gone-host:1", on_wire_at=claimed + timedelta(seconds=9)))
+    db.session.commit()
+
+    report = reconcile()
+
+    assert report["sent_before_a_crash"] == 2 and report["needs_review"] == 2, report
+    assert [status_of(i) for i in (first, second, last, untried, other_claim)] == [
+        "sent", "sent", "needs_review", "queued", "needs_review"]
+    db.session.expire_all()
+    sent = db.session.get_one(Letter, second)
+    assert sent.sent_at == claimed + timedelta(seconds=1) and sent.last_error is None
+    assert sent.content_hash and len(sent.content_hash) == 64  # its text's hash, as sent

@@ -1,7 +1,11 @@
 """Recording what happened to each letter of a claim: sent, retried, failed, held, ambiguous.
 
 Outcomes are buffered and written in one transaction, retried if the database is away; the
-mark that a letter's message is about to go on the wire is made durable first."""
+mark that a letter's message is about to go on the wire is made durable first, together with
+every earlier outcome but one: `sent`, the common one, waits for the end of the chunk. A
+marked letter with a later mark in its claim was therefore accepted by the relay (anything
+else would have been written with that later mark): reconcile records it sent after a crash.
+"""
 
 from __future__ import annotations
 
@@ -89,12 +93,15 @@ class Batch:
         self.decided.add(letter.id)
 
     def on_wire(self, letter: LetterRow) -> bool:
-        """Record the outcomes so far and mark `letter` as going to the relay, in one commit.
+        """Record the outcomes so far, but `sent`, and mark `letter` as going to the relay.
 
         The commit is durable (never lost in a database crash), and comes before the
-        message's first byte: a letter left `sending` without the mark was never sent, and
-        every letter before it has its outcome. False when the letter is no longer this
-        claim's (reconcile took it back from a worker it thought dead): it must not go.
+        message's first byte: a letter left `sending` without the mark was never sent; one
+        marked, with no outcome and a later mark in its claim, was accepted (its `sent` waited
+        for the chunk's end: writing it with each mark cost a tenth of the worker's CPU a
+        letter, docs/benchmarks.md); the last one marked may have arrived. False when the
+        letter is no longer this claim's (reconcile took it back from a worker it thought
+        dead): it must not go.
         """
         self.decided.add(letter.id)
         try:
@@ -126,14 +133,15 @@ class Batch:
             db.session.commit()
             self.rows, self.officials = [], []
         marked = False
-        if self.sent or mark is not None:
-            # Every letter's two statements, built once, on a connection kept for the chunk:
+        sent = self.sent if mark is None else []  # with a mark, `sent` waits (on_wire)
+        if sent or mark is not None:
+            # The marks and the chunk's `sent`, statements built once, on a connection kept:
             # through the session each commit would also take a pooled connection and ping
             # it, which cost more than the writes (measured: docs/benchmarks.md, "Delivery").
             conn = self._connection()
             try:
-                if self.sent:
-                    conn.execute(_SENT, self.sent)  # sent, each with its own time
+                if sent:
+                    conn.execute(_SENT, sent)  # sent, each with its own time
                 if mark is not None:
                     marked = conn.execute(_MARK, {
                         "mark_id": mark.id, "mark_attempts": mark.attempts,
@@ -142,7 +150,8 @@ class Batch:
             except SQLAlchemyError:
                 self.close()  # a connection that failed is not used again
                 raise
-            self.sent = []
+            if sent:
+                self.sent = []
         return marked
 
     def _connection(self) -> Connection:

@@ -3,10 +3,11 @@
 Jobs take ids, never objects. The database decides: a letter is claimed with one
 conditional UPDATE (queued -> sending), so a duplicated job cannot send it twice. Just before
 a letter's message goes to the relay, one durable commit records the previous letter's
-outcome and marks this one as on the wire (`on_wire_at`). So a worker killed mid-chunk
-leaves at most one letter that may have arrived without a recorded outcome: `reconcile`
-hands that one to an organizer (needs_review) and queues the chunk's unmarked letters
-again, which were never sent.
+outcome, unless it was `sent` (those are written at the chunk's end), and marks this one as
+on the wire (`on_wire_at`). So a worker killed mid-chunk leaves at most one letter that may
+have arrived without a recorded outcome: `reconcile` records the marked letters followed by a
+later mark as sent (the relay accepted them), hands the last marked one to an organizer
+(needs_review) and queues the chunk's unmarked letters again, which were never sent.
 """
 
 from __future__ import annotations

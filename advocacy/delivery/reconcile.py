@@ -13,6 +13,7 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Job as RQJob
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import aliased
 
 from advocacy import clock
 from advocacy.config import PG_CONNECT_TIMEOUT
@@ -22,6 +23,7 @@ from advocacy.delivery.queue import Job
 from advocacy.delivery.schedule import schedule_digest
 from advocacy.extensions import db
 from advocacy.letters import states
+from advocacy.letters.compose import load, render
 from advocacy.letters.states import Transition
 from advocacy.models import Campaign, HoldReason, Letter, LetterStatus, Submission
 from advocacy.progress import Advance, nothing
@@ -127,13 +129,41 @@ def _stale(stale_before: datetime, step: Transition, *where: Any, **values: Any)
     ).rowcount)  # type: ignore[attr-defined]
 
 
+def accepted_before_a_crash(stale_before: datetime) -> int:
+    """Letters left `sending`, marked on the wire, with a later mark in their claim: sent.
+
+    The worker writes every outcome but `sent` with the next letter's mark (batch.on_wire),
+    so such a letter's message was accepted by the relay; its `sent` died with the worker.
+    It is recorded sent, at the time it went on the wire, with its text's hash.
+    """
+    later = aliased(Letter)
+    sent = db.session.execute(
+        update(Letter)
+        .where(states.DELIVERED.where(Letter.status), Letter.claimed_at < stale_before,
+               Letter.on_wire_at.is_not(None),
+               select(later.id).where(later.claimed_by == Letter.claimed_by,
+                                      later.claimed_at == Letter.claimed_at,
+                                      later.on_wire_at > Letter.on_wire_at).exists())
+        .values(status=states.DELIVERED.to, sent_at=Letter.on_wire_at, last_error=None,
+                hold_reason=None)
+        .returning(Letter.id)
+        .execution_options(synchronize_session=False)
+    ).scalars().all()
+    for row in load(list(sent)):
+        db.session.execute(update(Letter).where(Letter.id == row.id)
+                           .values(content_hash=render(row).digest()))
+    return len(sent)
+
+
 def bring_back_stale(stale_before: datetime) -> tuple[int, int]:
     """Letters left `sending` by a dead worker: (queued again, put to review).
 
     A letter whose message never went to the relay (no `on_wire_at`) was not sent: it is
-    queued again. One marked on the wire may have arrived: a person decides (needs_review),
-    unless its campaign chose to send such letters again with the same Message-ID. A letter
-    that has stopped a worker MAX_ATTEMPTS times waits for a person either way.
+    queued again. One marked on the wire with a later mark in its claim was accepted
+    (accepted_before_a_crash). The last one marked may have arrived: a person decides
+    (needs_review), unless its campaign chose to send such letters again with the same
+    Message-ID. A letter that has stopped a worker MAX_ATTEMPTS times waits for a person
+    either way. Run after accepted_before_a_crash.
     """
     tries_left = Letter.attempts < current_app.config["MAX_ATTEMPTS"]
     resending = Letter.campaign_id.in_(select(Campaign.id).where(Campaign.resend_ambiguous))
@@ -157,6 +187,7 @@ def reconcile(advance: Advance = nothing) -> dict[str, int]:
     """Stale `sending` queued again or to review, due holds released, lost jobs queued again."""
     now = clock.now()
     stale_before = now - review_wait(current_app.config)
+    accepted = accepted_before_a_crash(stale_before)
     requeued, stale = bring_back_stale(stale_before)
     released = db.session.execute(
         update(Letter)
@@ -203,7 +234,8 @@ def reconcile(advance: Advance = nothing) -> dict[str, int]:
     advance(1)
     reminders, expired = remind_and_expire(now, life, submissions_covered)
     advance(1)
-    return {"needs_review": stale, "requeued": requeued, "released": released,
+    return {"needs_review": stale, "requeued": requeued, "sent_before_a_crash": accepted,
+            "released": released,
             "digests": len(digests), "letters": len(missing), "letter_jobs": jobs,
             "confirmations": len(resend), "reminders": reminders, "expired": expired}
 
