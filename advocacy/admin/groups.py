@@ -21,7 +21,7 @@ from advocacy.organizers.accounts import may
 @requires(Role.VIEWER)
 def groups() -> Any:
     counts = dict(db.session.execute(select(Official.body_id, func.count(Official.id)).where(
-        Official.active.is_(True)).group_by(Official.body_id)).tuples())
+        Official.active.is_(True)).group_by(Official.body_id)).all())
     return render_template("admin/groups.html", groups=group_rows.all_groups(), counts=counts,
                            editor=may(current_user.organizer, Role.EDITOR))
 
