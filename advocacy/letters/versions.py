@@ -149,7 +149,7 @@ def _field_problems(draft: Draft) -> dict[str, str]:
 
 
 def officials(body: Body) -> list[Official]:
-    """Every active official of the body (for gov, of every country)."""
+    """Every active official of the group (for one chosen by country, of every country)."""
     return list(db.session.scalars(select(Official).where(
         Official.body_id == body.id, Official.active.is_(True)).order_by(Official.id)))
 
