@@ -143,6 +143,8 @@ class Body(Base):
     risk_notices: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
     # Offered by campaigns that have not chosen their groups (an opt-in group is not).
     offered: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The [body] table as `advocacy init` last loaded it: an unchanged one keeps admin edits.
+    file_hash: Mapped[str | None] = mapped_column(String(64))
 
     officials: Mapped[list[Official]] = relationship(back_populates="body")
 

@@ -145,6 +145,25 @@ def test_organizer_edits_survive_an_unchanged_file_and_yield_to_a_changed_one(
     assert official.holder == "From The File"
 
 
+def test_a_groups_edits_survive_an_unchanged_file_and_yield_to_a_changed_one(
+    blank_app: Any, data_dirs: tuple[Path, Path]
+) -> None:
+    """As for officials: `advocacy init` again keeps what organizers set on a group."""
+    init(blank_app, data_dirs)
+    eu = db.session.scalars(select(Body).where(Body.slug == "eu")).one()
+    eu.offered, eu.risk_notices = False, {"en": "Set by an organizer."}
+    db.session.commit()
+    init(blank_app, data_dirs)
+    db.session.expire_all()
+    assert (eu.offered, eu.risk_notices) == (False, {"en": "Set by an organizer."})
+
+    path = data_dirs[0] / "eu.toml"
+    path.write_text(path.read_text().replace("position = 2", "position = 7\noffered = true"))
+    init(blank_app, data_dirs)
+    db.session.expire_all()
+    assert (eu.offered, eu.position, eu.risk_notices) == (True, 7, {})
+
+
 def test_a_broken_file_stops_init_with_its_name_and_loads_nothing(
     blank_app: Any, data_dirs: tuple[Path, Path]
 ) -> None:

@@ -62,6 +62,11 @@ class BodySpec(_Strict):
             raise ValueError(f"unknown languages {', '.join(unknown)}; use {', '.join(LANGUAGES)}")
         return list(dict.fromkeys(v))
 
+    def file_hash(self) -> str:
+        """A stable hash of this table, to tell whether the file changed since the last load."""
+        blob = json.dumps(self.model_dump(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
     def apply(self, body: Body) -> None:
         """Give the group row this table's values."""
         body.name, body.names, body.by_country = self.name, self.names, self.by_country
@@ -240,14 +245,16 @@ def read_officials_dir(directory: Path, advance: Advance = nothing) -> list[Offi
 
 
 def load_officials(files: list[OfficialsFile], advance: Advance = nothing) -> dict[str, int]:
-    """Upsert bodies and targets; a changed file entry wins, an unchanged one keeps DB edits."""
+    """Upsert groups and targets; a changed file entry wins, an unchanged one keeps DB edits."""
     counts = {"added": 0, "updated": 0, "unchanged": 0}
     for tf in counted(files, advance):
         body = db.session.scalar(select(Body).where(Body.slug == tf.body.slug))
         if body is None:
             body = Body(slug=tf.body.slug)
             db.session.add(body)
-        tf.body.apply(body)
+        if body.file_hash != (digest := tf.body.file_hash()):  # else organizers' edits stay
+            tf.body.apply(body)
+            body.file_hash = digest
         for spec in tf.target:
             digest = spec.file_hash()
             official = db.session.scalar(select(Official).where(Official.key == spec.key))

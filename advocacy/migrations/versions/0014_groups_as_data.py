@@ -1,6 +1,6 @@
 """Target groups as data: a group is chosen by country or not, has a position, may accept
 only some letter languages, may carry a risk notice per language, and may be opt-in (not
-offered by default)
+offered by default); like officials, a group keeps organizers' edits while its file is unchanged
 
 Revision ID: 0014
 Revises: 0012
@@ -34,6 +34,7 @@ def upgrade():
                                       server_default='{}'))
         batch_op.add_column(sa.Column('offered', sa.Boolean(), nullable=False,
                                       server_default=sa.true()))
+        batch_op.add_column(sa.Column('file_hash', sa.String(length=64), nullable=True))
     # The national governments were the one group chosen by country (code said "gov").
     op.execute("UPDATE body SET by_country = true WHERE slug = 'gov'")
     for slug, position in SHIPPED_POSITIONS.items():
@@ -43,6 +44,7 @@ def upgrade():
 
 def downgrade():
     with op.batch_alter_table('body', schema=None) as batch_op:
+        batch_op.drop_column('file_hash')
         batch_op.drop_column('offered')
         batch_op.drop_column('risk_notices')
         batch_op.drop_column('languages')
