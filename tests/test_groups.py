@@ -348,3 +348,23 @@ def test_owners_choose_the_campaigns_groups_and_their_order(app: Any, client: An
     assert reply.status_code == 302 and campaign().bodies == []
     assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
         AuditEntry.action == "change campaign")) == 2
+
+
+def test_the_api_lists_the_campaigns_groups_in_its_order(app: Any, client: Any) -> None:
+    russian_authorities()
+    add_group("parl", by_country=True, offered=True, letters=("en",),
+              officials=[("parl-de", "DE"), ("parl-at", "AT")])
+    offer("ru-auth", "parl", "un")
+    reply = client.get("/api/groups?campaign=free-azat-miftakhov&lang=ru")
+    assert reply.status_code == 200
+    assert [g["body"] for g in reply.json["groups"]] == ["ru-auth", "parl", "un"]
+    ru, parl, un = reply.json["groups"]
+    assert ru == {"body": "ru-auth", "name": "Группа ru-auth", "by_country": False,
+                  "countries": [], "languages": ["ru"], "risk_notice": RISK_RU}
+    assert parl["by_country"] and parl["countries"] == ["AT", "DE"]
+    assert un["name"] == "Организация Объединенных Наций" and un["risk_notice"] is None
+    assert client.get("/api/groups").json == reply.json | {"groups": [
+        {**g, "name": n, "risk_notice": r} for g, n, r in zip(
+            reply.json["groups"], ["Group ru-auth", "Group parl", "United Nations"],
+            [RISK_EN, None, None], strict=True)]}
+    assert client.get("/api/groups?campaign=nope").status_code == 404

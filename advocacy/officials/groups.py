@@ -71,6 +71,14 @@ def risk_notice(group: Body, language: str) -> str:
     return notices.get(language) or notices.get("en") or ""
 
 
+def described(group: Body, language: str) -> dict[str, object]:
+    """A group as the JSON API tells it (GET /api/groups), named in `language`."""
+    return {"body": group.slug, "name": group_name(group, language),
+            "by_country": group.by_country, "countries": countries([group]),
+            "languages": list(group.languages or []),
+            "risk_notice": risk_notice(group, language) or None}
+
+
 def accepts(languages: list[str] | None, language: str) -> bool:
     """Whether a group that accepts these letter languages (none: all) takes a letter in one."""
     return not languages or language in languages
