@@ -272,10 +272,14 @@ def test_editors_define_and_edit_groups_and_viewers_only_see_them(app: Any) -> N
     editor = organizer(app, "editor")
     token = csrf(editor, "/admin/groups/new")
     bad = editor.post("/admin/groups/new", data={**GROUP_FORM, "slug": "Russia!",
-                                                 "languages": ["xx"], "csrf_token": token})
+                                                 "languages": ["xx"], "position": "--5",
+                                                 "csrf_token": token})
     page = bad.data.decode()
     assert bad.status_code == 422 and 'id="slug-error"' in page and 'value="Russia!"' in page
-    assert 'id="languages-error"' in page
+    assert 'id="languages-error"' in page and 'id="position-error"' in page
+    new = editor.post("/admin/groups/new", data={**GROUP_FORM, "slug": "new",
+                                                 "csrf_token": token})
+    assert new.status_code == 422 and "Choose another slug" in new.data.decode()
     made = editor.post("/admin/groups/new", data={**GROUP_FORM, "csrf_token": token})
     assert made.status_code == 302
     group = db.session.scalars(select(Body).where(Body.slug == "ru-auth")).one()

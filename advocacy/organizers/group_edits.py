@@ -3,6 +3,7 @@ offices (by country or not), the letter languages it takes and its risk notice."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -58,7 +59,7 @@ def spec_from_form(form: MultiDict[str, str], slug: str) -> BodySpec:
     """The group the form describes, checked; InvalidGroup names each field and reason."""
     errors: dict[str, str] = {}
     position = _text(form, "position") or "0"
-    if not position.lstrip("-").isdigit() or len(position) > 5:
+    if not re.fullmatch(r"-?\d{1,4}", position):
         errors["position"] = "A whole number, such as 5."
     notices = {lang: _text(form, f"risk-{lang}") for lang in LANGUAGES}
     for lang, notice in notices.items():
@@ -94,6 +95,8 @@ def save_group(by: Organizer, group: Body | None, form: MultiDict[str, str]) -> 
     the group by it."""
     slug = group.slug if group is not None else _text(form, "slug").lower()
     spec = spec_from_form(form, slug)
+    if group is None and slug == "new":  # /admin/groups/new is the page that defines one
+        raise InvalidGroup({"slug": "Choose another slug: new names the page for a new group."})
     if group is None and db.session.scalar(select(Body.id).where(Body.slug == slug)):
         raise InvalidGroup({"slug": "Another group has this slug."})
     if group is not None and spec.by_country:
