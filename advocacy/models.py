@@ -98,7 +98,8 @@ class Campaign(Base):
     name: Mapped[str] = mapped_column(String(200))
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(20), default=CampaignStatus.OPEN)
-    # Which bodies supporters may pick, as slugs; empty means all.
+    # The groups supporters may pick, as slugs, in the order the form lists them; empty
+    # means the groups offered by default, in their positions (officials.groups.offered).
     bodies: Mapped[list[str]] = mapped_column(JSON, default=list)
     # Rate limits and send window over the defaults (see advocacy.campaigns.limits.RateLimits).
     limits: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
@@ -121,12 +122,29 @@ class Campaign(Base):
 
 
 class Body(Base):
+    """A group of offices supporters write to (the UI says "group"): rows, not code.
+
+    The shipped ones come from targets/*.toml ([body] tables); organizers define more in the
+    admin. Campaigns choose which they offer, in which order (Campaign.bodies)."""
+
     __tablename__ = "body"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Chosen by country: the supporter picks a country and writes to that country's offices.
+    by_country: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where it comes in the list of a campaign that has not chosen its own order.
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    # The letter languages its offices accept; empty means every language letters ship in.
+    languages: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # What writing to it may cost a supporter, per page language; shown when it is chosen.
+    risk_notices: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    # Offered by campaigns that have not chosen their groups (an opt-in group is not).
+    offered: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The [body] table as `advocacy init` last loaded it: an unchanged one keeps admin edits.
+    file_hash: Mapped[str | None] = mapped_column(String(64))
 
     officials: Mapped[list[Official]] = relationship(back_populates="body")
 

@@ -117,7 +117,7 @@ BAD_FIELDS = [
     ("source", "", "at least 3 characters"),
     ("office", "", "at least 3 characters"),
     ("salutation_fr", "", "missing for fr"),
-    ("body", "nato", "Choose a body"),
+    ("body", "nato", "Choose a group"),
 ]
 
 
@@ -157,7 +157,8 @@ def test_adding_an_official(app: Any) -> None:
     assert "Another official has this key" in page_of(again)
     no_country = client.post("/admin/targets/new", data={
         **GOOD_NEW, "key": "gov-xx", "country": "", "csrf_token": token})
-    assert re.search(r'id="country-error">required for gov', page_of(no_country))
+    assert re.search(r'id="country-error">required: this group is chosen by country',
+                     page_of(no_country))
     unreachable = client.post("/admin/targets/new", data={
         **GOOD_NEW, "key": "un-xx", "body": "un", "contact_page": "", "postal_address": "",
         "csrf_token": token})
@@ -500,7 +501,7 @@ def test_a_broken_file_lists_every_problem_and_saves_nothing(app: Any) -> None:
         ("row 4", "gov-x2", "salutation", "missing for de"),
         ("row 5", "gov-pt-foreign-minister", "key", "already in row 2"),
         ("row 6", "nato-x", "body", "must be one of coe, eu, gov, un"),
-        ("row 7", "gov-x3", "country", "required for gov"),
+        ("row 7", "gov-x3", "country", "required: this group is chosen by country"),
     ]
     # A broken preview offers no button; even its signed upload, sent back, saves nothing.
     text = csv_of(rows).decode()

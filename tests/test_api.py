@@ -214,14 +214,14 @@ def _no_body() -> None:
 
 @pytest.mark.parametrize(("change", "payload", "status", "field", "words"), [
     (_pause, submission(), 409, "campaign", "not taking letters"),
-    (_only_eu, submission(), 422, "body", "does not write to that body"),
+    (_only_eu, submission(), 422, "body", "Choose one of: eu."),
     (_no_english_letter, submission(), 422, "language", "not available in this language"),
     (_no_active_official, submission(), 422, "body", "No official of this body"),
     (_no_active_official, submission(body="gov", country="FI"), 422, "country",
      "No official of this body"),
     (lambda: None, submission(body="gov", country="NZ"), 422, "country",
      "No official of this body"),
-    (_no_body, submission(), 422, "body", "no officials set up yet"),
+    (_no_body, submission(), 422, "body", "Choose one of: eu, coe, gov."),
 ], ids=["paused", "other-bodies", "no-letter-in-language", "no-active-official",
         "no-minister-active", "no-minister", "no-body"])
 def test_what_the_campaign_cannot_take_is_said_and_nothing_stored(

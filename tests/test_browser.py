@@ -220,7 +220,7 @@ BAD_INPUTS = [
     ("personal_note", "Hello\u0000there", "control characters"),
     ("supporter_country", "XX", "two-letter country code"),
     ("supporter_country", "", "Your country is required"),
-    ("body", "nato", "Choose one of: eu, coe, un, gov"),
+    ("body", "nato", "Choose one of: un, eu, coe, gov"),
     ("language", "tlh", "Choose one of: en, fr"),
 ]
 

@@ -145,6 +145,25 @@ def test_organizer_edits_survive_an_unchanged_file_and_yield_to_a_changed_one(
     assert official.holder == "From The File"
 
 
+def test_a_groups_edits_survive_an_unchanged_file_and_yield_to_a_changed_one(
+    blank_app: Any, data_dirs: tuple[Path, Path]
+) -> None:
+    """As for officials: `advocacy init` again keeps what organizers set on a group."""
+    init(blank_app, data_dirs)
+    eu = db.session.scalars(select(Body).where(Body.slug == "eu")).one()
+    eu.offered, eu.risk_notices = False, {"en": "Set by an organizer."}
+    db.session.commit()
+    init(blank_app, data_dirs)
+    db.session.expire_all()
+    assert (eu.offered, eu.risk_notices) == (False, {"en": "Set by an organizer."})
+
+    path = data_dirs[0] / "eu.toml"
+    path.write_text(path.read_text().replace("position = 2", "position = 7\noffered = true"))
+    init(blank_app, data_dirs)
+    db.session.expire_all()
+    assert (eu.offered, eu.position, eu.risk_notices) == (True, 7, {})
+
+
 def test_a_broken_file_stops_init_with_its_name_and_loads_nothing(
     blank_app: Any, data_dirs: tuple[Path, Path]
 ) -> None:
@@ -297,11 +316,13 @@ def test_migration_0012_rehashes_addresses_and_merges_one_inboxs_rows(blank_app:
     upgrade(directory=str(MIGRATIONS), revision="0011")
     now = clock.now()
     campaign = Campaign(slug="c", name="C", is_default=True)
-    body = Body(slug="un", name="UN")
-    official = Official(key="t", body=body, office="O", email="o@example.org", source="s")
-    db.session.add_all([campaign, body, official])
+    # The body table as it was then (0014 adds columns today's model has).
+    db.session.execute(text("INSERT INTO body (slug, name, names) VALUES ('un', 'UN', '{}')"))
+    body = db.session.scalars(select(Body.id).where(Body.slug == "un")).one()
+    official = Official(key="t", body_id=body, office="O", email="o@example.org", source="s")
+    db.session.add_all([campaign, official])
     db.session.flush()
-    template = LetterTemplate(campaign_id=campaign.id, body_id=body.id, language="en",
+    template = LetterTemplate(campaign_id=campaign.id, body_id=body, language="en",
                               version=1, subject="S", text="B", default_salutation="D",
                               origin="file", content_hash="x")
     db.session.add(template)
@@ -313,7 +334,7 @@ def test_migration_0012_rehashes_addresses_and_merges_one_inboxs_rows(blank_app:
     db.session.add_all(supporters)
     db.session.flush()
     for supporter, writes in zip(supporters, [False, True, True, True, True], strict=True):
-        sub = Submission(campaign_id=campaign.id, supporter_id=supporter.id, body_id=body.id,
+        sub = Submission(campaign_id=campaign.id, supporter_id=supporter.id, body_id=body,
                          name="N", city="C", country="FR", language="en", consent_at=now)
         db.session.add(sub)
         db.session.flush()
@@ -341,3 +362,32 @@ def test_migration_0012_rehashes_addresses_and_merges_one_inboxs_rows(blank_app:
     rotate_keys()  # would give the hashless row a hash, and break on the unique index
     db.session.expire_all()
     assert db.session.get(Supporter, ids[3]).email_hash is None  # type: ignore[union-attr]
+
+
+def test_migration_0014_makes_the_groups_rows_with_what_code_used_to_say(blank_app: Any) -> None:
+    """The national governments stay chosen by country and the shipped groups keep the form's
+    order; other groups get the defaults (offered, every language, no notice). And back."""
+    from flask_migrate import downgrade, upgrade
+
+    from advocacy.campaigns.bootstrap import MIGRATIONS, set_up_migrations
+
+    set_up_migrations(blank_app)
+    upgrade(directory=str(MIGRATIONS), revision="0012")
+    for slug in ("eu", "gov", "un", "coe", "ngo"):
+        db.session.execute(text("INSERT INTO body (slug, name, names) VALUES (:s, :s, '{}')"),
+                           {"s": slug})
+    db.session.commit()
+
+    upgrade(directory=str(MIGRATIONS), revision="0014")
+    groups = {b.slug: b for b in db.session.scalars(select(Body))}
+    assert {s for s, b in groups.items() if b.by_country} == {"gov"}
+    assert sorted(groups, key=lambda s: groups[s].position) == ["ngo", "un", "eu", "coe", "gov"]
+    assert all(b.offered and b.languages == [] and b.risk_notices == {}
+               for b in groups.values())
+    db.session.remove()
+
+    downgrade(directory=str(MIGRATIONS), revision="0012")
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM body")).scalar() == 5
+        with pytest.raises(Exception, match="by_country"):
+            conn.execute(text("SELECT by_country FROM body"))

@@ -10,9 +10,12 @@ import pytest
 from advocacy.letters.emails import Outgoing, display_name, letter_message
 from advocacy.letters.files import read_letter_dir
 from advocacy.letters.render import LetterRenderError, letter_context, render_letter
+from advocacy.officials.files import read_officials_dir
 
 ROOT = Path(__file__).resolve().parent.parent
-LETTERS = read_letter_dir(ROOT / "templates")
+# A letter's folder names a group: the shipped ones are the targets files' (no database here).
+GROUPS = {tf.body.slug for tf in read_officials_dir(ROOT / "targets")}
+LETTERS = read_letter_dir(ROOT / "templates", groups=GROUPS)
 
 
 def context(language: str, note: str = "") -> dict[str, object]:

@@ -84,7 +84,7 @@ def test_a_minimal_file_is_valid(tmp_path: Path) -> None:
         (('es = "Señor:"', ""), r"un-one.*salutation.*missing for es"),
         (('languages = ["en"]', 'languages = ["English"]'), r"un-one.*languages"),
         (('key = "un-one"', 'key = "UN One"'), r"key"),
-        (('slug = "un"', 'slug = "nato"'), r"body\.slug.*must be one of"),
+        (('slug = "un"', 'slug = "Nato!"'), r"body\.slug.*lowercase letters"),
         (('[[target]]', '[[target]'), r"not valid TOML"),
         (('verified = false', 'verified = false\n[target.office_names]\nit = "Ufficio"'),
          r"un-one.*office_names.*unknown languages it"),
@@ -131,7 +131,11 @@ def test_file_name_must_match_body(tmp_path: Path) -> None:
         read_officials_file(write(tmp_path, GOOD, "eu.toml"))
 
 
-def test_gov_targets_need_a_country(tmp_path: Path) -> None:
-    text = GOOD.replace('slug = "un"', 'slug = "gov"')
-    with pytest.raises(OfficialsFileError, match="un-one.*country: required for gov"):
+def test_officials_of_a_group_chosen_by_country_need_a_country(tmp_path: Path) -> None:
+    text = GOOD.replace('slug = "un"', 'slug = "gov"\nby_country = true')
+    with pytest.raises(OfficialsFileError,
+                       match="un-one.*country: required: this group is chosen by country"):
         read_officials_file(write(tmp_path, text, "gov.toml"))
+    # The slug alone says nothing: "gov" not chosen by country takes offices without one.
+    plain = GOOD.replace('slug = "un"', 'slug = "gov"')
+    assert read_officials_file(write(tmp_path, plain, "gov.toml")).body.by_country is False

@@ -51,6 +51,7 @@ from advocacy.admin import (  # noqa: E402,F401  # the routes register themselve
     auth,
     campaigns,
     dashboard,
+    groups,
     letters,
     moderation,
     officials,

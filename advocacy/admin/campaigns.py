@@ -1,4 +1,4 @@
-"""Campaigns: list, create, copy, settings (dates, sender, limits, bodies, privacy notice),
+"""Campaigns: list, create, copy, settings (dates, sender, limits, groups, privacy notice),
 pause and resume."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from advocacy.campaigns import settings as campaigns
 from advocacy.campaigns.limits import campaign_limits
 from advocacy.extensions import db
 from advocacy.models import Campaign, Role
-from advocacy.officials.files import BODY_SLUGS
+from advocacy.officials import groups
 from advocacy.organizers.controls import set_paused
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -56,9 +56,12 @@ def campaign_create() -> Any:
 
 def _settings_page(campaign: Campaign, errors: dict[str, str], status: int = 200) -> Any:
     limits = campaign_limits(campaign.limits)
+    offered = groups.offered(campaign)
+    rest = [b for b in groups.all_groups() if b not in offered]
     return render_template("admin/campaign.html", campaign=campaign, limits=limits,
                            errors=errors, form=request.form if errors else None,
-                           body_slugs=BODY_SLUGS, days=DAYS), status
+                           offered=offered, groups=offered + rest,
+                           reachable=groups.reachable(offered + rest), days=DAYS), status
 
 
 @bp.get("/campaigns/<slug>")

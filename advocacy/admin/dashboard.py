@@ -32,7 +32,7 @@ from advocacy.reporting.own_mail import own_mail_counts
 from advocacy.reporting.rollup import Watermark, steady
 
 TITLES = {"day": "Sent per day (UTC)", "hour": "Sent per hour (the last 7 days of the range, UTC)",
-          "body": "Sent per body", "target": "Sent per official",
+          "body": "Sent per group", "target": "Sent per official",
           "country": "Sent per supporter country", "language": "Sent per language",
           "ref": "Sent per partner (ref)"}
 

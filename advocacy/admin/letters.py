@@ -32,7 +32,8 @@ def letters() -> Any:
 def _find(campaign_slug: str, body_slug: str, language: str) -> tuple[Campaign, Body]:
     campaign = db.session.scalar(select(Campaign).where(Campaign.slug == campaign_slug))
     body = db.session.scalar(select(Body).where(Body.slug == body_slug))
-    if campaign is None or body is None or language not in LANGUAGES:
+    if campaign is None or body is None or language not in LANGUAGES or (
+            body.languages and language not in body.languages):  # not a language it takes
         abort(404)
     return campaign, body
 

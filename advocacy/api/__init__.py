@@ -15,6 +15,7 @@ from advocacy.campaigns.settings import find_campaign
 from advocacy.extensions import request_limiter, submit_rate
 from advocacy.intake.submit import SubmissionError, SubmitResult, submit
 from advocacy.intake.validation import caught_in_honeypot, check_submission
+from advocacy.officials import groups
 from advocacy.reporting.dashboard import Filters
 from advocacy.reporting.own_mail import own_mail_counts
 from advocacy.reporting.stats import letter_stats, stats_cache
@@ -49,6 +50,17 @@ def _accepted(result: SubmitResult) -> dict[str, Any]:
         "contact_only": result.contact_only,
         "next": _("Check your inbox: nothing is sent until you confirm by email."),
     }
+
+
+@bp.get("/groups")
+def get_groups() -> Reply:
+    """The groups of offices a campaign offers, in its order: what a letter's `body` may be."""
+    campaign = find_campaign(request.args.get("campaign"))
+    if campaign is None:
+        return {"errors": {"campaign": _("Unknown campaign.")}}, 404
+    language = str(get_locale() or "en")
+    return {"groups": [groups.described(b, language)
+                       for b in groups.offered(campaign, reachable=True)]}, 200
 
 
 @bp.get("/stats")

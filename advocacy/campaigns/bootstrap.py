@@ -12,6 +12,7 @@ from advocacy.extensions import db
 from advocacy.letters.files import letter_paths, load_letters, read_letter_dir
 from advocacy.models import Campaign
 from advocacy.officials.files import load_officials, officials_paths, read_officials_dir
+from advocacy.officials.groups import known_slugs
 from advocacy.progress import Advance, nothing
 
 # Russia holds Azat Miftakhov: supporters who give it as their country are warned.
@@ -63,7 +64,9 @@ def load_data(targets_dir: Path, templates_dir: Path,
     """Load both kinds of files in one transaction: all of it arrives, or none."""
     # Validate everything before writing anything.
     officials_files = read_officials_dir(targets_dir, advance)
-    letter_files = read_letter_dir(templates_dir, advance)
+    # A letter's folder names a group from the targets files, or one organizers defined.
+    groups = {f.body.slug for f in officials_files} | known_slugs()
+    letter_files = read_letter_dir(templates_dir, advance, groups)
     try:
         officials = load_officials(officials_files, advance)
         campaign = default_campaign()

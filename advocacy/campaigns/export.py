@@ -71,6 +71,18 @@ def export_steps() -> int:
     return int(db.session.scalar(select(func.count(Body.id))) or 0) * (1 + len(LANGUAGES))
 
 
+def group_table(body: Body) -> dict[str, Any]:
+    """A group as the [body] table of a targets file says it (officials.files.BodySpec)."""
+    table: dict[str, Any] = {"slug": body.slug, "name": body.name, "names": dict(body.names),
+                             "by_country": body.by_country, "position": body.position,
+                             "offered": body.offered}
+    if body.languages:
+        table["languages"] = list(body.languages)
+    if body.risk_notices:
+        table["risk_notice"] = dict(body.risk_notices)
+    return table
+
+
 def export_officials(directory: Path, advance: Advance = nothing) -> dict[str, Any]:
     """targets/<body>.toml for each body; deactivated officials stay out (files cannot say
     'inactive', and loading them back would write to them again)."""
@@ -85,8 +97,7 @@ def export_officials(directory: Path, advance: Advance = nothing) -> dict[str, A
             continue
         path = directory / f"{body.slug}.toml"
         _write(path, OFFICIALS_HEADER.format(date=date),
-               {"body": {"slug": body.slug, "name": body.name, "names": dict(body.names)},
-                "target": active},
+               {"body": group_table(body), "target": active},
                read_officials_file)
         report["files"].append(str(path))
     return report
@@ -112,7 +123,7 @@ def export_letters(campaign: Campaign, directory: Path,
     for body in db.session.scalars(select(Body).order_by(Body.id)):
         for language in counted(LANGUAGES, advance):
             template = current_template(campaign, body, language)
-            if template is None:
+            if template is None or (body.languages and language not in body.languages):
                 continue
             path = directory / body.slug / f"{language}.toml"
             header = LETTER_HEADER.format(date=date, campaign=campaign.name.replace('"', "'"),

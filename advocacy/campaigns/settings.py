@@ -1,4 +1,5 @@
-"""Campaigns as organizers set them up: create, copy, dates, sender, limits, bodies, notice."""
+"""Campaigns as organizers set them up: create, copy, dates, sender, limits, the groups they
+offer, notice."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from advocacy import audit
 from advocacy.campaigns.limits import campaign_limits
 from advocacy.extensions import db
 from advocacy.models import Campaign, CampaignStatus, LetterTemplate, Organizer
-from advocacy.officials.files import BODY_SLUGS, is_country
+from advocacy.officials import groups
+from advocacy.officials.files import is_country
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}$")
 RATE_FIELDS = ("relay", "per_domain", "per_official_hour", "per_official_day")
@@ -160,7 +162,7 @@ def update_campaign(actor: Organizer, campaign: Campaign, form: MultiDict[str, s
         _when(form.get("closes_at", ""), "closes_at", errors)
     if opens and closes and closes <= opens:
         errors["closes_at"] = "The campaign must close after it opens."
-    bodies = [b for b in form.getlist("bodies") if b in BODY_SLUGS]
+    bodies = chosen_groups(form, errors)
     notice = form.get("privacy_notice", "").replace("\r\n", "\n").strip()
     if len(notice) > NOTICE_MAX:
         errors["privacy_notice"] = f"At most {NOTICE_MAX} characters."
@@ -180,7 +182,10 @@ def update_campaign(actor: Organizer, campaign: Campaign, form: MultiDict[str, s
               "resend_ambiguous": campaign.resend_ambiguous}
     campaign.name, campaign.sender = name, sender or None
     campaign.opens_at, campaign.closes_at = opens, closes
-    campaign.bodies = [] if set(bodies) == set(BODY_SLUGS) else bodies
+    # The groups offered by default, in their order, are stored as none: a group organizers
+    # add later and offer by default then reaches this campaign too.
+    by_default = [b.slug for b in groups.all_groups() if b.offered]
+    campaign.bodies = [] if bodies == by_default else bodies
     before["notice changed"] = (campaign.privacy_notice or "") != notice
     campaign.privacy_notice = notice or None
     campaign.limits = limits
@@ -188,6 +193,26 @@ def update_campaign(actor: Organizer, campaign: Campaign, form: MultiDict[str, s
     campaign.resend_ambiguous = form.get("resend_ambiguous") == "yes"
     audit.record(actor, "change campaign", campaign.slug, before=before)
     db.session.commit()
+
+
+def chosen_groups(form: MultiDict[str, str], errors: dict[str, str]) -> list[str]:
+    """The groups ticked (`bodies`), in the order of their `position-<slug>` numbers (ties and
+    blanks keep the order the form listed them in)."""
+    known = groups.known_slugs()
+    ticked = list(dict.fromkeys(b for b in form.getlist("bodies") if b in known))
+    order: dict[str, int] = {}
+    for slug in ticked:
+        typed = form.get(f"position-{slug}", "").strip()
+        if not typed:
+            continue
+        if not re.fullmatch(r"-?\d{1,4}", typed):
+            errors["bodies"] = f"The position of {slug} must be a whole number, such as 1."
+            continue
+        order[slug] = int(typed)
+    if not ticked:
+        errors["bodies"] = "Offer at least one group."
+    last = max(order.values(), default=0) + 1
+    return sorted(ticked, key=lambda slug: order.get(slug, last))
 
 
 def find_campaign(slug: str | None) -> Campaign | None:

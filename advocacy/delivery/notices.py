@@ -113,7 +113,7 @@ def already_written(submission: Submission) -> list[tuple[str, Submission]]:
                Letter.campaign_id == submission.campaign_id,
                Letter.submission_id != submission.id,
                Letter.status != LetterStatus.CANCELLED,
-               *chosen(body.id, body.slug, submission.target_country))
+               *chosen(body.id, body.by_country, submission.target_country))
         .order_by(Official.id))
     return [(official_label(official, locale), earlier) for official, earlier in rows]
 

@@ -25,6 +25,7 @@ from advocacy.intake.validation import SubmissionInput
 from advocacy.letters import states
 from advocacy.letters.compose import label_of
 from advocacy.models import Body, Campaign, Letter, LetterTemplate, Official, Submission, Supporter
+from advocacy.officials import groups
 from advocacy.officials.choose import chosen
 from advocacy.officials.files import office_name
 
@@ -76,6 +77,9 @@ class SubmissionSetting:
     reply_to: str
     body_id: int | None
     body_slug: str | None
+    by_country: bool
+    body_languages: list[str]
+    offered_by_default: bool
     template_id: int | None
     officials: list[Addressee]
 
@@ -92,12 +96,12 @@ def _setting_query(campaign: ColumnElement[bool]) -> Select[Any]:
               .order_by(LetterTemplate.version.desc()).limit(1).scalar_subquery())
     return (select(Campaign.id, Campaign.status, Campaign.opens_at, Campaign.closes_at,
                    Campaign.bodies, func.length(Campaign.privacy_notice), Campaign.reply_to,
-                   Body.id, Body.slug, newest,
+                   Body.id, Body.slug, Body.by_country, Body.languages, Body.offered, newest,
                    Official.id, Official.office, Official.office_names, Official.holder,
                    Official.email, Official.contact_page, Official.postal_address)
             .select_from(Campaign)
             .outerjoin(Body, Body.slug == bindparam("body"))
-            .outerjoin(Official, and_(*chosen(Body.id, Body.slug, bindparam("country"))))
+            .outerjoin(Official, and_(*chosen(Body.id, Body.by_country, bindparam("country"))))
             .where(campaign)
             .order_by(Official.id))
 
@@ -122,7 +126,9 @@ def submission_setting(slug: str | None, body: str, language: str, country: str,
     return SubmissionSetting(
         campaign_id=first[0], status=first[1], opens_at=first[2], closes_at=first[3],
         bodies=first[4] or [], privacy_notice=notice, reply_to=first[6],
-        body_id=first[7], body_slug=first[8], template_id=first[9],
+        body_id=first[7], body_slug=first[8], by_country=bool(first[9]),
+        body_languages=list(first[10] or []), offered_by_default=bool(first[11]),
+        template_id=first[12],
         officials=[Addressee(id=i, label=label_of(office_name(office, names, locale), holder),
                             email=email, contact_page=page, postal_address=postal)
                    for *_, i, office, names, holder, email, page, postal in rows
@@ -163,6 +169,28 @@ _NEW_LETTERS = {
 }
 
 
+def _check_group(setting: SubmissionSetting, data: SubmissionInput, locale: str) -> None:
+    """The group is one the campaign offers; its country and letter language are as it asks.
+
+    Its choices are read only when they are to be listed: the usual submission reads its
+    whole setting in one query."""
+    offered = (data.body in setting.bodies if setting.bodies else setting.offered_by_default)
+    if setting.body_id is None or not offered:
+        campaign = db.session.get_one(Campaign, setting.campaign_id)
+        choices = [b.slug for b in groups.offered(campaign, reachable=True)]
+        raise SubmissionError({"body": _("Choose one of: %(choices)s.",
+                                         choices=", ".join(choices))})
+    if setting.by_country and not data.target_country:
+        raise SubmissionError({"country": _("%(label)s is required.",
+                                            label=_("Country of the offices"))})
+    if not setting.by_country and data.target_country:
+        raise SubmissionError({"country": _(
+            "A country is only chosen for a group of offices chosen by country.")})
+    if not groups.accepts(setting.body_languages, data.language):
+        group = db.session.get_one(Body, setting.body_id)
+        raise SubmissionError({"language": groups.languages_message(group, locale)})
+
+
 def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
     """Store a supporter's letters as unconfirmed and queue the confirmation email.
 
@@ -185,16 +213,13 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
     now = clock.now()
     if not taking_letters(setting, now):
         raise SubmissionError({"campaign": _("This campaign is not taking letters now.")}, 409)
-    if setting.bodies and data.body not in setting.bodies:
-        raise SubmissionError({"body": _("This campaign does not write to that body.")})
-    if setting.body_id is None:
-        raise SubmissionError({"body": _("This body has no officials set up yet.")})
+    _check_group(setting, data, locale)
     template_id = setting.template_id
     if template_id is None:
         raise SubmissionError({"language": _("The letter is not available in this language yet.")})
     officials = setting.officials
     if not officials:
-        field_name = "country" if setting.body_slug == "gov" else "body"
+        field_name = "country" if setting.by_country else "body"
         raise SubmissionError(
             {field_name: _("No official of this body is set up for letters yet.")})
     by_email = [t for t in officials if t.email]

@@ -14,10 +14,11 @@ from linkify_it import LinkifyIt
 from linkify_it.tlds import TLDS
 
 from advocacy.letters.render import NOTE_MAX, has_control
-from advocacy.officials.files import BODY_SLUGS, COUNTRIES, LANGUAGES
+from advocacy.officials.files import COUNTRIES, LANGUAGES
 
 NAME_MAX = 120
 _REF = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
+_GROUP = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 # The honeypot: a field people never see (the form hides it, partners' forms should too),
 # that bots filling every field fill. Whoever fills it gets an answer like success and
 # nothing is stored or sent: the form's and the JSON API's alike.
@@ -79,6 +80,11 @@ def valid_ref(value: object) -> bool:
     return isinstance(value, str) and _REF.match(value) is not None
 
 
+def valid_group(value: object) -> bool:
+    """A group's slug as the officials files allow it (officials.files.BodySpec)."""
+    return isinstance(value, str) and _GROUP.match(value) is not None
+
+
 def _line(value: Any, label: str, limit: int = NAME_MAX) -> tuple[str, str | None]:
     """A one-line text field (a name, a city): required, trimmed, no control or invisible
     characters, no markup, no link."""
@@ -137,18 +143,17 @@ def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]
     if campaign is not None and not valid_ref(campaign):
         errors["campaign"] = _("Unknown campaign.")
 
+    # The group is a row: whether the campaign offers it, and whether it is chosen by
+    # country, is checked with the campaign (intake.submit), which lists the choices.
     body = data.get("body")
-    if body not in BODY_SLUGS:
-        errors["body"] = _("Choose one of: %(choices)s.", choices=", ".join(BODY_SLUGS))
+    if not valid_group(body):
+        errors["body"] = _("Choose one of the groups of offices this campaign offers.")
 
     target_country = ""
-    if body == "gov":
-        target_country, err = _country(data.get("country"), _("The government's country"))
+    if data.get("country") not in (None, ""):
+        target_country, err = _country(data.get("country"), _("Country of the offices"))
         if err:
             errors["country"] = err
-    elif data.get("country") not in (None, ""):
-        errors["country"] = _(
-            "A country is only chosen for a national government (body 'gov').")
 
     language = data.get("language", "en")
     if language not in LANGUAGES:

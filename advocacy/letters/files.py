@@ -1,7 +1,8 @@
-"""The default appeal letters as files (templates/<body>/<lang>.toml) and loading them."""
+"""The default appeal letters as files (templates/<group>/<lang>.toml) and loading them."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,7 +12,8 @@ from advocacy.extensions import db
 from advocacy.letters.render import LetterRenderError, letter_context, render_letter
 from advocacy.letters.versions import Draft, content_hash
 from advocacy.models import Body, Campaign, LetterTemplate
-from advocacy.officials.files import BODY_SLUGS, LANGUAGES, read_toml
+from advocacy.officials.files import LANGUAGES, read_toml
+from advocacy.officials.groups import known_slugs
 from advocacy.progress import Advance, counted, nothing
 
 REQUIRED = ("subject", "default_salutation", "body")
@@ -58,10 +60,14 @@ def check_renders(subject: str, text: str, language: str, default_salutation: st
     render_letter(subject, text, context)
 
 
-def read_letter_file(path: Path) -> LetterFile:
+def read_letter_file(path: Path, groups: Collection[str] | None = None) -> LetterFile:
+    """Parse and check one letter file; its folder names a known group: one of `groups`
+    (the targets files being loaded, and the database's), else one in the database."""
     body, language = path.parent.name, path.stem
-    if body not in BODY_SLUGS:
-        raise TemplateFileError(f"{path}: folder must be one of {', '.join(BODY_SLUGS)}")
+    known = known_slugs() if groups is None else groups
+    if body not in known:
+        raise TemplateFileError(f"{path}: folder must name a group: one of"
+                                f" {', '.join(sorted(known)) or '(none defined yet)'}")
     if language not in LANGUAGES:
         raise TemplateFileError(f"{path}: language must be one of {', '.join(LANGUAGES)}")
     data = read_toml(path, TemplateFileError)
@@ -92,8 +98,11 @@ def letter_paths(directory: Path) -> list[Path]:
     return sorted(directory.glob("*/*.toml"))
 
 
-def read_letter_dir(directory: Path, advance: Advance = nothing) -> list[LetterFile]:
-    return [read_letter_file(p) for p in counted(letter_paths(directory), advance)]
+def read_letter_dir(directory: Path, advance: Advance = nothing,
+                    groups: Collection[str] | None = None) -> list[LetterFile]:
+    """Every letter file of the directory (see read_letter_file for `groups`)."""
+    known = known_slugs() if groups is None else groups
+    return [read_letter_file(p, known) for p in counted(letter_paths(directory), advance)]
 
 
 def load_letters(campaign: Campaign, files: list[LetterFile],
@@ -104,7 +113,11 @@ def load_letters(campaign: Campaign, files: list[LetterFile],
     for lf in counted(files, advance):
         body = bodies.get(lf.body)
         if body is None:
-            raise TemplateFileError(f"templates/{lf.body}: no target file defines this body")
+            raise TemplateFileError(f"templates/{lf.body}: no targets file defines this group")
+        if body.languages and lf.language not in body.languages:
+            raise TemplateFileError(
+                f"templates/{lf.body}/{lf.language}.toml: the group {lf.body} takes letters"
+                f" only in {', '.join(body.languages)}")
         versions = db.session.scalars(
             select(LetterTemplate)
             .where(

@@ -149,7 +149,7 @@ def _field_problems(draft: Draft) -> dict[str, str]:
 
 
 def officials(body: Body) -> list[Official]:
-    """Every active official of the body (for gov, of every country)."""
+    """Every active official of the group (for one chosen by country, of every country)."""
     return list(db.session.scalars(select(Official).where(
         Official.body_id == body.id, Official.active.is_(True)).order_by(Official.id)))
 
@@ -267,15 +267,17 @@ def history(campaign: Campaign, body: Body, language: str) -> list[VersionView]:
 
 
 def overview() -> list[dict[str, Any]]:
-    """Each campaign, body and language, with its current version (None when there is none)."""
+    """Each campaign, group and language the group takes, with its current version (None when
+    there is none)."""
     campaigns = db.session.scalars(select(Campaign).order_by(Campaign.is_default.desc(),
                                                              Campaign.name)).all()
-    bodies = db.session.scalars(select(Body).order_by(Body.id)).all()
+    bodies = db.session.scalars(select(Body).order_by(Body.position, Body.id)).all()
     current: dict[tuple[int, int, str], LetterTemplate] = {}
     for template in db.session.scalars(select(LetterTemplate).order_by(LetterTemplate.version)):
         current[(template.campaign_id, template.body_id, template.language)] = template
     return [{"campaign": c, "body": b, "language": lang, "current": current.get((c.id, b.id, lang))}
-            for c in campaigns for b in bodies for lang in LANGUAGES]
+            for c in campaigns for b in bodies for lang in LANGUAGES
+            if not b.languages or lang in b.languages]
 
 
 @dataclass(frozen=True)

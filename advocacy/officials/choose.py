@@ -1,4 +1,5 @@
-"""Choosing the officials a letter goes to: a body's active officials, by country where it asks."""
+"""Choosing the officials a letter goes to: a group's active officials, by country where the
+group is chosen by country."""
 
 from __future__ import annotations
 
@@ -8,21 +9,23 @@ from advocacy.extensions import db
 from advocacy.models import Body, Official
 
 
-def chosen(body_id: int | SQLColumnExpression[int], body_slug: str | SQLColumnExpression[str],
+def chosen(body_id: int | SQLColumnExpression[int], by_country: bool | SQLColumnExpression[bool],
            country: str | SQLColumnExpression[str] = "") -> list[ColumnElement[bool]]:
-    """Which targets a letter to this body goes to: its active officials (for gov: a country's).
+    """Which targets a letter to this group goes to: its active officials (for a group chosen
+    by country: that country's).
 
-    Given values, or columns and parameters (a join on the body: intake.submit)."""
+    Given values, or columns and parameters (a join on the group: intake.submit)."""
     where = [Official.body_id == body_id, Official.active.is_(True)]
-    if isinstance(body_slug, str):
-        if body_slug == "gov":
+    if isinstance(by_country, bool):
+        if by_country:
             where.append(Official.country == country)
     else:
-        where.append(or_(body_slug != "gov", Official.country == country))
+        where.append(or_(by_country.is_(False), Official.country == country))
     return where
 
 
 def choose_officials(body: Body, country: str = "") -> list[Official]:
-    """The officials a letter to this body goes to, in a stable order."""
-    query = select(Official).where(*chosen(body.id, body.slug, country)).order_by(Official.id)
+    """The officials a letter to this group goes to, in a stable order."""
+    query = (select(Official).where(*chosen(body.id, body.by_country, country))
+             .order_by(Official.id))
     return list(db.session.scalars(query))

@@ -1,4 +1,4 @@
-"""Officials files (one per body, TOML): schema, loading and choosing the officials for a letter."""
+"""Officials files (one per group of offices, TOML): schema, loading, choosing the officials."""
 
 from __future__ import annotations
 
@@ -21,7 +21,6 @@ from advocacy.models import Body, Official
 from advocacy.progress import Advance, counted, nothing
 
 LANGUAGES = ("en", "fr", "de", "ru", "es")  # the letters and the interface ship in these
-BODY_SLUGS = ("eu", "coe", "un", "gov")
 # What a TOML file nested deeper than the parser can follow is told (tomllib raises
 # RecursionError on arrays or tables some thousand levels deep, not TOMLDecodeError).
 NESTED_TOO_DEEPLY = "arrays or tables are nested too deeply"
@@ -36,16 +35,43 @@ class _Strict(BaseModel):
 
 
 class BodySpec(_Strict):
-    slug: str
-    name: Annotated[str, Field(min_length=1)]
-    names: dict[str, str] = {}
+    """A group of offices, as the [body] table of a targets file says it."""
 
-    @field_validator("slug")
+    slug: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,19}$")]
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    names: dict[str, str] = {}
+    by_country: bool = False
+    position: int = 0
+    languages: list[str] = []  # the letter languages its offices accept; none: all
+    risk_notice: dict[str, str] = {}  # per page language
+    offered: bool = True  # by campaigns that have not chosen their groups
+
+    @field_validator("names", "risk_notice")
     @classmethod
-    def _known_body(cls, v: str) -> str:
-        if v not in BODY_SLUGS:
-            raise ValueError(f"must be one of {', '.join(BODY_SLUGS)}")
-        return v
+    def _per_language(cls, v: dict[str, str]) -> dict[str, str]:
+        unknown = [lang for lang in v if lang not in LANGUAGES]
+        if unknown:
+            raise ValueError(f"unknown languages {', '.join(unknown)}; use {', '.join(LANGUAGES)}")
+        return {lang: text.strip() for lang, text in v.items() if text.strip()}
+
+    @field_validator("languages")
+    @classmethod
+    def _letter_languages(cls, v: list[str]) -> list[str]:
+        unknown = [lang for lang in v if lang not in LANGUAGES]
+        if unknown:
+            raise ValueError(f"unknown languages {', '.join(unknown)}; use {', '.join(LANGUAGES)}")
+        return list(dict.fromkeys(v))
+
+    def file_hash(self) -> str:
+        """A stable hash of this table, to tell whether the file changed since the last load."""
+        blob = json.dumps(self.model_dump(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+    def apply(self, body: Body) -> None:
+        """Give the group row this table's values."""
+        body.name, body.names, body.by_country = self.name, self.names, self.by_country
+        body.position, body.languages = self.position, self.languages
+        body.risk_notices, body.offered = self.risk_notice, self.offered
 
 
 class OfficialSpec(_Strict):
@@ -132,6 +158,7 @@ PATTERN_HINTS = {
     "key": "use 2 to 79 lowercase letters, digits and hyphens, starting with a letter or digit",
     "country": "use two capital letters (ISO 3166-1, such as FR), or nothing",
     "contact_page": "use an https:// address without spaces",
+    "slug": "use 1 to 20 lowercase letters, digits and hyphens, starting with a letter or digit",
 }
 
 
@@ -145,10 +172,11 @@ def error_message(error: ErrorDetails) -> str:
     return error["msg"].removeprefix("Value error, ")
 
 
-def body_rule(body_slug: str, spec: OfficialSpec) -> str | None:
-    """The rule that needs the body (a national government's office has a country), or None."""
-    if body_slug == "gov" and not spec.country:
-        return "required for gov"
+def body_rule(by_country: bool, spec: OfficialSpec) -> str | None:
+    """The rule that needs the group (an office of a group chosen by country has a country),
+    or None."""
+    if by_country and not spec.country:
+        return "required: this group is chosen by country"
     return None
 
 
@@ -189,7 +217,7 @@ def read_officials_file(path: Path) -> OfficialsFile:
         if spec.key in seen:
             raise OfficialsFileError(f"{path}: entry {index} (key {spec.key!r}): duplicate key")
         seen.add(spec.key)
-        problem = body_rule(parsed.body.slug, spec)
+        problem = body_rule(parsed.body.by_country, spec)
         if problem:
             raise OfficialsFileError(
                 f"{path}: entry {index} (key {spec.key!r}), field country: {problem}"
@@ -217,15 +245,16 @@ def read_officials_dir(directory: Path, advance: Advance = nothing) -> list[Offi
 
 
 def load_officials(files: list[OfficialsFile], advance: Advance = nothing) -> dict[str, int]:
-    """Upsert bodies and targets; a changed file entry wins, an unchanged one keeps DB edits."""
+    """Upsert groups and targets; a changed file entry wins, an unchanged one keeps DB edits."""
     counts = {"added": 0, "updated": 0, "unchanged": 0}
     for tf in counted(files, advance):
         body = db.session.scalar(select(Body).where(Body.slug == tf.body.slug))
         if body is None:
-            body = Body(slug=tf.body.slug, name=tf.body.name, names=tf.body.names)
+            body = Body(slug=tf.body.slug)
             db.session.add(body)
-        else:
-            body.name, body.names = tf.body.name, tf.body.names
+        if body.file_hash != (digest := tf.body.file_hash()):  # else organizers' edits stay
+            tf.body.apply(body)
+            body.file_hash = digest
         for spec in tf.target:
             digest = spec.file_hash()
             official = db.session.scalar(select(Official).where(Official.key == spec.key))

@@ -90,8 +90,8 @@ def save_official(by: Organizer, official: Official | None, form: Mapping[str, s
             errors.setdefault(name, reason)
     body = _body(row["body"].strip())
     if body is None:
-        errors["body"] = "Choose a body."
-    elif spec is not None and (problem := body_rule(body.slug, spec)):
+        errors["body"] = "Choose a group."
+    elif spec is not None and (problem := body_rule(body.by_country, spec)):
         errors["country"] = problem
     if official is None and spec is not None and db.session.scalar(
             select(Official.office).where(Official.key == spec.key)) is not None:

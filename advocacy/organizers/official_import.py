@@ -16,7 +16,7 @@ import io
 import json
 import tomllib
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -224,9 +224,10 @@ def read_toml(text: str) -> tuple[list[Entry], list[Problem]]:
     return entries, problems
 
 
-def _check_across(entries: list[Entry], bodies: Iterable[str]) -> list[Problem]:
-    """What one entry alone cannot tell: the body exists here, keys are not repeated."""
-    known = set(bodies)
+def _check_across(entries: list[Entry], bodies: Mapping[str, bool]) -> list[Problem]:
+    """What one entry alone cannot tell: the group exists here (`bodies`: slug -> chosen by
+    country), keys are not repeated."""
+    known = bodies
     problems = []
     first: dict[str, str] = {}
     for entry in entries:
@@ -234,7 +235,7 @@ def _check_across(entries: list[Entry], bodies: Iterable[str]) -> list[Problem]:
         if entry.body not in known:
             problems.append(Problem(entry.where, key, "body",
                                     f"must be one of {', '.join(sorted(known))}"))
-        elif problem := body_rule(entry.body, entry.spec):
+        elif problem := body_rule(known[entry.body], entry.spec):
             problems.append(Problem(entry.where, key, "country", problem))
         if key in first:
             problems.append(Problem(entry.where, key, "key", f"already in {first[key]}"))
@@ -246,7 +247,8 @@ def plan(name: str, text: str, lock: bool = False) -> Plan:
     """What importing this upload would change now (nothing is written)."""
     reader = read_csv if name.lower().endswith(".csv") else read_toml
     entries, problems = reader(text)
-    bodies = db.session.scalars(select(Body.slug)).all()
+    bodies = {slug: by_country for slug, by_country in db.session.execute(
+        select(Body.slug, Body.by_country))}
     result = Plan(name, problems + _check_across(entries, bodies))
     query = (select(Official).where(Official.key.in_([e.spec.key for e in entries]))
              .options(selectinload(Official.body)))

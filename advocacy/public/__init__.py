@@ -122,10 +122,11 @@ def campaign_page(embed: bool) -> Page:
     campaign = _campaign()
     language = str(get_locale() or "en")
     values = letter_form.with_defaults(request.form) if request.method == "POST" else {
-        "body": request.args.get("body", "un"), "language": language,
+        "body": request.args.get("body", ""), "language": language,
         "country": request.args.get("country", ""), "ref": request.args.get("ref", ""),
     }
     choice = letter_form.chosen(campaign, values)
+    values["body"] = values.get("body") or (choice.body.slug if choice.body else "")
     suggested = letter_form.suggested_note(choice)
     if request.method == "GET":  # nothing typed yet: the paragraph starts as organizers suggest
         values["personal_note"] = suggested
@@ -139,7 +140,8 @@ def campaign_page(embed: bool) -> Page:
             return render_template("public/sent.html", campaign=campaign, officials=[],
                                    embed=embed)
         else:
-            checked, problems = check_submission(letter_form.payload(values, campaign))
+            checked, problems = check_submission(letter_form.payload(
+                values, campaign, by_country=bool(choice.body and choice.body.by_country)))
             if checked is None:
                 errors, status = letter_form.field_errors(problems), 422
             else:
@@ -157,7 +159,7 @@ def campaign_page(embed: bool) -> Page:
             own_mail_counts(Filters(campaign.id)).values())),
         preview=letter_form.preview(campaign, choice, values, _placeholders()),
         suggested=suggested,
-        countries=letter_form.countries(language), **letter_form.choices(campaign, language),
+        countries=letter_form.countries(language), **letter_form.choices(choice.offered, language),
         detaining_name=country_name(campaign.detaining_country, language)
         if campaign.detaining_country else "",
     )

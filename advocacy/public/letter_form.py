@@ -12,6 +12,7 @@ from functools import lru_cache
 from typing import Any
 
 from babel import Locale
+from flask_babel import get_locale
 from sqlalchemy import select
 
 from advocacy.extensions import db
@@ -19,8 +20,9 @@ from advocacy.letters.compose import Composed, composed, draft_row, official_lab
 from advocacy.letters.render import LetterRenderError, country_name, initials
 from advocacy.letters.versions import current_template
 from advocacy.models import Body, Campaign, LetterTemplate, Official
+from advocacy.officials import groups
 from advocacy.officials.choose import choose_officials
-from advocacy.officials.files import BODY_SLUGS, LANGUAGES
+from advocacy.officials.files import LANGUAGES
 
 # API field -> form field, for placing each message next to its field.
 FIELD_OF = {
@@ -45,20 +47,23 @@ LOOKUPS = ("body", "language", "country", "supporter_country", "switch_language"
 
 
 def with_defaults(form: Mapping[str, str]) -> dict[str, str]:
-    """The form's values, with the government's country defaulting to the supporter's own."""
+    """The form's values, with the country of a group chosen by country defaulting to the
+    supporter's own when that group has offices there."""
     values = {k: v for k, v in form.items() if not (k in LOOKUPS and "\x00" in v)}
     if values.get("switch_language") in LANGUAGES:  # "show the letter in their language"
         values["language"] = values.pop("switch_language")
         values["action"] = "preview"
     own = values.get("supporter_country", "")
-    if values.get("body") == "gov" and not values.get("country") and own:
-        offices = select(Official.id).where(Official.country == own, Official.active.is_(True))
+    if own and not values.get("country") and values.get("body"):
+        offices = (select(Official.id).join(Official.body)
+                   .where(Body.slug == values["body"], Body.by_country.is_(True),
+                          Official.country == own, Official.active.is_(True)))
         if db.session.scalar(offices.limit(1)) is not None:
             values["country"] = own
     return values
 
 
-def payload(form: Mapping[str, str], campaign: Campaign) -> dict[str, Any]:
+def payload(form: Mapping[str, str], campaign: Campaign, by_country: bool) -> dict[str, Any]:
     """The JSON API's shape for what the form sent."""
     data: dict[str, Any] = {
         "campaign": campaign.slug,
@@ -75,7 +80,7 @@ def payload(form: Mapping[str, str], campaign: Campaign) -> dict[str, Any]:
         "newsletter": form.get("newsletter") == "yes",
         "sign_initials": form.get("sign_initials") == "yes",
     }
-    if form.get("body") == "gov":
+    if by_country:  # the form always sends the select; it counts for such a group only
         data["country"] = form.get("country", "")
     if form.get("ref"):
         data["ref"] = form["ref"]
@@ -100,36 +105,38 @@ def countries(language: str) -> list[tuple[str, str]]:
     )
 
 
-def choices(campaign: Campaign, language: str) -> dict[str, Any]:
-    """The bodies and the governments' countries supporters can choose from."""
-    bodies = db.session.scalars(select(Body).where(Body.slug.in_(BODY_SLUGS))).all()
-    offered = [b for b in bodies if not campaign.bodies or b.slug in campaign.bodies]
-    gov_countries = db.session.scalars(
-        select(Official.country).distinct().where(Official.country != "").order_by(Official.country)
-    ).all()
+def choices(offered: list[Body], language: str) -> dict[str, Any]:
+    """The groups (the campaign's offer, as `chosen` read it), and the countries of those
+    chosen by country, supporters choose from."""
     return {
-        "bodies": [(b.slug, b.names.get(language) or b.name) for b in offered],
-        "gov_countries": [(c, country_name(c, language)) for c in gov_countries],
+        "groups": [{"slug": b.slug, "name": groups.group_name(b, language),
+                    "by_country": b.by_country} for b in offered],
+        "gov_countries": [(c, country_name(c, language)) for c in groups.countries(offered)],
         "languages": [(code, Locale.parse(code).get_display_name(code)) for code in LANGUAGES],
     }
 
 
 @dataclass(frozen=True)
 class Chosen:
-    """The body and the language the form chose, and the newest letter for them."""
+    """The group and the language the form chose, the newest letter for them, and the groups
+    the form offers (in the campaign's order: those with an office to write to)."""
 
     body: Body | None
     language: str
     template: LetterTemplate | None
+    offered: list[Body]
 
 
 def chosen(campaign: Campaign, form: Mapping[str, str]) -> Chosen:
     """What the form chose, read once a request for both the suggested paragraph and the
-    preview (a language the app does not ship in has no preview: see `preview`)."""
-    body = db.session.scalar(select(Body).where(Body.slug == form.get("body", "un")))
+    preview (a language the app does not ship in has no preview: see `preview`). No group
+    chosen yet is the campaign's first; one it does not offer is none."""
+    offer = groups.offered(campaign, reachable=True)
+    slug = form.get("body") or (offer[0].slug if offer else "")
+    body = next((b for b in offer if b.slug == slug), None)
     language = form.get("language", "en")
     template = current_template(campaign, body, language) if body else None
-    return Chosen(body, language, template)
+    return Chosen(body, language, template, offer)
 
 
 def suggested_note(choice: Chosen) -> str:
@@ -154,11 +161,18 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
     body, language, template = choice.body, choice.language, choice.template
     if body is None or language not in LANGUAGES:
         return None
-    officials = choose_officials(body, form.get("country", ""))
+    officials = choose_officials(body, form.get("country", "") if body.by_country else "")
     listed = [{"key": t.key, "label": official_label(t, language), "email": t.email,
                "contact_page": t.contact_page} for t in officials]
+    page = str(get_locale() or "en")
+    about = {"risk_notice": groups.risk_notice(body, page), "group_languages": None}
+    if not groups.accepts(body.languages, language):
+        # Offer the group's own language rather than a letter it will not take.
+        return {"officials": listed, "letter": None, **about,
+                "group_languages": groups.languages_message(body, page),
+                **_their_language(body.languages[0], page)}
     if template is None or not officials:
-        return {"officials": listed, "letter": None}
+        return {"officials": listed, "letter": None, **about}
     chosen = next((t for t in officials if t.key == official_key), None)
     first = chosen or next((t for t in officials if t.email), officials[0])
     typed = form.get("name", "").strip()
@@ -181,9 +195,11 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
     has_note = letter.body.count(NOTE_MARK) == 1
     before, _mark, after = letter.body.partition(NOTE_MARK)
     # Offer the officials' own language when the letter is in another one they do not read.
-    theirs = [lang for lang in first.languages if lang in LANGUAGES]
+    theirs = [lang for lang in first.languages if lang in LANGUAGES
+              and groups.accepts(body.languages, lang)]
     suggest = None if language in first.languages or not theirs else theirs[0]
     return {
+        **about,
         "officials": listed,
         "letter": letter,
         "official": first,
@@ -196,7 +212,11 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
         "has_note": has_note,
         "before": before.rstrip() if has_note else letter.body.rstrip(),
         "after": after.strip() if has_note else "",
-        "their_language": suggest,
-        "their_language_name": Locale.parse(suggest).get_display_name(language)
-        if suggest else None,
+        **_their_language(suggest, language),
     }
+
+
+def _their_language(code: str | None, language: str) -> dict[str, str | None]:
+    """The language to offer the letter in instead, named in `language`."""
+    return {"their_language": code,
+            "their_language_name": groups.language_name(code, language) if code else None}

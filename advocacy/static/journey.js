@@ -1,6 +1,6 @@
 // The campaign page, improved where JavaScript runs; everything here also works without it.
 // - the letter preview follows what is typed (rendered by the server: one renderer);
-// - the government's country shows only for a national government;
+// - the country select shows only for a group chosen by country;
 // - the counter of delivered letters refreshes itself;
 // - "Copy the letter" copies to the clipboard instead of opening a page;
 // - the organizers' suggested paragraph follows the letter until the supporter changes it.
@@ -17,7 +17,10 @@
 
   function showCountry() {
     var body = byId("body"), field = byId("country-field");
-    if (body && field) { field.hidden = body.value !== "gov"; }
+    if (body && field) {
+      var option = body.options[body.selectedIndex];
+      field.hidden = !(option && option.hasAttribute("data-by-country"));
+    }
   }
 
   function refresh() {
