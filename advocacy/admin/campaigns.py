@@ -15,7 +15,7 @@ from advocacy.campaigns import settings as campaigns
 from advocacy.campaigns.limits import campaign_limits
 from advocacy.extensions import db
 from advocacy.models import Campaign, Role
-from advocacy.officials.files import BODY_SLUGS
+from advocacy.officials.files import BODY_SLUGS, LANGUAGES
 from advocacy.organizers.controls import set_paused
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -58,7 +58,7 @@ def _settings_page(campaign: Campaign, errors: dict[str, str], status: int = 200
     limits = campaign_limits(campaign.limits)
     return render_template("admin/campaign.html", campaign=campaign, limits=limits,
                            errors=errors, form=request.form if errors else None,
-                           body_slugs=BODY_SLUGS, days=DAYS), status
+                           body_slugs=BODY_SLUGS, days=DAYS, languages=LANGUAGES), status
 
 
 @bp.get("/campaigns/<slug>")
