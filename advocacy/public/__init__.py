@@ -115,12 +115,13 @@ def _placeholders() -> dict[str, str]:
 def index(slug: str | None) -> Page:
     """The campaign page and its form; works without JavaScript. `/` is the home campaign's
     page, or, when an owner chose none, the list of open campaigns."""
-    if slug is None and find_campaign(None) is None:
-        if request.method == "POST":
-            abort(404)
+    campaign = find_campaign(slug)
+    if campaign is None and slug is None and request.method == "GET":
         return render_template("public/campaigns.html", campaigns=[
             (c, shown_page(c, _language()).page) for c in open_campaigns(clock.now())])
-    return campaign_page(_campaign(slug), embed=False)
+    if campaign is None:
+        abort(404)
+    return campaign_page(campaign, embed=False)
 
 
 def _language() -> str:
@@ -200,6 +201,8 @@ def campaign_page(campaign: Campaign, embed: bool) -> Page:
     shown = shown_page(campaign, language)
     page = render_template(
         "public/index.html", campaign=campaign, values=values, errors=errors, embed=embed,
+        # The form posts back to the address it came from: /, /widget or /c/<slug>[/widget].
+        form_slug=(request.view_args or {}).get("slug"),
         state=state, notice=refusal(campaign, clock.now()) if state != "open" else "",
         shown=shown, story=story_html(shown.page.story) if shown.page else "",
         language_names=_language_names(shown, language),
