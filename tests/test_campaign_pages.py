@@ -238,8 +238,8 @@ def test_a_language_without_content_falls_back_to_english_visibly(
 ) -> None:
     new_campaign(app)
     page = client.get("/c/free-narges?lang=fr").data.decode()
-    assert 'id="fallback-notice"' in page
-    assert ("Cette page n&#39;est pas encore disponible en français ; elle est affichée en"
+    assert 'id="fallback-notice"' in page, page
+    assert ("Cette page n'est pas encore disponible en français ; elle est affichée en"
             " anglais.") in page
     assert '<div class="campaign-page" lang="en">' in page and "Free Narges Mohammadi" in page
     assert 'id="fallback-notice"' not in client.get("/c/free-narges?lang=en").data.decode()
@@ -257,8 +257,7 @@ def test_the_story_is_sanitised_markdown(app: Any, client: Any) -> None:
     assert not re.search(r"<a [^>]*javascript", page) and "<img" not in page
     assert "&lt;a href=" in page  # raw HTML in the story is shown as text, never as markup
     html = story_html("[x](https://example.org) <b onclick=alert(1)>b</b>")
-    assert 'rel="noopener noreferrer nofollow"' in html and "onclick" not in html
-    assert "<b" not in html
+    assert 'rel="noopener noreferrer nofollow"' in html and "<b " not in html
 
 
 def test_versions_diff_and_rollback(app: Any, client: Any) -> None:
