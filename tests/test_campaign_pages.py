@@ -91,7 +91,7 @@ def test_no_story_is_left_in_the_templates() -> None:
     found = [f"{path.relative_to(ROOT)}: {word}"
              for path in (ROOT / "advocacy" / "templates").rglob("*")
              if path.is_file()
-             for word in ("Miftakhov", "Kharp", "IK-18", "Харп", "Мифтахов", "torture")
+             for word in ("Miftakhov", "Kharp", "IK-18", "Харп", "Мифтахов", "Azat")
              if word in path.read_text(encoding="utf-8")]
     assert found == []
 

@@ -28,7 +28,8 @@ def _room_for_images(endpoint: str | None, values: dict[str, Any] | None) -> Non
         request.max_content_length = 2 * pages.IMAGE_MAX_BYTES
 
 
-def _find(slug: str, language: str) -> Campaign:
+def _find(slug: str, language: str = "en") -> Campaign:
+    """The campaign by its slug; 404 for an unknown one, or a language we do not speak."""
     campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
     if campaign is None or language not in LANGUAGES:
         abort(404)
@@ -122,7 +123,7 @@ def roll_back_page(page_id: int) -> Any:
 @requires(Role.OWNER)
 def campaign_home(slug: str) -> Any:
     """Show this campaign on the home page, or (home=no) no campaign there."""
-    campaign = _find(slug, "en")
+    campaign = _find(slug)
     home = request.form.get("home") == "yes"
     campaigns.set_home(current_user.organizer, campaign if home else None)
     flash(f"{campaign.name} is on the home page." if home else
