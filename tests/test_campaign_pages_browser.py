@@ -129,6 +129,19 @@ def test_a_second_campaign_is_made_and_published_in_the_admin_and_takes_letters(
         "supporter": {"name": "Jonas Weber", "email": "jonas@example.org", "city": "Leipzig",
                       "country": "DE"}})
     assert reply.status == 202, reply.text()
+
+    # Paused in the admin: the page says so under its title and shows no form.
+    admin = organizer_page(browser, live, PEOPLE["editor"], PASSWORD)
+    admin.goto(f"{live}/admin/campaigns/free-narges")
+    admin.click("button:has-text('Pause sending')")
+    expect(admin.locator("main")).to_contain_text("State: paused")
+    admin.close()
+    page.goto(f"{live}/c/free-narges?lang=ru")
+    expect(page.locator("#campaign-state")).to_contain_text("Эта кампания приостановлена")
+    expect(page.locator("#fallback-notice")).to_be_visible()  # no Russian page: English
+    assert page.locator("#letter-form").count() == 0
+    assert accessibility_problems(page) == []
+    page.screenshot(path=str(shots / "3-paused-ru.png"), full_page=True)
     page.close()
 
     narges = db.session.scalars(select(Campaign).where(Campaign.slug == "free-narges")).one()
