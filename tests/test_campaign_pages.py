@@ -349,6 +349,9 @@ def test_a_file_that_is_not_an_image_or_too_large_is_refused_clearly(app: Any) -
     huge = save(editor, "free-narges", image_alt="x",
                 image_file=(io.BytesIO(b"\xff\xd8" + b"0" * (11 * 1024 * 1024)), "big.jpg"))
     assert huge.status_code == 422 and "too large: at most 10 MB" in huge.data.decode()
+    huger = save(editor, "free-narges", image_alt="x",
+                 image_file=(io.BytesIO(b"0" * (21 * 1024 * 1024)), "bigger.jpg"))
+    assert huger.status_code == 413 and "image 10 MB" in huger.data.decode()
     missing_alt = save(editor, "free-narges",
                        image_file=(io.BytesIO(jpeg_with_exif(50, 50)), "p.jpg"))
     assert missing_alt.status_code == 422 and 'id="image_alt-error"' in missing_alt.data.decode()
