@@ -15,6 +15,7 @@ COPY advocacy ./advocacy
 RUN pip install --no-cache-dir --no-deps --no-build-isolation .
 COPY targets ./targets
 COPY templates ./templates
+COPY campaigns ./campaigns
 COPY worker.py ./
 RUN useradd --system --home /var/lib/advocacy --create-home advocacy
 USER advocacy

@@ -52,6 +52,9 @@ def _kind_pages() -> dict[int, tuple[str, str]]:
         429: (_("Please wait a moment"),
               _("Many letters came from this connection just now. Please try again in a"
                 " minute; what you wrote is not lost if you go back.")),
+        404: (_("Page not found"),
+              _("There is nothing at this address. A campaign's page may have moved: the"
+                " home page lists the campaigns taking letters.")),
         413: (_("Too much at once"),
               _("What was sent is larger than this site takes. Please go back and shorten"
                 " it: your own paragraph may have up to 2,000 characters.")),
@@ -62,7 +65,7 @@ def http_error(exc: HTTPException) -> Any:
     """The JSON API answers errors in JSON, like its successes; pages get a page."""
     if request.path.startswith("/api/"):
         return {"errors": {"_": exc.description}}, exc.code
-    if exc.code in (413, 429):
+    if exc.code in (404, 413, 429):
         title, text = _kind_pages()[exc.code]
         return render_template("public/message.html", title=title, text=text), exc.code
     return exc

@@ -121,6 +121,36 @@ class Campaign(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
+class CampaignPage(Base):
+    """One version of a campaign's public page in one language; the highest is current.
+
+    Versioned as letters are (campaigns/pages.py): each save adds a row, so any version can
+    come back. The story is Markdown, rendered and sanitised when shown.
+    """
+
+    __tablename__ = "campaign_page"
+    __table_args__ = (UniqueConstraint("campaign_id", "language", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
+    language: Mapped[str] = mapped_column(String(8))
+    version: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(200))
+    summary: Mapped[str] = mapped_column(String(300))  # also the meta description, OG card
+    story: Mapped[str] = mapped_column(Text, default="")  # Markdown
+    # An uploaded image's file name in the instance folder (pages.store_image), and its alt.
+    image: Mapped[str | None] = mapped_column(String(80))
+    image_alt: Mapped[str] = mapped_column(String(300), default="")
+    news_date: Mapped[date | None] = mapped_column(Date)
+    news: Mapped[str] = mapped_column(String(500), default="")
+    goal: Mapped[int | None] = mapped_column(Integer)  # the counter's "N of GOAL"
+    share_text: Mapped[str] = mapped_column(String(500), default="")
+    origin: Mapped[str] = mapped_column(String(20))  # "file" or "organizer"
+    content_hash: Mapped[str] = mapped_column(String(64))
+    author: Mapped[str | None] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
 class Body(Base):
     """A group of offices supporters write to (the UI says "group"): rows, not code.
 

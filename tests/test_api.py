@@ -213,7 +213,7 @@ def _no_body() -> None:
 
 
 @pytest.mark.parametrize(("change", "payload", "status", "field", "words"), [
-    (_pause, submission(), 409, "campaign", "not taking letters"),
+    (_pause, submission(), 409, "campaign", "is paused"),
     (_only_eu, submission(), 422, "body", "Choose one of: eu."),
     (_no_english_letter, submission(), 422, "language", "not available in this language"),
     (_no_active_official, submission(), 422, "body", "No official of this body"),

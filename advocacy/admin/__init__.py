@@ -56,5 +56,6 @@ from advocacy.admin import (  # noqa: E402,F401  # the routes register themselve
     moderation,
     officials,
     outbox,
+    pages,
     people,
 )

@@ -16,6 +16,7 @@ from advocacy.campaigns.limits import campaign_limits
 from advocacy.extensions import db
 from advocacy.models import Campaign, Role
 from advocacy.officials import groups
+from advocacy.officials.files import LANGUAGES
 from advocacy.organizers.controls import set_paused
 
 DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -61,7 +62,8 @@ def _settings_page(campaign: Campaign, errors: dict[str, str], status: int = 200
     return render_template("admin/campaign.html", campaign=campaign, limits=limits,
                            errors=errors, form=request.form if errors else None,
                            offered=offered, groups=offered + rest,
-                           reachable=groups.reachable(offered + rest), days=DAYS), status
+                           reachable=groups.reachable(offered + rest), days=DAYS,
+                           languages=LANGUAGES), status
 
 
 @bp.get("/campaigns/<slug>")

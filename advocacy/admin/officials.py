@@ -11,6 +11,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from advocacy.admin import bp, requires
+from advocacy.campaigns.pages import IMAGE_MAX_BYTES
 from advocacy.extensions import db
 from advocacy.letters.render import country_name
 from advocacy.letters.states import UNSENT
@@ -44,7 +45,8 @@ def _room_for_imports(endpoint: str | None, values: dict[str, Any] | None) -> No
 @bp.errorhandler(413)
 def _too_large(exc: Exception) -> Any:
     text = (f"What was sent is too large: an import file may have up to"
-            f" {official_import.MAX_BYTES // 1024} KB, other forms much less.")
+            f" {official_import.MAX_BYTES // 1024} KB, a campaign page's image"
+            f" {IMAGE_MAX_BYTES // (1024 * 1024)} MB, other forms much less.")
     return render_template("admin/message.html", title="Too large", text=text), 413
 
 

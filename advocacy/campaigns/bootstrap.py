@@ -1,4 +1,4 @@
-"""`advocacy init`: the database schema, the default campaign, targets and letters."""
+"""`advocacy init`: the database schema, the default campaign, targets, letters and pages."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, current_app
 from sqlalchemy import select
 
+from advocacy.campaigns.page_files import load_pages, page_paths, read_page_dir
 from advocacy.extensions import db
 from advocacy.letters.files import letter_paths, load_letters, read_letter_dir
 from advocacy.models import Campaign
@@ -22,7 +23,8 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"  # advocacy/m
 
 
 def project_dir(name: str) -> Path:
-    """targets/ or templates/ beside the package in a checkout, else in the working directory."""
+    """targets/, templates/ or campaigns/ beside the package in a checkout, else in the
+    working directory."""
     beside = Path(__file__).resolve().parents[2] / name  # the checkout, above advocacy/
     return beside if beside.is_dir() else Path.cwd() / name
 
@@ -54,25 +56,31 @@ def migrate_database() -> None:
     upgrade(directory=str(MIGRATIONS))
 
 
-def load_steps(targets_dir: Path, templates_dir: Path) -> int:
+def load_steps(targets_dir: Path, templates_dir: Path, campaigns_dir: Path | None = None) -> int:
     """How many steps load_data reports: each file is read, then loaded."""
-    return 2 * (len(officials_paths(targets_dir)) + len(letter_paths(templates_dir)))
+    pages = page_paths(campaigns_dir or project_dir("campaigns"))
+    return 2 * (len(officials_paths(targets_dir)) + len(letter_paths(templates_dir))
+                + len(pages))
 
 
-def load_data(targets_dir: Path, templates_dir: Path,
-              advance: Advance = nothing) -> dict[str, Any]:
-    """Load both kinds of files in one transaction: all of it arrives, or none."""
+def load_data(targets_dir: Path, templates_dir: Path, advance: Advance = nothing,
+              campaigns_dir: Path | None = None) -> dict[str, Any]:
+    """Load every kind of file in one transaction: all of it arrives, or none. The
+    campaigns' pages come from campaigns/ beside targets/ unless `campaigns_dir` says."""
     # Validate everything before writing anything.
     officials_files = read_officials_dir(targets_dir, advance)
     # A letter's folder names a group from the targets files, or one organizers defined.
     groups = {f.body.slug for f in officials_files} | known_slugs()
     letter_files = read_letter_dir(templates_dir, advance, groups)
+    page_files = read_page_dir(campaigns_dir or project_dir("campaigns"), advance)
     try:
         officials = load_officials(officials_files, advance)
         campaign = default_campaign()
         letters = load_letters(campaign, letter_files, advance)
+        pages = load_pages(page_files, advance)
         db.session.commit()
     except Exception:
         db.session.rollback()
         raise
-    return {"targets": officials, "letters": letters, "campaign": campaign.slug}
+    return {"targets": officials, "letters": letters, "pages": pages,
+            "campaign": campaign.slug}

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, time
 from typing import Any, Protocol
 
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import format_datetime
+from flask_babel import gettext as _
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from werkzeug.datastructures import MultiDict
@@ -49,6 +51,49 @@ def taking_letters(campaign: Schedule, now: datetime) -> bool:
     return (campaign.status == CampaignStatus.OPEN
             and (campaign.opens_at is None or campaign.opens_at <= now)
             and (campaign.closes_at is None or now < campaign.closes_at))
+
+
+def campaign_state(campaign: Schedule, now: datetime) -> str:
+    """Why a campaign takes letters or not, for its page and for refusals: "open" exactly
+    when taking_letters (the one rule), else "closed", "paused" or "not_yet_open"."""
+    if taking_letters(campaign, now):
+        return "open"
+    if campaign.status == CampaignStatus.CLOSED or (
+            campaign.closes_at is not None and campaign.closes_at <= now):
+        return "closed"
+    if campaign.status == CampaignStatus.OPEN and campaign.opens_at is not None:
+        return "not_yet_open"
+    return "paused"
+
+
+def refusal(campaign: Schedule, now: datetime) -> str:
+    """What a supporter is told when the campaign takes no letters, in their language."""
+    state = campaign_state(campaign, now)
+    if state == "closed":
+        return str(_("This campaign is closed: it takes no more letters."))
+    if state == "not_yet_open" and campaign.opens_at is not None:
+        return str(_("This campaign opens on %(date)s: letters can be written from then.",
+                     date=format_datetime(campaign.opens_at, "long")))
+    return str(_("This campaign is paused: it takes no letters for now."))
+
+
+def set_home(actor: Organizer, campaign: Campaign | None) -> None:
+    """Show this campaign on the home page (`/`), or none (`/` then lists the open ones).
+    One home at most: it is the campaign the home page, /widget, /badge.svg, /embed and the
+    API without a campaign mean (Campaign.is_default, which always meant that)."""
+    for other in db.session.scalars(select(Campaign).where(Campaign.is_default.is_(True))):
+        other.is_default = False
+    db.session.flush()
+    if campaign is not None:
+        campaign.is_default = True
+    audit.record(actor, "set home campaign", campaign.slug if campaign else "(none)")
+    db.session.commit()
+
+
+def open_campaigns(now: datetime) -> list[Campaign]:
+    """The campaigns taking letters now, for the home page when none is chosen."""
+    rows = db.session.scalars(select(Campaign).order_by(Campaign.created_at)).all()
+    return [c for c in rows if taking_letters(c, now)]
 
 
 def _new(slug: str, name: str) -> Campaign:

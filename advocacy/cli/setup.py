@@ -29,12 +29,15 @@ DEMO_ORGANIZER = "organizer@localhost"
 @click.command("init")
 @click.option("--targets", "targets_dir", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--templates", "templates_dir", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--campaigns", "campaigns_dir", type=click.Path(file_okay=False, path_type=Path))
 @progress_option
 @with_appcontext
 def init_command(targets_dir: Path | None, templates_dir: Path | None,
-                 progress: bool | None = None) -> None:
-    """Create or migrate the database and load targets/ and templates/ (safe to repeat)."""
+                 campaigns_dir: Path | None = None, progress: bool | None = None) -> None:
+    """Create or migrate the database and load targets/, templates/ and campaigns/ (safe to
+    repeat)."""
     from advocacy.campaigns.bootstrap import load_data, load_steps, migrate_database, project_dir
+    from advocacy.campaigns.page_files import PageFileError
     from advocacy.letters.files import TemplateFileError
     from advocacy.officials.files import OfficialsFileError
 
@@ -42,9 +45,10 @@ def init_command(targets_dir: Path | None, templates_dir: Path | None,
     targets_dir = targets_dir or project_dir("targets")
     templates_dir = templates_dir or project_dir("templates")
     try:
-        with progress_bar(load_steps(targets_dir, templates_dir), "Loading files", progress) as bar:
-            report = load_data(targets_dir, templates_dir, bar.update)
-    except (OfficialsFileError, TemplateFileError) as exc:
+        steps = load_steps(targets_dir, templates_dir, campaigns_dir)
+        with progress_bar(steps, "Loading files", progress) as bar:
+            report = load_data(targets_dir, templates_dir, bar.update, campaigns_dir)
+    except (OfficialsFileError, TemplateFileError, PageFileError) as exc:
         raise click.ClickException(str(exc)) from None
     echo_json(report)
 

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Select, Table, and_, bindparam, func, inse
 from sqlalchemy.dialects import postgresql, sqlite
 
 from advocacy import clock
-from advocacy.campaigns.settings import taking_letters
+from advocacy.campaigns.settings import refusal, taking_letters
 from advocacy.crypto import lookup_hash
 from advocacy.delivery import queue
 from advocacy.extensions import db
@@ -212,7 +212,7 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
         raise SubmissionError({"campaign": _("Unknown campaign.")}, 404)
     now = clock.now()
     if not taking_letters(setting, now):
-        raise SubmissionError({"campaign": _("This campaign is not taking letters now.")}, 409)
+        raise SubmissionError({"campaign": refusal(setting, now)}, 409)
     _check_group(setting, data, locale)
     template_id = setting.template_id
     if template_id is None:

@@ -6,13 +6,26 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import quote
 
-from flask import Blueprint, Response, abort, current_app, redirect, render_template, request
+from babel import Locale
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from advocacy.campaigns.settings import find_campaign
+from advocacy import clock
+from advocacy.campaigns.pages import Shown, image_path, shown_page, story_html
+from advocacy.campaigns.settings import campaign_state, find_campaign, open_campaigns, refusal
 from advocacy.delivery import queue
 from advocacy.extensions import EMBEDDABLE_POLICY, csrf, db, request_limiter, submit_rate, talisman
 from advocacy.guards import checks_nul_itself
@@ -63,11 +76,29 @@ def page_language() -> str:
     return request.accept_languages.best_match(LANGUAGES) or "en"
 
 
-def _campaign() -> Campaign:
+def _home() -> Campaign:
+    """The campaign on the home page (an owner chooses it), for the addresses without a slug
+    that partners already embed; 404 when none is chosen."""
     campaign = find_campaign(None)
     if campaign is None:
-        abort(404, "No campaign is set up yet: run `advocacy init`.")
+        abort(404)
     return campaign
+
+
+def _campaign(slug: str | None) -> Campaign:
+    """The campaign at /c/<slug>, or the home campaign; a 404 page for an unknown slug."""
+    campaign = find_campaign(slug) if slug else _home()
+    if campaign is None:
+        abort(404)
+    return campaign
+
+
+def _form_campaign() -> Campaign:
+    """The campaign of the page a fetch came from: its hidden field, else the home one."""
+    slug = request.form.get("campaign", "")
+    if slug and not valid_ref(slug):
+        abort(404)
+    return _campaign(slug or None)
 
 
 def _placeholders() -> dict[str, str]:
@@ -76,22 +107,33 @@ def _placeholders() -> dict[str, str]:
             "relay": _("[the campaign's reply address: yours stays private]")}
 
 
-@bp.route("/", methods=["GET", "POST"])
+@bp.route("/", methods=["GET", "POST"], defaults={"slug": None})
+@bp.route("/c/<slug>", methods=["GET", "POST"])
 @checks_nul_itself
 @csrf.exempt  # type: ignore[untyped-decorator]  # checked below, to keep what was typed
 @request_limiter.shared_limit(submit_rate, scope="submissions", methods=["POST"])
-def index() -> Page:
-    """The campaign page and its form; works without JavaScript."""
-    return campaign_page(embed=False)
-
-
-@bp.get("/badge.svg")
-@embeddable
-def badge() -> Response:
-    """A counter for partners' pages (`<img src=".../badge.svg?lang=fr">`): letters delivered."""
-    campaign = find_campaign(request.args.get("campaign"))
+def index(slug: str | None) -> Page:
+    """The campaign page and its form; works without JavaScript. `/` is the home campaign's
+    page, or, when an owner chose none, the list of open campaigns."""
+    campaign = find_campaign(slug)
+    if campaign is None and slug is None and request.method == "GET":
+        return render_template("public/campaigns.html", campaigns=[
+            (c, shown_page(c, _language()).page) for c in open_campaigns(clock.now())])
     if campaign is None:
         abort(404)
+    return campaign_page(campaign, embed=False)
+
+
+def _language() -> str:
+    return str(get_locale() or "en")
+
+
+@bp.get("/badge.svg", defaults={"slug": None})
+@bp.get("/c/<slug>/badge.svg")
+@embeddable
+def badge(slug: str | None) -> Response:
+    """A counter for partners' pages (`<img src=".../badge.svg?lang=fr">`): letters delivered."""
+    campaign = _campaign(slug or request.args.get("campaign") or None)
     count = stats_cache().get(f"sent:{campaign.id}", lambda: sent_count(campaign))
     label, shown = _("Letters delivered so far:"), format_decimal(count)
     split = 20 + int(7 * len(label))  # an estimate of the text's width: no font metrics here
@@ -101,26 +143,30 @@ def badge() -> Response:
                     headers={"Cache-Control": "public, max-age=30", "Vary": "Accept-Language"})
 
 
-@bp.route("/widget", methods=["GET", "POST"])
+@bp.route("/widget", methods=["GET", "POST"], defaults={"slug": None})
+@bp.route("/c/<slug>/widget", methods=["GET", "POST"])
 @embeddable
 @checks_nul_itself
 @csrf.exempt  # type: ignore[untyped-decorator]  # see campaign_page
 @request_limiter.shared_limit(submit_rate, scope="submissions", methods=["POST"])
-def widget() -> Page:
-    """The form for partner sites' iframes (the snippet is on /embed)."""
-    return campaign_page(embed=True)
+def widget(slug: str | None) -> Page:
+    """The form for partner sites' iframes (the snippet is on /c/<slug>/embed)."""
+    return campaign_page(_campaign(slug), embed=True)
 
 
-def campaign_page(embed: bool) -> Page:
+def campaign_page(campaign: Campaign, embed: bool) -> Page:
     """Show the form, or take what it sent: a preview, a failed check, or the letters.
 
     The page's form carries a CSRF token. The widget's cannot: inside another site's frame
     the browser withholds our session cookie. It needs none: it acts for no logged-in user,
     and, like the open JSON API, it is guarded by the honeypot, the per-IP limit and the
     confirmation email.
+
+    A campaign that takes no letters (paused, not yet open, closed) says so, shows no form
+    and takes nothing posted to it.
     """
-    campaign = _campaign()
-    language = str(get_locale() or "en")
+    language = _language()
+    state = campaign_state(campaign, clock.now())
     values = letter_form.with_defaults(request.form) if request.method == "POST" else {
         "body": request.args.get("body", ""), "language": language,
         "country": request.args.get("country", ""), "ref": request.args.get("ref", ""),
@@ -132,7 +178,9 @@ def campaign_page(embed: bool) -> Page:
         values["personal_note"] = suggested
     errors: dict[str, str] = {}
     status = 200
-    if request.method == "POST" and values.get("action") != "preview":
+    if request.method == "POST" and state != "open":
+        status = 409
+    elif request.method == "POST" and values.get("action") != "preview":
         if not embed and not FlaskForm().validate():  # the CSRF token
             errors, status = {"_": _("The form had expired. Please send it again.")}, 400
         elif caught_in_honeypot(request.form):
@@ -152,8 +200,14 @@ def campaign_page(embed: bool) -> Page:
                 else:
                     return render_template("public/sent.html", campaign=campaign,
                                            officials=result.officials, embed=embed)
+    shown = shown_page(campaign, language)
     page = render_template(
         "public/index.html", campaign=campaign, values=values, errors=errors, embed=embed,
+        # The form posts back to the address it came from: /, /widget or /c/<slug>[/widget].
+        form_slug=(request.view_args or {}).get("slug"),
+        state=state, notice=refusal(campaign, clock.now()) if state != "open" else "",
+        shown=shown, story=story_html(shown.page.story) if shown.page else "",
+        language_names=_language_names(shown, language),
         sent=stats_cache().get(f"sent:{campaign.id}", lambda: sent_count(campaign)),
         own_mail_sent=stats_cache().get(f"own:{campaign.id}", lambda: sum(
             own_mail_counts(Filters(campaign.id)).values())),
@@ -166,6 +220,22 @@ def campaign_page(embed: bool) -> Page:
     return page, status
 
 
+def _language_names(shown: Shown, language: str) -> dict[str, str]:
+    """The asked and the shown language, named in the page's language (for the notice)."""
+    return {code: Locale.parse(code).get_display_name(language) or code
+            for code in {shown.asked, shown.language}}
+
+
+@bp.get("/page-images/<name>")
+def page_image(name: str) -> Response:
+    """A campaign page's image: named by its content, so it never changes: cached a year."""
+    path = image_path(name)
+    if path is None:
+        abort(404)
+    return send_file(path, mimetype="image/png" if name.endswith(".png") else "image/jpeg",
+                     max_age=365 * 24 * 3600, conditional=True)
+
+
 @bp.post("/preview")
 @checks_nul_itself
 @csrf.exempt  # type: ignore[untyped-decorator]  # changes nothing, answers only this page
@@ -173,7 +243,7 @@ def campaign_page(embed: bool) -> Page:
 def preview_fragment() -> dict[str, Any]:
     """The live preview: the parts of the page that follow what is typed, rendered here, so
     the page shows exactly what the worker will send (one renderer, not a copy in JS)."""
-    campaign = _campaign()
+    campaign = _form_campaign()
     values = letter_form.with_defaults(request.form)
     choice = letter_form.chosen(campaign, values)
     preview = letter_form.preview(campaign, choice, values, _placeholders())
@@ -193,7 +263,7 @@ def preview_fragment() -> dict[str, Any]:
 @request_limiter.limit("60/minute")
 def own_mail_page() -> Any:
     """Open the letter in the supporter's own mail (or show it to copy), and count it."""
-    campaign = _campaign()
+    campaign = _form_campaign()
     values = letter_form.with_defaults(request.form)
     channel, _sep, key = values.get("own_mail", "").partition(":")
     language = values.get("language", "en")
@@ -220,17 +290,19 @@ def own_mail_page() -> Any:
                                          rendered.body), 303)
 
 
-@bp.get("/privacy")
-def privacy() -> str:
-    campaign = _campaign()
+@bp.get("/privacy", defaults={"slug": None})
+@bp.get("/c/<slug>/privacy")
+def privacy(slug: str | None) -> str:
+    campaign = _campaign(slug)
     return render_template("public/privacy.html", campaign=campaign,
                            version=notice_version(campaign))
 
 
-@bp.get("/embed")
-def embed_help() -> str:
+@bp.get("/embed", defaults={"slug": None})
+@bp.get("/c/<slug>/embed")
+def embed_help(slug: str | None) -> str:
     """For partner organisations: the snippet to paste, and the JSON API for their own form."""
-    campaign = _campaign()
+    campaign = _campaign(slug)
     base = current_app.config["ADVOCACY_PUBLIC_URL"]
     return render_template("public/embed.html", campaign=campaign, base=base)
 
@@ -292,14 +364,18 @@ def confirm_post(token: str) -> tuple[str, int] | str:
                                text=str(exc)), 400
     return render_template("public/confirm.html", token=token,
                            letters=letter_states(submission, str(get_locale())),
-                           confirmed=True, share=share_links(submission.campaign.name))
+                           confirmed=True, share=share_links(submission.campaign))
 
 
-def share_links(campaign_name: str) -> list[tuple[str, str]]:
-    """Plain links to share the campaign page: no third-party script is ever loaded here."""
-    url = current_app.config["ADVOCACY_PUBLIC_URL"] + "/"
-    message = _("I wrote to the officials for %(campaign)s. Please write too:",
-                campaign=campaign_name)
+def share_links(campaign: Campaign) -> list[tuple[str, str]]:
+    """Plain links to share the campaign page: no third-party script is ever loaded here.
+    They carry the page's share text in the supporter's language, when organizers wrote one."""
+    url = current_app.config["ADVOCACY_PUBLIC_URL"] + url_for("public.index", slug=campaign.slug)
+    shown = shown_page(campaign, _language())
+    campaign_name = shown.page.title if shown.page else campaign.name
+    own = shown.page.share_text if shown.page and not shown.fell_back else ""
+    message = own or _("I wrote to the officials for %(campaign)s. Please write too:",
+                       campaign=campaign_name)
     both = quote(f"{message} {url}")
     return [
         (_("Email"), f"mailto:?subject={quote(campaign_name)}&body={both}"),
