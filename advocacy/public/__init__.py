@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
+from advocacy.campaigns.partners import partner_for_ref
 from advocacy.campaigns.settings import find_campaign
 from advocacy.delivery import queue
 from advocacy.extensions import EMBEDDABLE_POLICY, csrf, db, request_limiter, submit_rate, talisman
@@ -160,6 +161,7 @@ def campaign_page(embed: bool) -> Page:
         countries=letter_form.countries(language), **letter_form.choices(campaign, language),
         detaining_name=country_name(campaign.detaining_country, language)
         if campaign.detaining_country else "",
+        partner=partner_for_ref(values.get("ref")) if valid_ref(values.get("ref")) else None,
     )
     return page, status
 

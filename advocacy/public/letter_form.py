@@ -35,6 +35,7 @@ FIELD_OF = {
     "consent": "consent",
     "ref": "ref",
     "newsletter": "newsletter",
+    "partner_optin": "partner_optin",
     "sign_initials": "sign_initials",
 }
 
@@ -73,6 +74,7 @@ def payload(form: Mapping[str, str], campaign: Campaign) -> dict[str, Any]:
         "personal_note": form.get("personal_note", ""),
         "consent": form.get("consent") == "yes",
         "newsletter": form.get("newsletter") == "yes",
+        "partner_optin": form.get("partner_optin") == "yes",
         "sign_initials": form.get("sign_initials") == "yes",
     }
     if form.get("body") == "gov":
