@@ -5,9 +5,10 @@ and the newest of them is older than RETENTION_DAYS: its name, city and personal
 are blanked, the officials' replies deleted, and a supporter whose submissions are all
 scrubbed loses their address and its lookup hash, unless they opted in to hear from the
 campaign or a partner: opt-ins (models.OptIn) are kept while the consent stands, never
-scrubbed here, and the address stays so that "my data" still reaches them to withdraw. Letters, their states, times, officials,
-languages, partners and the supporter's country stay, so every count stays right; the
-hand-over report keeps each letter's content hash (stored when it was sent).
+scrubbed here, and the address stays so that "my data" still reaches them to withdraw.
+Letters, their states, times, officials, languages, partners and the supporter's country
+stay, so every count stays right; the hand-over report keeps each letter's content hash
+(stored when it was sent).
 
 `advocacy purge` runs it on demand; each worker's reconcile loop runs it once an hour.
 """
