@@ -240,7 +240,7 @@ def test_a_partner_account_sees_and_downloads_only_its_own(
         Submission.ref == "ngo-one", Letter.status == "sent"))
     assert sent and figures == {
         "Submissions": "3", "Confirmed by email": "2", "Letters delivered": str(sent),
-        "Supporters who want to hear from NGO One": "1", "Of them, withdrawn since": "0"}
+        "Supporters who want to hear from NGO One": "1", "Withdrew since": "0"}
 
     download = account.get("/admin/partner/opt-ins.csv")
     assert download.status_code == 200 and download.mimetype == "text/csv"
