@@ -81,7 +81,8 @@ def test_a_partner_account_sees_only_its_own_ref(
     owner.select_option("#invite-role", "partner")
     owner.select_option("#invite-partner", label="Amnesty Lyon (amnesty-lyon)")
     owner.click("button:has-text('Send the invitation')")
-    expect(owner.locator("main")).to_contain_text("team@amnesty-lyon.example.org (partner, for Amnesty Lyon)")
+    expect(owner.locator("main")).to_contain_text(
+        "team@amnesty-lyon.example.org (partner, for Amnesty Lyon)")
     owner.goto(f"{live}/admin/partners")
     assert accessibility_problems(owner) == []
     owner.close()
