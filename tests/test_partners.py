@@ -41,14 +41,16 @@ def person(name: str, email: str) -> dict[str, str]:
     return {"name": name, "email": email, "city": "Lyon", "country": "FR"}
 
 
-def confirm_latest(app: Any, client: Any, sink: Sink, address: str) -> None:
-    """Run the queue, then follow the newest confirmation link mailed to `address`."""
+def confirm_latest(app: Any, client: Any, sink: Sink, address: str, shows: str = "") -> None:
+    """Run the queue, then follow the newest confirmation link mailed to `address` (whose
+    page, before the button, `shows` this)."""
     work(app)
     mails = [m for m in sink.received
              if m.rcpt_tos == [address] and "confirm" in m.message()["Subject"].lower()]
     assert mails, [m.rcpt_tos for m in sink.received]
     match = re.search(r"https?://[^/\s]+(/confirm/\S+)", mails[-1].message().get_content())
     assert match
+    assert shows in client.get(match.group(1)).data.decode()
     assert client.post(match.group(1)).status_code == 200
 
 
@@ -147,7 +149,9 @@ def test_opt_ins_wait_for_the_confirmation_then_are_kept_sealed(
           newsletter=True)
     # Unconfirmed: anyone could have typed this address; nobody may write to it yet.
     assert opt_ins() == []
-    confirm_latest(app, client, sink, "ada@example.org")
+    confirm_latest(app, client, sink, "ada@example.org", shows=(
+        "<li>the campaign may email you news of this appeal;</li>\n  <li>NGO One may email you"
+        " about its campaigns, and receives your name and email address for that.</li>"))
     assert opt_ins() == [(None, "ada@example.org", "builtin-3-supporter"),
                          ("ngo-one", "ada@example.org", "builtin-3-supporter")]
     stored = db.session.execute(text("SELECT email, name FROM opt_in")).all()

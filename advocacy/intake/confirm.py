@@ -51,6 +51,13 @@ def confirm(token: str) -> Submission:
     return submission
 
 
+def asked_opt_ins(submission: Submission) -> tuple[bool, str | None]:
+    """What confirming this submission will also record: the campaign's news (True), and
+    the name of the partner that may write (None: none). The confirmation page says so."""
+    partner = partner_for_ref(submission.ref) if submission.partner_optin_at else None
+    return submission.newsletter_at is not None, partner.name if partner else None
+
+
 def _record_opt_ins(submission: Submission) -> None:
     """The submission's opt-ins, now that its address is proven (campaigns.opt_ins says why
     not before), in the confirmation's transaction: the newsletter's (no partner), and the
