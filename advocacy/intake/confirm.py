@@ -62,6 +62,8 @@ def _record_opt_ins(submission: Submission) -> None:
     """The submission's opt-ins, now that its address is proven (campaigns.opt_ins says why
     not before), in the confirmation's transaction: the newsletter's (no partner), and the
     partner's whose ref the submission came with, if that ref is a partner's."""
+    if submission.newsletter_at is None and submission.partner_optin_at is None:
+        return  # (most confirmations: no further query)
     email = submission.supporter.email
     if email is None:  # erased in the meantime
         return
