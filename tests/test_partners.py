@@ -139,6 +139,10 @@ def test_the_form_and_widget_offer_the_partner_box_only_with_a_partners_ref(
     french = client.get("/?ref=amnesty-lyon&lang=fr").data.decode()
     assert "Amnesty Lyon peut m’écrire au sujet de ses campagnes" in french
     assert "Facultatif" in french
+    # A partner's name is text, whatever an editor typed.
+    partner("bold", '<b>Bold</b> & "Co"')
+    page = client.get("/?ref=bold").data.decode()
+    assert "<b>Bold</b>" not in page and "&lt;b&gt;Bold&lt;/b&gt; &amp;" in page
 
 
 def test_opt_ins_wait_for_the_confirmation_then_are_kept_sealed(
