@@ -210,11 +210,26 @@ def test_one_address_writes_once_per_official_whichever_partner_it_came_through(
     assert second.json == first.json
     work(app)
     assert db.session.scalar(select(func.count(Letter.id))) == letters
-    assert db.session.scalar(select(func.count(Submission.id)).where(
-        Submission.ref == "ngo-two")) == 0  # it held nothing to confirm
-    mails = [m.message()["Subject"].lower() for m in sink.received
+    mails = [m.message() for m in sink.received
              if m.rcpt_tos == ["ada@example.org"]]  # (the inbox as it first wrote)
-    assert len(mails) == 2 and "confirm" in mails[0] and "confirm" not in mails[1]
+    assert len(mails) == 2 and "confirm" in mails[0]["Subject"].lower()
+    assert "confirm" not in mails[1]["Subject"].lower()
+    # Its box to hear from the second partner is all it holds to confirm: the email says so,
+    # and confirming records that opt-in alone.
+    text = mails[1].get_content()
+    assert "Nothing is recorded until you confirm it here:" in text
+    assert "There is nothing new to confirm." not in text
+    link = re.search(r"https?://[^/\s]+(/confirm/\S+)", text)
+    assert link and "Confirm your choice" in client.get(link.group(1)).data.decode()
+    assert opt_ins() == []
+    assert client.post(link.group(1)).status_code == 200
+    assert opt_ins() == [("ngo-two", "ada@example.org", "builtin-3-supporter")]
+    assert db.session.scalar(select(func.count(Letter.id))) == letters
+    # A third time, with no box ticked: nothing at all to confirm, nothing kept.
+    write(client, "Ada", "ada@example.org", "ngo-two")
+    work(app)
+    assert db.session.scalar(select(func.count(Submission.id)).where(
+        Submission.ref == "ngo-two")) == 1
 
 
 # --- downloads: a partner's own, the campaign's own for owners -----------------------------
