@@ -132,7 +132,7 @@ def test_a_partner_account_sees_only_its_own_ref(
 
 @ONE_DATABASE
 def test_the_partner_pages_and_the_box_on_a_phone_and_a_desktop(
-    app: Any, live: str, browser: Any, request: pytest.FixtureRequest
+    app: Any, live: str, browser: Any, client: Any, sink: Sink, request: pytest.FixtureRequest
 ) -> None:
     from playwright.sync_api import expect
 
@@ -153,6 +153,17 @@ def test_the_partner_pages_and_the_box_on_a_phone_and_a_desktop(
     _shoot(browser, f"{live}/?ref=solidarite-freeazat&lang=fr", shots, "form-fr", consent,
            locale="fr")
     _shoot(browser, f"{live}/widget?ref=solidarite-freeazat", shots, "widget-en", consent)
+
+    # The confirmation page says what confirming also records.
+    data = submission(supporter={"name": "Eva", "email": "eva@example.org", "city": "Lyon",
+                                 "country": "FR"}, ref="solidarite-freeazat",
+                      partner_optin=True, newsletter=True)
+    assert client.post("/api/letters", json=data).status_code == 202
+    work(app)
+    [mail] = [m for m in sink.received if m.rcpt_tos == ["eva@example.org"]]
+    confirm = re.search(r"https?://[^/\s]+(/confirm/\S+)", mail.message().get_content())
+    assert confirm
+    _shoot(browser, live + confirm.group(1), shots, "confirm", "main")
 
     # The supporter's data page, listing their opt-ins, each to withdraw.
     from advocacy import clock
