@@ -286,6 +286,9 @@ class Submission(Base):
     privacy_version: Mapped[str | None] = mapped_column(String(40))
     # A separate consent: the campaign may write to them later. Never implied by a letter.
     newsletter_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Another: the partner whose ref this is may write to them. Both become OptIn rows only
+    # once the address is proven (intake.confirm): until then anyone could have typed it.
+    partner_optin_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -460,11 +463,64 @@ class OwnMail(Base):
 
 
 class Role(enum.StrEnum):
-    """What an organizer may do; each role may do all that the ones below it may."""
+    """What an organizer may do; each role may do all that the ones below it may.
+
+    A partner account is outside that ladder: it sees its own partner's figures and opt-ins,
+    and nothing a viewer sees (organizers.accounts.may never grants it a rank)."""
 
     VIEWER = "viewer"  # read the dashboard, the letters, the templates and the targets
     EDITOR = "editor"  # also edit templates and targets, moderate letters
     OWNER = "owner"  # also accounts, campaigns, live mode and the audit log
+    PARTNER = "partner"  # one partner's own figures and opted-in supporters, nothing else
+
+
+class Partner(Base):
+    """An organisation that embeds the campaigns: its pages pass `ref` (form, widget, API)."""
+
+    __tablename__ = "partner"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    ref: Mapped[str] = mapped_column(String(80), unique=True)
+    site_url: Mapped[str] = mapped_column(String(500), default="")
+    contact_email: Mapped[str] = mapped_column(String(320), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+
+class OptIn(Base):
+    """A supporter's consent to hear from a partner (or, partner None, from the campaign
+    itself: its newsletter). Recorded once the address is proven, kept while the consent
+    stands (outside the letters' retention), emptied of the address and name when withdrawn
+    and deleted when the supporter erases their data."""
+
+    __tablename__ = "opt_in"
+    __table_args__ = (
+        # One standing opt-in per campaign, partner (or none) and address. Two partial
+        # indexes: NULLs never clash in a unique index, so partner None needs its own.
+        Index("uq_opt_in_campaign", "campaign_id", "email_hash", unique=True,
+              sqlite_where=text("partner_id IS NULL"),
+              postgresql_where=text("partner_id IS NULL")),
+        Index("uq_opt_in_partner", "campaign_id", "partner_id", "email_hash", unique=True,
+              sqlite_where=text("partner_id IS NOT NULL"),
+              postgresql_where=text("partner_id IS NOT NULL")),
+        Index("ix_opt_in_email_hash", "email_hash"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partner.id"), index=True)
+    # Encrypted like a submission's (crypto.Sealed); None once withdrawn.
+    email: Mapped[str | None] = mapped_column(Sealed)
+    name: Mapped[str | None] = mapped_column(Sealed)
+    email_hash: Mapped[str | None] = mapped_column(String(64))
+    consented_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the box was ticked
+    confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime)  # the address was proven
+    # Which privacy notice the supporter saw (intake.consent.notice_version).
+    notice_version: Mapped[str | None] = mapped_column(String(40))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    campaign: Mapped[Campaign] = relationship()
+    partner: Mapped[Partner | None] = relationship()
 
 
 class Organizer(Base):
@@ -474,6 +530,8 @@ class Organizer(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str] = mapped_column(String(300))
     role: Mapped[str] = mapped_column(String(20), default=Role.OWNER)
+    # The partner a partner account speaks for (role "partner"); None for every other role.
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partner.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Part of every session's id: raising it logs the account out everywhere.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
@@ -507,6 +565,7 @@ class Invitation(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320))
     role: Mapped[str] = mapped_column(String(20))
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partner.id"))  # role "partner"
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     invited_by: Mapped[int] = mapped_column(ForeignKey("organizer.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)

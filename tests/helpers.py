@@ -176,6 +176,22 @@ PASSWORD = "correct horse battery"
 PEOPLE = {role: f"{role}@campaign.test" for role in ("viewer", "editor", "owner")}
 
 
+def make_partner_account(email: str, ref: str, name: str = "") -> Any:
+    """A partner (made if new) and a partner account for it, with PASSWORD."""
+    from advocacy.models import Partner, Role
+    from advocacy.organizers.accounts import set_organizer
+
+    partner = db.session.scalar(select(Partner).where(Partner.ref == ref))
+    if partner is None:
+        partner = Partner(name=name or f"Partner {ref}", ref=ref)
+        db.session.add(partner)
+        db.session.commit()
+    account = set_organizer(email, PASSWORD, Role.PARTNER)
+    account.partner_id = partner.id
+    db.session.commit()
+    return partner
+
+
 def csrf(client: Any, path: str = "/admin/login") -> str:
     return csrf_token(client.get(path).data)
 

@@ -22,7 +22,7 @@ from advocacy.organizers.accounts import (
     invite,
 )
 
-from helpers import PASSWORD, PEOPLE, admin_routes, csrf, log_in, work
+from helpers import PASSWORD, PEOPLE, admin_routes, csrf, log_in, make_partner_account, work
 
 
 def test_every_admin_route_refuses_anonymous_visitors(app: Any, client: Any) -> None:
@@ -49,12 +49,41 @@ def test_every_admin_route_refuses_roles_below_its_own(
         if role is None or url in ("/admin/logout", "/admin/logout-everywhere"):
             continue
         reply = client.open(url, method=method, data={"csrf_token": token})
-        if RANKS[Role(role)] > RANKS[Role(who)]:
+        if role == Role.PARTNER or RANKS[Role(role)] > RANKS[Role(who)]:
             assert reply.status_code == 403, (who, method, url)
             refused += 1
         else:
             assert reply.status_code not in (401, 403), (who, method, url)
     assert refused > 0
+
+
+def test_every_admin_route_refuses_a_partner_account_but_its_own(
+    app: Any, people: dict[str, Organizer]
+) -> None:
+    """A partner account is no viewer: every organizer's page and action answers 403; its
+    own page, its download and its own account's pages are all it opens."""
+    client = app.test_client()
+    make_partner_account("partner@ngo.test", "ngo")
+    reply = log_in(client, "partner@ngo.test")
+    assert reply.status_code == 302 and reply.headers["Location"] == "/admin/partner"
+    token = csrf(client, "/admin/account")
+    refused, opened = 0, []
+    for method, url, role in admin_routes(app):
+        if role is None or url in ("/admin/logout", "/admin/logout-everywhere"):
+            continue
+        reply = client.open(url, method=method, data={"csrf_token": token})
+        if role == Role.PARTNER or url == "/admin/account":
+            assert reply.status_code not in (401, 403), (method, url)
+            opened.append(url)
+        else:
+            assert reply.status_code == 403, (method, url, reply.status_code)
+            refused += 1
+    assert refused > 40 and sorted(set(opened)) == [
+        "/admin/account", "/admin/partner", "/admin/partner/opt-ins.csv"]
+    # An owner is refused the partner account's pages (theirs are under /admin/partners).
+    owner = app.test_client()
+    log_in(owner, PEOPLE["owner"])
+    assert owner.get("/admin/partner").status_code == 403
 
 
 def test_every_admin_form_needs_its_csrf_token(app: Any, people: dict[str, Organizer]) -> None:

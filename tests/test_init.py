@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select, text
+from sqlalchemy import func, insert, inspect, select, text
 
 from advocacy import create_app
 from advocacy.extensions import db
@@ -334,12 +334,13 @@ def test_migration_0012_rehashes_addresses_and_merges_one_inboxs_rows(blank_app:
     db.session.add_all(supporters)
     db.session.flush()
     for supporter, writes in zip(supporters, [False, True, True, True, True], strict=True):
-        sub = Submission(campaign_id=campaign.id, supporter_id=supporter.id, body_id=body,
-                         name="N", city="C", country="FR", language="en", consent_at=now)
-        db.session.add(sub)
-        db.session.flush()
+        # (Core, naming its columns: today's model has columns 0011 does not, e.g. 0015's.)
+        sub_id = db.session.execute(insert(Submission).values(
+            campaign_id=campaign.id, supporter_id=supporter.id, body_id=body, name="N",
+            city="C", country="FR", language="en", consent_at=now).returning(Submission.id)
+        ).scalar_one()
         if writes:
-            db.session.add(Letter(campaign_id=campaign.id, submission_id=sub.id,
+            db.session.add(Letter(campaign_id=campaign.id, submission_id=sub_id,
                                   supporter_id=supporter.id, target_id=official.id,
                                   template_id=template.id, status=LetterStatus.SENT))
     db.session.commit()
@@ -391,3 +392,63 @@ def test_migration_0014_makes_the_groups_rows_with_what_code_used_to_say(blank_a
         assert conn.execute(text("SELECT count(*) FROM body")).scalar() == 5
         with pytest.raises(Exception, match="by_country"):
             conn.execute(text("SELECT by_country FROM body"))
+
+
+def test_migration_0015_carries_kept_newsletter_consents_into_opt_ins(blank_app: Any) -> None:
+    """Newsletter consents of confirmed submissions not yet scrubbed become opt-ins with no
+    partner, one per campaign and address (the earliest), readable with the same keys;
+    unconfirmed ones wait for their confirmation, scrubbed ones are gone."""
+    from datetime import UTC, datetime, timedelta
+
+    from flask_migrate import downgrade, upgrade
+
+    from advocacy.campaigns.bootstrap import MIGRATIONS, set_up_migrations
+    from advocacy.crypto import lookup_hash, seal
+    from advocacy.models import OptIn
+
+    set_up_migrations(blank_app)
+    upgrade(directory=str(MIGRATIONS), revision="0012")  # the revision before 0015
+    conn = db.session.connection()
+    day = datetime(2026, 11, 1, tzinfo=UTC)
+    conn.execute(text("INSERT INTO campaign (id, slug, name, is_default, status, bodies, limits,"
+                      " reply_to, detaining_country, resend_ambiguous, created_at) VALUES"
+                      " (1, 'c', 'C', true, 'open', '[]', '{}', 'supporter', '', false, :at)"),
+                 {"at": day})
+    conn.execute(text("INSERT INTO body (id, slug, name, names) VALUES (1, 'un', 'UN', '{}')"))
+    people = ["kept@example.org", "twice@example.org", "waiting@example.org",
+              "scrubbed@example.org", "no-news@example.org"]
+    for i, address in enumerate(people, start=1):
+        conn.execute(text("INSERT INTO supporter (id, email, email_hash, created_at)"
+                          " VALUES (:id, :email, :hash, :at)"),
+                     {"id": i, "email": seal(address), "hash": lookup_hash(address), "at": day})
+    # (supporter, newsletter, confirmed, scrubbed), one submission each; "twice" has two.
+    rows = [(1, True, True, False), (2, True, True, False), (2, True, True, False),
+            (3, True, False, False), (4, True, True, True), (5, False, True, False)]
+    for n, (supporter, news, confirmed, scrubbed) in enumerate(rows, start=1):
+        at = day + timedelta(days=n)
+        conn.execute(text(
+            "INSERT INTO submission (id, campaign_id, supporter_id, body_id, target_country,"
+            " name, city, country, language, personal_note, sign_initials, consent_at,"
+            " privacy_version, newsletter_at, created_at, confirmed_at, scrubbed_at) VALUES"
+            " (:id, 1, :supporter, 1, '', :name, :city, 'FR', 'en', :note, false, :at,"
+            " 'builtin-2-supporter', :news, :at, :confirmed, :scrubbed)"),
+            {"id": n, "supporter": supporter, "name": seal(f"Writer {n}"), "city": seal("Lyon"),
+             "note": seal(""), "at": at, "news": at if news else None,
+             "confirmed": at if confirmed else None, "scrubbed": at if scrubbed else None})
+    db.session.commit()
+
+    upgrade(directory=str(MIGRATIONS))
+
+    kept = db.session.scalars(select(OptIn).order_by(OptIn.id)).all()
+    assert [(o.email, o.name, o.partner_id, o.notice_version) for o in kept] == [
+        ("kept@example.org", "Writer 1", None, "builtin-2-supporter"),
+        ("twice@example.org", "Writer 2", None, "builtin-2-supporter")]
+    assert kept[1].consented_at == day + timedelta(days=2)  # the earliest of the two
+    assert kept[0].email_hash == lookup_hash("kept@example.org")
+    assert all(o.withdrawn_at is None for o in kept)
+    db.session.commit()
+    # And back down, and up again, on either database.
+    downgrade(directory=str(MIGRATIONS), revision="0012")
+    assert "opt_in" not in inspect(db.engine).get_table_names()
+    upgrade(directory=str(MIGRATIONS))
+    assert count(OptIn) == 2

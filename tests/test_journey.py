@@ -120,8 +120,8 @@ def test_consents_are_recorded_apart_with_the_notice_version(client: Any) -> Non
     rows = db.session.execute(select(Submission.name, Submission.newsletter_at.is_not(None),
                                      Submission.privacy_version, Submission.consent_at.is_not(None))
                               .order_by(Submission.id)).all()
-    assert [tuple(r) for r in rows] == [("Marie Dubois", True, "builtin-2-supporter", True),
-                                        ("Ana", False, "builtin-2-supporter", True)]
+    assert [tuple(r) for r in rows] == [("Marie Dubois", True, "builtin-3-supporter", True),
+                                        ("Ana", False, "builtin-3-supporter", True)]
     bad = client.post("/api/letters", json=submission(newsletter="yes"))
     assert bad.status_code == 422 and "newsletter" in bad.json["errors"]
 
@@ -156,7 +156,7 @@ def test_the_privacy_notice_is_on_the_form_and_on_its_page(client: Any) -> None:
     page = client.get("/").data.decode()
     assert "GDPR, Article 9(2)(a)" in page and 'id="newsletter"' in page
     notice = client.get("/privacy?lang=de").data.decode()
-    assert "letters@campaign.test" in notice and "builtin-2-supporter" in notice
+    assert "letters@campaign.test" in notice and "builtin-3-supporter" in notice
     assert "DSGVO" in notice
 
 

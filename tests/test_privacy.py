@@ -25,7 +25,7 @@ from advocacy.delivery.queue import get_queue
 from advocacy.delivery.sink import Sink, free_port
 from advocacy.extensions import db
 from advocacy.letters.addresses import letter_of
-from advocacy.models import Campaign, Letter, LetterStatus, Reply, Submission, Supporter
+from advocacy.models import Campaign, Letter, LetterStatus, OptIn, Reply, Submission, Supporter
 from advocacy.privacy.replies import inbound_server, store_reply
 from advocacy.privacy.retention import purge_if_due
 from advocacy.privacy.rights import erase
@@ -201,7 +201,7 @@ def test_a_supporter_downloads_and_erases_their_data_from_an_emailed_link(
     assert data["email"] == WRITER["email"] and len(data["submissions"]) == 2
     delivered = data["submissions"][0]
     assert delivered["personal_note"] == NOTE and delivered["consent"]["letters_at"]
-    assert delivered["consent"]["privacy_notice_version"] == "builtin-2-supporter"
+    assert delivered["consent"]["privacy_notice_version"] == "builtin-3-supporter"
     assert {x["status"] for x in delivered["letters"]} == {"sent"}
     assert all(x["message_id"].startswith("<letter-") for x in delivered["letters"])
 
@@ -228,7 +228,7 @@ def test_a_supporter_downloads_and_erases_their_data_from_an_emailed_link(
 def test_key_rotation_reencrypts_everything_without_loss(
     app: Any, client: Any, runner: Any, sink: Sink
 ) -> None:
-    write_and_deliver(app, client, sink)
+    write_and_deliver(app, client, sink, newsletter=True)  # an opt-in, sealed and hashed too
     raw_before = db.session.execute(text("SELECT email, email_hash FROM supporter")).one()
     old_keys = list(app.config["DATA_KEYS"])
     new_key = runner.invoke(args=["new-data-key"]).output.strip()
@@ -239,7 +239,7 @@ def test_key_rotation_reencrypts_everything_without_loss(
     assert result.exit_code == 0, result.output
     # Organizers' second-factor secrets are sealed with the same keys (none set up here).
     assert json.loads(result.output) == {"supporter": 1, "submission": 1, "reply": 0,
-                                         "organizer": 0}
+                                         "organizer": 0, "opt_in": 1}
 
     app.config["DATA_KEYS"] = [new_key]  # the old key is gone: everything still reads
     crypto.init_app(app)
@@ -249,6 +249,9 @@ def test_key_rotation_reencrypts_everything_without_loss(
     supporter = db.session.scalars(select(Supporter)).one()
     submission = db.session.scalars(select(Submission)).one()
     assert supporter.email == WRITER["email"]
+    opt_in = db.session.scalars(select(OptIn)).one()  # readable, and found by the new hash
+    assert (opt_in.email, opt_in.name) == (WRITER["email"], WRITER["name"])
+    assert opt_in.email_hash == supporter.email_hash
     assert (submission.name, submission.city, submission.personal_note) == (
         WRITER["name"], WRITER["city"], NOTE)
     # The new hash finds the writer: one letter per official still holds.

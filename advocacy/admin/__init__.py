@@ -3,6 +3,9 @@
 Each view declares its role with `@requires(Role.X)`, or `@public` for the few that come
 before a login (log in, the second factor, accepting an invitation); a test walks the URL
 map and checks that every admin route does one or the other, and is refused as it should be.
+`@requires(Role.PARTNER)` is for partner accounts alone (their own partner's page); every
+other route refuses them, but for the account's own (log out, second factor), which say
+`partner_accounts=True`.
 """
 
 from __future__ import annotations
@@ -14,15 +17,21 @@ from typing import Any, TypeVar
 from flask import Blueprint, abort, redirect, request, url_for
 from flask_login import current_user
 
-from advocacy.models import Role
-from advocacy.organizers.accounts import may
+from advocacy.models import Organizer, Role
+from advocacy.organizers.accounts import may, partner_of
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 View = TypeVar("View", bound=Callable[..., Any])
 
 
-def requires(role: Role) -> Callable[[View], View]:
-    """Log in first; then the organizer's role must include `role`, else 403."""
+def requires(role: Role, partner_accounts: bool = False) -> Callable[[View], View]:
+    """Log in first; then the organizer's role must include `role`, else 403. Role.PARTNER
+    lets in partner accounts alone; `partner_accounts` lets them in besides `role`."""
+
+    def allowed(organizer: Organizer) -> bool:
+        if role == Role.PARTNER or (partner_accounts and organizer.role == Role.PARTNER):
+            return partner_of(organizer) is not None
+        return may(organizer, role)
 
     def decorate(view: View) -> View:
         @wraps(view)
@@ -31,11 +40,12 @@ def requires(role: Role) -> Callable[[View], View]:
                 if request.method == "GET":
                     return redirect(url_for("admin.login", next=request.full_path))
                 abort(401)
-            if not may(current_user.organizer, role):
+            if not allowed(current_user.organizer):
                 abort(403)
             return view(*args, **kwargs)
 
         guarded.required_role = role  # type: ignore[attr-defined]  # read by the route test
+        guarded.partner_accounts = partner_accounts  # type: ignore[attr-defined]
         return guarded  # type: ignore[return-value]
 
     return decorate
@@ -57,5 +67,6 @@ from advocacy.admin import (  # noqa: E402,F401  # the routes register themselve
     officials,
     outbox,
     pages,
+    partners,
     people,
 )

@@ -48,11 +48,17 @@ def _refused(status: int) -> Any:
     return lambda response: response.status_code == status
 
 
-def _safe_next() -> str:
+def _landing(organizer: Organizer) -> str:
+    """Where an account starts: a partner account on its own partner's page."""
+    return url_for("admin.partner_home" if organizer.role == Role.PARTNER else "admin.index")
+
+
+def _safe_next(organizer: Organizer) -> str:
     target = request.args.get("next", "")
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/admin"):
-        return url_for("admin.index")
+    if (parts.scheme or parts.netloc or not target.startswith("/admin")
+            or organizer.role == Role.PARTNER):  # (every other page refuses it)
+        return _landing(organizer)
     return target
 
 
@@ -63,7 +69,7 @@ def _start_session(organizer: Organizer) -> Any:
     organizer.last_login_at = clock.now()
     audit.record(organizer, "log in", organizer.email)
     db.session.commit()
-    return redirect(_safe_next())
+    return redirect(_safe_next(organizer))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -73,7 +79,7 @@ def _start_session(organizer: Organizer) -> Any:
 @public
 def login() -> Any:
     if current_user.is_authenticated:
-        return redirect(url_for("admin.index"))
+        return redirect(_landing(current_user.organizer))
     error = None
     if request.method == "POST":
         organizer = accounts.authenticate(request.form.get("email", ""),
@@ -112,7 +118,7 @@ def second_factor() -> Any:
 
 
 @bp.post("/logout")
-@requires(Role.VIEWER)
+@requires(Role.VIEWER, partner_accounts=True)
 def logout() -> Any:
     accounts.end_session(current_user.session)  # a copy of the cookie is worth nothing now
     logout_user()
@@ -121,7 +127,7 @@ def logout() -> Any:
 
 
 @bp.post("/logout-everywhere")
-@requires(Role.VIEWER)
+@requires(Role.VIEWER, partner_accounts=True)
 def logout_everywhere() -> Any:
     accounts.log_out_everywhere(current_user.organizer)
     logout_user()
@@ -132,7 +138,7 @@ def logout_everywhere() -> Any:
 @bp.route("/account", methods=["GET", "POST"])
 @request_limiter.limit("10/hour", key_func=_own_account_key, methods=["POST"],
                deduct_when=_refused(422))
-@requires(Role.VIEWER)
+@requires(Role.VIEWER, partner_accounts=True)
 def account() -> Any:
     """The organizer's own account: the second factor on or off; sessions."""
     organizer = current_user.organizer

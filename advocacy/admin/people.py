@@ -11,6 +11,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from advocacy.admin import bp, requires
+from advocacy.campaigns.partners import all_partners
 from advocacy.delivery import queue
 from advocacy.extensions import db
 from advocacy.models import AuditEntry, Invitation, Organizer, Role
@@ -27,8 +28,10 @@ def organizers() -> Any:
         select(Invitation).where(Invitation.accepted_at.is_(None),
                                  Invitation.revoked_at.is_(None))
         .order_by(Invitation.created_at.desc())).all()
+    partners = {p.id: p for p in all_partners()}
     return render_template("admin/organizers.html", people=people, invitations=invitations,
-                           roles=list(accounts.RANKS))
+                           roles=list(accounts.RANKS), invitable=list(accounts.INVITABLE),
+                           partners=partners)
 
 
 @bp.post("/organizers/invite")
@@ -36,7 +39,8 @@ def organizers() -> Any:
 def invite() -> Any:
     try:
         invitation, token = accounts.invite(current_user.organizer, request.form.get("email", ""),
-                                            request.form.get("role", ""))
+                                            request.form.get("role", ""),
+                                            request.form.get("partner", type=int))
     except accounts.AccountError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.organizers"))

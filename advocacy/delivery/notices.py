@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from advocacy import clock, connections
+from advocacy.campaigns.partners import partner_for_ref
 from advocacy.campaigns.settings import find_campaign
 from advocacy.crypto import lookup_hash
 from advocacy.delivery import mail
@@ -193,10 +194,20 @@ def _handled(submission: Submission, reminder: bool) -> None:
     db.session.commit()
 
 
+def _asks_opt_in(submission: Submission) -> bool:
+    """Whether the submission ticked a box to hear from the campaign or its partner (one
+    whose ref is a partner's): that, and only that, is left to confirm."""
+    return submission.newsletter_at is not None or (
+        submission.partner_optin_at is not None and partner_for_ref(submission.ref) is not None)
+
+
 def _send_already_written(submission: Submission, to_email: str, locale: str,
                           already: list[tuple[str, Submission]]) -> bool:
-    """Tell the inbox that it had written to every official asked for; drop the submission."""
+    """Tell the inbox that it had written to every official asked for; drop the submission,
+    unless it ticked a box to hear from someone: the email brings the link that confirms
+    that alone (intake.confirm records it, as for any submission)."""
     sent = False
+    opt_in = _asks_opt_in(submission)
     if _may_mail(to_email, "already written"):
         earlier = list({sub.id: sub for _official, sub in already}.values())
         with force_locale(locale):
@@ -204,9 +215,14 @@ def _send_already_written(submission: Submission, to_email: str, locale: str,
                 to_email=to_email, campaign_name=submission.campaign.name,
                 sender=sender_address(submission.campaign.sender),
                 already=[official for official, _sub in already],
-                earlier=_earlier_links(earlier, locale))
+                earlier=_earlier_links(earlier, locale),
+                opt_in_link=f"{confirmation_link(submission.id)}?lang={locale}"
+                if opt_in else None)
         mail.shared_transport().send(msg)
         sent = True
+    if sent and opt_in:
+        _handled(submission, reminder=False)  # kept, with no letter, until confirmed or scrubbed
+        return sent
     # Nothing in it to confirm, send or follow: who typed this in, and their words, go.
     db.session.delete(submission)
     db.session.commit()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from redis.exceptions import RedisError
 from sqlalchemy import select, update
 
 from advocacy import clock
+from advocacy.campaigns.opt_ins import record_opt_in
+from advocacy.campaigns.partners import partner_for_ref
 from advocacy.delivery import queue
 from advocacy.extensions import db
 from advocacy.letters import states
@@ -36,7 +39,9 @@ def confirm(token: str) -> Submission:
             .where(Letter.id.in_(ids), states.CONFIRM.where(Letter.status))
             .values(status=states.CONFIRM.to, queued_at=now)
         )
-    submission.confirmed_at = submission.confirmed_at or now
+    if submission.confirmed_at is None:
+        submission.confirmed_at = now
+        _record_opt_ins(submission)
     db.session.commit()
     if ids:
         try:
@@ -44,6 +49,33 @@ def confirm(token: str) -> Submission:
         except RedisError:
             log.warning("letters of submission %s not queued; reconcile will", submission.id)
     return submission
+
+
+def asked_opt_ins(submission: Submission) -> tuple[bool, str | None]:
+    """What confirming this submission will also record: the campaign's news (True), and
+    the name of the partner that may write (None: none). The confirmation page says so."""
+    partner = partner_for_ref(submission.ref) if submission.partner_optin_at else None
+    return submission.newsletter_at is not None, partner.name if partner else None
+
+
+def _record_opt_ins(submission: Submission) -> None:
+    """The submission's opt-ins, now that its address is proven (campaigns.opt_ins says why
+    not before), in the confirmation's transaction: the newsletter's (no partner), and the
+    partner's whose ref the submission came with, if that ref is a partner's."""
+    if submission.newsletter_at is None and submission.partner_optin_at is None:
+        return  # (most confirmations: no further query)
+    email = submission.supporter.email
+    if email is None:  # erased in the meantime
+        return
+    wanted: list[tuple[int | None, datetime]] = []
+    if submission.newsletter_at is not None:
+        wanted.append((None, submission.newsletter_at))
+    partner = partner_for_ref(submission.ref)
+    if submission.partner_optin_at is not None and partner is not None:
+        wanted.append((partner.id, submission.partner_optin_at))
+    for partner_id, consented_at in wanted:
+        record_opt_in(submission.campaign_id, partner_id, email, submission.name,
+                      consented_at, submission.privacy_version)
 
 
 def letter_states(submission: Submission, language: str) -> list[dict[str, Any]]:

@@ -12,7 +12,8 @@ from advocacy.models import Campaign
 
 # Raise when the built-in notice (templates/public/_privacy_notice.html) changes in substance:
 # each consent records the version the supporter saw.
-BUILTIN_VERSION = "builtin-2"  # 2: encryption, retention, the data page, the relay
+# 2: encryption, retention, the data page, the relay; 3: partners' opt-ins, kept until withdrawn
+BUILTIN_VERSION = "builtin-3"
 
 
 class Notice(Protocol):

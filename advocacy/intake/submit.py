@@ -248,7 +248,9 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
         "personal_note": data.personal_note, "sign_initials": data.sign_initials,
         "ref": data.ref, "consent_at": now,
         "privacy_version": privacy_version,
-        "newsletter_at": now if data.newsletter else None, "created_at": now,
+        "newsletter_at": now if data.newsletter else None,
+        "partner_optin_at": now if data.partner_optin and data.ref else None,
+        "created_at": now,
     }).scalar_one()
     sql.execute(_NEW_LETTERS[dialect], [
         {"campaign_id": campaign_id, "submission_id": submission_id,

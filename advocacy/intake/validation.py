@@ -25,7 +25,7 @@ _GROUP = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 HONEYPOT = "website"
 TOP_FIELDS = {
     "campaign", "body", "country", "language", "supporter", "personal_note", "consent", "ref",
-    "newsletter", "sign_initials", HONEYPOT,
+    "newsletter", "partner_optin", "sign_initials", HONEYPOT,
 }
 SUPPORTER_FIELDS = {"name", "email", "city", "country"}
 
@@ -72,6 +72,8 @@ class SubmissionInput:
     personal_note: str
     ref: str | None
     newsletter: bool = False  # a separate consent: the campaign may write to them later
+    # Another: the partner whose ref this is may write to them (ignored without a partner).
+    partner_optin: bool = False
     sign_initials: bool = False  # the letters are signed "A. M." instead of the full name
 
 
@@ -208,6 +210,9 @@ def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]
     newsletter = data.get("newsletter", False)
     if not isinstance(newsletter, bool):
         errors["newsletter"] = _("The newsletter choice is true or false.")
+    partner_optin = data.get("partner_optin", False)
+    if not isinstance(partner_optin, bool):
+        errors["partner_optin"] = _("The partner's news choice is true or false.")
     sign_initials = data.get("sign_initials", False)
     if not isinstance(sign_initials, bool):
         errors["sign_initials"] = _("Signing with initials is true or false.")
@@ -231,6 +236,7 @@ def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]
             personal_note=note,
             ref=ref,
             newsletter=newsletter is True,
+            partner_optin=partner_optin is True,
             sign_initials=sign_initials is True,
         ),
         {},

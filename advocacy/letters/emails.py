@@ -158,9 +158,11 @@ def already_written_message(
     sender: str,
     already: list[str],
     earlier: list[tuple[str, str]],
+    opt_in_link: str | None = None,
 ) -> EmailMessage:
     """Letters were asked for from this address, but it had written to every one of those
-    officials already: nothing new to confirm. `earlier` holds (what the link does, link) for
+    officials already: nothing new to confirm but, with `opt_in_link`, the boxes ticked to
+    hear from the campaign or its partner. `earlier` holds (what the link does, link) for
     the earlier letters, so their writer can still confirm or follow them.
 
     Not greeted by the name given: whoever typed this address may not be its owner.
@@ -171,7 +173,8 @@ def already_written_message(
         to_email=to_email, campaign_name=campaign_name, sender=sender,
         subject=_("Your letters: %(campaign)s", campaign=name),
         text=_text("already_written", campaign=name, already=[_clean(o) for o in already],
-                   earlier=[(_clean(what), link) for what, link in earlier]))
+                   earlier=[(_clean(what), link) for what, link in earlier],
+                   opt_in_link=opt_in_link))
 
 
 def digest_message(

@@ -25,11 +25,13 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from advocacy import audit, clock
 from advocacy.extensions import db
-from advocacy.models import Invitation, Organizer, OrganizerSession, Role
+from advocacy.models import Invitation, Organizer, OrganizerSession, Partner, Role
 
 PASSWORD_MIN = 12
 INVITATION_LIFE = timedelta(days=7)  # whole days: the invitation's email states it in days
 RANKS = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
+# Who an owner can invite: the ranks, and a partner's account (outside them: see may).
+INVITABLE = (*RANKS, Role.PARTNER)
 
 
 @functools.cache
@@ -48,8 +50,16 @@ class AlreadyAnAccount(AccountError):
 
 
 def may(organizer: Organizer, role: Role | str) -> bool:
-    """Whether the organizer's role includes `role`."""
+    """Whether the organizer's role includes `role`. A partner account has no rank: it is
+    never granted a viewer's, an editor's or an owner's pages (only its own, partner_of)."""
     return organizer.active and RANKS.get(Role(organizer.role), 0) >= RANKS[Role(role)]
+
+
+def partner_of(organizer: Organizer) -> int | None:
+    """The partner an active partner account speaks for; None for every other account."""
+    if organizer.active and organizer.role == Role.PARTNER:
+        return organizer.partner_id
+    return None
 
 
 def normalise(email: str) -> str:
@@ -208,19 +218,28 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def invite(by: Organizer, email: str, role: str) -> tuple[Invitation, str]:
-    """A new invitation and its token (the only copy: it goes out in the email)."""
-    if role not in RANKS:
-        raise AccountError(f"The role must be one of {', '.join(RANKS)}.")
+def invite(by: Organizer, email: str, role: str,
+           partner_id: int | None = None) -> tuple[Invitation, str]:
+    """A new invitation and its token (the only copy: it goes out in the email). A partner
+    account's invitation names its partner; no other role's does."""
+    if role not in INVITABLE:
+        raise AccountError(f"The role must be one of {', '.join(INVITABLE)}.")
+    if role == Role.PARTNER:
+        if partner_id is None or db.session.get(Partner, partner_id) is None:
+            raise AccountError("Choose the partner this account is for.")
+    else:
+        partner_id = None
     address = normalise(email)
     if db.session.scalar(select(Organizer.id).where(Organizer.email == address)):
         raise AccountError("There is already an account with this email.")
     token = secrets.token_urlsafe(32)
     now = clock.now()  # one instant for both: the email states the life as their difference
-    invitation = Invitation(email=address, role=role, token_hash=_token_hash(token),
-                            invited_by=by.id, created_at=now, expires_at=now + INVITATION_LIFE)
+    invitation = Invitation(email=address, role=role, partner_id=partner_id,
+                            token_hash=_token_hash(token), invited_by=by.id, created_at=now,
+                            expires_at=now + INVITATION_LIFE)
     db.session.add(invitation)
-    audit.record(by, "invite", address, role=role)
+    audit.record(by, "invite", address, role=role,
+                 **({"partner_id": partner_id} if partner_id else {}))
     db.session.commit()
     return invitation, token
 
@@ -254,6 +273,7 @@ def accept_invitation(token: str, password: str) -> Organizer:
     """The new account; other open invitations to its address are revoked with it."""
     invitation = open_invitation(token)
     organizer = Organizer(email=invitation.email, role=invitation.role,
+                          partner_id=invitation.partner_id,
                           password_hash=hash_password(password))
     db.session.add(organizer)
     invitation.accepted_at = clock.now()
@@ -298,6 +318,7 @@ def set_role(by: Organizer, organizer_id: int, role: str) -> Organizer:
     if organizer.role == Role.OWNER and role != Role.OWNER and not _owners_left_without(organizer):
         raise AccountError("The campaign needs at least one owner.")
     before, organizer.role = organizer.role, role
+    organizer.partner_id = None  # (a role from the ranks: a partner account no longer)
     organizer.session_version += 1  # the new role applies from the next login
     audit.record(by, "change role", organizer.email, before=before, after=role)
     db.session.commit()

@@ -3,9 +3,12 @@
 A submission is scrubbed once every one of its letters is final (sent, failed or cancelled)
 and the newest of them is older than RETENTION_DAYS: its name, city and personal paragraph
 are blanked, the officials' replies deleted, and a supporter whose submissions are all
-scrubbed loses their address and its lookup hash. Letters, their states, times, officials,
-languages, partners and the supporter's country stay, so every count stays right; the
-hand-over report keeps each letter's content hash (stored when it was sent).
+scrubbed loses their address and its lookup hash, unless they opted in to hear from the
+campaign or a partner: opt-ins (models.OptIn) are kept while the consent stands, never
+scrubbed here, and the address stays so that "my data" still reaches them to withdraw.
+Letters, their states, times, officials, languages, partners and the supporter's country
+stay, so every count stays right; the hand-over report keeps each letter's content hash
+(stored when it was sent).
 
 `advocacy purge` runs it on demand; each worker's reconcile loop runs it once an hour.
 """
@@ -38,7 +41,15 @@ from advocacy.extensions import db
 from advocacy.letters.render import LetterRenderError
 from advocacy.letters.states import FINAL
 from advocacy.links import STATUS_SALT, ConfirmationError, submission_for
-from advocacy.models import Letter, LetterStatus, Reply, RollupMark, Submission, Supporter
+from advocacy.models import (
+    Letter,
+    LetterStatus,
+    OptIn,
+    Reply,
+    RollupMark,
+    Submission,
+    Supporter,
+)
 from advocacy.reporting.rollup import move_mark
 
 CHUNK = 500
@@ -129,12 +140,20 @@ def scrub(submission_ids: Iterable[int]) -> PurgeReport:
         writers = select(Submission.supporter_id).where(Submission.id.in_(chunk))
         unscrubbed = exists().where(Submission.supporter_id == Supporter.id,
                                     Submission.scrubbed_at.is_(None))
-        known = Supporter.email.is_not(None) | Supporter.email_hash.is_not(None)
-        report.supporters += _rows(
-            update(Supporter).where(Supporter.id.in_(writers), ~unscrubbed, known)
-            .values(email=None, email_hash=None))
+        report.supporters += forget_writers(writers, ~unscrubbed)
         db.session.commit()
     return report
+
+
+def forget_writers(supporters: Any, *conditions: ColumnElement[bool]) -> int:
+    """Remove the address and lookup hash of these supporters (ids, or a select of them)
+    that hold one, meet the conditions and have no standing opt-in (the caller commits)."""
+    known = Supporter.email.is_not(None) | Supporter.email_hash.is_not(None)
+    opted_in = exists().where(OptIn.email_hash == Supporter.email_hash,
+                              OptIn.withdrawn_at.is_(None))
+    return _rows(update(Supporter).where(Supporter.id.in_(supporters), known, ~opted_in,
+                                         *conditions)
+                 .values(email=None, email_hash=None))
 
 
 def _old_outbox_files(cutoff: datetime) -> int:

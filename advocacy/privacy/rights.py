@@ -9,15 +9,16 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 
+from advocacy.campaigns.opt_ins import erase_opt_ins, opt_ins_of, withdraw
 from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.letters.addresses import sender_address
 from advocacy.letters.emails import letter_message_id
 from advocacy.letters.states import ERASED
 from advocacy.models import Letter, Official, Reply, Submission, Supporter
-from advocacy.privacy.retention import scrub
+from advocacy.privacy.retention import forget_writers, scrub
 
 
 def _when(moment: Any) -> str | None:
@@ -64,12 +65,16 @@ def everything_about(supporter: Supporter) -> dict[str, Any]:
             "partner_ref": sub.ref,
             "consent": {"letters_at": _when(sub.consent_at),
                         "privacy_notice_version": sub.privacy_version,
-                        "newsletter_at": _when(sub.newsletter_at)},
+                        "newsletter_at": _when(sub.newsletter_at),
+                        "partner_news_at": _when(sub.partner_optin_at)},
             "confirmed_at": _when(sub.confirmed_at), "scrubbed_at": _when(sub.scrubbed_at),
             "letters": letters,
         })
+    opt_ins = [{"id": o.id, "campaign": o.campaign, "partner": o.partner,
+                "consented_at": _when(o.consented_at), "privacy_notice_version": o.notice_version}
+               for o in opt_ins_of(supporter.email_hash)]
     return {"email": supporter.email, "first_seen_at": _when(supporter.created_at),
-            "submissions": submissions}
+            "submissions": submissions, "opt_ins": opt_ins}
 
 
 @dataclass
@@ -77,6 +82,7 @@ class Erasure:
     cancelled_letters: int
     submissions: int
     replies: int
+    opt_ins: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -90,13 +96,31 @@ def erase(supporter_id: int) -> Erasure:
         .values(status=states.ERASE.to, not_before=None, hold_reason=None,
                 last_error=ERASED)
         .returning(Letter.id)).scalars().all()
+    # Their opt-ins go first: the scrub keeps the address of anyone who has one standing.
+    supporter = db.session.get_one(Supporter, supporter_id)
+    opt_ins = erase_opt_ins(supporter.email_hash)
     db.session.commit()
     ids = db.session.scalars(select(Submission.id).where(
         Submission.supporter_id == supporter_id))
     # scrub() also forgets the writer, once none of their submissions is left unscrubbed.
     report = scrub(list(ids))
+    forget_writers([supporter_id])  # (one who wrote nothing, only opted in: none to scrub)
+    db.session.commit()
     return Erasure(cancelled_letters=len(cancelled), submissions=report.submissions,
-                   replies=report.replies)
+                   replies=report.replies, opt_ins=opt_ins)
+
+
+def withdraw_opt_in(supporter: Supporter, opt_in_id: int) -> bool:
+    """Withdraw one of the supporter's opt-ins; a supporter left with nothing kept (every
+    submission scrubbed, no opt-in standing) is forgotten with it, as the scrub would."""
+    if supporter.email_hash is None or not withdraw(opt_in_id, supporter.email_hash):
+        db.session.rollback()
+        return False
+    unscrubbed = exists().where(Submission.supporter_id == Supporter.id,
+                                Submission.scrubbed_at.is_(None))
+    forget_writers([supporter.id], ~unscrubbed)
+    db.session.commit()
+    return True
 
 
 def erased(supporter: Supporter) -> bool:

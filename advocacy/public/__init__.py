@@ -25,12 +25,13 @@ from sqlalchemy import select
 
 from advocacy import clock
 from advocacy.campaigns.pages import Shown, image_path, shown_page, story_html
+from advocacy.campaigns.partners import partner_for_ref
 from advocacy.campaigns.settings import campaign_state, find_campaign, open_campaigns, refusal
 from advocacy.delivery import queue
 from advocacy.extensions import EMBEDDABLE_POLICY, csrf, db, request_limiter, submit_rate, talisman
 from advocacy.guards import checks_nul_itself
 from advocacy.intake import own_mail
-from advocacy.intake.confirm import confirm, letter_states
+from advocacy.intake.confirm import asked_opt_ins, confirm, letter_states
 from advocacy.intake.consent import contact_address, data_page, notice_version, retention_days
 from advocacy.intake.submit import SubmissionError, submit
 from advocacy.intake.validation import caught_in_honeypot, check_submission, valid_ref
@@ -216,6 +217,7 @@ def campaign_page(campaign: Campaign, embed: bool) -> Page:
         countries=letter_form.countries(language), **letter_form.choices(choice.offered, language),
         detaining_name=country_name(campaign.detaining_country, language)
         if campaign.detaining_country else "",
+        partner=partner_for_ref(values.get("ref")) if valid_ref(values.get("ref")) else None,
     )
     return page, status
 
@@ -349,9 +351,11 @@ def confirm_page(token: str) -> tuple[str, int] | str:
     letters = letter_states(submission, str(get_locale()))
     # The letters as they will go out in the supporter's name: what the button confirms.
     waiting = {x["id"]: x["official"] for x in letters if x["status"] == "unconfirmed"}
+    news, partner = asked_opt_ins(submission)
     return render_template("public/confirm.html", token=token, letters=letters,
                            texts=rendered(waiting) if waiting else [],
-                           confirmed=submission.confirmed_at is not None)
+                           confirmed=submission.confirmed_at is not None,
+                           asked_news=news, asked_partner=partner)
 
 
 @bp.post("/confirm/<token>")

@@ -37,6 +37,7 @@ FIELD_OF = {
     "consent": "consent",
     "ref": "ref",
     "newsletter": "newsletter",
+    "partner_optin": "partner_optin",
     "sign_initials": "sign_initials",
 }
 
@@ -78,6 +79,7 @@ def payload(form: Mapping[str, str], campaign: Campaign, by_country: bool) -> di
         "personal_note": form.get("personal_note", ""),
         "consent": form.get("consent") == "yes",
         "newsletter": form.get("newsletter") == "yes",
+        "partner_optin": form.get("partner_optin") == "yes",
         "sign_initials": form.get("sign_initials") == "yes",
     }
     if by_country:  # the form always sends the select; it counts for such a group only

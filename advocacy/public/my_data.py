@@ -6,10 +6,11 @@ import json
 import logging
 
 from email_validator import EmailNotValidError
-from flask import Response, abort, make_response, render_template, request
+from flask import Response, abort, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from redis.exceptions import RedisError
+from werkzeug.wrappers import Response as BaseResponse
 
 from advocacy.crypto import lookup_hash
 from advocacy.delivery import queue
@@ -17,7 +18,7 @@ from advocacy.extensions import request_limiter, submit_rate
 from advocacy.intake.validation import normalise_email
 from advocacy.links import ConfirmationError, supporter_for_data_token
 from advocacy.models import Supporter
-from advocacy.privacy.rights import erase, erased, everything_about
+from advocacy.privacy.rights import erase, erased, everything_about, withdraw_opt_in
 from advocacy.public import Page, bp
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,15 @@ def my_data_download(token: str) -> Response:
     return Response(body, mimetype="application/json", headers={
         "Content-Disposition": 'attachment; filename="my-letters-data.json"',
         "Cache-Control": "no-store"})
+
+
+@bp.post("/my-data/<token>/opt-ins/<int:opt_in_id>/withdraw")
+def my_data_withdraw(token: str, opt_in_id: int) -> BaseResponse:
+    """Withdraw one opt-in: its address and name are deleted at once; back to the page."""
+    supporter = _supporter(token)
+    withdraw_opt_in(supporter, opt_in_id)  # one not theirs, or gone already: nothing changes
+    return redirect(url_for("public.my_data", token=token, lang=get_locale(), withdrawn=1),
+                    303)
 
 
 @bp.post("/my-data/<token>/erase")
