@@ -99,9 +99,9 @@ def test_editors_add_and_edit_partners_each_with_its_snippet(
     row = db.session.scalars(select(Partner)).one()
     page = editor.get(added.headers["Location"]).data.decode()
     # The snippet is shown as text to copy, escaped once, with the partner's ref in it.
-    assert ("&lt;iframe src=&#34;http://campaign.test/widget?campaign=free-azat-miftakhov"
-            "&amp;amp;ref=solidarite-freeazat&amp;amp;lang=en&#34;") in page
-    assert "badge.svg?campaign=free-azat-miftakhov" in page
+    assert ("&lt;iframe src=&#34;http://campaign.test/c/free-azat-miftakhov/widget"
+            "?ref=solidarite-freeazat&amp;amp;lang=en&#34;") in page
+    assert "/c/free-azat-miftakhov/badge.svg?lang=en" in page
     assert "<iframe" not in page
 
     again = editor.post("/admin/partners", data={"name": "Other", "ref": "solidarite-freeazat",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -110,10 +110,10 @@ def _base() -> str:
 
 
 def widget_url(campaign: Campaign, partner: Partner, language: str = "en") -> str:
-    """The campaign's form for a partner's frame, counted for the partner. (The one place to
-    change when widgets move to each campaign's own address.)"""
-    query = urlencode({"campaign": campaign.slug, "ref": partner.ref, "lang": language})
-    return f"{_base()}/widget?{query}"
+    """The campaign's form for a partner's frame, at the campaign's own address, counted
+    for the partner."""
+    query = urlencode({"ref": partner.ref, "lang": language})
+    return f"{_base()}/c/{quote(campaign.slug)}/widget?{query}"
 
 
 def embed_snippet(campaign: Campaign, partner: Partner, language: str = "en") -> Markup:
@@ -126,7 +126,7 @@ def embed_snippet(campaign: Campaign, partner: Partner, language: str = "en") ->
 
 def badge_snippet(campaign: Campaign, partner: Partner, language: str = "en") -> Markup:
     """The counter of delivered letters, linked to the partner's form."""
-    query = urlencode({"campaign": campaign.slug, "lang": language})
+    query = urlencode({"lang": language})
     return Markup('<a href="{site}"><img src="{src}" alt="{alt}" height="20"></a>').format(
         site=partner.site_url or widget_url(campaign, partner, language),
-        src=f"{_base()}/badge.svg?{query}", alt=escape(campaign.name))
+        src=f"{_base()}/c/{quote(campaign.slug)}/badge.svg?{query}", alt=escape(campaign.name))
