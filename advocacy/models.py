@@ -157,6 +157,10 @@ class Official(Base):
     address_set_by: Mapped[int | None] = mapped_column(ForeignKey("organizer.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    pause_reason: Mapped[str | None] = mapped_column(Text)  # when not an organizer's own
+    # A complaint (an abuse report, RFC 5965) about our mail came from this office: it was
+    # paused, and the dashboard says so until an organizer resumes it (delivery.bounces).
+    complained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The organizer's choice: past the daily cap, one digest instead of the overflow.
     digest: Mapped[bool] = mapped_column(Boolean, default=False)
     bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
