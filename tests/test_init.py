@@ -7,12 +7,12 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, select, text
+from sqlalchemy import Table, func, insert, select, text
 
 from advocacy import create_app
 from advocacy.extensions import db
@@ -298,9 +298,13 @@ def test_migration_0012_rehashes_addresses_and_merges_one_inboxs_rows(blank_app:
     now = clock.now()
     campaign = Campaign(slug="c", name="C", is_default=True)
     body = Body(slug="un", name="UN")
-    official = Official(key="t", body=body, office="O", email="o@example.org", source="s")
-    db.session.add_all([campaign, body, official])
+    db.session.add_all([campaign, body])
     db.session.flush()
+    # Through Core: the ORM would write every column of today's model (NULL for those
+    # without a default), and revisions after 0012 add some to the officials' table.
+    official_id = db.session.execute(insert(cast(Table, Official.__table__)).values(
+        key="t", body_id=body.id, office="O", email="o@example.org", source="s",
+    ).returning(Official.__table__.c.id)).scalar_one()
     template = LetterTemplate(campaign_id=campaign.id, body_id=body.id, language="en",
                               version=1, subject="S", text="B", default_salutation="D",
                               origin="file", content_hash="x")
@@ -319,7 +323,7 @@ def test_migration_0012_rehashes_addresses_and_merges_one_inboxs_rows(blank_app:
         db.session.flush()
         if writes:
             db.session.add(Letter(campaign_id=campaign.id, submission_id=sub.id,
-                                  supporter_id=supporter.id, target_id=official.id,
+                                  supporter_id=supporter.id, target_id=official_id,
                                   template_id=template.id, status=LetterStatus.SENT))
     db.session.commit()
     ids = [s.id for s in supporters]
