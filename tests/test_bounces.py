@@ -46,7 +46,20 @@ from advocacy.models import (
 )
 from advocacy.privacy.replies import inbound_server
 
-from helpers import OFFICIAL, log_in, seed_queued, submission, work
+from helpers import (
+    OFFICIAL,
+    ONE_DATABASE,
+    PASSWORD,
+    PEOPLE,
+    accessibility_problems,
+    log_in,
+    needs_chromium,
+    organizer_page,
+    seed_queued,
+    shots_for,
+    submission,
+    work,
+)
 
 WIRE = policy.compat32.clone(linesep="\r\n")  # smtplib sends bytes as they are
 VERP = re.compile(r"^bounce\+([a-z]+)-(\d+)-[0-9a-f]{20}@campaign\.test$")
@@ -289,8 +302,7 @@ def test_a_complaint_pauses_the_office_and_tells_the_organizers(
     assert db.session.get_one(Letter, letter.id).status == LetterStatus.SENT
     paused = office()
     assert paused.paused and paused.complained_at is not None
-    assert paused.pause_reason == ("complaint (abuse) about our mail, reported by"
-                                   " OfficeMailFilter/2.1")
+    assert paused.pause_reason == "complaint: abuse report from OfficeMailFilter/2.1"
     [entry] = db.session.scalars(select(AuditEntry).where(
         AuditEntry.action == "complaint received")).all()
     assert entry.subject == paused.key and entry.details["letter"] == letter.id
@@ -355,3 +367,50 @@ def test_deferrals_from_one_domain_slow_that_domain_down(app: Any, sink: Sink) -
     # It comes back one halving per RECOVER_EVERY seconds without deferrals.
     assert limiter.slowdown("ohchr.org", at).now(at + RECOVER_EVERY) == 1
     assert limiter.slowdown("ohchr.org", at).now(at + 2 * RECOVER_EVERY) == 0
+
+
+def test_a_digest_that_bounces_fails_every_letter_it_carried(app: Any, sink: Sink) -> None:
+    ids = seed_queued(3)
+    theirs = list(db.session.scalars(select(Letter.id).join(Official).where(
+        Official.email == OFFICIAL, Letter.id.in_(ids))))
+    db.session.execute(update(Letter).where(Letter.id.in_(theirs)).values(
+        status=LetterStatus.HELD, hold_reason=HoldReason.DIGEST, digest_key="1:1:2026-12-03"))
+    db.session.commit()
+    assert send_digest("1:1:2026-12-03") == 3
+    [digest] = [m for m in sink.received if m.rcpt_tos == [OFFICIAL]]
+    report_to(app, digest.mail_from, delivery_status(
+        digest.data, action="failed", status="5.2.2", diagnostic="552 5.2.2 Mailbox full",
+        to=digest.mail_from))
+
+    db.session.expire_all()
+    assert {db.session.get_one(Letter, i).status for i in theirs} == {LetterStatus.FAILED}
+    others = set(ids) - set(theirs)
+    assert {db.session.get_one(Letter, i).status for i in others} == {LetterStatus.QUEUED}
+    assert office().bounce_reason == "bounced after delivery: 5.2.2 smtp; 552 5.2.2 Mailbox full"
+
+
+@needs_chromium
+@ONE_DATABASE
+@pytest.mark.usefixtures("people")
+def test_the_complaint_alert_reads_well_on_a_phone_and_a_desktop(
+    app: Any, live: str, browser: Any, sink: Sink, request: pytest.FixtureRequest
+) -> None:
+    from playwright.sync_api import expect
+
+    _letter, message = sent_to_office(app, sink)
+    report_to(app, message.mail_from, abuse_report(message.data, to=message.mail_from))
+    shots = shots_for(request, "complaint-alert")
+    for name, size in (("phone", {"width": 390, "height": 844}),
+                       ("desktop", {"width": 1366, "height": 900})):
+        page = organizer_page(browser, live, PEOPLE["viewer"], PASSWORD)
+        page.set_viewport_size(size)
+        alert = page.locator("#complaints")
+        expect(alert).to_be_visible()
+        expect(alert.locator("li")).to_have_count(1)
+        expect(alert).to_contain_text("reported our mail as unwanted")
+        box = alert.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= size["width"]
+        assert page.evaluate("document.documentElement.scrollWidth") <= size["width"]
+        assert accessibility_problems(page) == []
+        page.screenshot(path=str(shots / f"{name}.png"))
+        page.close()

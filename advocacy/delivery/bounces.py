@@ -91,7 +91,7 @@ def _feedback(part: Message) -> Report:
         fields[0], Message) else part
     kind = _one_line(block.get("Feedback-Type"), 40).lower() or "abuse"
     agent = _one_line(block.get("User-Agent"), 80)
-    reason = f"complaint ({kind}) about our mail" + (f", reported by {agent}" if agent else "")
+    reason = f"complaint: {kind} report" + (f" from {agent}" if agent else "")
     return Report("complaint", reason[:REASON_MAX])
 
 
