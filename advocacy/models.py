@@ -274,6 +274,8 @@ class Letter(Base):
         Index("ix_letter_status_campaign_target", "status", "campaign_id", "target_id"),
         # The rollup reads sent letters past its watermark, and caps look at the last day.
         Index("ix_letter_sent_at", "sent_at"),
+        # The rollup counts again the days of letters that bounced since its last run.
+        Index("ix_letter_bounced_at", "bounced_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -300,6 +302,8 @@ class Letter(Base):
     # dead worker without it was never sent and is queued again; with it, it may have arrived.
     on_wire_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A bounce came back after the relay took it (delivery.bounces): sent, then failed.
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # SHA-256 of the subject and text as sent, kept for the hand-over report after the text
     # itself can no longer be rendered (the supporter's words are scrubbed).
     content_hash: Mapped[str | None] = mapped_column(String(64))

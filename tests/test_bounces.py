@@ -24,14 +24,14 @@ from sqlalchemy import select, update
 from advocacy import clock
 from advocacy.campaigns.limits import RateLimits
 from advocacy.delivery import notices
-from advocacy.delivery.bounces import read_report
+from advocacy.delivery.bounces import read_report, receive
 from advocacy.delivery.digest import send_digest
 from advocacy.delivery.gate import delivery_limiter
 from advocacy.delivery.jobs import deliver_letters
 from advocacy.delivery.limits import RECOVER_EVERY
 from advocacy.delivery.sink import Received, Sink, free_port
 from advocacy.extensions import db
-from advocacy.letters.addresses import bounce_address, bounced, reply_address
+from advocacy.letters.addresses import Bounced, bounce_address, bounced, reply_address
 from advocacy.letters.versions import current_template
 from advocacy.models import (
     AuditEntry,
@@ -45,8 +45,11 @@ from advocacy.models import (
     Submission,
 )
 from advocacy.privacy.replies import inbound_server
+from advocacy.reporting.dashboard import Filters, state_counts, table
+from advocacy.reporting.rollup import roll_up
 
 from helpers import (
+    NOW,
     OFFICIAL,
     ONE_DATABASE,
     PASSWORD,
@@ -56,6 +59,7 @@ from helpers import (
     needs_chromium,
     organizer_page,
     seed_queued,
+    send,
     shots_for,
     submission,
     work,
@@ -414,3 +418,18 @@ def test_the_complaint_alert_reads_well_on_a_phone_and_a_desktop(
         assert accessibility_problems(page) == []
         page.screenshot(path=str(shots / f"{name}.png"))
         page.close()
+
+
+def test_a_letter_that_bounces_days_later_counts_as_sent_no_more(app: Any) -> None:
+    ids = seed_queued(2)
+    send(ids, NOW - timedelta(days=4))  # long before the rollup's recounted days
+    roll_up(NOW - timedelta(hours=2))
+    assert state_counts(Filters())[LetterStatus.SENT] == len(ids)
+
+    dsn = delivery_status(b"From: x@campaign.test\r\n\r\n", action="failed", status="5.1.1",
+                          diagnostic="550 5.1.1 unknown", to="x@campaign.test")
+    receive(Bounced("letter", ids[0]), dsn)
+    roll_up(NOW + timedelta(hours=2))
+    counts = state_counts(Filters())
+    assert (counts[LetterStatus.SENT], counts[LetterStatus.FAILED]) == (len(ids) - 1, 1)
+    assert sum(n for _day, n in table("day", Filters())) == len(ids) - 1

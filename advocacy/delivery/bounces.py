@@ -142,7 +142,7 @@ def _about_letters(named: Bounced, report: Report) -> str:
     if report.what == "bounce":
         failed = db.session.execute(
             update(Letter).where(Letter.id.in_(ids), states.BOUNCE.where(Letter.status))
-            .values(status=states.BOUNCE.to, last_error=report.reason)
+            .values(status=states.BOUNCE.to, last_error=report.reason, bounced_at=clock.now())
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]
         if official.bounced_at is None:  # the first bounce says why; later ones agree
