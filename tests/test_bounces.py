@@ -104,12 +104,13 @@ def delivery_status(original: bytes, *, action: str, status: str, diagnostic: st
     return report.as_bytes(policy=WIRE)
 
 
-def abuse_report(original: bytes, *, to: str) -> bytes:
+def abuse_report(original: bytes, *, to: str,
+                 mail_from: str = "letters@campaign.test") -> bytes:
     """A complaint (ARF, RFC 5965) from the office's mail provider, the original attached."""
     fields = Message()
     for name, value in (
             ("Feedback-Type", "abuse"), ("User-Agent", "OfficeMailFilter/2.1"),
-            ("Version", "1"), ("Original-Mail-From", "<letters@campaign.test>"),
+            ("Version", "1"), ("Original-Mail-From", f"<{mail_from}>"),
             ("Original-Rcpt-To", f"<{OFFICIAL}>"),
             ("Arrival-Date", format_datetime(clock.now())),
             ("Reporting-MTA", "dns; mx1.ohchr.org"), ("Source-IP", "192.0.2.1"),
@@ -338,6 +339,26 @@ def test_a_forged_bounce_address_is_refused_and_changes_nothing(app: Any, sink: 
     db.session.expire_all()
     assert db.session.get_one(Letter, letter.id).status == LetterStatus.SENT
     assert office().bounced_at is None and not office().paused
+
+
+def test_a_feedback_loop_report_counts_by_the_signed_address_it_quotes(
+    app: Any, sink: Sink
+) -> None:
+    """Providers' feedback loops send every complaint to one registered address (bounce@):
+    the report then counts by the bounce address it quotes, if the signature is ours."""
+    _letter, message = sent_to_office(app, sink)
+    forged = re.sub(r"-[0-9a-f]{20}@", "-" + "1" * 20 + "@", message.mail_from)
+    as_delivered = b"Return-Path: <%s>\r\n" % forged.encode() + message.data
+    report_to(app, "bounce@campaign.test", abuse_report(
+        as_delivered, to="bounce@campaign.test", mail_from=forged))
+    db.session.expire_all()
+    assert not office().paused  # a signature that is not ours: dropped
+
+    # The Return-Path the office's server wrote on the original, as the report attaches it.
+    as_delivered = b"Return-Path: <%s>\r\n" % message.mail_from.encode() + message.data
+    report_to(app, "bounce@campaign.test", abuse_report(as_delivered, to="bounce@campaign.test"))
+    db.session.expire_all()
+    assert office().paused and office().complained_at is not None
 
 
 # --- deferrals at delivery ----------------------------------------------------------------------

@@ -18,10 +18,15 @@ need is the Action and Status of a report, which flufl.bounce's address-scraping
 do not give. Mail to a bounce address that is neither (an auto-reply, a bounce in some
 pre-RFC 3464 text format) is logged and dropped.
 
-Nothing in a report is trusted but the signed address it came to: which letter it is about
-comes from the signature, never from the report's text (an Original-Recipient, a quoted
-Message-ID), so a forged report can only be about an email whose bounce address its writer
-saw, i.e. one they received or were shown.
+Feedback loops (a mail provider's complaints) often go to one registered address instead:
+`bounce@` the reply domain. A report there counts only if it quotes exactly one signed bounce
+address of ours (ARF's Original-Mail-From, or the Return-Path the office's server wrote on
+the original it attaches); the signature, again, is all that is believed.
+
+Nothing in a report is trusted but the signed address it came to (or quotes): which letter
+it is about comes from the signature, never from the report's text (an Original-Recipient, a
+quoted Message-ID), so a forged report can only be about an email whose bounce address its
+writer saw, i.e. one they received or were shown.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import contextlib
 import logging
 import re
 from dataclasses import dataclass
-from email import message_from_bytes, policy
+from email import message_from_bytes, message_from_string, policy
 from email.message import Message
 
 from redis.exceptions import RedisError
@@ -40,7 +45,7 @@ from advocacy import audit, clock
 from advocacy.delivery.gate import delivery_limiter
 from advocacy.extensions import db
 from advocacy.letters import states
-from advocacy.letters.addresses import Bounced
+from advocacy.letters.addresses import Bounced, bounced
 from advocacy.models import Invitation, Letter, Official
 
 log = logging.getLogger(__name__)
@@ -105,6 +110,29 @@ def read_report(raw: bytes) -> Report:
             if part.get_content_type() == "message/feedback-report":
                 return _feedback(part)
     return Report("other", f"not a report: {msg.get_content_type()}")
+
+
+def _quoted(part: Message) -> list[str]:
+    """The envelope senders a report's part quotes of the original message."""
+    ctype = part.get_content_type()
+    payload = part.get_payload()
+    inner = payload[0] if isinstance(payload, list) and payload and isinstance(
+        payload[0], Message) else None
+    if ctype == "message/feedback-report" and inner is not None:
+        return [str(inner.get("Original-Mail-From", ""))]
+    if ctype == "message/rfc822" and inner is not None:
+        return [str(inner.get("Return-Path", ""))]
+    if ctype == "text/rfc822-headers" and isinstance(payload, str):
+        return [str(message_from_string(payload, policy=policy.compat32).get("Return-Path", ""))]
+    return []
+
+
+def quoted_bounce_address(raw: bytes) -> Bounced | None:
+    """The one signed bounce address of ours a report quotes, else None (none, or several)."""
+    msg = message_from_bytes(raw, policy=policy.compat32)
+    found = {bounced(address.strip().strip("<>")) for part in msg.walk()
+             for address in _quoted(part)} - {None}
+    return found.pop() if len(found) == 1 else None
 
 
 def receive(named: Bounced, raw: bytes) -> str:

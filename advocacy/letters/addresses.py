@@ -74,6 +74,12 @@ def is_bounce_address(address: str) -> bool:
     return address.strip().lower().startswith("bounce+")
 
 
+def is_report_address(address: str) -> bool:
+    """Whether this is the plain `bounce@` address, for feedback loops that send every
+    complaint to one registered address: the report then quotes the bounce address."""
+    return address.strip().lower().rpartition("@")[0] == "bounce"
+
+
 def bounced(address: str) -> Bounced | None:
     """The email a bounce address names, or None when its signature is not ours."""
     local, _, _domain = address.strip().lower().rpartition("@")

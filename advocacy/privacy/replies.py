@@ -41,9 +41,9 @@ from redis.exceptions import RedisError
 
 from advocacy import clock
 from advocacy.delivery import queue
-from advocacy.delivery.bounces import receive
+from advocacy.delivery.bounces import quoted_bounce_address, receive
 from advocacy.extensions import db
-from advocacy.letters.addresses import bounced, is_bounce_address, letter_of
+from advocacy.letters.addresses import bounced, is_bounce_address, is_report_address, letter_of
 from advocacy.logs import quiet_smtp_servers
 from advocacy.models import Letter, Reply
 
@@ -244,7 +244,8 @@ class InboundHandler:
                 log.warning("mail to a bounce address whose signature is not ours: refused",
                             extra={"fields": {"event": "bad bounce address"}})
                 return "550 5.1.1 No such recipient"
-            if not is_bounce_address(address) and letter_of(address) is None:
+            if (not is_bounce_address(address) and not is_report_address(address)
+                    and letter_of(address) is None):
                 return "550 5.1.1 No such recipient"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -263,8 +264,15 @@ class InboundHandler:
             letters = {letter_of(address) for address in rcpt_tos}
             for letter_id in sorted(i for i in letters if i is not None):
                 store_reply(letter_id, raw, self.dnsfunc, self.trusted_authserv_id)
-            for named in {bounced(address) for address in rcpt_tos} - {None}:
-                receive(named, raw)  # type: ignore[arg-type]
+            named = {bounced(address) for address in rcpt_tos}
+            if any(is_report_address(address) for address in rcpt_tos):
+                quoted = quoted_bounce_address(raw)  # a feedback loop's one address
+                if quoted is None:
+                    log.warning("a report to bounce@ quotes no bounce address of ours: dropped",
+                                extra={"fields": {"event": "bad bounce address"}})
+                named.add(quoted)
+            for one in named - {None}:
+                receive(one, raw)  # type: ignore[arg-type]
 
 
 def inbound_server(app: Flask, host: str, port: int, dnsfunc: DnsFunc | None = None,
