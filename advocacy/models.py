@@ -205,6 +205,10 @@ class Official(Base):
     address_set_by: Mapped[int | None] = mapped_column(ForeignKey("organizer.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    pause_reason: Mapped[str | None] = mapped_column(Text)  # when not an organizer's own
+    # A complaint (an abuse report, RFC 5965) about our mail came from this office: it was
+    # paused, and the dashboard says so until an organizer resumes it (delivery.bounces).
+    complained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The organizer's choice: past the daily cap, one digest instead of the overflow.
     digest: Mapped[bool] = mapped_column(Boolean, default=False)
     bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -321,6 +325,8 @@ class Letter(Base):
         Index("ix_letter_status_campaign_target", "status", "campaign_id", "target_id"),
         # The rollup reads sent letters past its watermark, and caps look at the last day.
         Index("ix_letter_sent_at", "sent_at"),
+        # The rollup counts again the days of letters that bounced since its last run.
+        Index("ix_letter_bounced_at", "bounced_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -347,6 +353,8 @@ class Letter(Base):
     # dead worker without it was never sent and is queued again; with it, it may have arrived.
     on_wire_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A bounce came back after the relay took it (delivery.bounces): sent, then failed.
+    bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # SHA-256 of the subject and text as sent, kept for the hand-over report after the text
     # itself can no longer be rendered (the supporter's words are scrubbed).
     content_hash: Mapped[str | None] = mapped_column(String(64))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 import sys
 import time
@@ -281,7 +282,11 @@ def test_a_campaigns_own_sender_is_used(app: Any, sink: Sink) -> None:
     db.session.commit()
     enqueue_letters(seed_queued(1))
     work(app)
-    assert {m.mail_from for m in sink.received} == {"appeal@freeazat.example"}
+    assert {m.message()["From"].addresses[0].addr_spec for m in sink.received} == {
+        "appeal@freeazat.example"}
+    # The envelope sender: each letter's own bounce address, on the campaign's domain.
+    assert all(re.fullmatch(r"bounce\+letter-\d+-[0-9a-f]{20}@freeazat\.example", m.mail_from)
+               for m in sink.received)
 
 
 def test_workers_reconcile_periodically_by_themselves(app: Any, sink: Sink) -> None:

@@ -60,7 +60,7 @@ def test_one_letter_end_to_end(app: Any, client: Any, sink: Sink) -> None:
         assert msg["From"].addresses[0].addr_spec == "letters@campaign.test"
         assert msg["From"].addresses[0].display_name == "Marie Dubois via Free Azat Miftakhov"
         assert msg["Reply-To"].addresses[0].addr_spec == "marie.dubois@example.org"
-        assert item.mail_from == "letters@campaign.test"
+        assert re.fullmatch(r"bounce\+letter-\d+-[0-9a-f]{20}@campaign\.test", item.mail_from)
         assert re.fullmatch(r"<letter-\d+@campaign\.test>", msg["Message-ID"])
         text = msg.get_content()
         assert "Azat Miftakhov" in text and "I teach mathematics in Lyon." in text

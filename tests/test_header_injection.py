@@ -41,8 +41,8 @@ TRICKS = {
 LETTER_HEADERS = sorted(["From", "Reply-To", "To", "Subject", "Message-ID", "Date",
                          "Content-Language", "Auto-Submitted", "MIME-Version", "Content-Type",
                          "Content-Transfer-Encoding"])
-CONFIRMATION_HEADERS = sorted(["From", "To", "Subject", "Date", "Auto-Submitted", "MIME-Version",
-                               "Content-Type", "Content-Transfer-Encoding"])
+CONFIRMATION_HEADERS = sorted(["From", "To", "Subject", "Message-ID", "Date", "Auto-Submitted",
+                               "MIME-Version", "Content-Type", "Content-Transfer-Encoding"])
 BREAKS = re.compile("[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 SENDER = "letters@campaign.test"
 
@@ -84,8 +84,9 @@ def assert_clean(item: Received, rcpt: str, headers: list[str]) -> Any:
 
 
 def confirmations(sink: Sink) -> list[Received]:
-    return [item for item in sink.received if item.mail_from == SENDER and "/confirm/" in
-            item.message().get_content()]
+    return [item for item in sink.received if item.mail_from.startswith("bounce+confirm-")
+            and item.mail_from.endswith("@" + SENDER.rpartition("@")[2])
+            and "/confirm/" in item.message().get_content()]
 
 
 def check_everything_sent(app: Any, sink: Sink) -> int:

@@ -7,12 +7,12 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import func, insert, inspect, select, text
+from sqlalchemy import Table, func, insert, inspect, select, text
 
 from advocacy import create_app
 from advocacy.extensions import db
@@ -319,9 +319,13 @@ def test_migration_0012_rehashes_addresses_and_merges_one_inboxs_rows(blank_app:
     # The body table as it was then (0014 adds columns today's model has).
     db.session.execute(text("INSERT INTO body (slug, name, names) VALUES ('un', 'UN', '{}')"))
     body = db.session.scalars(select(Body.id).where(Body.slug == "un")).one()
-    official = Official(key="t", body_id=body, office="O", email="o@example.org", source="s")
-    db.session.add_all([campaign, official])
+    db.session.add(campaign)
     db.session.flush()
+    # Through Core: the ORM would write every column of today's model (NULL for those
+    # without a default), and revisions after 0012 add some.
+    official_id = db.session.execute(insert(cast(Table, Official.__table__)).values(
+        key="t", body_id=body, office="O", email="o@example.org", source="s",
+    ).returning(Official.__table__.c.id)).scalar_one()
     template = LetterTemplate(campaign_id=campaign.id, body_id=body, language="en",
                               version=1, subject="S", text="B", default_salutation="D",
                               origin="file", content_hash="x")
@@ -339,10 +343,10 @@ def test_migration_0012_rehashes_addresses_and_merges_one_inboxs_rows(blank_app:
             campaign_id=campaign.id, supporter_id=supporter.id, body_id=body, name="N",
             city="C", country="FR", language="en", consent_at=now).returning(Submission.id)
         ).scalar_one()
-        if writes:
-            db.session.add(Letter(campaign_id=campaign.id, submission_id=sub_id,
-                                  supporter_id=supporter.id, target_id=official.id,
-                                  template_id=template.id, status=LetterStatus.SENT))
+        if writes:  # through Core too: later revisions add columns to letters as well
+            db.session.execute(insert(cast(Table, Letter.__table__)).values(
+                campaign_id=campaign.id, submission_id=sub_id, supporter_id=supporter.id,
+                target_id=official_id, template_id=template.id, status=LetterStatus.SENT))
     db.session.commit()
     ids = [s.id for s in supporters]
     db.session.expunge_all()

@@ -112,7 +112,8 @@ def wire(letter_id: int, subject: str, body: str, name: str, email: str, office:
         letter_id=letter_id, sender=(f"{supporter} via {display_name(campaign)}",
                                      "letters@campaign.test"),
         reply_to=(supporter, email), to=(display_name(office, 78), official_email),
-        subject=subject, body=body, language=language)
+        subject=subject, body=body, language=language,
+        return_path=f"bounce+letter-{letter_id}-{'0' * 20}@campaign.test")
 
 
 @pytest.mark.parametrize(
@@ -131,7 +132,9 @@ def test_no_input_can_forge_or_break_an_address(name: str) -> None:
                "Special Rapporteur on torture and other cruel, inhuman or degrading treatment or"
                " punishment (c/o OHCHR, Geneva)", "urgent-action@ohchr.org",
                "Free Azat Miftakhov", "en")
-    assert msg.sender == "letters@campaign.test" and msg.recipients == ["urgent-action@ohchr.org"]
+    # The envelope sender is the letter's bounce address, never the From.
+    assert msg.sender == f"bounce+letter-7-{'0' * 20}@campaign.test"
+    assert msg.recipients == ["urgent-action@ohchr.org"]
     assert all(len(line) <= 998 for line in msg.data.split(b"\r\n"))
     parsed = message_from_bytes(msg.data, policy=policy.default)
     assert not parsed.defects and not any(parsed[h].defects for h in parsed)

@@ -88,7 +88,8 @@ def test_a_move_outside_the_table_raises(source: LetterStatus, to: LetterStatus)
 
 
 def test_the_end_states_have_no_way_out_and_every_state_can_end() -> None:
-    assert ALLOWED[LetterStatus.SENT] == frozenset()
+    # Sent's one way out: a bounce after acceptance, signed (delivery.bounces); never again.
+    assert ALLOWED[LetterStatus.SENT] == frozenset({LetterStatus.FAILED})
     assert ALLOWED[LetterStatus.CANCELLED] == frozenset()
     assert _reachable(states.INITIAL) == set(LetterStatus)
     for state in LetterStatus:
@@ -100,10 +101,14 @@ def test_the_groupings_agree() -> None:
     # Each state is either waiting (something will move it) or final, never both.
     assert set(states.WAITING) | set(states.FINAL) == every
     assert not set(states.WAITING) & set(states.FINAL)
-    # Only a person moves a final letter (an organizer retries a failed one).
+    # Only a person moves a final letter (an organizer retries a failed one); the machine
+    # only turns a sent letter into a failed one when a signed bounce says it bounced.
     for state in states.FINAL:
-        assert ALLOWED[state] <= {LetterStatus.QUEUED}
-        assert all(state not in t.sources for t in NAMED if t is not states.RETRY_BY_HAND)
+        assert ALLOWED[state] <= {LetterStatus.QUEUED, LetterStatus.FAILED}
+        assert LetterStatus.QUEUED not in ALLOWED[state] or state == LetterStatus.FAILED
+        assert all(state not in t.sources for t in NAMED
+                   if t not in (states.RETRY_BY_HAND, states.BOUNCE))
+    assert states.BOUNCE.sources == (LetterStatus.SENT,)
     assert set(states.FOR_ORGANIZERS) <= set(states.WAITING)
     assert set(states.UNSENT) < set(states.ERASABLE) <= set(states.WAITING)
     # A letter in a worker's hands may be on the wire: neither an erasure nor a deactivation

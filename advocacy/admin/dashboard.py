@@ -71,7 +71,7 @@ def index() -> Any:
         charts={"day": bar_chart(tables["day"]), "hour": bar_chart(tables["hour"], every=24)},
         states=states, confirmed=confirmed, submitted=submitted,
         own_mail=own_mail_counts(filters), queue=stuck.queue_state(filters.campaign_id),
-        undecided=stuck.undecided(filters.campaign_id),
+        undecided=stuck.undecided(filters.campaign_id), complaints=stuck.complaints(),
         reasons=stuck.failure_reasons(filters.campaign_id),
         failures=stuck.failures(filters.campaign_id),
         near_caps=stuck.near_caps(caps_for) if caps_for else [],

@@ -120,13 +120,14 @@ def sink_command(port: int, outbox: Path | None, hang_up_at_data: float,
                    " the mail it receives.")
 @with_appcontext
 def inbound_command(host: str, port: int, trusted_authserv_id: str | None) -> None:
-    """Take officials' replies to relayed letters (reply+TOKEN@ addresses) over SMTP."""
+    """Take officials' replies to relayed letters (reply+TOKEN@) and the bounces and
+    complaints that come back to every email's bounce address (bounce+...@), over SMTP."""
     from advocacy.privacy.replies import inbound_server
 
     server = inbound_server(current_app._get_current_object(),  # type: ignore[attr-defined]
                             host, port, trusted_authserv_id=trusted_authserv_id)
     server.start()
-    click.echo(f"Taking replies on {host}:{port}", err=True)
+    click.echo(f"Taking replies, bounces and complaints on {host}:{port}", err=True)
     try:
         until_interrupted()
     finally:

@@ -16,7 +16,7 @@ from advocacy.delivery.mail import smtp_refusal
 from advocacy.delivery.schedule import schedule_digest
 from advocacy.extensions import db
 from advocacy.letters import states
-from advocacy.letters.addresses import sender_address
+from advocacy.letters.addresses import bounce_address, sender_address
 from advocacy.letters.compose import context_of, load
 from advocacy.letters.emails import digest_message
 from advocacy.letters.render import choose_subject, country_name, render_letter
@@ -63,7 +63,10 @@ def send_digest(key: str) -> int:
     batch = Batch()
     smtp = mail.shared_transport()
     try:
-        smtp.send(msg, resend_unconfirmed=first.campaign_resend_ambiguous)
+        # Its bounce address names the first letter it carries: a bounce marks them all.
+        smtp.send(msg, resend_unconfirmed=first.campaign_resend_ambiguous,
+                  return_path=bounce_address("digest", first.id,
+                                             sender_address(first.campaign_sender)))
     except mail.Unconfirmed as exc:
         later = now + timedelta(seconds=current_app.config["RETRY_BASE_SECONDS"])
         for letter in letters:

@@ -29,6 +29,7 @@ from advocacy.campaigns.limits import RateLimits
 from advocacy.delivery import mail
 from advocacy.delivery.batch import AMBIGUOUS, LETTERS, Batch, worker_id
 from advocacy.delivery.gate import delivery_limiter, limits_of, may_go
+from advocacy.delivery.limits import DeliveryLimiter
 from advocacy.delivery.mail import smtp_refusal
 from advocacy.delivery.queue import Job
 from advocacy.delivery.schedule import run_at
@@ -86,7 +87,20 @@ def _retry_later(letter: LetterRow, reason: str, batch: Batch) -> None:
         functools.partial(run_at, until, Job.DELIVER_LETTERS, [letter_id]))
 
 
-def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch) -> bool:
+def _deferred(limiter: DeliveryLimiter, letter: LetterRow) -> None:
+    """A 4xx for this letter's recipient: its domain goes slower for a while, not only the
+    letter later (an office's server that defers one letter defers the next ones too)."""
+    domain = (letter.official_email or "").rpartition("@")[2].lower()
+    try:
+        level = limiter.slow_down(domain, clock.now().timestamp())
+    except RedisError:  # advice to the limiter: the letter's retry is recorded either way
+        return
+    log.info("%s deferred a letter: its rate is halved %d time(s)", domain, level,
+             extra={"fields": {"event": "domain slowed", "domain": domain, "halved": level}})
+
+
+def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch,
+          limiter: DeliveryLimiter) -> bool:
     """Send one letter and record the outcome; False when the relay itself is unreachable."""
     if letter.supporter_email is None:  # erased after this letter was claimed
         batch.record(letter, states.DROP, last_error=ERASED)
@@ -127,6 +141,7 @@ def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch) -> bool:
         reason = f"{code} {text}"[:1000]
         if code < 500:
             _retry_later(letter, reason, batch)
+            _deferred(limiter, letter)
             return True
         batch.record(letter, states.FAIL, last_error=reason)
         if isinstance(exc, smtplib.SMTPRecipientsRefused) or text.startswith("5.1."):
@@ -168,7 +183,7 @@ def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
                     redis_down = f"{type(exc).__name__}: {exc}"[:300]
                     break
                 if go:
-                    relay_up = _send(letter, smtp, batch)
+                    relay_up = _send(letter, smtp, batch, limiter)
         finally:
             # What was done is recorded even if something broke off; letters not tried go
             # back to the queue now (not to review after the stale wait: none went out).

@@ -84,38 +84,45 @@ class Transport:
         except (smtplib.SMTPException, OSError) as exc:
             raise RelayError(f"{type(exc).__name__}: {exc}") from exc
 
-    def send(self, msg: EmailMessage | Outgoing, resend_unconfirmed: bool = True) -> None:
+    def send(self, msg: EmailMessage | Outgoing, resend_unconfirmed: bool = True, *,
+             return_path: str | None = None) -> None:
         """Send one message; RelayError when the relay is unreachable, else SMTP errors.
+
+        Every email goes with an envelope sender that names it (its bounce address: an
+        Outgoing carries its own, an EmailMessage is given `return_path`), so a bounce or a
+        complaint that comes back later is about a known email, never the From address.
 
         A connection lost before the message's end reconnects and sends it again, once. One
         lost after it (no reply to the final ".") raises Unconfirmed, unless
         `resend_unconfirmed`: then it goes once more, with the same bytes and Message-ID
         (most servers drop a repeated Message-ID). Letters to officials pass False.
         """
+        if not isinstance(msg, Outgoing) and not return_path:
+            raise ValueError("an email without a bounce address (return_path)")
         if self._smtp is None:
             self._smtp = self._open()
         try:
-            self._deliver(self._smtp, msg)
+            self._deliver(self._smtp, msg, return_path)
         except Unconfirmed:
             self.close()
             if not resend_unconfirmed:
                 raise
             self._smtp = self._open()
-            self._deliver(self._smtp, msg)
+            self._deliver(self._smtp, msg, return_path)
         except (smtplib.SMTPServerDisconnected, ConnectionError):
             # A relay drops idle connections between batches: reconnect once and resend.
             self.close()
             self._smtp = self._open()
-            self._deliver(self._smtp, msg)
+            self._deliver(self._smtp, msg, return_path)
 
     @staticmethod
-    def _deliver(smtp: _EndOfData, msg: EmailMessage | Outgoing) -> None:
+    def _deliver(smtp: _EndOfData, msg: EmailMessage | Outgoing, return_path: str | None) -> None:
         smtp.data_ended = False
         try:
             if isinstance(msg, Outgoing):
                 smtp.sendmail(msg.sender, msg.recipients, msg.data)
             else:
-                smtp.send_message(msg)
+                smtp.send_message(msg, from_addr=return_path)
         except OSError as exc:  # smtplib's errors are OSErrors too: only a lost line counts
             lost = (isinstance(exc, smtplib.SMTPServerDisconnected)
                     or not isinstance(exc, smtplib.SMTPException))

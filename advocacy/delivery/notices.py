@@ -18,7 +18,7 @@ from advocacy.crypto import lookup_hash
 from advocacy.delivery import mail
 from advocacy.delivery.limits import MailCap
 from advocacy.extensions import db
-from advocacy.letters.addresses import sender_address
+from advocacy.letters.addresses import bounce_address, sender_address
 from advocacy.letters.compose import official_label, rendered
 from advocacy.letters.emails import (
     already_written_message,
@@ -63,7 +63,8 @@ def send_invitation(invitation_id: int, link: str) -> bool:
     name, sender = _default_campaign_sender()
     mail.shared_transport().send(invitation_message(
         to_email=invitation.email, campaign_name=name, sender=sender, role=invitation.role,
-        link=link, valid_for=invitation.expires_at - invitation.created_at))
+        link=link, valid_for=invitation.expires_at - invitation.created_at),
+        return_path=bounce_address("invite", invitation.id, sender))
     return True
 
 
@@ -180,7 +181,8 @@ def send_confirmation(submission_id: int, reminder: bool = False) -> bool:
             letters=rendered(waiting),
             already=[official for official, _earlier in already],
         )
-    mail.shared_transport().send(msg)
+    mail.shared_transport().send(msg, return_path=bounce_address(
+        "confirm", submission_id, sender_address(submission.campaign.sender)))
     _handled(submission, reminder)
     return True
 
@@ -218,7 +220,8 @@ def _send_already_written(submission: Submission, to_email: str, locale: str,
                 earlier=_earlier_links(earlier, locale),
                 opt_in_link=f"{confirmation_link(submission.id)}?lang={locale}"
                 if opt_in else None)
-        mail.shared_transport().send(msg)
+        mail.shared_transport().send(msg, return_path=bounce_address(
+            "already", submission.id, sender_address(submission.campaign.sender)))
         sent = True
     if sent and opt_in:
         _handled(submission, reminder=False)  # kept, with no letter, until confirmed or scrubbed
@@ -242,7 +245,7 @@ def send_data_link(supporter_id: int, locale: str) -> bool:
         msg = data_link_message(
             to_email=supporter.email, campaign_name=name, sender=sender,
             link=f"{data_link(supporter_id)}?lang={locale}")
-    mail.shared_transport().send(msg)
+    mail.shared_transport().send(msg, return_path=bounce_address("data", supporter_id, sender))
     return True
 
 
@@ -269,7 +272,8 @@ def notify_reply(reply_id: int) -> bool:
             sender=sender_address(submission.campaign.sender),
             official=official_label(reply.letter.official, locale),
             status_link=f"{status_link(submission.id)}?lang={locale}")
-    mail.shared_transport().send(msg)
+    mail.shared_transport().send(msg, return_path=bounce_address(
+        "reply", reply_id, sender_address(submission.campaign.sender)))
     return True
 
 
@@ -287,5 +291,6 @@ def send_proof(template_id: int, target_id: int, organizer_id: int) -> bool:
     mail.shared_transport().send(proof_message(
         to_email=organizer.email, sender=sender, campaign_name=campaign.name,
         version=template.version, official=sample.to or official.office, subject=sample.subject,
-        other_subjects=sample.other_subjects, text=sample.text))
+        other_subjects=sample.other_subjects, text=sample.text),
+        return_path=bounce_address("test", organizer.id, sender))
     return True

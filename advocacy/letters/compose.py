@@ -17,7 +17,7 @@ from sqlalchemy import Label, Text, select, type_coerce
 
 from advocacy.crypto import unseal
 from advocacy.extensions import db
-from advocacy.letters.addresses import reply_address, sender_address
+from advocacy.letters.addresses import bounce_address, reply_address, sender_address
 from advocacy.letters.emails import Outgoing, display_name, letter_message
 from advocacy.letters.render import (
     LetterRenderError,
@@ -217,7 +217,8 @@ def compose(letter: LetterRow, rendered: RenderedLetter | None = None) -> Outgoi
     parts = composed(letter, rendered)
     return letter_message(letter_id=letter.id, sender=parts.sender, reply_to=parts.reply_to,
                           to=parts.to, subject=parts.subject, body=parts.body,
-                          language=letter.language)
+                          language=letter.language,
+                          return_path=bounce_address("letter", letter.id, parts.sender[1]))
 
 
 def draft_row(campaign: Campaign, official: Official, language: str, *, subject: str, text: str,

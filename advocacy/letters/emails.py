@@ -10,7 +10,7 @@ from datetime import timedelta
 from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import format_datetime, formataddr
+from email.utils import format_datetime, formataddr, make_msgid
 
 from flask import current_app, render_template
 from flask_babel import force_locale, ngettext
@@ -63,9 +63,19 @@ def letter_message_id(letter_id: int, sender: str) -> str:
     return f"<letter-{letter_id}@{_domain(sender)}>"
 
 
+def service_message_id(sender: str) -> str:
+    """A Message-ID for a service email: unique (random), on the sender's domain.
+
+    Service emails are never sent twice on purpose, so nothing needs it derived from a row;
+    it is there because receivers score mail without one as spam (and RFC 5322 asks for it).
+    """
+    return make_msgid("advocacy", domain=_domain(sender))
+
+
 @dataclass(frozen=True)
 class Outgoing:
-    """A message ready for the wire: envelope and bytes."""
+    """A message ready for the wire: envelope and bytes. `sender` is the envelope sender
+    (MAIL FROM, the Return-Path): the letter's bounce address, not the From."""
 
     sender: str
     recipients: list[str]
@@ -83,9 +93,11 @@ def _header(value: str) -> str:
 
 
 def letter_message(*, letter_id: int, sender: tuple[str, str], reply_to: tuple[str, str],
-                   to: tuple[str, str], subject: str, body: str, language: str) -> Outgoing:
+                   to: tuple[str, str], subject: str, body: str, language: str,
+                   return_path: str) -> Outgoing:
     """The email an official receives, from the parts letters.compose.composed made: each
-    address a (display name, address) pair, the names already fit for a header.
+    address a (display name, address) pair, the names already fit for a header;
+    `return_path` is the letter's bounce address (addresses.bounce_address).
 
     Built with the email package's encoders (formataddr, Header, quoted-printable) rather
     than its EmailMessage object model, which costs more than the rest of delivery together;
@@ -108,7 +120,7 @@ def letter_message(*, letter_id: int, sender: tuple[str, str], reply_to: tuple[s
     )
     head = "".join(f"{name}: {value}\r\n" for name, value in headers).encode("ascii")
     data = b2a_qp(body.encode("utf-8"), istext=True).replace(b"\n", b"\r\n")
-    return Outgoing(sender_email, [official_email], head + b"\r\n" + data)
+    return Outgoing(_address(return_path), [official_email], head + b"\r\n" + data)
 
 
 def confirmation_message(
@@ -139,6 +151,7 @@ def confirmation_message(
     msg["Subject"] = _in_header(
         _("Reminder: please confirm your letters: %(campaign)s", campaign=name) if reminder
         else _("Please confirm your letters: %(campaign)s", campaign=name))
+    msg["Message-ID"] = service_message_id(sender)
     msg["Date"] = format_datetime(clock.now())
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(_text(
@@ -235,6 +248,7 @@ def _notice(*, to_email: str, campaign_name: str, sender: str, subject: str,
     msg["From"] = Address(display_name(campaign_name), addr_spec=sender)
     msg["To"] = Address(addr_spec=to_email)
     msg["Subject"] = _in_header(subject)
+    msg["Message-ID"] = service_message_id(sender)
     msg["Date"] = format_datetime(clock.now())
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(text)

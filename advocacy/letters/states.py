@@ -40,9 +40,11 @@ CANCELLED = LetterStatus.CANCELLED
 # A letter is written unconfirmed (intake.submit); the model's column default says the same.
 INITIAL = UNCONFIRMED
 
-# The moves a letter may make, from -> to. Sent and cancelled are the end. Failed is final
-# for the machine (nothing moves it by itself, the purge may scrub it) but an organizer may
-# queue it once more (moderation.retry).
+# The moves a letter may make, from -> to. Cancelled is the end; so is sent, but for a bounce
+# that comes after the relay accepted the letter (a delivery status notification to its
+# signed bounce address, delivery.bounces): it is failed then, with the reason. Failed is
+# final for the machine (nothing moves it by itself, the purge may scrub it) but an
+# organizer may queue it once more (moderation.retry).
 ALLOWED: dict[LetterStatus, frozenset[LetterStatus]] = {
     UNCONFIRMED: frozenset({QUEUED, CANCELLED}),  # confirmed; expired, erased, deactivated
     QUEUED: frozenset({SENDING, CANCELLED}),  # claimed by a worker; erased, deactivated
@@ -51,7 +53,7 @@ ALLOWED: dict[LetterStatus, frozenset[LetterStatus]] = {
     HELD: frozenset({QUEUED, SENDING, CANCELLED}),  # released; its digest claimed; cancelled
     NEEDS_REVIEW: frozenset({QUEUED, CANCELLED}),  # an organizer releases or cancels it
     FAILED: frozenset({QUEUED}),  # an organizer retries it
-    SENT: frozenset(),
+    SENT: frozenset({FAILED}),  # bounced after acceptance
     CANCELLED: frozenset(),
 }
 
@@ -134,9 +136,12 @@ HOLD = transition(SENDING, HELD)  # limits, windows, pauses, digests
 FAIL = transition(SENDING, FAILED)
 TO_REVIEW = transition(SENDING, NEEDS_REVIEW)  # it may or may not have arrived: a person looks
 DROP = transition(SENDING, CANCELLED)  # erased, or the official deactivated, after the claim
+# A sent letter's office bounced it later (a signed DSN: delivery.bounces).
+BOUNCE = transition(SENT, FAILED)
 
 NAMED = (CONFIRM, EXPIRE, CLAIM, CLAIM_DIGEST, RELEASE, RELEASE_BY_HAND, RETRY_BY_HAND,
-         CANCEL_BY_HAND, ERASE, DEACTIVATE, DELIVERED, REQUEUE, HOLD, FAIL, TO_REVIEW, DROP)
+         CANCEL_BY_HAND, ERASE, DEACTIVATE, DELIVERED, REQUEUE, HOLD, FAIL, TO_REVIEW, DROP,
+         BOUNCE)
 
 
 STATE_LABELS = {

@@ -35,6 +35,7 @@ def set_paused(campaign_slug: str | None, official_key: str | None, paused: bool
     if official_key:
         official = _official_or_error(official_key)
         official.paused = paused
+        official.pause_reason = None  # an organizer's own pause, or the end of one
         held = held.where(Letter.target_id == official.id)
         what = {"official": official.key}
     else:

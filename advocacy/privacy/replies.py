@@ -12,6 +12,11 @@ signature covers it whose signing domain (d=) shares the organisational domain o
 official's address, as does its From address (DMARC's relaxed alignment). Other replies are
 kept but marked as unconfirmed, and the supporter is not emailed about them.
 
+The same server takes the mail that comes back to an email's bounce address
+(`bounce+<kind>-<row>-<mac>@`, its envelope sender): delivery status notifications and
+complaints, which delivery.bounces reads and acts upon. A bounce address whose signature is
+not ours is refused at RCPT and logged; nothing is done for it.
+
 SPF cannot be checked here: behind the campaign's MX, the connecting host is the MX. When
 `advocacy inbound --trusted-authserv-id ID` names the MX's authserv-id, its
 Authentication-Results headers (RFC 8601) count too: an SPF pass for an envelope sender, or a
@@ -36,8 +41,9 @@ from redis.exceptions import RedisError
 
 from advocacy import clock
 from advocacy.delivery import queue
+from advocacy.delivery.bounces import quoted_bounce_address, receive
 from advocacy.extensions import db
-from advocacy.letters.addresses import letter_of
+from advocacy.letters.addresses import bounced, is_bounce_address, is_report_address, letter_of
 from advocacy.logs import quiet_smtp_servers
 from advocacy.models import Letter, Reply
 
@@ -221,7 +227,8 @@ def store_reply(letter_id: int, raw: bytes, dnsfunc: DnsFunc | None = None,
 
 
 class InboundHandler:
-    """aiosmtpd handler: refuse unknown recipients at RCPT, store the rest at DATA."""
+    """aiosmtpd handler: refuse unknown recipients at RCPT, store replies and act on bounces
+    at DATA."""
 
     def __init__(self, app: Flask, dnsfunc: DnsFunc | None = None,
                  trusted_authserv_id: str | None = None) -> None:
@@ -232,7 +239,13 @@ class InboundHandler:
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
                           rcpt_options: list[str]) -> str:
         with self.app.app_context():
-            if letter_of(address) is None:
+            if is_bounce_address(address) and bounced(address) is None:
+                # Forged, mistyped, or signed under a key since changed: never acted upon.
+                log.warning("mail to a bounce address whose signature is not ours: refused",
+                            extra={"fields": {"event": "bad bounce address"}})
+                return "550 5.1.1 No such recipient"
+            if (not is_bounce_address(address) and not is_report_address(address)
+                    and letter_of(address) is None):
                 return "550 5.1.1 No such recipient"
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -251,11 +264,21 @@ class InboundHandler:
             letters = {letter_of(address) for address in rcpt_tos}
             for letter_id in sorted(i for i in letters if i is not None):
                 store_reply(letter_id, raw, self.dnsfunc, self.trusted_authserv_id)
+            named = {bounced(address) for address in rcpt_tos}
+            if any(is_report_address(address) for address in rcpt_tos):
+                quoted = quoted_bounce_address(raw)  # a feedback loop's one address
+                if quoted is None:
+                    log.warning("a report to bounce@ quotes no bounce address of ours: dropped",
+                                extra={"fields": {"event": "bad bounce address"}})
+                named.add(quoted)
+            for one in named - {None}:
+                receive(one, raw)  # type: ignore[arg-type]
 
 
 def inbound_server(app: Flask, host: str, port: int, dnsfunc: DnsFunc | None = None,
                    trusted_authserv_id: str | None = None) -> Controller:
-    """The SMTP server that takes replies (not started); one message at most 256 KiB."""
+    """The SMTP server that takes replies, bounces and complaints (not started); one message
+    at most 256 KiB."""
     from aiosmtpd.controller import Controller  # only `advocacy inbound` runs it
     quiet_smtp_servers()
     handler = InboundHandler(app, dnsfunc, trusted_authserv_id)

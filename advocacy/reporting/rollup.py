@@ -7,6 +7,8 @@ watermark, all in one transaction, once an hour. The dashboard adds the letters 
 the watermark (an indexed range of about an hour) to the sums, so its figures are exact.
 Submissions are counted the same way, with those confirmed before the watermark apart; a
 day whose submissions were confirmed since the last run is counted again whole.
+A sent letter that bounces later (delivery.bounces) is counted as sent no more: the day it
+was sent is counted again whole at the next run, found by its `bounced_at`.
 Run from reconcile. Runs may overlap (reconcile's lock can expire mid-run; `advocacy
 reconcile` by hand takes none): each claims its work by moving the watermark before it
 deletes anything, and one that finds it moved counts nothing.
@@ -176,7 +178,23 @@ def mark_upto(at: Watermark | None) -> datetime | None:
     return (at if at is not None else watermark()).upto
 
 
-def _counts(dimension: str, start: datetime | None, upto: datetime) -> list[dict[str, Any]]:
+def _late_days(start: datetime, since: datetime) -> list[date]:
+    """Days before `since` with a letter that bounced since the last run (`start`): each is
+    counted again whole, as one of its letters counts as sent no more."""
+    return sorted({as_date(d) for d in db.session.scalars(
+        select(day_of(Letter.sent_at)).distinct()
+        .where(Letter.bounced_at >= start, Letter.sent_at < since))})
+
+
+def _sent_in(since: datetime, late: list[date]) -> Any:
+    """Letters sent from `since` on, or on one of the `late` days."""
+    return or_(recent(Letter.sent_at >= since), *(
+        and_(Letter.sent_at >= moment(d), Letter.sent_at < moment(d + timedelta(days=1)))
+        for d in late))
+
+
+def _counts(dimension: str, start: datetime | None, upto: datetime,
+            late: list[date]) -> list[dict[str, Any]]:
     value = dimension_value(dimension)
     day = day_of(Letter.sent_at)
     query = (sent_letters(Letter.campaign_id, day, Official.body_id, Submission.country, value,
@@ -185,13 +203,13 @@ def _counts(dimension: str, start: datetime | None, upto: datetime) -> list[dict
              .group_by(Letter.campaign_id, day, Official.body_id, Submission.country,
                        *([] if dimension == "day" else [value])))
     if start is not None:
-        query = query.where(recent(Letter.sent_at >= start))
+        query = query.where(_sent_in(start, late))
     return [{"dimension": dimension, "campaign_id": campaign, "day": as_date(day_),
              "body_id": body, "country": country, "value": str(val), "letters": n}
             for campaign, day_, body, country, val, n in db.session.execute(query)]
 
 
-def _add_any_country(since: datetime | None) -> None:
+def _add_any_country(since: datetime | None, late: list[date]) -> None:
     """Each dimension's rows summed over supporter countries (country ""), as dimension "*":
     most views have no country filter, and read several times fewer rows from these."""
     keys = (SentCount.campaign_id, SentCount.day, SentCount.body_id, SentCount.value)
@@ -199,7 +217,7 @@ def _add_any_country(since: datetime | None) -> None:
                     func.sum(SentCount.letters))
              .where(SentCount.dimension.in_(DIMENSIONS)).group_by(SentCount.dimension, *keys))
     if since is not None:
-        query = query.where(SentCount.day >= since.date())
+        query = query.where(or_(SentCount.day >= since.date(), SentCount.day.in_(late)))
     db.session.execute(insert(SentCount).from_select(
         ["dimension", "campaign_id", "day", "body_id", "value", "country", "letters"], query))
 
@@ -229,14 +247,14 @@ def _count_submissions(since: datetime | None, upto: datetime) -> None:
         db.session.execute(insert(SubmissionCount), rows)
 
 
-def _count_latency(since: datetime | None, upto: datetime) -> None:
+def _count_latency(since: datetime | None, upto: datetime, late: list[date]) -> None:
     """LatencyCount for the letters sent from `since` up to `upto`."""
     day, bucket = day_of(Letter.sent_at), latency_bucket()
     query = (select(Letter.campaign_id, day, bucket, func.count(), func.sum(waited()))
              .where(is_sent(), Letter.queued_at.is_not(None), Letter.sent_at < upto)
              .group_by(Letter.campaign_id, day, bucket))
     if since is not None:
-        query = query.where(recent(Letter.sent_at >= since))
+        query = query.where(_sent_in(since, late))
     rows = [{"campaign_id": campaign, "day": as_date(day_), "bucket": bucket_, "letters": n,
              "seconds": float(seconds or 0)}
             for campaign, day_, bucket_, n, seconds in db.session.execute(query)]
@@ -290,24 +308,26 @@ def roll_up(now: datetime | None = None, advance: Advance = nothing) -> int:
         db.session.rollback()
         advance(STEPS)
         return 0
-    since = None
+    since, late = None, []
     if start is not None:
         since = moment(start.date() - RECOUNT)
+        late = _late_days(start, since)
         for counts in (SentCount, LatencyCount):
-            db.session.execute(delete(counts).where(counts.day >= since.date()))
+            db.session.execute(delete(counts).where(
+                or_(counts.day >= since.date(), counts.day.in_(late))))
     counted = 0
     for dimension in DIMENSIONS:
-        rows = _counts(dimension, since, upto)
+        rows = _counts(dimension, since, upto, late)
         if dimension == "day":
             counted = sum(row["letters"] for row in rows)
         if rows:
             _add(rows)
         advance(1)
-    _add_any_country(since)
+    _add_any_country(since, late)
     advance(1)
     _count_submissions(since, upto)
     advance(1)
-    _count_latency(since, upto)
+    _count_latency(since, upto, late)
     advance(1)
     db.session.commit()
     return counted

@@ -122,6 +122,29 @@ def failures(campaign_id: int | None = None) -> list[Row[Any]]:
 
 
 @dataclass(frozen=True)
+class Complaint:
+    """An office paused because it complained about our mail (delivery.bounces)."""
+
+    id: int
+    key: str
+    office: str
+    at: datetime
+    reason: str
+
+
+def complaints() -> list[Complaint]:
+    """Offices paused by a complaint, newest first, until an organizer resumes them."""
+    return [Complaint(i, key, office, at, reason or "")
+            for i, key, office, at, reason in
+            db.session.execute(
+                select(Official.id, Official.key, Official.office, Official.complained_at,
+                       Official.pause_reason)
+                .where(Official.paused.is_(True), Official.complained_at.is_not(None))
+                .order_by(Official.complained_at.desc()))
+            if at is not None]
+
+
+@dataclass(frozen=True)
 class NearCap:
     key: str
     office: str
