@@ -13,6 +13,7 @@ from advocacy.admin import bp, requires
 from advocacy.campaigns import pages
 from advocacy.campaigns import settings as campaigns
 from advocacy.extensions import db
+from advocacy.letters.versions import DraftError, VersionConflict
 from advocacy.models import Campaign, CampaignPage, Role
 from advocacy.officials.files import LANGUAGES
 from advocacy.organizers.accounts import may
@@ -52,7 +53,7 @@ def _editor(campaign: Campaign, language: str, draft: pages.PageDraft,
 
 
 def _with_upload(draft: pages.PageDraft) -> pages.PageDraft:
-    """The draft with the uploaded image stored (PageError if it is not one), or removed."""
+    """The draft with the uploaded image stored (DraftError if it is not one), or removed."""
     upload = request.files.get("image_file")
     if upload is not None and upload.filename:
         return pages.PageDraft(**{**draft.__dict__, "image": pages.store_image(upload.read())})
@@ -80,16 +81,16 @@ def save_page(slug: str, language: str) -> Any:
     base = request.form.get("base_version", type=int)
     try:
         draft = _with_upload(draft)
-    except pages.PageError as exc:
+    except DraftError as exc:
         return _editor(campaign, language, draft, base, problems=exc.problems), 422
     if request.form.get("action") != "save":
         return _editor(campaign, language, draft, base, problems=pages.problems(draft),
                        preview=True)
     try:
         saved = pages.save_page(current_user.organizer, campaign, language, draft, base)
-    except pages.PageError as exc:
+    except DraftError as exc:
         return _editor(campaign, language, draft, base, problems=exc.problems), 422
-    except pages.PageConflict as exc:
+    except VersionConflict as exc:
         who = (exc.current.author or "a file") if exc.current else "someone"
         message = (f"Version {exc.current.version if exc.current else '?'} was saved by {who}"
                    " since you opened this page. Your text is below: compare it with the"
@@ -111,7 +112,7 @@ def roll_back_page(page_id: int) -> Any:
     campaign = db.session.get_one(Campaign, old.campaign_id)
     try:
         new = pages.roll_back_page(current_user.organizer, old)
-    except (pages.PageError, pages.PageConflict) as exc:
+    except (DraftError, VersionConflict) as exc:
         flash(f"Version {old.version} cannot come back: {exc}", "error")
     else:
         flash(f"Version {old.version} is back, as version {new.version}." if new else

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from advocacy import audit
 from advocacy.extensions import db
 from advocacy.instance_files import private_dir
+from advocacy.letters.versions import DraftError, VersionConflict
 from advocacy.models import Campaign, CampaignPage, Organizer
 
 # The language a page falls back to when it has no content in the one asked for.
@@ -40,22 +41,6 @@ IMAGE_MAX_PIXELS = 50_000_000  # past this, decoding alone takes too much memory
 IMAGE_WIDTH = 1200  # twice a phone's width: sharp enough, a few hundred KB
 IMAGE_FOLDER = "page-images"  # in the instance folder, private like everything there
 _IMAGE_NAME = re.compile(r"^[0-9a-f]{64}\.(jpg|png)$")
-
-
-class PageError(ValueError):
-    """Page content that cannot be saved; `problems` says why, per field."""
-
-    def __init__(self, problems: dict[str, str]) -> None:
-        super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
-        self.problems = problems
-
-
-class PageConflict(Exception):
-    """Someone saved a newer version since the editor opened the page."""
-
-    def __init__(self, current: CampaignPage | None) -> None:
-        super().__init__("a newer version was saved meanwhile")
-        self.current = current
 
 
 def _lines(text: str) -> str:
@@ -165,28 +150,28 @@ def image_path(name: str) -> Path | None:
 
 def store_image(data: bytes) -> str:
     """Keep an uploaded image, resized and stripped of its metadata (camera, place, time);
-    the answer is its file name, made from its content. PageError when it is not one.
+    the answer is its file name, made from its content. DraftError when it is not one.
 
     Pillow (the maintained fork of PIL) reads the formats phones and cameras write; the
     pixels are copied into a new image, so no EXIF, XMP or ICC block goes along.
     """
     if len(data) > IMAGE_MAX_BYTES:
-        raise PageError({"image": f"The image is too large: at most"
+        raise DraftError({"image": f"The image is too large: at most"
                                   f" {IMAGE_MAX_BYTES // (1024 * 1024)} MB."})
     try:
         with Image.open(io.BytesIO(data)) as opened:
             if opened.format not in ("JPEG", "PNG", "WEBP", "GIF"):
-                raise PageError({"image": "Upload a JPEG, PNG, WebP or GIF image."})
+                raise DraftError({"image": "Upload a JPEG, PNG, WebP or GIF image."})
             if opened.width * opened.height > IMAGE_MAX_PIXELS:
-                raise PageError({"image": "The image has too many pixels: at most 50 million."})
+                raise DraftError({"image": "The image has too many pixels: at most 50 million."})
             upright = ImageOps.exif_transpose(opened)  # phones store the turn in EXIF
             clear = upright.mode in ("RGBA", "LA") or "transparency" in upright.info
             image = upright.convert("RGBA" if clear else "RGB")
     except (UnidentifiedImageError, Image.DecompressionBombError, OSError, SyntaxError,
             ValueError) as exc:
-        if isinstance(exc, PageError):
+        if isinstance(exc, DraftError):
             raise
-        raise PageError({"image": "This file is not an image we can read."}) from None
+        raise DraftError({"image": "This file is not an image we can read."}) from None
     image.thumbnail((IMAGE_WIDTH, IMAGE_WIDTH * 4))
     bare = Image.frombytes(image.mode, image.size, image.tobytes())  # pixels only
     out = io.BytesIO()
@@ -253,21 +238,21 @@ def _commit(current: CampaignPage | None) -> None:
         db.session.commit()
     except IntegrityError:  # another organizer took this version number a moment ago
         db.session.rollback()
-        raise PageConflict(current) from None
+        raise VersionConflict(current) from None
 
 
 def save_page(organizer: Organizer, campaign: Campaign, language: str, draft: PageDraft,
               base_version: int | None) -> CampaignPage | None:
     """A new version with the draft; None when it is the current content already.
-    PageConflict when another version was saved after `base_version`, the one edited."""
+    VersionConflict when another version was saved after `base_version`, the one edited."""
     draft = draft.normalized()
     if found := problems(draft):
-        raise PageError(found)
+        raise DraftError(found)
     current = current_page(campaign, language)
     if current is not None and PageDraft.of(current).normalized() == draft:
         return None
     if (current.version if current else None) != base_version:
-        raise PageConflict(current)
+        raise VersionConflict(current)
     version = version_row(campaign, language, draft, current.version + 1 if current else 1,
                    "organizer", organizer.email)
     db.session.add(version)
@@ -282,7 +267,7 @@ def roll_back_page(organizer: Organizer, old: CampaignPage) -> CampaignPage | No
     campaign = db.session.get_one(Campaign, old.campaign_id)
     draft = PageDraft.of(old).normalized()
     if found := problems(draft):  # its image may be gone
-        raise PageError(found)
+        raise DraftError(found)
     current = current_page(campaign, old.language)
     if current is not None and PageDraft.of(current).normalized() == draft:
         return None

@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
@@ -29,6 +29,9 @@ from advocacy.letters.render import (
 )
 from advocacy.models import Body, Campaign, LetterTemplate, Official, Organizer
 from advocacy.officials.files import LANGUAGES
+
+# A row kept in versions: a letter's template, or a campaign's page.
+Versioned = TypeVar("Versioned")
 
 SUBJECT_MAX = 300  # the column's size; a variant likewise
 SALUTATION_MAX = 200
@@ -105,17 +108,19 @@ class Draft:
 
 
 class DraftError(ValueError):
-    """A draft that cannot be saved; `problems` says why, per field."""
+    """A draft that cannot be saved (a letter's, or a campaign page's); `problems` says why,
+    per field."""
 
     def __init__(self, problems: dict[str, str]) -> None:
         super().__init__("; ".join(f"{k}: {v}" for k, v in problems.items()))
         self.problems = problems
 
 
-class VersionConflict(Exception):
-    """Someone saved a newer version since the editor opened the page."""
+class VersionConflict(Exception, Generic[Versioned]):
+    """Someone saved a newer version since the editor opened the page (of a letter, or of a
+    campaign's page: campaigns.pages raises it too)."""
 
-    def __init__(self, current: LetterTemplate | None) -> None:
+    def __init__(self, current: Versioned | None) -> None:
         super().__init__("a newer version was saved meanwhile")
         self.current = current
 
