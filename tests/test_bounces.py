@@ -454,3 +454,29 @@ def test_a_letter_that_bounces_days_later_counts_as_sent_no_more(app: Any) -> No
     counts = state_counts(Filters())
     assert (counts[LetterStatus.SENT], counts[LetterStatus.FAILED]) == (len(ids) - 1, 1)
     assert sum(n for _day, n in table("day", Filters())) == len(ids) - 1
+
+
+def test_a_report_on_a_letter_still_being_recorded_is_asked_again_later(
+    app: Any, sink: Sink
+) -> None:
+    # A letter's `sent` is written at the end of its claim: a quick bounce may come first.
+    letter, message = sent_to_office(app, sink)
+    db.session.execute(update(Letter).where(Letter.id == letter.id).values(
+        status=LetterStatus.SENDING))
+    db.session.commit()
+    report = delivery_status(message.data, action="failed", status="5.1.1",
+                             diagnostic="550 5.1.1 User unknown", to=message.mail_from)
+    with pytest.raises(smtplib.SMTPDataError) as refused:
+        report_to(app, message.mail_from, report)
+    assert refused.value.smtp_code == 451  # the reporting server keeps it and tries again
+    db.session.expire_all()
+    assert db.session.get_one(Letter, letter.id).status == LetterStatus.SENDING
+    assert office().bounced_at is None
+
+    db.session.execute(update(Letter).where(Letter.id == letter.id).values(
+        status=LetterStatus.SENT))
+    db.session.commit()
+    report_to(app, message.mail_from, report)  # its next try, once the outcome is recorded
+    db.session.expire_all()
+    assert db.session.get_one(Letter, letter.id).status == LetterStatus.FAILED
+    assert office().bounced_at is not None

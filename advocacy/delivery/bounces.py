@@ -46,7 +46,7 @@ from advocacy.delivery.gate import delivery_limiter
 from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.letters.addresses import Bounced, bounced
-from advocacy.models import Invitation, Letter, Official
+from advocacy.models import Invitation, Letter, LetterStatus, Official
 
 log = logging.getLogger(__name__)
 
@@ -149,6 +149,15 @@ def receive(named: Bounced, raw: bytes) -> str:
     log.info("%s %s: %s", named.kind, named.row, outcome,
              extra={"fields": {**fields, "outcome": outcome[:120]}})
     return outcome
+
+
+def outcome_pending(named: Bounced) -> bool:
+    """The letter a report names is still `sending`: its worker records `sent` at the end of
+    its claim (delivery.batch), so a quick report may come first. The inbound server then
+    answers 451, and the reporting server tries again later, when the outcome is there."""
+    if named.kind not in ("letter", "digest"):
+        return False
+    return any(letter.status == LetterStatus.SENDING for letter in _letters_named(named))
 
 
 def _letters_named(named: Bounced) -> list[Letter]:

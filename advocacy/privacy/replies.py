@@ -41,7 +41,7 @@ from redis.exceptions import RedisError
 
 from advocacy import clock
 from advocacy.delivery import queue
-from advocacy.delivery.bounces import quoted_bounce_address, receive
+from advocacy.delivery.bounces import outcome_pending, quoted_bounce_address, receive
 from advocacy.extensions import db
 from advocacy.letters.addresses import bounced, is_bounce_address, is_report_address, letter_of
 from advocacy.logs import quiet_smtp_servers
@@ -255,15 +255,14 @@ class InboundHandler:
         if len(raw) > MAX_REPLY_BYTES:
             return "552 5.3.4 Message too big"
         # In a thread: the DKIM keys' DNS lookups would otherwise stall every other session.
-        await asyncio.to_thread(self._store, raw, list(envelope.rcpt_tos))
+        if not await asyncio.to_thread(self._store, raw, list(envelope.rcpt_tos)):
+            return "451 4.3.0 The message's letter is being recorded: try again later"
         return "250 Message accepted"
 
-    def _store(self, raw: bytes, rcpt_tos: list[str]) -> None:
+    def _store(self, raw: bytes, rcpt_tos: list[str]) -> bool:
+        """Act on the message; False (nothing done) while a letter it reports on is still
+        being sent, so that its sender tries again later (bounces.outcome_pending)."""
         with self.app.app_context():
-            # Once per letter, however many of the message's recipients name it.
-            letters = {letter_of(address) for address in rcpt_tos}
-            for letter_id in sorted(i for i in letters if i is not None):
-                store_reply(letter_id, raw, self.dnsfunc, self.trusted_authserv_id)
             named = {bounced(address) for address in rcpt_tos}
             if any(is_report_address(address) for address in rcpt_tos):
                 quoted = quoted_bounce_address(raw)  # a feedback loop's one address
@@ -271,8 +270,16 @@ class InboundHandler:
                     log.warning("a report to bounce@ quotes no bounce address of ours: dropped",
                                 extra={"fields": {"event": "bad bounce address"}})
                 named.add(quoted)
-            for one in named - {None}:
-                receive(one, raw)  # type: ignore[arg-type]
+            reports = [one for one in named if one is not None]
+            if any(outcome_pending(one) for one in reports):
+                return False
+            # Once per letter, however many of the message's recipients name it.
+            letters = {letter_of(address) for address in rcpt_tos}
+            for letter_id in sorted(i for i in letters if i is not None):
+                store_reply(letter_id, raw, self.dnsfunc, self.trusted_authserv_id)
+            for one in reports:
+                receive(one, raw)
+            return True
 
 
 def inbound_server(app: Flask, host: str, port: int, dnsfunc: DnsFunc | None = None,
