@@ -164,3 +164,14 @@ def test_the_wire_bytes_read_back_as_written(name: str, subject: str, body: str)
     assert parsed["To"].addresses[0].display_name == "Working Group on Arbitrary Detention"
     assert parsed["Content-Language"] == "ru"
     assert parsed.get_content().replace("\r\n", "\n") == body
+
+
+def test_a_long_office_name_is_cut_at_a_word_in_the_to_header() -> None:
+    from advocacy.letters.emails import display_name
+
+    office = ("Special Rapporteur on torture and other cruel, inhuman or degrading treatment"
+              " or punishment")
+    assert display_name(office, 78) == (
+        "Special Rapporteur on torture and other cruel inhuman or degrading treatment")
+    assert display_name("Short name", 78) == "Short name"
+    assert len(display_name("x" * 100, 78)) == 78  # one long word is cut where it must be

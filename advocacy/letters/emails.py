@@ -49,9 +49,14 @@ def _address(value: str) -> str:
 
 
 def display_name(name: str, limit: int = 160) -> str:
-    """A display name without RFC 5322 specials: Python's header folding mangles them."""
-    kept = "".join(ch for ch in _in_header(name) if ch not in ',;:<>()[]"\\@')
-    return " ".join(kept.split())[:limit]
+    """A display name without RFC 5322 specials (Python's header folding mangles them), cut
+    at a word when longer than `limit`: an official reads "…degrading treatment", not
+    "…degrading treatment o"."""
+    kept = " ".join("".join(ch for ch in _in_header(name) if ch not in ',;:<>()[]"\\@').split())
+    if len(kept) <= limit:
+        return kept
+    cut = kept[:limit + 1].rpartition(" ")[0]
+    return cut or kept[:limit]  # one word longer than the limit is cut where it must
 
 
 def _domain(address: str) -> str:
