@@ -162,13 +162,14 @@ def office() -> Official:
     return db.session.scalars(select(Official).where(Official.email == OFFICIAL)).one()
 
 
-def next_letter_is_held(reason: HoldReason) -> None:
+def next_letter_is_held(reason: HoldReason) -> Letter:
     ids = seed_queued(1)
     deliver_letters(ids)
     db.session.expire_all()
     [later] = db.session.scalars(select(Letter).join(Official).where(
         Official.email == OFFICIAL, Letter.id.in_(ids))).all()
     assert (later.status, later.hold_reason) == (LetterStatus.HELD, reason)
+    return later
 
 
 # --- every email the project sends -----------------------------------------------------------
@@ -311,7 +312,8 @@ def test_a_complaint_pauses_the_office_and_tells_the_organizers(
     [entry] = db.session.scalars(select(AuditEntry).where(
         AuditEntry.action == "complaint received")).all()
     assert entry.subject == paused.key and entry.details["letter"] == letter.id
-    next_letter_is_held(HoldReason.PAUSED)
+    held = next_letter_is_held(HoldReason.PAUSED)
+    assert (held.last_error or "").startswith("paused: complaint")  # the office's own reason
 
     log_in(client, people["viewer"].email)
     page = client.get("/admin/").data.decode()

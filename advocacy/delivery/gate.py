@@ -33,7 +33,10 @@ def may_go(letter: LetterRow, limits: RateLimits, limiter: DeliveryLimiter, batc
         batch.record(letter, states.DROP, last_error="the official was deactivated")
         return False
     if letter.campaign_status != CampaignStatus.OPEN or letter.official_paused:
-        batch.hold(letter, HoldReason.PAUSED, None, "paused by the organizers")
+        why = (letter.official_pause_reason if letter.campaign_status == CampaignStatus.OPEN
+               else None)  # the office's own reason (a complaint) when it alone is paused
+        batch.hold(letter, HoldReason.PAUSED, None,
+                   f"paused: {why}" if why else "paused by the organizers")
         return False
     if cfg["ADVOCACY_MODE"] == "live" and not letter.official_verified:
         # Verified means checked against a primary source (README, "Targets and letters");

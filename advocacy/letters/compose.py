@@ -71,6 +71,7 @@ class LetterRow:
     official_timezone: str
     official_active: bool
     official_paused: bool
+    official_pause_reason: str | None  # a complaint's, say; None when organizers paused it
     official_verified: bool
     official_bounced: bool
     official_digest: bool
@@ -107,7 +108,7 @@ _ROW_COLUMNS = (
     Campaign.resend_ambiguous,
     Official.key, Official.email, Official.office, Official.office_names, Official.holder,
     Official.country, Official.salutations,
-    Official.timezone, Official.active, Official.paused, Official.verified,
+    Official.timezone, Official.active, Official.paused, Official.pause_reason, Official.verified,
     Official.bounced_at.is_not(None), Official.digest,
     _stored(Submission.name), _stored(Submission.city), Submission.country,
     _stored(Submission.personal_note), Submission.sign_initials, _stored(Supporter.email),
@@ -234,7 +235,8 @@ def draft_row(campaign: Campaign, official: Official, language: str, *, subject:
         official_office_names=official.office_names, official_holder=official.holder,
         official_country=official.country, official_salutations=official.salutations,
         official_timezone=official.timezone, official_active=official.active,
-        official_paused=official.paused, official_verified=official.verified,
+        official_paused=official.paused, official_pause_reason=official.pause_reason,
+        official_verified=official.verified,
         official_bounced=official.bounced_at is not None, official_digest=official.digest,
         name=name, city=city, country=country, personal_note=personal_note,
         sign_initials=False, supporter_email=email, language=language, subject=subject,
