@@ -82,9 +82,10 @@ class OfficialSpec(_Strict):
     languages: Annotated[list[str], Field(min_length=1)]
     timezone: str
     email: str | None = None
-    contact_page: Annotated[str, Field(pattern=r"^https://\S+$")] | None = None
+    # The columns' sizes (models.Official): PostgreSQL refuses longer, SQLite would not say.
+    contact_page: Annotated[str, Field(pattern=r"^https://\S+$", max_length=500)] | None = None
     postal_address: str | None = None
-    source: Annotated[str, Field(min_length=3)]
+    source: Annotated[str, Field(min_length=3, max_length=500)]
     verified: bool = False
     salutation: dict[str, str]
     office_names: dict[str, str] = {}  # the office in other languages than English
