@@ -116,12 +116,12 @@ def test_campaign_defaults_to_the_default_campaign(client: Any) -> None:
     assert client.post("/api/letters", json=payload).status_code == 202
 
 
-def test_body_whose_offices_take_no_email_points_to_their_contact_pages(client: Any) -> None:
+def test_body_whose_offices_take_no_email_points_to_their_other_channels(client: Any) -> None:
     reply = client.post("/api/letters", json=submission(body="gov", country="FR"))
     assert reply.status_code == 422
-    assert "contact pages" in reply.json["errors"]["body"]
-    [office] = reply.json["contact_only"]
-    assert office["contact_page"].startswith("https://")
+    assert "contact pages or by post" in reply.json["errors"]["body"]
+    [office] = reply.json["contact_only"]  # France's ministry publishes a postal address
+    assert office["contact_page"] is None and "quai d'Orsay" in office["postal_address"]
     assert stored() == (0, 0, 0)
 
 
