@@ -354,3 +354,25 @@ def test_the_widget_works_inside_another_sites_frame_and_the_page_does_not(
     framed = page.query_selector("#p").content_frame()
     assert framed is not None and framed.locator("#letter-form").count() == 0
     page.close()
+
+
+@pytest.mark.parametrize("scripts", [True, False], ids=["javascript", "no-javascript"])
+def test_enter_in_a_field_sends_the_letters_and_never_only_shows_them(
+    app: Any, live: str, browser: Any, scripts: bool
+) -> None:
+    # Enter (a phone's "Go") submits with the form's default button: it must be "send", not
+    # "Show the letter", which brought the page back as it was (nothing sent).
+    context = browser.new_context(java_script_enabled=scripts, viewport=VIEWPORTS["phone"],
+                                  locale="en")
+    page = context.new_page()
+    page.goto(f"{live}/")
+    page.fill("#name", "Ada Enter")
+    page.fill("#email", "ada.enter@example.org")
+    page.select_option("#supporter_country", "FR")
+    page.check("#consent")
+    page.fill("#city", "Lyon")
+    with page.expect_navigation():
+        page.press("#city", "Enter")
+    assert "Check your inbox" in page.inner_text("h1")
+    assert stored()[1] == 1  # one submission
+    context.close()
