@@ -142,3 +142,25 @@ def test_the_officials_own_language_is_offered_when_it_differs(client: Any) -> N
     assert "Dear Special Rapporteur" in switched
     assert '<option value="en" lang="en" selected>' in switched
     assert stored() == (0, 0, 0)
+
+
+def test_country_lists_hold_countries_only_sorted_by_their_name_in_the_pages_language(
+    app: Any,
+) -> None:
+    from sqlalchemy import select
+
+    from advocacy.extensions import db
+    from advocacy.models import Body
+    from advocacy.officials.files import COUNTRIES
+    from advocacy.public import letter_form
+
+    pseudo = {"XA", "XB", "ZZ", "EU", "EZ", "UN", "QO"}  # "Pseudo-Accents", "Eurozone"…
+    assert not pseudo & COUNTRIES and "XK" in COUNTRIES
+    german = [name for _code, name in letter_form.countries("de")]
+    assert not pseudo & {code for code, _name in letter_form.countries("de")}
+    at = german.index("Österreich")  # among the O's, not after Z
+    assert german[at - 1:at + 2] == ["Oman", "Österreich", "Pakistan"]
+    governments = db.session.scalars(select(Body).where(Body.slug == "gov")).all()
+    offered = [name for _code, name in
+               letter_form.choices(list(governments), "de")["gov_countries"]]
+    assert offered[0] == "Benin" and offered[-1] == "Zypern"  # by name, not by code (CY)

@@ -294,8 +294,12 @@ def office_name(office: str, names: dict[str, str] | None, language: str) -> str
     return (names or {}).get(language) or office
 
 
+# Two-letter codes CLDR names that are no country a person lives in: pseudo-locales'
+# regions, "Unknown Region", the EU, the Eurozone, the United Nations, "Outlying Oceania".
+NOT_COUNTRIES = frozenset({"XA", "XB", "ZZ", "EU", "EZ", "UN", "QO"})
 COUNTRIES = frozenset(
-    str(code) for code in Locale.parse("en").territories if re.fullmatch(r"[A-Z]{2}", str(code))
+    str(code) for code in Locale.parse("en").territories
+    if re.fullmatch(r"[A-Z]{2}", str(code)) and str(code) not in NOT_COUNTRIES
 )
 
 

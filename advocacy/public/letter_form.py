@@ -6,6 +6,7 @@ they accept and refuse exactly the same things; only the field names differ.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
@@ -22,7 +23,7 @@ from advocacy.letters.versions import current_template
 from advocacy.models import Body, Campaign, LetterTemplate, Official
 from advocacy.officials import groups
 from advocacy.officials.choose import choose_officials
-from advocacy.officials.files import LANGUAGES
+from advocacy.officials.files import COUNTRIES, LANGUAGES
 
 # API field -> form field, for placing each message next to its field.
 FIELD_OF = {
@@ -98,13 +99,19 @@ def field_errors(errors: Mapping[str, str]) -> dict[str, str]:
 
 
 @lru_cache(maxsize=16)
+def _sort_key(name: str) -> str:
+    """A name as a reader of its language orders it, near enough without a collation
+    library: letters without their accents, case folded ("Österreich" among the O's)."""
+    stripped = "".join(ch for ch in unicodedata.normalize("NFKD", name)
+                       if not unicodedata.combining(ch))
+    return stripped.casefold()
+
+
 def countries(language: str) -> list[tuple[str, str]]:
     """(code, name) of every country, sorted by name in the page's language."""
     names = Locale.parse(language).territories
-    return sorted(
-        ((code, str(name)) for code, name in names.items() if len(code) == 2 and code.isalpha()),
-        key=lambda pair: pair[1],
-    )
+    return sorted(((code, str(name)) for code, name in names.items() if code in COUNTRIES),
+                  key=lambda pair: (_sort_key(pair[1]), pair[1]))
 
 
 def choices(offered: list[Body], language: str) -> dict[str, Any]:
@@ -113,7 +120,9 @@ def choices(offered: list[Body], language: str) -> dict[str, Any]:
     return {
         "groups": [{"slug": b.slug, "name": groups.group_name(b, language),
                     "by_country": b.by_country} for b in offered],
-        "gov_countries": [(c, country_name(c, language)) for c in groups.countries(offered)],
+        "gov_countries": sorted(((c, country_name(c, language))
+                                 for c in groups.countries(offered)),
+                                key=lambda pair: (_sort_key(pair[1]), pair[1])),
         "languages": [(code, Locale.parse(code).get_display_name(code)) for code in LANGUAGES],
     }
 
