@@ -175,3 +175,17 @@ def test_a_long_office_name_is_cut_at_a_word_in_the_to_header() -> None:
         "Special Rapporteur on torture and other cruel inhuman or degrading treatment")
     assert display_name("Short name", 78) == "Short name"
     assert len(display_name("x" * 100, 78)) == 78  # one long word is cut where it must be
+
+
+def test_no_shipped_letter_places_the_torture_in_ik18_or_asks_for_consular_observers() -> None:
+    # campaign-facts.md: the torture most likely happened before the transfer to IK-18, and a
+    # third state has no consular rights over a Russian national.
+    import re
+    from pathlib import Path
+
+    for path in sorted((Path(__file__).resolve().parent.parent / "templates").rglob("*.toml")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            lowered = line.lower()
+            assert not re.search(r"consul|konsul|консул", lowered), (path, line)
+            if re.search(r"ik-18|ик-18", lowered):
+                assert not re.search(r"tortur|folter|пыт", lowered), (path, line)
