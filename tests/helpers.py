@@ -14,8 +14,11 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.header import decode_header, make_header
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, compat32
+from email.utils import unquote
 from pathlib import Path
 from typing import Any
 
@@ -455,3 +458,19 @@ def shots_for(request: pytest.FixtureRequest, name: str) -> Path:
     folder = SHOTS / f"{name}-{request.node.callspec.params.get('database_url', '')}"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+def mailbox_as_read(raw: bytes, header: str) -> tuple[str, str]:
+    """(display name, address) of a header's one mailbox, decoded as mail readers decode it.
+
+    RFC 2047 (6.2) says the white space between two adjacent encoded words is not shown;
+    Python's structured-header parser (policy.default) keeps it, so a long office name it
+    reads back has a space in the middle of a word that no mail reader shows. The legacy
+    decoder (email.header.decode_header) follows the RFC.
+    """
+    value = message_from_bytes(raw, policy=compat32)[header]
+    name, _, address = str(value).rpartition("<")
+    name = name.strip()
+    if name.startswith('"'):
+        return unquote(name), address.rstrip(">").strip()
+    return str(make_header(decode_header(name))), address.rstrip(">").strip()

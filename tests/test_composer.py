@@ -22,7 +22,7 @@ from advocacy.models import Body, Campaign, Letter, LetterTemplate, Official, Su
 from advocacy.officials.choose import choose_officials
 from advocacy.public import _placeholders, letter_form
 
-from helpers import work
+from helpers import mailbox_as_read, work
 
 NOTE = "I teach mathematics in Lyon; Ça va, «mes amis»."
 
@@ -95,7 +95,7 @@ def test_the_preview_is_the_delivered_letter_for_every_office_and_language(
         msg = message_from_bytes(mail.data, policy=policy.default)
         assert isinstance(msg, EmailMessage)
         if (msg["Message-ID"] or "").startswith("<letter-"):
-            delivered[int(msg["Message-ID"].split("-")[1].split("@")[0])] = msg
+            delivered[int(msg["Message-ID"].split("-")[1].split("@")[0])] = (msg, mail.data)
     letters = db.session.execute(
         select(Letter.id, Official.key, Submission.id)
         .join(Official, Letter.target_id == Official.id)
@@ -104,15 +104,19 @@ def test_the_preview_is_the_delivered_letter_for_every_office_and_language(
     emails = {s.id: s.supporter.email for s in db.session.scalars(select(Submission))}
     offices, variants = set(), 0
     for letter_id, key, submission_id in letters:
-        shown, msg = previews[(emails[submission_id], key)], delivered[letter_id]
+        shown, (msg, raw) = previews[(emails[submission_id], key)], delivered[letter_id]
         letter = shown["letter"]
-        assert _pair(msg, "To") == letter.to and msg["To"] == shown["to"]
+        # The office's name arrives whole, as the preview shows it (issue 17: it was cut at
+        # 78 characters and stripped of commas and parentheses).
+        assert mailbox_as_read(raw, "To") == letter.to
+        assert f"{letter.to[0]} <{letter.to[1]}>" == shown["to"]
         assert _pair(msg, "From") == letter.sender and msg["From"] == shown["from"]
         assert _pair(msg, "Reply-To") == letter.reply_to and msg["Reply-To"] == shown["reply_to"]
         assert msg.get_content().replace("\r\n", "\n") == letter.body
         assert msg["Subject"] in shown["subjects"] and shown["subject"] == shown["subjects"][0]
         # The letter, once it has an id, is composed with the subject it was sent with.
         [row] = load([letter_id])
+        assert letter.to[0] == row.office_in_language
         assert composed(row).subject == msg["Subject"] and composed(row).body == letter.body
         offices.add(key)
         variants += msg["Subject"] != shown["subject"]

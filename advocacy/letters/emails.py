@@ -11,6 +11,7 @@ from email.header import Header
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
+from functools import lru_cache
 
 from flask import current_app, render_template
 from flask_babel import force_locale, ngettext
@@ -50,13 +51,44 @@ def _address(value: str) -> str:
 
 def display_name(name: str, limit: int = 160) -> str:
     """A display name without RFC 5322 specials (Python's header folding mangles them), cut
-    at a word when longer than `limit`: an official reads "…degrading treatment", not
-    "…degrading treatment o"."""
+    at a word when longer than `limit`: for names people type (a supporter's, a campaign's).
+    An office's name keeps its commas and parentheses: see `office_display_name`."""
     kept = " ".join("".join(ch for ch in _in_header(name) if ch not in ',;:<>()[]"\\@').split())
     if len(kept) <= limit:
         return kept
     cut = kept[:limit + 1].rpartition(" ")[0]
     return cut or kept[:limit]  # one word longer than the limit is cut where it must
+
+
+def office_display_name(name: str) -> str:
+    """An office's name for the To header, whole: "Special Rapporteur on torture and other
+    cruel, inhuman or degrading treatment or punishment" arrives as the preview shows it,
+    commas, parentheses and all (`mailbox` quotes or encodes it). Only what could break the
+    header (controls, encoded words of its own) is taken out."""
+    return " ".join(_in_header(name).split())
+
+
+@lru_cache(maxsize=4096)
+def mailbox(name: str, address: str, header: str = "To") -> str:
+    """'Name <address>' for a header, the name whole whatever it holds.
+
+    A short ASCII name goes as RFC 5322 writes it (quoted where it holds specials, by
+    email.utils.formataddr); a long or non-ASCII one as RFC 2047 encoded words of at most 75
+    characters, folded with CRLF (email.header.Header, the standard library's encoder), so no
+    line passes 78 characters and every reader decodes the same name. Cached: an office's
+    name repeats in every letter to it.
+    """
+    if not name:
+        return address
+    if name.isascii():
+        plain = formataddr((name, address))
+        if len(header) + 2 + len(plain) <= 78:
+            return plain
+    words = Header(name, "utf-8", maxlinelen=76, header_name=header).encode(linesep="\r\n")
+    last = words.rpartition("\r\n")[2] if "\r\n" in words else f"{header}: {words}"
+    # The address goes on a line of its own when it would push the last one past 78.
+    fold = "\r\n" if len(last) + len(address) + 3 > 78 else ""
+    return f"{words}{fold} <{address}>"
 
 
 def _domain(address: str) -> str:
@@ -111,9 +143,9 @@ def letter_message(*, letter_id: int, sender: tuple[str, str], reply_to: tuple[s
     sender_email, official_email = _address(sender[1]), _address(to[1])
     supporter_email = _address(reply_to[1])
     headers = (
-        ("From", formataddr((sender[0], sender_email), "utf-8")),
-        ("Reply-To", formataddr((reply_to[0], supporter_email), "utf-8")),
-        ("To", formataddr((to[0], official_email), "utf-8")),
+        ("From", mailbox(sender[0], sender_email, "From")),
+        ("Reply-To", mailbox(reply_to[0], supporter_email, "Reply-To")),
+        ("To", mailbox(to[0], official_email, "To")),
         ("Subject", _header(subject)),
         ("Message-ID", letter_message_id(letter_id, sender_email)),
         ("Date", format_datetime(clock.now())),
@@ -215,7 +247,7 @@ def digest_message(
         countries[entry["country_name"]] = countries.get(entry["country_name"], 0) + 1
     msg = EmailMessage()
     msg["From"] = Address(display_name(campaign_name), addr_spec=sender)
-    msg["To"] = Address(display_name(official_office, 78), addr_spec=official_email)
+    msg["To"] = Address(office_display_name(official_office), addr_spec=official_email)
     msg["Subject"] = _in_header(subject + " " + ngettext(
         "(%(num)d supporter today)", "(%(num)d supporters today)", len(entries)))
     msg["Message-ID"] = f"<digest-{digest_key.replace(':', '-')}@{_domain(sender)}>"
