@@ -22,7 +22,7 @@ from datetime import timedelta
 
 from flask import current_app
 from redis.exceptions import RedisError
-from sqlalchemy import or_, update
+from sqlalchemy import bindparam, or_, update
 
 from advocacy import clock
 from advocacy.campaigns.limits import RateLimits
@@ -43,20 +43,25 @@ from advocacy.models import HoldReason, Letter
 log = logging.getLogger(__name__)
 
 
+# Built once, like the other statements of the hot path (compose.load, batch): the claim
+# is one conditional UPDATE, its values parameters.
+_CLAIM = (
+    update(LETTERS)
+    .where(
+        LETTERS.c.id.in_(bindparam("letter_ids", expanding=True)),
+        states.CLAIM.where(LETTERS.c.status),
+        or_(LETTERS.c.not_before.is_(None), LETTERS.c.not_before <= bindparam("now")),
+    )
+    .values(status=states.CLAIM.to, claimed_at=bindparam("now"), claimed_by=bindparam("by"),
+            attempts=LETTERS.c.attempts + 1, on_wire_at=None)
+    .returning(LETTERS.c.id)
+)
+
+
 def claim(letter_ids: list[int]) -> list[int]:
     """Take due queued letters for sending, in one conditional UPDATE; returns those taken."""
-    now = clock.now()
-    taken = db.session.execute(
-        update(LETTERS)
-        .where(
-            LETTERS.c.id.in_(letter_ids),
-            states.CLAIM.where(LETTERS.c.status),
-            or_(LETTERS.c.not_before.is_(None), LETTERS.c.not_before <= now),
-        )
-        .values(status=states.CLAIM.to, claimed_at=now, claimed_by=worker_id(),
-                attempts=LETTERS.c.attempts + 1, on_wire_at=None)
-        .returning(LETTERS.c.id)
-    ).scalars().all()
+    taken = db.session.execute(_CLAIM, {"letter_ids": list(letter_ids), "now": clock.now(),
+                                        "by": worker_id()}).scalars().all()
     db.session.commit()
     return list(taken)
 

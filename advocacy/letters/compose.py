@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Label, Text, select, type_coerce
+from sqlalchemy import Label, Text, bindparam, select, type_coerce
 
 from advocacy.crypto import unseal
 from advocacy.extensions import db
@@ -122,18 +122,23 @@ _SEALED = frozenset(i for i, column in enumerate(_ROW_COLUMNS)
                     if isinstance(column, Label) and column.name.startswith("sealed_"))
 
 
+# Built once: building a select of this many columns cost more than running it (a twentieth
+# of a worker's CPU a letter, docs/benchmarks.md); the ids are an expanding parameter.
+_LOAD = (
+    select(*_ROW_COLUMNS)
+    .join(Campaign, Letter.campaign_id == Campaign.id)
+    .join(Official, Letter.target_id == Official.id)
+    .join(Submission, Letter.submission_id == Submission.id)
+    .join(Supporter, Letter.supporter_id == Supporter.id)
+    .join(LetterTemplate, Letter.template_id == LetterTemplate.id)
+    .where(Letter.id.in_(bindparam("letter_ids", expanding=True)))
+    .order_by(Letter.id)
+)
+
+
 def load(letter_ids: list[int]) -> list[LetterRow]:
     """The letters with everything composing them needs, in one query (no ORM objects)."""
-    rows = db.session.execute(
-        select(*_ROW_COLUMNS)
-        .join(Campaign, Letter.campaign_id == Campaign.id)
-        .join(Official, Letter.target_id == Official.id)
-        .join(Submission, Letter.submission_id == Submission.id)
-        .join(Supporter, Letter.supporter_id == Supporter.id)
-        .join(LetterTemplate, Letter.template_id == LetterTemplate.id)
-        .where(Letter.id.in_(letter_ids))
-        .order_by(Letter.id)
-    )
+    rows = db.session.execute(_LOAD, {"letter_ids": list(letter_ids)})
     # A supporter's letters to several offices share their name, city, words and address:
     # each ciphertext is opened once a call rather than once a letter (four decryptions a
     # letter were a few percent of the worker's CPU). The plain texts live as long as the rows.
