@@ -31,6 +31,7 @@ from sqlalchemy import func, select, update
 from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
 from advocacy.models import Body, Campaign, Letter, LetterStatus, Official, Submission
+from advocacy.officials.files import read_officials_dir
 from advocacy.reporting import dashboard
 from advocacy.reporting.dashboard import Filters
 
@@ -349,6 +350,20 @@ GOOD = {"body": "un", "language": "en", "name": "Jonas Weber", "email": "jonas@e
 def post(client: Any, **changes: str) -> Any:
     form = {**GOOD, "csrf_token": csrf_token(client.get("/").data), **changes}
     return client.post("/", data=form)
+
+
+def verified_as_a_file_may(*keys: str) -> None:
+    """Mark shipped officials verified, as a targets file may: the shipped files verify no
+    address (targets-sources.md), so a test that needs verified ones says which."""
+    for official in db.session.scalars(select(Official).where(Official.key.in_(keys))):
+        official.verified = True
+    db.session.commit()
+
+
+def shipped_officials(body: str = "") -> int:
+    """How many offices the shipped targets files hold (in one group, if named)."""
+    return sum(len(tf.target) for tf in read_officials_dir(ROOT / "targets")
+               if body in ("", tf.body.slug))
 
 
 # --- officials' replies, signed (DKIM) with keys of the tests' own ------------------------

@@ -12,7 +12,16 @@ from advocacy import clock
 from advocacy.extensions import db
 from advocacy.models import AuditEntry, Campaign, HoldReason, Letter, LetterStatus, LetterTemplate
 
-from helpers import PEOPLE, confirmation_link, csrf, log_in, seed_queued, submission, work
+from helpers import (
+    PEOPLE,
+    confirmation_link,
+    csrf,
+    log_in,
+    seed_queued,
+    submission,
+    verified_as_a_file_may,
+    work,
+)
 
 pytestmark = pytest.mark.usefixtures("people")
 SETTINGS = {"name": "Free Azat Miftakhov", "sender": "", "opens_at": "", "closes_at": "",
@@ -227,6 +236,7 @@ def test_links_are_masked_wherever_they_point_and_whatever_the_sites_address() -
 
 
 def test_going_live_lists_the_unverified_officials_first(app: Any) -> None:
+    verified_as_a_file_may("un-wgad")
     owner_client = owner(app)
     page = owner_client.get("/admin/live").data.decode()
     assert "coe-commissioner-human-rights" in page and "un-wgad" not in page

@@ -17,6 +17,7 @@ from helpers import (
     confirmation_link,
     submission,
     submit_and_confirm,
+    verified_as_a_file_may,
     work,
     worker_env,
 )
@@ -106,6 +107,7 @@ def test_a_second_submission_to_the_same_officials_is_told_by_email_only(
 
 
 def test_live_mode_holds_letters_to_unverified_addresses(app: Any, client: Any, sink: Sink) -> None:
+    verified_as_a_file_may("un-sr-torture")
     official = db.session.scalars(select(Official).where(Official.key == "un-wgad")).one()
     official.verified = False
     db.session.commit()

@@ -29,14 +29,35 @@ def test_every_shipped_office_is_named_in_every_language_of_the_interface() -> N
             assert set(official.office_names) == {"fr", "de", "ru", "es"}, official.key
 
 
-def test_only_primary_sourced_addresses_ship_as_verified() -> None:
-    verified = {
-        t.key: t.email
-        for tf in read_officials_dir(ROOT / "targets")
-        for t in tf.target
-        if t.verified
-    }
-    assert verified == {"un-sr-torture": "urgent-action@ohchr.org", "un-wgad": "hrc-wg-ad@un.org"}
+def test_no_shipped_address_claims_an_organizers_check() -> None:
+    # verified means an organizer checked it (targets-sources.md): nothing ships checked.
+    verified = [t.key for tf in read_officials_dir(ROOT / "targets") for t in tf.target
+                if t.verified]
+    assert verified == []
+
+
+def test_case_intake_inboxes_are_marked_and_kept_with_their_sources() -> None:
+    """OHCHR's urgent-action inbox and the WGAD's take one documented case, not letters."""
+    shipped = {t.key: t for tf in read_officials_dir(ROOT / "targets") for t in tf.target}
+    intake = {key: t.email for key, t in shipped.items() if t.case_intake}
+    assert intake == {"un-sr-torture": "urgent-action@ohchr.org", "un-wgad": "hrc-wg-ad@un.org"}
+    assert all("ohchr.org" in shipped[key].source for key in intake)
+
+
+def test_every_shipped_contact_says_when_it_was_read() -> None:
+    undated = [t.key for tf in read_officials_dir(ROOT / "targets") for t in tf.target
+               if not re.search(r"read 20\d\d-\d\d-\d\d", t.source)]
+    assert undated == []
+
+
+def test_a_ministry_home_page_is_no_contact_channel() -> None:
+    """Home pages shipped as contact pages are the last resort of offices with no other
+    channel; an office with an address or e-mail does not also point at a home page."""
+    home = re.compile(r"^https://[^/]+/?$|^https://www\.gov\.kz/memleket/entities/[a-z-]+$")
+    for tf in read_officials_dir(ROOT / "targets"):
+        for t in tf.target:
+            if t.contact_page and home.match(t.contact_page):
+                assert not (t.email or t.postal_address), t.key
 
 
 GOOD = """

@@ -89,6 +89,9 @@ class OfficialSpec(_Strict):
     verified: bool = False
     salutation: dict[str, str]
     office_names: dict[str, str] = {}  # the office in other languages than English
+    # An inbox for one documented case submission (targets-sources.md): the organizers'
+    # formal submission goes there; it is never offered to supporters' letters.
+    case_intake: bool = False
 
     @field_validator("languages")
     @classmethod
