@@ -62,7 +62,8 @@ def form_for(official: Official, **changes: str) -> dict[str, str]:
 
 
 GOOD_NEW = {
-    "key": "gov-pt-foreign-minister", "body": "gov", "office": "Minister of Foreign Affairs",
+    "key": "gov-pt-state-secretary", "body": "gov",
+    "office": "Secretary of State for Foreign Affairs",
     "holder": "", "country": "PT", "languages": "pt", "timezone": "Europe/Lisbon",
     "email": "", "contact_page": "https://www.portugal.gov.pt/en/gc24/contacts",
     "postal_address": "Largo do Rilvas\r\n1399-030 Lisboa", "source": "portugal.gov.pt",
@@ -83,6 +84,7 @@ def keys_listed(client: Any, query: str = "") -> list[str]:
 def test_the_list_searches_filters_and_pages(app: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     verified_as_a_file_may("un-sr-torture", "un-wgad")
     client, _token = signed_in(app, "viewer")
+    monkeypatch.setattr("advocacy.admin.officials.PER_PAGE", 1000)  # all on one page first
     everyone = keys_listed(client)
     total = shipped_officials()
     assert len(everyone) == db.session.scalar(select(func.count()).select_from(Official)) == total
@@ -158,14 +160,14 @@ def test_adding_an_official(app: Any) -> None:
     client, token = signed_in(app, "editor")
     reply = client.post("/admin/targets/new", data={**GOOD_NEW, "csrf_token": token})
     assert reply.status_code == 302
-    added = official("gov-pt-foreign-minister")
+    added = official("gov-pt-state-secretary")
     assert (added.country, added.languages, added.verified, added.file_hash) == (
         "PT", ["pt"], False, None)
     assert added.postal_address == "Largo do Rilvas\n1399-030 Lisboa"  # the form's CRLF
     assert added.office_names == {"fr": "Ministre des Affaires étrangères"}
     assert added.salutations["ru"] == "Уважаемый министр!"
     [entry] = audit("add official")
-    assert entry.subject == "gov-pt-foreign-minister" and entry.organizer_email == PEOPLE["editor"]
+    assert entry.subject == "gov-pt-state-secretary" and entry.organizer_email == PEOPLE["editor"]
     # Then the rules that need the database or the body.
     again = client.post("/admin/targets/new", data={**GOOD_NEW, "csrf_token": token})
     assert "Another official has this key" in page_of(again)
@@ -464,11 +466,11 @@ def test_a_csv_import_previews_then_applies_exactly_that(app: Any) -> None:
     torture, wgad = official("un-sr-torture"), official("un-wgad")
     assert torture.holder == "Alice Edwards" and torture.verified is False
     assert wgad.verified is True
-    added = official("gov-pt-foreign-minister")
+    added = official("gov-pt-state-secretary")
     assert added.verified is False and added.file_hash is None and added.body.slug == "gov"
     [entry] = audit("import officials")
     assert entry.subject == "officials.csv" and entry.organizer_email == PEOPLE["editor"]
-    assert entry.details == {"added": ["gov-pt-foreign-minister"],
+    assert entry.details == {"added": ["gov-pt-state-secretary"],
                              "changed": {"un-sr-torture": ["holder"]}, "unchanged": 1}
 
 
@@ -504,7 +506,7 @@ def test_a_broken_file_lists_every_problem_and_saves_nothing(app: Any) -> None:
         GOOD_NEW,
         {**GOOD_NEW, "key": "gov-x1", "timezone": "Mars/Olympus"},
         {**GOOD_NEW, "key": "gov-x2", "salutation_de": ""},
-        {**GOOD_NEW, "key": "gov-pt-foreign-minister"},
+        {**GOOD_NEW, "key": "gov-pt-state-secretary"},
         {**GOOD_NEW, "key": "nato-x", "body": "nato"},
         {**GOOD_NEW, "key": "gov-x3", "country": ""},
     ]
@@ -517,7 +519,7 @@ def test_a_broken_file_lists_every_problem_and_saves_nothing(app: Any) -> None:
     assert problems == [
         ("row 3", "gov-x1", "timezone", "unknown IANA time zone &#39;Mars/Olympus&#39;"),
         ("row 4", "gov-x2", "salutation", "missing for de"),
-        ("row 5", "gov-pt-foreign-minister", "key", "already in row 2"),
+        ("row 5", "gov-pt-state-secretary", "key", "already in row 2"),
         ("row 6", "nato-x", "body", "must be one of coe, eu, gov, un"),
         ("row 7", "gov-x3", "country", "required: this group is chosen by country"),
     ]
@@ -626,7 +628,7 @@ def test_html_in_any_field_is_text_on_every_admin_page(app: Any) -> None:
                                "contact_page")}
     fields = {**GOOD_NEW, **hostile, "csrf_token": token}
     assert client.post("/admin/targets/new", data=fields).status_code == 302
-    added = official("gov-pt-foreign-minister")
+    added = official("gov-pt-state-secretary")
     assert added.office == f"{HOSTILE} office"
     bad_key = client.post("/admin/targets/new", data={**fields, "key": HOSTILE,
                                                       "timezone": HOSTILE})
