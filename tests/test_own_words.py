@@ -190,7 +190,17 @@ def test_near_identical_letters_go_into_the_offices_digest_and_distinct_ones_one
     app: Any, client: Any, sink: Sink, fake_now: Any, people: Any
 ) -> None:
     fake_now.set(datetime(2026, 11, 24, 9, 0, tzinfo=UTC))  # Tuesday, 10:00 in Geneva
-    set_limits(None, {"similar_after": 3, "per_official_day": None, "per_official_hour": None})
+    # The clock stands still here: only the near-identical count may hold a letter back.
+    set_limits(
+        None,
+        {
+            "similar_after": 3,
+            "relay": None,
+            "per_domain": None,
+            "per_official_day": None,
+            "per_official_hour": None,
+        },
+    )
     names = ["Anna Roux", "Bruno Petit", "Chloe Martin", "David Morel", "Emma Girard"]
     for name, note in zip(names, NEAR_AS_TYPED, strict=True):
         _write_and_confirm(app, client, name, note)
@@ -259,3 +269,44 @@ def test_letters_without_words_of_their_own_are_alike_and_the_count_can_be_off(
     letters = list(db.session.scalars(select(Letter)))
     assert sorted(lt.alike for lt in letters) == [0, 0, 1, 1, 2, 2]
     assert {lt.status for lt in letters} == {LetterStatus.SENT}
+
+
+@ONE_DATABASE
+def test_organizers_set_the_rule_and_the_near_identical_count(app: Any, people: Any) -> None:
+    from test_admin_campaigns import SETTINGS
+
+    from helpers import csrf
+
+    owner = app.test_client()
+    log_in(owner, PEOPLE["owner"])
+    url = "/admin/campaigns/free-azat-miftakhov"
+    page = owner.get(url).data.decode()
+    assert 'id="note_mode"' in page and 'id="similar_after" name="similar_after"' in page
+    assert 'value="50"' in page  # the default count
+    settings = {
+        **SETTINGS,
+        "note_mode": "required",
+        "similar_after": "10",
+        "similar_window": "48",
+        "similar_threshold": "0.9",
+    }
+    assert owner.post(url, data={**settings, "csrf_token": csrf(owner, url)}).status_code == 302
+    campaign = find_campaign(None)
+    assert campaign is not None
+    db.session.refresh(campaign)
+    assert campaign.note_mode == "required"
+    assert (
+        campaign.limits["similar_after"],
+        campaign.limits["similar_window"],
+        campaign.limits["similar_threshold"],
+    ) == ("10", "48", "0.9")
+    bad = {**settings, "note_mode": "sometimes", "similar_threshold": "0.2"}
+    reply = owner.post(url, data={**bad, "csrf_token": csrf(owner, url)})
+    assert reply.status_code == 422
+    text = reply.data.decode()
+    assert 'id="note_mode-error"' in text and 'id="similar_threshold-error"' in text
+    # An empty count switches the routing off.
+    off = {**settings, "similar_after": ""}
+    assert owner.post(url, data={**off, "csrf_token": csrf(owner, url)}).status_code == 302
+    db.session.refresh(campaign)
+    assert campaign.limits["similar_after"] is None and campaign.note_mode == "required"
