@@ -118,6 +118,10 @@ class Campaign(Base):
     # after the whole message went out): send it again with the same Message-ID, which most
     # servers drop if it did arrive; by default a person decides (needs_review).
     resend_ambiguous: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The supporter's own paragraph: "optional", "encouraged" (the form asks for it) or
+    # "required" (a letter without words of one's own is refused; campaigns.settings).
+    note_mode: Mapped[str] = mapped_column(String(12), default="optional",
+                                           server_default="optional")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
@@ -282,6 +286,10 @@ class Submission(Base):
     language: Mapped[str] = mapped_column(String(8))  # of the letters
     locale: Mapped[str | None] = mapped_column(String(8))  # of the supporter's pages and emails
     personal_note: Mapped[str] = mapped_column(Sealed, default="")
+    # Whether the paragraph is the writer's own: not empty and not a suggested one unchanged
+    # (letters.similarity.personalised). None: submitted before this was recorded. Kept
+    # after the words are scrubbed, for the dashboard's and the hand-over report's shares.
+    personalised: Mapped[bool | None] = mapped_column(Boolean)
     # Letters signed "A. M., City" instead of the full name.
     sign_initials: Mapped[bool] = mapped_column(Boolean, default=False)
     ref: Mapped[str | None] = mapped_column(String(80), index=True)
@@ -358,6 +366,11 @@ class Letter(Base):
     # SHA-256 of the subject and text as sent, kept for the hand-over report after the text
     # itself can no longer be rendered (the supporter's words are scrubbed).
     content_hash: Mapped[str | None] = mapped_column(String(64))
+    # How many letters to the same office, within the campaign's window, had words of their
+    # own nearly the same as this one's when it was confirmed (delivery.alike): 0 means its
+    # paragraph was distinct; past the campaign's `similar_after` it goes into the office's
+    # digest. A count, nothing of the words. None: not counted (Redis away, or older).
+    alike: Mapped[int | None] = mapped_column(Integer)
 
     campaign: Mapped[Campaign] = relationship()
     submission: Mapped[Submission] = relationship(back_populates="letters")

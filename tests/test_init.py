@@ -319,18 +319,20 @@ def test_migration_0012_rehashes_addresses_and_merges_one_inboxs_rows(blank_app:
     # The revision before 0012: the rows below are built with today's models.
     upgrade(directory=str(MIGRATIONS), revision="0011")
     now = clock.now()
-    campaign = Campaign(slug="c", name="C", is_default=True)
-    # The body table as it was then (0014 adds columns today's model has).
+    # The campaign and body tables as they were then (0014 and 0020 add columns today's
+    # models have).
     db.session.execute(text("INSERT INTO body (slug, name, names) VALUES ('un', 'UN', '{}')"))
     body = db.session.scalars(select(Body.id).where(Body.slug == "un")).one()
-    db.session.add(campaign)
-    db.session.flush()
+    db.session.execute(text(
+        "INSERT INTO campaign (slug, name, is_default, status, bodies, limits, created_at)"
+        " VALUES ('c', 'C', :yes, 'open', '[]', '{}', :now)"), {"yes": True, "now": now})
+    campaign_id = db.session.scalars(select(Campaign.id).where(Campaign.slug == "c")).one()
     # Through Core: the ORM would write every column of today's model (NULL for those
     # without a default), and revisions after 0012 add some.
     official_id = db.session.execute(insert(cast(Table, Official.__table__)).values(
         key="t", body_id=body, office="O", email="o@example.org", source="s",
     ).returning(Official.__table__.c.id)).scalar_one()
-    template = LetterTemplate(campaign_id=campaign.id, body_id=body, language="en",
+    template = LetterTemplate(campaign_id=campaign_id, body_id=body, language="en",
                               version=1, subject="S", text="B", default_salutation="D",
                               origin="file", content_hash="x")
     db.session.add(template)
@@ -344,12 +346,12 @@ def test_migration_0012_rehashes_addresses_and_merges_one_inboxs_rows(blank_app:
     for supporter, writes in zip(supporters, [False, True, True, True, True], strict=True):
         # (Core, naming its columns: today's model has columns 0011 does not, e.g. 0015's.)
         sub_id = db.session.execute(insert(Submission).values(
-            campaign_id=campaign.id, supporter_id=supporter.id, body_id=body, name="N",
+            campaign_id=campaign_id, supporter_id=supporter.id, body_id=body, name="N",
             city="C", country="FR", language="en", consent_at=now).returning(Submission.id)
         ).scalar_one()
         if writes:  # through Core too: later revisions add columns to letters as well
             db.session.execute(insert(cast(Table, Letter.__table__)).values(
-                campaign_id=campaign.id, submission_id=sub_id, supporter_id=supporter.id,
+                campaign_id=campaign_id, submission_id=sub_id, supporter_id=supporter.id,
                 target_id=official_id, template_id=template.id, status=LetterStatus.SENT))
     db.session.commit()
     ids = [s.id for s in supporters]

@@ -29,7 +29,9 @@ from advocacy.reporting import dashboard, handover, stuck
 from advocacy.reporting.charts import bar_chart
 from advocacy.reporting.dashboard import Filters
 from advocacy.reporting.own_mail import own_mail_counts
+from advocacy.reporting.own_words import own_words
 from advocacy.reporting.rollup import Watermark, steady
+from advocacy.reporting.stats import stats_cache
 
 TITLES = {"day": "Sent per day (UTC)", "hour": "Sent per hour (the last 7 days of the range, UTC)",
           "body": "Sent per group", "target": "Sent per official",
@@ -75,6 +77,8 @@ def index() -> Any:
         reasons=stuck.failure_reasons(filters.campaign_id),
         failures=stuck.failures(filters.campaign_id),
         near_caps=stuck.near_caps(caps_for) if caps_for else [],
+        # One aggregate over the confirmed letters (not rolled up yet): kept a few seconds.
+        words=stats_cache().get(f"own-words:{filters!r}", lambda: own_words(filters)),
         campaigns=db.session.scalars(select(Campaign).order_by(Campaign.name)).all(),
         bodies=db.session.scalars(select(Body).order_by(Body.name)).all())
 
@@ -140,4 +144,5 @@ def report() -> Any:
     scope = handover.Scope(ids, filters.start, filters.end, filters.campaign_id)
     return Response(stream_template(
         "admin/report.html", official=official, body=body, campaign=campaign, scope=scope,
-        summary=handover.summary(scope), letters=handover.letters(scope)))
+        summary=handover.summary(scope), words=handover.own_words(scope),
+        letters=handover.letters(scope)))

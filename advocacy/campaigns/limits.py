@@ -49,6 +49,14 @@ class RateLimits(BaseModel):
     window: SendWindow | None = SendWindow()
     # When an official's daily cap is full, their digest goes out at this local time.
     digest_at: time = time(20, 0)
+    # Near-identical letters (delivery.alike): past `similar_after` letters to one office
+    # whose own words are at least `similar_threshold` alike (MinHash's estimate of Jaccard
+    # similarity over word shingles) within `similar_window` hours, the next ones go into
+    # the office's digest instead of one email each. None switches it off. WriteToThem
+    # holds letters more than 0.5 alike; offices read a pile of one text as one voice.
+    similar_after: Annotated[int, Field(ge=1, le=100_000)] | None = 50
+    similar_window: Annotated[int, Field(ge=1, le=24 * 30)] = 24
+    similar_threshold: Annotated[float, Field(ge=0.5, le=0.95)] = 0.8
 
     _check_rates = field_validator("relay", "per_domain", "per_official_hour",
                                    "per_official_day")(_rate)

@@ -25,6 +25,8 @@ _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}$")
 RATE_FIELDS = ("relay", "per_domain", "per_official_hour", "per_official_day")
 NOTICE_MAX = 20_000
 REPLY_MODES = ("supporter", "relay")
+# Whether supporters must, should or may write a paragraph of their own (Campaign.note_mode).
+NOTE_MODES = ("optional", "encouraged", "required")
 
 
 class CampaignError(ValueError):
@@ -126,7 +128,7 @@ def copy_campaign(actor: Organizer, source: Campaign, slug: str, name: str) -> C
     campaign.sender, campaign.limits = source.sender, dict(source.limits or {})
     campaign.bodies, campaign.privacy_notice = list(source.bodies or []), source.privacy_notice
     campaign.reply_to, campaign.detaining_country = source.reply_to, source.detaining_country
-    campaign.resend_ambiguous = source.resend_ambiguous
+    campaign.resend_ambiguous, campaign.note_mode = source.resend_ambiguous, source.note_mode
     db.session.add(campaign)
     db.session.flush()
     newest = (select(LetterTemplate.body_id, LetterTemplate.language,
@@ -180,6 +182,13 @@ def _limits(form: MultiDict[str, str], errors: dict[str, str]) -> dict[str, Any]
     else:
         settings["window"] = None
     settings["digest_at"] = form.get("digest_at", "") or time(20, 0).isoformat()
+    # Near-identical letters: an empty count switches the routing to the digest off.
+    for name in ("similar_after", "similar_window", "similar_threshold"):
+        settings[name] = form.get(name, "").strip() or None
+    if settings["similar_window"] is None:
+        del settings["similar_window"]
+    if settings["similar_threshold"] is None:
+        del settings["similar_threshold"]
     try:
         campaign_limits(settings)
     except ValidationError as exc:
@@ -217,6 +226,9 @@ def update_campaign(actor: Organizer, campaign: Campaign, form: MultiDict[str, s
     detaining = form.get("detaining_country", "").strip().upper()
     if detaining and not is_country(detaining):
         errors["detaining_country"] = "A two-letter country code such as RU, or nothing."
+    note_mode = form.get("note_mode", "optional")
+    if note_mode not in NOTE_MODES:
+        errors["note_mode"] = "Choose optional, encouraged or required."
     limits = _limits(form, errors)
     if errors or limits is None:
         raise CampaignError(errors or {"limits": "Check the limits."})
@@ -224,7 +236,7 @@ def update_campaign(actor: Organizer, campaign: Campaign, form: MultiDict[str, s
               "opens_at": str(campaign.opens_at), "closes_at": str(campaign.closes_at),
               "limits": campaign.limits, "notice changed": False,
               "reply_to": campaign.reply_to, "detaining_country": campaign.detaining_country,
-              "resend_ambiguous": campaign.resend_ambiguous}
+              "resend_ambiguous": campaign.resend_ambiguous, "note_mode": campaign.note_mode}
     campaign.name, campaign.sender = name, sender or None
     campaign.opens_at, campaign.closes_at = opens, closes
     # The groups offered by default, in their order, are stored as none: a group organizers
@@ -236,6 +248,7 @@ def update_campaign(actor: Organizer, campaign: Campaign, form: MultiDict[str, s
     campaign.limits = limits
     campaign.reply_to, campaign.detaining_country = reply_to, detaining
     campaign.resend_ambiguous = form.get("resend_ambiguous") == "yes"
+    campaign.note_mode = note_mode
     audit.record(actor, "change campaign", campaign.slug, before=before)
     db.session.commit()
 

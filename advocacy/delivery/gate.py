@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -47,6 +47,10 @@ def may_go(letter: LetterRow, limits: RateLimits, limiter: DeliveryLimiter, batc
         batch.hold(letter, HoldReason.BOUNCED, None, "the official's address bounced")
         return False
     now = clock.now()
+    if limits.similar_after is not None and (letter.alike or 0) >= limits.similar_after:
+        _into_digest(letter, limits, batch, now, "near-identical to many letters to this "
+                     "office: goes in the digest")
+        return False
     opens = window_opens(limits.window, letter.official_timezone, now)
     if opens is not None:
         batch.hold(letter, HoldReason.WINDOW, opens, "outside the official's send window")
@@ -72,6 +76,21 @@ def may_go(letter: LetterRow, limits: RateLimits, limiter: DeliveryLimiter, batc
         batch.hold(letter, HoldReason.LIMIT, until, f"rate limit: {wait.scope}")
         return False
     return True
+
+
+def _into_digest(letter: LetterRow, limits: RateLimits, batch: Batch, now: datetime,
+                 note: str) -> None:
+    """Held for the office's next digest: today's, or tomorrow's once today's has gone (a
+    digest a letter would otherwise be one more email), keyed by its local day as the
+    daily cap's overflow is, so both share one email."""
+    zone = ZoneInfo(letter.official_timezone)
+    at = digest_time(limits, letter.official_timezone, now)
+    if at.astimezone(zone).time() != limits.digest_at:  # today's moment has passed
+        tomorrow = now.astimezone(zone).date() + timedelta(days=1)
+        at = datetime.combine(tomorrow, limits.digest_at, tzinfo=zone).astimezone(now.tzinfo)
+    key = f"{letter.campaign_id}:{letter.target_id}:{at.astimezone(zone).date().isoformat()}"
+    batch.hold(letter, HoldReason.DIGEST, at, note, digest_key=key)
+    batch.after_commit.append(functools.partial(schedule_digest, key, at))
 
 
 def delivery_limiter() -> DeliveryLimiter:

@@ -10,12 +10,15 @@ from redis.exceptions import RedisError
 from sqlalchemy import select, update
 
 from advocacy import clock
+from advocacy.campaigns.limits import campaign_limits
 from advocacy.campaigns.opt_ins import record_opt_in
 from advocacy.campaigns.partners import partner_for_ref
 from advocacy.delivery import queue
+from advocacy.delivery.alike import Confirmed, band_keys, count_alike
 from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.letters.compose import official_label
+from advocacy.letters.similarity import personalised
 from advocacy.links import submission_for_token
 from advocacy.models import Letter, LetterStatus, Official, Submission
 
@@ -26,19 +29,19 @@ def confirm(token: str) -> Submission:
     """Move a submission's unconfirmed letters to queued, then enqueue them."""
     submission = submission_for_token(token)
     now = clock.now()
-    ids = list(
-        db.session.scalars(
-            select(Letter.id).where(
-                Letter.submission_id == submission.id, Letter.status == LetterStatus.UNCONFIRMED
-            )
+    rows = db.session.execute(
+        select(Letter.id, Letter.target_id).where(
+            Letter.submission_id == submission.id, Letter.status == LetterStatus.UNCONFIRMED
         )
-    )
+    ).all()
+    ids = [i for i, _target in rows]
     if ids:
         db.session.execute(
             update(Letter)
             .where(Letter.id.in_(ids), states.CONFIRM.where(Letter.status))
             .values(status=states.CONFIRM.to, queued_at=now)
         )
+        _count_alike(submission, [Confirmed(i, target) for i, target in rows])
     if submission.confirmed_at is None:
         submission.confirmed_at = now
         _record_opt_ins(submission)
@@ -49,6 +52,24 @@ def confirm(token: str) -> Submission:
         except RedisError:
             log.warning("letters of submission %s not queued; reconcile will", submission.id)
     return submission
+
+
+def _count_alike(submission: Submission, letters: list[Confirmed]) -> None:
+    """How many near-identical letters each office had before these (delivery.alike), kept
+    with the letters in the confirmation's transaction; the worker reads it. Without Redis
+    nothing is counted, and the letters go one by one as before."""
+    limits = campaign_limits(submission.campaign.limits)
+    own = (submission.personalised if submission.personalised is not None
+           else personalised(submission.personal_note, []))
+    try:
+        keys = band_keys(submission.personal_note, own, limits)
+        counts = count_alike(submission.campaign_id, letters, keys, limits,
+                             clock.now().timestamp())
+    except RedisError:
+        log.warning("near-identical letters of submission %s not counted", submission.id)
+        return
+    if counts:
+        db.session.execute(update(Letter), [{"id": i, "alike": n} for i, n in counts.items()])
 
 
 def asked_opt_ins(submission: Submission) -> tuple[bool, str | None]:

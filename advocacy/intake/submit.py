@@ -24,6 +24,7 @@ from advocacy.intake.consent import notice_version
 from advocacy.intake.validation import SubmissionInput
 from advocacy.letters import states
 from advocacy.letters.compose import label_of
+from advocacy.letters.similarity import personalised
 from advocacy.models import Body, Campaign, Letter, LetterTemplate, Official, Submission, Supporter
 from advocacy.officials import groups
 from advocacy.officials.choose import chosen
@@ -81,6 +82,8 @@ class SubmissionSetting:
     body_languages: list[str]
     offered_by_default: bool
     template_id: int | None
+    note_mode: str
+    suggested_note: str
     officials: list[Addressee]
 
 
@@ -89,14 +92,18 @@ def _setting_query(campaign: ColumnElement[bool]) -> Select[Any]:
     campaign's columns, the body's, the newest template's id, the official's. The campaign's
     columns repeat on every row (a body has a handful of officials): its own privacy notice,
     up to NOTICE_MAX characters, is read apart, only when it has one."""
-    newest = (select(LetterTemplate.id)
-              .where(LetterTemplate.campaign_id == Campaign.id,
-                     LetterTemplate.body_id == Body.id,
-                     LetterTemplate.language == bindparam("language"))
-              .order_by(LetterTemplate.version.desc()).limit(1).scalar_subquery())
+    def newest(column: Any) -> Any:
+        return (select(column)
+                .where(LetterTemplate.campaign_id == Campaign.id,
+                       LetterTemplate.body_id == Body.id,
+                       LetterTemplate.language == bindparam("language"))
+                .order_by(LetterTemplate.version.desc()).limit(1).scalar_subquery())
+
     return (select(Campaign.id, Campaign.status, Campaign.opens_at, Campaign.closes_at,
                    Campaign.bodies, func.length(Campaign.privacy_notice), Campaign.reply_to,
-                   Body.id, Body.slug, Body.by_country, Body.languages, Body.offered, newest,
+                   Body.id, Body.slug, Body.by_country, Body.languages, Body.offered,
+                   newest(LetterTemplate.id), Campaign.note_mode,
+                   newest(LetterTemplate.suggested_note),
                    Official.id, Official.office, Official.office_names, Official.holder,
                    Official.email, Official.contact_page, Official.postal_address)
             .select_from(Campaign)
@@ -128,7 +135,7 @@ def submission_setting(slug: str | None, body: str, language: str, country: str,
         bodies=first[4] or [], privacy_notice=notice, reply_to=first[6],
         body_id=first[7], body_slug=first[8], by_country=bool(first[9]),
         body_languages=list(first[10] or []), offered_by_default=bool(first[11]),
-        template_id=first[12],
+        template_id=first[12], note_mode=first[13], suggested_note=first[14] or "",
         officials=[Addressee(id=i, label=label_of(office_name(office, names, locale), holder),
                             email=email, contact_page=page, postal_address=postal)
                    for *_, i, office, names, holder, email, page, postal in rows
@@ -191,6 +198,18 @@ def _check_group(setting: SubmissionSetting, data: SubmissionInput, locale: str)
         raise SubmissionError({"language": groups.languages_message(group, locale)})
 
 
+def _check_own_words(setting: SubmissionSetting, note: str) -> bool:
+    """Whether the paragraph is the writer's own; refused when the campaign requires it."""
+    own = personalised(note, [setting.suggested_note])
+    if setting.note_mode == "required" and not own:
+        raise SubmissionError({"personal_note": _(
+            "The suggested paragraph is an idea to start from: please change it into your"
+            " own words.") if note.strip() else _(
+            "This campaign asks every supporter for a few words of their own: please write"
+            " your personal paragraph.")})
+    return own
+
+
 def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
     """Store a supporter's letters as unconfirmed and queue the confirmation email.
 
@@ -230,6 +249,7 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
                        " contact pages or by post.")},
             contact_only=contact_only,
         )
+    own = _check_own_words(setting, data.personal_note)
     campaign_id, body_id = setting.campaign_id, setting.body_id
     privacy_version = notice_version(setting)
 
@@ -245,7 +265,8 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
         "campaign_id": campaign_id, "supporter_id": supporter_id, "body_id": body_id,
         "target_country": data.target_country, "name": data.name, "city": data.city,
         "country": data.country, "language": data.language, "locale": locale,
-        "personal_note": data.personal_note, "sign_initials": data.sign_initials,
+        "personal_note": data.personal_note, "personalised": own,
+        "sign_initials": data.sign_initials,
         "ref": data.ref, "consent_at": now,
         "privacy_version": privacy_version,
         "newsletter_at": now if data.newsletter else None,

@@ -86,6 +86,8 @@ class LetterRow:
     text: str
     default_salutation: str
     subject_variants: list[str]
+    # Near-identical letters to its office before it (Letter.alike; delivery.alike).
+    alike: int | None = None
 
     @property
     def office_in_language(self) -> str:
@@ -113,7 +115,7 @@ _ROW_COLUMNS = (
     _stored(Submission.name), _stored(Submission.city), Submission.country,
     _stored(Submission.personal_note), Submission.sign_initials, _stored(Supporter.email),
     LetterTemplate.language, LetterTemplate.subject, LetterTemplate.text,
-    LetterTemplate.default_salutation, LetterTemplate.subject_variants,
+    LetterTemplate.default_salutation, LetterTemplate.subject_variants, Letter.alike,
 )
 
 

@@ -175,7 +175,9 @@ def campaign_page(campaign: Campaign, embed: bool) -> Page:
     choice = letter_form.chosen(campaign, values)
     values["body"] = values.get("body") or (choice.body.slug if choice.body else "")
     suggested = letter_form.suggested_note(choice)
-    if request.method == "GET":  # nothing typed yet: the paragraph starts as organizers suggest
+    if request.method == "GET" and campaign.note_mode == "optional":
+        # Nothing typed yet: the paragraph starts as organizers suggest. Where the campaign
+        # asks for words of one's own, the suggestion is shown as an idea, not as theirs.
         values["personal_note"] = suggested
     errors: dict[str, str] = {}
     status = 200

@@ -22,6 +22,7 @@ from advocacy.letters.emails import letter_message_id
 from advocacy.letters.render import LetterRenderError
 from advocacy.models import Letter, LetterStatus, Submission
 from advocacy.reporting.dashboard import Filters, in_range
+from advocacy.reporting.own_words import OwnWords, own_words_sent
 
 CHUNK = 500
 
@@ -57,6 +58,11 @@ def summary(scope: Scope) -> Summary:
                func.min(Letter.sent_at), func.max(Letter.sent_at))
         .join(Submission, Letter.submission_id == Submission.id))).one()
     return Summary(int(letters), int(countries), _utc(first), _utc(last))
+
+
+def own_words(scope: Scope) -> OwnWords:
+    """The shares of these letters in their writers' own words, and of distinct ones."""
+    return own_words_sent(scope.where)
 
 
 def _utc(moment: datetime | None) -> datetime | None:
