@@ -7,18 +7,21 @@ import io
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from advocacy.extensions import db
-from advocacy.models import Official
+from advocacy.models import HoldReason, Letter, LetterStatus, Official
 from advocacy.officials.rows import COLUMNS, row_of_official
 
 from helpers import (
     ONE_DATABASE,
     PASSWORD,
     PEOPLE,
+    VIEWPORTS,
     accessibility_problems,
     needs_chromium,
     organizer_page,
+    seed_queued,
     shots_for,
 )
 
@@ -82,3 +85,44 @@ def test_an_editor_searches_edits_and_previews_an_import(
     page.screenshot(path=str(shots / "3-import-preview.png"), full_page=True)
     assert official("un-wgad").holder == ""  # the preview saved nothing
     page.close()
+
+
+def every_admin_page(live: str) -> list[str]:
+    """A URL for every admin page an owner reads, with real keys and a few letters waiting."""
+    from advocacy.campaigns.settings import find_campaign
+
+    ids = seed_queued(1, "un")
+    db.session.execute(update(Letter).where(Letter.id.in_(ids[:1])).values(
+        status=LetterStatus.HELD, hold_reason=HoldReason.PAUSED))
+    db.session.commit()
+    campaign = find_campaign(None)
+    assert campaign is not None
+    torture = official("un-sr-torture").id
+    return [f"{live}/admin{path}" for path in (
+        "/", "/letters", f"/letters/{campaign.slug}/un/en", "/targets", f"/targets/{torture}",
+        f"/targets/{torture}/edit", "/targets/new", "/targets/import", "/groups", "/groups/un",
+        "/groups/new", "/moderation", "/campaigns", f"/campaigns/{campaign.slug}",
+        f"/campaigns/{campaign.slug}/page/en", "/partners", "/outbox", "/report",
+        "/report?body=un", "/organizers", "/audit", "/live", "/account")]
+
+
+@ONE_DATABASE
+def test_every_admin_page_fits_a_phone_and_a_desktop(
+    app: Any, live: str, browser: Any, request: pytest.FixtureRequest
+) -> None:
+    shots = shots_for(request, "admin-fit")
+    urls = every_admin_page(live)
+    page = organizer_page(browser, live, PEOPLE["owner"], PASSWORD)
+    too_wide = []
+    for name, size in VIEWPORTS.items():
+        page.set_viewport_size(size)
+        for url in urls:
+            reply = page.goto(url)
+            assert reply is not None and reply.status == 200, url
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > page.evaluate("window.innerWidth"):
+                too_wide.append((name, url, width))
+            slug = url.split("/admin", 1)[1].strip("/").replace("/", "-").replace("?", "-")
+            page.screenshot(path=str(shots / f"{name}-{slug or 'overview'}.png"), full_page=True)
+    page.close()
+    assert too_wide == [], "\n".join(map(str, too_wide))
