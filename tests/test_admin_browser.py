@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from advocacy.extensions import db
 from advocacy.models import HoldReason, Letter, LetterStatus, Official
-from advocacy.officials.rows import COLUMNS, row_of_official
+from advocacy.officials.rows import COLUMNS, REQUIRED, row_of_official
 
 from helpers import (
     ONE_DATABASE,
@@ -126,3 +126,39 @@ def test_every_admin_page_fits_a_phone_and_a_desktop(
             page.screenshot(path=str(shots / f"{name}-{slug or 'overview'}.png"), full_page=True)
     page.close()
     assert too_wide == [], "\n".join(map(str, too_wide))
+
+
+@ONE_DATABASE
+def test_an_import_keeps_the_columns_the_file_leaves_out(
+    app: Any, live: str, browser: Any, request: pytest.FixtureRequest
+) -> None:
+    """F14: a row that adds only an email to an office with a postal address and translated
+    names changes the email alone; the preview names the columns kept."""
+    from playwright.sync_api import expect
+
+    before = row_of_official(official("eu-ep-president"))
+    assert before["postal_address"] and before["office_fr"] and not before["email"]
+    columns = [*REQUIRED, "email"]
+    rows = io.StringIO()
+    writer = csv.DictWriter(rows, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerow({**before, "email": "president@europarl.europa.eu"})
+    shots = shots_for(request, "admin-import")
+    page = organizer_page(browser, live, PEOPLE["editor"], PASSWORD)
+    page.goto(f"{live}/admin/targets/import")
+    expect(page.locator("#left-out-rule")).to_contain_text("A column left out changes nothing")
+    page.set_input_files("#file", files=[{"name": "officials.csv", "mimeType": "text/csv",
+                                          "buffer": rows.getvalue().encode()}])
+    page.click("button:has-text('Preview')")
+    expect(page.locator("#summary")).to_have_text(
+        "0 to add, 1 to change, 0 unchanged, 0 problems.")
+    for kept in ("postal_address", "contact_page", "holder", "office_fr"):
+        expect(page.locator("#left-out")).to_contain_text(kept)
+    expect(page.locator("#changed table.changes tbody tr")).to_have_count(1)  # email alone
+    expect(page.locator("#changed")).to_contain_text("president@europarl.europa.eu")
+    page.screenshot(path=str(shots / "1-preview.png"), full_page=True)
+    page.click("#apply")
+    expect(page.locator("main")).to_contain_text("0 added, 1 changed")
+    after = row_of_official(official("eu-ep-president"))
+    assert after == {**before, "email": "president@europarl.europa.eu"}
+    page.close()
