@@ -109,10 +109,5 @@ def campaign_sending(slug: str) -> Any:
     audit.record(current_user.organizer, "pause campaign" if paused else "resume campaign",
                  campaign.slug)
     result = set_paused(campaign.slug, None, paused)
-    if paused:
-        flash(_("Paused: letters wait until you resume."))
-    else:
-        flash(_("Resumed.") + " " + wording.released(result["released"]))
-        for sentence in wording.kept_all(result["still_held"]):
-            flash(sentence, "error")
+    wording.flash_pause(result, _("Paused: letters wait until you resume."))
     return redirect(url_for("admin.campaign_settings", slug=slug))

@@ -201,12 +201,7 @@ def pause_official(target_id: int) -> Any:
     audit.record(current_user.organizer, "pause official" if paused else "resume official",
                  official.key)
     result = set_paused(None, official.key, paused)
-    if paused:
-        flash(_("Paused: letters to this office wait until you resume it."))
-    else:
-        flash(_("Resumed.") + " " + wording.released(result["released"]))
-        for sentence in wording.kept_all(result["still_held"]):
-            flash(sentence, "error")
+    wording.flash_pause(result, _("Paused: letters to this office wait until you resume it."))
     return redirect(url_for("admin.official", target_id=official.id))
 
 

@@ -4,6 +4,9 @@ waits in the organizers' words."""
 
 from __future__ import annotations
 
+from typing import Any
+
+from flask import flash
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
@@ -83,3 +86,13 @@ def kept(blocker: str, n: int) -> str:
 
 def kept_all(counts: dict[str, int]) -> list[str]:
     return [kept(blocker, n) for blocker, n in counts.items()]
+
+
+def flash_pause(result: dict[str, Any], paused_text: str) -> None:
+    """What a pause or a resume did (organizers.controls.set_paused's answer), as messages."""
+    if result["paused"]:
+        flash(paused_text)
+        return
+    flash(_("Resumed.") + " " + released(result["released"]))
+    for sentence in kept_all(result["still_held"]):
+        flash(sentence, "error")
