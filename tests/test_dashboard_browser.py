@@ -115,6 +115,7 @@ def test_an_organizers_morning_from_the_alert_to_a_truthful_release(
     alert.locator("a").click()
     expect(page.locator("h1")).to_have_text("Letters waiting for an organizer")
     expect(page.locator("#waiting tbody tr")).to_have_count(2)
+    assert accessibility_problems(page) == []
     page.check("#select-all")
     expect(page.locator("#waiting tbody input:checked")).to_have_count(2)
     page.fill("#reason", "Checked with the office")
@@ -134,6 +135,7 @@ def test_an_organizers_morning_from_the_alert_to_a_truthful_release(
     page.click("button:has-text('Resume sending to this office')")
     expect(page.locator("main > p.notice").first).to_have_text(
         "Resumed. 1 letter released: it goes out within the office's hours and limits.")
+    assert accessibility_problems(page) == []
     page.screenshot(path=str(shots / "3-resumed.png"), full_page=True)
     db.session.expire_all()
     assert db.session.get_one(Letter, wgad[0]).status == LetterStatus.QUEUED
