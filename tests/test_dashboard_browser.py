@@ -130,8 +130,8 @@ def test_an_organizers_morning_from_the_alert_to_a_truthful_release(
     kept = db.session.get_one(Letter, wgad[0])
     assert (kept.status, kept.hold_reason) == (LetterStatus.HELD, HoldReason.PAUSED)
 
-    page.click(f"#waiting tr:has(#letter-{wgad[0]}) >> text=Working Group")
-    page.goto(f"{live}/admin/targets/{kept.target_id}")
+    page.click(f"#waiting tr:has(#letter-{wgad[0]}) >> text=Working Group")  # its office
+    expect(page.locator("h1")).to_have_text("Working Group on Arbitrary Detention")
     page.click("button:has-text('Resume sending to this office')")
     expect(page.locator("main > p.notice").first).to_have_text(
         "Resumed. 1 letter released: it goes out within the office's hours and limits.")

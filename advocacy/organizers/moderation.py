@@ -39,6 +39,7 @@ def waiting_letters(filters: Filters, limit: int = PAGE) -> list[Row[Any]]:
     query = (
         select(Letter.id, Letter.status, Letter.hold_reason, Letter.not_before,
                Letter.last_error, Letter.attempts, Letter.created_at, Official.key, Official.office,
+               Letter.target_id,
                Submission.name, Submission.city, Submission.country, Submission.personal_note)
         .join(Official, Letter.target_id == Official.id)
         .join(Submission, Letter.submission_id == Submission.id)
