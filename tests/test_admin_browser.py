@@ -7,18 +7,21 @@ import io
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
 from advocacy.extensions import db
-from advocacy.models import Official
-from advocacy.officials.rows import COLUMNS, row_of_official
+from advocacy.models import HoldReason, Letter, LetterStatus, Official
+from advocacy.officials.rows import COLUMNS, REQUIRED, row_of_official
 
 from helpers import (
     ONE_DATABASE,
     PASSWORD,
     PEOPLE,
+    VIEWPORTS,
     accessibility_problems,
     needs_chromium,
     organizer_page,
+    seed_queued,
     shipped_officials,
     shots_for,
     verified_as_a_file_may,
@@ -84,4 +87,81 @@ def test_an_editor_searches_edits_and_previews_an_import(
     assert accessibility_problems(page) == []
     page.screenshot(path=str(shots / "3-import-preview.png"), full_page=True)
     assert official("un-wgad").holder == ""  # the preview saved nothing
+    page.close()
+
+
+def every_admin_page(live: str) -> list[str]:
+    """A URL for every admin page an owner reads, with real keys and a few letters waiting."""
+    from advocacy.campaigns.settings import find_campaign
+
+    ids = seed_queued(1, "un")
+    db.session.execute(update(Letter).where(Letter.id.in_(ids[:1])).values(
+        status=LetterStatus.HELD, hold_reason=HoldReason.PAUSED))
+    db.session.commit()
+    campaign = find_campaign(None)
+    assert campaign is not None
+    torture = official("un-sr-torture").id
+    return [f"{live}/admin{path}" for path in (
+        "/", "/letters", f"/letters/{campaign.slug}/un/en", "/targets", f"/targets/{torture}",
+        f"/targets/{torture}/edit", "/targets/new", "/targets/import", "/groups", "/groups/un",
+        "/groups/new", "/moderation", "/campaigns", f"/campaigns/{campaign.slug}",
+        f"/campaigns/{campaign.slug}/page/en", "/partners", "/outbox", "/report",
+        "/report?body=un", "/organizers", "/audit", "/live", "/account")]
+
+
+@ONE_DATABASE
+def test_every_admin_page_fits_a_phone_and_a_desktop(
+    app: Any, live: str, browser: Any, request: pytest.FixtureRequest
+) -> None:
+    shots = shots_for(request, "admin-fit")
+    urls = every_admin_page(live)
+    page = organizer_page(browser, live, PEOPLE["owner"], PASSWORD)
+    too_wide = []
+    for name, size in VIEWPORTS.items():
+        page.set_viewport_size(size)
+        for url in urls:
+            reply = page.goto(url)
+            assert reply is not None and reply.status == 200, url
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > page.evaluate("window.innerWidth"):
+                too_wide.append((name, url, width))
+            slug = url.split("/admin", 1)[1].strip("/").replace("/", "-").replace("?", "-")
+            page.screenshot(path=str(shots / f"{name}-{slug or 'overview'}.png"), full_page=True)
+    page.close()
+    assert too_wide == [], "\n".join(map(str, too_wide))
+
+
+@ONE_DATABASE
+def test_an_import_keeps_the_columns_the_file_leaves_out(
+    app: Any, live: str, browser: Any, request: pytest.FixtureRequest
+) -> None:
+    """F14: a row that adds only an email to an office with a postal address and translated
+    names changes the email alone; the preview names the columns kept."""
+    from playwright.sync_api import expect
+
+    before = row_of_official(official("eu-ep-president"))
+    assert before["postal_address"] and before["office_fr"] and not before["email"]
+    columns = [*REQUIRED, "email"]
+    rows = io.StringIO()
+    writer = csv.DictWriter(rows, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerow({**before, "email": "president@europarl.europa.eu"})
+    shots = shots_for(request, "admin-import")
+    page = organizer_page(browser, live, PEOPLE["editor"], PASSWORD)
+    page.goto(f"{live}/admin/targets/import")
+    expect(page.locator("#left-out-rule")).to_contain_text("A column left out changes nothing")
+    page.set_input_files("#file", files=[{"name": "officials.csv", "mimeType": "text/csv",
+                                          "buffer": rows.getvalue().encode()}])
+    page.click("button:has-text('Preview')")
+    expect(page.locator("#summary")).to_have_text(
+        "0 to add, 1 to change, 0 unchanged, 0 problems.")
+    for kept in ("postal_address", "contact_page", "holder", "office_fr"):
+        expect(page.locator("#left-out")).to_contain_text(kept)
+    expect(page.locator("#changed table.changes tbody tr")).to_have_count(1)  # email alone
+    expect(page.locator("#changed")).to_contain_text("president@europarl.europa.eu")
+    page.screenshot(path=str(shots / "1-preview.png"), full_page=True)
+    page.click("#apply")
+    expect(page.locator("main")).to_contain_text("0 added, 1 changed")
+    after = row_of_official(official("eu-ep-president"))
+    assert after == {**before, "email": "president@europarl.europa.eu"}
     page.close()

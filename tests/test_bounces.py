@@ -317,9 +317,10 @@ def test_a_complaint_pauses_the_office_and_tells_the_organizers(
 
     log_in(client, people["viewer"].email)
     page = client.get("/admin/").data.decode()
-    alert = page[page.index('id="complaints"'):page.index("</section>")]
+    start = page.index('id="complaints"')
+    alert = page[start:page.index("</section>", start)]
     assert paused.office in alert and "reported our mail as unwanted" in alert
-    assert f"advocacy resume --official {paused.key}" in alert
+    assert f'href="/admin/targets/{paused.id}#sending"' in alert  # where it is resumed
 
     from advocacy.organizers.controls import set_paused
     set_paused(None, paused.key, paused=False)  # an organizer resumes it: the alert goes

@@ -273,6 +273,25 @@ def test_pausing_stops_letters_at_the_next_claim_and_resuming_sends_them(
     assert states() == {"sent": 10}
 
 
+def test_resuming_releases_only_what_nothing_else_holds(app: Any, sink: Sink) -> None:
+    """The campaign resumed while one office stays paused: its letters stay held, counted and
+    named as such, instead of "released" and held again at the next claim."""
+    ids = seed_queued(2)
+    set_paused(None, None, paused=True)
+    set_paused(None, "un-wgad", paused=True)
+    enqueue_letters(ids)
+    work(app)
+    assert states() == {"held": 4}
+    resumed = set_paused(None, None, paused=False)
+    assert (resumed["released"], resumed["still_held"]) == (2, {"office_paused": 2})
+    work(app)
+    assert states() == {"sent": 2, "held": 2}
+    resumed = set_paused(None, "un-wgad", paused=False)
+    assert (resumed["released"], resumed["still_held"]) == (2, {})
+    work(app)
+    assert states() == {"sent": 4}
+
+
 def test_a_campaigns_own_sender_is_used(app: Any, sink: Sink) -> None:
     from advocacy.campaigns.settings import find_campaign
 

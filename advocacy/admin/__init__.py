@@ -15,8 +15,10 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Blueprint, abort, redirect, request, url_for
+from flask_babel import format_date
 from flask_login import current_user
 
+from advocacy.letters.states import organizer_label
 from advocacy.models import Organizer, Role
 from advocacy.organizers.accounts import may, partner_of
 
@@ -49,6 +51,12 @@ def requires(role: Role, partner_accounts: bool = False) -> Callable[[View], Vie
         return guarded  # type: ignore[return-value]
 
     return decorate
+
+
+@bp.context_processor
+def _words() -> dict[str, Any]:
+    """Letters' states in the organizers' words on every admin page (letters.states)."""
+    return {"state_label": organizer_label, "format_date": format_date}
 
 
 def public(view: View) -> View:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
 from advocacy import audit, clock
-from advocacy.admin import bp, requires
+from advocacy.admin import bp, requires, wording
 from advocacy.campaigns import settings as campaigns
 from advocacy.campaigns.limits import campaign_limits
 from advocacy.extensions import db
@@ -108,6 +109,5 @@ def campaign_sending(slug: str) -> Any:
     audit.record(current_user.organizer, "pause campaign" if paused else "resume campaign",
                  campaign.slug)
     result = set_paused(campaign.slug, None, paused)
-    flash("Paused: letters wait until you resume." if paused
-          else f"Resumed: {result['released']} held letters released.")
+    wording.flash_pause(result, _("Paused: letters wait until you resume."))
     return redirect(url_for("admin.campaign_settings", slug=slug))

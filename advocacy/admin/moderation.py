@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request
+from flask_babel import gettext as _
 from flask_login import current_user
 
-from advocacy.admin import bp, requires
+from advocacy.admin import bp, requires, wording
+from advocacy.letters.states import HOLD_LABELS
 from advocacy.models import HoldReason, Role
 from advocacy.organizers import moderation
 
@@ -21,6 +23,7 @@ def moderation_list() -> Any:
     letters = moderation.waiting_letters(filters)
     return render_template("admin/moderation.html", letters=letters, filters=filters,
                            counts=moderation.waiting_counts(), reasons=list(HoldReason),
+                           hold_labels=HOLD_LABELS,
                            page=moderation.PAGE)
 
 
@@ -32,11 +35,14 @@ def moderate() -> Any:
     action = request.form.get("action")
     try:
         if action == "release":
-            flash(f"{moderation.release(current_user.organizer, ids, reason)} letters released.")
+            done = moderation.release(current_user.organizer, ids, reason)
+            flash(wording.released(done.released), "notice" if done.released else "error")
+            for sentence in wording.kept_all(done.kept):
+                flash(sentence, "error")
         elif action == "cancel":
-            flash(f"{moderation.cancel(current_user.organizer, ids, reason)} letters cancelled.")
+            flash(wording.cancelled(moderation.cancel(current_user.organizer, ids, reason)))
         else:
-            flash("Choose release or cancel.", "error")
+            flash(_("Choose release or cancel."), "error")
     except moderation.ModerationError as exc:
         flash(str(exc), "error")
     return redirect(request.full_path)  # the same list, the same filters

@@ -6,11 +6,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager
 
-from advocacy.admin import bp, requires
+from advocacy import audit
+from advocacy.admin import bp, requires, wording
 from advocacy.campaigns.pages import IMAGE_MAX_BYTES
 from advocacy.extensions import db
 from advocacy.letters.render import country_name
@@ -20,6 +22,7 @@ from advocacy.officials.files import LANGUAGES
 from advocacy.officials.rows import COLUMNS, OTHER_LANGUAGES, REQUIRED, row_of_official
 from advocacy.organizers import official_edits, official_import
 from advocacy.organizers.accounts import may
+from advocacy.organizers.controls import set_paused
 from advocacy.organizers.official_edits import plural
 
 PER_PAGE = 50
@@ -184,6 +187,21 @@ def activate_official(target_id: int) -> Any:
                       " which may still reach the official.", "error")
     except official_edits.OfficialError as exc:
         flash(str(exc), "error")
+    return redirect(url_for("admin.official", target_id=official.id))
+
+
+@bp.post("/targets/<int:target_id>/paused")
+@requires(Role.EDITOR)
+def pause_official(target_id: int) -> Any:
+    """Pause (its letters wait, held) or resume (what the pause held goes out): also an office
+    paused from the command line or by a complaint."""
+    official = db.get_or_404(Official, target_id)
+    paused = request.form.get("paused") == "yes"
+    # Recorded first: set_paused commits it with the change itself.
+    audit.record(current_user.organizer, "pause official" if paused else "resume official",
+                 official.key)
+    result = set_paused(None, official.key, paused)
+    wording.flash_pause(result, _("Paused: letters to this office wait until you resume it."))
     return redirect(url_for("admin.official", target_id=official.id))
 
 

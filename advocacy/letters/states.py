@@ -24,7 +24,7 @@ from typing import Any
 from flask_babel import lazy_gettext as _
 from sqlalchemy import ColumnElement
 
-from advocacy.models import LetterStatus
+from advocacy.models import HoldReason, LetterStatus
 
 __all__ = ["LetterStatus"]  # re-exported: see the module's docstring
 
@@ -154,6 +154,39 @@ STATE_LABELS = {
     NEEDS_REVIEW: _("Being checked by the campaign"),
     CANCELLED: _("Not sent"),
 }
+
+
+# The same states in the organizers' words (the admin): what the letter waits for, if anything.
+ORGANIZER_LABELS = {
+    UNCONFIRMED: _("Waiting for the supporter to confirm"),
+    QUEUED: _("Ready to go out"),
+    SENDING: _("Being sent"),
+    HELD: _("Held back"),
+    SENT: _("Sent"),
+    FAILED: _("Failed"),
+    NEEDS_REVIEW: _("Sent or not? Waiting for your decision"),
+    CANCELLED: _("Cancelled"),
+}
+
+# Why a held letter waits, in the organizers' words. The first three end by themselves; the
+# others wait for an organizer (FOR_A_DECISION).
+HOLD_LABELS = {
+    HoldReason.LIMIT: _("the office's hourly or daily limit: goes out when it allows"),
+    HoldReason.WINDOW: _("outside the office's working hours: goes out when they begin"),
+    HoldReason.DIGEST: _("gathered into the office's daily digest"),
+    HoldReason.PAUSED: _("paused by the organizers"),
+    HoldReason.UNVERIFIED: _("the office's address is not verified yet"),
+    HoldReason.BOUNCED: _("the office's address bounced"),
+}
+FOR_A_DECISION = (HoldReason.PAUSED, HoldReason.UNVERIFIED, HoldReason.BOUNCED)
+
+
+def organizer_label(status: str, hold_reason: str | None = None) -> str:
+    """A letter's state as the admin shows it: "Held back (paused by the organizers)"."""
+    label = str(ORGANIZER_LABELS.get(LetterStatus(status), status))
+    if status == HELD and hold_reason in HOLD_LABELS:
+        return f"{label} ({HOLD_LABELS[HoldReason(hold_reason)]})"
+    return label
 
 
 # The note an erasure leaves on the letters it cancelled (see ERASABLE).

@@ -12,6 +12,7 @@ from advocacy.delivery import queue
 from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.models import Campaign, CampaignStatus, HoldReason, Letter, LetterStatus, Official
+from advocacy.organizers import holds
 
 
 def _campaign_or_error(slug: str | None) -> Campaign:
@@ -29,7 +30,8 @@ def _official_or_error(key: str) -> Official:
 
 
 def set_paused(campaign_slug: str | None, official_key: str | None, paused: bool) -> dict[str, Any]:
-    """Pause or resume a campaign or one official; resuming re-queues what the pause held."""
+    """Pause or resume a campaign or one official; resuming re-queues what the pause held,
+    but for letters something else still holds (`still_held`: how many, by why)."""
     held = select(Letter.id).where(Letter.status == LetterStatus.HELD,
                                    Letter.hold_reason == HoldReason.PAUSED)
     if official_key:
@@ -44,8 +46,12 @@ def set_paused(campaign_slug: str | None, official_key: str | None, paused: bool
         held = held.where(Letter.campaign_id == campaign.id)
         what = {"campaign": campaign.slug}
     released: list[int] = []
+    kept: dict[str, int] = {}
+    db.session.flush()  # the pause's end counts for what is still blocked
     if not paused:
-        released = list(db.session.scalars(held))
+        waiting = list(db.session.scalars(held))
+        blocked = holds.blockers(waiting)  # e.g. the campaign resumed, the office still paused
+        released, kept = [i for i in waiting if i not in blocked], holds.counted(blocked)
         if released:
             db.session.execute(
                 update(Letter)
@@ -55,7 +61,7 @@ def set_paused(campaign_slug: str | None, official_key: str | None, paused: bool
     db.session.commit()
     if released:
         queue.enqueue_letters(released)
-    return {**what, "paused": paused, "released": len(released)}
+    return {**what, "paused": paused, "released": len(released), "still_held": kept}
 
 
 def set_limits(campaign_slug: str | None, settings: dict[str, Any] | None) -> dict[str, Any]:

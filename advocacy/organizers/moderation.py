@@ -18,6 +18,7 @@ from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.letters.states import FOR_ORGANIZERS, Transition
 from advocacy.models import Letter, Official, Organizer, Submission
+from advocacy.organizers import holds
 
 PAGE = 200
 
@@ -38,6 +39,7 @@ def waiting_letters(filters: Filters, limit: int = PAGE) -> list[Row[Any]]:
     query = (
         select(Letter.id, Letter.status, Letter.hold_reason, Letter.not_before,
                Letter.last_error, Letter.attempts, Letter.created_at, Official.key, Official.office,
+               Letter.target_id,
                Submission.name, Submission.city, Submission.country, Submission.personal_note)
         .join(Official, Letter.target_id == Official.id)
         .join(Submission, Letter.submission_id == Submission.id)
@@ -89,14 +91,28 @@ def _move(actor: Organizer, ids: list[int], reason: str, action: str, verb: str,
     return list(moved)
 
 
-def release(actor: Organizer, ids: list[int], reason: str) -> int:
-    """Queue the chosen waiting letters again; returns how many were released.
+@dataclass(frozen=True)
+class Released:
+    """What a release did: the letters queued again, and those kept back, by why."""
+
+    released: int
+    kept: dict[str, int]  # holds.Blocker -> letters
+
+
+def release(actor: Organizer, ids: list[int], reason: str) -> Released:
+    """Queue the chosen waiting letters again, but for those the worker would hold again at
+    once (their campaign or office paused, their address unverified…): those stay as they
+    are, and the answer says why, so that "released" means released.
 
     A needs-review letter was being sent when its worker died: it may have reached the
     official already. Releasing it sends it again; the page says so before anyone does.
     """
-    return _requeue(_move(actor, ids, reason, "release letters", "released",
-                          states.RELEASE_BY_HAND, not_before=None))
+    _checked(ids, reason)
+    blocked = holds.blockers(ids)
+    free = [i for i in ids if i not in blocked]
+    released = _requeue(_move(actor, free, reason, "release letters", "released",
+                              states.RELEASE_BY_HAND, not_before=None)) if free else 0
+    return Released(released, holds.counted(blocked))
 
 
 def retry(actor: Organizer, ids: list[int], reason: str) -> int:

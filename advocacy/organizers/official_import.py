@@ -94,6 +94,8 @@ class Plan:
     added: list[Entry] = field(default_factory=list)
     changed: list[Change] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)  # keys
+    # CSV columns the file leaves out: officials already here keep their values in them
+    left_out: tuple[str, ...] = ()
 
     @property
     def applicable(self) -> bool:
@@ -148,23 +150,24 @@ def header_problems(header: list[str]) -> list[Problem]:
     return problems
 
 
-def _csv_rows(text: str) -> tuple[list[tuple[str, Row]], list[Problem]]:
+def _csv_rows(text: str) -> tuple[list[tuple[str, Row]], list[Problem], list[str]]:
+    """The rows as (where, row) with only the file's columns, its problems, and its header."""
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)  # spreadsheets in some languages use ;
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         records = list(reader)
     except csv.Error as exc:
-        return [], [Problem(f"line {reader.line_num}", "", "", f"not readable as CSV: {exc}")]
+        return [], [Problem(f"line {reader.line_num}", "", "", f"not readable as CSV: {exc}")], []
     if not records:
-        return [], [Problem("file", "", "", "the file is empty")]
+        return [], [Problem("file", "", "", "the file is empty")], []
     if len(records[0]) > MAX_COLUMNS:
         raise UploadError(f"The first row has {len(records[0])} columns; an import has at most"
                           f" {MAX_COLUMNS}. Keep only the columns listed on this page.")
     header = [name.strip().lower() for name in records[0]]
     problems = header_problems(header)
     if problems:
-        return [], problems
+        return [], problems, header
     rows = []
     for number, values in enumerate(records[1:], start=2):
         if not any(value.strip() for value in values):
@@ -175,21 +178,29 @@ def _csv_rows(text: str) -> tuple[list[tuple[str, Row]], list[Problem]]:
                                     "more values than columns"))
         else:
             rows.append((f"row {number}", row))
-    return rows, problems
+    return rows, problems, header
 
 
-def read_csv(text: str) -> tuple[list[Entry], list[Problem]]:
-    rows, problems = _csv_rows(text)
+def read_csv(text: str, current: Mapping[str, Row] | None = None
+             ) -> tuple[list[Entry], list[Problem], tuple[str, ...]]:
+    """The file's officials. A column the file leaves out keeps, for an official already
+    here (`current`: key -> its row now), the value it has: the page says optional columns
+    may be left out, and leaving one out must not blank it. Returns the columns left out."""
+    rows, problems, header = _csv_rows(text)
+    left_out = tuple(name for name in COLUMNS if name not in header) if header else ()
     entries = []
     for where, row in rows:
         key = row.get("key", "").strip()
+        now = (current or {}).get(key)
+        if now is not None:
+            row = {**{name: now.get(name, "") for name in left_out}, **row}
         try:
             spec = spec_from_row(row)
         except InvalidRow as exc:
             problems += [Problem(where, key, name, reason) for name, reason in exc.errors]
             continue
         entries.append(Entry(where, row.get("body", "").strip(), spec))
-    return entries, problems
+    return entries, problems, left_out
 
 
 def read_toml(text: str) -> tuple[list[Entry], list[Problem]]:
@@ -243,17 +254,26 @@ def _check_across(entries: list[Entry], bodies: Mapping[str, bool]) -> list[Prob
     return problems
 
 
+def _existing(keys: list[str], lock: bool) -> dict[str, Official]:
+    query = (select(Official).where(Official.key.in_(keys)).options(selectinload(Official.body)))
+    return {t.key: t for t in db.session.scalars(
+        query.with_for_update() if lock else query)}  # applying: no one edits them meanwhile
+
+
 def plan(name: str, text: str, lock: bool = False) -> Plan:
     """What importing this upload would change now (nothing is written)."""
-    reader = read_csv if name.lower().endswith(".csv") else read_toml
-    entries, problems = reader(text)
+    left_out: tuple[str, ...] = ()
+    if name.lower().endswith(".csv"):
+        rows, _problems, _header = _csv_rows(text)
+        existing = _existing([row.get("key", "").strip() for _where, row in rows], lock)
+        entries, problems, left_out = read_csv(
+            text, {key: row_of_official(official) for key, official in existing.items()})
+    else:
+        entries, problems = read_toml(text)
+        existing = _existing([e.spec.key for e in entries], lock)
     bodies = {slug: by_country for slug, by_country in db.session.execute(
         select(Body.slug, Body.by_country))}
-    result = Plan(name, problems + _check_across(entries, bodies))
-    query = (select(Official).where(Official.key.in_([e.spec.key for e in entries]))
-             .options(selectinload(Official.body)))
-    existing = {t.key: t for t in db.session.scalars(
-        query.with_for_update() if lock else query)}  # applying: no one edits them meanwhile
+    result = Plan(name, problems + _check_across(entries, bodies), left_out=left_out)
     for entry in entries:
         official = existing.get(entry.spec.key)
         if official is None:

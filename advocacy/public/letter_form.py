@@ -6,10 +6,8 @@ they accept and refuse exactly the same things; only the field names differ.
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from babel import Locale
@@ -23,7 +21,11 @@ from advocacy.letters.versions import current_template
 from advocacy.models import Body, Campaign, LetterTemplate, Official
 from advocacy.officials import groups
 from advocacy.officials.choose import choose_officials
-from advocacy.officials.files import COUNTRIES, LANGUAGES
+
+# `countries as countries`: re-exported, the view reads the form's list here.
+from advocacy.officials.countries import countries as countries
+from advocacy.officials.countries import sort_key
+from advocacy.officials.files import LANGUAGES
 
 # API field -> form field, for placing each message next to its field.
 FIELD_OF = {
@@ -98,22 +100,6 @@ def field_errors(errors: Mapping[str, str]) -> dict[str, str]:
     return placed
 
 
-@lru_cache(maxsize=16)
-def _sort_key(name: str) -> str:
-    """A name as a reader of its language orders it, near enough without a collation
-    library: letters without their accents, case folded ("Österreich" among the O's)."""
-    stripped = "".join(ch for ch in unicodedata.normalize("NFKD", name)
-                       if not unicodedata.combining(ch))
-    return stripped.casefold()
-
-
-def countries(language: str) -> list[tuple[str, str]]:
-    """(code, name) of every country, sorted by name in the page's language."""
-    names = Locale.parse(language).territories
-    return sorted(((code, str(name)) for code, name in names.items() if code in COUNTRIES),
-                  key=lambda pair: (_sort_key(pair[1]), pair[1]))
-
-
 def choices(offered: list[Body], language: str) -> dict[str, Any]:
     """The groups (the campaign's offer, as `chosen` read it), and the countries of those
     chosen by country, supporters choose from."""
@@ -122,7 +108,7 @@ def choices(offered: list[Body], language: str) -> dict[str, Any]:
                     "by_country": b.by_country} for b in offered],
         "gov_countries": sorted(((c, country_name(c, language))
                                  for c in groups.countries(offered)),
-                                key=lambda pair: (_sort_key(pair[1]), pair[1])),
+                                key=lambda pair: (sort_key(pair[1]), pair[1])),
         "languages": [(code, Locale.parse(code).get_display_name(code)) for code in LANGUAGES],
     }
 
