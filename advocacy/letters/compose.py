@@ -18,7 +18,7 @@ from sqlalchemy import Label, Text, select, type_coerce
 from advocacy.crypto import unseal
 from advocacy.extensions import db
 from advocacy.letters.addresses import bounce_address, reply_address, sender_address
-from advocacy.letters.emails import Outgoing, display_name, letter_message
+from advocacy.letters.emails import Outgoing, display_name, letter_message, via
 from advocacy.letters.render import (
     LetterRenderError,
     RenderedLetter,
@@ -202,7 +202,7 @@ def composed(letter: LetterRow, rendered: RenderedLetter | None = None,
     text = rendered or render(letter, unknown_country)
     return Composed(
         to=(display_name(letter.office_in_language, 78), letter.official_email or ""),
-        sender=(f"{supporter} via {display_name(letter.campaign_name)}", sender),
+        sender=(via(supporter, display_name(letter.campaign_name), letter.language), sender),
         reply_to=(supporter, reply),
         subject=text.subject,
         subjects=_subjects(letter, text.subject, unknown_country),
