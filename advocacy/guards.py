@@ -85,6 +85,8 @@ def http_error(exc: HTTPException) -> Any:
     site's frame and the visitor's language (an unexpected exception comes here as a 500)."""
     if request.path.startswith("/api/"):
         return {"errors": {"_": exc.description}}, exc.code
+    if exc.response is not None:  # a page of its own (a limit's on_breach built one)
+        return exc.response
     # Only these read the page's language: a 400 for a query string that is not UTF-8 cannot.
     if exc.code in (404, 413, 429, 500):
         title, text = _kind_pages()[exc.code]

@@ -82,7 +82,7 @@ def test_the_whole_journey(
     status = re.search(r"http://127\.0\.0\.1:\d+/status/\S+", mail)
     assert confirm and status
     page.goto(status.group(0))
-    states = page.locator("td.state")
+    states = page.locator(".letter-to .state")
     assert [states.nth(i).get_attribute("data-state") for i in range(2)] == ["unconfirmed"] * 2
     page.goto(confirm.group(0))
     assert accessibility_problems(page) == []
