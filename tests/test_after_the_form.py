@@ -107,14 +107,18 @@ def test_the_from_line_speaks_the_letters_language(app: Any, client: Any, sink: 
     assert client.post("/api/letters", json=data,
                        headers={"Accept-Language": "ru"}).status_code == 202
     work(app)
-    [confirmation] = [m.message().get_content() for m in sink.received]
+    [confirmation_mail] = [m.message() for m in sink.received]
+    confirmation = confirmation_mail.get_content()
     link = re.search(r"https?://[^/\s]+(/confirm/\S+)", confirmation)
     assert link and client.post(link.group(1)).status_code == 200
     work(app)
     letters = [m.message() for m in sink.received if m.message()["Auto-Submitted"] == "no"]
     assert letters
-    for letter in letters:
-        assert " через " in str(letter["From"]) and " via " not in str(letter["From"])
+    for letter in letters:  # the campaign's name is its Russian page's title
+        assert "через Свободу Азату Мифтахову" in str(letter["From"]), letter["From"]
+    # The confirmation too, in the language of the supporter's pages.
+    assert "Свободу Азату Мифтахову" in str(confirmation_mail["From"])
+    assert "Свободу Азату Мифтахову" in str(confirmation_mail["Subject"])
 
 
 def test_a_resend_token_cannot_be_forged_and_a_bots_sends_nothing(

@@ -27,7 +27,15 @@ from advocacy.letters.render import (
     letter_context,
     render_letter,
 )
-from advocacy.models import Campaign, Letter, LetterTemplate, Official, Submission, Supporter
+from advocacy.models import (
+    Campaign,
+    CampaignPage,
+    Letter,
+    LetterTemplate,
+    Official,
+    Submission,
+    Supporter,
+)
 from advocacy.officials.files import office_name
 
 
@@ -86,6 +94,8 @@ class LetterRow:
     text: str
     default_salutation: str
     subject_variants: list[str]
+    # The campaign's name in the letter's language (its page's title), for the From line.
+    campaign_title: str | None = None
 
     @property
     def office_in_language(self) -> str:
@@ -114,7 +124,20 @@ _ROW_COLUMNS = (
     _stored(Submission.personal_note), Submission.sign_initials, _stored(Supporter.email),
     LetterTemplate.language, LetterTemplate.subject, LetterTemplate.text,
     LetterTemplate.default_salutation, LetterTemplate.subject_variants,
+    select(CampaignPage.title)
+    .where(CampaignPage.campaign_id == Letter.campaign_id,
+           CampaignPage.language == LetterTemplate.language)
+    .order_by(CampaignPage.version.desc()).limit(1)
+    .scalar_subquery().label("campaign_title"),
 )
+
+
+def page_title(campaign_id: int, language: str) -> str | None:
+    """The campaign's name in a language: the title of its page in it, if there is one."""
+    return db.session.scalar(
+        select(CampaignPage.title)
+        .where(CampaignPage.campaign_id == campaign_id, CampaignPage.language == language)
+        .order_by(CampaignPage.version.desc()).limit(1))
 
 
 # Where the sealed columns are in a row.
@@ -202,7 +225,8 @@ def composed(letter: LetterRow, rendered: RenderedLetter | None = None,
     text = rendered or render(letter, unknown_country)
     return Composed(
         to=(display_name(letter.office_in_language, 78), letter.official_email or ""),
-        sender=(via(supporter, display_name(letter.campaign_name), letter.language), sender),
+        sender=(via(supporter, display_name(letter.campaign_title or letter.campaign_name),
+                    letter.language), sender),
         reply_to=(supporter, reply),
         subject=text.subject,
         subjects=_subjects(letter, text.subject, unknown_country),
@@ -241,7 +265,8 @@ def draft_row(campaign: Campaign, official: Official, language: str, *, subject:
         name=name, city=city, country=country, personal_note=personal_note,
         sign_initials=False, supporter_email=email, language=language, subject=subject,
         text=text, default_salutation=default_salutation,
-        subject_variants=list(subject_variants))
+        subject_variants=list(subject_variants),
+        campaign_title=page_title(campaign.id, language))
 
 
 def context_of(letter: LetterRow, unknown_country: str = "") -> dict[str, Any]:
