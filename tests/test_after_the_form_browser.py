@@ -17,7 +17,7 @@ from werkzeug.serving import make_server
 
 from advocacy.delivery.sink import Sink, free_port
 
-from helpers import ONE_DATABASE, needs_chromium, shots_for, work
+from helpers import ONE_DATABASE, fill_and_send, needs_chromium, shots_for, work
 
 pytestmark = [needs_chromium, ONE_DATABASE]
 
@@ -69,13 +69,8 @@ def test_check_inbox_resend_thanks_and_status(
     page = context.new_page()
     page.goto(f"{live}/")
     page.select_option("#body", "un")
-    page.fill("#name", "Sofia Ruiz")
-    page.fill("#city", "Valencia")
-    page.select_option("#supporter_country", "ES")
-    page.check("#consent")
     # A typo first: the reason is said in the page's language, not email-validator's English.
-    page.fill("#email", "sofia@example@org")
-    page.click("button[value=send]")
+    fill_and_send(page, "Sofia Ruiz", "sofia@example@org", "Valencia", "ES")
     reason = page.inner_text("#email-error")
     assert text["bad_email"] in reason and "@-sign" not in reason, reason
     page.fill("#email", "sofia@example.org")
@@ -224,12 +219,7 @@ def test_the_widget_sizes_itself_in_another_sites_page(
     page.wait_for_function(
         f"document.getElementById('{frame_id}').getBoundingClientRect().height > {before}")
     assert fits()
-    frame.locator("#name").fill("Claire Martin")
-    frame.locator("#email").fill("claire@example.org")
-    frame.locator("#city").fill("Lyon")
-    frame.locator("#supporter_country").select_option("FR")
-    frame.locator("#consent").check()
-    frame.locator("button[value=send]").click()
+    fill_and_send(frame, "Claire Martin", "claire@example.org", "Lyon", "FR")
     expect(frame.locator("h1")).to_contain_text("Consultez votre boîte")
     # ... and shrinks to the short "check your inbox" page.
     page.wait_for_function(
