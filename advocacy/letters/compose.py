@@ -10,6 +10,7 @@ every one the letter may take, and the letter, once written, takes the one its i
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -132,12 +133,26 @@ _ROW_COLUMNS = (
 )
 
 
+# Previews read the title at each keystroke, within a budget of four statements: a process
+# keeps each one a minute (an organizer's new title reaches previews within that minute;
+# letters read it fresh, in `load`'s own query).
+_TITLE_TTL = 60.0
+_titles: dict[tuple[str, int, str], tuple[float, str | None]] = {}
+
+
 def page_title(campaign_id: int, language: str) -> str | None:
     """The campaign's name in a language: the title of its page in it, if there is one."""
-    return db.session.scalar(
+    key = (str(db.engine.url), campaign_id, language)
+    now = time.monotonic()
+    kept = _titles.get(key)
+    if kept and kept[0] > now:
+        return kept[1]
+    title = db.session.scalar(
         select(CampaignPage.title)
         .where(CampaignPage.campaign_id == campaign_id, CampaignPage.language == language)
         .order_by(CampaignPage.version.desc()).limit(1))
+    _titles[key] = (now + _TITLE_TTL, title)
+    return title
 
 
 # Where the sealed columns are in a row.
