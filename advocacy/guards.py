@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, Response, abort, current_app, render_template, request
+from flask import Flask, Response, abort, current_app, g, render_template, request
 from flask.json.provider import DefaultJSONProvider
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
@@ -20,6 +20,22 @@ def checks_nul_itself(view: View) -> View:
     control character does, and the form drops it from the values it looks up (letter_form)."""
     view.checks_nul_itself = True  # type: ignore[attr-defined]
     return view
+
+
+def mark_accepted() -> None:
+    """Record that this request's submission was taken: the per-IP limit counts it."""
+    g.submission_accepted = True
+
+
+def accepted_only(response: Response) -> bool:
+    """Whether the per-IP limit on submissions counts this request (its `deduct_when`).
+
+    Only submissions taken count: a 202 of the JSON API, or a form that reached "check your
+    inbox". Refused ones (a typo in an address, a missing consent) do not, so a classroom or
+    an office behind one address is not locked out by its own mistakes. Each request is still
+    checked against the limit before it runs, so a flood of accepted submissions is stopped.
+    """
+    return response.status_code == 202 or bool(g.get("submission_accepted"))
 
 
 def _holds_nul(values: MultiDict[str, str]) -> bool:
@@ -55,6 +71,9 @@ def _kind_pages() -> dict[int, tuple[str, str]]:
         404: (_("Page not found"),
               _("There is nothing at this address. A campaign's page may have moved: the"
                 " home page lists the campaigns taking letters.")),
+        500: (_("Something went wrong on our side"),
+              _("The page could not be shown. Please try again in a few minutes; if you were"
+                " sending letters, nothing is sent until you confirm them by email.")),
         413: (_("Too much at once"),
               _("What was sent is larger than this site takes. Please go back and shorten"
                 " it: your own paragraph may have up to 2,000 characters.")),
@@ -62,18 +81,23 @@ def _kind_pages() -> dict[int, tuple[str, str]]:
 
 
 def http_error(exc: HTTPException) -> Any:
-    """The JSON API answers errors in JSON, like its successes; pages get a page."""
+    """The JSON API answers errors in JSON, like its successes; pages get a page in the
+    site's frame and the visitor's language (an unexpected exception comes here as a 500)."""
     if request.path.startswith("/api/"):
         return {"errors": {"_": exc.description}}, exc.code
-    if exc.code in (404, 413, 429):
+    if exc.response is not None:  # a page of its own (a limit's on_breach built one)
+        return exc.response
+    # Only these read the page's language: a 400 for a query string that is not UTF-8 cannot.
+    if exc.code in (404, 413, 429, 500):
         title, text = _kind_pages()[exc.code]
-        return render_template("public/message.html", title=title, text=text), exc.code
+        return render_template("public/message.html", title=title, text=text,
+                               home=True), exc.code
     return exc
 
 
 # Pages that show a supporter's letters or data, or the organizers' (admin): by path, so that
 # their error pages (a bad token, a 405) are covered as well as the pages themselves.
-PRIVATE_PATHS = ("/status/", "/confirm/", "/my-data", "/admin")
+PRIVATE_PATHS = ("/status/", "/confirm/", "/resend/", "/my-data", "/admin")
 
 
 def keep_private_pages_private(response: Response) -> Response:

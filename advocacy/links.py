@@ -78,3 +78,22 @@ def submission_for_token(token: str) -> Submission:
 def status_link(submission_id: int) -> str:
     """The supporter's private page for these letters; it lives as long as their data."""
     return _link("status", STATUS_SALT, submission_id)
+
+
+RESEND_SALT = "advocacy-resend"
+RESEND_MAX_AGE = 24 * 3600
+
+
+def resend_token(submission_id: int, shown_address: str) -> str:
+    """The token of "send the email again" on a "check your inbox" page: the submission and
+    the address as that page shows it (masked), signed; 0 stands for no submission (a bot's)."""
+    return str(_serializer(RESEND_SALT).dumps([submission_id, shown_address]))
+
+
+def resend_request(token: str) -> tuple[int, str] | None:
+    """What a resend token stands for, or None when it is not one of ours or is too old."""
+    try:
+        submission_id, shown = _serializer(RESEND_SALT).loads(token, max_age=RESEND_MAX_AGE)
+        return int(submission_id), str(shown)
+    except (BadSignature, ValueError, TypeError):
+        return None

@@ -427,6 +427,16 @@ def signed(raw: bytes, domain: str = "ohchr.org", key: bytes = OFFICE_KEY,
 SHOTS = ROOT / "test-output" / "screenshots"
 
 
+def fill_and_send(where: Any, name: str, email: str, city: str, country: str) -> None:
+    """Fill in the letter form (a page, or a frame's locator) and press Send."""
+    where.locator("#name").fill(name)
+    where.locator("#email").fill(email)
+    where.locator("#city").fill(city)
+    where.locator("#supporter_country").select_option(country)
+    where.locator("#consent").check()
+    where.locator("button[value=send]").click()
+
+
 VIEWPORTS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1280, "height": 900}}
 # Contrast of every visible text against its background, as WCAG computes it (AA: 4.5).
 CONTRAST = """() => {

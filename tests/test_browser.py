@@ -17,6 +17,7 @@ from helpers import (
     ONE_DATABASE,
     VIEWPORTS,
     accessibility_problems,
+    fill_and_send,
     needs_chromium,
     shots_for,
     stored,
@@ -82,7 +83,7 @@ def test_the_whole_journey(
     status = re.search(r"http://127\.0\.0\.1:\d+/status/\S+", mail)
     assert confirm and status
     page.goto(status.group(0))
-    states = page.locator("td.state")
+    states = page.locator(".letter-to .state")
     assert [states.nth(i).get_attribute("data-state") for i in range(2)] == ["unconfirmed"] * 2
     page.goto(confirm.group(0))
     assert accessibility_problems(page) == []
@@ -341,12 +342,7 @@ def test_the_widget_works_inside_another_sites_frame_and_the_page_does_not(
     page = browser.new_page(viewport=VIEWPORTS["desktop"], locale="fr")
     page.goto(partner_site)
     widget = page.frame_locator("#w")
-    widget.locator("#name").fill("Claire Martin")
-    widget.locator("#email").fill("claire@example.org")
-    widget.locator("#city").fill("Lyon")
-    widget.locator("#supporter_country").select_option("FR")
-    widget.locator("#consent").check()
-    widget.locator("button[value=send]").click()
+    fill_and_send(widget, "Claire Martin", "claire@example.org", "Lyon", "FR")
     expect(widget.locator("h1")).to_contain_text("Consultez votre boîte")
     page.screenshot(path=str(shots / "partner.png"), full_page=True)
     assert db.session.scalar(db.select(Submission.ref)) == "amnesty-lyon"

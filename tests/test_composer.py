@@ -108,10 +108,10 @@ def test_the_preview_is_the_delivered_letter_for_every_office_and_language(
         letter = shown["letter"]
         # The office's name arrives whole, as the preview shows it (issue 17: it was cut at
         # 78 characters and stripped of commas and parentheses).
-        assert mailbox_as_read(raw, "To") == letter.to
-        assert f"{letter.to[0]} <{letter.to[1]}>" == shown["to"]
-        assert _pair(msg, "From") == letter.sender and msg["From"] == shown["from"]
-        assert _pair(msg, "Reply-To") == letter.reply_to and msg["Reply-To"] == shown["reply_to"]
+        for header, pair, line in (("To", letter.to, "to"), ("From", letter.sender, "from"),
+                                   ("Reply-To", letter.reply_to, "reply_to")):
+            assert mailbox_as_read(raw, header) == pair, header
+            assert f"{pair[0]} <{pair[1]}>" == shown[line], header
         assert msg.get_content().replace("\r\n", "\n") == letter.body
         assert msg["Subject"] in shown["subjects"] and shown["subject"] == shown["subjects"][0]
         # The letter, once it has an id, is composed with the subject it was sent with.

@@ -218,8 +218,10 @@ def test_the_widget_takes_letters_without_a_session_and_credits_the_partner(
 def test_the_embed_page_gives_the_snippet_with_this_sites_address(client: Any) -> None:
     page = client.get("/embed").data.decode()
     # The snippet names the campaign: it stays the same if another one goes on the home page.
-    assert ('&lt;iframe src="http://campaign.test/c/free-azat-miftakhov/widget'
+    assert ('&lt;iframe id=&#34;advocacy-free-azat-miftakhov-your-organisation&#34;'
+            ' src=&#34;http://campaign.test/c/free-azat-miftakhov/widget'
             '?ref=your-organisation') in page
+    assert "e.origin===&#34;http://campaign.test&#34;" in page
     assert '"campaign": "free-azat-miftakhov"' in page
     assert "POST http://campaign.test/api/letters" in page
 

@@ -99,8 +99,12 @@ def test_editors_add_and_edit_partners_each_with_its_snippet(
     row = db.session.scalars(select(Partner)).one()
     page = editor.get(added.headers["Location"]).data.decode()
     # The snippet is shown as text to copy, escaped once, with the partner's ref in it.
-    assert ("&lt;iframe src=&#34;http://campaign.test/c/free-azat-miftakhov/widget"
+    assert ("&lt;iframe id=&#34;advocacy-free-azat-miftakhov-solidarite-freeazat&#34;"
+            " src=&#34;http://campaign.test/c/free-azat-miftakhov/widget"
             "?ref=solidarite-freeazat&amp;amp;lang=en&#34;") in page
+    # with the script that sizes the frame, taking heights from this site's origin only
+    assert "e.origin===&#34;http://campaign.test&#34;" in page
+    assert "<script>addEventListener" not in page
     assert "/c/free-azat-miftakhov/badge.svg?lang=en" in page
     assert "<iframe" not in page
 

@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 
 from advocacy.campaigns.settings import find_campaign
 from advocacy.extensions import request_limiter, submit_rate
+from advocacy.guards import accepted_only
 from advocacy.intake.submit import SubmissionError, SubmitResult, submit
 from advocacy.intake.validation import caught_in_honeypot, check_submission
 from advocacy.officials import groups
@@ -26,7 +27,7 @@ Reply = tuple[dict[str, Any], int]
 
 
 @bp.post("/letters")
-@request_limiter.shared_limit(submit_rate, scope="submissions")
+@request_limiter.shared_limit(submit_rate, scope="submissions", deduct_when=accepted_only)
 def post_letters() -> Reply:
     data = request.get_json(silent=True)
     if data is None:

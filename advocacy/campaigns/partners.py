@@ -112,16 +112,45 @@ def _base() -> str:
 def widget_url(campaign: Campaign, partner: Partner, language: str = "en") -> str:
     """The campaign's form for a partner's frame, at the campaign's own address, counted
     for the partner."""
-    query = urlencode({"ref": partner.ref, "lang": language})
+    return _widget_url(campaign, partner.ref, language)
+
+
+def _widget_url(campaign: Campaign, ref: str, language: str) -> str:
+    query = urlencode({"ref": ref, "lang": language})
     return f"{_base()}/c/{quote(campaign.slug)}/widget?{query}"
 
 
-def embed_snippet(campaign: Campaign, partner: Partner, language: str = "en") -> Markup:
-    """The iframe a partner pastes on its page; escaped here, shown as text by the caller."""
+# The frame's height before its page says how tall it is (static/widget.js), and for good
+# when a partner's site drops the script: the form's first fields and the letter's start.
+FRAME_HEIGHT = "min(90vh, 56rem)"
+
+# Sets the frame's height to what the widget reports. It takes a message only from our
+# origin and from this very frame (a page may hold several), and only a sane height.
+_RESIZE = Markup('addEventListener("message",function(e){{var f=document.getElementById("{id}");'
+           'if(f&&e.origin==="{origin}"&&e.source===f.contentWindow&&e.data'
+           '&&e.data.advocacyHeight>0&&e.data.advocacyHeight<30000)'
+           '{{f.style.height=Math.ceil(e.data.advocacyHeight)+"px"}}}});')
+
+
+def frame_snippet(campaign: Campaign, ref: str, language: str = "en") -> Markup:
+    """The iframe to paste, with the few lines of script that size it to its content; the
+    script is inline so that a partner pastes one thing and loads nothing from us but the
+    frame. Escaped here, shown as text by the caller."""
+    parts = urlsplit(_base())
+    frame_id = f"advocacy-{campaign.slug}-{ref}"[:120]
+    # Markup.format escapes the values (a slug, a ref and our origin hold nothing it changes).
+    script = _RESIZE.format(id=frame_id, origin=f"{parts.scheme}://{parts.netloc}")
     return Markup(
-        '<iframe src="{src}" title="{title}" loading="lazy"'
-        ' style="width:100%;max-width:42rem;height:1600px;border:0"></iframe>'
-    ).format(src=widget_url(campaign, partner, language), title=campaign.name)
+        '<iframe id="{id}" src="{src}" title="{title}"'
+        ' style="width:100%;max-width:42rem;height:{height};border:0"></iframe>\n'
+        '<script>{script}</script>'
+    ).format(id=frame_id, src=_widget_url(campaign, ref, language), title=campaign.name,
+             height=FRAME_HEIGHT, script=script)
+
+
+def embed_snippet(campaign: Campaign, partner: Partner, language: str = "en") -> Markup:
+    """The iframe a partner pastes on its page, with its resizing script."""
+    return frame_snippet(campaign, partner.ref, language)
 
 
 def badge_snippet(campaign: Campaign, partner: Partner, language: str = "en") -> Markup:

@@ -19,7 +19,7 @@ from advocacy.delivery import mail
 from advocacy.delivery.limits import MailCap
 from advocacy.extensions import db
 from advocacy.letters.addresses import bounce_address, sender_address
-from advocacy.letters.compose import official_label, rendered
+from advocacy.letters.compose import official_label, page_title, rendered
 from advocacy.letters.emails import (
     already_written_message,
     confirmation_message,
@@ -172,7 +172,7 @@ def send_confirmation(submission_id: int, reminder: bool = False) -> bool:
         msg = confirmation_message(
             to_email=to_email,
             to_name=submission.name,
-            campaign_name=submission.campaign.name,
+            campaign_name=page_title(submission.campaign_id, locale) or submission.campaign.name,
             sender=sender_address(submission.campaign.sender),
             link=f"{confirmation_link(submission_id)}?lang={locale}",
             officials=[official for _i, _status, official in letters],

@@ -99,13 +99,27 @@ def _record_opt_ins(submission: Submission) -> None:
                       consented_at, submission.privacy_version)
 
 
+def channel_of(official: Official) -> str:
+    """How an office is written to: "email", "form" (its web contact form) or "post".
+
+    An office's own channel, where organizers set one, else what its contact data allows."""
+    own = getattr(official, "channel", None)
+    if isinstance(own, str) and own:
+        return own
+    return "email" if official.email else "form" if official.contact_page else "post"
+
+
 def letter_states(submission: Submission, language: str) -> list[dict[str, Any]]:
-    """Each letter of a submission with its official and state, for pages and the API."""
+    """Each letter of a submission with its official, channel, state and times, for pages
+    and the API."""
     rows = db.session.execute(
-        select(Letter.id, Letter.status, Official)
+        select(Letter, Official)
         .join(Official, Letter.target_id == Official.id)
         .where(Letter.submission_id == submission.id)
         .order_by(Letter.id)
     )
-    return [{"id": i, "official": official_label(t, language), "status": s}
-            for i, s, t in rows]
+    return [{"id": letter.id, "official": official_label(t, language), "status": letter.status,
+             "channel": channel_of(t), "written_at": letter.created_at,
+             "confirmed_at": submission.confirmed_at, "sent_at": letter.sent_at,
+             "not_before": letter.not_before}
+            for letter, t in rows]

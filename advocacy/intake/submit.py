@@ -47,6 +47,7 @@ class SubmitResult:
 
     officials: list[dict[str, Any]]
     contact_only: list[dict[str, Any]] = field(default_factory=list)
+    submission_id: int | None = None  # for "send the email again" only: never shown
 
 
 @dataclass(frozen=True)
@@ -286,4 +287,4 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
     except RedisError:
         log.warning("confirmation of submission %s not queued; reconcile will", submission_id)
     return SubmitResult(officials=[{"official": t.label} for t in by_email],
-                        contact_only=contact_only)
+                        contact_only=contact_only, submission_id=submission_id)

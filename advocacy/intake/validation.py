@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from linkify_it import LinkifyIt
 from linkify_it.tlds import TLDS
 
+from advocacy.intake.email_reasons import email_reason
 from advocacy.letters.render import NOTE_MAX, has_control
 from advocacy.officials.files import COUNTRIES, LANGUAGES
 
@@ -187,7 +188,7 @@ def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]
                 email = normalise_email(raw_email.strip())
             except EmailNotValidError as exc:
                 errors["supporter.email"] = _("This is not a valid email address: %(reason)s",
-                                               reason=str(exc))
+                                               reason=email_reason(str(exc)))
 
     note = data.get("personal_note", "")
     if note is None:

@@ -10,6 +10,7 @@ every one the letter may take, and the letter, once written, takes the one its i
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,13 @@ from sqlalchemy import Label, Text, bindparam, select, type_coerce
 from advocacy.crypto import unseal
 from advocacy.extensions import db
 from advocacy.letters.addresses import bounce_address, reply_address, sender_address
-from advocacy.letters.emails import Outgoing, display_name, letter_message, office_display_name
+from advocacy.letters.emails import (
+    Outgoing,
+    display_name,
+    letter_message,
+    office_display_name,
+    via,
+)
 from advocacy.letters.render import (
     LetterRenderError,
     RenderedLetter,
@@ -27,7 +34,15 @@ from advocacy.letters.render import (
     letter_context,
     render_letter,
 )
-from advocacy.models import Campaign, Letter, LetterTemplate, Official, Submission, Supporter
+from advocacy.models import (
+    Campaign,
+    CampaignPage,
+    Letter,
+    LetterTemplate,
+    Official,
+    Submission,
+    Supporter,
+)
 from advocacy.officials.files import office_name
 
 
@@ -88,6 +103,8 @@ class LetterRow:
     subject_variants: list[str]
     # Near-identical letters to its office before it (Letter.alike; delivery.alike).
     alike: int | None = None
+    # The campaign's name in the letter's language (its page's title), for the From line.
+    campaign_title: str | None = None
 
     @property
     def office_in_language(self) -> str:
@@ -116,7 +133,34 @@ _ROW_COLUMNS = (
     _stored(Submission.personal_note), Submission.sign_initials, _stored(Supporter.email),
     LetterTemplate.language, LetterTemplate.subject, LetterTemplate.text,
     LetterTemplate.default_salutation, LetterTemplate.subject_variants, Letter.alike,
+    select(CampaignPage.title)
+    .where(CampaignPage.campaign_id == Letter.campaign_id,
+           CampaignPage.language == LetterTemplate.language)
+    .order_by(CampaignPage.version.desc()).limit(1)
+    .scalar_subquery().label("campaign_title"),
 )
+
+
+# Previews read the title at each keystroke, within a budget of four statements: a process
+# keeps each one a minute (an organizer's new title reaches previews within that minute;
+# letters read it fresh, in `load`'s own query).
+_TITLE_TTL = 60.0
+_titles: dict[tuple[str, int, str], tuple[float, str | None]] = {}
+
+
+def page_title(campaign_id: int, language: str) -> str | None:
+    """The campaign's name in a language: the title of its page in it, if there is one."""
+    key = (str(db.engine.url), campaign_id, language)
+    now = time.monotonic()
+    kept = _titles.get(key)
+    if kept and kept[0] > now:
+        return kept[1]
+    title = db.session.scalar(
+        select(CampaignPage.title)
+        .where(CampaignPage.campaign_id == campaign_id, CampaignPage.language == language)
+        .order_by(CampaignPage.version.desc()).limit(1))
+    _titles[key] = (now + _TITLE_TTL, title)
+    return title
 
 
 # Where the sealed columns are in a row.
@@ -209,7 +253,8 @@ def composed(letter: LetterRow, rendered: RenderedLetter | None = None,
     text = rendered or render(letter, unknown_country)
     return Composed(
         to=(office_display_name(letter.office_in_language), letter.official_email or ""),
-        sender=(f"{supporter} via {display_name(letter.campaign_name)}", sender),
+        sender=(via(supporter, display_name(letter.campaign_title or letter.campaign_name),
+                    letter.language), sender),
         reply_to=(supporter, reply),
         subject=text.subject,
         subjects=_subjects(letter, text.subject, unknown_country),
@@ -248,7 +293,8 @@ def draft_row(campaign: Campaign, official: Official, language: str, *, subject:
         name=name, city=city, country=country, personal_note=personal_note,
         sign_initials=False, supporter_email=email, language=language, subject=subject,
         text=text, default_salutation=default_salutation,
-        subject_variants=list(subject_variants))
+        subject_variants=list(subject_variants),
+        campaign_title=page_title(campaign.id, language))
 
 
 def context_of(letter: LetterRow, unknown_country: str = "") -> dict[str, Any]:

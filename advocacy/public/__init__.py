@@ -25,11 +25,11 @@ from sqlalchemy import select
 
 from advocacy import clock
 from advocacy.campaigns.pages import Shown, image_path, shown_page, story_html
-from advocacy.campaigns.partners import partner_for_ref
+from advocacy.campaigns.partners import frame_snippet, partner_for_ref
 from advocacy.campaigns.settings import campaign_state, find_campaign, open_campaigns, refusal
 from advocacy.delivery import queue
 from advocacy.extensions import EMBEDDABLE_POLICY, csrf, db, request_limiter, submit_rate, talisman
-from advocacy.guards import checks_nul_itself
+from advocacy.guards import accepted_only, checks_nul_itself, mark_accepted
 from advocacy.intake import own_mail
 from advocacy.intake.confirm import asked_opt_ins, confirm, letter_states
 from advocacy.intake.consent import contact_address, data_page, notice_version, retention_days
@@ -66,7 +66,14 @@ def embeddable(view: View) -> View:
 @bp.app_context_processor
 def state_labels() -> dict[str, Any]:
     return {"state_labels": STATE_LABELS, "contact_address": contact_address,
-            "retention_days": retention_days, "data_page": data_page}
+            "retention_days": retention_days, "data_page": data_page,
+            "channel_labels": channel_labels}
+
+
+def channel_labels() -> dict[str, str]:
+    """How each kind of office is written to, for the pages that list offices."""
+    return {"email": _("by email"), "form": _("through its web contact form"),
+            "post": _("by post")}
 
 
 def page_language() -> str:
@@ -112,7 +119,8 @@ def _placeholders() -> dict[str, str]:
 @bp.route("/c/<slug>", methods=["GET", "POST"])
 @checks_nul_itself
 @csrf.exempt  # type: ignore[untyped-decorator]  # checked below, to keep what was typed
-@request_limiter.shared_limit(submit_rate, scope="submissions", methods=["POST"])
+@request_limiter.shared_limit(submit_rate, scope="submissions", methods=["POST"],
+                              deduct_when=accepted_only)
 def index(slug: str | None) -> Page:
     """The campaign page and its form; works without JavaScript. `/` is the home campaign's
     page, or, when an owner chose none, the list of open campaigns."""
@@ -137,7 +145,10 @@ def badge(slug: str | None) -> Response:
     campaign = _campaign(slug or request.args.get("campaign") or None)
     count = stats_cache().get(f"sent:{campaign.id}", lambda: sent_count(campaign))
     label, shown = _("Letters delivered so far:"), format_decimal(count)
-    split = 20 + int(7 * len(label))  # an estimate of the text's width: no font metrics here
+    # An estimate of the label's width (no font metrics here; Cyrillic letters are wider than
+    # Latin ones), to which the SVG then fits the text itself (textLength): it never runs
+    # into the number, whatever font the viewer has.
+    split = 20 + int(sum(7 if ch.isascii() else 8.2 for ch in label))
     svg = render_template("public/badge.svg", label=label, count=shown, split=split,
                           width=split + 20 + 9 * len(shown), lang=str(get_locale() or "en"))
     return Response(svg, mimetype="image/svg+xml",
@@ -149,7 +160,8 @@ def badge(slug: str | None) -> Response:
 @embeddable
 @checks_nul_itself
 @csrf.exempt  # type: ignore[untyped-decorator]  # see campaign_page
-@request_limiter.shared_limit(submit_rate, scope="submissions", methods=["POST"])
+@request_limiter.shared_limit(submit_rate, scope="submissions", methods=["POST"],
+                              deduct_when=accepted_only)
 def widget(slug: str | None) -> Page:
     """The form for partner sites' iframes (the snippet is on /c/<slug>/embed)."""
     return campaign_page(_campaign(slug), embed=True)
@@ -188,8 +200,9 @@ def campaign_page(campaign: Campaign, embed: bool) -> Page:
             errors, status = {"_": _("The form had expired. Please send it again.")}, 400
         elif caught_in_honeypot(request.form):
             # The honeypot: a field people do not see. Bots get the same answer, nothing more.
-            return render_template("public/sent.html", campaign=campaign, officials=[],
-                                   embed=embed)
+            mark_accepted()
+            return check_inbox.sent_page(campaign, officials=[], embed=embed, submission_id=0,
+                                         address=values.get("email", ""))
         else:
             checked, problems = check_submission(letter_form.payload(
                 values, campaign, by_country=bool(choice.body and choice.body.by_country)))
@@ -201,8 +214,11 @@ def campaign_page(campaign: Campaign, embed: bool) -> Page:
                 except SubmissionError as exc:
                     errors, status = letter_form.field_errors(exc.errors), exc.status
                 else:
-                    return render_template("public/sent.html", campaign=campaign,
-                                           officials=result.officials, embed=embed)
+                    mark_accepted()
+                    return check_inbox.sent_page(
+                        campaign, officials=result.officials, embed=embed,
+                        submission_id=result.submission_id or 0, address=checked.email,
+                        contact_only=result.contact_only)
     shown = shown_page(campaign, language)
     page = render_template(
         "public/index.html", campaign=campaign, values=values, errors=errors, embed=embed,
@@ -308,7 +324,8 @@ def embed_help(slug: str | None) -> str:
     """For partner organisations: the snippet to paste, and the JSON API for their own form."""
     campaign = _campaign(slug)
     base = current_app.config["ADVOCACY_PUBLIC_URL"]
-    return render_template("public/embed.html", campaign=campaign, base=base)
+    return render_template("public/embed.html", campaign=campaign, base=base,
+                           snippet=frame_snippet(campaign, "your-organisation", _language()))
 
 
 @bp.get("/status/<token>")
@@ -319,8 +336,9 @@ def status_page(token: str) -> Page:
     except ConfirmationError as exc:
         return render_template("public/message.html", title=_("Link not valid"),
                                text=str(exc)), 404
-    return render_template("public/status.html", token=token,
-                           letters=letter_states(submission, str(get_locale())),
+    letters = letter_states(submission, str(get_locale()))
+    return render_template("public/status.html", token=token, letters=letters,
+                           texts=dict(rendered({x["id"]: x["official"] for x in letters})),
                            confirmed=submission.confirmed_at is not None,
                            replies=replies_to_submission(submission.id))
 
@@ -355,9 +373,9 @@ def confirm_page(token: str) -> tuple[str, int] | str:
     waiting = {x["id"]: x["official"] for x in letters if x["status"] == "unconfirmed"}
     news, partner = asked_opt_ins(submission)
     return render_template("public/confirm.html", token=token, letters=letters,
-                           texts=rendered(waiting) if waiting else [],
+                           texts=dict(rendered(waiting)) if waiting else {},
                            confirmed=submission.confirmed_at is not None,
-                           asked_news=news, asked_partner=partner)
+                           asked_news=news, asked_partner=partner, **_card(submission.campaign))
 
 
 @bp.post("/confirm/<token>")
@@ -370,12 +388,20 @@ def confirm_post(token: str) -> tuple[str, int] | str:
                                text=str(exc)), 400
     return render_template("public/confirm.html", token=token,
                            letters=letter_states(submission, str(get_locale())),
-                           confirmed=True, share=share_links(submission.campaign))
+                           confirmed=True, share=share_links(submission.campaign),
+                           **_card(submission.campaign))
 
 
-def share_links(campaign: Campaign) -> list[tuple[str, str]]:
-    """Plain links to share the campaign page: no third-party script is ever loaded here.
-    They carry the page's share text in the supporter's language, when organizers wrote one."""
+def _card(campaign: Campaign) -> dict[str, Any]:
+    """What the page's description and Open Graph card need (public/_meta.html)."""
+    return {"campaign": campaign, "shown": shown_page(campaign, _language())}
+
+
+def share_links(campaign: Campaign) -> dict[str, Any]:
+    """How to share the campaign page: its address and text for the Web Share API and "copy
+    the link" (static/share.js), and plain links that work without JavaScript. No third-party
+    script is ever loaded here. The text is the page's share text in the supporter's
+    language, when organizers wrote one."""
     url = current_app.config["ADVOCACY_PUBLIC_URL"] + url_for("public.index", slug=campaign.slug)
     shown = shown_page(campaign, _language())
     campaign_name = shown.page.title if shown.page else campaign.name
@@ -383,14 +409,14 @@ def share_links(campaign: Campaign) -> list[tuple[str, str]]:
     message = own or _("I wrote to the officials for %(campaign)s. Please write too:",
                        campaign=campaign_name)
     both = quote(f"{message} {url}")
-    return [
+    return {"url": url, "title": campaign_name, "text": message, "links": [
         (_("Email"), f"mailto:?subject={quote(campaign_name)}&body={both}"),
         ("WhatsApp", f"https://wa.me/?text={both}"),
         ("Telegram", f"https://t.me/share/url?url={quote(url)}&text={quote(message)}"),
         ("Bluesky", f"https://bsky.app/intent/compose?text={both}"),
         ("Facebook", f"https://www.facebook.com/sharer/sharer.php?u={quote(url)}"),
         ("X", f"https://twitter.com/intent/tweet?text={both}"),
-    ]
+    ]}
 
 
-from advocacy.public import my_data  # noqa: E402, F401  # registers the data pages on bp
+from advocacy.public import check_inbox, my_data  # noqa: E402, F401  # register their pages on bp
