@@ -15,8 +15,11 @@ from helpers import confirmation_link, submission, work
 
 
 def _groups(submission_id: int | None = None) -> list[str]:
-    query = (select(Body.slug).join(Official, Official.body_id == Body.id)
-             .join(Letter, Letter.target_id == Official.id))
+    query = (
+        select(Body.slug)
+        .join(Official, Official.body_id == Body.id)
+        .join(Letter, Letter.target_id == Official.id)
+    )
     if submission_id is not None:
         query = query.where(Letter.submission_id == submission_id)
     return sorted(db.session.scalars(query))
@@ -37,8 +40,11 @@ def test_one_submission_writes_to_several_groups_and_one_confirmation_confirms_a
     confirmations = [m for m in sink.received if "confirm" in m.message()["Subject"].lower()]
     assert len(confirmations) == 1
     mail = confirmations[0].message().get_content()
-    for office in ("Special Rapporteur on torture", "Council of Europe Commissioner",
-                   "Ulkoministeriö"):
+    for office in (
+        "Special Rapporteur on torture",
+        "Council of Europe Commissioner",
+        "Ulkoministeriö",
+    ):
         assert office in mail
     assert client.post(confirmation_link(sink)).status_code == 200
     with app.app_context():
@@ -73,8 +79,12 @@ def test_the_email_of_a_repeat_names_the_earlier_letters_of_every_group(
 
 
 def test_a_list_of_groups_is_checked(client: Any) -> None:
-    for bodies, field in (([], "bodies"), ("un", "bodies"), (["UN!"], "bodies"),
-                          (["coe", "nowhere"], "body")):
+    for bodies, field in (
+        ([], "bodies"),
+        ("un", "bodies"),
+        (["UN!"], "bodies"),
+        (["coe", "nowhere"], "body"),
+    ):
         data = submission(bodies=bodies)
         del data["body"]
         reply = client.post("/api/letters", json=data)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import re
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,11 +18,12 @@ from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
 from advocacy.models import Body, Letter, LetterStatus, Official, Submission
 
-from helpers import ONE_DATABASE, VIEWPORTS, accessibility_problems, needs_chromium, stored, work
+from helpers import ONE_DATABASE, accessibility_problems, needs_chromium, stored, work
+from helpers import SHOTS as SCREENSHOTS
 
 pytestmark = [needs_chromium, ONE_DATABASE]
 
-SHOTS = Path("/tmp/shots/s18-form")
+SHOTS = SCREENSHOTS / "supporter-page"
 SCREENS = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, "height": 900}}
 CHECK_INBOX = {"en": "Check your inbox", "ru": "Проверьте", "fr": "Consultez votre boîte"}
 SEND = {"en": "Send my letters", "ru": "Отправить мои письма", "fr": "Envoyer mes lettres"}
@@ -45,10 +45,14 @@ def pictured(app: Any) -> None:
         for language in ("en", "fr", "de", "ru", "es"):
             page = current_page(campaign, language)
             assert page is not None
-            draft = replace(PageDraft.of(page), image=name, goal="10000",
-                            image_alt="Azat Miftakhov")
-            db.session.add(version_row(campaign, language, draft, page.version + 1,
-                                       "organizer", "tests@example.org"))
+            draft = replace(
+                PageDraft.of(page), image=name, goal="10000", image_alt="Azat Miftakhov"
+            )
+            db.session.add(
+                version_row(
+                    campaign, language, draft, page.version + 1, "organizer", "tests@example.org"
+                )
+            )
         db.session.commit()
 
 
@@ -59,16 +63,21 @@ def _shot(page: Any, name: str) -> None:
 
 
 def _groups_of(submission_id: int) -> list[str]:
-    return sorted(set(db.session.scalars(
-        select(Body.slug).join(Official, Official.body_id == Body.id)
-        .join(Letter, Letter.target_id == Official.id)
-        .where(Letter.submission_id == submission_id))))
+    return sorted(
+        set(
+            db.session.scalars(
+                select(Body.slug)
+                .join(Official, Official.body_id == Body.id)
+                .join(Letter, Letter.target_id == Official.id)
+                .where(Letter.submission_id == submission_id)
+            )
+        )
+    )
 
 
 @pytest.mark.parametrize("device", ["phone", "desktop"])
 @pytest.mark.parametrize("lang", ["en", "ru", "fr"])
-def test_the_form_is_in_the_first_screen(live: str, browser: Any, lang: str,
-                                         device: str) -> None:
+def test_the_form_is_in_the_first_screen(live: str, browser: Any, lang: str, device: str) -> None:
     page = browser.new_page(viewport=SCREENS[device], locale=lang)
     page.goto(f"{live}/?lang={lang}")
     _shot(page, f"landing-{lang}-{device}")
@@ -77,8 +86,10 @@ def test_the_form_is_in_the_first_screen(live: str, browser: Any, lang: str,
     assert box is not None
     assert box["y"] + box["height"] <= SCREENS[device]["height"], box
     # Above it: the image, the title, the summary and the counter with its goal bar.
-    tops = [page.locator(s).bounding_box()["y"]  # type: ignore[index]
-            for s in ("img.campaign-image", "h1", ".lead", "#sent-count", "#goal-bar")]
+    tops = [
+        page.locator(s).bounding_box()["y"]  # type: ignore[index]
+        for s in ("img.campaign-image", "h1", ".lead", "#sent-count", "#goal-bar")
+    ]
     assert tops == sorted(tops) and tops[-1] < SCREENS[device]["height"]
     if device == "phone":  # in one column, the form comes after them, the story after it
         assert tops[-1] < box["y"]
@@ -91,8 +102,7 @@ def test_the_form_is_in_the_first_screen(live: str, browser: Any, lang: str,
     page.close()
 
 
-@pytest.mark.parametrize(("lang", "device"), [("en", "phone"), ("ru", "phone"),
-                                              ("fr", "desktop")])
+@pytest.mark.parametrize(("lang", "device"), [("en", "phone"), ("ru", "phone"), ("fr", "desktop")])
 def test_three_groups_in_one_submission_and_one_confirmation(
     app: Any, live: str, sink: Sink, browser: Any, lang: str, device: str
 ) -> None:
@@ -171,8 +181,9 @@ def test_writing_to_a_group_again_sends_no_second_letter(
 def test_the_government_defaults_from_the_supporters_country_then_the_browser(
     app: Any, live: str, browser: Any, scripts: bool
 ) -> None:
-    context = browser.new_context(java_script_enabled=scripts, viewport=SCREENS["phone"],
-                                  locale="fr-FR")
+    context = browser.new_context(
+        java_script_enabled=scripts, viewport=SCREENS["phone"], locale="fr-FR"
+    )
     page = context.new_page()
     page.goto(f"{live}/")
     assert page.input_value("#country") == "FR"  # from the browser's language
@@ -195,8 +206,9 @@ def test_the_government_defaults_from_the_supporters_country_then_the_browser(
 def test_with_no_country_the_page_asks_for_the_country_not_another_language(
     app: Any, live: str, browser: Any, scripts: bool
 ) -> None:
-    context = browser.new_context(java_script_enabled=scripts, viewport=SCREENS["desktop"],
-                                  locale="en-GB")  # no office in the United Kingdom
+    context = browser.new_context(
+        java_script_enabled=scripts, viewport=SCREENS["desktop"], locale="en-GB"
+    )  # no office in the United Kingdom
     page = context.new_page()
     page.goto(f"{live}/?body=gov")
     assert page.input_value("#country") == ""
@@ -215,13 +227,15 @@ def test_with_no_country_the_page_asks_for_the_country_not_another_language(
 
 
 @pytest.mark.parametrize("scripts", [True, False], ids=["javascript", "no-javascript"])
-@pytest.mark.parametrize(("start", "switch", "button"), [("en", "ru", "Русский"),
-                                                        ("fr", "en", "English")])
+@pytest.mark.parametrize(
+    ("start", "switch", "button"), [("en", "ru", "Русский"), ("fr", "en", "English")]
+)
 def test_switching_the_language_keeps_what_was_typed(
     app: Any, live: str, browser: Any, scripts: bool, start: str, switch: str, button: str
 ) -> None:
-    context = browser.new_context(java_script_enabled=scripts, viewport=SCREENS["phone"],
-                                  locale=start)
+    context = browser.new_context(
+        java_script_enabled=scripts, viewport=SCREENS["phone"], locale=start
+    )
     page = context.new_page()
     page.goto(f"{live}/?lang={start}")
     page.uncheck("#to-eu")
@@ -244,3 +258,28 @@ def test_switching_the_language_keeps_what_was_typed(
     assert stored()[1] == 0  # nothing was sent
     assert page.locator(".error-summary").count() == 0
     context.close()
+
+
+def test_a_group_the_campaign_does_not_offer_is_refused_by_the_groups(
+    live: str, browser: Any
+) -> None:
+    page = browser.new_page(viewport=SCREENS["desktop"], locale="en")
+    page.goto(f"{live}/")
+    page.locator("#to-un").evaluate("el => { el.value = 'nato'; }")  # as a script would
+    page.fill("#name", "Ada Lovelace")
+    page.fill("#email", "ada.nato@example.org")
+    page.fill("#city", "London")
+    page.select_option("#supporter_country", "GB")
+    page.check("#consent")
+    page.click("button[value=send]")
+    assert "Choose one of: un, eu, coe, gov" in page.inner_text("#bodies-error")
+    assert page.get_attribute("#bodies", "aria-describedby") == "bodies-error"
+    page.click("#error-summary a[href='#bodies']")
+    assert stored()[1] == 0
+    # None ticked: the page asks for one, and sends nothing.
+    for box in page.locator("input[name=bodies]").all():
+        box.uncheck()
+    page.click("button[value=send]")
+    assert "at least one" in page.inner_text("#bodies-error")
+    assert stored()[1] == 0
+    page.close()
