@@ -4,21 +4,24 @@ switch that keeps what was typed. In headless Chromium, in English, Russian and 
 
 from __future__ import annotations
 
-import io
 import re
-from dataclasses import replace
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from advocacy.campaigns.pages import PageDraft, current_page, store_image, version_row
-from advocacy.campaigns.settings import find_campaign
 from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
 from advocacy.models import Body, Letter, LetterStatus, Official, Submission
 
-from helpers import ONE_DATABASE, accessibility_problems, needs_chromium, stored, work
+from helpers import (
+    ONE_DATABASE,
+    accessibility_problems,
+    needs_chromium,
+    picture_the_campaign,
+    stored,
+    work,
+)
 from helpers import SHOTS as SCREENSHOTS
 
 pytestmark = [needs_chromium, ONE_DATABASE]
@@ -31,29 +34,7 @@ SEND = {"en": "Send my letters", "ru": "Отправить мои письма",
 
 @pytest.fixture(autouse=True)
 def pictured(app: Any) -> None:
-    """The campaign's page as organizers finish it: an image and a goal, in every language."""
-    from PIL import Image, ImageDraw
-
-    picture = Image.new("RGB", (1200, 630), (32, 60, 90))
-    ImageDraw.Draw(picture).ellipse((450, 120, 750, 520), fill=(200, 170, 140))
-    data = io.BytesIO()
-    picture.save(data, "JPEG", quality=80)
-    with app.app_context():
-        campaign = find_campaign(None)
-        assert campaign is not None
-        name = store_image(data.getvalue())
-        for language in ("en", "fr", "de", "ru", "es"):
-            page = current_page(campaign, language)
-            assert page is not None
-            draft = replace(
-                PageDraft.of(page), image=name, goal="10000", image_alt="Azat Miftakhov"
-            )
-            db.session.add(
-                version_row(
-                    campaign, language, draft, page.version + 1, "organizer", "tests@example.org"
-                )
-            )
-        db.session.commit()
+    picture_the_campaign(app)
 
 
 def _shot(page: Any, name: str) -> None:
