@@ -50,9 +50,18 @@ def lighthouse_scores(url: str, out: Path) -> dict[str, int]:
     )
     report = json.loads(out.read_text())
     audits = report["audits"]
-    print({k: audits[k]["displayValue"] for k in (
-        "first-contentful-paint", "largest-contentful-paint", "total-blocking-time",
-        "cumulative-layout-shift", "speed-index")})
+    print(
+        {
+            k: audits[k]["displayValue"]
+            for k in (
+                "first-contentful-paint",
+                "largest-contentful-paint",
+                "total-blocking-time",
+                "cumulative-layout-shift",
+                "speed-index",
+            )
+        }
+    )
     return {name: round(100 * (c["score"] or 0)) for name, c in report["categories"].items()}
 
 

@@ -43,6 +43,19 @@ def _shot(page: Any, name: str) -> None:
     page.screenshot(path=str(SHOTS / f"{name}-full.png"), full_page=True)
 
 
+def sign(page: Any, name: str, email: str, city: str, country: str) -> None:
+    """Fill in who signs."""
+    page.fill("#name", name)
+    page.fill("#email", email)
+    page.fill("#city", city)
+    page.select_option("#supporter_country", country)
+
+
+def send(page: Any) -> None:
+    page.check("#consent")
+    page.click("button[value=send]")
+
+
 def _groups_of(submission_id: int) -> list[str]:
     return sorted(
         set(
@@ -94,10 +107,9 @@ def test_three_groups_in_one_submission_and_one_confirmation(
     for slug in ("eu", "coe", "un", "gov"):
         assert page.is_checked(f"#to-{slug}")
     page.uncheck("#to-eu")
-    page.fill("#name", "Aino Virtanen")
-    page.fill("#email", "aino.three@example.org")
-    page.fill("#city", "Tampere")
-    page.select_option("#supporter_country", "FI")  # Finland's government takes email
+    sign(
+        page, "Aino Virtanen", "aino.three@example.org", "Tampere", "FI"
+    )  # Finland's government takes email
     page.fill("#personal_note", "I teach mathematics.")
     page.check("#consent")
     page.click(f"button[value=send]:has-text('{SEND[lang]}')")
@@ -145,12 +157,8 @@ def test_writing_to_a_group_again_sends_no_second_letter(
         page.goto(f"{live}/?lang=en")
         for slug in ("eu", "coe", "un", "gov"):
             page.set_checked(f"#to-{slug}", slug in groups)
-        page.fill("#name", "Jonas Weber")
-        page.fill("#email", "jonas.again@example.org")
-        page.fill("#city", "Leipzig")
-        page.select_option("#supporter_country", "DE")
-        page.check("#consent")
-        page.click("button[value=send]")
+        sign(page, "Jonas Weber", "jonas.again@example.org", "Leipzig", "DE")
+        send(page)
         assert "Check your inbox" in page.inner_text("h1")
     with app.app_context():
         first, second = db.session.scalars(select(Submission).order_by(Submission.id)).all()
@@ -170,12 +178,8 @@ def test_the_government_defaults_from_the_supporters_country_then_the_browser(
     assert page.input_value("#country") == "FR"  # from the browser's language
     for slug in ("eu", "coe", "un"):
         page.uncheck(f"#to-{slug}")
-    page.fill("#name", "Ana Lima")
-    page.fill("#email", "ana.gov@example.org")
-    page.fill("#city", "Helsinki")
-    page.select_option("#supporter_country", "FI")  # the supporter's country wins
-    page.check("#consent")
-    page.click("button[value=send]")
+    sign(page, "Ana Lima", "ana.gov@example.org", "Helsinki", "FI")  # their country wins
+    send(page)
     assert "Consultez" in page.inner_text("h1"), page.inner_text("#error-summary")
     with app.app_context():
         [submission] = db.session.scalars(select(Submission)).all()
@@ -196,10 +200,7 @@ def test_with_no_country_the_page_asks_for_the_country_not_another_language(
     text = page.text_content("#officials") or ""
     assert "Choose the country of the government" in text
     assert "another language" not in text
-    page.fill("#name", "Ana Lima")
-    page.fill("#email", "ana.none@example.org")
-    page.fill("#city", "Lima")
-    page.select_option("#supporter_country", "PE")
+    sign(page, "Ana Lima", "ana.none@example.org", "Lima", "PE")
     page.check("#consent")
     page.click("button[value=send]")
     assert "Country of the offices is required." in page.inner_text("#country-error")
@@ -220,10 +221,7 @@ def test_switching_the_language_keeps_what_was_typed(
     page = context.new_page()
     page.goto(f"{live}/?lang={start}")
     page.uncheck("#to-eu")
-    page.fill("#name", "Mira Okafor")
-    page.fill("#email", "mira@example.org")
-    page.fill("#city", "Lagos")
-    page.select_option("#supporter_country", "NG")
+    sign(page, "Mira Okafor", "mira@example.org", "Lagos", "NG")
     page.fill("#personal_note", "My own words, kept.")
     page.check("#sign_initials")
     page.click(f"nav.languages button:has-text('{button}')")
@@ -247,10 +245,7 @@ def test_a_group_the_campaign_does_not_offer_is_refused_by_the_groups(
     page = browser.new_page(viewport=SCREENS["desktop"], locale="en")
     page.goto(f"{live}/")
     page.locator("#to-un").evaluate("el => { el.value = 'nato'; }")  # as a script would
-    page.fill("#name", "Ada Lovelace")
-    page.fill("#email", "ada.nato@example.org")
-    page.fill("#city", "London")
-    page.select_option("#supporter_country", "GB")
+    sign(page, "Ada Lovelace", "ada.nato@example.org", "London", "GB")
     page.check("#consent")
     page.click("button[value=send]")
     assert "Choose one of: un, eu, coe, gov" in page.inner_text("#bodies-error")
