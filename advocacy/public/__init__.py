@@ -178,8 +178,10 @@ def campaign_page(campaign: Campaign, embed: bool) -> Page:
         ticked, switched_from = None, None
     choice = letter_form.chosen(campaign, values)
     options = letter_form.choices(choice.offered, language)
-    if ticked is None:  # a new page: every group ticked, or only the one its link names
-        ticked = [values["body"]] if values["body"] else [b.slug for b in choice.offered]
+    if ticked is None:  # a new page: the one group its link names, or every group but
+        # those with a risk notice (writing to them is a choice to make knowingly)
+        ticked = [values["body"]] if values["body"] else [
+            b.slug for b in choice.offered if not b.risk_notices]
         if not values["country"]:
             values["country"] = values["country_auto"] = letter_form.browser_country(
                 list(request.accept_languages.values()),
