@@ -177,7 +177,7 @@ def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]
     bodies = _groups(data.get("bodies"), body, errors)
     if bodies:
         body = bodies[0]
-    elif not valid_group(body):
+    elif "bodies" not in data and not valid_group(body):
         errors["body"] = _("Choose one of the groups of offices this campaign offers.")
 
     target_country = ""
