@@ -265,7 +265,8 @@ class Supporter(Base):
 
 
 class Submission(Base):
-    """What one supporter filled in once: their details and note, for one body's letters."""
+    """What one supporter filled in once: their details and note, for the letters to the
+    groups they ticked (one confirmation confirms them all)."""
 
     __tablename__ = "submission"
     # The rollup of submissions reads those made or confirmed since its watermark.
@@ -277,7 +278,10 @@ class Submission(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"), index=True)
     supporter_id: Mapped[int] = mapped_column(ForeignKey("supporter.id"), index=True)
-    body_id: Mapped[int] = mapped_column(ForeignKey("body.id"))
+    body_id: Mapped[int] = mapped_column(ForeignKey("body.id"))  # the first group ticked
+    # Every group ticked, as slugs, in order (None: body_id's alone, as before 0018); the
+    # country of the offices is that of the group chosen by country among them.
+    bodies: Mapped[list[str] | None] = mapped_column(JSON)
     target_country: Mapped[str] = mapped_column(String(2), default="")
     # Encrypted (crypto.Sealed), and "" once scrubbed.
     name: Mapped[str] = mapped_column(Sealed)

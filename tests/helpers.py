@@ -6,6 +6,7 @@ module is imported by test modules (none imports another test module).
 from __future__ import annotations
 
 import base64
+import io
 import os
 import re
 import shutil
@@ -13,6 +14,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.header import decode_header, make_header
@@ -499,3 +501,28 @@ def mailbox_as_read(raw: bytes, header: str) -> tuple[str, str]:
     if name.startswith('"'):
         return unquote(name), address.rstrip(">").strip()
     return str(make_header(decode_header(name))), address.rstrip(">").strip()
+# --- the campaign page as organizers finish it (issue 18) ---------------------------------
+
+def picture_the_campaign(app: Any) -> None:
+    """The campaign's page as organizers finish it: an image and a goal, in every language."""
+    from PIL import Image, ImageDraw
+
+    from advocacy.campaigns.pages import PageDraft, current_page, store_image, version_row
+    from advocacy.campaigns.settings import find_campaign
+
+    picture = Image.new("RGB", (1200, 630), (32, 60, 90))
+    ImageDraw.Draw(picture).ellipse((450, 120, 750, 520), fill=(200, 170, 140))
+    data = io.BytesIO()
+    picture.save(data, "JPEG", quality=80)
+    with app.app_context():
+        campaign = find_campaign(None)
+        assert campaign is not None
+        name = store_image(data.getvalue())
+        for language in ("en", "fr", "de", "ru", "es"):
+            page = current_page(campaign, language)
+            assert page is not None
+            draft = replace(PageDraft.of(page), image=name, goal="10000",
+                            image_alt="Azat Miftakhov")
+            db.session.add(version_row(campaign, language, draft, page.version + 1,
+                                       "organizer", "tests@example.org"))
+        db.session.commit()

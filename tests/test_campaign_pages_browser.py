@@ -40,8 +40,9 @@ def photo() -> bytes:
 
 
 def write_letter(page: Any, name: str, email: str) -> None:
-    """A supporter fills the form (the UN, in English) and sends it."""
-    page.select_option("#body", "un")
+    """A supporter fills the form (the UN alone, in English) and sends it."""
+    for box in page.locator("input[name=bodies]").all():
+        box.set_checked(box.get_attribute("value") == "un")
     page.fill("#name", name)
     page.fill("#city", "Lyon")
     page.select_option("#supporter_country", "FR")

@@ -107,20 +107,26 @@ def test_a_group_defined_in_the_admin_reaches_supporters_first_with_its_notice(
     # Supporters: the group comes first, and its notice shows while it is chosen.
     page = browser.new_page(viewport=SIZES["desktop"], locale="en")
     page.goto(f"{live}/")
+    # A group with a risk notice is never ticked for the supporter; the others are.
+    assert not page.is_checked("#to-ru-auth") and page.is_checked("#to-un")
+    page.click("#whole-letter summary")
     values = page.locator("#body option").evaluate_all("os => os.map(o => o.value)")
     assert values == ["ru-auth", "un", "eu", "coe", "gov"]
     expect(page.locator("#body option").first).to_have_text("Russian authorities")
     expect(page.locator("#group-risk")).to_contain_text(RISK_EN)
-    expect(page.locator("#country-field")).to_be_hidden()
     expect(page.locator("#officials")).to_contain_text("takes letters only in: Russian")
     page.click("button[name=switch_language][value=ru]")
     expect(page.locator("#letter-before")).to_contain_text("Прошу освободить Азата Мифтахова")
     page.select_option("#body", "gov")
-    expect(page.locator("#country-field")).to_be_visible()
     expect(page.locator("#group-risk")).to_have_count(0)
     page.select_option("#body", "ru-auth")
     expect(page.locator("#group-risk")).to_contain_text(RISK_EN)
+    # The governments' country shows while that group is ticked.
+    expect(page.locator("#country-field")).to_be_visible()
+    page.uncheck("#to-gov")
     expect(page.locator("#country-field")).to_be_hidden()
+    for box in page.locator("input[name=bodies]").all():  # this supporter: that group alone
+        box.set_checked(box.get_attribute("value") == "ru-auth")
     page.fill("#name", "Anna Petrova")
     page.fill("#email", "anna@example.org")
     page.fill("#city", "Riga")
@@ -171,6 +177,7 @@ def test_without_javascript_show_the_letter_brings_the_risk_notice(
     page = browser.new_page(viewport=SIZES["phone"], locale="en", java_script_enabled=False)
     page.goto(f"{live}/")
     expect(page.locator("#group-risk")).to_have_count(0)  # the UN comes first: no notice
+    page.click("#whole-letter summary")
     page.select_option("#body", "ru-auth")
     page.select_option("#language", "ru")
     page.click("#show-letter")

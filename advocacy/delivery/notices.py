@@ -9,7 +9,7 @@ import logging
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 
 from advocacy import clock, connections
 from advocacy.campaigns.partners import partner_for_ref
@@ -102,9 +102,11 @@ def _letters_of(submission_id: int, locale: str) -> list[tuple[int, str, str]]:
 
 def already_written(submission: Submission) -> list[tuple[str, Submission]]:
     """Officials this submission was for whom its supporter had already written to (or asked
-    to) in the campaign, each with that earlier submission."""
-    body = db.session.get(Body, submission.body_id)
-    if body is None:
+    to) in the campaign, each with that earlier submission: of every group it ticked."""
+    slugs = submission.bodies or []
+    ticked = (list(db.session.scalars(select(Body).where(Body.slug.in_(slugs)))) if slugs
+              else [b for b in [db.session.get(Body, submission.body_id)] if b is not None])
+    if not ticked:
         return []
     locale = submission.locale or submission.language
     rows = db.session.execute(
@@ -115,7 +117,8 @@ def already_written(submission: Submission) -> list[tuple[str, Submission]]:
                Letter.campaign_id == submission.campaign_id,
                Letter.submission_id != submission.id,
                Letter.status != LetterStatus.CANCELLED,
-               *chosen(body.id, body.by_country, submission.target_country))
+               or_(*(and_(*chosen(body.id, body.by_country, submission.target_country))
+                     for body in ticked)))
         .order_by(Official.id))
     return [(official_label(official, locale), earlier) for official, earlier in rows]
 

@@ -177,32 +177,28 @@ _NEW_LETTERS = {
 }
 
 
-def _check_group(setting: SubmissionSetting, data: SubmissionInput, locale: str) -> None:
-    """The group is one the campaign offers; its country and letter language are as it asks.
+def _check_group(setting: SubmissionSetting, slug: str, data: SubmissionInput,
+                 locale: str) -> None:
+    """The group is one the campaign offers; its letter language is one it takes.
 
     Its choices are read only when they are to be listed: the usual submission reads its
     whole setting in one query."""
-    offered = (data.body in setting.bodies if setting.bodies else setting.offered_by_default)
+    offered = (slug in setting.bodies if setting.bodies else setting.offered_by_default)
     if setting.body_id is None or not offered:
         campaign = db.session.get_one(Campaign, setting.campaign_id)
         choices = [b.slug for b in groups.offered(campaign, reachable=True)]
         raise SubmissionError({"body": _("Choose one of: %(choices)s.",
                                          choices=", ".join(choices))})
-    if setting.by_country and not data.target_country:
-        raise SubmissionError({"country": _("%(label)s is required.",
-                                            label=_("Country of the offices"))})
-    if not setting.by_country and data.target_country:
-        raise SubmissionError({"country": _(
-            "A country is only chosen for a group of offices chosen by country.")})
     if not groups.accepts(setting.body_languages, data.language):
         group = db.session.get_one(Body, setting.body_id)
         raise SubmissionError({"language": groups.languages_message(group, locale)})
 
 
-def _check_own_words(setting: SubmissionSetting, note: str) -> bool:
-    """Whether the paragraph is the writer's own; refused when the campaign requires it."""
-    own = personalised(note, [setting.suggested_note])
-    if setting.note_mode == "required" and not own:
+def _check_own_words(settings: list[SubmissionSetting], note: str) -> bool:
+    """Whether the paragraph is the writer's own (not any group's suggestion unchanged);
+    refused when the campaign requires it."""
+    own = personalised(note, [s.suggested_note for s in settings])
+    if settings[0].note_mode == "required" and not own:
         raise SubmissionError({"personal_note": _(
             "The suggested paragraph is an idea to start from: please change it into your"
             " own words.") if note.strip() else _(
@@ -211,14 +207,60 @@ def _check_own_words(setting: SubmissionSetting, note: str) -> bool:
     return own
 
 
+def _check_country(settings: list[SubmissionSetting], data: SubmissionInput) -> None:
+    """A country of the offices is given when, and only when, a group chosen by country is."""
+    by_country = any(s.by_country for s in settings)
+    if by_country and not data.target_country:
+        raise SubmissionError({"country": _("%(label)s is required.",
+                                            label=_("Country of the offices"))})
+    if not by_country and data.target_country:
+        raise SubmissionError({"country": _(
+            "A country is only chosen for a group of offices chosen by country.")})
+
+
+def _group_label(setting: SubmissionSetting, locale: str) -> str:
+    return groups.group_name(db.session.get_one(Body, setting.body_id), locale)
+
+
+def _settings(data: SubmissionInput, locale: str) -> list[SubmissionSetting]:
+    """The setting of each group written to, checked: the campaign takes letters, each group
+    is offered, takes the language, has a letter in it and officials to write to."""
+    settings: list[SubmissionSetting] = []
+    several = len(data.groups()) > 1
+    for slug in data.groups():
+        setting = submission_setting(data.campaign, slug, data.language,
+                                     data.target_country, locale)
+        if setting is None:
+            raise SubmissionError({"campaign": _("Unknown campaign.")}, 404)
+        now = clock.now()
+        if not taking_letters(setting, now):
+            raise SubmissionError({"campaign": refusal(setting, now)}, 409)
+        _check_group(setting, slug, data, locale)
+        settings.append(setting)
+    _check_country(settings, data)
+    for setting in settings:
+        if setting.template_id is None:
+            message = (_("The letter to %(group)s is not available in this language yet.",
+                         group=_group_label(setting, locale)) if several
+                       else _("The letter is not available in this language yet."))
+            raise SubmissionError({"language": message})
+        if not setting.officials:
+            field_name = "country" if setting.by_country else "body"
+            raise SubmissionError({field_name: _(
+                "No official of this body is set up for letters yet.")})
+    return settings
+
+
 def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
     """Store a supporter's letters as unconfirmed and queue the confirmation email.
 
-    `locale` is the language of the supporter's pages: their emails are written in it. The
-    writing is one short transaction that starts with an INSERT: on SQLite the write lock is
-    held from there to the commit, and every other writer waits for it. The unique index on
-    letters keeps "one letter per supporter per official per campaign" under concurrent
-    requests.
+    One submission writes to every group ticked (`data.groups()`), with one confirmation
+    email for them all; each group's rules hold as if it were written to alone (its
+    language, its letter, its officials; one letter per official). `locale` is the language
+    of the supporter's pages: their emails are written in it. The writing is one short
+    transaction that starts with an INSERT: on SQLite the write lock is held from there to
+    the commit, and every other writer waits for it. The unique index on letters keeps "one
+    letter per supporter per official per campaign" under concurrent requests.
 
     The answer, and the work done before it, never depend on whether the address wrote
     before: anyone can type anyone's address, and for a supporter of a political prisoner
@@ -226,31 +268,20 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
     queued, and the same answer comes back; the email (delivery.send_confirmation) tells
     the inbox's owner, and only them, what was new and what they had already written.
     """
-    setting = submission_setting(data.campaign, data.body, data.language, data.target_country,
-                                 locale)
-    if setting is None:
-        raise SubmissionError({"campaign": _("Unknown campaign.")}, 404)
-    now = clock.now()
-    if not taking_letters(setting, now):
-        raise SubmissionError({"campaign": refusal(setting, now)}, 409)
-    _check_group(setting, data, locale)
-    template_id = setting.template_id
-    if template_id is None:
-        raise SubmissionError({"language": _("The letter is not available in this language yet.")})
-    officials = setting.officials
-    if not officials:
-        field_name = "country" if setting.by_country else "body"
-        raise SubmissionError(
-            {field_name: _("No official of this body is set up for letters yet.")})
-    by_email = [t for t in officials if t.email]
-    contact_only = [t.contact() for t in officials if not t.email]
-    if not by_email:
+    settings = _settings(data, locale)
+    # Each letter with its group's letter; a group whose offices take no email yet is left
+    # to its contact pages (named in the answer), unless no group ticked takes email.
+    letters = [(t, s.template_id) for s in settings for t in s.officials if t.email]
+    contact_only = [t.contact() for s in settings for t in s.officials if not t.email]
+    if not letters:
         raise SubmissionError(
             {"body": _("These offices take no email yet: please write to them through their"
                        " contact pages or by post.")},
             contact_only=contact_only,
         )
-    own = _check_own_words(setting, data.personal_note)
+    setting = settings[0]
+    now = clock.now()
+    own = _check_own_words(settings, data.personal_note)
     campaign_id, body_id = setting.campaign_id, setting.body_id
     privacy_version = notice_version(setting)
 
@@ -264,6 +295,7 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
     }).scalar_one()
     submission_id = sql.execute(_NEW_SUBMISSION, {
         "campaign_id": campaign_id, "supporter_id": supporter_id, "body_id": body_id,
+        "bodies": list(data.groups()) if len(settings) > 1 else None,
         "target_country": data.target_country, "name": data.name, "city": data.city,
         "country": data.country, "language": data.language, "locale": locale,
         "personal_note": data.personal_note, "personalised": own,
@@ -278,7 +310,7 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
         {"campaign_id": campaign_id, "submission_id": submission_id,
          "supporter_id": supporter_id, "target_id": t.id, "template_id": template_id,
          "status": states.INITIAL, "attempts": 0, "created_at": now}
-        for t in by_email]).all()
+        for t, template_id in letters]).all()
     db.session.commit()
 
     # Mail only after the commit: if Redis is down now, `advocacy reconcile` sends it later.
@@ -286,5 +318,5 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
         queue.enqueue_confirmation(submission_id)
     except RedisError:
         log.warning("confirmation of submission %s not queued; reconcile will", submission_id)
-    return SubmitResult(officials=[{"official": t.label} for t in by_email],
+    return SubmitResult(officials=[{"official": t.label} for t, _template in letters],
                         contact_only=contact_only, submission_id=submission_id)

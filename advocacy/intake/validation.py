@@ -25,8 +25,8 @@ _GROUP = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 # nothing is stored or sent: the form's and the JSON API's alike.
 HONEYPOT = "website"
 TOP_FIELDS = {
-    "campaign", "body", "country", "language", "supporter", "personal_note", "consent", "ref",
-    "newsletter", "partner_optin", "sign_initials", HONEYPOT,
+    "campaign", "body", "bodies", "country", "language", "supporter", "personal_note",
+    "consent", "ref", "newsletter", "partner_optin", "sign_initials", HONEYPOT,
 }
 SUPPORTER_FIELDS = {"name", "email", "city", "country"}
 
@@ -76,6 +76,12 @@ class SubmissionInput:
     # Another: the partner whose ref this is may write to them (ignored without a partner).
     partner_optin: bool = False
     sign_initials: bool = False  # the letters are signed "A. M." instead of the full name
+    # Every group written to, in order (`body` is the first): one submission, one confirmation.
+    bodies: tuple[str, ...] = ()
+
+    def groups(self) -> tuple[str, ...]:
+        """The slugs of the groups this submission writes to."""
+        return self.bodies or (self.body,)
 
 
 def valid_ref(value: object) -> bool:
@@ -134,6 +140,26 @@ def caught_in_honeypot(data: Any) -> bool:
     return isinstance(data, Mapping) and bool(data.get(HONEYPOT))
 
 
+MAX_GROUPS = 20
+
+
+def _groups(value: Any, body: Any, errors: dict[str, str]) -> tuple[str, ...]:
+    """`bodies`, several groups at once: a list of distinct slugs (with `body`, if given,
+    among them); () when absent or wrong (then with a message in `errors`)."""
+    if value is None:
+        return ()
+    if (not isinstance(value, list) or not value or len(value) > MAX_GROUPS
+            or not all(valid_group(v) for v in value)):
+        errors["bodies"] = _("Choose at least one of the groups of offices this campaign"
+                             " offers.")
+        return ()
+    slugs = tuple(dict.fromkeys(value))
+    if body is not None and body not in slugs:
+        errors["body"] = _("Give either body or bodies, or a body among the bodies.")
+        return ()
+    return slugs
+
+
 def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]:
     """Validate a JSON submission; returns (input, {}) or (None, {field: message})."""
     if not isinstance(data, dict):
@@ -149,7 +175,10 @@ def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]
     # The group is a row: whether the campaign offers it, and whether it is chosen by
     # country, is checked with the campaign (intake.submit), which lists the choices.
     body = data.get("body")
-    if not valid_group(body):
+    bodies = _groups(data.get("bodies"), body, errors)
+    if bodies:
+        body = bodies[0]
+    elif "bodies" not in data and not valid_group(body):
         errors["body"] = _("Choose one of the groups of offices this campaign offers.")
 
     target_country = ""
@@ -239,6 +268,7 @@ def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]
             newsletter=newsletter is True,
             partner_optin=partner_optin is True,
             sign_initials=sign_initials is True,
+            bodies=bodies,
         ),
         {},
     )

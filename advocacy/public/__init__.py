@@ -180,16 +180,31 @@ def campaign_page(campaign: Campaign, embed: bool) -> Page:
     """
     language = _language()
     state = campaign_state(campaign, clock.now())
-    values = letter_form.with_defaults(request.form) if request.method == "POST" else {
-        "body": request.args.get("body", ""), "language": language,
-        "country": request.args.get("country", ""), "ref": request.args.get("ref", ""),
-    }
+    if request.method == "POST":
+        values = letter_form.with_defaults(request.form)
+        ticked: list[str] | None = letter_form.ticked(request.form)
+        switched_from = letter_form.switch_page_language(campaign, values, language)
+    else:
+        values = {"body": request.args.get("body", ""), "language": language,
+                  "country": request.args.get("country", ""), "ref": request.args.get("ref", "")}
+        ticked, switched_from = None, None
     choice = letter_form.chosen(campaign, values)
+    options = letter_form.choices(choice.offered, language)
+    if ticked is None:  # a new page: the one group its link names, or every group but
+        # those with a risk notice (writing to them is a choice to make knowingly)
+        ticked = [values["body"]] if values["body"] else [
+            b.slug for b in choice.offered if not b.risk_notices]
+        if not values["country"]:
+            values["country"] = values["country_auto"] = letter_form.browser_country(
+                list(request.accept_languages.values()),
+                [c for c, _n in options["gov_countries"]])
     values["body"] = values.get("body") or (choice.body.slug if choice.body else "")
     suggested = letter_form.suggested_note(choice)
-    if request.method == "GET" and campaign.note_mode == "optional":
-        # Nothing typed yet: the paragraph starts as organizers suggest. Where the campaign
-        # asks for words of one's own, the suggestion is shown as an idea, not as theirs.
+    if campaign.note_mode == "optional" and (request.method == "GET" or (
+            # nothing typed yet: the paragraph as organizers suggest. Where the campaign asks
+            # for words of one's own, the suggestion is shown as an idea, not as theirs.
+            switched_from is not None
+            and values.get("personal_note", "").strip() == switched_from)):
         values["personal_note"] = suggested
     errors: dict[str, str] = {}
     status = 200
@@ -205,7 +220,9 @@ def campaign_page(campaign: Campaign, embed: bool) -> Page:
                                          address=values.get("email", ""))
         else:
             checked, problems = check_submission(letter_form.payload(
-                values, campaign, by_country=bool(choice.body and choice.body.by_country)))
+                values, campaign, by_country=any(
+                    b.by_country for b in choice.offered if b.slug in ticked),
+                bodies=ticked if request.form.get("groups_form") else None))
             if checked is None:
                 errors, status = letter_form.field_errors(problems), 422
             else:
@@ -218,7 +235,9 @@ def campaign_page(campaign: Campaign, embed: bool) -> Page:
                     return check_inbox.sent_page(
                         campaign, officials=result.officials, embed=embed,
                         submission_id=result.submission_id or 0, address=checked.email,
-                        contact_only=result.contact_only)
+                        contact_only=result.contact_only, values=values,
+                        form_slug=(request.view_args or {}).get("slug"),
+                        more=[g for g in options["groups"] if g["slug"] not in ticked])
     shown = shown_page(campaign, language)
     page = render_template(
         "public/index.html", campaign=campaign, values=values, errors=errors, embed=embed,
@@ -232,7 +251,7 @@ def campaign_page(campaign: Campaign, embed: bool) -> Page:
             own_mail_counts(Filters(campaign.id)).values())),
         preview=letter_form.preview(campaign, choice, values, _placeholders()),
         suggested=suggested,
-        countries=letter_form.countries(language), **letter_form.choices(choice.offered, language),
+        countries=letter_form.countries(language), ticked=ticked, **options,
         detaining_name=country_name(campaign.detaining_country, language)
         if campaign.detaining_country else "",
         partner=partner_for_ref(values.get("ref")) if valid_ref(values.get("ref")) else None,

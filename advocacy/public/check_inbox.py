@@ -42,9 +42,13 @@ def sent_page(
     submission_id: int,
     embed: bool,
     contact_only: list[dict[str, Any]] | None = None,
+    values: dict[str, str] | None = None,
+    form_slug: str | None = None,
+    more: list[dict[str, Any]] | None = None,
 ) -> str:
     """The page after a submission was taken (or a bot's, with no letters: id 0); with the
-    offices of the chosen group that take no email, and how to reach them instead."""
+    offices of the chosen group that take no email, and how to reach them instead, and the
+    groups not written to yet (`more`), the supporter's `values` kept for the form."""
     shown = masked(address)
     return render_template(
         "public/sent.html",
@@ -54,6 +58,9 @@ def sent_page(
         embed=embed,
         address=shown,
         resend=resend_token(submission_id, shown),
+        values=values,
+        form_slug=form_slug,
+        more=more or [],
     )
 
 

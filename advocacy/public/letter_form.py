@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from babel import Locale
+from babel.core import get_global
 from flask_babel import get_locale
 from sqlalchemy import select
 
@@ -34,7 +35,8 @@ FIELD_OF = {
     "supporter.city": "city",
     "supporter.country": "supporter_country",
     "country": "country",
-    "body": "body",
+    "body": "bodies",
+    "bodies": "bodies",
     "language": "language",
     "personal_note": "personal_note",
     "consent": "consent",
@@ -50,6 +52,16 @@ FIELD_OF = {
 LOOKUPS = ("body", "language", "country", "supporter_country", "switch_language", "own_mail")
 
 
+def ticked(form: Mapping[str, str]) -> list[str]:
+    """The groups ticked: the form's `bodies` boxes (it says it has them with `groups_form`,
+    so that none ticked is told apart from an older form that sends one `body`)."""
+    getlist = getattr(form, "getlist", None)
+    if getlist is not None and form.get("groups_form"):
+        return [s for s in dict.fromkeys(getlist("bodies")) if "\x00" not in s]
+    body = form.get("body", "")
+    return [body] if body and "\x00" not in body else []
+
+
 def with_defaults(form: Mapping[str, str]) -> dict[str, str]:
     """The form's values, with the country of a group chosen by country defaulting to the
     supporter's own when that group has offices there."""
@@ -58,20 +70,55 @@ def with_defaults(form: Mapping[str, str]) -> dict[str, str]:
         values["language"] = values.pop("switch_language")
         values["action"] = "preview"
     own = values.get("supporter_country", "")
-    if own and not values.get("country") and values.get("body"):
+    groups_ticked = ticked(form)
+    # A country the page filled in itself (country_auto: from the browser's language) gives
+    # way to the supporter's own; one they chose stays.
+    guessed = values.get("country") in ("", values.get("country_auto"))
+    if own and guessed and groups_ticked:
         offices = (select(Official.id).join(Official.body)
-                   .where(Body.slug == values["body"], Body.by_country.is_(True),
+                   .where(Body.slug.in_(groups_ticked), Body.by_country.is_(True),
                           Official.country == own, Official.active.is_(True)))
         if db.session.scalar(offices.limit(1)) is not None:
             values["country"] = own
     return values
 
 
-def payload(form: Mapping[str, str], campaign: Campaign, by_country: bool) -> dict[str, Any]:
-    """The JSON API's shape for what the form sent."""
+def switch_page_language(campaign: Campaign, values: dict[str, str],
+                         language: str) -> str | None:
+    """The form came back from a language button (`page_language`, the page's language it
+    was filled in, differs): a letter that was in the page's language follows it. Returns
+    the paragraph the organizers suggested for the letter before (None: no switch), so that
+    a paragraph left as suggested follows too; a typed one stays as typed."""
+    was = values.get("page_language", "")
+    if not was or was == language:
+        return None
+    before = suggested_note(chosen(campaign, values)).strip()
+    if values.get("language") == was and language in LANGUAGES:
+        values["language"] = language
+    values["action"] = "preview"
+    return before
+
+
+def browser_country(accept_languages: list[str], offered: list[str]) -> str:
+    """The country the browser's languages suggest ("fr-BE": BE; "de": DE, its likeliest),
+    if it is among `offered`; else ""."""
+    likely = get_global("likely_subtags")
+    for tag in accept_languages:
+        parts = tag.replace("-", "_").split("_")
+        region = next((p.upper() for p in parts[1:] if len(p) == 2 and p.isalpha()), "")
+        if not region:
+            region = str(likely.get(parts[0].lower(), "")).rpartition("_")[2]
+        if region in offered:
+            return region
+    return ""
+
+
+def payload(form: Mapping[str, str], campaign: Campaign, by_country: bool,
+            bodies: list[str] | None = None) -> dict[str, Any]:
+    """The JSON API's shape for what the form sent (`bodies`: the groups ticked, when the
+    form has boxes for them)."""
     data: dict[str, Any] = {
         "campaign": campaign.slug,
-        "body": form.get("body", ""),
         "language": form.get("language", "en"),
         "supporter": {
             "name": form.get("name", ""),
@@ -85,6 +132,10 @@ def payload(form: Mapping[str, str], campaign: Campaign, by_country: bool) -> di
         "partner_optin": form.get("partner_optin") == "yes",
         "sign_initials": form.get("sign_initials") == "yes",
     }
+    if bodies is not None:
+        data["bodies"] = bodies
+    else:
+        data["body"] = form.get("body", "")
     if by_country:  # the form always sends the select; it counts for such a group only
         data["country"] = form.get("country", "")
     if form.get("ref"):
@@ -158,6 +209,9 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
     body, language, template = choice.body, choice.language, choice.template
     if body is None or language not in LANGUAGES:
         return None
+    if body.by_country and not form.get("country"):  # no country, no officials yet
+        return {"officials": [], "letter": None, "needs_country": True,
+                "risk_notice": groups.risk_notice(body, str(get_locale() or "en"))}
     officials = choose_officials(body, form.get("country", "") if body.by_country else "")
     listed = [{"key": t.key, "label": official_label(t, language), "email": t.email,
                "contact_page": t.contact_page} for t in officials]

@@ -1,6 +1,8 @@
 // The campaign page, improved where JavaScript runs; everything here also works without it.
 // - the letter preview follows what is typed (rendered by the server: one renderer);
-// - the country select shows only for a group chosen by country;
+// - the country select shows only while a group chosen by country is ticked, and follows
+//   the supporter's own country until chosen;
+// - "Write now" takes the supporter to the first field;
 // - the counter of delivered letters refreshes itself;
 // - "Copy the letter" copies to the clipboard instead of opening a page;
 // - the organizers' suggested paragraph follows the letter until the supporter changes it.
@@ -16,11 +18,9 @@
   function byId(id) { return document.getElementById(id); }
 
   function showCountry() {
-    var body = byId("body"), field = byId("country-field");
-    if (body && field) {
-      var option = body.options[body.selectedIndex];
-      field.hidden = !(option && option.hasAttribute("data-by-country"));
-    }
+    var field = byId("country-field");
+    var box = form.querySelector("input[name=bodies][data-by-country]");
+    if (box && field) { field.hidden = !box.checked; }
   }
 
   function refresh() {
@@ -41,6 +41,7 @@
         byId("letter-before").lang = lang;
         byId("letter-after").lang = lang;
         form.querySelector(".note").hidden = !part.has_note && part.before !== "";
+        form.querySelector(".your-place").hidden = form.querySelector(".note").hidden;
         // A paragraph still as suggested follows the letter's body and language; typed, it stays.
         var note = byId("personal_note");
         if (note && note.value.trim() === (note.dataset.suggested || "").trim()) {
@@ -63,8 +64,33 @@
     if (!field) { return; }
     field.addEventListener(field.tagName === "SELECT" ? "change" : "input", later);
   });
-  byId("body").addEventListener("change", showCountry);
+  Array.prototype.forEach.call(form.querySelectorAll("input[name=bodies]"), function (box) {
+    box.addEventListener("change", showCountry);
+  });
   showCountry();
+
+  // The government defaults from the supporter's country, while none is chosen by hand.
+  var government = byId("country"), home = byId("supporter_country");
+  if (government && home) {
+    var byHand = false;
+    government.addEventListener("change", function () { byHand = government.value !== ""; });
+    home.addEventListener("change", function () {
+      if (byHand) { return; }
+      if (government.querySelector("option[value='" + home.value + "']")) {
+        government.value = home.value;
+      }
+      later();
+    });
+  }
+
+  var writeNow = byId("write-now");
+  if (writeNow) {
+    writeNow.addEventListener("click", function (event) {
+      event.preventDefault();
+      byId("write").scrollIntoView({block: "start"});
+      byId("name").focus({preventScroll: true});
+    });
+  }
   byId("sign_initials").addEventListener("change", later);
 
   // A supporter who gives the detaining country as theirs is told what writing may cost.
@@ -105,6 +131,10 @@
         .catch(function () { form.requestSubmit(copy); });
     }
   });
+
+  // A wide screen has room for the story beside the form: unfolded there.
+  var story = byId("story");
+  if (story && window.matchMedia("(min-width: 60rem)").matches) { story.open = true; }
 
   // After a failed submit, take keyboard and screen-reader users to the list of problems.
   var summary = byId("error-summary");
