@@ -28,7 +28,7 @@ from advocacy.organizers import moderation
 from advocacy.reporting import dashboard, handover, stuck
 from advocacy.reporting.charts import bar_chart
 from advocacy.reporting.dashboard import Filters
-from advocacy.reporting.own_mail import own_mail_counts
+from advocacy.reporting.own_mail import by_hand_counts, own_mail_counts
 from advocacy.reporting.rollup import Watermark, steady
 
 TITLES = {"day": "Sent per day (UTC)", "hour": "Sent per hour (the last 7 days of the range, UTC)",
@@ -70,7 +70,8 @@ def index() -> Any:
         "admin/index.html", filters=filters, args=request.args, titles=TITLES, tables=tables,
         charts={"day": bar_chart(tables["day"]), "hour": bar_chart(tables["hour"], every=24)},
         states=states, confirmed=confirmed, submitted=submitted,
-        own_mail=own_mail_counts(filters), queue=stuck.queue_state(filters.campaign_id),
+        own_mail=own_mail_counts(filters), by_hand=by_hand_counts(filters),
+        queue=stuck.queue_state(filters.campaign_id),
         undecided=stuck.undecided(filters.campaign_id), complaints=stuck.complaints(),
         reasons=stuck.failure_reasons(filters.campaign_id),
         failures=stuck.failures(filters.campaign_id),

@@ -17,7 +17,7 @@ from advocacy.intake.submit import SubmissionError, SubmitResult, submit
 from advocacy.intake.validation import caught_in_honeypot, check_submission
 from advocacy.officials import groups
 from advocacy.reporting.dashboard import Filters
-from advocacy.reporting.own_mail import own_mail_counts
+from advocacy.reporting.own_mail import by_hand_counts, own_mail_counts
 from advocacy.reporting.stats import letter_stats, stats_cache
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -72,7 +72,8 @@ def get_stats() -> Reply:
     # Letters opened in supporters' own mail are counted apart: we cannot see them sent.
     everything = Filters(campaign.id if campaign else None)
     return stats_cache().get(slug or "", lambda: {
-        **letter_stats(campaign), "own_mail": own_mail_counts(everything)}), 200
+        **letter_stats(campaign), "own_mail": own_mail_counts(everything),
+        "by_hand": by_hand_counts(everything)}), 200
 
 
 @cache

@@ -226,8 +226,8 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
     contact_only = [t.contact() for t in officials if not t.email]
     if not by_email:
         raise SubmissionError(
-            {"body": _("These offices take no email yet: please write to them through their"
-                       " contact pages or by post.")},
+            {"body": _("These offices take no email: send them the letter yourself, through"
+                       " their contact forms or by post, with the buttons under the letter.")},
             contact_only=contact_only,
         )
     campaign_id, body_id = setting.campaign_id, setting.body_id

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from advocacy.extensions import db
 from advocacy.models import Body, Campaign, Official
+from advocacy.officials.choose import writable
 
 
 def all_groups() -> list[Body]:
@@ -25,15 +26,16 @@ def known_slugs() -> set[str]:
 
 def offered(campaign: Campaign, reachable: bool = False) -> list[Body]:
     """The groups a campaign offers, in its order: the ones it chose, else the groups offered
-    by default, in their positions. `reachable`: only those with an active official (by email,
-    contact page or post); a group with none would be a dead end, so the form leaves it out.
-    One query either way: the form reads this on every preview."""
+    by default, in their positions. `reachable`: only those with an office to write to (active,
+    no case-intake inbox; each has email, contact page or post); a group with none would be a
+    dead end, so the form leaves it out. One query either way: the form reads this on every
+    preview."""
     query = select(Body).order_by(Body.position, Body.id)
     query = query.where(Body.slug.in_(campaign.bodies) if campaign.bodies
                         else Body.offered.is_(True))
     if reachable:
         query = query.where(select(Official.id).where(
-            Official.body_id == Body.id, Official.active.is_(True)).exists())
+            Official.body_id == Body.id, *writable()).exists())
     rows = list(db.session.scalars(query))
     if campaign.bodies:
         rows.sort(key=lambda b: campaign.bodies.index(b.slug))
@@ -45,7 +47,7 @@ def reachable(groups: Iterable[Body]) -> list[Body]:
     groups = list(groups)
     with_officials = set(db.session.scalars(
         select(Official.body_id).distinct().where(
-            Official.active.is_(True), Official.body_id.in_([b.id for b in groups]))))
+            *writable(), Official.body_id.in_([b.id for b in groups]))))
     return [b for b in groups if b.id in with_officials]
 
 
@@ -56,7 +58,7 @@ def countries(groups: Iterable[Body]) -> list[str]:
         return []
     return list(db.session.scalars(
         select(Official.country).distinct()
-        .where(Official.body_id.in_(ids), Official.active.is_(True), Official.country != "")
+        .where(Official.body_id.in_(ids), *writable(), Official.country != "")
         .order_by(Official.country)))
 
 

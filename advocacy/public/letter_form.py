@@ -22,7 +22,8 @@ from advocacy.letters.render import LetterRenderError, country_name, initials
 from advocacy.letters.versions import current_template
 from advocacy.models import Body, Campaign, LetterTemplate, Official
 from advocacy.officials import groups
-from advocacy.officials.choose import choose_officials
+from advocacy.officials.channels import by_hand, channels
+from advocacy.officials.choose import choose_officials, writable
 from advocacy.officials.files import COUNTRIES, LANGUAGES
 
 # API field -> form field, for placing each message next to its field.
@@ -59,7 +60,7 @@ def with_defaults(form: Mapping[str, str]) -> dict[str, str]:
     if own and not values.get("country") and values.get("body"):
         offices = (select(Official.id).join(Official.body)
                    .where(Body.slug == values["body"], Body.by_country.is_(True),
-                          Official.country == own, Official.active.is_(True)))
+                          Official.country == own, *writable()))
         if db.session.scalar(offices.limit(1)) is not None:
             values["country"] = own
     return values
@@ -127,6 +128,16 @@ def choices(offered: list[Body], language: str) -> dict[str, Any]:
     }
 
 
+def case_intake(campaign: Campaign, language: str) -> list[str]:
+    """The case-intake offices of the campaign's groups, named in the page's language: the
+    organizers submit the case there, and the page tells supporters so, offering no letter."""
+    ids = [b.id for b in groups.offered(campaign)]
+    rows = db.session.scalars(select(Official).where(
+        Official.body_id.in_(ids), Official.active.is_(True), Official.case_intake.is_(True))
+        .order_by(Official.id))
+    return [official_label(t, language) for t in rows]
+
+
 @dataclass(frozen=True)
 class Chosen:
     """The group and the language the form chose, the newest letter for them, and the groups
@@ -174,7 +185,8 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
         return None
     officials = choose_officials(body, form.get("country", "") if body.by_country else "")
     listed = [{"key": t.key, "label": official_label(t, language), "email": t.email,
-               "contact_page": t.contact_page} for t in officials]
+               "contact_page": t.contact_page, "channels": channels(t), "by_hand": by_hand(t)}
+              for t in officials]
     page = str(get_locale() or "en")
     about = {"risk_notice": groups.risk_notice(body, page), "group_languages": None}
     if not groups.accepts(body.languages, language):
