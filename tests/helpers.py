@@ -455,3 +455,21 @@ def shots_for(request: pytest.FixtureRequest, name: str) -> Path:
     folder = SHOTS / f"{name}-{request.node.callspec.params.get('database_url', '')}"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
+
+
+# --- offices that take no email (issue 17, channels) -------------------------------------
+
+FORM_PAGE = "https://example.org/write-to-us"
+ADDRESS = "Some Office\n  Rue Wiertz 60\n\n1047 Brussels\nBelgium\n"
+
+
+def no_email_group() -> tuple[Official, Official]:
+    """The EU group without email: its first office by contact form, the others by post."""
+    officials = list(db.session.scalars(
+        select(Official).join(Official.body).where(Official.body.has(slug="eu"))
+        .order_by(Official.id)))
+    for official in officials:
+        official.email, official.contact_page, official.postal_address = None, None, ADDRESS
+    officials[0].contact_page, officials[0].postal_address = FORM_PAGE, None
+    db.session.commit()
+    return officials[0], officials[1]

@@ -19,25 +19,11 @@ from advocacy.officials.files import load_officials, read_officials_dir
 from advocacy.reporting.dashboard import Filters
 from advocacy.reporting.own_mail import by_hand_counts, own_mail_counts
 
-from helpers import post, stored
+from helpers import ADDRESS, FORM_PAGE, no_email_group, post, stored
 
-FORM_PAGE = "https://example.org/write-to-us"
-ADDRESS = "Some Office\n  Rue Wiertz 60\n\n1047 Brussels\nBelgium\n"
 WRITER = {"body": "eu", "language": "en", "name": "Jonas Weber", "city": "Leipzig",
           "supporter_country": "DE", "personal_note": "Ich unterrichte Mathematik.",
           "campaign": "free-azat-miftakhov"}
-
-
-def no_email_group() -> tuple[Official, Official]:
-    """The EU group without email: its first office by contact form, the others by post."""
-    officials = list(db.session.scalars(
-        select(Official).join(Official.body).where(Official.body.has(slug="eu"))
-        .order_by(Official.id)))
-    for official in officials:
-        official.email, official.contact_page, official.postal_address = None, None, ADDRESS
-    officials[0].contact_page, officials[0].postal_address = FORM_PAGE, None
-    db.session.commit()
-    return officials[0], officials[1]
 
 
 def test_an_office_has_each_channel_it_has_and_is_reached_by_hand_only_without_email() -> None:
@@ -65,8 +51,10 @@ def test_the_page_shows_each_offices_channels_before_anything_is_typed(client: A
     assert 'id="send-none"' in text and 'value="send"' not in text
     assert f'value="form:{form_office.key}"' in text and f'value="post:{post_office.key}"' in text
     # A group with email keeps its button and lists its email offices so.
+    assert "<h2 id=\"own-title\">Send it yourself</h2>" in text
     un = client.get("/?body=un").data.decode()
     assert 'value="send"' in un and "by email" in un and 'id="send-none"' not in un
+    assert "Or send it yourself" in un
 
 
 def test_the_live_preview_follows_the_group_with_its_channels_and_send_button(
@@ -116,6 +104,16 @@ def test_a_post_office_gets_a_printable_letter_with_address_and_date(
     assert by_hand_counts(Filters()) == {"form": 0, "post": 1}
 
 
+def test_the_letter_by_hand_says_what_is_not_filled_in_yet(client: Any) -> None:
+    _form, post_office = no_email_group()
+    whole = client.post("/by-hand", data={**WRITER, "by_hand": f"post:{post_office.key}"})
+    assert 'id="gaps"' not in whole.data.decode()
+    page = client.post("/by-hand", data={**WRITER, "city": "", "supporter_country": "",
+                                         "by_hand": f"post:{post_office.key}"})
+    gaps = html.unescape(page.data.decode()).split('id="gaps"')[1].split("</div>")[0]
+    assert "[your city], [your country]" in gaps and "[your name]" not in gaps
+
+
 def test_by_hand_is_only_for_the_channels_an_office_without_email_takes(client: Any) -> None:
     form_office, post_office = no_email_group()
     for choice in (f"post:{form_office.key}", f"form:{post_office.key}", "form:un-sr-torture",
@@ -132,7 +130,7 @@ def test_a_group_without_email_is_refused_with_the_ways_it_takes(client: Any) ->
     no_email_group()
     reply = post(client, body="eu", email="jonas@example.org")
     assert reply.status_code == 422
-    assert "through their contact forms or by post" in html.unescape(reply.data.decode())
+    assert "through their contact pages or by post" in html.unescape(reply.data.decode())
 
 
 CASE_INTAKE = """

@@ -28,7 +28,7 @@ from advocacy.organizers import moderation
 from advocacy.reporting import dashboard, handover, stuck
 from advocacy.reporting.charts import bar_chart
 from advocacy.reporting.dashboard import Filters
-from advocacy.reporting.own_mail import by_hand_counts, own_mail_counts
+from advocacy.reporting.own_mail import sent_themselves
 from advocacy.reporting.rollup import Watermark, steady
 
 TITLES = {"day": "Sent per day (UTC)", "hour": "Sent per hour (the last 7 days of the range, UTC)",
@@ -65,12 +65,13 @@ def index() -> Any:
 
     # Every figure on one reading of the watermark (and once more if a roll-up moved it).
     tables, (confirmed, submitted), states = steady(figures)
+    own_mail, by_hand = sent_themselves(filters)
     caps_for = campaign or db.session.scalar(select(Campaign).where(Campaign.is_default))
     return render_template(
         "admin/index.html", filters=filters, args=request.args, titles=TITLES, tables=tables,
         charts={"day": bar_chart(tables["day"]), "hour": bar_chart(tables["hour"], every=24)},
         states=states, confirmed=confirmed, submitted=submitted,
-        own_mail=own_mail_counts(filters), by_hand=by_hand_counts(filters),
+        own_mail=own_mail, by_hand=by_hand,
         queue=stuck.queue_state(filters.campaign_id),
         undecided=stuck.undecided(filters.campaign_id), complaints=stuck.complaints(),
         reasons=stuck.failure_reasons(filters.campaign_id),

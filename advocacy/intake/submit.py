@@ -227,7 +227,7 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
     if not by_email:
         raise SubmissionError(
             {"body": _("These offices take no email: send them the letter yourself, through"
-                       " their contact forms or by post, with the buttons under the letter.")},
+                       " their contact pages or by post.")},
             contact_only=contact_only,
         )
     campaign_id, body_id = setting.campaign_id, setting.body_id

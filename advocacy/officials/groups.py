@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from babel import Locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from advocacy.extensions import db
 from advocacy.models import Body, Campaign, Official
@@ -24,15 +24,18 @@ def known_slugs() -> set[str]:
     return set(db.session.scalars(select(Body.slug)))
 
 
+def in_offer(campaign: Campaign) -> ColumnElement[bool]:
+    """Whether a group is one the campaign offers (a condition on Body, for a query)."""
+    return Body.slug.in_(campaign.bodies) if campaign.bodies else Body.offered.is_(True)
+
+
 def offered(campaign: Campaign, reachable: bool = False) -> list[Body]:
     """The groups a campaign offers, in its order: the ones it chose, else the groups offered
     by default, in their positions. `reachable`: only those with an office to write to (active,
     no case-intake inbox; each has email, contact page or post); a group with none would be a
     dead end, so the form leaves it out. One query either way: the form reads this on every
     preview."""
-    query = select(Body).order_by(Body.position, Body.id)
-    query = query.where(Body.slug.in_(campaign.bodies) if campaign.bodies
-                        else Body.offered.is_(True))
+    query = select(Body).order_by(Body.position, Body.id).where(in_offer(campaign))
     if reachable:
         query = query.where(select(Official.id).where(
             Official.body_id == Body.id, *writable()).exists())

@@ -52,10 +52,13 @@ def by_hand_page() -> Any:
     if not letter or not letter.get("letter") or letter["official"].key != key:
         abort(400, _("This official does not receive letters of this body."))
     language = values.get("language", "en")
+    # What the supporter has not filled in yet stands in the letter as "[your city]"...: say
+    # so before they paste or print it.
+    gaps = [mark for mark in _placeholders().values() if mark in letter["letter"].body]
     return render_template(
         "public/by_hand.html", campaign=campaign, channel=channel, official=official,
         label=official_label(official, str(get_locale() or "en")),
-        letter=letter["letter"], language=language, ref=values.get("ref", ""),
+        letter=letter["letter"], language=language, ref=values.get("ref", ""), gaps=gaps,
         address=address_lines(official.postal_address),
         date=format_date(clock.now().date(), format="long"),
         embed=request.form.get("embed") == "1")

@@ -131,10 +131,9 @@ def choices(offered: list[Body], language: str) -> dict[str, Any]:
 def case_intake(campaign: Campaign, language: str) -> list[str]:
     """The case-intake offices of the campaign's groups, named in the page's language: the
     organizers submit the case there, and the page tells supporters so, offering no letter."""
-    ids = [b.id for b in groups.offered(campaign)]
-    rows = db.session.scalars(select(Official).where(
-        Official.body_id.in_(ids), Official.active.is_(True), Official.case_intake.is_(True))
-        .order_by(Official.id))
+    rows = db.session.scalars(select(Official).join(Official.body).where(
+        groups.in_offer(campaign), Official.active.is_(True), Official.case_intake.is_(True))
+        .order_by(Body.position, Body.id, Official.id))
     return [official_label(t, language) for t in rows]
 
 
@@ -227,6 +226,7 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
         "letter": letter,
         "official": first,
         "to": Composed.line(letter.to),
+        "office": official_label(first, language),
         "from": Composed.line(letter.sender),
         # A relayed letter's reply address is made from its id: there is none yet.
         "reply_to": Composed.line(letter.reply_to) or placeholders["relay"],
