@@ -473,3 +473,20 @@ def no_email_group() -> tuple[Official, Official]:
     officials[0].contact_page, officials[0].postal_address = FORM_PAGE, None
     db.session.commit()
     return officials[0], officials[1]
+
+
+SALUTATIONS = """[target.salutation]
+en = "Dear Sir,"
+fr = "Monsieur,"
+de = "Sehr geehrte Damen und Herren,"
+ru = "Уважаемые дамы и господа!"
+es = "Señor:"
+"""
+
+
+def target_entry(key: str, contact: str, source: str, languages: str = '["en"]',
+                 more: str = "", office: str = "") -> str:
+    """One [[target]] of a targets file, for a test's own file."""
+    return (f'[[target]]\nkey = "{key}"\noffice = "{office or "The office " + key}"\n'
+            f'languages = {languages}\ntimezone = "Europe/Zurich"\n{contact}\n'
+            f'source = "{source}"\n{more}' + SALUTATIONS)

@@ -19,7 +19,16 @@ from advocacy.officials.files import load_officials, read_officials_dir
 from advocacy.reporting.dashboard import Filters
 from advocacy.reporting.own_mail import by_hand_counts, own_mail_counts
 
-from helpers import ADDRESS, FORM_PAGE, no_email_group, post, stored
+from helpers import (
+    ADDRESS,
+    FORM_PAGE,
+    PEOPLE,
+    log_in,
+    no_email_group,
+    post,
+    stored,
+    target_entry,
+)
 
 WRITER = {"body": "eu", "language": "en", "name": "Jonas Weber", "city": "Leipzig",
           "supporter_country": "DE", "personal_note": "Ich unterrichte Mathematik.",
@@ -133,44 +142,18 @@ def test_a_group_without_email_is_refused_with_the_ways_it_takes(client: Any) ->
     assert "through their contact pages or by post" in html.unescape(reply.data.decode())
 
 
-CASE_INTAKE = """
-[body]
-slug = "un"
-name = "United Nations"
-
-[[target]]
-key = "un-letters"
-office = "An office for letters"
-languages = ["en"]
-timezone = "Europe/Zurich"
-email = "letters@example.org"
-source = "https://example.org/contact, read 2026-12-01"
-[target.salutation]
-en = "Dear Sir,"
-fr = "Monsieur,"
-de = "Sehr geehrte Damen und Herren,"
-ru = "Уважаемые дамы и господа!"
-es = "Señor:"
-
-[[target]]
-key = "un-case-intake"
-office = "A case-intake inbox"
-languages = ["en"]
-timezone = "Europe/Zurich"
-email = "cases@example.org"
-case_intake = true
-source = "https://example.org/complaints, read 2026-12-01"
-[target.salutation]
-en = "Dear Sir,"
-fr = "Monsieur,"
-de = "Sehr geehrte Damen und Herren,"
-ru = "Уважаемые дамы и господа!"
-es = "Señor:"
-"""
+CASE_INTAKE = "\n".join([
+    '[body]\nslug = "un"\nname = "United Nations"\n',
+    target_entry("un-letters", 'email = "letters@example.org"', "https://example.org/contact",
+                 office="An office for letters"),
+    target_entry("un-case-intake", 'email = "cases@example.org"',
+                 "https://example.org/complaints", more="case_intake = true\n",
+                 office="A case-intake inbox"),
+])
 
 
 def test_a_case_intake_inbox_is_loaded_but_never_a_supporters_target(
-    app: Any, client: Any, tmp_path: Path
+    app: Any, client: Any, tmp_path: Path, people: Any
 ) -> None:
     (tmp_path / "un.toml").write_text(CASE_INTAKE, encoding="utf-8")
     [tf] = read_officials_dir(tmp_path)
@@ -188,3 +171,6 @@ def test_a_case_intake_inbox_is_loaded_but_never_a_supporters_target(
     assert 'value="copy:un-case-intake"' not in text
     assert client.post("/own-mail", data={**WRITER, "body": "un",
                                           "own_mail": "copy:un-case-intake"}).status_code == 400
+    log_in(client, PEOPLE["viewer"])
+    admin = client.get(f"/admin/targets/{intake.id}").data.decode()
+    assert 'id="case-intake"' in admin

@@ -6,20 +6,7 @@ from pathlib import Path
 
 from advocacy.officials.report import ROOT, main, report
 
-SALUTATIONS = """[target.salutation]
-en = "Dear Sir,"
-fr = "Monsieur,"
-de = "Sehr geehrte Damen und Herren,"
-ru = "Уважаемые дамы и господа!"
-es = "Señor:"
-"""
-
-
-def entry(key: str, contact: str, source: str, languages: str = '["en"]',
-          more: str = "") -> str:
-    return (f'[[target]]\nkey = "{key}"\noffice = "The office {key}"\nlanguages = {languages}\n'
-            f'timezone = "Europe/Zurich"\n{contact}\nsource = "{source}"\n{more}'
-            + SALUTATIONS)
+from helpers import target_entry
 
 
 def test_docs_targets_md_is_not_stale() -> None:
@@ -39,11 +26,13 @@ def test_the_report_counts_channels_shares_sources_and_letters(tmp_path: Path) -
     (templates / "un" / "en.toml").write_text("", encoding="utf-8")
     (targets / "un.toml").write_text("\n".join([
         '[body]\nslug = "un"\nname = "United Nations"\n',
-        entry("un-letters", 'email = "letters@example.org"',
-              "https://example.org/contact, read 2026-12-01"),
-        entry("un-post", 'postal_address = "Palais\\nGeneva"', "a directory", '["en", "fr"]'),
-        entry("un-cases", 'email = "cases@example.org"',
-              "https://example.org/complaints, read 2026-12-01", more="case_intake = true\n"),
+        target_entry("un-letters", 'email = "letters@example.org"',
+                     "https://example.org/contact, read 2026-12-01"),
+        target_entry("un-post", 'postal_address = "Palais\\nGeneva"', "a directory",
+                     '["en", "fr"]'),
+        target_entry("un-cases", 'email = "cases@example.org"',
+                     "https://example.org/complaints, read 2026-12-01",
+                     more="case_intake = true\n"),
     ]), encoding="utf-8")
     text = report(targets, templates)
     assert "- Every offered office reachable: yes (2 of 2)." in text

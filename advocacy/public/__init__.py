@@ -274,10 +274,8 @@ def own_mail_page() -> Any:
         select(Official).where(Official.key == key, *writable()))
     if channel not in OWN_MAIL_CHANNELS or official is None or not official.email:
         abort(400, _("Choose an official with an email address, and a way to write."))
-    letter = letter_form.preview(campaign, letter_form.chosen(campaign, values), values,
-                                 _placeholders(), official_key=key,
-                                 note=values.get("personal_note", "").strip())
-    if not letter or not letter.get("letter") or letter["official"].key != key:
+    letter = letter_form.letter_to(campaign, values, key, _placeholders())
+    if letter is None:
         abort(400, _("This official does not receive letters of this body."))
     ref = values.get("ref") or None
     own_mail.record(campaign, official, channel, language,

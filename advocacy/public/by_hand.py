@@ -46,10 +46,8 @@ def by_hand_page() -> Any:
     values = letter_form.with_defaults(request.form)
     channel, _sep, key = values.get("by_hand", "").partition(":")
     official = _office(channel, key)
-    letter = letter_form.preview(campaign, letter_form.chosen(campaign, values), values,
-                                 _placeholders(), official_key=key,
-                                 note=values.get("personal_note", "").strip())
-    if not letter or not letter.get("letter") or letter["official"].key != key:
+    letter = letter_form.letter_to(campaign, values, key, _placeholders())
+    if letter is None:
         abort(400, _("This official does not receive letters of this body."))
     language = values.get("language", "en")
     # What the supporter has not filled in yet stands in the letter as "[your city]"...: say

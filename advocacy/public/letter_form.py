@@ -239,6 +239,18 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
     }
 
 
+def letter_to(campaign: Campaign, form: Mapping[str, str], key: str,
+              placeholders: dict[str, str]) -> dict[str, Any] | None:
+    """The whole letter to one office of the chosen group, the supporter's paragraph in
+    place (a preview with `note`), for them to send themselves; None when the group's letter
+    does not go to that office."""
+    letter = preview(campaign, chosen(campaign, form), form, placeholders, official_key=key,
+                     note=form.get("personal_note", "").strip())
+    if not letter or not letter.get("letter") or letter["official"].key != key:
+        return None
+    return letter
+
+
 def _their_language(code: str | None, language: str) -> dict[str, str | None]:
     """The language to offer the letter in instead, named in `language`."""
     return {"their_language": code,
