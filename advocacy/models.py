@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -208,6 +209,10 @@ class Official(Base):
     # Who last set the email address (None: a targets file): someone else must verify it.
     address_set_by: Mapped[int | None] = mapped_column(ForeignKey("organizer.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # An inbox for one documented case submission (the WGAD's, OHCHR's urgent-action one):
+    # the organizers submit there formally; supporters' letters never go there. A server
+    # default (0017), so that statements naming only older columns still insert a row.
+    case_intake: Mapped[bool] = mapped_column(Boolean, server_default=false())
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     pause_reason: Mapped[str | None] = mapped_column(Text)  # when not an organizer's own
     # A complaint (an abuse report, RFC 5965) about our mail came from this office: it was
@@ -473,7 +478,8 @@ class Reply(Base):
 
 
 class OwnMail(Base):
-    """A supporter opened a letter to send it from their own mail: counted, nothing personal."""
+    """A supporter sent a letter themselves: opened it in their own mail, or said they sent it
+    through the office's contact form or by post. Counted, nothing personal."""
 
     __tablename__ = "own_mail"
     __table_args__ = (Index("ix_own_mail_campaign_created", "campaign_id", "created_at"),)
@@ -481,7 +487,7 @@ class OwnMail(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
     target_id: Mapped[int] = mapped_column(ForeignKey("target.id"), index=True)
-    channel: Mapped[str] = mapped_column(String(10))  # mailto, gmail, outlook, copy
+    channel: Mapped[str] = mapped_column(String(10))  # OWN_MAIL_CHANNELS, BY_HAND_CHANNELS
     language: Mapped[str] = mapped_column(String(8))
     ref: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
@@ -615,3 +621,6 @@ class AuditEntry(Base):
 
 # How a supporter may send a letter from their own mail (OwnMail.channel).
 OWN_MAIL_CHANNELS = ("mailto", "gmail", "outlook", "copy")
+# How a supporter reaches an office that takes no email: its web contact form, or post. Counted
+# (OwnMail.channel) when they say they sent it, apart from the letters we send and own mail.
+BY_HAND_CHANNELS = ("form", "post")

@@ -88,7 +88,14 @@ def seed_queued(supporters: int, body: str = "un", country: str = "") -> list[in
     assert campaign is not None
     template = current_template(campaign, body_row, "en")
     assert template is not None
-    officials = [t for t in choose_officials(body_row, country) if t.email]
+    # Every active office of the group with an address, the UN's case-intake inboxes too:
+    # the delivery engine's tests need two offices that take email, and in tests every
+    # letter goes to the sink; supporters are never offered those (choose_officials).
+    officials = [t for t in db.session.scalars(
+        select(Official).where(Official.body_id == body_row.id, Official.active.is_(True),
+                               Official.email.is_not(None)).order_by(Official.id))
+                 if not country or t.country == country] if body == "un" else [
+        t for t in choose_officials(body_row, country) if t.email]
     now = clock.now()
     letters = []
     for i in range(supporters):
@@ -526,3 +533,36 @@ def picture_the_campaign(app: Any) -> None:
             db.session.add(version_row(campaign, language, draft, page.version + 1,
                                        "organizer", "tests@example.org"))
         db.session.commit()
+# --- offices that take no email (issue 17, channels) -------------------------------------
+
+FORM_PAGE = "https://example.org/write-to-us"
+ADDRESS = "Some Office\n  Rue Wiertz 60\n\n1047 Brussels\nBelgium\n"
+
+
+def no_email_group() -> tuple[Official, Official]:
+    """The EU group without email: its first office by contact form, the others by post."""
+    officials = list(db.session.scalars(
+        select(Official).join(Official.body).where(Official.body.has(slug="eu"))
+        .order_by(Official.id)))
+    for official in officials:
+        official.email, official.contact_page, official.postal_address = None, None, ADDRESS
+    officials[0].contact_page, officials[0].postal_address = FORM_PAGE, None
+    db.session.commit()
+    return officials[0], officials[1]
+
+
+SALUTATIONS = """[target.salutation]
+en = "Dear Sir,"
+fr = "Monsieur,"
+de = "Sehr geehrte Damen und Herren,"
+ru = "Уважаемые дамы и господа!"
+es = "Señor:"
+"""
+
+
+def target_entry(key: str, contact: str, source: str, languages: str = '["en"]',
+                 more: str = "", office: str = "") -> str:
+    """One [[target]] of a targets file, for a test's own file."""
+    return (f'[[target]]\nkey = "{key}"\noffice = "{office or "The office " + key}"\n'
+            f'languages = {languages}\ntimezone = "Europe/Zurich"\n{contact}\n'
+            f'source = "{source}"\n{more}' + SALUTATIONS)

@@ -35,7 +35,7 @@ from advocacy.organizers import moderation
 from advocacy.reporting import dashboard, handover, overview, stuck
 from advocacy.reporting.charts import Chart, bar_chart, every
 from advocacy.reporting.dashboard import Filters
-from advocacy.reporting.own_mail import own_mail_counts
+from advocacy.reporting.own_mail import sent_themselves
 from advocacy.reporting.own_words import own_words
 from advocacy.reporting.rollup import Watermark, steady
 from advocacy.reporting.stats import stats_cache
@@ -145,6 +145,7 @@ def index() -> Any:
     tables, (confirmed, submitted), states, headline = steady(figures)
     shown = {view: _shown(view, rows) for view, rows in tables.items()}
     shown["hour"] = [(at, n) for at, n in shown["hour"] if n]  # the chart shows the quiet hours
+    own_mail, by_hand = sent_themselves(filters)
     caps_for = campaign or db.session.scalar(select(Campaign).where(Campaign.is_default))
     asked_country = request.args.get("country", "").strip()
     return render_template(
@@ -154,7 +155,7 @@ def index() -> Any:
         confirmed=confirmed, submitted=submitted, hold_labels=HOLD_LABELS,
         for_a_decision=FOR_A_DECISION,
         unknown_country=asked_country if asked_country and not filters.country else "",
-        own_mail=own_mail_counts(filters), queue=stuck.queue_state(filters.campaign_id),
+        own_mail=own_mail, by_hand=by_hand, queue=stuck.queue_state(filters.campaign_id),
         undecided=stuck.undecided(filters.campaign_id), complaints=stuck.complaints(),
         reasons=stuck.failure_reasons(filters.campaign_id),
         failures=stuck.failures(filters.campaign_id),

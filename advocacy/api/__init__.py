@@ -18,7 +18,7 @@ from advocacy.intake.submit import SubmissionError, SubmitResult, submit
 from advocacy.intake.validation import caught_in_honeypot, check_submission
 from advocacy.officials import groups
 from advocacy.reporting.dashboard import Filters
-from advocacy.reporting.own_mail import own_mail_counts
+from advocacy.reporting.own_mail import sent_themselves
 from advocacy.reporting.stats import letter_stats, stats_cache
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -70,10 +70,15 @@ def get_stats() -> Reply:
     campaign = find_campaign(slug) if slug else None
     if slug and campaign is None:
         return {"errors": {"campaign": _("Unknown campaign.")}}, 404
-    # Letters opened in supporters' own mail are counted apart: we cannot see them sent.
+    # Letters supporters sent themselves (own mail, contact forms, post) are counted apart:
+    # we cannot see them sent.
     everything = Filters(campaign.id if campaign else None)
-    return stats_cache().get(slug or "", lambda: {
-        **letter_stats(campaign), "own_mail": own_mail_counts(everything)}), 200
+
+    def figures() -> dict[str, Any]:
+        own_mail, by_hand = sent_themselves(everything)
+        return {**letter_stats(campaign), "own_mail": own_mail, "by_hand": by_hand}
+
+    return stats_cache().get(slug or "", figures), 200
 
 
 @cache

@@ -1,8 +1,9 @@
-"""The other path: a supporter sends the letter from their own mail; we only count it.
+"""The other paths: a supporter sends the letter themselves, from their own mail, through
+an office's contact form or by post; we only count it.
 
-Nothing personal is stored for it: the letter goes from the supporter's own mailbox, and the
-count records which office, channel, language and partner, no more. A count is a click on
-"open in my mail", not proof of a sent email; the dashboard says so.
+Nothing personal is stored for it: the letter goes from the supporter's own hands, and the
+count records which office, channel, language and partner, no more. A count is a click ("open
+in my mail", "I sent it", "I posted it"), not proof of a sent letter; the dashboard says so.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 from urllib.parse import quote, urlencode
 
 from advocacy.extensions import db
-from advocacy.models import OWN_MAIL_CHANNELS, Campaign, Official, OwnMail
+from advocacy.models import BY_HAND_CHANNELS, OWN_MAIL_CHANNELS, Campaign, Official, OwnMail
 
 
 def compose_url(channel: str, to: str, subject: str, body: str) -> str:
@@ -30,7 +31,7 @@ def compose_url(channel: str, to: str, subject: str, body: str) -> str:
 
 def record(campaign: Campaign, official: Official, channel: str, language: str,
            ref: str | None) -> None:
-    if channel not in OWN_MAIL_CHANNELS:
+    if channel not in OWN_MAIL_CHANNELS + BY_HAND_CHANNELS:
         raise ValueError(f"unknown channel {channel!r}")
     db.session.add(OwnMail(campaign_id=campaign.id, target_id=official.id, channel=channel,
                            language=language, ref=ref or None))

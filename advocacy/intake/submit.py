@@ -275,8 +275,8 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
     contact_only = [t.contact() for s in settings for t in s.officials if not t.email]
     if not letters:
         raise SubmissionError(
-            {"body": _("These offices take no email yet: please write to them through their"
-                       " contact pages or by post.")},
+            {"body": _("These offices take no email: send them the letter yourself, through"
+                       " their contact pages or by post.")},
             contact_only=contact_only,
         )
     setting = settings[0]

@@ -9,13 +9,18 @@ from advocacy.extensions import db
 from advocacy.models import Body, Official
 
 
+def writable() -> list[ColumnElement[bool]]:
+    """Offices a supporter may write to: active, and no case-intake inbox."""
+    return [Official.active.is_(True), Official.case_intake.is_(False)]
+
+
 def chosen(body_id: int | SQLColumnExpression[int], by_country: bool | SQLColumnExpression[bool],
            country: str | SQLColumnExpression[str] = "") -> list[ColumnElement[bool]]:
     """Which targets a letter to this group goes to: its active officials (for a group chosen
-    by country: that country's).
+    by country: that country's). Case-intake inboxes are never a letter's target.
 
     Given values, or columns and parameters (a join on the group: intake.submit)."""
-    where = [Official.body_id == body_id, Official.active.is_(True)]
+    where = [Official.body_id == body_id, *writable()]
     if isinstance(by_country, bool):
         if by_country:
             where.append(Official.country == country)

@@ -289,7 +289,7 @@ def apply_spec(official: Official, spec: OfficialSpec, body: Body) -> None:
     official.languages, official.timezone = spec.languages, spec.timezone
     official.email, official.contact_page = spec.email, spec.contact_page
     official.postal_address, official.salutations = spec.postal_address, spec.salutation
-    official.source = spec.source
+    official.source, official.case_intake = spec.source, spec.case_intake
 
 
 def office_name(office: str, names: dict[str, str] | None, language: str) -> str:

@@ -7,10 +7,11 @@ from collections.abc import Iterable
 
 from babel import Locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from advocacy.extensions import db
 from advocacy.models import Body, Campaign, Official
+from advocacy.officials.choose import writable
 
 
 def all_groups() -> list[Body]:
@@ -23,17 +24,21 @@ def known_slugs() -> set[str]:
     return set(db.session.scalars(select(Body.slug)))
 
 
+def in_offer(campaign: Campaign) -> ColumnElement[bool]:
+    """Whether a group is one the campaign offers (a condition on Body, for a query)."""
+    return Body.slug.in_(campaign.bodies) if campaign.bodies else Body.offered.is_(True)
+
+
 def offered(campaign: Campaign, reachable: bool = False) -> list[Body]:
     """The groups a campaign offers, in its order: the ones it chose, else the groups offered
-    by default, in their positions. `reachable`: only those with an active official (by email,
-    contact page or post); a group with none would be a dead end, so the form leaves it out.
-    One query either way: the form reads this on every preview."""
-    query = select(Body).order_by(Body.position, Body.id)
-    query = query.where(Body.slug.in_(campaign.bodies) if campaign.bodies
-                        else Body.offered.is_(True))
+    by default, in their positions. `reachable`: only those with an office to write to (active,
+    no case-intake inbox; each has email, contact page or post); a group with none would be a
+    dead end, so the form leaves it out. One query either way: the form reads this on every
+    preview."""
+    query = select(Body).order_by(Body.position, Body.id).where(in_offer(campaign))
     if reachable:
         query = query.where(select(Official.id).where(
-            Official.body_id == Body.id, Official.active.is_(True)).exists())
+            Official.body_id == Body.id, *writable()).exists())
     rows = list(db.session.scalars(query))
     if campaign.bodies:
         rows.sort(key=lambda b: campaign.bodies.index(b.slug))
@@ -45,7 +50,7 @@ def reachable(groups: Iterable[Body]) -> list[Body]:
     groups = list(groups)
     with_officials = set(db.session.scalars(
         select(Official.body_id).distinct().where(
-            Official.active.is_(True), Official.body_id.in_([b.id for b in groups]))))
+            *writable(), Official.body_id.in_([b.id for b in groups]))))
     return [b for b in groups if b.id in with_officials]
 
 
@@ -56,7 +61,7 @@ def countries(groups: Iterable[Body]) -> list[str]:
         return []
     return list(db.session.scalars(
         select(Official.country).distinct()
-        .where(Official.body_id.in_(ids), Official.active.is_(True), Official.country != "")
+        .where(Official.body_id.in_(ids), *writable(), Official.country != "")
         .order_by(Official.country)))
 
 

@@ -40,6 +40,7 @@ from advocacy.letters.render import country_name
 from advocacy.letters.states import STATE_LABELS
 from advocacy.links import ConfirmationError, submission_for_token
 from advocacy.models import OWN_MAIL_CHANNELS, Campaign, Official
+from advocacy.officials.choose import writable
 from advocacy.officials.files import LANGUAGES
 from advocacy.privacy.retention import submission_for_status
 from advocacy.privacy.rights import replies_to_submission
@@ -250,7 +251,7 @@ def campaign_page(campaign: Campaign, embed: bool) -> Page:
         own_mail_sent=stats_cache().get(f"own:{campaign.id}", lambda: sum(
             own_mail_counts(Filters(campaign.id)).values())),
         preview=letter_form.preview(campaign, choice, values, _placeholders()),
-        suggested=suggested,
+        suggested=suggested, case_intake=letter_form.case_intake(campaign, language),
         countries=letter_form.countries(language), ticked=ticked, **options,
         detaining_name=country_name(campaign.detaining_country, language)
         if campaign.detaining_country else "",
@@ -288,7 +289,7 @@ def preview_fragment() -> dict[str, Any]:
     preview = letter_form.preview(campaign, choice, values, _placeholders())
     parts = {name: render_template(f"public/_{name}.html", preview=preview, values=values,
                                    embed=request.form.get("embed") == "1")
-             for name in ("officials", "headers", "own_mail")}
+             for name in ("officials", "headers", "own_mail", "send")}
     return {**parts, "has_note": bool(preview and preview.get("has_note")),
             "suggested_note": letter_form.suggested_note(choice),
             "before": preview["before"] if preview and preview.get("letter") else "",
@@ -307,13 +308,11 @@ def own_mail_page() -> Any:
     channel, _sep, key = values.get("own_mail", "").partition(":")
     language = values.get("language", "en")
     official = db.session.scalar(
-        select(Official).where(Official.key == key, Official.active.is_(True)))
+        select(Official).where(Official.key == key, *writable()))
     if channel not in OWN_MAIL_CHANNELS or official is None or not official.email:
         abort(400, _("Choose an official with an email address, and a way to write."))
-    letter = letter_form.preview(campaign, letter_form.chosen(campaign, values), values,
-                                 _placeholders(), official_key=key,
-                                 note=values.get("personal_note", "").strip())
-    if not letter or not letter.get("letter") or letter["official"].key != key:
+    letter = letter_form.letter_to(campaign, values, key, _placeholders())
+    if letter is None:
         abort(400, _("This official does not receive letters of this body."))
     ref = values.get("ref") or None
     own_mail.record(campaign, official, channel, language,
@@ -438,4 +437,4 @@ def share_links(campaign: Campaign) -> dict[str, Any]:
     ]}
 
 
-from advocacy.public import check_inbox, my_data  # noqa: E402, F401  # register their pages on bp
+from advocacy.public import by_hand, check_inbox, my_data  # noqa: E402, F401  # register their pages on bp

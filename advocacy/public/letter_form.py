@@ -21,7 +21,8 @@ from advocacy.letters.render import LetterRenderError, country_name, initials
 from advocacy.letters.versions import current_template
 from advocacy.models import Body, Campaign, LetterTemplate, Official
 from advocacy.officials import groups
-from advocacy.officials.choose import choose_officials
+from advocacy.officials.channels import by_hand, channels
+from advocacy.officials.choose import choose_officials, writable
 
 # `countries as countries`: re-exported, the view reads the form's list here.
 from advocacy.officials.countries import countries as countries
@@ -77,7 +78,7 @@ def with_defaults(form: Mapping[str, str]) -> dict[str, str]:
     if own and guessed and groups_ticked:
         offices = (select(Official.id).join(Official.body)
                    .where(Body.slug.in_(groups_ticked), Body.by_country.is_(True),
-                          Official.country == own, Official.active.is_(True)))
+                          Official.country == own, *writable()))
         if db.session.scalar(offices.limit(1)) is not None:
             values["country"] = own
     return values
@@ -164,6 +165,15 @@ def choices(offered: list[Body], language: str) -> dict[str, Any]:
     }
 
 
+def case_intake(campaign: Campaign, language: str) -> list[str]:
+    """The case-intake offices of the campaign's groups, named in the page's language: the
+    organizers submit the case there, and the page tells supporters so, offering no letter."""
+    rows = db.session.scalars(select(Official).join(Official.body).where(
+        groups.in_offer(campaign), Official.active.is_(True), Official.case_intake.is_(True))
+        .order_by(Body.position, Body.id, Official.id))
+    return [official_label(t, language) for t in rows]
+
+
 @dataclass(frozen=True)
 class Chosen:
     """The group and the language the form chose, the newest letter for them, and the groups
@@ -214,7 +224,8 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
                 "risk_notice": groups.risk_notice(body, str(get_locale() or "en"))}
     officials = choose_officials(body, form.get("country", "") if body.by_country else "")
     listed = [{"key": t.key, "label": official_label(t, language), "email": t.email,
-               "contact_page": t.contact_page} for t in officials]
+               "contact_page": t.contact_page, "channels": channels(t), "by_hand": by_hand(t)}
+              for t in officials]
     page = str(get_locale() or "en")
     about = {"risk_notice": groups.risk_notice(body, page), "group_languages": None}
     if not groups.accepts(body.languages, language):
@@ -255,6 +266,7 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
         "letter": letter,
         "official": first,
         "to": Composed.line(letter.to),
+        "office": official_label(first, language),
         "from": Composed.line(letter.sender),
         # A relayed letter's reply address is made from its id: there is none yet.
         "reply_to": Composed.line(letter.reply_to) or placeholders["relay"],
@@ -265,6 +277,18 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
         "after": after.strip() if has_note else "",
         **_their_language(suggest, language),
     }
+
+
+def letter_to(campaign: Campaign, form: Mapping[str, str], key: str,
+              placeholders: dict[str, str]) -> dict[str, Any] | None:
+    """The whole letter to one office of the chosen group, the supporter's paragraph in
+    place (a preview with `note`), for them to send themselves; None when the group's letter
+    does not go to that office."""
+    letter = preview(campaign, chosen(campaign, form), form, placeholders, official_key=key,
+                     note=form.get("personal_note", "").strip())
+    if not letter or not letter.get("letter") or letter["official"].key != key:
+        return None
+    return letter
 
 
 def _their_language(code: str | None, language: str) -> dict[str, str | None]:

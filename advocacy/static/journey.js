@@ -35,6 +35,7 @@
         if (byId("officials").innerHTML !== part.officials) { byId("officials").innerHTML = part.officials; }
         byId("headers").innerHTML = part.headers;
         byId("own-mail").innerHTML = part.own_mail;
+        byId("send-part").innerHTML = part.send;
         byId("letter-before").textContent = part.before;
         byId("letter-after").textContent = part.after;
         var lang = byId("language").value;
