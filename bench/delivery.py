@@ -65,15 +65,17 @@ def seed(n: int) -> list[int]:
     from advocacy.campaigns.settings import find_campaign
     from advocacy.extensions import db
     from advocacy.letters.versions import current_template
-    from advocacy.models import Body, Letter, LetterStatus, Submission, Supporter
-    from advocacy.officials.choose import choose_officials
+    from advocacy.models import Body, Letter, LetterStatus, Official, Submission, Supporter
 
     campaign = find_campaign(None)
     body = db.session.scalars(select(Body).where(Body.slug == "un")).one()
     assert campaign is not None
     template = current_template(campaign, body, "en")
     assert template is not None
-    officials = [t for t in choose_officials(body) if t.email]
+    # The UN's addressed offices (case-intake inboxes, never offered to supporters): any two
+    # offices with an address do for the engine, and the bench's sink keeps every message.
+    officials = list(db.session.scalars(select(Official).where(
+        Official.body_id == body.id, Official.email.is_not(None)).order_by(Official.id)))
     now, run = clock.now(), uuid.uuid4().hex[:8]
     letters: list[Letter] = []
     for i in range(n // len(officials)):

@@ -53,8 +53,13 @@ class Http:
         return reply.status, json.loads(body) if is_json else None
 
 
+# Two offices that take email, in two groups at once: the Council of Europe's Commissioner
+# and Finland's ministry (the UN's addressed inboxes take case submissions, not letters).
+GROUPS = {"bodies": ["coe", "gov"], "country": "FI"}
+
+
 def supporter_letter(email: str) -> dict[str, Any]:
-    return {"body": "un", "language": "en", "consent": True,
+    return {**GROUPS, "language": "en", "consent": True,
             "supporter": {"name": "Chaos Reader", "email": email, "city": "Lyon",
                           "country": "FR"}}
 
