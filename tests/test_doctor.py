@@ -6,33 +6,29 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import ssl
 import threading
 from collections.abc import Iterator
 from email import message_from_bytes
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import dns.message
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
 import pytest
-import trustme
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from advocacy import create_app
-from advocacy.delivery.sink import SinkHandler, free_port
+from advocacy.delivery.sink import free_port
 from advocacy.doctor.checks import FAIL, OK, WARN, Check
 from advocacy.doctor.domain import check_dkim, check_dmarc, check_domain, check_mx, check_spf
 from advocacy.doctor.domain import resolver as make_resolver
 from advocacy.doctor.relay import check_relay
 
-USER, PASSWORD = "campaign", "s3cret pass/word"
+from helpers import ONE_DATABASE, TlsRelay
+
 RELAY_HOST = "relay.campaign.test"
 Records = dict[tuple[str, str], list[str]]
 
@@ -294,52 +290,6 @@ def test_dns_that_does_not_answer_is_a_failure_not_a_crash(dns_server: DnsServer
 
 # --- the relay ---------------------------------------------------------------------------
 
-def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
-                  auth_data: Any) -> AuthResult:
-    ok = isinstance(auth_data, LoginPassword) and (
-        auth_data.login.decode(), auth_data.password.decode()) == (USER, PASSWORD)
-    return AuthResult(success=ok, handled=False)
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-def trust(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
-
-
-class Relay:
-    def __init__(self, handler: SinkHandler, port: int, scheme: str) -> None:
-        self.handler, self.port, self.scheme = handler, port, scheme
-
-    def url(self, password: str = PASSWORD, starttls: bool = True) -> str:
-        auth = f"{USER}:{quote(password, safe='')}@"
-        if self.scheme == "smtps":
-            return f"smtps://{auth}127.0.0.1:{self.port}"
-        return f"smtp://{auth}127.0.0.1:{self.port}" + ("?starttls=1" if starttls else "")
-
-
-@pytest.fixture(params=["starttls", "smtps"])
-def relay(request: pytest.FixtureRequest, ca: trustme.CA) -> Iterator[Relay]:
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_context)
-    handler, port = SinkHandler(), free_port()
-    options: dict[str, Any] = {"authenticator": authenticator, "auth_required": True}
-    if request.param == "starttls":
-        options.update(tls_context=server_context, require_starttls=True)
-    else:
-        options.update(ssl_context=server_context, auth_require_tls=False)
-    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
-    controller.start()
-    yield Relay(handler, port, request.param)
-    controller.stop()
-
-
 RETURN_PATH = "bounce+test-0-0123456789abcdef0123@campaign.test"
 
 
@@ -348,7 +298,7 @@ def relay_checks(url: str, send_to: str | None = None, mode: str = "live") -> li
                        return_path=RETURN_PATH, send_to=send_to)
 
 
-def test_tls_login_and_a_test_message(relay: Relay, trust: None) -> None:
+def test_tls_login_and_a_test_message(relay: TlsRelay, trust: None) -> None:
     checks = relay_checks(relay.url(), send_to="me@example.org")
     assert statuses(checks) == {"mode": OK, "relay-connect": OK, "relay-tls": OK,
                                 "relay-auth": OK, "relay-test": OK}, checks
@@ -361,12 +311,12 @@ def test_tls_login_and_a_test_message(relay: Relay, trust: None) -> None:
     assert msg["From"] == "letters@campaign.test"
 
 
-def test_without_send_test_nothing_is_sent(relay: Relay, trust: None) -> None:
+def test_without_send_test_nothing_is_sent(relay: TlsRelay, trust: None) -> None:
     assert "relay-test" not in statuses(relay_checks(relay.url()))
     assert relay.handler.received == []
 
 
-def test_a_wrong_password_fails_auth_and_sends_nothing(relay: Relay, trust: None) -> None:
+def test_a_wrong_password_fails_auth_and_sends_nothing(relay: TlsRelay, trust: None) -> None:
     checks = relay_checks(relay.url("wrong"), send_to="me@example.org")
     auth = checks[-1]
     assert auth.name == "relay-auth" and auth.status == FAIL and "535" in auth.found
@@ -374,14 +324,14 @@ def test_a_wrong_password_fails_auth_and_sends_nothing(relay: Relay, trust: None
     assert relay.handler.received == []
 
 
-def test_an_untrusted_certificate_fails_tls(relay: Relay) -> None:
+def test_an_untrusted_certificate_fails_tls(relay: TlsRelay) -> None:
     checks = relay_checks(relay.url(), send_to="me@example.org")
     assert statuses(checks)["relay-tls"] == FAIL
     assert "not valid" in checks[-1].found and "relay-auth" not in statuses(checks)
     assert relay.handler.received == []
 
 
-def test_starttls_offered_but_not_asked_for_fails(relay: Relay, trust: None) -> None:
+def test_starttls_offered_but_not_asked_for_fails(relay: TlsRelay, trust: None) -> None:
     if relay.scheme == "smtps":
         pytest.skip("implicit TLS has nothing to ask for")
     checks = relay_checks(relay.url(starttls=False))
@@ -389,7 +339,7 @@ def test_starttls_offered_but_not_asked_for_fails(relay: Relay, trust: None) -> 
     assert tls.status == FAIL and tls.fix == "Add ?starttls=1 to SMTP_URL."
 
 
-def test_a_refused_test_message_reports_the_relay_s_answer(relay: Relay, trust: None) -> None:
+def test_a_refused_test_message_reports_the_relay_s_answer(relay: TlsRelay, trust: None) -> None:
     relay.handler.rcpt_reply = lambda address: "550 5.7.1 sender domain not verified"
     checks = relay_checks(relay.url(), send_to="me@example.org")
     assert checks[-1].status == FAIL and "550 5.7.1 sender domain not verified" in checks[-1].found
@@ -415,14 +365,14 @@ def test_test_mode_never_reaches_beyond_loopback() -> None:
 # --- the command -------------------------------------------------------------------------
 
 @pytest.fixture
-def doctor_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, relay: Relay) -> Any:
+def doctor_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, relay: TlsRelay) -> Any:
     """No database made: the doctor runs before `advocacy init` too."""
     monkeypatch.setenv("ADVOCACY_INSTANCE_PATH", str(tmp_path / "instance"))
     return create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/a.db",
                        "SMTP_URL": relay.url(), "ADVOCACY_SENDER": "letters@campaign.test"})
 
 
-def test_the_command_passes_a_ready_setup(doctor_app: Any, dns_server: DnsServer, relay: Relay,
+def test_the_command_passes_a_ready_setup(doctor_app: Any, dns_server: DnsServer, relay: TlsRelay,
                                           trust: None) -> None:
     result = doctor_app.test_cli_runner().invoke(args=[
         "doctor", "--resolver", dns_server.address, "--dkim-selector", "mail",
@@ -440,7 +390,7 @@ def test_the_command_passes_a_ready_setup(doctor_app: Any, dns_server: DnsServer
 
 
 def test_the_command_fails_and_says_why_in_json(doctor_app: Any, dns_server: DnsServer,
-                                               relay: Relay, trust: None) -> None:
+                                               relay: TlsRelay, trust: None) -> None:
     del dns_server.records[("_dmarc.campaign.test", "TXT")]
     result = doctor_app.test_cli_runner().invoke(args=[
         "doctor", "--resolver", dns_server.address, "--json"])
@@ -452,6 +402,7 @@ def test_the_command_fails_and_says_why_in_json(doctor_app: Any, dns_server: Dns
     assert {c["name"]: c["status"] for c in report["checks"]}["dkim"] == "warn"
 
 
+@ONE_DATABASE
 def test_campaigns_own_senders_are_checked_too(app: Any) -> None:
     from advocacy.doctor.examine import senders
     from advocacy.extensions import db
