@@ -412,3 +412,16 @@ def test_campaigns_own_senders_are_checked_too(app: Any) -> None:
     campaign.sender = "Letters@Other-Campaign.test"
     db.session.commit()
     assert senders() == ["letters@campaign.test", "letters@other-campaign.test"]
+
+
+def test_the_default_sender_has_no_domain_to_check(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADVOCACY_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/a.db"})
+    result = app.test_cli_runner().invoke(args=["doctor", "--json",
+                                                "--resolver", "127.0.0.1:9"])
+    assert result.exit_code == 1
+    checks = {c["name"]: c for c in json.loads(result.output)["checks"]}
+    assert checks["sender"]["status"] == "fail" and "ADVOCACY_SENDER" in checks["sender"]["fix"]
+    assert "spf" not in checks  # nothing asked of DNS
+    assert checks["relay-connect"]["status"] == "fail"  # SMTP_URL=sink

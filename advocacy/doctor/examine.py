@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
 from advocacy.config import smtp_host
-from advocacy.doctor.checks import Check
+from advocacy.doctor.checks import FAIL, Check
 from advocacy.doctor.domain import check_domain, resolver
 from advocacy.doctor.relay import check_relay
 from advocacy.extensions import db
@@ -36,6 +36,11 @@ def examine(*, sender: str | None, dkim_selector: str | None, dkim_domain: str |
     chosen = [sender] if sender else senders()
     for address in chosen:
         from_domain = address.rpartition("@")[2]
+        if "." not in from_domain:  # letters@localhost, the default: no DNS to ask
+            checks.append(Check("sender", FAIL, f"The sender {address} has no domain of"
+                                " its own.", "Set ADVOCACY_SENDER to an address at your"
+                                " organisation's domain, e.g. letters@campaign.example."))
+            continue
         checks += check_domain(res, from_domain=from_domain,
                                bounce_domain=reply_domain(address), relay_host=relay_host,
                                dkim_selector=dkim_selector, dkim_domain=dkim_domain)
