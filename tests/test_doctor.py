@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import dns.message
+import dns.query
 import dns.rcode
 import dns.rdatatype
 import dns.rrset
@@ -99,6 +100,21 @@ GOOD: Records = {
         txt("v=DMARC1; p=quarantine; rua=mailto:dmarc@campaign.test")],
     ("campaign.test", "MX"): ["10 mx.campaign.test."],
 }
+
+
+@pytest.fixture(autouse=True)
+def _dns_only_to_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A check that forgot --resolver would ask the system's resolvers: fail instead."""
+    for name in ("udp", "tcp"):
+        original = getattr(dns.query, name)
+
+        def guarded(q: Any, where: str, *args: Any, _original: Any = original,
+                    **kwargs: Any) -> Any:
+            if where != "127.0.0.1":
+                raise AssertionError(f"a test asked the DNS server at {where}")
+            return _original(q, where, *args, **kwargs)
+
+        monkeypatch.setattr(dns.query, name, guarded)
 
 
 @pytest.fixture
