@@ -254,6 +254,12 @@ def test_dmarc_of_the_organisational_domain_counts(res: Any, dns_server: DnsServ
     assert checks[0].found.startswith("_dmarc.campaign.test")
 
 
+def test_dmarc_without_a_report_address_is_a_warning(res: Any, dns_server: DnsServer) -> None:
+    dns_server.records[("_dmarc.campaign.test", "TXT")] = [txt("v=DMARC1; p=reject")]
+    check = check_dmarc(res, "campaign.test", "campaign.test", None)[0]
+    assert check.status == WARN and "rua=mailto:" in check.fix
+
+
 def test_dmarc_without_a_policy_fails(res: Any, dns_server: DnsServer) -> None:
     dns_server.records[("_dmarc.campaign.test", "TXT")] = [txt("v=DMARC1; rua=mailto:x@y.test")]
     check = only(check_dmarc(res, "campaign.test", "campaign.test", None))
@@ -272,7 +278,8 @@ def test_dkim_alone_can_align(res: Any) -> None:
 
 
 def test_strict_spf_alignment_wants_the_very_domain(res: Any, dns_server: DnsServer) -> None:
-    dns_server.records[("_dmarc.campaign.test", "TXT")] = [txt("v=DMARC1; p=reject; aspf=s")]
+    dns_server.records[("_dmarc.campaign.test", "TXT")] = [
+        txt("v=DMARC1; p=reject; aspf=s; rua=mailto:d@campaign.test")]
     relaxed_would_pass = check_dmarc(res, "campaign.test", "bounces.campaign.test", None)
     assert relaxed_would_pass[1].status == FAIL and "aspf=s" in relaxed_would_pass[1].fix
 

@@ -308,8 +308,12 @@ def check_dmarc(res: dns.resolver.Resolver, from_domain: str, bounce_domain: str
     if policy not in ("none", "quarantine", "reject"):
         return [Check("dmarc", FAIL, f"The DMARC record at {name} has no valid policy (p=).",
                       f"Add p=none (or quarantine, or reject) to the record at {name}.")]
-    checks = [Check("dmarc", OK, f"{name}: policy {policy}"
-                    + (" (reports only)" if policy == "none" else "") + ".")]
+    found = f"{name}: policy {policy}" + (" (reports only)" if policy == "none" else "")
+    if tags.get("rua"):
+        checks = [Check("dmarc", OK, f"{found}, reports to {tags['rua']}.")]
+    else:
+        checks = [Check("dmarc", WARN, f"{found}, but no rua=: nobody hears which mail fails.",
+                        f"Add rua=mailto:dmarc-reports@{from_domain} to the record at {name}.")]
     aspf, adkim = tags.get("aspf", "r").lower(), tags.get("adkim", "r").lower()
     spf_ok = _aligned(bounce_domain, from_domain, aspf)
     dkim_ok = dkim_domain is not None and _aligned(dkim_domain, from_domain, adkim)
