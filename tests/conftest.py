@@ -6,6 +6,7 @@ import os
 import shutil
 import smtplib
 import socket
+import ssl
 import threading
 import uuid
 from collections.abc import Iterator
@@ -15,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import trustme
+from aiosmtpd.controller import Controller
 from redis import Redis
 from redis.exceptions import RedisError
 from sqlalchemy import inspect, text
@@ -30,7 +33,7 @@ from advocacy.organizers.accounts import set_organizer
 from advocacy.organizers.controls import set_limits
 from advocacy.testing.stack import RedisServer, throwaway_database
 
-from helpers import CHROMIUM, PASSWORD, PEOPLE, ROOT
+from helpers import CHROMIUM, PASSWORD, PEOPLE, ROOT, TlsRelay, relay_authenticator
 
 # Every variable the app reads: none of a developer's shell may leak into a test.
 ENV_VARS = ENVIRONMENT_VARIABLES
@@ -308,6 +311,36 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 # --- the app ------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def ca() -> trustme.CA:
+    return trustme.CA()
+
+
+@pytest.fixture
+def trust(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the test CA the one the default TLS context trusts."""
+    bundle = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+
+
+@pytest.fixture(params=["starttls", "smtps"])
+def relay(request: pytest.FixtureRequest, ca: trustme.CA) -> Iterator[TlsRelay]:
+    """A relay that wants TLS and a login; its certificate is trusted only with `trust`."""
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    handler, port = SinkHandler(), free_port()
+    options: dict[str, Any] = {"authenticator": relay_authenticator, "auth_required": True}
+    if request.param == "starttls":
+        options.update(tls_context=server_context, require_starttls=True)
+    else:
+        options.update(ssl_context=server_context, auth_require_tls=False)
+    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
+    controller.start()
+    yield TlsRelay(handler, port, request.param)
+    controller.stop()
+
 
 @pytest.fixture
 def sink(tmp_path: Path) -> Iterator[Sink]:

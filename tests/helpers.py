@@ -566,3 +566,32 @@ def target_entry(key: str, contact: str, source: str, languages: str = '["en"]',
     return (f'[[target]]\nkey = "{key}"\noffice = "{office or "The office " + key}"\n'
             f'languages = {languages}\ntimezone = "Europe/Zurich"\n{contact}\n'
             f'source = "{source}"\n{more}' + SALUTATIONS)
+
+
+# --- a relay that wants TLS and a login (the `relay` fixture in conftest.py) ---------------
+
+RELAY_USER, RELAY_PASSWORD = "campaign", "s3cret pass/word"
+
+
+def relay_authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
+                        auth_data: Any) -> Any:
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+
+    ok = isinstance(auth_data, LoginPassword) and (
+        auth_data.login.decode(), auth_data.password.decode()) == (RELAY_USER, RELAY_PASSWORD)
+    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
+
+
+class TlsRelay:
+    """An aiosmtpd relay on 127.0.0.1: STARTTLS or implicit TLS (`scheme`), then a login."""
+
+    def __init__(self, handler: Any, port: int, scheme: str) -> None:
+        self.handler, self.port, self.scheme = handler, port, scheme
+
+    def url(self, password: str = RELAY_PASSWORD, starttls: bool = True) -> str:
+        from urllib.parse import quote
+
+        auth = f"{RELAY_USER}:{quote(password, safe='')}@"
+        if self.scheme == "smtps":
+            return f"smtps://{auth}127.0.0.1:{self.port}"
+        return f"smtp://{auth}127.0.0.1:{self.port}" + ("?starttls=1" if starttls else "")

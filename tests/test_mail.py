@@ -2,97 +2,37 @@
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import trustme
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from advocacy.delivery.mail import RelayError, Transport
 from advocacy.delivery.sink import SinkHandler, free_port
 from advocacy.letters.emails import Outgoing
 
-from helpers import seed_queued, work
-
-USER, PASSWORD = "campaign", "s3cret pass/word"
-
-
-@pytest.fixture(scope="module")
-def ca() -> trustme.CA:
-    return trustme.CA()
-
-
-@pytest.fixture
-def trust(ca: trustme.CA, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make the test CA the one the transport's default TLS context trusts."""
-    bundle = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(bundle))
-    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
-
-
-def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
-                  auth_data: Any) -> AuthResult:
-    ok = isinstance(auth_data, LoginPassword) and (
-        auth_data.login.decode(), auth_data.password.decode()) == (USER, PASSWORD)
-    return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535
-
-
-class Relay:
-    def __init__(self, handler: SinkHandler, port: int) -> None:
-        self.handler, self.port = handler, port
-
-
-@pytest.fixture(params=["starttls", "smtps"])
-def relay(request: pytest.FixtureRequest, ca: trustme.CA) -> Iterator[Relay]:
-    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ca.issue_cert("127.0.0.1").configure_cert(server_context)
-    handler, port = SinkHandler(), free_port()
-    options: dict[str, Any] = {"authenticator": authenticator, "auth_required": True}
-    if request.param == "starttls":
-        options.update(tls_context=server_context, require_starttls=True)
-    else:
-        options.update(ssl_context=server_context, auth_require_tls=False)
-    controller = Controller(handler, hostname="127.0.0.1", port=port, **options)
-    controller.start()
-    relay = Relay(handler, port)
-    relay.scheme = request.param  # type: ignore[attr-defined]
-    yield relay
-    controller.stop()
-
-
-def url(relay: Relay, password: str = PASSWORD) -> str:
-    from urllib.parse import quote
-
-    auth = f"{USER}:{quote(password, safe='')}@"
-    if relay.scheme == "smtps":  # type: ignore[attr-defined]
-        return f"smtps://{auth}127.0.0.1:{relay.port}"
-    return f"smtp://{auth}127.0.0.1:{relay.port}?starttls=1"
-
+from helpers import TlsRelay, seed_queued, work
 
 MESSAGE = Outgoing("letters@campaign.test", ["office@example.org"],
                    b"Subject: hello\r\nTo: office@example.org\r\n\r\nBody\r\n")
 
 
-def test_tls_and_login_then_many_messages_on_one_connection(relay: Relay, trust: None) -> None:
-    with Transport(url(relay)) as smtp:
+def test_tls_and_login_then_many_messages_on_one_connection(relay: TlsRelay, trust: None) -> None:
+    with Transport(relay.url()) as smtp:
         for _ in range(3):
             smtp.send(MESSAGE)
     assert [r.rcpt_tos for r in relay.handler.received] == [["office@example.org"]] * 3
 
 
-def test_wrong_password_is_a_relay_error_not_a_letter_error(relay: Relay, trust: None) -> None:
+def test_wrong_password_is_a_relay_error_not_a_letter_error(relay: TlsRelay, trust: None) -> None:
     with pytest.raises(RelayError, match="535|Authentication"), \
-            Transport(url(relay, "wrong")) as smtp:
+            Transport(relay.url("wrong")) as smtp:
         smtp.send(MESSAGE)
     assert relay.handler.received == []
 
 
-def test_an_untrusted_certificate_is_refused(relay: Relay) -> None:
-    with pytest.raises(RelayError), Transport(url(relay)) as smtp:
+def test_an_untrusted_certificate_is_refused(relay: TlsRelay) -> None:
+    with pytest.raises(RelayError), Transport(relay.url()) as smtp:
         smtp.send(MESSAGE)
     assert relay.handler.received == []
 

@@ -1,6 +1,6 @@
 """The `advocacy` command (also `flask --app advocacy …`), its commands grouped by what they
 are for: setup.py (init, db, export, create-organizer, run, new-data-key), delivery.py
-(worker, reconcile, pause, resume, limits, sink, inbound), reports.py (stats,
+(worker, reconcile, pause, resume, limits, sink, inbound, doctor), reports.py (stats,
 export-letters), privacy.py (purge, rotate-keys)."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from flask import Flask
 from flask.cli import FlaskGroup
 
 from advocacy.cli.delivery import (
+    doctor_command,
     inbound_command,
     limits_command,
     pause_command,
@@ -31,7 +32,7 @@ from advocacy.cli.setup import (
 COMMANDS = [init_command, db_command, export_command, create_organizer_command, worker_command,
             reconcile_command, stats_command, run_command, pause_command, resume_command,
             limits_command, sink_command, export_letters_command, purge_command,
-            rotate_keys_command, new_data_key_command, inbound_command]
+            rotate_keys_command, new_data_key_command, inbound_command, doctor_command]
 
 
 def register(app: Flask) -> None:

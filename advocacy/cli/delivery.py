@@ -132,3 +132,33 @@ def inbound_command(host: str, port: int, trusted_authserv_id: str | None) -> No
         until_interrupted()
     finally:
         server.stop()
+
+
+@click.command("doctor")
+@click.option("--sender", metavar="ADDRESS",
+              help="Check this From address (default: ADVOCACY_SENDER and campaigns' own).")
+@click.option("--dkim-selector", metavar="NAME",
+              help="The selector your relay signs with (the s= of its DKIM-Signature).")
+@click.option("--dkim-domain", metavar="DOMAIN",
+              help="The domain it signs for (its d=; default: the From domain).")
+@click.option("--send-test", "send_to", metavar="ADDRESS",
+              help="Also send a test message through the relay to this address.")
+@click.option("--resolver", "resolver_address", metavar="HOST[:PORT]",
+              help="Ask this DNS server (default: the system's resolvers).")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@with_appcontext
+def doctor_command(sender: str | None, dkim_selector: str | None, dkim_domain: str | None,
+                   send_to: str | None, resolver_address: str | None, as_json: bool) -> None:
+    """Before going live: check the sender's domain (SPF, DKIM, DMARC, MX) and the relay
+    (TLS, login, a test message), and say what to fix. Exits 1 if a check fails."""
+    from advocacy.doctor.checks import as_text, failed
+    from advocacy.doctor.examine import examine
+
+    checks = examine(sender=sender, dkim_selector=dkim_selector, dkim_domain=dkim_domain,
+                     send_to=send_to, resolver_address=resolver_address)
+    if as_json:
+        echo_json({"checks": [check.as_dict() for check in checks], "failed": failed(checks)})
+    else:
+        click.echo(as_text(checks))
+    if failed(checks):
+        raise SystemExit(1)
