@@ -174,9 +174,8 @@ def campaign_page(campaign: Campaign, embed: bool) -> Page:
     }
     choice = letter_form.chosen(campaign, values)
     values["body"] = values.get("body") or (choice.body.slug if choice.body else "")
-    suggested = letter_form.suggested_note(choice)
-    if request.method == "GET":  # nothing typed yet: the paragraph starts as organizers suggest
-        values["personal_note"] = suggested
+    # Ideas shown under the supporter's paragraph; the paragraph itself starts empty.
+    suggestions = letter_form.suggestions(choice)
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST" and state != "open":
@@ -213,7 +212,7 @@ def campaign_page(campaign: Campaign, embed: bool) -> Page:
         own_mail_sent=stats_cache().get(f"own:{campaign.id}", lambda: sum(
             own_mail_counts(Filters(campaign.id)).values())),
         preview=letter_form.preview(campaign, choice, values, _placeholders()),
-        suggested=suggested,
+        suggestions=suggestions,
         countries=letter_form.countries(language), **letter_form.choices(choice.offered, language),
         detaining_name=country_name(campaign.detaining_country, language)
         if campaign.detaining_country else "",
@@ -252,8 +251,9 @@ def preview_fragment() -> dict[str, Any]:
     parts = {name: render_template(f"public/_{name}.html", preview=preview, values=values,
                                    embed=request.form.get("embed") == "1")
              for name in ("officials", "headers", "own_mail")}
+    parts["suggestions"] = render_template("public/_suggestions.html",
+                                           suggestions=letter_form.suggestions(choice))
     return {**parts, "has_note": bool(preview and preview.get("has_note")),
-            "suggested_note": letter_form.suggested_note(choice),
             "before": preview["before"] if preview and preview.get("letter") else "",
             "after": preview["after"] if preview and preview.get("letter") else ""}
 

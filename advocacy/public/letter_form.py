@@ -6,6 +6,7 @@ they accept and refuse exactly the same things; only the field names differ.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from advocacy.letters.versions import current_template
 from advocacy.models import Body, Campaign, LetterTemplate, Official
 from advocacy.officials import groups
 from advocacy.officials.choose import choose_officials
-from advocacy.officials.files import COUNTRIES, LANGUAGES
+from advocacy.officials.files import COUNTRIES, LETTER_LANGUAGES
 
 # API field -> form field, for placing each message next to its field.
 FIELD_OF = {
@@ -52,7 +53,7 @@ def with_defaults(form: Mapping[str, str]) -> dict[str, str]:
     """The form's values, with the country of a group chosen by country defaulting to the
     supporter's own when that group has offices there."""
     values = {k: v for k, v in form.items() if not (k in LOOKUPS and "\x00" in v)}
-    if values.get("switch_language") in LANGUAGES:  # "show the letter in their language"
+    if values.get("switch_language") in LETTER_LANGUAGES:  # "show the letter in their language"
         values["language"] = values.pop("switch_language")
         values["action"] = "preview"
     own = values.get("supporter_country", "")
@@ -123,7 +124,7 @@ def choices(offered: list[Body], language: str) -> dict[str, Any]:
         "gov_countries": sorted(((c, country_name(c, language))
                                  for c in groups.countries(offered)),
                                 key=lambda pair: (_sort_key(pair[1]), pair[1])),
-        "languages": [(code, Locale.parse(code).get_display_name(code)) for code in LANGUAGES],
+        "languages": [(code, Locale.parse(code).get_display_name(code)) for code in LETTER_LANGUAGES],
     }
 
 
@@ -150,9 +151,12 @@ def chosen(campaign: Campaign, form: Mapping[str, str]) -> Chosen:
     return Chosen(body, language, template, offer)
 
 
-def suggested_note(choice: Chosen) -> str:
-    """The organizers' suggested start of the supporter's paragraph, for this letter."""
-    return choice.template.suggested_note if choice.template else ""
+def suggestions(choice: Chosen) -> list[str]:
+    """The organizers' ideas for the supporter's paragraph, for this letter: offered under it
+    to start from, never filled in as the supporter's own words. The suggested paragraph holds
+    them separated by blank lines."""
+    text = choice.template.suggested_note if choice.template else ""
+    return [" ".join(idea.split()) for idea in re.split(r"\n\s*\n", text) if idea.strip()]
 
 
 # Stands for the supporter's paragraph while rendering, to find where the template puts it.
@@ -170,7 +174,7 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
     is False. With a `note`, `letter` is the whole text as it goes out, paragraph in place.
     """
     body, language, template = choice.body, choice.language, choice.template
-    if body is None or language not in LANGUAGES:
+    if body is None or language not in LETTER_LANGUAGES:
         return None
     officials = choose_officials(body, form.get("country", "") if body.by_country else "")
     listed = [{"key": t.key, "label": official_label(t, language), "email": t.email,
@@ -193,7 +197,7 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
     row = draft_row(
         campaign, first, language, subject=template.subject, text=template.text,
         default_salutation=template.default_salutation,
-        subject_variants=template.subject_variants or [], name=name,
+        subject_variants=template.subject_variants or [], asks=template.asks, name=name,
         city=form.get("city", "").strip() or placeholders["city"],
         country=supporter_country if len(supporter_country) == 2 else "",
         personal_note=NOTE_MARK if note is None else note,
@@ -206,7 +210,7 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
     has_note = letter.body.count(NOTE_MARK) == 1
     before, _mark, after = letter.body.partition(NOTE_MARK)
     # Offer the officials' own language when the letter is in another one they do not read.
-    theirs = [lang for lang in first.languages if lang in LANGUAGES
+    theirs = [lang for lang in first.languages if lang in LETTER_LANGUAGES
               and groups.accepts(body.languages, lang)]
     suggest = None if language in first.languages or not theirs else theirs[0]
     return {
