@@ -60,17 +60,21 @@ def _preview(campaign: Campaign, body: Body, language: str, draft: versions.Draf
 
 
 def _ask_rows(body: Body, draft: versions.Draft) -> list[tuple[str, str, str]]:
-    """(key, label, ask) for the default, each country of the group's offices, each office,
-    and any other key the draft has: every place an organizer may give an ask."""
+    """(key, label, ask) for the default, each kind of office the draft names ("coe-pace"),
+    each country of the group's offices, and each office: every place an ask may go."""
     asks = dict(draft.asks)
     officials = versions.officials(body)
-    rows = [(DEFAULT, "Every office without an ask of its own (the default)")]
-    rows += [(code, f"Every office of {country_name(code, 'en')} without its own")
-             for code in sorted({t.country for t in officials if t.country})]
-    rows += [(t.key, official_label(t)) for t in officials]
-    known = {key for key, _label in rows}
-    rows += [(key, f"{key} (no such active office or country)") for key in asks
-             if key not in known]
+    offices = [(t.key, official_label(t)) for t in officials]
+    countries = [(code, f"Every office of {country_name(code, 'en')} without its own")
+                 for code in sorted({t.country for t in officials if t.country})]
+    named = {DEFAULT} | {key for key, _label in offices + countries}
+    kinds = []
+    for key in sorted(set(asks) - named):
+        kind = [t.key for t in officials if t.key.startswith(f"{key}-")]
+        kinds.append((key, f"Every office whose key starts with {key}- without its own"
+                           f" ({len(kind)} now)" if kind else f"{key} (no such active office)"))
+    rows = [(DEFAULT, "Every office without an ask of its own (the default)"),
+            *kinds, *countries, *offices]
     return [(key, label, asks.get(key, "")) for key, label in rows]
 
 

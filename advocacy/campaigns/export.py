@@ -52,6 +52,7 @@ def official_entry(official: Official) -> dict[str, Any]:
     """One official as an officials file describes it (advocacy.officials.files.OfficialSpec)."""
     entry: dict[str, Any] = {
         "key": official.key, "office": official.office, "holder": official.holder,
+        **({"holder_gender": official.holder_gender} if official.holder_gender else {}),
         "country": official.country, "languages": list(official.languages),
         "timezone": official.timezone,
     }

@@ -28,7 +28,15 @@ from advocacy.letters.render import (
     letter_context,
     render_letter,
 )
-from advocacy.models import Campaign, CampaignPage, Letter, LetterTemplate, Official, Submission, Supporter
+from advocacy.models import (
+    Campaign,
+    CampaignPage,
+    Letter,
+    LetterTemplate,
+    Official,
+    Submission,
+    Supporter,
+)
 from advocacy.officials.files import office_name
 
 
@@ -259,7 +267,8 @@ def draft_row(campaign: Campaign, official: Official, language: str, *, subject:
         campaign_reply_to=campaign.reply_to, campaign_resend_ambiguous=campaign.resend_ambiguous,
         official_key=official.key, official_email=official.email, official_office=official.office,
         official_office_names=official.office_names, official_holder=official.holder,
-        official_holder_gender=official.holder_gender, official_country=official.country, official_salutations=official.salutations,
+        official_holder_gender=official.holder_gender, official_country=official.country,
+        official_salutations=official.salutations,
         official_timezone=official.timezone, official_active=official.active,
         official_paused=official.paused, official_pause_reason=official.pause_reason,
         official_verified=official.verified,

@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from advocacy.extensions import db
-from advocacy.letters.render import LetterRenderError, letter_context, render_letter
 from advocacy.letters.asks import bad_keys
+from advocacy.letters.render import LetterRenderError, letter_context, render_letter
 from advocacy.letters.versions import Asks, Draft, content_hash
 from advocacy.models import Body, Campaign, LetterTemplate
 from advocacy.officials.files import LETTER_LANGUAGES, read_toml

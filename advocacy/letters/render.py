@@ -190,8 +190,9 @@ def news_date(value: date | None, language: str) -> str:
     """The news's date as the letter's language writes it ("4 December 2026")."""
     if value is None:
         return ""
-    try:
-        return str(format_date(value, format="long", locale=language))
+    try:  # British English: the letters write "21 April 2026", as officials in Europe do
+        return str(format_date(value, format="long",
+                               locale="en_GB" if language == "en" else language))
     except (UnknownLocaleError, ValueError):
         return value.isoformat()
 

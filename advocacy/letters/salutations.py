@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import partial
 
 GENDERS = ("f", "m")  # and "" for a holder nobody named
 
@@ -77,7 +78,7 @@ def _english(text: str, gender: str) -> str:
 _RULES: dict[str, Callable[[str, str], str]] = {
     "en": _english,
     "ru": _russian,
-    **{lang: (lambda text, gender, lang=lang: _double(lang, text, gender)) for lang in _DOUBLE},
+    **{lang: partial(_double, lang) for lang in _DOUBLE},
 }
 
 

@@ -227,7 +227,8 @@ def _add_version(organizer: Organizer, campaign: Campaign, body: Body, language:
         version=current.version + 1 if current else 1, subject=draft.subject,
         text=draft.text, default_salutation=draft.default_salutation,
         subject_variants=list(draft.subject_variants), suggested_note=draft.suggested_note,
-        asks=dict(draft.asks), origin="organizer", content_hash=draft.content_hash(), author=organizer.email)
+        asks=dict(draft.asks), origin="organizer", content_hash=draft.content_hash(),
+        author=organizer.email)
     db.session.add(version)
     return version
 

@@ -124,7 +124,8 @@ def choices(offered: list[Body], language: str) -> dict[str, Any]:
         "gov_countries": sorted(((c, country_name(c, language))
                                  for c in groups.countries(offered)),
                                 key=lambda pair: (_sort_key(pair[1]), pair[1])),
-        "languages": [(code, Locale.parse(code).get_display_name(code)) for code in LETTER_LANGUAGES],
+        "languages": [(code, Locale.parse(code).get_display_name(code))
+                      for code in LETTER_LANGUAGES],
     }
 
 
