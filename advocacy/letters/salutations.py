@@ -18,16 +18,24 @@ GENDERS = ("f", "m")  # and "" for a holder nobody named
 # The double forms: the feminine part, a comma, then the masculine part.
 _DOUBLE = {
     "fr": re.compile(r"^(?P<f>Madame\b.*?),\s*(?P<m>Monsieur\b.*?)(?P<end>[,:]?)$"),
-    "de": re.compile(r"^(?P<f>Sehr geehrte (?:Frau|Dame)\b.*?),\s*"
-                     r"(?P<m>[Ss]ehr geehrter (?:Herr|Herren)\b.*?)(?P<end>,?)$"),
-    "es": re.compile(r"^(?P<f>(?:Excelentísima\s+|Distinguida\s+)?[Ss]eñora\b.*?),\s*"
-                     r"(?P<m>(?:[Ee]xcelentísimo\s+|[Dd]istinguido\s+)?[Ss]eñor\b.*?)"
-                     r"(?P<end>[:,]?)$"),
-    "it": re.compile(r"^(?P<f>(?:Gentile\s+|Illustre\s+|Onorevole\s+)?Signora\b.*?),\s*"
-                     r"(?P<m>(?:[Ee]gregio\s+|[Ii]llustre\s+|[Oo]norevole\s+)?[Ss]ignore?\b.*?)"
-                     r"(?P<end>,?)$"),
-    "pt": re.compile(r"^(?P<f>(?:Excelentíssima\s+|Prezada\s+)?Senhora\b.*?),\s*"
-                     r"(?P<m>(?:[Ee]xcelentíssimo\s+|[Pp]rezado\s+)?[Ss]enhor\b.*?)(?P<end>,?)$"),
+    "de": re.compile(
+        r"^(?P<f>Sehr geehrte (?:Frau|Dame)\b.*?),\s*"
+        r"(?P<m>[Ss]ehr geehrter (?:Herr|Herren)\b.*?)(?P<end>,?)$"
+    ),
+    "es": re.compile(
+        r"^(?P<f>(?:Excelentísima\s+|Distinguida\s+)?[Ss]eñora\b.*?),\s*"
+        r"(?P<m>(?:[Ee]xcelentísimo\s+|[Dd]istinguido\s+)?[Ss]eñor\b.*?)"
+        r"(?P<end>[:,]?)$"
+    ),
+    "it": re.compile(
+        r"^(?P<f>(?:Gentile\s+|Illustre\s+|Onorevole\s+)?Signora\b.*?),\s*"
+        r"(?P<m>(?:[Ee]gregio\s+|[Ii]llustre\s+|[Oo]norevole\s+)?[Ss]ignore?\b.*?)"
+        r"(?P<end>,?)$"
+    ),
+    "pt": re.compile(
+        r"^(?P<f>(?:Excelentíssima\s+|Prezada\s+)?Senhora\b.*?),\s*"
+        r"(?P<m>(?:[Ee]xcelentíssimo\s+|[Pp]rezado\s+)?[Ss]enhor\b.*?)(?P<end>,?)$"
+    ),
 }
 
 
@@ -45,8 +53,10 @@ def _double(language: str, text: str, gender: str) -> str:
 
 # Russian: the title does not change ("министр", "Специальный докладчик"); the adjective and
 # "госпожа"/"господин" follow the holder.
-_RU = re.compile(r"^Уважаем(?:ый|ая)\s+(?:господин\s+|госпожа\s+)?(?P<title>[^,!]+?)"
-                 r"(?:,\s*уважаем(?:ый|ая)\s+(?:господин\s+|госпожа\s+)?[^!]+)?!$")
+_RU = re.compile(
+    r"^Уважаем(?:ый|ая)\s+(?:господин\s+|госпожа\s+)?(?P<title>[^,!]+?)"
+    r"(?:,\s*уважаем(?:ый|ая)\s+(?:господин\s+|госпожа\s+)?[^!]+)?!$"
+)
 
 
 def _russian(text: str, gender: str) -> str:

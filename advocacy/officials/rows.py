@@ -19,8 +19,8 @@ Row = dict[str, str]
 OTHER_LANGUAGES = tuple(lang for lang in LANGUAGES if lang != "en")  # English is `office`
 PLAIN = ("office", "holder", "holder_gender", "country", "timezone", "email", "contact_page",
          "postal_address", "source")
-COLUMNS = ("key", "body", "office", "holder", "holder_gender", "country", "languages", "timezone", "email",
-           "contact_page", "postal_address", "source",
+COLUMNS = ("key", "body", "office", "holder", "holder_gender", "country", "languages",
+           "timezone", "email", "contact_page", "postal_address", "source",
            *(f"salutation_{lang}" for lang in LANGUAGES),
            *(f"office_{lang}" for lang in OTHER_LANGUAGES))
 REQUIRED = ("key", "body", "office", "languages", "timezone", "source",
