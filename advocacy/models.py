@@ -195,6 +195,9 @@ class Official(Base):
     office: Mapped[str] = mapped_column(String(300))  # in English
     office_names: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)  # other languages
     holder: Mapped[str] = mapped_column(String(200), default="")
+    # "f" or "m" when the holder is known, else "": the salutation follows it (letters.salutations).
+    # No default in Python: the database's (server_default) fills rows written without it.
+    holder_gender: Mapped[str] = mapped_column(String(1), server_default="")
     country: Mapped[str] = mapped_column(String(2), default="", index=True)
     languages: Mapped[list[str]] = mapped_column(JSON, default=list)
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
@@ -248,6 +251,9 @@ class LetterTemplate(Base):
     subject_variants: Mapped[list[str]] = mapped_column(JSON, default=list)
     # The editable part: words the supporter's paragraph starts with, theirs to change.
     suggested_note: Mapped[str] = mapped_column(Text, default="")
+    # What each office is asked (letters.asks): by office key, by country code, or "default";
+    # the text's {{ ask }} shows the one that fits the letter's official.
+    asks: Mapped[dict[str, str] | None] = mapped_column(JSON)
     origin: Mapped[str] = mapped_column(String(20))  # "file" or "organizer"
     content_hash: Mapped[str] = mapped_column(String(64))
     author: Mapped[str | None] = mapped_column(String(320))

@@ -100,7 +100,7 @@ def test_create_and_copy_a_campaign(app: Any) -> None:
     assert copy.status == "paused" and not copy.is_default
     letters = db.session.scalar(select(func.count()).select_from(LetterTemplate).where(
         LetterTemplate.campaign_id == copy.id))
-    assert letters == 20
+    assert letters == 28  # 4 groups x 7 languages
     assert "second-appeal" in client.get("/admin/campaigns").data.decode()
 
 

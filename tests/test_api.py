@@ -36,7 +36,7 @@ BAD = [
     pytest.param(submission(body="gov"), "country", id="gov-without-country"),
     pytest.param(submission(body="gov", country="ZZ"), "country", id="gov-unknown-country"),
     pytest.param(submission(country="FR"), "country", id="country-for-un"),
-    pytest.param(submission(language="it"), "language", id="unsupported-language"),
+    pytest.param(submission(language="la"), "language", id="unsupported-language"),
     pytest.param(submission(consent=False), "consent", id="no-consent"),
     pytest.param(submission(consent="yes"), "consent", id="consent-not-true"),
     pytest.param(submission(personal_note="x" * 2001), "personal_note", id="long-note"),

@@ -163,8 +163,10 @@ def test_keyboard_alone_reaches_every_field_in_order_and_sends(
         reached.append(page.evaluate(
             "document.activeElement.id || document.activeElement.name || "
             "document.activeElement.tagName"))
+    # The SUMMARY after the paragraph opens the ideas for it, right under it.
     fields = ["to-un", "to-gov", "country", "name", "email", "city", "supporter_country",
-              "personal_note", "language", "SUMMARY", "body", "consent", "SUMMARY", "newsletter"]
+              "personal_note", "SUMMARY", "language", "SUMMARY", "body", "consent", "SUMMARY",
+              "newsletter"]
     seen = [f for f in reached if f in fields]
     assert seen[:len(fields)] == fields, reached  # the order they are read in
     assert "website" not in reached  # the honeypot is never reached

@@ -29,7 +29,7 @@ SLUG = "free-azat-miftakhov"
 # Words of the shipped story in each language (campaigns/free-azat-miftakhov/<lang>.md).
 STORY = {"en": ("Free Azat Miftakhov", "penal colony IK-18 in Kharp"),
          "fr": ("Libérez Azat Miftakhov", "IK-18 de Kharp"),
-         "de": ("Freiheit für Azat Miftakhov", "IK-18 mit strengem Regime in Charp"),
+         "de": ("Freiheit für Azat Miftakhov", "Strafkolonie IK-18 in Charp"),
          "ru": ("Свободу Азату Мифтахову", "ИК-18 в посёлке Харп"),
          "es": ("Libertad para Azat Miftakhov", "IK-18 de Jarp")}
 
@@ -102,9 +102,9 @@ def test_init_loads_page_files_once_and_a_changed_file_as_a_new_version(
     files = tmp_path / "campaigns"
     shutil.copytree(ROOT / "campaigns", files)
     before = db.session.scalar(select(func.count()).select_from(CampaignPage))
-    assert before == 5  # the test database was filled from campaigns/ already
+    assert before == 7  # the test database was filled from campaigns/ already (7 languages)
     again = load_data(ROOT / "targets", ROOT / "templates", campaigns_dir=files)
-    assert again["pages"] == {"added": 0, "unchanged": 5}
+    assert again["pages"] == {"added": 0, "unchanged": 7}
     owner = signed_in(app)
     assert save(owner, SLUG, "fr", title="Titre des organisateurs").status_code == 302
     load_data(ROOT / "targets", ROOT / "templates", campaigns_dir=files)

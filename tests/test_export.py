@@ -19,8 +19,8 @@ from advocacy.organizers.accounts import set_organizer
 
 from helpers import ROOT
 
-FILE_FIELDS = ("key", "office", "holder", "country", "languages", "timezone", "email",
-               "contact_page", "postal_address", "source", "verified", "salutations",
+FILE_FIELDS = ("key", "office", "holder", "holder_gender", "country", "languages", "timezone",
+               "email", "contact_page", "postal_address", "source", "verified", "salutations",
                "office_names")
 
 
@@ -33,7 +33,7 @@ def snapshot() -> dict[str, Any]:
                                  .order_by(Official.key)).all()
     letters = {}
     for body in bodies:
-        for language in ("en", "fr", "de", "ru", "es"):
+        for language in ("en", "fr", "de", "ru", "es", "it", "pt"):
             template = current_template(campaign, body, language)
             if template is not None:
                 letters[(body.slug, language)] = Draft.of(template)
@@ -76,11 +76,13 @@ def test_export_then_init_on_a_fresh_database_gives_the_same_data(
     assert '"un-sr-torture"' in result.output  # named as left out: it is deactivated
     assert sorted(p.name for p in targets_dir.iterdir()) == ["coe.toml", "eu.toml", "gov.toml",
                                                              "un.toml"]
-    assert len(read_letter_dir(templates_dir)) == 20
+    assert len(read_letter_dir(templates_dir)) == 28
     written = "".join(p.read_text() for p in (tmp_path / "out").rglob("*.toml"))
     # No organizer (not even as a version's author), no sender, nothing of the instance.
-    assert "campaign.test" not in written and "un-sr-torture" not in written
+    assert "campaign.test" not in written
+    assert "un-sr-torture" not in "".join(p.read_text() for p in targets_dir.iterdir())
     assert "suggested_note" in written and "subject_variants" in written
+    assert "[asks]" in written and 'holder_gender = "f"' in written
 
     fresh = create_app({"TESTING": True,
                         "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'fresh.db'}"})

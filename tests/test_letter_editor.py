@@ -44,7 +44,8 @@ def form_of(template: LetterTemplate, **changes: str) -> dict[str, str]:
             "body": template.text.replace("\n", "\r\n"),
             "subject_variants": "\r\n".join(template.subject_variants),
             "suggested_note": template.suggested_note, "base_version": str(template.version),
-            "official": "un-wgad", "action": "save"}
+            "official": "un-wgad", "action": "save",
+            **{f"ask-{key}": ask for key, ask in (template.asks or {}).items()}}
     return {**data, **changes}
 
 
@@ -67,7 +68,7 @@ def test_the_list_shows_each_body_and_language_with_its_current_version(
     log_in(client, PEOPLE["viewer"])
     page = client.get("/admin/letters").data.decode()
     assert "Free Azat Miftakhov" in page and "United Nations" in page
-    assert page.count(">Open<span") == 20  # 4 bodies x 5 languages, all from the files
+    assert page.count(">Open<span") == 28  # 4 bodies x 7 languages, all from the files
     assert 'href="/admin/letters/free-azat-miftakhov/gov/ru"' in page
     assert 'href="/admin/letters"' in client.get("/admin/").data.decode()  # in the nav
 
@@ -78,7 +79,7 @@ def test_a_viewer_reads_the_letter_but_cannot_change_it(
     client = app.test_client()
     log_in(client, PEOPLE["viewer"])
     page = client.get(UN_EN).data.decode()
-    assert "Urgent appeal" in page and "<fieldset disabled>" in page
+    assert "torture allegations, urgent appeal" in page and "<fieldset disabled>" in page
     assert 'value="save"' not in page and "Bring back" not in page
     assert "Azat Miftakhov" in page  # the preview, rendered
     token = csrf(client, UN_EN)
@@ -215,12 +216,12 @@ def test_the_preview_shows_exactly_the_email_for_the_chosen_official(editor: Any
     assert "For Working Group on Arbitrary Detention" in html
     assert "Second Free Azat Miftakhov" in html
     assert "Dear Members of the Working Group," in html and "I teach mathematics." in html
-    assert versions() == 20  # nothing saved
+    assert versions() == 28  # nothing saved
     broken = editor.post(UN_EN + "/preview", data={**data, "body": "{{ lipsum() }}"}).json
     assert broken["ok"] is False and "function or method call" in broken["html"]
     # Without JavaScript: the Preview button posts the form and gets the page back.
     page = editor.post(UN_EN, data={**data, "action": "preview"}).data.decode()
-    assert "For Working Group on Arbitrary Detention" in page and versions() == 20
+    assert "For Working Group on Arbitrary Detention" in page and versions() == 28
 
 
 SSTI = [
@@ -330,8 +331,7 @@ def test_send_me_a_test_goes_to_the_organizer_alone_through_the_queue(
     assert received.rcpt_tos == [PEOPLE["editor"]]
     mail = received.message()
     assert mail["To"] == PEOPLE["editor"]
-    assert mail["Subject"] == "[TEST] Urgent appeal: reported torture and arbitrary detention" \
-        " of Azat Miftakhov (Russian Federation)"
+    assert mail["Subject"] == "[TEST] Azat Miftakhov (Russia): torture allegations, urgent appeal"
     text = mail.get_content()
     assert "urgent-action@ohchr.org" in text and "sent to you only" in text
     assert "Another subject for Special Rapporteur on torture" in text
@@ -407,20 +407,49 @@ def test_choose_subject_is_stable_and_spreads() -> None:
     assert len(pairs) > 2
 
 
-def test_the_supporters_paragraph_starts_as_the_organizers_suggest(
+def test_the_organizers_ideas_are_offered_under_the_paragraph_never_filled_in(
     client: Any, editor: Any
 ) -> None:
-    save(editor, suggested_note="As a teacher of mathematics, I ask you to act.")
+    save(editor, suggested_note="As a teacher of mathematics, I ask you to act.\r\n\r\n"
+                                "I live in [your town] and follow his case.")
     page = client.get("/?lang=en").data.decode()
-    assert re.search(r'<textarea id="personal_note"[^>]*>\s*As a teacher of mathematics, I ask'
-                     r' you to act\.</textarea>', page)
-    # Another language has no suggestion yet; what the supporter sends is theirs.
-    assert re.search(r'<textarea id="personal_note"[^>]*>\s*</textarea>',
-                     client.get("/?lang=fr").data.decode())
-    typed = client.post("/", data={"body": "un", "language": "en", "action": "preview",
-                                   "personal_note": ""}).data.decode()
-    assert re.search(r'<textarea id="personal_note"[^>]*>\s*</textarea>', typed)
+    # The paragraph is the supporter's: it starts empty, the ideas are listed under it.
+    assert re.search(r'<textarea id="personal_note"[^>]*>\s*</textarea>', page)
+    ideas = re.search(r'<div id="suggestions">(.*?)</div>', page, re.S)
+    assert ideas and "Ideas for your paragraph" in ideas.group(1)
+    assert ideas.group(1).count('data-idea="') == 2
+    assert 'data-idea="As a teacher of mathematics, I ask you to act."' in ideas.group(1)
+    # Another letter has its own ideas (the shipped French ones), none of them filled in.
+    french = client.get("/?lang=fr").data.decode()
+    assert re.search(r'<textarea id="personal_note"[^>]*>\s*</textarea>', french)
+    assert "As a teacher" not in french and 'data-idea="' in french
     part = client.post("/preview", data={"body": "un", "language": "en"}).json
-    assert part["suggested_note"] == "As a teacher of mathematics, I ask you to act."
-    assert client.post("/preview", data={"body": "coe", "language": "en"}
-                       ).json["suggested_note"] == ""
+    assert "As a teacher of mathematics" in part["suggestions"]
+    assert "As a teacher" not in client.post("/preview", data={"body": "coe", "language": "en"}
+                                             ).json["suggestions"]
+
+
+def test_an_offices_ask_is_edited_versioned_and_rolled_back_like_the_letter(
+    editor: Any
+) -> None:
+    before = current()
+    assert dict(before.asks or {})["un-sr-torture"].startswith("I respectfully ask you to send")
+    reply = save(editor, **{"ask-un-sr-torture": "Please send an urgent appeal today.",
+                            "ask_new_key": "un-sr-russia", "ask_new": ""})
+    assert reply.status_code == 302, reply.data.decode()[:3000]
+    after = current()
+    assert after.version == before.version + 1
+    assert after.asks["un-sr-torture"] == "Please send an urgent appeal today."
+    assert after.text == before.text and after.asks["default"] == before.asks["default"]
+    page = editor.get(UN_EN + "?official=un-sr-torture").data.decode()
+    assert "Please send an urgent appeal today." in page  # in its box and in the preview
+    assert "Ask for un-sr-torture:" in page  # the version's diff names the office
+    # An emptied ask is no ask: that office gets its kind's ("un-sr") or the default again.
+    save(editor, **{"ask-un-sr-torture": ""})
+    assert "un-sr-torture" not in current().asks
+    wrong = save(editor, ask_new_key="Not A Key!", ask_new="x")
+    assert wrong.status_code == 422 and "Not an office" in wrong.data.decode()
+    rolled = editor.post(f"/admin/letters/versions/{before.id}/rollback",
+                         data={"csrf_token": editor.token})
+    assert rolled.status_code == 302
+    assert current().asks == before.asks

@@ -12,11 +12,12 @@ from sqlalchemy import select
 from advocacy.admin import bp, requires
 from advocacy.extensions import db
 from advocacy.letters import versions as versions
+from advocacy.letters.asks import DEFAULT
 from advocacy.letters.compose import official_label
-from advocacy.letters.render import FILTERS, LetterRenderError
+from advocacy.letters.render import FILTERS, LetterRenderError, country_name
 from advocacy.letters.versions import current_template
 from advocacy.models import Body, Campaign, LetterTemplate, Role
-from advocacy.officials.files import LANGUAGES
+from advocacy.officials.files import LETTER_LANGUAGES
 from advocacy.organizers.accounts import may
 from advocacy.organizers.proofs import ProofError, request_proof
 
@@ -32,7 +33,7 @@ def letters() -> Any:
 def _find(campaign_slug: str, body_slug: str, language: str) -> tuple[Campaign, Body]:
     campaign = db.session.scalar(select(Campaign).where(Campaign.slug == campaign_slug))
     body = db.session.scalar(select(Body).where(Body.slug == body_slug))
-    if campaign is None or body is None or language not in LANGUAGES or (
+    if campaign is None or body is None or language not in LETTER_LANGUAGES or (
             body.languages and language not in body.languages):  # not a language it takes
         abort(404)
     return campaign, body
@@ -58,6 +59,25 @@ def _preview(campaign: Campaign, body: Body, language: str, draft: versions.Draf
     return preview
 
 
+def _ask_rows(body: Body, draft: versions.Draft) -> list[tuple[str, str, str]]:
+    """(key, label, ask) for the default, each kind of office the draft names ("coe-pace"),
+    each country of the group's offices, and each office: every place an ask may go."""
+    asks = dict(draft.asks)
+    officials = versions.officials(body)
+    offices = [(t.key, official_label(t)) for t in officials]
+    countries = [(code, f"Every office of {country_name(code, 'en')} without its own")
+                 for code in sorted({t.country for t in officials if t.country})]
+    named = {DEFAULT} | {key for key, _label in offices + countries}
+    kinds = []
+    for key in sorted(set(asks) - named):
+        kind = [t.key for t in officials if t.key.startswith(f"{key}-")]
+        kinds.append((key, f"Every office whose key starts with {key}- without its own"
+                           f" ({len(kind)} now)" if kind else f"{key} (no such active office)"))
+    rows = [(DEFAULT, "Every office without an ask of its own (the default)"),
+            *kinds, *countries, *offices]
+    return [(key, label, asks.get(key, "")) for key, label in rows]
+
+
 def _editor(campaign: Campaign, body: Body, language: str, draft: versions.Draft,
             base_version: int | None, problems: dict[str, str] | None = None,
             conflict: str | None = None) -> Any:
@@ -68,6 +88,7 @@ def _editor(campaign: Campaign, body: Body, language: str, draft: versions.Draft
         history=versions.history(campaign, body, language), problems=problems or {},
         conflict=conflict, preview=_preview(campaign, body, language, draft, official),
         may_edit=may(current_user.organizer, Role.EDITOR), filters=FILTERS,
+        ask_rows=_ask_rows(body, draft),
         sample=versions.SAMPLE_SUPPORTER)
 
 

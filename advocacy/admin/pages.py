@@ -15,7 +15,7 @@ from advocacy.campaigns import settings as campaigns
 from advocacy.extensions import db
 from advocacy.letters.versions import DraftError, VersionConflict
 from advocacy.models import Campaign, CampaignPage, Role
-from advocacy.officials.files import LANGUAGES
+from advocacy.officials.files import LETTER_LANGUAGES
 from advocacy.organizers.accounts import may
 
 PAGE = "/campaigns/<slug>/page/<language>"
@@ -32,7 +32,7 @@ def _room_for_images(endpoint: str | None, values: dict[str, Any] | None) -> Non
 def _find(slug: str, language: str = "en") -> Campaign:
     """The campaign by its slug; 404 for an unknown one, or a language we do not speak."""
     campaign = db.session.scalar(select(Campaign).where(Campaign.slug == slug))
-    if campaign is None or language not in LANGUAGES:
+    if campaign is None or language not in LETTER_LANGUAGES:
         abort(404)
     return campaign
 
@@ -43,7 +43,7 @@ def _editor(campaign: Campaign, language: str, draft: pages.PageDraft,
     shown = pages.Shown(pages.version_row(campaign, language, draft, 0, "organizer", None),
                         language, language) if preview else None
     return render_template(
-        "admin/page.html", campaign=campaign, language=language, languages=LANGUAGES,
+        "admin/page.html", campaign=campaign, language=language, languages=LETTER_LANGUAGES,
         draft=draft, current=pages.current_page(campaign, language), base_version=base_version,
         history=pages.page_history(campaign, language), problems=problems or {},
         conflict=conflict, may_edit=may(current_user.organizer, Role.EDITOR),

@@ -23,7 +23,7 @@ from advocacy.extensions import db
 from advocacy.letters.files import read_letter_file
 from advocacy.letters.versions import current_template
 from advocacy.models import Body, Campaign, LetterTemplate, Official
-from advocacy.officials.files import LANGUAGES, read_officials_file
+from advocacy.officials.files import LETTER_LANGUAGES, read_officials_file
 from advocacy.progress import Advance, counted, nothing
 
 OFFICIALS_HEADER = """\
@@ -52,6 +52,7 @@ def official_entry(official: Official) -> dict[str, Any]:
     """One official as an officials file describes it (advocacy.officials.files.OfficialSpec)."""
     entry: dict[str, Any] = {
         "key": official.key, "office": official.office, "holder": official.holder,
+        **({"holder_gender": official.holder_gender} if official.holder_gender else {}),
         "country": official.country, "languages": list(official.languages),
         "timezone": official.timezone,
     }
@@ -68,7 +69,7 @@ def official_entry(official: Official) -> dict[str, Any]:
 
 def export_steps() -> int:
     """How many steps export_officials and export_letters report: a body, a body's language."""
-    return int(db.session.scalar(select(func.count(Body.id))) or 0) * (1 + len(LANGUAGES))
+    return int(db.session.scalar(select(func.count(Body.id))) or 0) * (1 + len(LETTER_LANGUAGES))
 
 
 def group_table(body: Body) -> dict[str, Any]:
@@ -112,6 +113,8 @@ def letter_data(template: LetterTemplate) -> dict[str, Any]:
     if template.suggested_note:
         data["suggested_note"] = template.suggested_note
     data["body"] = template.text
+    if template.asks:
+        data["asks"] = dict(sorted(template.asks.items()))
     return data
 
 
@@ -121,7 +124,7 @@ def export_letters(campaign: Campaign, directory: Path,
     report: dict[str, Any] = {"files": []}
     date = clock.now().date().isoformat()
     for body in db.session.scalars(select(Body).order_by(Body.id)):
-        for language in counted(LANGUAGES, advance):
+        for language in counted(LETTER_LANGUAGES, advance):
             template = current_template(campaign, body, language)
             if template is None or (body.languages and language not in body.languages):
                 continue

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from advocacy.campaigns.pages import PageDraft, problems, version_row
 from advocacy.extensions import db
 from advocacy.models import Campaign, CampaignPage
-from advocacy.officials.files import LANGUAGES
+from advocacy.officials.files import LETTER_LANGUAGES
 from advocacy.progress import Advance, counted, nothing
 
 KEYS = {"title", "summary", "news_date", "news", "goal", "share_text"}
@@ -53,8 +53,8 @@ def _front_matter(path: Path) -> tuple[dict[str, Any], str]:
 
 def read_page_file(path: Path) -> PageFile:
     slug, language = path.parent.name, path.stem
-    if language not in LANGUAGES:
-        raise PageFileError(f"{path}: language must be one of {', '.join(LANGUAGES)}")
+    if language not in LETTER_LANGUAGES:
+        raise PageFileError(f"{path}: language must be one of {', '.join(LETTER_LANGUAGES)}")
     data, story = _front_matter(path)
     if extra := set(data) - KEYS:
         raise PageFileError(f"{path}: unknown keys {', '.join(sorted(extra))}")

@@ -24,7 +24,7 @@ from advocacy.intake.consent import notice_version
 from advocacy.intake.validation import SubmissionInput
 from advocacy.letters import states
 from advocacy.letters.compose import label_of
-from advocacy.letters.similarity import personalised
+from advocacy.letters.similarity import ideas, personalised
 from advocacy.models import Body, Campaign, Letter, LetterTemplate, Official, Submission, Supporter
 from advocacy.officials import groups
 from advocacy.officials.choose import chosen
@@ -197,7 +197,9 @@ def _check_group(setting: SubmissionSetting, slug: str, data: SubmissionInput,
 def _check_own_words(settings: list[SubmissionSetting], note: str) -> bool:
     """Whether the paragraph is the writer's own (not any group's suggestion unchanged);
     refused when the campaign requires it."""
-    own = personalised(note, [s.suggested_note for s in settings])
+    # Any one of the ideas, or all of them together, taken unchanged is not one's own words.
+    own = personalised(note, [text for s in settings
+                              for text in (s.suggested_note, *ideas(s.suggested_note))])
     if settings[0].note_mode == "required" and not own:
         raise SubmissionError({"personal_note": _(
             "The suggested paragraph is an idea to start from: please change it into your"

@@ -15,7 +15,7 @@ from linkify_it.tlds import TLDS
 
 from advocacy.intake.email_reasons import email_reason
 from advocacy.letters.render import NOTE_MAX, has_control
-from advocacy.officials.files import COUNTRIES, LANGUAGES
+from advocacy.officials.files import COUNTRIES, LETTER_LANGUAGES
 
 NAME_MAX = 120
 _REF = re.compile(r"^[a-z0-9][a-z0-9-]{0,79}$")
@@ -188,8 +188,8 @@ def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]
             errors["country"] = err
 
     language = data.get("language", "en")
-    if language not in LANGUAGES:
-        errors["language"] = _("Choose one of: %(choices)s.", choices=", ".join(LANGUAGES))
+    if language not in LETTER_LANGUAGES:
+        errors["language"] = _("Choose one of: %(choices)s.", choices=", ".join(LETTER_LANGUAGES))
 
     supporter = data.get("supporter")
     name = email = city = country = ""

@@ -11,7 +11,8 @@ every one the letter may take, and the letter, once written, takes the one its i
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Label, Text, bindparam, select, type_coerce
@@ -58,7 +59,8 @@ def official_label(official: Official, language: str = "en") -> str:
 def official_data(official: Official, language: str) -> dict[str, Any]:
     """What a letter's template sees of an official, the office named in the letter's language."""
     return {"office": office_name(official.office, official.office_names, language),
-            "holder": official.holder, "country": official.country,
+            "holder": official.holder, "holder_gender": official.holder_gender,
+            "key": official.key, "country": official.country,
             "salutations": official.salutations}
 
 
@@ -81,6 +83,7 @@ class LetterRow:
     official_office: str
     official_office_names: dict[str, str]
     official_holder: str
+    official_holder_gender: str
     official_country: str
     official_salutations: dict[str, str]
     official_timezone: str
@@ -101,10 +104,13 @@ class LetterRow:
     text: str
     default_salutation: str
     subject_variants: list[str]
+    asks: dict[str, str] | None
     # Near-identical letters to its office before it (Letter.alike; delivery.alike).
     alike: int | None = None
     # The campaign's name in the letter's language (its page's title), for the From line.
     campaign_title: str | None = None
+    # The campaign page's dated latest news in the letter's language (news_of).
+    news: tuple[date | None, str] = (None, "")
 
     @property
     def office_in_language(self) -> str:
@@ -126,13 +132,14 @@ _ROW_COLUMNS = (
     Campaign.name, Campaign.status, Campaign.limits, Campaign.sender, Campaign.reply_to,
     Campaign.resend_ambiguous,
     Official.key, Official.email, Official.office, Official.office_names, Official.holder,
-    Official.country, Official.salutations,
+    Official.holder_gender, Official.country, Official.salutations,
     Official.timezone, Official.active, Official.paused, Official.pause_reason, Official.verified,
     Official.bounced_at.is_not(None), Official.digest,
     _stored(Submission.name), _stored(Submission.city), Submission.country,
     _stored(Submission.personal_note), Submission.sign_initials, _stored(Supporter.email),
     LetterTemplate.language, LetterTemplate.subject, LetterTemplate.text,
-    LetterTemplate.default_salutation, LetterTemplate.subject_variants, Letter.alike,
+    LetterTemplate.default_salutation, LetterTemplate.subject_variants, LetterTemplate.asks,
+    Letter.alike,
     select(CampaignPage.title)
     .where(CampaignPage.campaign_id == Letter.campaign_id,
            CampaignPage.language == LetterTemplate.language)
@@ -197,8 +204,27 @@ def load(letter_ids: list[int]) -> list[LetterRow]:
             opened[token] = unseal(token)
         return opened[token]
 
-    return [LetterRow(*[unsealed(v) if i in _SEALED else v  # type: ignore[arg-type]
-                        for i, v in enumerate(row)]) for row in rows]
+    letters = [LetterRow(*[unsealed(v) if i in _SEALED else v  # type: ignore[arg-type]
+                           for i, v in enumerate(row)]) for row in rows]
+    news = news_of({(row.campaign_id, row.language) for row in letters})
+    return [replace(row, news=news[(row.campaign_id, row.language)]) for row in letters]
+
+
+def news_of(pages: set[tuple[int, str]]) -> dict[tuple[int, str], tuple[date | None, str]]:
+    """Each campaign's dated latest news in each language, from its current page version; no
+    news in a language without a page (a letter in Italian does not quote English news)."""
+    found: dict[tuple[int, str], tuple[date | None, str]] = dict.fromkeys(pages, (None, ""))
+    if not pages:
+        return found
+    rows = db.session.execute(
+        select(CampaignPage.campaign_id, CampaignPage.language, CampaignPage.news_date,
+               CampaignPage.news)
+        .where(CampaignPage.campaign_id.in_({campaign for campaign, _ in pages}))
+        .order_by(CampaignPage.version))
+    for campaign_id, language, when, text in rows:  # the highest version comes last and wins
+        if (campaign_id, language) in found:
+            found[(campaign_id, language)] = (when, text or "")
+    return found
 
 
 # The id of a letter not written yet (a preview, a sample): database ids start at 1.
@@ -276,7 +302,8 @@ def compose(letter: LetterRow, rendered: RenderedLetter | None = None) -> Outgoi
 
 def draft_row(campaign: Campaign, official: Official, language: str, *, subject: str, text: str,
               default_salutation: str, subject_variants: list[str], name: str, city: str,
-              country: str, personal_note: str, email: str) -> LetterRow:
+              country: str, personal_note: str, email: str,
+              asks: dict[str, str] | None = None) -> LetterRow:
     """A letter not written yet, for `composed`: what a preview or a sample shows."""
     return LetterRow(
         id=NOT_YET, campaign_id=campaign.id, target_id=official.id, attempts=0,
@@ -285,7 +312,8 @@ def draft_row(campaign: Campaign, official: Official, language: str, *, subject:
         campaign_reply_to=campaign.reply_to, campaign_resend_ambiguous=campaign.resend_ambiguous,
         official_key=official.key, official_email=official.email, official_office=official.office,
         official_office_names=official.office_names, official_holder=official.holder,
-        official_country=official.country, official_salutations=official.salutations,
+        official_holder_gender=official.holder_gender, official_country=official.country,
+        official_salutations=official.salutations,
         official_timezone=official.timezone, official_active=official.active,
         official_paused=official.paused, official_pause_reason=official.pause_reason,
         official_verified=official.verified,
@@ -293,8 +321,9 @@ def draft_row(campaign: Campaign, official: Official, language: str, *, subject:
         name=name, city=city, country=country, personal_note=personal_note,
         sign_initials=False, supporter_email=email, language=language, subject=subject,
         text=text, default_salutation=default_salutation,
-        subject_variants=list(subject_variants),
-        campaign_title=page_title(campaign.id, language))
+        subject_variants=list(subject_variants), asks=asks or {},
+        campaign_title=page_title(campaign.id, language),
+        news=news_of({(campaign.id, language)})[(campaign.id, language)])
 
 
 def context_of(letter: LetterRow, unknown_country: str = "") -> dict[str, Any]:
@@ -303,12 +332,15 @@ def context_of(letter: LetterRow, unknown_country: str = "") -> dict[str, Any]:
         supporter["country_name"] = unknown_country
     return letter_context(
         official={"office": letter.office_in_language, "holder": letter.official_holder,
+                  "holder_gender": letter.official_holder_gender, "key": letter.official_key,
                   "country": letter.official_country, "salutations": letter.official_salutations},
         supporter=supporter,
         personal_note=letter.personal_note,
         campaign_name=letter.campaign_name,
         language=letter.language,
         default_salutation=letter.default_salutation,
+        asks=letter.asks,
+        news=letter.news,
     )
 
 

@@ -9,15 +9,16 @@ from pathlib import Path
 from sqlalchemy import select
 
 from advocacy.extensions import db
+from advocacy.letters.asks import bad_keys
 from advocacy.letters.render import LetterRenderError, letter_context, render_letter
-from advocacy.letters.versions import Draft, content_hash
+from advocacy.letters.versions import Asks, Draft, content_hash
 from advocacy.models import Body, Campaign, LetterTemplate
-from advocacy.officials.files import LANGUAGES, read_toml
+from advocacy.officials.files import LETTER_LANGUAGES, read_toml
 from advocacy.officials.groups import known_slugs
 from advocacy.progress import Advance, counted, nothing
 
 REQUIRED = ("subject", "default_salutation", "body")
-OPTIONAL = ("subject_variants", "suggested_note")  # written by `advocacy export` when set
+OPTIONAL = ("subject_variants", "suggested_note", "asks")  # written by `advocacy export` when set
 
 
 class TemplateFileError(ValueError):
@@ -33,15 +34,16 @@ class LetterFile:
     text: str
     subject_variants: tuple[str, ...] = ()
     suggested_note: str = ""
+    asks: Asks = ()
 
     def content_hash(self) -> str:
         # Files without the optional keys hash as they always did: no spurious versions.
         return content_hash(self.subject, self.default_salutation, self.text,
-                            self.subject_variants, self.suggested_note)
+                            self.subject_variants, self.suggested_note, self.asks)
 
     def draft(self) -> Draft:
         return Draft(self.subject, self.default_salutation, self.text, self.subject_variants,
-                     self.suggested_note)
+                     self.suggested_note, self.asks)
 
 
 SAMPLE_CONTEXT_ARGS = {
@@ -52,10 +54,12 @@ SAMPLE_CONTEXT_ARGS = {
 }
 
 
-def check_renders(subject: str, text: str, language: str, default_salutation: str) -> None:
+def check_renders(subject: str, text: str, language: str, default_salutation: str,
+                  asks: Asks = ()) -> None:
     """Render with a sample official and supporter; raise LetterRenderError if it fails."""
     context = letter_context(
-        language=language, default_salutation=default_salutation, **SAMPLE_CONTEXT_ARGS  # type: ignore[arg-type]
+        language=language, default_salutation=default_salutation, asks=dict(asks),
+        **SAMPLE_CONTEXT_ARGS  # type: ignore[arg-type]
     )
     render_letter(subject, text, context)
 
@@ -68,8 +72,8 @@ def read_letter_file(path: Path, groups: Collection[str] | None = None) -> Lette
     if body not in known:
         raise TemplateFileError(f"{path}: folder must name a group: one of"
                                 f" {', '.join(sorted(known)) or '(none defined yet)'}")
-    if language not in LANGUAGES:
-        raise TemplateFileError(f"{path}: language must be one of {', '.join(LANGUAGES)}")
+    if language not in LETTER_LANGUAGES:
+        raise TemplateFileError(f"{path}: language must be one of {', '.join(LETTER_LANGUAGES)}")
     data = read_toml(path, TemplateFileError)
     extra = set(data) - set(REQUIRED) - set(OPTIONAL)
     if extra:
@@ -83,12 +87,21 @@ def read_letter_file(path: Path, groups: Collection[str] | None = None) -> Lette
         raise TemplateFileError(f"{path}: subject_variants must be a list of subjects")
     if not isinstance(data.get("suggested_note", ""), str):
         raise TemplateFileError(f"{path}: suggested_note must be text")
+    asks = data.get("asks", {})
+    if not isinstance(asks, dict) or not all(
+            isinstance(a, str) and a.strip() for a in asks.values()):
+        raise TemplateFileError(f"{path}: asks must be a table of paragraphs, keyed by an"
+                                " office's key, a country code or default")
+    if bad_keys(asks):
+        raise TemplateFileError(f"{path}: asks: not an office's key, a country code or"
+                                f" default: {', '.join(bad_keys(asks))}")
     letter = LetterFile(body, language, data["subject"].strip(), data["default_salutation"].strip(),
                         data["body"], tuple(v.strip() for v in variants),
-                        data.get("suggested_note", "").strip())
+                        data.get("suggested_note", "").strip(),
+                        Draft("", "", "", asks=tuple(asks.items())).normalized().asks)
     try:
         for subject in (letter.subject, *letter.subject_variants):
-            check_renders(subject, letter.text, language, letter.default_salutation)
+            check_renders(subject, letter.text, language, letter.default_salutation, letter.asks)
     except LetterRenderError as exc:
         raise TemplateFileError(f"{path}: does not render: {exc}") from None
     return letter
@@ -146,6 +159,7 @@ def load_letters(campaign: Campaign, files: list[LetterFile],
                 default_salutation=lf.default_salutation,
                 subject_variants=list(lf.subject_variants),
                 suggested_note=lf.suggested_note,
+                asks=dict(lf.asks),
                 origin="file",
                 content_hash=digest,
                 author=None,

@@ -5,16 +5,21 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from functools import lru_cache
 from typing import Any
 
 from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
 from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from advocacy.letters.asks import ask_for
+from advocacy.letters.salutations import for_holder
 
 MAX_OUTPUT = 100_000  # characters one operator may produce
 MAX_LETTER = 50_000  # characters of a whole letter: one is a few thousand
@@ -25,10 +30,12 @@ MAX_LETTER = 50_000  # characters of a whole letter: one is a few thousand
 # for hours or fill its memory; so everything else is refused before anything is rendered.
 PLACEHOLDERS: dict[str, tuple[str, ...]] = {
     "salutation": (),
+    "ask": (),  # what this office is asked (letters.asks)
     "personal_note": (),
     "official": ("office", "holder", "country_name"),
     "supporter": ("name", "city", "country_name"),
-    "campaign": ("name",),
+    # The campaign page's dated latest news in the letter's language ("" when there is none).
+    "campaign": ("name", "news", "news_date"),
 }
 FILTERS = ("upper", "lower", "title", "capitalize", "trim", "default")
 TESTS = ("defined", "undefined", "none")
@@ -179,6 +186,17 @@ def country_name(code: str, language: str) -> str:
         return code.upper()
 
 
+def news_date(value: date | None, language: str) -> str:
+    """The news's date as the letter's language writes it ("4 December 2026")."""
+    if value is None:
+        return ""
+    try:  # British English: the letters write "21 April 2026", as officials in Europe do
+        return str(format_date(value, format="long",
+                               locale="en_GB" if language == "en" else language))
+    except (UnknownLocaleError, ValueError):
+        return value.isoformat()
+
+
 def letter_context(
     *,
     official: dict[str, Any],
@@ -187,11 +205,20 @@ def letter_context(
     campaign_name: str,
     language: str,
     default_salutation: str,
+    asks: Mapping[str, str] | None = None,
+    news: tuple[date | None, str] = (None, ""),
 ) -> dict[str, Any]:
-    """The only variables a letter template sees, as plain strings and dicts."""
+    """The only variables a letter template sees, as plain strings and dicts.
+
+    `official` may carry its "key" and "holder_gender": the ask follows the key (and the
+    country), the salutation the holder."""
     salutations = official.get("salutations") or {}
+    gender = official.get("holder_gender", "") if official.get("holder") else ""
+    news_text = news[1].strip() if news[0] is not None else ""
     return {
-        "salutation": salutations.get(language) or default_salutation,
+        "salutation": for_holder(salutations.get(language) or default_salutation, language,
+                                 gender),
+        "ask": ask_for(asks, official.get("key", ""), official.get("country", "")),
         "official": {
             "office": official.get("office", ""),
             "holder": official.get("holder", ""),
@@ -205,7 +232,8 @@ def letter_context(
             or country_name(supporter["country"], language),
         },
         "personal_note": personal_note.strip(),
-        "campaign": {"name": campaign_name},
+        "campaign": {"name": campaign_name, "news": news_text,
+                     "news_date": news_date(news[0], language) if news_text else ""},
     }
 
 

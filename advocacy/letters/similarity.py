@@ -53,6 +53,13 @@ def normalise(text: str) -> str:
     return " ".join(_NOT_WORD.sub(" ", folded).split())
 
 
+def ideas(suggested_note: str) -> list[str]:
+    """The organizers' ideas for a supporter's paragraph: a letter's suggested paragraph holds
+    them separated by blank lines, each offered on its own (public.letter_form.suggestions)."""
+    return [" ".join(idea.split()) for idea in re.split(r"\n\s*\n", suggested_note)
+            if idea.strip()]
+
+
 def personalised(note: str, suggestions: Iterable[str]) -> bool:
     """Whether the paragraph is the writer's own: not empty, and not a suggestion unchanged
     (suggestions are ideas, never one's own words as they stand)."""

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from advocacy import audit
 from advocacy.extensions import db
 from advocacy.letters.addresses import reply_domain
+from advocacy.letters.asks import bad_keys
 from advocacy.letters.compose import Composed, composed, draft_row, official_data
 from advocacy.letters.render import (
     NOTE_MAX,
@@ -28,7 +29,7 @@ from advocacy.letters.render import (
     render_letter,
 )
 from advocacy.models import Body, Campaign, LetterTemplate, Official, Organizer
-from advocacy.officials.files import LANGUAGES
+from advocacy.officials.files import LETTER_LANGUAGES
 
 # A row kept in versions: a letter's template, or a campaign's page.
 Versioned = TypeVar("Versioned")
@@ -43,12 +44,20 @@ SAMPLE_SUPPORTER = {"name": "Alex Example", "email": "alex@example.org", "city":
                     "country": "FR"}
 
 
+Asks = tuple[tuple[str, str], ...]  # (key, paragraph), sorted by key (letters.asks)
+ASK_MAX = 3000  # a paragraph, with room to spare
+ASKS_MAX = 200  # a group's offices and countries
+
+
 def content_hash(subject: str, default_salutation: str, body: str,
-                 subject_variants: tuple[str, ...] = (), suggested_note: str = "") -> str:
-    """The fingerprint of a letter's text; without variants or note, as it always was."""
+                 subject_variants: tuple[str, ...] = (), suggested_note: str = "",
+                 asks: Asks = ()) -> str:
+    """The fingerprint of a letter's text; without variants, note or asks, as it always was."""
     parts = [subject, default_salutation, body]
-    if subject_variants or suggested_note:
+    if subject_variants or suggested_note or asks:
         parts += [json.dumps(list(subject_variants), ensure_ascii=False), suggested_note]
+    if asks:
+        parts.append(json.dumps(dict(asks), ensure_ascii=False, sort_keys=True))
     return hashlib.sha256("\x00".join(parts).encode()).hexdigest()
 
 
@@ -65,20 +74,29 @@ class Draft:
     text: str
     subject_variants: tuple[str, ...] = ()
     suggested_note: str = ""
+    asks: Asks = ()
 
     @classmethod
     def from_form(cls, form: Mapping[str, str]) -> Draft:
-        """What the editor sent: variants one per line, browsers' CRLF made plain."""
+        """What the editor sent: variants one per line, browsers' CRLF made plain, an ask per
+        `ask-<key>` field (and a new one in `ask_new_key` and `ask_new`)."""
         variants = [v.strip() for v in _lines(form.get("subject_variants", "")).split("\n")]
+        asks = {name.removeprefix("ask-"): form.get(name, "") for name in form
+                if name.startswith("ask-")}
+        new_key = form.get("ask_new_key", "").strip()
+        if new_key:
+            asks[new_key] = form.get("ask_new", "")
         return cls(subject=form.get("subject", ""),
                    default_salutation=form.get("default_salutation", ""),
                    text=form.get("body", ""), subject_variants=tuple(v for v in variants if v),
-                   suggested_note=form.get("suggested_note", "")).normalized()
+                   suggested_note=form.get("suggested_note", ""),
+                   asks=tuple(asks.items())).normalized()
 
     @classmethod
     def of(cls, template: LetterTemplate) -> Draft:
         return cls(template.subject, template.default_salutation, template.text,
-                   tuple(template.subject_variants or ()), template.suggested_note or "")
+                   tuple(template.subject_variants or ()), template.suggested_note or "",
+                   tuple((template.asks or {}).items()))
 
     def normalized(self) -> Draft:
         """Only what changes the letter: line ends, outer blank space, repeated subjects."""
@@ -89,14 +107,17 @@ class Draft:
             if variant and variant != subject and variant not in variants:
                 variants.append(variant)
         text = _lines(self.text).strip()
+        # An emptied ask is no ask: that office gets the default again.
+        asks = tuple(sorted((key.strip(), _lines(ask).strip()) for key, ask in self.asks
+                            if ask.strip()))
         return replace(self, subject=subject, subject_variants=tuple(variants),
                        default_salutation=self.default_salutation.strip(),
                        text=text + "\n" if text else "",
-                       suggested_note=_lines(self.suggested_note).strip())
+                       suggested_note=_lines(self.suggested_note).strip(), asks=asks)
 
     def content_hash(self) -> str:
         return content_hash(self.subject, self.default_salutation, self.text,
-                            self.subject_variants, self.suggested_note)
+                            self.subject_variants, self.suggested_note, self.asks)
 
     def as_lines(self) -> list[str]:
         """The whole version as text, for diffs."""
@@ -104,7 +125,9 @@ class Draft:
                 *(f"Subject variant: {v}" for v in self.subject_variants),
                 f"Salutation: {self.default_salutation}",
                 "Suggested paragraph:", *self.suggested_note.splitlines(),
-                "Body:", *self.text.splitlines()]
+                "Body:", *self.text.splitlines(),
+                *(line for key, ask in self.asks
+                  for line in (f"Ask for {key}:", *ask.splitlines()))]
 
 
 class DraftError(ValueError):
@@ -150,6 +173,16 @@ def _field_problems(draft: Draft) -> dict[str, str]:
             problems[field] = "Control characters are not allowed."
     if not draft.text:
         problems["body"] = "This is required."
+    wrong = bad_keys(dict(draft.asks))
+    if wrong:
+        problems["asks"] = (f"Not an office's key, a country code or \"default\": "
+                            f"{', '.join(wrong)}.")
+    elif len(draft.asks) > ASKS_MAX:
+        problems["asks"] = f"At most {ASKS_MAX} asks."
+    for key, ask in draft.asks:
+        if len(ask) > ASK_MAX or has_control(ask, allow_newlines=True):
+            problems["asks"] = (f"The ask for {key}: at most {ASK_MAX} characters, without"
+                                " control characters.")
     return problems
 
 
@@ -165,7 +198,7 @@ def _contexts(draft: Draft, body: Body, language: str) -> list[dict[str, Any]]:
         {"office": "Office", "holder": "", "country": "FR", "salutations": {}}]
     return [letter_context(official=official, supporter=SAMPLE_SUPPORTER, personal_note=note,
                            campaign_name="Campaign", language=language,
-                           default_salutation=draft.default_salutation)
+                           default_salutation=draft.default_salutation, asks=dict(draft.asks))
             for official in data for note in ("", draft.suggested_note or SAMPLE_NOTE)]
 
 
@@ -194,7 +227,8 @@ def _add_version(organizer: Organizer, campaign: Campaign, body: Body, language:
         version=current.version + 1 if current else 1, subject=draft.subject,
         text=draft.text, default_salutation=draft.default_salutation,
         subject_variants=list(draft.subject_variants), suggested_note=draft.suggested_note,
-        origin="organizer", content_hash=draft.content_hash(), author=organizer.email)
+        asks=dict(draft.asks), origin="organizer", content_hash=draft.content_hash(),
+        author=organizer.email)
     db.session.add(version)
     return version
 
@@ -281,7 +315,7 @@ def overview() -> list[dict[str, Any]]:
     for template in db.session.scalars(select(LetterTemplate).order_by(LetterTemplate.version)):
         current[(template.campaign_id, template.body_id, template.language)] = template
     return [{"campaign": c, "body": b, "language": lang, "current": current.get((c.id, b.id, lang))}
-            for c in campaigns for b in bodies for lang in LANGUAGES
+            for c in campaigns for b in bodies for lang in LETTER_LANGUAGES
             if not b.languages or lang in b.languages]
 
 
@@ -303,7 +337,8 @@ def render_sample(campaign: Campaign, draft: Draft, official: Official, language
     letter = composed(draft_row(
         campaign, official, language, subject=draft.subject, text=draft.text,
         default_salutation=draft.default_salutation,
-        subject_variants=list(draft.subject_variants), name=SAMPLE_SUPPORTER["name"],
+        subject_variants=list(draft.subject_variants), asks=dict(draft.asks),
+        name=SAMPLE_SUPPORTER["name"],
         city=SAMPLE_SUPPORTER["city"], country=SAMPLE_SUPPORTER["country"],
         personal_note=draft.suggested_note or SAMPLE_NOTE, email=SAMPLE_SUPPORTER["email"]))
     # A relayed letter's reply address is made from its id, which a sample has not.

@@ -20,7 +20,10 @@ from advocacy.extensions import db
 from advocacy.models import Body, Official
 from advocacy.progress import Advance, counted, nothing
 
-LANGUAGES = ("en", "fr", "de", "ru", "es")  # the letters and the interface ship in these
+LANGUAGES = ("en", "fr", "de", "ru", "es")  # the interface ships in these; every office
+# has a salutation in each. Letters ship in these and in Italian and Portuguese (the
+# signatories include Italy and Brazil); an office may have its salutation in those too.
+LETTER_LANGUAGES = (*LANGUAGES, "it", "pt")
 # What a TOML file nested deeper than the parser can follow is told (tomllib raises
 # RecursionError on arrays or tables some thousand levels deep, not TOMLDecodeError).
 NESTED_TOO_DEEPLY = "arrays or tables are nested too deeply"
@@ -78,6 +81,8 @@ class OfficialSpec(_Strict):
     key: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{1,78}$")]
     office: Annotated[str, Field(min_length=3, max_length=300)]
     holder: Annotated[str, Field(max_length=200)] = ""
+    # "f" or "m" once a holder is named: the salutation follows (letters.salutations).
+    holder_gender: Annotated[str, Field(pattern=r"^[fm]?$")] = ""
     country: Annotated[str, Field(pattern=r"^([A-Z]{2})?$")] = ""
     languages: Annotated[list[str], Field(min_length=1)]
     timezone: str
@@ -131,9 +136,10 @@ class OfficialSpec(_Strict):
     @field_validator("office_names")
     @classmethod
     def _office_names(cls, v: dict[str, str]) -> dict[str, str]:
-        unknown = [lang for lang in v if lang not in LANGUAGES]
+        unknown = [lang for lang in v if lang not in LETTER_LANGUAGES]
         if unknown:
-            raise ValueError(f"unknown languages {', '.join(unknown)}; use {', '.join(LANGUAGES)}")
+            raise ValueError(f"unknown languages {', '.join(unknown)};"
+                             f" use {', '.join(LETTER_LANGUAGES)}")
         if any(not name.strip() for name in v.values()):
             raise ValueError("an office name is empty")
         return v
@@ -285,6 +291,7 @@ def apply_spec(official: Official, spec: OfficialSpec, body: Body) -> None:
     """Give the official an entry's values; verification and file_hash are the caller's."""
     official.body = body
     official.office, official.holder, official.country = spec.office, spec.holder, spec.country
+    official.holder_gender = spec.holder_gender
     official.office_names = spec.office_names
     official.languages, official.timezone = spec.languages, spec.timezone
     official.email, official.contact_page = spec.email, spec.contact_page

@@ -17,10 +17,10 @@ from advocacy.officials.files import LANGUAGES, OfficialSpec, error_message
 Row = dict[str, str]
 
 OTHER_LANGUAGES = tuple(lang for lang in LANGUAGES if lang != "en")  # English is `office`
-PLAIN = ("office", "holder", "country", "timezone", "email", "contact_page", "postal_address",
-         "source")
-COLUMNS = ("key", "body", "office", "holder", "country", "languages", "timezone", "email",
-           "contact_page", "postal_address", "source",
+PLAIN = ("office", "holder", "holder_gender", "country", "timezone", "email", "contact_page",
+         "postal_address", "source")
+COLUMNS = ("key", "body", "office", "holder", "holder_gender", "country", "languages",
+           "timezone", "email", "contact_page", "postal_address", "source",
            *(f"salutation_{lang}" for lang in LANGUAGES),
            *(f"office_{lang}" for lang in OTHER_LANGUAGES))
 REQUIRED = ("key", "body", "office", "languages", "timezone", "source",
@@ -86,7 +86,7 @@ def spec_from_row(row: Mapping[str, str]) -> OfficialSpec:
 
     data = {
         "key": value("key"), "office": value("office"), "holder": value("holder"),
-        "country": value("country").upper(),
+        "holder_gender": value("holder_gender").lower(), "country": value("country").upper(),
         "languages": [code for code in re.split(r"[\s,]+", value("languages").lower()) if code],
         "timezone": value("timezone"),
         "email": value("email") or None, "contact_page": value("contact_page") or None,

@@ -184,11 +184,11 @@ def campaign_page(campaign: Campaign, embed: bool) -> Page:
     if request.method == "POST":
         values = letter_form.with_defaults(request.form)
         ticked: list[str] | None = letter_form.ticked(request.form)
-        switched_from = letter_form.switch_page_language(campaign, values, language)
+        letter_form.switch_page_language(values, language)
     else:
         values = {"body": request.args.get("body", ""), "language": language,
                   "country": request.args.get("country", ""), "ref": request.args.get("ref", "")}
-        ticked, switched_from = None, None
+        ticked = None
     choice = letter_form.chosen(campaign, values)
     options = letter_form.choices(choice.offered, language)
     if ticked is None:  # a new page: the one group its link names, or every group but
@@ -200,13 +200,8 @@ def campaign_page(campaign: Campaign, embed: bool) -> Page:
                 list(request.accept_languages.values()),
                 [c for c, _n in options["gov_countries"]])
     values["body"] = values.get("body") or (choice.body.slug if choice.body else "")
-    suggested = letter_form.suggested_note(choice)
-    if campaign.note_mode == "optional" and (request.method == "GET" or (
-            # nothing typed yet: the paragraph as organizers suggest. Where the campaign asks
-            # for words of one's own, the suggestion is shown as an idea, not as theirs.
-            switched_from is not None
-            and values.get("personal_note", "").strip() == switched_from)):
-        values["personal_note"] = suggested
+    # Ideas shown under the supporter's paragraph; the paragraph itself starts empty.
+    suggestions = letter_form.suggestions(choice)
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST" and state != "open":
@@ -251,7 +246,7 @@ def campaign_page(campaign: Campaign, embed: bool) -> Page:
         own_mail_sent=stats_cache().get(f"own:{campaign.id}", lambda: sum(
             own_mail_counts(Filters(campaign.id)).values())),
         preview=letter_form.preview(campaign, choice, values, _placeholders()),
-        suggested=suggested, case_intake=letter_form.case_intake(campaign, language),
+        suggestions=suggestions, case_intake=letter_form.case_intake(campaign, language),
         countries=letter_form.countries(language), ticked=ticked, **options,
         detaining_name=country_name(campaign.detaining_country, language)
         if campaign.detaining_country else "",
@@ -290,8 +285,9 @@ def preview_fragment() -> dict[str, Any]:
     parts = {name: render_template(f"public/_{name}.html", preview=preview, values=values,
                                    embed=request.form.get("embed") == "1")
              for name in ("officials", "headers", "own_mail", "send")}
+    parts["suggestions"] = render_template("public/_suggestions.html",
+                                           suggestions=letter_form.suggestions(choice))
     return {**parts, "has_note": bool(preview and preview.get("has_note")),
-            "suggested_note": letter_form.suggested_note(choice),
             "before": preview["before"] if preview and preview.get("letter") else "",
             "after": preview["after"] if preview and preview.get("letter") else ""}
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from advocacy.extensions import db
 from advocacy.letters.compose import Composed, composed, draft_row, official_label
 from advocacy.letters.render import LetterRenderError, country_name, initials
+from advocacy.letters.similarity import ideas
 from advocacy.letters.versions import current_template
 from advocacy.models import Body, Campaign, LetterTemplate, Official
 from advocacy.officials import groups
@@ -27,7 +28,7 @@ from advocacy.officials.choose import choose_officials, writable
 # `countries as countries`: re-exported, the view reads the form's list here.
 from advocacy.officials.countries import countries as countries
 from advocacy.officials.countries import sort_key
-from advocacy.officials.files import LANGUAGES
+from advocacy.officials.files import LANGUAGES, LETTER_LANGUAGES
 
 # API field -> form field, for placing each message next to its field.
 FIELD_OF = {
@@ -67,7 +68,7 @@ def with_defaults(form: Mapping[str, str]) -> dict[str, str]:
     """The form's values, with the country of a group chosen by country defaulting to the
     supporter's own when that group has offices there."""
     values = {k: v for k, v in form.items() if not (k in LOOKUPS and "\x00" in v)}
-    if values.get("switch_language") in LANGUAGES:  # "show the letter in their language"
+    if values.get("switch_language") in LETTER_LANGUAGES:  # "show the letter in their language"
         values["language"] = values.pop("switch_language")
         values["action"] = "preview"
     own = values.get("supporter_country", "")
@@ -84,20 +85,17 @@ def with_defaults(form: Mapping[str, str]) -> dict[str, str]:
     return values
 
 
-def switch_page_language(campaign: Campaign, values: dict[str, str],
-                         language: str) -> str | None:
+def switch_page_language(values: dict[str, str], language: str) -> None:
     """The form came back from a language button (`page_language`, the page's language it
-    was filled in, differs): a letter that was in the page's language follows it. Returns
-    the paragraph the organizers suggested for the letter before (None: no switch), so that
-    a paragraph left as suggested follows too; a typed one stays as typed."""
+    was filled in, differs): a letter that was in the page's language follows it, and the
+    page comes back as a preview. The paragraph stays as typed (it never starts as a
+    suggestion: those are ideas shown beside it)."""
     was = values.get("page_language", "")
     if not was or was == language:
-        return None
-    before = suggested_note(chosen(campaign, values)).strip()
+        return
     if values.get("language") == was and language in LANGUAGES:
         values["language"] = language
     values["action"] = "preview"
-    return before
 
 
 def browser_country(accept_languages: list[str], offered: list[str]) -> str:
@@ -161,7 +159,8 @@ def choices(offered: list[Body], language: str) -> dict[str, Any]:
         "gov_countries": sorted(((c, country_name(c, language))
                                  for c in groups.countries(offered)),
                                 key=lambda pair: (sort_key(pair[1]), pair[1])),
-        "languages": [(code, Locale.parse(code).get_display_name(code)) for code in LANGUAGES],
+        "languages": [(code, Locale.parse(code).get_display_name(code))
+                      for code in LETTER_LANGUAGES],
     }
 
 
@@ -197,9 +196,11 @@ def chosen(campaign: Campaign, form: Mapping[str, str]) -> Chosen:
     return Chosen(body, language, template, offer)
 
 
-def suggested_note(choice: Chosen) -> str:
-    """The organizers' suggested start of the supporter's paragraph, for this letter."""
-    return choice.template.suggested_note if choice.template else ""
+def suggestions(choice: Chosen) -> list[str]:
+    """The organizers' ideas for the supporter's paragraph, for this letter: offered under it
+    to start from, never filled in as the supporter's own words. The suggested paragraph holds
+    them separated by blank lines."""
+    return ideas(choice.template.suggested_note if choice.template else "")
 
 
 # Stands for the supporter's paragraph while rendering, to find where the template puts it.
@@ -217,7 +218,7 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
     is False. With a `note`, `letter` is the whole text as it goes out, paragraph in place.
     """
     body, language, template = choice.body, choice.language, choice.template
-    if body is None or language not in LANGUAGES:
+    if body is None or language not in LETTER_LANGUAGES:
         return None
     if body.by_country and not form.get("country"):  # no country, no officials yet
         return {"officials": [], "letter": None, "needs_country": True,
@@ -244,7 +245,7 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
     row = draft_row(
         campaign, first, language, subject=template.subject, text=template.text,
         default_salutation=template.default_salutation,
-        subject_variants=template.subject_variants or [], name=name,
+        subject_variants=template.subject_variants or [], asks=template.asks, name=name,
         city=form.get("city", "").strip() or placeholders["city"],
         country=supporter_country if len(supporter_country) == 2 else "",
         personal_note=NOTE_MARK if note is None else note,
@@ -257,7 +258,7 @@ def preview(campaign: Campaign, choice: Chosen, form: Mapping[str, str],
     has_note = letter.body.count(NOTE_MARK) == 1
     before, _mark, after = letter.body.partition(NOTE_MARK)
     # Offer the officials' own language when the letter is in another one they do not read.
-    theirs = [lang for lang in first.languages if lang in LANGUAGES
+    theirs = [lang for lang in first.languages if lang in LETTER_LANGUAGES
               and groups.accepts(body.languages, lang)]
     suggest = None if language in first.languages or not theirs else theirs[0]
     return {

@@ -5,7 +5,8 @@
 // - "Write now" takes the supporter to the first field;
 // - the counter of delivered letters refreshes itself;
 // - "Copy the letter" copies to the clipboard instead of opening a page;
-// - the organizers' suggested paragraph follows the letter until the supporter changes it.
+// - the organizers' ideas for the supporter's paragraph follow the letter, and "Use this as a
+//   start" copies one into the paragraph (never filled in unasked).
 (function () {
   "use strict";
   var form = document.getElementById("letter-form");
@@ -43,12 +44,12 @@
         byId("letter-after").lang = lang;
         form.querySelector(".note").hidden = !part.has_note && part.before !== "";
         form.querySelector(".your-place").hidden = form.querySelector(".note").hidden;
-        // A paragraph still as suggested follows the letter's body and language; typed, it stays.
-        var note = byId("personal_note");
-        if (note && note.value.trim() === (note.dataset.suggested || "").trim()) {
-          note.value = part.suggested_note;
+        // The ideas follow the letter's group and language; the paragraph stays as typed.
+        var ideas = byId("suggestions");
+        if (ideas && ideas.innerHTML !== part.suggestions) {
+          ideas.innerHTML = part.suggestions;
+          showIdeaButtons();
         }
-        if (note) { note.dataset.suggested = part.suggested_note; }
         form.classList.add("live");
       })
       .catch(function () { /* the "Show the letter" button still works */ });
@@ -58,6 +59,20 @@
     clearTimeout(timer);
     timer = setTimeout(refresh, 250);
   }
+
+  function showIdeaButtons() {
+    form.querySelectorAll("[data-idea]").forEach(function (button) { button.hidden = false; });
+  }
+  showIdeaButtons();
+  // "Use this as a start": the idea goes into the paragraph (after what is typed), to edit.
+  form.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-idea]") : null;
+    var note = byId("personal_note");
+    if (!button || !note) { return; }
+    var typed = note.value.trim();
+    note.value = (typed ? typed + "\n\n" : "") + button.getAttribute("data-idea");
+    note.focus();
+  });
 
   form.dataset.preview = form.getAttribute("data-preview-url") || "/preview";
   ["body", "country", "language", "name", "city", "supporter_country", "email"].forEach(function (id) {
