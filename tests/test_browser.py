@@ -17,6 +17,7 @@ from helpers import (
     ONE_DATABASE,
     VIEWPORTS,
     accessibility_problems,
+    give_the_coe_an_inbox,
     needs_chromium,
     shots_for,
     stored,
@@ -120,6 +121,7 @@ def test_the_journey_without_javascript(
     context = browser.new_context(java_script_enabled=False, viewport=VIEWPORTS["phone"],
                                   locale="en")
     page = context.new_page()
+    give_the_coe_an_inbox()
     page.goto(f"{live}/")
     page.select_option("#body", "coe")
     page.fill("#name", "Sofia Ruiz")
