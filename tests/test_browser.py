@@ -12,12 +12,12 @@ from werkzeug.serving import make_server
 
 from advocacy.delivery.sink import Sink, free_port
 
+import helpers
 from helpers import (
     CONTRAST,
     ONE_DATABASE,
     VIEWPORTS,
     accessibility_problems,
-    give_the_coe_an_inbox,
     needs_chromium,
     shots_for,
     stored,
@@ -118,10 +118,10 @@ def test_the_journey_without_javascript(
     app: Any, live: str, sink: Sink, browser: Any, request: pytest.FixtureRequest
 ) -> None:
     shots = shots_for(request, "no-javascript")
+    helpers.give_the_coe_an_inbox()  # the shipped files give the CoE no e-mail
     context = browser.new_context(java_script_enabled=False, viewport=VIEWPORTS["phone"],
                                   locale="en")
     page = context.new_page()
-    give_the_coe_an_inbox()
     page.goto(f"{live}/")
     page.select_option("#body", "coe")
     page.fill("#name", "Sofia Ruiz")
