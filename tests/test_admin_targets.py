@@ -103,7 +103,7 @@ def test_the_list_searches_filters_and_pages(app: Any, monkeypatch: pytest.Monke
     assert set(keys_listed(client, "?state=verified")) == {"un-sr-torture", "un-wgad"}
     assert set(keys_listed(client, "?state=unverified")) == {
         o.key for o in db.session.scalars(select(Official)) if o.email and not o.verified}
-    assert "coe-commissioner-human-rights" in keys_listed(client, "?state=unverified")
+    assert "gov-fi-foreign-minister" in keys_listed(client, "?state=unverified")
     the_official = official("gov-de-foreign-minister")
     the_official.holder = "Erika Mustermann"
     db.session.commit()
@@ -261,31 +261,31 @@ def test_edits_are_kept_until_the_files_entry_changes(app: Any, tmp_path: Path) 
 
 def test_verifying_records_who_and_when_and_releases_what_waited(app: Any) -> None:
     client, token = signed_in(app, "editor")
-    [letter_id] = seed_queued(1, "coe")  # the Commissioner is the one with an address
+    [letter_id] = seed_queued(1, "gov", "FI")  # Finland's ministry takes e-mail
     letter = db.session.get_one(Letter, letter_id)
     letter.status, letter.hold_reason = LetterStatus.HELD, HoldReason.UNVERIFIED
     db.session.commit()
-    the_official = official("coe-commissioner-human-rights")
+    the_official = official("gov-fi-foreign-minister")
     assert the_official.verified is False
     before = clock.now()
     reply = client.post(f"/admin/targets/{the_official.id}/verified",
                         data={"csrf_token": token, "verified": "yes"}, follow_redirects=True)
-    assert "commissioner@coe.int is verified, by you, now. Released: 1 letter" in page_of(reply)
-    the_official = official("coe-commissioner-human-rights")
+    assert "kirjaamo.um@gov.fi is verified, by you, now. Released: 1 letter" in page_of(reply)
+    the_official = official("gov-fi-foreign-minister")
     assert the_official.verified and the_official.verified_by == PEOPLE["editor"]
     assert the_official.verified_at
     assert before <= the_official.verified_at <= clock.now() + timedelta(seconds=1)
     assert db.session.get_one(Letter, letter_id).status == LetterStatus.QUEUED
-    listed = page_of(client.get("/admin/targets?q=commissioner@coe.int"))
+    listed = page_of(client.get("/admin/targets?q=kirjaamo.um@gov.fi"))
     assert f"yes, by {PEOPLE['editor']}, {the_official.verified_at:%Y-%m-%d %H:%M} UTC" in listed
     [entry] = audit("verify official")
-    assert entry.details == {"email": "commissioner@coe.int", "source": the_official.source,
+    assert entry.details == {"email": "kirjaamo.um@gov.fi", "source": the_official.source,
                              "released": 1, "address_set_by": ""}  # from the targets file
 
     reply = client.post(f"/admin/targets/{the_official.id}/verified",
                         data={"csrf_token": token, "verified": "no"}, follow_redirects=True)
     assert "no longer verified" in page_of(reply)
-    the_official = official("coe-commissioner-human-rights")
+    the_official = official("gov-fi-foreign-minister")
     assert (the_official.verified, the_official.verified_by,
             the_official.verified_at) == (False, None, None)
     assert len(audit("unverify official")) == 1

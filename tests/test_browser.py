@@ -12,6 +12,7 @@ from werkzeug.serving import make_server
 
 from advocacy.delivery.sink import Sink, free_port
 
+import helpers
 from helpers import (
     CONTRAST,
     ONE_DATABASE,
@@ -126,6 +127,7 @@ def test_the_journey_without_javascript(
     app: Any, live: str, sink: Sink, browser: Any, request: pytest.FixtureRequest
 ) -> None:
     shots = shots_for(request, "no-javascript")
+    helpers.give_the_coe_an_inbox()  # the shipped files give the CoE no e-mail
     context = browser.new_context(java_script_enabled=False, viewport=VIEWPORTS["phone"],
                                   locale="en")
     page = context.new_page()

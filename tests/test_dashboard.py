@@ -37,6 +37,7 @@ from helpers import (
     csrf,
     elsewhere,
     every_filter,
+    give_the_coe_an_inbox,
     log_in,
     seed_queued,
     send,
@@ -127,6 +128,7 @@ def test_the_confirmation_rate_adds_up_across_the_watermark(app: Any) -> None:
 
     made(2, NOW - timedelta(days=3), NOW - timedelta(days=3))
     waiting = made(1, NOW - timedelta(days=3), None, "DE")
+    give_the_coe_an_inbox()
     made(1, NOW - timedelta(days=1), None, "DE", "coe")
     made(1, NOW - timedelta(days=1), NOW - timedelta(hours=3), "DE")
     agree()  # nothing rolled up yet: all counted from the submissions

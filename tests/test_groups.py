@@ -15,7 +15,7 @@ from advocacy.extensions import db
 from advocacy.letters.files import TemplateFileError, load_letters, read_letter_dir
 from advocacy.models import AuditEntry, Body, Campaign, Letter, LetterTemplate, Official
 
-from helpers import PEOPLE, ROOT, csrf, log_in, stored, submission
+from helpers import PEOPLE, ROOT, csrf, give_the_coe_an_inbox, log_in, stored, submission
 
 RISK_EN = "Writing to Russian officials may draw attention to you if you live in Russia."
 RISK_RU = "Письмо российским чиновникам может привлечь к вам внимание, если вы живёте в России."
@@ -111,6 +111,7 @@ def test_the_form_and_the_api_offer_the_campaigns_groups_in_its_order(
     assert refused.status_code == 422
     assert refused.json["errors"] == {"body": "Choose one of: coe, un."}
     assert stored() == (0, 0, 0)
+    give_the_coe_an_inbox()
     assert client.post("/api/letters", json=submission(body="coe")).status_code == 202
     offer("un", "coe")
     assert options(client.get("/").data.decode()) == ["un", "coe"]

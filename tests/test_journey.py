@@ -15,7 +15,16 @@ from advocacy.extensions import db
 from advocacy.intake.consent import notice_version
 from advocacy.models import Campaign, OwnMail, Submission
 
-from helpers import GOOD, SUPPORTER, post, stored, submission, submit_and_confirm, work
+from helpers import (
+    GOOD,
+    SUPPORTER,
+    give_the_coe_an_inbox,
+    post,
+    stored,
+    submission,
+    submit_and_confirm,
+    work,
+)
 
 OWN = {"body": "un", "language": "en", "name": "Jonas Weber", "city": "Leipzig",
        "supporter_country": "DE", "personal_note": "Ich unterrichte Mathematik."}
@@ -182,6 +191,7 @@ def test_the_supporters_language_carries_to_their_emails_and_pages(
 def test_the_letter_to_the_official_names_the_office_in_the_letters_language(
     app: Any, client: Any, sink: Sink
 ) -> None:
+    give_the_coe_an_inbox()
     data = submission(language="fr", body="coe")
     submit_and_confirm(app, client, sink, data)
     work(app)
@@ -230,6 +240,7 @@ def test_the_preview_is_exactly_the_letter_the_official_receives(
     app: Any, client: Any, sink: Sink
 ) -> None:
 
+    give_the_coe_an_inbox()
     data = submission(language="fr", body="coe")
     submit_and_confirm(app, client, sink, data)
     work(app)

@@ -31,7 +31,16 @@ from advocacy.privacy.retention import purge_if_due
 from advocacy.privacy.rights import erase
 from advocacy.reporting.handover import Scope, letters
 
-from helpers import OFFICIAL, ONE_DATABASE, confirmation_link, csrf_token, dns, signed, work
+from helpers import (
+    OFFICIAL,
+    ONE_DATABASE,
+    confirmation_link,
+    csrf_token,
+    dns,
+    give_the_coe_an_inbox,
+    signed,
+    work,
+)
 from helpers import answer as reply_message
 
 WRITER = {"name": "Zorana Vukotić-Quill", "email": "zq.private@example.org",
@@ -175,6 +184,7 @@ def test_a_supporter_downloads_and_erases_their_data_from_an_emailed_link(
 ) -> None:
     write_and_deliver(app, client, sink)
     # Letters to the Council of Europe, not confirmed: the erasure cancels them.
+    give_the_coe_an_inbox()
     coe = client.post("/api/letters", json=letter_json(body="coe"))
     assert coe.status_code == 202
     unsent = len(coe.json["officials"])

@@ -11,12 +11,18 @@ from advocacy.officials.files import OfficialsFileError, read_officials_dir, rea
 
 ROOT = Path(__file__).resolve().parent.parent
 SIGNATORIES = {"FR", "DE", "ES", "IT", "FI", "CY", "MD", "KZ", "CA", "US", "BR", "BJ", "CM"}
+# Signatories whose ministries' own stored pages gave no contact (issue 17, 2026-12-04): their
+# offices were removed rather than shipped with a copied or guessed address (targets/gov.toml
+# says why, country by country). A test failure here means one came back: take it off the list.
+UNSOURCED_SIGNATORIES = {"ES", "MD", "KZ", "CA", "US", "BJ"}
 
 
 def test_shipped_target_files_are_valid_and_cover_every_body() -> None:
     files = {tf.body.slug: tf for tf in read_officials_dir(ROOT / "targets")}
     assert set(files) == {"eu", "coe", "un", "gov"}
-    assert {t.country for t in files["gov"].target} >= SIGNATORIES  # and others may follow
+    countries = {t.country for t in files["gov"].target}
+    assert countries >= SIGNATORIES - UNSOURCED_SIGNATORIES  # and others may follow
+    assert not countries & UNSOURCED_SIGNATORIES
     for tf in files.values():
         for official in tf.target:
             assert official.source and official.timezone
@@ -107,8 +113,8 @@ def test_a_minimal_file_is_valid(tmp_path: Path) -> None:
         (('key = "un-one"', 'key = "UN One"'), r"key"),
         (('slug = "un"', 'slug = "Nato!"'), r"body\.slug.*lowercase letters"),
         (('[[target]]', '[[target]'), r"not valid TOML"),
-        (('verified = false', 'verified = false\n[target.office_names]\nit = "Ufficio"'),
-         r"un-one.*office_names.*unknown languages it"),
+        (('verified = false', 'verified = false\n[target.office_names]\nla = "Officium"'),
+         r"un-one.*office_names.*unknown languages la"),
         (('verified = false', 'verified = false\n[target.office_names]\nfr = " "'),
          r"un-one.*office_names.*empty"),
     ],
