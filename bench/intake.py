@@ -46,7 +46,7 @@ sys.path.insert(0, str(ROOT))
 
 def letter(n: str) -> bytes:
     return json.dumps({
-        "bodies": ["coe", "gov"], "country": "FI", "language": "en", "consent": True,
+        "body": "gov", "country": "FI", "language": "en", "consent": True,
         "supporter": {"name": "Bench Reader", "email": f"bench-{n}@example.org",
                       "city": "Lyon", "country": "FR"},
         "personal_note": "I follow this case and ask you to act.",

@@ -48,7 +48,7 @@ class Browser(FastHttpUser):
                 return
         self.wait()  # reading the page
         who = supporter("form")
-        form = {"csrf_token": match.group(1), "body": "coe", "language": "en",
+        form = {"csrf_token": match.group(1), "body": "gov", "country": "FI", "language": "en",
                 "name": who["name"], "email": who["email"], "city": who["city"],
                 "supporter_country": who["country"], "consent": "yes", "action": "send",
                 "personal_note": "I follow this case and ask you to act."}
@@ -66,7 +66,7 @@ class PartnerSite(FastHttpUser):
 
     @task
     def post_json(self) -> None:
-        letter = {"bodies": ["coe", "gov"], "country": "FI", "language": "en", "consent": True,
+        letter = {"body": "gov", "country": "FI", "language": "en", "consent": True,
                   "supporter": supporter("api"),
                   "personal_note": "Please act for him.", "ref": "load-bench"}
         with self.client.post("/api/letters", json=letter, name="api",
