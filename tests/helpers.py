@@ -605,3 +605,11 @@ class TlsRelay:
         if self.scheme == "smtps":
             return f"smtps://{auth}127.0.0.1:{self.port}"
         return f"smtp://{auth}127.0.0.1:{self.port}" + ("?starttls=1" if starttls else "")
+
+
+def write_only_to(page: Any, group: str) -> None:
+    """Tick one group alone (every group starts ticked) and open the letter to it."""
+    for box in page.locator("input[name=bodies]").all():
+        box.set_checked(box.get_attribute("value") == group)
+    page.click("#whole-letter summary")
+    page.select_option("#body", group)
