@@ -205,5 +205,5 @@ def test_a_long_subject_in_another_script_folds_with_crlf(app: Any, client: Any,
     assert len(letters) == 2
     for item in letters:
         msg = assert_clean(item, item.rcpt_tos[0], LETTER_HEADERS)
-        assert msg["Subject"].startswith("Срочный призыв")
+        assert msg["Subject"].startswith("Азат")  # his name first, in every subject
         assert b"\r\n =?utf-8?" in item.data  # folded, and folded right

@@ -117,7 +117,8 @@ def _check_form_reply(reply: Any, before: tuple[int, ...], field: str) -> None:
         assert stored() == before
     if reply.status_code == 422:
         page = reply.data.decode()
-        anchors = [f'href="#{field}"'] + (['href="#country"'] if field == "body" else [])
+        anchors = [f'href="#{field}"'] + (
+            ['href="#country"', 'href="#bodies"'] if field == "body" else [])
         assert any(a in page for a in anchors), (field, page[:3000])
 
 
