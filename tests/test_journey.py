@@ -41,7 +41,8 @@ def test_the_live_preview_marks_the_locked_parts_and_places_the_paragraph(client
     part = reply.json
     assert part["has_note"] is True
     # The organizer's text is locked around the supporter's paragraph; the signature follows it.
-    assert part["before"].startswith("Dear Special Rapporteur,") and "Azat" in part["before"]
+    assert part["before"].startswith("Dear Madam Special Rapporteur,")  # Alice Jill Edwards
+    assert "Azat" in part["before"]
     assert part["after"].startswith("Yours sincerely,") and "Jonas Weber" in part["after"]
     assert "Leipzig, Germany" in part["after"] and "Ich unterrichte" not in part["before"]
     assert "urgent-action@ohchr.org" in part["headers"] and "jonas@example.org" in part["headers"]
