@@ -335,7 +335,7 @@ def test_send_me_a_test_goes_to_the_organizer_alone_through_the_queue(
     text = mail.get_content()
     assert "urgent-action@ohchr.org" in text and "sent to you only" in text
     assert "Another subject for Special Rapporteur on torture" in text
-    assert "Dear Special Rapporteur," in text and "Alex Example" in text
+    assert "Dear Madam Special Rapporteur," in text and "Alex Example" in text
     assert "ohchr.org" not in "".join(m.rcpt_tos[0] for m in sink.received)
     entry = db.session.scalars(select(AuditEntry).where(
         AuditEntry.action == "send test letter")).one()
