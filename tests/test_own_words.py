@@ -107,14 +107,15 @@ def test_a_required_paragraph_is_refused_when_missing_or_a_suggestion_unchanged(
 @ONE_DATABASE
 def test_the_form_follows_the_campaigns_rule(app: Any, client: Any) -> None:
     _suggest(SUGGESTION)
-    # Optional: the paragraph starts as suggested, and no prompt.
+    # Optional: no prompt; the paragraph starts empty, the suggestion shown as an idea (never
+    # filled in as the supporter's own words, whatever the rule).
     page = client.get("/?lang=en").data.decode()
     assert "own-words-prompt" not in page and "(optional)" in page
-    assert f">\n{SUGGESTION}</textarea>" in page
-    # Encouraged: a gentle prompt, the suggestion shown as an idea, the box left empty.
+    assert SUGGESTION in page and f">\n{SUGGESTION}</textarea>" not in page
+    # Encouraged: a gentle prompt besides, the box still empty.
     _mode("encouraged")
     page = client.get("/?lang=en").data.decode()
-    assert 'id="own-words-prompt"' in page and 'id="own-words-idea"' in page
+    assert 'id="own-words-prompt"' in page and 'id="suggestions"' in page
     assert SUGGESTION in page and f">\n{SUGGESTION}</textarea>" not in page
     assert post(client, personal_note="").status_code == 200  # encouraged, not required
     # Required: refused with the reason next to the box, in the page's language.
