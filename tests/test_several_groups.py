@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
 from advocacy.models import Body, Letter, LetterStatus, Official, Submission
 
-from helpers import confirmation_link, submission, work
+from helpers import confirmation_link, give_the_coe_an_inbox, submission, work
+
+
+@pytest.fixture(autouse=True)
+def coe_inbox(app: Any) -> None:
+    give_the_coe_an_inbox()  # the shipped files give no Council of Europe office an address
 
 
 def _groups(submission_id: int | None = None) -> list[str]:
