@@ -6,7 +6,6 @@ in another site's page, the error pages, the badge and the touch targets."""
 from __future__ import annotations
 
 import re
-import shutil
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,8 +29,6 @@ pytestmark = [needs_chromium, ONE_DATABASE]
 
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1366, "height": 900}
-# The brief's own folder for the screenshots of this work, besides the suite's.
-BRIEF_SHOTS = Path("/tmp/shots/s18-after")  # noqa: S108  # the brief asks for this folder
 
 TEXTS = {
     "en": {"inbox": "Check your inbox", "send": "Send my letters", "again": "Sent again",
@@ -47,13 +44,10 @@ TEXTS = {
 
 
 def shoot(page: Any, shots: Path, name: str) -> None:
-    """The page at both sizes, full length, in the suite's folder and the brief's."""
-    BRIEF_SHOTS.mkdir(parents=True, exist_ok=True)
+    """The page at both sizes, full length, in the suite's folder."""
     for size, viewport in (("390x844", PHONE), ("1366x900", DESKTOP)):
         page.set_viewport_size(viewport)
-        path = shots / f"{name}-{size}.png"
-        page.screenshot(path=str(path), full_page=True)
-        shutil.copyfile(path, BRIEF_SHOTS / f"{shots.name}-{path.name}")
+        page.screenshot(path=str(shots / f"{name}-{size}.png"), full_page=True)
 
 
 def confirmations(sink: Sink, to: str) -> list[Any]:
@@ -235,9 +229,6 @@ def test_the_widget_sizes_itself_in_another_sites_page(
     assert fits()
     page.locator(f"#{frame_id}").scroll_into_view_if_needed()
     page.screenshot(path=str(shots / "partner-check-inbox.png"))
-    BRIEF_SHOTS.mkdir(parents=True, exist_ok=True)
-    for shot in shots.glob("*.png"):
-        shutil.copyfile(shot, BRIEF_SHOTS / f"{shots.name}-{shot.name}")
     page.close()
 
 
