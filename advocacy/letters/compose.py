@@ -10,12 +10,11 @@ every one the letter may take, and the letter, once written, takes the one its i
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Label, Text, bindparam, select, type_coerce
+from sqlalchemy import Label, Text, bindparam, func, select, type_coerce
 
 from advocacy.crypto import unseal
 from advocacy.extensions import db
@@ -140,34 +139,16 @@ _ROW_COLUMNS = (
     LetterTemplate.language, LetterTemplate.subject, LetterTemplate.text,
     LetterTemplate.default_salutation, LetterTemplate.subject_variants, LetterTemplate.asks,
     Letter.alike,
-    select(CampaignPage.title)
-    .where(CampaignPage.campaign_id == Letter.campaign_id,
-           CampaignPage.language == LetterTemplate.language)
-    .order_by(CampaignPage.version.desc()).limit(1)
-    .scalar_subquery().label("campaign_title"),
 )
 
 
-# Previews read the title at each keystroke, within a budget of four statements: a process
-# keeps each one a minute (an organizer's new title reaches previews within that minute;
-# letters read it fresh, in `load`'s own query).
-_TITLE_TTL = 60.0
-_titles: dict[tuple[str, int, str], tuple[float, str | None]] = {}
-
-
 def page_title(campaign_id: int, language: str) -> str | None:
-    """The campaign's name in a language: the title of its page in it, if there is one."""
-    key = (str(db.engine.url), campaign_id, language)
-    now = time.monotonic()
-    kept = _titles.get(key)
-    if kept and kept[0] > now:
-        return kept[1]
-    title = db.session.scalar(
+    """The campaign's name in a language: the title of its page in it, if there is one (the
+    notices' From line; letters and previews read it with the news, `pages_of`)."""
+    return db.session.scalar(
         select(CampaignPage.title)
         .where(CampaignPage.campaign_id == campaign_id, CampaignPage.language == language)
         .order_by(CampaignPage.version.desc()).limit(1))
-    _titles[key] = (now + _TITLE_TTL, title)
-    return title
 
 
 # Where the sealed columns are in a row.
@@ -206,24 +187,35 @@ def load(letter_ids: list[int]) -> list[LetterRow]:
 
     letters = [LetterRow(*[unsealed(v) if i in _SEALED else v  # type: ignore[arg-type]
                            for i, v in enumerate(row)]) for row in rows]
-    news = news_of({(row.campaign_id, row.language) for row in letters})
-    return [replace(row, news=news[(row.campaign_id, row.language)]) for row in letters]
+    pages = pages_of({(row.campaign_id, row.language) for row in letters})
+    return [replace(row, campaign_title=pages[(row.campaign_id, row.language)][0],
+                    news=pages[(row.campaign_id, row.language)][1]) for row in letters]
 
 
-def news_of(pages: set[tuple[int, str]]) -> dict[tuple[int, str], tuple[date | None, str]]:
-    """Each campaign's dated latest news in each language, from its current page version; no
-    news in a language without a page (a letter in Italian does not quote English news)."""
-    found: dict[tuple[int, str], tuple[date | None, str]] = dict.fromkeys(pages, (None, ""))
+def pages_of(pages: set[tuple[int, str]]
+             ) -> dict[tuple[int, str], tuple[str | None, tuple[date | None, str]]]:
+    """Each campaign's page in each language, from its current version, as a letter uses it:
+    its title (the campaign's name in the From line) and its dated latest news. None and no
+    news in a language without a page (a letter in Italian does not quote English news).
+    One query for a chunk's letters, reading the current versions only."""
+    found: dict[tuple[int, str], tuple[str | None, tuple[date | None, str]]] = dict.fromkeys(
+        pages, (None, (None, "")))
     if not pages:
         return found
+    campaigns = {campaign for campaign, _ in pages}
+    current = (select(CampaignPage.campaign_id, CampaignPage.language,
+                      func.max(CampaignPage.version).label("version"))
+               .where(CampaignPage.campaign_id.in_(campaigns))
+               .group_by(CampaignPage.campaign_id, CampaignPage.language).subquery())
     rows = db.session.execute(
-        select(CampaignPage.campaign_id, CampaignPage.language, CampaignPage.news_date,
-               CampaignPage.news)
-        .where(CampaignPage.campaign_id.in_({campaign for campaign, _ in pages}))
-        .order_by(CampaignPage.version))
-    for campaign_id, language, when, text in rows:  # the highest version comes last and wins
+        select(CampaignPage.campaign_id, CampaignPage.language, CampaignPage.title,
+               CampaignPage.news_date, CampaignPage.news)
+        .join(current, (CampaignPage.campaign_id == current.c.campaign_id)
+              & (CampaignPage.language == current.c.language)
+              & (CampaignPage.version == current.c.version)))
+    for campaign_id, language, title, when, text in rows:
         if (campaign_id, language) in found:
-            found[(campaign_id, language)] = (when, text or "")
+            found[(campaign_id, language)] = (title, (when, text or ""))
     return found
 
 
@@ -305,6 +297,7 @@ def draft_row(campaign: Campaign, official: Official, language: str, *, subject:
               country: str, personal_note: str, email: str,
               asks: dict[str, str] | None = None) -> LetterRow:
     """A letter not written yet, for `composed`: what a preview or a sample shows."""
+    page = pages_of({(campaign.id, language)})[(campaign.id, language)]
     return LetterRow(
         id=NOT_YET, campaign_id=campaign.id, target_id=official.id, attempts=0,
         campaign_name=campaign.name, campaign_status=campaign.status,
@@ -322,8 +315,7 @@ def draft_row(campaign: Campaign, official: Official, language: str, *, subject:
         sign_initials=False, supporter_email=email, language=language, subject=subject,
         text=text, default_salutation=default_salutation,
         subject_variants=list(subject_variants), asks=asks or {},
-        campaign_title=page_title(campaign.id, language),
-        news=news_of({(campaign.id, language)})[(campaign.id, language)])
+        campaign_title=page[0], news=page[1])
 
 
 def context_of(letter: LetterRow, unknown_country: str = "") -> dict[str, Any]:
