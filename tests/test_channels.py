@@ -76,6 +76,27 @@ def test_the_live_preview_follows_the_group_with_its_channels_and_send_button(
     assert 'value="send"' in client.post("/preview", data={**WRITER, "body": "un"}).json["send"]
 
 
+def test_send_it_yourself_lists_the_offices_of_every_group_ticked(client: Any) -> None:
+    """The preview shows one group's letter; the offices to reach by hand are those of every
+    group ticked, and each button opens the letter of that office's own group."""
+    form_office, post_office = no_email_group()
+    coe = db.session.scalars(select(Official).where(Official.body.has(slug="coe"),
+                                                    Official.active.is_(True))).first()
+    assert coe is not None and not coe.email and by_hand(coe)
+    ticked = {**WRITER, "groups_form": "1", "body": "un"}
+    page = client.post("/", data={**ticked, "action": "preview", "bodies": ["un", "eu", "coe"]})
+    own = page.data.decode().split('id="own-mail"')[1].split("</section>")[0]
+    for office in (form_office, post_office, coe):
+        assert f':{office.key}"' in own, office.key
+    assert "European Union" in own and "Council of Europe" in own  # named by group
+    part = client.post("/preview", data={**ticked, "bodies": ["un", "coe"]}).json["own_mail"]
+    assert f':{coe.key}"' in part and f':{form_office.key}"' not in part  # only those ticked
+    # The CoE office's letter though the preview shows the UN's: the body follows the office.
+    letter = client.post("/by-hand", data={**ticked, "by_hand": f"post:{coe.key}"})
+    assert letter.status_code == 200
+    assert "Ich unterrichte Mathematik." in html.unescape(letter.data.decode())
+
+
 def test_a_form_office_gets_the_letter_to_copy_and_counts_when_sent(client: Any) -> None:
     form_office, _post = no_email_group()
     page = client.post("/by-hand", data={**WRITER, "by_hand": f"form:{form_office.key}"})

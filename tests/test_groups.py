@@ -256,6 +256,18 @@ def test_the_risk_notice_shows_when_the_group_is_chosen_without_javascript(
     assert "group-risk" not in other.json["officials"]
 
 
+def test_the_risk_notice_stands_beside_its_groups_tick_box_before_it_is_ticked(
+        app: Any, client: Any) -> None:
+    russian_authorities()
+    offer("un", "ru-auth")
+    page = client.get("/?body=un&lang=ru").data.decode()  # another group previewed
+    box = page.split('id="to-ru-auth"')[1].split("</p>")[0]
+    assert 'aria-describedby="risk-ru-auth"' in box and "checked" not in box
+    beside = page.split('id="risk-ru-auth"')[1].split("</p>")[0]
+    assert RISK_RU in beside
+    assert 'id="risk-un"' not in page  # a group without a notice has none
+
+
 # --- the admin ------------------------------------------------------------------------------
 
 GROUP_FORM = {"slug": "ru-auth", "name": "Russian authorities", "name-ru": "Власти России",

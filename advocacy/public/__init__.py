@@ -235,6 +235,7 @@ def campaign_page(campaign: Campaign, embed: bool) -> Page:
                         form_slug=(request.view_args or {}).get("slug"),
                         more=[g for g in options["groups"] if g["slug"] not in ticked])
     shown = shown_page(campaign, language)
+    preview = letter_form.preview(campaign, choice, values, _placeholders())
     page = render_template(
         "public/index.html", campaign=campaign, values=values, errors=errors, embed=embed,
         # The form posts back to the address it came from: /, /widget or /c/<slug>[/widget].
@@ -245,8 +246,11 @@ def campaign_page(campaign: Campaign, embed: bool) -> Page:
         sent=stats_cache().get(f"sent:{campaign.id}", lambda: sent_count(campaign)),
         own_mail_sent=stats_cache().get(f"own:{campaign.id}", lambda: sum(
             own_mail_counts(Filters(campaign.id)).values())),
-        preview=letter_form.preview(campaign, choice, values, _placeholders()),
+        preview=preview,
         suggestions=suggestions, case_intake=letter_form.case_intake(campaign, language),
+        by_hand_groups=letter_form.by_hand_offices(campaign, choice, ticked,
+                                                   values.get("country", ""), language,
+                                                   preview),
         countries=letter_form.countries(language), ticked=ticked, **options,
         detaining_name=country_name(campaign.detaining_country, language)
         if campaign.detaining_country else "",
@@ -282,8 +286,12 @@ def preview_fragment() -> dict[str, Any]:
     values = letter_form.with_defaults(request.form)
     choice = letter_form.chosen(campaign, values)
     preview = letter_form.preview(campaign, choice, values, _placeholders())
+    by_hand_groups = letter_form.by_hand_offices(
+        campaign, choice, letter_form.ticked(request.form), values.get("country", ""),
+        str(get_locale() or "en"), preview)
     parts = {name: render_template(f"public/_{name}.html", preview=preview, values=values,
-                                   embed=request.form.get("embed") == "1")
+                                   embed=request.form.get("embed") == "1",
+                                   by_hand_groups=by_hand_groups)
              for name in ("officials", "headers", "own_mail", "send")}
     parts["suggestions"] = render_template("public/_suggestions.html",
                                            suggestions=letter_form.suggestions(choice))

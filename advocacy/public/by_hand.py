@@ -46,6 +46,11 @@ def by_hand_page() -> Any:
     values = letter_form.with_defaults(request.form)
     channel, _sep, key = values.get("by_hand", "").partition(":")
     official = _office(channel, key)
+    # The letter of the office's own group: the page lists the offices of every group ticked,
+    # whichever one the preview shows.
+    values["body"] = official.body.slug
+    if official.body.by_country:
+        values["country"] = official.country or ""
     letter = letter_form.letter_to(campaign, values, key, _placeholders())
     if letter is None:
         abort(400, _("This official does not receive letters of this body."))

@@ -13,7 +13,7 @@ from typing import Any
 from babel import Locale
 from babel.core import get_global
 from flask_babel import get_locale
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from advocacy.extensions import db
 from advocacy.letters.compose import Composed, composed, draft_row, official_label
@@ -24,6 +24,7 @@ from advocacy.models import Body, Campaign, LetterTemplate, Official
 from advocacy.officials import groups
 from advocacy.officials.channels import by_hand, channels
 from advocacy.officials.choose import choose_officials, writable
+from advocacy.officials.choose import chosen as chosen_where
 
 # `countries as countries`: re-exported, the view reads the form's list here.
 from advocacy.officials.countries import countries as countries
@@ -155,13 +156,51 @@ def choices(offered: list[Body], language: str) -> dict[str, Any]:
     chosen by country, supporters choose from."""
     return {
         "groups": [{"slug": b.slug, "name": groups.group_name(b, language),
-                    "by_country": b.by_country} for b in offered],
+                    "by_country": b.by_country,
+                    "risk_notice": groups.risk_notice(b, language)} for b in offered],
         "gov_countries": sorted(((c, country_name(c, language))
                                  for c in groups.countries(offered)),
                                 key=lambda pair: (sort_key(pair[1]), pair[1])),
         "languages": [(code, Locale.parse(code).get_display_name(code))
                       for code in LETTER_LANGUAGES],
     }
+
+
+def by_hand_offices(campaign: Campaign, choice: Chosen, ticked: list[str], country: str,
+                    page: str, preview: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The offices of every ticked group that take no email, by group in the campaign's
+    order: the supporter sends them the letter themselves (contact form or post), or they
+    get nothing from this supporter. Only groups with a letter in the chosen language: the
+    buttons open that letter, with the supporter's words. Offices are named as the preview
+    names them (in the letter's language); the previewed group's are the preview's own, the
+    other groups' read in one query, whatever their number."""
+    language = choice.language
+    wanted = [b for b in choice.offered if b.slug in ticked
+              and not (b.by_country and not country) and groups.accepts(b.languages, language)]
+    others = [b.id for b in wanted if b is not choice.body]
+    found: dict[int, list[Official]] = {}
+    if others:
+        rows = db.session.scalars(
+            select(Official).join(Official.body)
+            .where(Official.body_id.in_(others), *chosen_where(Body.id, Body.by_country, country),
+                   Official.body_id.in_(select(LetterTemplate.body_id).where(
+                       LetterTemplate.campaign_id == campaign.id,
+                       LetterTemplate.language == language)),
+                   or_(Official.email.is_(None), Official.email == ""))
+            .order_by(Official.id))
+        for official in rows:
+            found.setdefault(official.body_id, []).append(official)
+    listed: list[dict[str, Any]] = []
+    for body in wanted:
+        if body is choice.body:
+            offices = [o for o in (preview or {}).get("officials", []) if o["by_hand"]] \
+                if choice.template is not None else []
+        else:
+            offices = [{"key": t.key, "label": official_label(t, language),
+                        "by_hand": by_hand(t)} for t in found.get(body.id, []) if by_hand(t)]
+        if offices:
+            listed.append({"group": groups.group_name(body, page), "offices": offices})
+    return listed
 
 
 def case_intake(campaign: Campaign, language: str) -> list[str]:
