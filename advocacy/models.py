@@ -316,6 +316,9 @@ class Submission(Base):
     # Another: the partner whose ref this is may write to them. Both become OptIn rows only
     # once the address is proven (intake.confirm): until then anyone could have typed it.
     partner_optin_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # And another: the paragraph may be quoted, signed with initials and city only, in the
+    # report handed to the officials (reporting.handover). Never implied by the letter.
+    quote_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

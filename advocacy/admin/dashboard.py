@@ -23,14 +23,18 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from advocacy import clock
 from advocacy.admin import bp, requires, wording
+from advocacy.campaigns.settings import find_campaign
 from advocacy.csv_safety import InertWriter
 from advocacy.extensions import db
+from advocacy.letters.compose import official_label
 from advocacy.letters.render import country_name
 from advocacy.letters.states import FOR_A_DECISION, HOLD_LABELS
 from advocacy.models import Body, Campaign, LetterStatus, Official, Role
 from advocacy.officials.countries import countries, sort_key
-from advocacy.officials.files import COUNTRIES
+from advocacy.officials.files import COUNTRIES, LANGUAGES, LETTER_LANGUAGES
+from advocacy.officials.groups import group_name
 from advocacy.organizers import moderation
 from advocacy.reporting import dashboard, handover, overview, stuck
 from advocacy.reporting.charts import Chart, bar_chart, every
@@ -227,7 +231,21 @@ def report() -> Any:
     ids = [official.id] if official else list(db.session.scalars(
         select(Official.id).where(Official.body_id == filters.body_id)))
     scope = handover.Scope(ids, filters.start, filters.end, filters.campaign_id)
+    language = str(get_locale() or "en")
+    offices = [official] if official else list(db.session.scalars(
+        select(Official).where(Official.id.in_(ids)).order_by(Official.id)))
+    # A dossier for the office: in its language (?lang=), the letters' campaign's asks.
+    asked = handover.asks(campaign or find_campaign(None), offices)
     return Response(stream_template(
         "admin/report.html", official=official, body=body, campaign=campaign, scope=scope,
+        official_name=official_label(official, language) if official else "",
+        body_name=group_name(body, language) if body else "",
+        office_names={o.id: official_label(o, language) for o, _ask in asked},
+        asked=asked, counts=handover.counts(scope, language),
+        quoted=handover.quotes(scope), today=format_date(clock.now().date(), "long"),
+        languages=[(code, Locale.parse(code).get_display_name(code)) for code in LANGUAGES],
+        language_names={code: Locale.parse(code).get_display_name(language)
+                        for code in LETTER_LANGUAGES},
+        args={k: v for k, v in request.args.items() if k != "lang"},
         summary=handover.summary(scope), words=handover.own_words(scope),
         letters=handover.letters(scope)))

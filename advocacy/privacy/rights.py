@@ -66,7 +66,8 @@ def everything_about(supporter: Supporter) -> dict[str, Any]:
             "consent": {"letters_at": _when(sub.consent_at),
                         "privacy_notice_version": sub.privacy_version,
                         "newsletter_at": _when(sub.newsletter_at),
-                        "partner_news_at": _when(sub.partner_optin_at)},
+                        "partner_news_at": _when(sub.partner_optin_at),
+                        "quoted_in_reports_at": _when(sub.quote_at)},
             "confirmed_at": _when(sub.confirmed_at), "scrubbed_at": _when(sub.scrubbed_at),
             "letters": letters,
         })

@@ -47,6 +47,7 @@ FIELD_OF = {
     "newsletter": "newsletter",
     "partner_optin": "partner_optin",
     "sign_initials": "sign_initials",
+    "quote": "quote",
 }
 
 
@@ -131,6 +132,7 @@ def payload(form: Mapping[str, str], campaign: Campaign, by_country: bool,
         "newsletter": form.get("newsletter") == "yes",
         "partner_optin": form.get("partner_optin") == "yes",
         "sign_initials": form.get("sign_initials") == "yes",
+        "quote": form.get("quote") == "yes",
     }
     if bodies is not None:
         data["bodies"] = bodies
