@@ -60,7 +60,8 @@ def test_the_dossier_puts_the_case_first_and_quotes_only_who_agreed(app: Any, pe
     assert "Appendix" in appendix and appendix.count('class="mono hash"') == 8
     # In the office's language.
     fr = html.unescape(client.get("/admin/report?body=un&lang=fr", buffered=True).data.decode())
-    assert "Lettres à" in fr and "8 lettres de 2 pays" in fr and "Ce que demandent les lettres" in fr
+    assert "Lettres adressées à" in fr and "8 lettres de 2 pays" in fr
+    assert "Ce que demandent les lettres" in fr
     assert "Annexe : vérifier le décompte" in fr and "Allemagne" in fr
 
 

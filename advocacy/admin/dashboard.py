@@ -232,10 +232,9 @@ def report() -> Any:
         select(Official.id).where(Official.body_id == filters.body_id)))
     scope = handover.Scope(ids, filters.start, filters.end, filters.campaign_id)
     language = str(get_locale() or "en")
-    offices = [official] if official else list(db.session.scalars(
-        select(Official).where(Official.id.in_(ids)).order_by(Official.id)))
     # A dossier for the office: in its language (?lang=), the letters' campaign's asks.
-    asked = handover.asks(campaign or find_campaign(None), offices)
+    campaign = campaign or find_campaign(None)
+    asked = handover.asks(campaign, scope, language)
     return Response(stream_template(
         "admin/report.html", official=official, body=body, campaign=campaign, scope=scope,
         official_name=official_label(official, language) if official else "",

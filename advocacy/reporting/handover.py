@@ -106,15 +106,18 @@ def counts(scope: Scope, language: str) -> Counts:
     return Counts(largest(country), largest(lang), largest(partner))
 
 
-def asks(campaign: Campaign | None, officials: list[Official]) -> list[tuple[Official, str]]:
-    """What the campaign's letters ask each office, from the newest letter in the office's
-    first language that has one (else English): the paragraph the letters carried."""
+def asks(campaign: Campaign | None, scope: Scope, language: str) -> list[tuple[Official, str]]:
+    """What the campaign's letters asked each office that got letters in the scope: the ask
+    paragraph of the newest letter in the dossier's language, else in the first language the
+    office reads that has one, else English."""
     if campaign is None:
         return []
+    offices = db.session.scalars(select(Official).where(Official.id.in_(
+        scope.where(select(Letter.target_id)).distinct())).order_by(Official.id))
     asked = []
-    for official in officials:
-        for language in [*official.languages, "en"]:
-            template = current_template(campaign, official.body, language)
+    for official in offices:
+        for candidate in dict.fromkeys([language, *official.languages, "en"]):
+            template = current_template(campaign, official.body, candidate)
             if template is not None:
                 ask = ask_for(template.asks, official.key, official.country)
                 if ask:
