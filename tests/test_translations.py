@@ -4,6 +4,7 @@ string left out."""
 from __future__ import annotations
 
 import gettext
+import json
 import re
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from babel.messages.pofile import read_po
 from markupsafe import escape
 
 from advocacy.officials.files import LANGUAGES
+
 from helpers import ROOT, submission
 
 TRANSLATIONS = ROOT / "advocacy" / "translations"
@@ -93,9 +95,11 @@ def test_field_messages_speak_the_supporters_language(client: Any, lang: str) ->
 # shipped story's (campaigns/free-azat-miftakhov/<lang>.md).
 NEW_LANGUAGES = {
     "it": ("Libertà per Azat Miftakhov", "Lingua di questa pagina", "Il suo nome",
-           "Scriva ai responsabili che possono agire", "Informativa sulla privacy"),
+           "Scriva ai responsabili che possono agire", "Informativa sulla privacy",
+           "Nazioni Unite"),
     "pt": ("Liberdade para Azat Miftakhov", "Idioma desta página", "Seu nome",
-           "Escreva às autoridades que podem agir", "Aviso de privacidade"),
+           "Escreva às autoridades que podem agir", "Aviso de privacidade",
+           "Nações Unidas"),
 }
 
 
@@ -148,3 +152,9 @@ def test_italian_and_portuguese_keep_every_placeholder(lang: str) -> None:
             if sorted(set(fields.findall(text))) != expected:
                 wrong.append(m.id)
     assert not wrong, wrong
+
+
+def test_the_api_description_names_every_language() -> None:
+    spec = json.loads((ROOT / "advocacy" / "api" / "openapi.json").read_text())
+    assert spec["components"]["parameters"]["lang"]["schema"]["enum"] == list(LANGUAGES)
+    assert f"({', '.join(LANGUAGES)})" in spec["info"]["description"]
