@@ -46,6 +46,7 @@ FIELD_OF = {
     "newsletter": "newsletter",
     "partner_optin": "partner_optin",
     "sign_initials": "sign_initials",
+    "ask_reply": "ask_reply",
 }
 
 
@@ -130,6 +131,7 @@ def payload(form: Mapping[str, str], campaign: Campaign, by_country: bool,
         "newsletter": form.get("newsletter") == "yes",
         "partner_optin": form.get("partner_optin") == "yes",
         "sign_initials": form.get("sign_initials") == "yes",
+        "ask_reply": form.get("ask_reply") == "yes",
     }
     if bodies is not None:
         data["bodies"] = bodies
