@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 
 from advocacy import clock
@@ -37,8 +38,9 @@ def follow_up_start(slug: str) -> Any:
         started = follow_ups.start_round(current_user.organizer, campaign, day,
                                          request.form.get("subject", ""),
                                          request.form.get("text", ""))
-        flash(_("Follow-up round of %(day)s: %(count)d letters queued.",
-                day=started.day.isoformat(), count=len(follow_ups.rounds_letters(started.id))))
+        flash(ngettext("Follow-up round of %(day)s: %(num)d letter queued.",
+                       "Follow-up round of %(day)s: %(num)d letters queued.",
+                       len(follow_ups.rounds_letters(started.id)), day=started.day.isoformat()))
     except ValueError as exc:  # FollowUpError, or a date that is not one
         message = str(exc) if isinstance(exc, follow_ups.FollowUpError) else _(
             "Give the round's date as YYYY-MM-DD.")
@@ -52,7 +54,8 @@ def follow_up_queue_again(slug: str, round_id: int) -> Any:
     campaign = _campaign(slug)
     try:
         count = follow_ups.queue_again(current_user.organizer, campaign, round_id)
-        flash(_("%(count)d follow-up letters queued again.", count=count))
+        flash(ngettext("%(num)d follow-up letter queued again.",
+                       "%(num)d follow-up letters queued again.", count))
     except follow_ups.FollowUpError as exc:
         flash(str(exc), "error")
     return redirect(url_for("admin.follow_up_rounds", slug=slug))
