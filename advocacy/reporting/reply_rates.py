@@ -57,8 +57,8 @@ def _count(condition: Any) -> Any:
 
 
 def _rates(where: Any, language: str) -> list[OfficeReplies]:
-    query: Select[Any] = where(
-        select(Letter.target_id, func.count(),
+    counts = where(
+        select(Letter.target_id, func.count().label("letters"),
                _count(Letter.relayed_reply == "confirmed"),
                _count(Letter.relayed_reply == "unconfirmed"),
                _count(Submission.reply_asked_at.is_not(None)),
@@ -66,13 +66,13 @@ def _rates(where: Any, language: str) -> list[OfficeReplies]:
                _count(ReplyAnswer.answer == "not_yet"))
         .join(Submission, Letter.submission_id == Submission.id)
         .outerjoin(ReplyAnswer, ReplyAnswer.letter_id == Letter.id)
-        .group_by(Letter.target_id))
-    rows = db.session.execute(query).all()
-    officials = {o.id: o for o in db.session.scalars(
-        select(Official).where(Official.id.in_([r[0] for r in rows])))}
-    found = [OfficeReplies(target, official_label(officials[target], language),
-                           *(int(n) for n in counts))
-             for target, *counts in rows]
+        .group_by(Letter.target_id)).subquery()
+    # One query: the offices joined to their counts (JSON columns cannot be grouped by).
+    query: Select[Any] = select(Official, *list(counts.c)[1:]).join(
+        counts, counts.c.target_id == Official.id)
+    found = [OfficeReplies(official.id, official_label(official, language),
+                           *(int(n) for n in figures))
+             for official, *figures in db.session.execute(query)]
     return sorted(found, key=lambda o: (-o.letters, o.office))
 
 
