@@ -41,6 +41,7 @@ from advocacy.reporting.charts import Chart, bar_chart, every
 from advocacy.reporting.dashboard import Filters
 from advocacy.reporting.own_mail import sent_themselves
 from advocacy.reporting.own_words import own_words
+from advocacy.reporting.reply_rates import reply_rates, reply_rates_sent
 from advocacy.reporting.rollup import Watermark, steady
 from advocacy.reporting.stats import stats_cache
 
@@ -166,6 +167,8 @@ def index() -> Any:
         near_caps=stuck.near_caps(caps_for) if caps_for else [],
         # One aggregate over the confirmed letters (not rolled up yet): kept a few seconds.
         words=stats_cache().get(f"own-words:{filters!r}", lambda: own_words(filters)),
+        replies=stats_cache().get(f"reply-rates:{filters!r}:{page_language()}",
+                                  lambda: reply_rates(filters, page_language())),
         unverified=overview.unverified_with_letters(), bounced=overview.bounced(),
         paused=overview.paused(), countries=countries(page_language()),
         campaigns=db.session.scalars(select(Campaign).order_by(Campaign.name)).all(),
@@ -247,4 +250,5 @@ def report() -> Any:
                         for code in LETTER_LANGUAGES},
         args={k: v for k, v in request.args.items() if k != "lang"},
         summary=handover.summary(scope), words=handover.own_words(scope),
+        replies=reply_rates_sent(scope.where),
         letters=handover.letters(scope)))

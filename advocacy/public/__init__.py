@@ -448,4 +448,9 @@ def share_links(campaign: Campaign) -> dict[str, Any]:
     ]}
 
 
-from advocacy.public import by_hand, check_inbox, my_data  # noqa: E402, F401  # register their pages on bp
+from advocacy.public import (  # noqa: E402, F401  # register their pages on bp
+    by_hand,
+    check_inbox,
+    my_data,
+    reply_answer,
+)

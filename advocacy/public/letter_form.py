@@ -48,6 +48,7 @@ FIELD_OF = {
     "partner_optin": "partner_optin",
     "sign_initials": "sign_initials",
     "quote": "quote",
+    "ask_reply": "ask_reply",
 }
 
 
@@ -133,6 +134,7 @@ def payload(form: Mapping[str, str], campaign: Campaign, by_country: bool,
         "partner_optin": form.get("partner_optin") == "yes",
         "sign_initials": form.get("sign_initials") == "yes",
         "quote": form.get("quote") == "yes",
+        "ask_reply": form.get("ask_reply") == "yes",
     }
     if bodies is not None:
         data["bodies"] = bodies
