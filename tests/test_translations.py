@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,7 +38,8 @@ def source_ids(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bool]:
                     str(ROOT / "babel.cfg"), "-o", str(pot), str(ROOT)],
                    check=True, capture_output=True, cwd=ROOT)
     with pot.open("rb") as fh:
-        return {_key(m.id): all(path.startswith(ADMIN_PATHS) for path, _line in m.locations)
+        return {_key(m.id): all((ROOT / path).resolve().relative_to(ROOT.resolve()).as_posix()
+                                .startswith(ADMIN_PATHS) for path, _line in m.locations)
                 for m in read_po(fh) if m.id}
 
 
