@@ -433,4 +433,5 @@ def share_links(campaign: Campaign) -> dict[str, Any]:
     ]}
 
 
-from advocacy.public import by_hand, check_inbox, my_data  # noqa: E402, F401  # register their pages on bp
+# Register their pages on bp: by hand, check-inbox, data and the office's own pages.
+from advocacy.public import by_hand, check_inbox, my_data, office_say  # noqa: E402, F401
