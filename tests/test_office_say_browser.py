@@ -122,6 +122,10 @@ def test_the_offices_line_reads_in_its_language_and_its_page_fits_a_phone(
     assert page.locator("h1").inner_text() == thanks
     assert TITLES[language] in page.locator("main").inner_text()
     no_sideways_scroll(page, f"office-{language}-done")
+    # Another language keeps the choice's thanks.
+    page.click("nav.languages a[lang=en]")
+    assert page.locator("h1").inner_text() == "Thank you"
+    assert "until one of our organizers has checked" in page.locator("main").inner_text()
     page.close()
     db.session.expire_all()
     key, inbox = OFFICES[language]

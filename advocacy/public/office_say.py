@@ -94,9 +94,11 @@ def office_say_done(token: str) -> str:
         "address": _("We keep sending to the current address until one of our"
                      " organizers has checked the new one."),
     }
-    text = texts.get(request.args.get("choice", ""))
+    choice = request.args.get("choice", "")
+    text = texts.get(choice)
     if text is None:
         abort(404)
     return render_template("public/office_say_done.html", text=text, campaign=campaign,
+                           token=token, choice=choice,
                            campaign_name=_campaign_name(campaign),
                            office=official_label(official, str(get_locale())))
