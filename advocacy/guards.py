@@ -97,7 +97,7 @@ def http_error(exc: HTTPException) -> Any:
 
 # Pages that show a supporter's letters or data, or the organizers' (admin): by path, so that
 # their error pages (a bad token, a 405) are covered as well as the pages themselves.
-PRIVATE_PATHS = ("/status/", "/confirm/", "/resend/", "/my-data", "/admin")
+PRIVATE_PATHS = ("/status/", "/confirm/", "/resend/", "/my-data", "/admin", "/office/")
 
 
 def keep_private_pages_private(response: Response) -> Response:

@@ -1,16 +1,20 @@
-"""Signed links in emails: confirming letters, a supporter's status page and their data page.
+"""Signed links in emails: confirming letters, a supporter's status page and their data page,
+and the office's own page at the foot of each letter.
 
 Each link carries a row id signed with the app's secret and a salt of its own, so one kind of
 link never opens another's page."""
 
 from __future__ import annotations
 
+import functools
+from datetime import datetime
 from typing import TypeVar
 
 from flask import current_app
 from flask_babel import gettext as _
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
 
+from advocacy import clock
 from advocacy.extensions import db
 from advocacy.models import Submission, Supporter
 
@@ -78,6 +82,55 @@ def submission_for_token(token: str) -> Submission:
 def status_link(submission_id: int) -> str:
     """The supporter's private page for these letters; it lives as long as their data."""
     return _link("status", STATUS_SALT, submission_id)
+
+
+# The office's own say (issue 19): one link per office and campaign, at the foot of each
+# letter. It is signed over (official id, campaign id, week it was issued), not per letter:
+# every letter of a week to that office carries the same link, so building it costs a dict
+# look-up (cached below), and it is the same whenever the letter is composed. Forwarded, it
+# lets its reader do no more than the office could: a digest, a week's pause, an address
+# proposed that an organizer must accept; each is audited and undone from the admin.
+OFFICE_SALT = "advocacy-office-say"
+OFFICE_LINK_DAYS = 90  # valid for at least this long; up to a week more (issued by week)
+_WEEK_DAYS = 7
+
+
+@functools.lru_cache(maxsize=8)
+def _office_serializer(secret: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret, salt=OFFICE_SALT)
+
+
+@functools.lru_cache(maxsize=4096)
+def _office_token(secret: str, official_id: int, campaign_id: int, week: int) -> str:
+    return str(_office_serializer(secret).dumps([official_id, campaign_id, week]))
+
+
+def _week(now: datetime) -> int:
+    return now.toordinal() // _WEEK_DAYS
+
+
+def office_link(official_id: int, campaign_id: int, language: str) -> str:
+    """The page where the office says how it wants these letters (public.office_say), in the
+    letters' language."""
+    token = _office_token(current_app.config["SECRET_KEY"], official_id, campaign_id,
+                          _week(clock.now()))
+    return f"{current_app.config['ADVOCACY_PUBLIC_URL']}/office/{token}?lang={language}"
+
+
+def office_for_token(token: str) -> tuple[int, int]:
+    """(official id, campaign id) of an office link; ConfirmationError when it is not one of
+    ours, or older than OFFICE_LINK_DAYS (and its week)."""
+    try:
+        official_id, campaign_id, week = _office_serializer(
+            current_app.config["SECRET_KEY"]).loads(token)
+        official_id, campaign_id, week = int(official_id), int(campaign_id), int(week)
+    except (BadSignature, ValueError, TypeError):
+        raise ConfirmationError(_("This link is not valid: please copy it whole.")) from None
+    # Counted from the start of the week it was issued in, plus that week: 91 to 97 days.
+    if clock.now().toordinal() - week * _WEEK_DAYS > OFFICE_LINK_DAYS + _WEEK_DAYS:
+        raise ConfirmationError(_("This link has expired: the link in a more recent letter"
+                                  " works.")) from None
+    return official_id, campaign_id
 
 
 RESEND_SALT = "advocacy-resend"

@@ -223,6 +223,16 @@ class Official(Base):
     complained_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The organizer's choice: past the daily cap, one digest instead of the overflow.
     digest: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The office's own say (officials.office_say), through the signed link in each letter:
+    # every letter in one daily digest; a pause until a time (letters held, then released);
+    # the address it says is right, unverified: letters keep going to `email` until an
+    # organizer accepts it. No default in Python (the database's fills rows written without
+    # it), as holder_gender: rows written through Core before 0023 must not name the column.
+    digest_daily: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    proposed_email: Mapped[str | None] = mapped_column(String(320))
+    proposed_note: Mapped[str | None] = mapped_column(Text)
+    proposed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     bounced_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     bounce_reason: Mapped[str | None] = mapped_column(Text)
     # Hash of the file entry last loaded: a changed file entry wins, an unchanged one

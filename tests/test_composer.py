@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
-from advocacy.letters.compose import composed, load
+from advocacy.letters.compose import PREVIEW_TOKEN, composed, load
 from advocacy.models import Body, Campaign, Letter, LetterTemplate, Official, Submission
 from advocacy.officials.choose import choose_officials
 from advocacy.public import _placeholders, letter_form
@@ -46,6 +46,15 @@ def _confirm_link(sink: Sink, email: str) -> str:
     match = re.search(r"https?://[^/\s]+(/confirm/\S+)", mail.message().get_content())
     assert match
     return match.group(1).split("?")[0]
+
+
+def _as_previewed(body: str) -> str:
+    """A sent letter's text with its office link's token as the preview shows it: the preview
+    holds no working link for the office (issue 19), every other character is the same."""
+    text, count = re.subn(r"(/office/)[A-Za-z0-9_.\-]+(\?lang=)", rf"\g<1>{PREVIEW_TOKEN}\g<2>",
+                          body)
+    assert count == 1, body
+    return text
 
 
 def _pair(msg: EmailMessage, header: str) -> tuple[str, str]:
@@ -114,12 +123,14 @@ def test_the_preview_is_the_delivered_letter_for_every_office_and_language(
                                    ("Reply-To", letter.reply_to, "reply_to")):
             assert mailbox_as_read(raw, header) == pair, header
             assert f"{pair[0]} <{pair[1]}>" == shown[line], header
-        assert msg.get_content().replace("\r\n", "\n") == letter.body
+        assert _as_previewed(msg.get_content().replace("\r\n", "\n")) == letter.body
         assert msg["Subject"] in shown["subjects"] and shown["subject"] == shown["subjects"][0]
         # The letter, once it has an id, is composed with the subject it was sent with.
         [row] = load([letter_id])
         assert letter.to[0] == row.office_in_language
-        assert composed(row).subject == msg["Subject"] and composed(row).body == letter.body
+        assert composed(row).subject == msg["Subject"]
+        assert composed(row).body == msg.get_content().replace("\r\n", "\n")
+        assert "/office/" in letter.body and PREVIEW_TOKEN in letter.body
         offices.add(key)
         variants += msg["Subject"] != shown["subject"]
     assert 0 < variants < len(letters), "the letters took different subjects"
@@ -203,6 +214,12 @@ def test_each_office_gets_its_own_ask_salutation_and_the_dated_news(app: Any) ->
     assert "send an urgent appeal to the Government of the Russian Federation" in to_her
     assert to_her.startswith("Dear Madam Special Rapporteur,")
     assert "Latest news (2 December 2026): His lawyer was refused a visit." in to_her
+    # The office's own line (issue 19) closes the letter, below the news, the ask and the
+    # signature, one blank line after it.
+    footer = to_her.index("\n\n-- \nFor the office: receive these letters")
+    assert max(to_her.index("send an urgent appeal"), to_her.index("Latest news")) < footer
+    assert to_her[:footer].endswith("Lyon, France")
+    assert re.search(r"\n-- \n.*\nhttp://campaign\.test/office/\S+\?lang=en\n\Z", to_her)
     wgad = letters["un-wgad"].body
     assert "send an urgent appeal" not in wgad and "speak publicly about his case" in wgad
     assert wgad.startswith("Dear Members of the Working Group,")

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager
 
-from advocacy import audit
+from advocacy import audit, clock
 from advocacy.admin import bp, requires, wording
 from advocacy.campaigns.pages import IMAGE_MAX_BYTES
 from advocacy.extensions import db
@@ -126,7 +126,7 @@ def official(target_id: int) -> Any:
         .group_by(Letter.status)).all())
     unsent = sum(letters.get(status, 0) for status in UNSENT)
     return render_template("admin/target.html", official=official, letters=letters, unsent=unsent,
-                           editor=_editor(), languages=LANGUAGES,
+                           editor=_editor(), languages=LANGUAGES, now=clock.now(),
                            may_verify=official_edits.may_verify(current_user.organizer, official),
                            set_it_yourself=official_edits.SET_IT_YOURSELF)
 
@@ -188,6 +188,48 @@ def activate_official(target_id: int) -> Any:
     except official_edits.OfficialError as exc:
         flash(str(exc), "error")
     return redirect(url_for("admin.official", target_id=official.id))
+
+
+@bp.post("/targets/<int:target_id>/office-say")
+@requires(Role.EDITOR)
+def office_say_answer(target_id: int) -> Any:
+    """An organizer answers what the office chose through its link: accept or dismiss the
+    address it gave, or undo its digest and pause."""
+    official = db.get_or_404(Official, target_id)
+    action, by = request.form.get("action"), current_user.organizer
+    try:
+        if action == "accept":
+            address = official_edits.accept_proposed_address(by, official)
+            flash(f"Letters go to {address} from now on. Another organizer verifies it.")
+        elif action == "dismiss":
+            official_edits.dismiss_proposed_address(by, official)
+            flash("Dismissed: letters keep going to the current address.")
+        elif action == "undo":
+            released = official_edits.end_office_choice(by, official)
+            flash("The office's digest and pause are undone."
+                  + (f" Released: {plural(released, 'letter')}." if released else ""))
+        else:
+            abort(400)
+    except official_edits.OfficialError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("admin.official", target_id=official.id) + "#office-say")
+
+
+@bp.app_context_processor
+def _office_say_alerts() -> dict[str, Any]:
+    """For admin/_office_say_alerts.html, asked only when a page includes it."""
+    def office_say_alerts() -> list[dict[str, Any]]:
+        now = clock.now()
+        found = db.session.scalars(
+            select(Official).where(or_(Official.digest_daily.is_(True),
+                                       Official.paused_until > now,
+                                       Official.proposed_email.is_not(None)))
+            .order_by(Official.proposed_at.desc(), Official.id).limit(20))
+        return [{"id": o.id, "office": o.office, "proposed_email": o.proposed_email,
+                 "digest_daily": o.digest_daily,
+                 "paused_until": o.paused_until if o.paused_until and o.paused_until > now
+                 else None} for o in found]
+    return {"office_say_alerts": office_say_alerts}
 
 
 @bp.post("/targets/<int:target_id>/paused")

@@ -116,7 +116,8 @@ class Batch:
              note: str, **values: Any) -> None:
         self.record(letter, states.HOLD, hold_reason=reason, not_before=until,
                     last_error=note, **values)
-        if until is not None and reason in (HoldReason.LIMIT, HoldReason.WINDOW):
+        if until is not None and reason in (HoldReason.LIMIT, HoldReason.WINDOW,
+                                              HoldReason.PAUSED):  # the office's own, timed
             # One release job per moment, however many letters wait for it.
             self.releases.setdefault(until, []).append(letter.id)
 

@@ -17,7 +17,7 @@ from advocacy.delivery.schedule import schedule_digest
 from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.letters.addresses import bounce_address, sender_address
-from advocacy.letters.compose import context_of, load
+from advocacy.letters.compose import context_of, load, office_footer
 from advocacy.letters.emails import digest_message
 from advocacy.letters.render import choose_subject, country_name, render_letter
 from advocacy.models import HoldReason, Letter
@@ -58,7 +58,7 @@ def send_digest(key: str) -> int:
             salutation=first.official_salutations.get(first.language) or first.default_salutation,
             campaign_name=first.campaign_name,
             sender=sender_address(first.campaign_sender),
-            entries=entries, subject=subject,
+            entries=entries, subject=subject, footer=office_footer(first),
         )
     batch = Batch()
     smtp = mail.shared_transport()

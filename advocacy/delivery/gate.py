@@ -47,6 +47,15 @@ def may_go(letter: LetterRow, limits: RateLimits, limiter: DeliveryLimiter, batc
         batch.hold(letter, HoldReason.BOUNCED, None, "the official's address bounced")
         return False
     now = clock.now()
+    if letter.official_paused_until is not None and letter.official_paused_until > now:
+        # The office's own pause (its link): released by time, as a limit's hold is.
+        batch.hold(letter, HoldReason.PAUSED, letter.official_paused_until,
+                   "paused by the office until "
+                   f"{letter.official_paused_until:%Y-%m-%d %H:%M} UTC")
+        return False
+    if letter.official_digest_daily:
+        _into_digest(letter, limits, batch, now, "the office asked for one daily digest")
+        return False
     if limits.similar_after is not None and (letter.alike or 0) >= limits.similar_after:
         _into_digest(letter, limits, batch, now, "near-identical to many letters to this "
                      "office: goes in the digest")

@@ -227,7 +227,8 @@ def release_letters(letter_ids: list[int]) -> dict[str, int]:
         .where(
             Letter.id.in_(letter_ids),
             states.RELEASE.where(Letter.status),
-            Letter.hold_reason.in_([HoldReason.LIMIT, HoldReason.WINDOW]),
+            # PAUSED with a time: the office's own pause (an organizer's has none)
+               Letter.hold_reason.in_([HoldReason.LIMIT, HoldReason.WINDOW, HoldReason.PAUSED]),
             Letter.not_before <= clock.now() + timedelta(seconds=1),
         )
         .values(status=states.RELEASE.to, hold_reason=None)

@@ -192,7 +192,8 @@ def reconcile(advance: Advance = nothing) -> dict[str, int]:
     released = db.session.execute(
         update(Letter)
         .where(states.RELEASE.where(Letter.status),
-               Letter.hold_reason.in_([HoldReason.LIMIT, HoldReason.WINDOW]),
+               # PAUSED with a time: the office's own pause (an organizer's has none)
+               Letter.hold_reason.in_([HoldReason.LIMIT, HoldReason.WINDOW, HoldReason.PAUSED]),
                Letter.not_before <= now)
         .values(status=states.RELEASE.to, hold_reason=None)
         .execution_options(synchronize_session=False)

@@ -10,10 +10,14 @@ every one the letter may take, and the letter, once written, takes the one its i
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import Label, Text, bindparam, func, select, type_coerce
 
 from advocacy.crypto import unseal
@@ -34,6 +38,7 @@ from advocacy.letters.render import (
     letter_context,
     render_letter,
 )
+from advocacy.links import office_link
 from advocacy.models import (
     Campaign,
     CampaignPage,
@@ -92,6 +97,8 @@ class LetterRow:
     official_verified: bool
     official_bounced: bool
     official_digest: bool
+    official_digest_daily: bool  # the office asked for every letter in one daily digest
+    official_paused_until: datetime | None  # the office asked for a pause until then
     name: str
     city: str
     country: str
@@ -133,7 +140,8 @@ _ROW_COLUMNS = (
     Official.key, Official.email, Official.office, Official.office_names, Official.holder,
     Official.holder_gender, Official.country, Official.salutations,
     Official.timezone, Official.active, Official.paused, Official.pause_reason, Official.verified,
-    Official.bounced_at.is_not(None), Official.digest,
+    Official.bounced_at.is_not(None), Official.digest, Official.digest_daily,
+    Official.paused_until,
     _stored(Submission.name), _stored(Submission.city), Submission.country,
     _stored(Submission.personal_note), Submission.sign_initials, _stored(Supporter.email),
     LetterTemplate.language, LetterTemplate.subject, LetterTemplate.text,
@@ -276,7 +284,31 @@ def composed(letter: LetterRow, rendered: RenderedLetter | None = None,
         reply_to=(supporter, reply),
         subject=text.subject,
         subjects=_subjects(letter, text.subject, unknown_country),
-        body=text.body)
+        body=text.body.rstrip() + office_footer(letter))
+
+
+# What a preview shows in place of the office's signed link: a supporter (anyone, before
+# confirming) must not hold a working link that speaks for the office.
+PREVIEW_TOKEN = "…"  # noqa: S105  # a placeholder, not a secret
+
+
+@functools.lru_cache(maxsize=16)
+def _footer_line(language: str) -> str:
+    with force_locale(language):
+        return str(_("For the office: receive these letters as one daily digest, pause them for a"
+                     " week, or give us the right address:"))
+
+
+def office_footer(letter: LetterRow) -> str:
+    """The sober line at the foot of each letter, in its language, with the office's link: after
+    the signature (the ask and the page's dated news are in the text above it), one blank line
+    and a signature separator ("-- "), so mail programs show it as the letter's footer."""
+    if letter.id == NOT_YET:
+        link = (f"{current_app.config['ADVOCACY_PUBLIC_URL']}/office/{PREVIEW_TOKEN}"
+                f"?lang={letter.language}")
+    else:
+        link = office_link(letter.target_id, letter.campaign_id, letter.language)
+    return f"\n\n-- \n{_footer_line(letter.language)}\n{link}\n"
 
 
 def compose(letter: LetterRow, rendered: RenderedLetter | None = None) -> Outgoing:
@@ -311,6 +343,7 @@ def draft_row(campaign: Campaign, official: Official, language: str, *, subject:
         official_paused=official.paused, official_pause_reason=official.pause_reason,
         official_verified=official.verified,
         official_bounced=official.bounced_at is not None, official_digest=official.digest,
+        official_digest_daily=official.digest_daily, official_paused_until=official.paused_until,
         name=name, city=city, country=country, personal_note=personal_note,
         sign_initials=False, supporter_email=email, language=language, subject=subject,
         text=text, default_salutation=default_salutation,

@@ -249,8 +249,10 @@ def digest_message(
     sender: str,
     entries: list[dict[str, str]],
     subject: str,
+    footer: str = "",
 ) -> EmailMessage:
-    """One email for an official's overflow of the day: who wrote, from where, and their words.
+    """One email for an official's overflow of the day: who wrote, from where, and their words
+    (and, in `footer`, the office's own link, as each letter has).
 
     Written in the current locale: the caller sets the letters' language with force_locale.
     """
@@ -267,7 +269,8 @@ def digest_message(
     msg["Auto-Submitted"] = "no"
     msg.set_content(_text(
         "digest", salutation=_clean(salutation), campaign=_clean(campaign_name), entries=entries,
-        countries=", ".join(f"{name} ({n})" for name, n in sorted(countries.items()))))
+        countries=", ".join(f"{name} ({n})" for name, n in sorted(countries.items())))
+        + footer)
     return msg
 
 

@@ -38,6 +38,8 @@ def set_paused(campaign_slug: str | None, official_key: str | None, paused: bool
         official = _official_or_error(official_key)
         official.paused = paused
         official.pause_reason = None  # an organizer's own pause, or the end of one
+        if not paused:  # resuming ends the office's own pause too (issue 19)
+            official.paused_until = None
         held = held.where(Letter.target_id == official.id)
         what = {"official": official.key}
     else:

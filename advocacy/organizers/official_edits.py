@@ -213,3 +213,46 @@ def reactivate(by: Organizer, official: Official) -> int:
     db.session.commit()
     return db.session.scalar(select(func.count()).select_from(Letter).where(
         Letter.target_id == official.id, Letter.status == LetterStatus.CANCELLED)) or 0
+
+
+def accept_proposed_address(by: Organizer, official: Official) -> str:
+    """The address the office gave becomes its address: set by this organizer, so another one
+    verifies it (four eyes), as any address typed in."""
+    if not official.proposed_email:
+        raise OfficialError("The office has proposed no address.")
+    before, official.email = official.email, official.proposed_email
+    official.verified, official.verified_by, official.verified_at = False, None, None
+    official.bounced_at, official.bounce_reason = None, None
+    official.address_set_by = by.id
+    official.proposed_email, official.proposed_note, official.proposed_at = None, None, None
+    audit.record(by, "accept office's address", official.key, email=official.email,
+                 before=before or "")
+    db.session.commit()
+    return official.email
+
+
+def dismiss_proposed_address(by: Organizer, official: Official) -> None:
+    audit.record(by, "dismiss office's address", official.key,
+                 email=official.proposed_email or "")
+    official.proposed_email, official.proposed_note, official.proposed_at = None, None, None
+    db.session.commit()
+
+
+def end_office_choice(by: Organizer, official: Official) -> int:
+    """Undo the office's digest and pause; letters its pause held go out now (returned)."""
+    audit.record(by, "undo office's choice", official.key, digest=official.digest_daily,
+                 paused_until=official.paused_until.isoformat() if official.paused_until
+                 else "")
+    official.digest_daily, official.paused_until = False, None
+    released = list(db.session.scalars(
+        update(Letter)
+        .where(Letter.target_id == official.id, states.RELEASE.where(Letter.status),
+               Letter.hold_reason == HoldReason.PAUSED, Letter.not_before.is_not(None))
+        .values(status=states.RELEASE.to, hold_reason=None, not_before=None)
+        .returning(Letter.id)
+        .execution_options(synchronize_session=False)))
+    db.session.commit()
+    if released:
+        with suppress(RedisError):  # queued in the database: reconcile enqueues them
+            queue.enqueue_letters(released)
+    return len(released)

@@ -452,5 +452,6 @@ from advocacy.public import (  # noqa: E402, F401  # register their pages on bp
     by_hand,
     check_inbox,
     my_data,
+    office_say,
     reply_answer,
 )
