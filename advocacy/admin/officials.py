@@ -119,7 +119,8 @@ def _form(official: Official | None, values: Mapping[str, str], errors: dict[str
                  for lang in LANGUAGES]
     return render_template(
         "admin/target_form.html", official=official, values=values, errors=errors, opened=opened,
-        bodies=db.session.scalars(select(Body).order_by(Body.id)).all(), required=REQUIRED,
+        bodies=db.session.scalars(select(Body).order_by(Body.id)).all(),
+        required=[name for name in REQUIRED if name != "key"],  # made from the name if empty
         languages=LANGUAGES, other_languages=OTHER_LANGUAGES,
         countries=choices.countries(locale), language_choices=choices.languages(
             locale, country, chosen), chosen_languages=chosen, zones=zones,

@@ -51,8 +51,12 @@ def word_pair(before: str, after: str) -> tuple[tuple[Part, ...], tuple[Part, ..
     old, new = _words(before), _words(after)
     left: list[Part] = []
     right: list[Part] = []
-    for op, i1, i2, j1, j2 in SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
-        if op == "equal":
+    opcodes = SequenceMatcher(None, old, new, autojunk=False).get_opcodes()
+    for n, (op, i1, i2, j1, j2) in enumerate(opcodes):
+        # A space alone between two changes is part of them: "Yours sincerely" -> "With
+        # respect" reads as one change, not two words and a space kept.
+        between = 0 < n < len(opcodes) - 1
+        if op == "equal" and not (between and not "".join(old[i1:i2]).strip()):
             left.append(("", "".join(old[i1:i2])))
             right.append(("", "".join(new[j1:j2])))
             continue
