@@ -239,8 +239,8 @@ def form_of(t: LetterTemplate, **changes: str) -> dict[str, str]:
 
 
 def fr_row(page: str) -> str:
-    row = re.search(r"<tr>\s*<td>United Nations</td>\s*<td><span lang=\"fr\">.*?</tr>", page,
-                    re.S)
+    row = re.search(r'<tr>\s*<td data-label="Group">United Nations</td>\s*'
+                    r'<td data-label="Language"><span lang="fr">.*?</tr>', page, re.S)
     assert row, page
     return row.group(0)
 
