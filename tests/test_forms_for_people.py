@@ -81,6 +81,9 @@ def test_languages_are_ticked_by_name_and_kept_in_the_officials_order(app: Any) 
     page = suggested(client, token, country="FI", languages=["fi", "en"])
     assert re.search(r'value="fi" checked> Finnish', page)
     assert re.search(r'value="sv"> Swedish', page)  # offered, not ticked
+    # Only English ticked (as the form starts): the country's own languages are suggested.
+    belgian = suggested(client, token, country="BE", languages=["en"])
+    assert all(f'value="{code}" checked' in belgian for code in ("nl", "fr", "de", "en"))
     reply = client.post(NEW, data={**OFFICE, "csrf_token": token, "key": "gov-pt-x",
                                    "languages": ["pt"], "languages_other": "mwl"})
     assert reply.status_code == 302

@@ -25,7 +25,8 @@ from advocacy.officials.countries import countries, sort_key
 from advocacy.officials.files import LETTER_LANGUAGES
 from advocacy.officials.groups import language_name as display_name
 
-__all__ = ["countries", "key_from", "languages", "language_name", "TimeZones", "time_zones"]
+__all__ = ["countries", "country_languages", "key_from", "languages", "language_name",
+           "TimeZones", "time_zones"]
 
 KEY_MAX = 79  # officials.files.OfficialSpec's pattern: 2 to 79 characters
 
@@ -46,14 +47,19 @@ def language_name(code: str, language: str) -> str:
     return name[:1].upper() + name[1:] if name else code
 
 
+def country_languages(country: str) -> list[str]:
+    """The country's official languages (CLDR), most spoken first: ["fi", "sv"] for FI."""
+    return [code for code, info in get_global("territory_languages").get(
+        country.upper(), {}).items()
+        if info.get("official_status") in ("official", "de_facto_official")
+        and re.fullmatch(r"[a-z]{2,3}", code)]
+
+
 def languages(language: str, country: str = "", also: tuple[str, ...] = ()
               ) -> list[tuple[str, str]]:
     """(code, name) of the languages an office may read, sorted by name in the organizer's
     language: the letters' languages, the country's official ones (CLDR) and `also`."""
-    official = [code for code, info in get_global("territory_languages").get(
-        country.upper(), {}).items() if "official" in (info.get("official_status") or "")
-        and re.fullmatch(r"[a-z]{2,3}", code)]
-    codes = dict.fromkeys([*LETTER_LANGUAGES, *official, *also])
+    codes = dict.fromkeys([*LETTER_LANGUAGES, *country_languages(country), *also])
     return sorted(((code, language_name(code, language)) for code in codes),
                   key=lambda pair: sort_key(pair[1]))
 

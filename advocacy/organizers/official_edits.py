@@ -27,8 +27,9 @@ from advocacy.delivery import queue
 from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.letters.salutations import DEFAULTS
+from advocacy.letters.versions import SOURCE_LANGUAGE
 from advocacy.models import Body, HoldReason, Letter, LetterStatus, Official, Organizer
-from advocacy.officials.choices import key_from, time_zones
+from advocacy.officials.choices import country_languages, key_from, time_zones
 from advocacy.officials.files import LANGUAGES, apply_spec, body_rule
 from advocacy.officials.rows import (
     COLUMNS,
@@ -92,12 +93,18 @@ def free_key(row: Mapping[str, str]) -> str:
 
 
 def suggest(row: Mapping[str, str], adding: bool) -> dict[str, str]:
-    """The form with what can be suggested filled in: the country's time zone (when it has
-    one clock; none when the one chosen is not the country's), a key from the office's name,
+    """The form with what can be suggested filled in: the country's languages (while only
+    English is ticked), its time zone (when it has one clock; none when the one chosen is not
+    the country's), a key from the office's name,
     and empty salutations from an official of the group with the same office, else the
     language's form for an unknown holder."""
     values = dict(row)
-    zones = time_zones(values.get("country", "").strip().upper())
+    country = values.get("country", "").strip().upper()
+    if country and values.get("languages", "").split() in ([], [SOURCE_LANGUAGE]):
+        # Untouched (the form starts with English): the country's own languages, and English.
+        values["languages"] = " ".join(dict.fromkeys(
+            [*country_languages(country), SOURCE_LANGUAGE]))
+    zones = time_zones(country)
     if zones.main and values.get("timezone", "").strip() not in zones:
         values["timezone"] = zones.suggested
     if adding and not values.get("key", "").strip():
