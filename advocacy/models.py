@@ -268,6 +268,10 @@ class LetterTemplate(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     author: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # A translation's source: the language it was written from and that letter's version then
+    # (None for an original). Once the source has a newer version, this one is out of date.
+    source_language: Mapped[str | None] = mapped_column(String(8))
+    source_version: Mapped[int | None] = mapped_column(Integer)
 
 
 class Supporter(Base):

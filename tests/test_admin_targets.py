@@ -150,7 +150,15 @@ def test_a_bad_field_is_named_beside_it_and_what_was_typed_stays(
     error = re.search(rf'<p class="error" id="{error_id}-error">([^<]*)</p>', page)
     assert error and message.lower() in html.unescape(error.group(1)).lower(), page
     assert 'value="Typed by hand"' in page and "Nothing was saved" in page
-    if field not in ("body", "salutation_fr"):
+    if field in ("country", "timezone"):  # chosen from a list, which keeps what was sent
+        assert re.search(rf'<select id="{field}" name="{field}" aria-invalid="true"', page)
+        kept = value.upper() if field == "country" else value
+        assert f'<option value="{kept}" selected>' in page
+    elif field == "languages":  # ticked, or typed as codes
+        assert '<fieldset id="languages-field" aria-invalid="true"' in page
+        if value:
+            assert f'value="{value.lower()}" checked' in page
+    elif field not in ("body", "salutation_fr"):
         assert f'id="{field}" name="{field}" type' in page
         assert 'aria-invalid="true"' in page
     assert db.session.scalar(select(Official).where(Official.key == GOOD_NEW["key"])) is None

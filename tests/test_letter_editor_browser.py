@@ -19,8 +19,8 @@ def test_an_editor_previews_saves_and_rolls_back_a_letter(
     shots.mkdir(parents=True, exist_ok=True)
     page = organizer_page(browser, live, PEOPLE["editor"], PASSWORD)
     page.click("nav >> text=Letters")
-    page.click("a:has-text('Open'):has-text('United Nations, en')")
-    expect(page.locator("h1")).to_have_text("United Nations, in en")
+    page.click("a:has-text('Open'):has-text('United Nations, English')")
+    expect(page.locator("h1")).to_have_text("United Nations, English")
     assert accessibility_problems(page) == []
 
     # The preview follows what is typed, rendered by the server.
@@ -45,7 +45,7 @@ def test_an_editor_previews_saves_and_rolls_back_a_letter(
     page.click("#save-button")
     expect(page.locator("main")).to_contain_text("Saved as version 2.")
     expect(page.locator("#version-2")).to_contain_text("(current), by editor@campaign.test")
-    expect(page.locator("#version-2 .add").last).to_have_text("+With respect,")
+    expect(page.locator("#version-2 ins").last).to_have_text("With respect,")
     expect(page.locator("#preview-to")).to_contain_text("hrc-wg-ad@un.org")  # still chosen
     assert accessibility_problems(page) == []
     page.screenshot(path=str(shots / "3-saved.png"), full_page=True)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import select
@@ -14,9 +16,10 @@ from advocacy.extensions import db
 from advocacy.letters import versions as versions
 from advocacy.letters.asks import DEFAULT
 from advocacy.letters.compose import official_label
-from advocacy.letters.render import FILTERS, LetterRenderError, country_name
-from advocacy.letters.versions import current_template
+from advocacy.letters.render import FILTERS, LetterRenderError, country_name, placeholder_names
+from advocacy.letters.versions import SOURCE_LANGUAGE, current_template
 from advocacy.models import Body, Campaign, LetterTemplate, Role
+from advocacy.officials.choices import language_name
 from advocacy.officials.files import LETTER_LANGUAGES
 from advocacy.organizers.accounts import may
 from advocacy.organizers.proofs import ProofError, request_proof
@@ -27,7 +30,9 @@ LETTER = "/letters/<campaign_slug>/<body_slug>/<language>"
 @bp.get("/letters")
 @requires(Role.VIEWER)
 def letters() -> Any:
-    return render_template("admin/letters.html", rows=versions.overview())
+    locale = str(get_locale() or "en")
+    return render_template("admin/letters.html", rows=versions.overview(),
+                           names={lang: language_name(lang, locale) for lang in LETTER_LANGUAGES})
 
 
 def _find(campaign_slug: str, body_slug: str, language: str) -> tuple[Campaign, Body]:
@@ -78,13 +83,42 @@ def _ask_rows(body: Body, draft: versions.Draft) -> list[tuple[str, str, str]]:
     return [(key, label, asks.get(key, "")) for key, label in rows]
 
 
+def _written_from(current: LetterTemplate | None, language: str, newest: dict[str, int]) -> str:
+    """The language this letter is written from, as the form shows it: what was sent, else
+    what the current version was written from, else English for a translation."""
+    if request.method == "POST":
+        return request.form.get("written_from", "")
+    if current is not None and current.source_language:
+        return current.source_language
+    return SOURCE_LANGUAGE if language != SOURCE_LANGUAGE and SOURCE_LANGUAGE in newest else ""
+
+
+def _since(campaign: Campaign, body: Body, language: str) -> dict[str, Any] | None:
+    """?since=N: how the current version differs from version N (a translation's link to what
+    changed in its source since it was written)."""
+    since = request.args.get("since", type=int)
+    pair = versions.changes_since(campaign, body, language, since) if since else None
+    if pair is None:
+        return None
+    return {"old": pair[0], "new": pair[1], "rows": versions.compare(*pair)}
+
+
 def _editor(campaign: Campaign, body: Body, language: str, draft: versions.Draft,
             base_version: int | None, problems: dict[str, str] | None = None,
             conflict: str | None = None) -> Any:
     official = request.values.get("official")
+    locale = str(get_locale() or "en")
+    current = current_template(campaign, body, language)
+    newest = versions.newest_versions(campaign, body)
     return render_template(
         "admin/letter.html", campaign=campaign, body=body, language=language, draft=draft,
-        current=current_template(campaign, body, language), base_version=base_version,
+        language_name=language_name(language, locale),
+        names={lang: language_name(lang, locale) for lang in LETTER_LANGUAGES},
+        sources=[lang for lang in LETTER_LANGUAGES if lang in newest and lang != language],
+        written_from=_written_from(current, language, newest),
+        stale=versions.staleness(current, newest), since=_since(campaign, body, language),
+        placeholders=placeholder_names(),
+        current=current, base_version=base_version,
         history=versions.history(campaign, body, language), problems=problems or {},
         conflict=conflict, preview=_preview(campaign, body, language, draft, official),
         may_edit=may(current_user.organizer, Role.EDITOR), filters=FILTERS,
@@ -117,7 +151,8 @@ def save_letter(campaign_slug: str, body_slug: str, language: str) -> Any:
     if request.form.get("action") != "save":
         return _editor(campaign, body, language, draft, base)
     try:
-        saved = versions.save(current_user.organizer, campaign, body, language, draft, base)
+        saved = versions.save(current_user.organizer, campaign, body, language, draft, base,
+                              request.form.get("written_from") or None)
     except versions.DraftError as exc:
         return _editor(campaign, body, language, draft, base, problems=exc.problems), 422
     except versions.VersionConflict as exc:
@@ -129,6 +164,10 @@ def save_letter(campaign_slug: str, body_slug: str, language: str) -> Any:
                        exc.current.version if exc.current else None, conflict=message), 409
     flash(f"Saved as version {saved.version}." if saved else
           "Nothing changed, so no new version.")
+    if saved and saved.source_language:
+        flash(_("It is up to date with its source (%(language)s), version %(version)d.",
+                language=language_name(saved.source_language, str(get_locale() or "en")),
+                version=saved.source_version))
     return _back_to(campaign, body, language)
 
 

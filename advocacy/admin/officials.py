@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, func, or_, select
@@ -16,8 +18,10 @@ from advocacy.admin import bp, requires, wording
 from advocacy.campaigns.pages import IMAGE_MAX_BYTES
 from advocacy.extensions import db
 from advocacy.letters.render import country_name
+from advocacy.letters.salutations import for_holder
 from advocacy.letters.states import UNSENT
 from advocacy.models import Body, Letter, Official, Role
+from advocacy.officials import choices
 from advocacy.officials.files import LANGUAGES
 from advocacy.officials.rows import COLUMNS, OTHER_LANGUAGES, REQUIRED, row_of_official
 from advocacy.organizers import official_edits, official_import
@@ -88,12 +92,42 @@ def officials() -> Any:
         countries=[(code, country_name(code, "en")) for code in countries])
 
 
+def _typed(form: Any, previous: Sequence[str] = ()) -> dict[str, str]:
+    """The form as one text per column: the languages ticked and typed, in the official's order
+    first (so an edit that leaves them alone changes nothing), then as listed."""
+    values = {name: str(form.get(name, "")) for name in COLUMNS}
+    codes = [code.strip().lower() for code in [
+        *form.getlist("languages"), *re.split(r"[\s,]+", form.get("languages_other", ""))]
+        if code.strip()]
+    ordered = [code for code in previous if code in codes] + codes
+    values["languages"] = " ".join(dict.fromkeys(ordered))
+    return values
+
+
 def _form(official: Official | None, values: Mapping[str, str], errors: dict[str, str],
           opened: str = "") -> str:
+    """The official's form: countries, languages and time zones to choose from, in the
+    organizer's language, and how the letters will greet the holder."""
+    locale = str(get_locale() or "en")
+    country = values.get("country", "").strip().upper()
+    chosen = tuple(values.get("languages", "").split())
+    zones = choices.time_zones(country, locale)
+    timezone = values.get("timezone", "")
+    gender = values.get("holder_gender", "")
+    greetings = [(lang, choices.language_name(lang, locale),
+                  for_holder(values.get(f"salutation_{lang}", "").strip(), lang, gender))
+                 for lang in LANGUAGES]
     return render_template(
         "admin/target_form.html", official=official, values=values, errors=errors, opened=opened,
-        bodies=db.session.scalars(select(Body).order_by(Body.id)).all(), required=REQUIRED,
-        languages=LANGUAGES, other_languages=OTHER_LANGUAGES)
+        bodies=db.session.scalars(select(Body).order_by(Body.id)).all(),
+        required=[name for name in REQUIRED if name != "key"],  # made from the name if empty
+        languages=LANGUAGES, other_languages=OTHER_LANGUAGES,
+        countries=choices.countries(locale), language_choices=choices.languages(
+            locale, country, chosen), chosen_languages=chosen, zones=zones,
+        every_zone=choices.every_zone() if not zones.main or (
+            timezone and timezone not in zones) else (),
+        names={lang: choices.language_name(lang, locale) for lang in LANGUAGES},
+        greetings=greetings)
 
 
 def _said_saved(saved: official_edits.Saved) -> None:
@@ -108,13 +142,16 @@ def _said_saved(saved: official_edits.Saved) -> None:
 @requires(Role.EDITOR)
 def new_official() -> Any:
     if request.method == "POST":
+        typed = _typed(request.form)
+        if request.form.get("action") == "suggest":  # the button, or official_form.js
+            return _form(None, official_edits.suggest(typed, adding=True), {})
         try:
-            saved = official_edits.save_official(current_user.organizer, None, request.form)
+            saved = official_edits.save_official(current_user.organizer, None, typed)
         except official_edits.InvalidEdit as exc:
-            return _form(None, request.form, exc.errors), 422
+            return _form(None, typed, exc.errors), 422
         _said_saved(saved)
         return redirect(url_for("admin.official", target_id=saved.official.id))
-    return _form(None, {"timezone": "UTC", "languages": "en"}, {})
+    return _form(None, official_edits.suggest({"languages": "en"}, adding=False), {})
 
 
 @bp.get("/targets/<int:target_id>")
@@ -137,11 +174,14 @@ def edit_official(target_id: int) -> Any:
     official = db.get_or_404(Official, target_id)
     if request.method == "POST":
         opened = request.form.get("opened", "")
+        typed = _typed(request.form, official.languages)
+        if request.form.get("action") == "suggest":
+            return _form(official, official_edits.suggest(typed, adding=False), {}, opened)
         try:
-            saved = official_edits.save_official(current_user.organizer, official, request.form,
+            saved = official_edits.save_official(current_user.organizer, official, typed,
                                              opened)
         except official_edits.InvalidEdit as exc:
-            return _form(official, request.form, exc.errors, opened), 422
+            return _form(official, typed, exc.errors, opened), 422
         _said_saved(saved)
         return redirect(url_for("admin.official", target_id=official.id))
     return _form(official, row_of_official(official), {}, official_edits.fingerprint(official))

@@ -6,7 +6,6 @@ Every save is a new CampaignPage version (the highest is current), as for letter
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import io
 import json
@@ -28,6 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from advocacy import audit
 from advocacy.extensions import db
 from advocacy.instance_files import private_dir
+from advocacy.letters.diffs import Row, side_by_side
 from advocacy.letters.versions import DraftError, VersionConflict
 from advocacy.models import Campaign, CampaignPage, Organizer
 
@@ -283,7 +283,7 @@ def roll_back_page(organizer: Organizer, old: CampaignPage) -> CampaignPage | No
 @dataclass(frozen=True)
 class PageVersion:
     page: CampaignPage
-    diff: list[str]  # against the version before it
+    diff: list[Row]  # against the version before it, word by word
 
 
 def page_history(campaign: Campaign, language: str) -> list[PageVersion]:
@@ -295,8 +295,7 @@ def page_history(campaign: Campaign, language: str) -> list[PageVersion]:
     views, before = [], PageDraft("", "").as_lines()
     for row in rows:
         lines = PageDraft.of(row).as_lines()
-        views.append(PageVersion(row, list(difflib.unified_diff(before, lines, lineterm="",
-                                                                n=2))[2:]))
+        views.append(PageVersion(row, side_by_side(before, lines)))
         before = lines
     return views[::-1]
 

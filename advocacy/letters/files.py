@@ -6,12 +6,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from advocacy.extensions import db
 from advocacy.letters.asks import bad_keys
 from advocacy.letters.render import LetterRenderError, letter_context, render_letter
-from advocacy.letters.versions import Asks, Draft, content_hash
+from advocacy.letters.versions import SOURCE_LANGUAGE, Asks, Draft, content_hash
 from advocacy.models import Body, Campaign, LetterTemplate
 from advocacy.officials.files import LETTER_LANGUAGES, read_toml
 from advocacy.officials.groups import known_slugs
@@ -122,6 +122,7 @@ def load_letters(campaign: Campaign, files: list[LetterFile],
                  advance: Advance = nothing) -> dict[str, int]:
     """Add a version for each file that changed since it was last loaded."""
     counts = {"added": 0, "unchanged": 0}
+    added: list[LetterTemplate] = []
     bodies = {b.slug: b for b in db.session.scalars(select(Body))}
     for lf in counted(files, advance):
         body = bodies.get(lf.body)
@@ -148,7 +149,7 @@ def load_letters(campaign: Campaign, files: list[LetterFile],
                 versions and Draft.of(versions[0]).normalized() == lf.draft().normalized()):
             counts["unchanged"] += 1
             continue
-        db.session.add(
+        added.append(
             LetterTemplate(
                 campaign_id=campaign.id,
                 body_id=body.id,
@@ -165,6 +166,24 @@ def load_letters(campaign: Campaign, files: list[LetterFile],
                 author=None,
             )
         )
+        db.session.add(added[-1])
         counts["added"] += 1
     db.session.flush()
+    _link_to_english(added)
     return counts
+
+
+def _link_to_english(added: list[LetterTemplate]) -> None:
+    """The shipped translations were written from the English letters: each new one records
+    the English version current now, so that a later English change marks it out of date."""
+    for template in added:
+        if template.language == SOURCE_LANGUAGE:
+            continue
+        english = db.session.scalar(
+            select(func.max(LetterTemplate.version)).where(
+                LetterTemplate.campaign_id == template.campaign_id,
+                LetterTemplate.body_id == template.body_id,
+                LetterTemplate.language == SOURCE_LANGUAGE))
+        if english is not None:
+            template.source_language, template.source_version = SOURCE_LANGUAGE, english
+    db.session.flush()

@@ -103,6 +103,12 @@ def _placeholder(node: nodes.Node) -> str | None:
     return None
 
 
+def placeholder_names() -> list[str]:
+    """Every placeholder a letter may use, as typed between {{ and }} ("official.office")."""
+    return [f"{name}.{attr}" if attr else name
+            for name, attrs in PLACEHOLDERS.items() for attr in attrs or ("",)]
+
+
 def _known() -> str:
     return ", ".join(f"{name}.{attr}" if attr else name
                      for name, attrs in PLACEHOLDERS.items() for attr in attrs or ("",))

@@ -15,6 +15,19 @@ from functools import partial
 
 GENDERS = ("f", "m")  # and "" for a holder nobody named
 
+# What a new official's form starts from, per language: forms for an unknown holder that the
+# rules below turn into the feminine or masculine one (Madame, Monsieur, -> Madame,). German
+# and Russian have no such form without a title; the organizer adds the office's title.
+DEFAULTS = {
+    "en": "Dear Sir or Madam,",
+    "fr": "Madame, Monsieur,",
+    "de": "Sehr geehrte Damen und Herren,",
+    "ru": "Уважаемые дамы и господа!",
+    "es": "Distinguida señora, distinguido señor:",
+    "it": "Gentile Signora, Egregio Signore,",
+    "pt": "Prezada Senhora, Prezado Senhor,",
+}
+
 # The double forms: the feminine part, a comma, then the masculine part.
 _DOUBLE = {
     "fr": re.compile(r"^(?P<f>Madame\b.*?),\s*(?P<m>Monsieur\b.*?)(?P<end>[,:]?)$"),
@@ -78,6 +91,8 @@ _EN_SHORT = {"Secretary of State": "Secretary"}  # "Dear Mr Secretary,"
 
 
 def _english(text: str, gender: str) -> str:
+    if gender and re.fullmatch(r"Dear (?:Sir or Madam|Madam or Sir),?", text.strip()):
+        return "Dear Madam," if gender == "f" else "Dear Sir,"
     match = _EN.match(text.strip())
     if match is None or not gender:
         return text

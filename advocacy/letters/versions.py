@@ -6,14 +6,13 @@ so letters keep the text they were written with and any version can come back.
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
 from advocacy import audit
@@ -21,6 +20,7 @@ from advocacy.extensions import db
 from advocacy.letters.addresses import reply_domain
 from advocacy.letters.asks import bad_keys
 from advocacy.letters.compose import Composed, composed, draft_row, official_data
+from advocacy.letters.diffs import Row, side_by_side
 from advocacy.letters.render import (
     NOTE_MAX,
     LetterRenderError,
@@ -40,6 +40,8 @@ BODY_MAX = 20_000  # a letter is a few thousand characters
 VARIANTS_MAX = 20
 # Stands in for the supporter's paragraph when a check or preview has none to show.
 SAMPLE_NOTE = "[The supporter's own paragraph, if they write one.]"
+# The language the shipped letters are written in first; the others are translated from it.
+SOURCE_LANGUAGE = "en"
 SAMPLE_SUPPORTER = {"name": "Alex Example", "email": "alex@example.org", "city": "Lyon",
                     "country": "FR"}
 
@@ -220,15 +222,20 @@ def check(draft: Draft, body: Body, language: str) -> None:
         raise DraftError(problems)
 
 
+Source = tuple[str, int] | None  # a translation's (language, version) written from
+
+
 def _add_version(organizer: Organizer, campaign: Campaign, body: Body, language: str,
-                 draft: Draft, current: LetterTemplate | None) -> LetterTemplate:
+                 draft: Draft, current: LetterTemplate | None, source: Source = None
+                 ) -> LetterTemplate:
     version = LetterTemplate(
         campaign_id=campaign.id, body_id=body.id, language=language,
         version=current.version + 1 if current else 1, subject=draft.subject,
         text=draft.text, default_salutation=draft.default_salutation,
         subject_variants=list(draft.subject_variants), suggested_note=draft.suggested_note,
         asks=dict(draft.asks), origin="organizer", content_hash=draft.content_hash(),
-        author=organizer.email)
+        author=organizer.email, source_language=source[0] if source else None,
+        source_version=source[1] if source else None)
     db.session.add(version)
     return version
 
@@ -246,23 +253,46 @@ def where(campaign: Campaign, body: Body, language: str) -> str:
     return f"{campaign.slug}/{body.slug}/{language}"
 
 
+def source_of(campaign: Campaign, body: Body, language: str, written_from: str | None
+              ) -> Source:
+    """The source a translation is saved from: another language of this letter that has a
+    version, with its current version number; None for an original."""
+    if not written_from or written_from == language or written_from not in LETTER_LANGUAGES:
+        return None
+    source = current_template(campaign, body, written_from)
+    return (written_from, source.version) if source else None
+
+
+def _source(template: LetterTemplate) -> Source:
+    if template.source_language and template.source_version is not None:
+        return template.source_language, template.source_version
+    return None
+
+
 def save(organizer: Organizer, campaign: Campaign, body: Body, language: str, draft: Draft,
-         base_version: int | None) -> LetterTemplate | None:
-    """A new version with the draft's text; None when it is the current text already.
+         base_version: int | None, written_from: str | None = None) -> LetterTemplate | None:
+    """A new version with the draft's text; None when it is the current text already, from
+    the same source.
 
     `base_version` is the version the editor started from: if another was saved since,
-    VersionConflict, so that nobody overwrites a colleague's change unseen.
+    VersionConflict, so that nobody overwrites a colleague's change unseen. `written_from`
+    names the language a translation was written from: its current version is recorded, so
+    that the translation is out of date once that language changes again. Saving an unchanged
+    translation against a newer source is a new version too: someone checked it still fits.
     """
     draft = draft.normalized()
     check(draft, body, language)
     current = current_template(campaign, body, language)
-    if current is not None and Draft.of(current).normalized() == draft:
+    source = source_of(campaign, body, language, written_from)
+    if current is not None and Draft.of(current).normalized() == draft and (
+            _source(current) == source):
         return None
     if (current.version if current else None) != base_version:
         raise VersionConflict(current)
-    version = _add_version(organizer, campaign, body, language, draft, current)
+    version = _add_version(organizer, campaign, body, language, draft, current, source)
     audit.record(organizer, "save letter", where(campaign, body, language),
-                 version=version.version)
+                 version=version.version,
+                 **({"written_from": f"{source[0]} version {source[1]}"} if source else {}))
     _commit(current)
     return version
 
@@ -276,7 +306,9 @@ def roll_back(organizer: Organizer, old: LetterTemplate) -> LetterTemplate | Non
     current = current_template(campaign, body, old.language)
     if current is not None and Draft.of(current).normalized() == draft:
         return None
-    version = _add_version(organizer, campaign, body, old.language, draft, current)
+    # The old text comes back with what it was written from: if that changed since, the
+    # translation shows as out of date again, which it is.
+    version = _add_version(organizer, campaign, body, old.language, draft, current, _source(old))
     audit.record(organizer, "roll back letter", where(campaign, body, old.language),
                  to_version=old.version, version=version.version)
     _commit(current)
@@ -286,23 +318,67 @@ def roll_back(organizer: Organizer, old: LetterTemplate) -> LetterTemplate | Non
 @dataclass(frozen=True)
 class VersionView:
     template: LetterTemplate
-    diff: list[str]  # against the version before it
+    diff: list[Row]  # against the version before it, word by word
+
+
+def _versions(campaign_id: int, body_id: int, language: str) -> list[LetterTemplate]:
+    return list(db.session.scalars(
+        select(LetterTemplate).where(LetterTemplate.campaign_id == campaign_id,
+                                     LetterTemplate.body_id == body_id,
+                                     LetterTemplate.language == language)
+        .order_by(LetterTemplate.version)))
 
 
 def history(campaign: Campaign, body: Body, language: str) -> list[VersionView]:
-    """Every version, newest first, each with its diff against the one before."""
-    versions = db.session.scalars(
-        select(LetterTemplate).where(LetterTemplate.campaign_id == campaign.id,
-                                     LetterTemplate.body_id == body.id,
-                                     LetterTemplate.language == language)
-        .order_by(LetterTemplate.version)).all()
+    """Every version, newest first, each with its changes from the one before."""
     views, before = [], Draft("", "", "").as_lines()
-    for version in versions:
+    for version in _versions(campaign.id, body.id, language):
         lines = Draft.of(version).as_lines()
-        diff = list(difflib.unified_diff(before, lines, lineterm="", n=2))[2:]  # no file names
-        views.append(VersionView(version, diff))
+        views.append(VersionView(version, side_by_side(before, lines)))
         before = lines
     return views[::-1]
+
+
+def changes_since(campaign: Campaign, body: Body, language: str, since: int
+                  ) -> tuple[LetterTemplate, LetterTemplate] | None:
+    """This letter's version `since` and its current one, when both exist and differ."""
+    versions = {v.version: v for v in _versions(campaign.id, body.id, language)}
+    if since not in versions or since == max(versions):
+        return None
+    return versions[since], versions[max(versions)]
+
+
+def compare(old: LetterTemplate, new: LetterTemplate) -> list[Row]:
+    """How `new` differs from `old`, word by word."""
+    return side_by_side(Draft.of(old).as_lines(), Draft.of(new).as_lines())
+
+
+@dataclass(frozen=True)
+class Staleness:
+    """A translation whose source changed after it: its language, the version it was written
+    from, and the source's version now."""
+
+    language: str
+    written_from: int
+    now: int
+
+
+def staleness(template: LetterTemplate | None, newest: dict[str, int]) -> Staleness | None:
+    """Whether this version is out of date, given the newest version of each language of its
+    letter; None for an original or an up-to-date translation."""
+    source = _source(template) if template else None
+    if source is None or newest.get(source[0], source[1]) <= source[1]:
+        return None
+    return Staleness(source[0], source[1], newest[source[0]])
+
+
+def newest_versions(campaign: Campaign, body: Body) -> dict[str, int]:
+    """The current version number of each language of this campaign's letter to this group."""
+    rows = db.session.execute(
+        select(LetterTemplate.language, func.max(LetterTemplate.version))
+        .where(LetterTemplate.campaign_id == campaign.id, LetterTemplate.body_id == body.id)
+        .group_by(LetterTemplate.language)).all()
+    return {language: version for language, version in rows}
 
 
 def overview() -> list[dict[str, Any]]:
@@ -314,7 +390,11 @@ def overview() -> list[dict[str, Any]]:
     current: dict[tuple[int, int, str], LetterTemplate] = {}
     for template in db.session.scalars(select(LetterTemplate).order_by(LetterTemplate.version)):
         current[(template.campaign_id, template.body_id, template.language)] = template
-    return [{"campaign": c, "body": b, "language": lang, "current": current.get((c.id, b.id, lang))}
+    newest: dict[tuple[int, int], dict[str, int]] = {}
+    for (campaign_id, body_id, lang), template in current.items():
+        newest.setdefault((campaign_id, body_id), {})[lang] = template.version
+    return [{"campaign": c, "body": b, "language": lang, "current": current.get((c.id, b.id, lang)),
+             "stale": staleness(current.get((c.id, b.id, lang)), newest.get((c.id, b.id), {}))}
             for c in campaigns for b in bodies for lang in LETTER_LANGUAGES
             if not b.languages or lang in b.languages]
 

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from contextlib import suppress
 from dataclasses import dataclass, field
 
+from flask_babel import gettext as _
 from redis.exceptions import RedisError
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -25,8 +26,11 @@ from advocacy import audit, clock
 from advocacy.delivery import queue
 from advocacy.extensions import db
 from advocacy.letters import states
+from advocacy.letters.salutations import DEFAULTS
+from advocacy.letters.versions import SOURCE_LANGUAGE
 from advocacy.models import Body, HoldReason, Letter, LetterStatus, Official, Organizer
-from advocacy.officials.files import apply_spec, body_rule
+from advocacy.officials.choices import country_languages, key_from, time_zones
+from advocacy.officials.files import LANGUAGES, apply_spec, body_rule
 from advocacy.officials.rows import (
     COLUMNS,
     InvalidRow,
@@ -75,12 +79,60 @@ def _body(slug: str) -> Body | None:
     return db.session.scalar(select(Body).where(Body.slug == slug)) if slug else None
 
 
+def free_key(row: Mapping[str, str]) -> str:
+    """A key nobody has, made from the group, country and office ("gov-fr-minister-for-...")."""
+    key = key_from(row.get("body", ""), row.get("country", ""), row.get("office", ""))
+    if len(key) < 2:
+        return ""
+    taken = set(db.session.scalars(select(Official.key).where(Official.key.startswith(key))))
+    n, free = 1, key
+    while free in taken:
+        n += 1
+        free = f"{key[:79 - len(str(n)) - 1]}-{n}"
+    return free
+
+
+def suggest(row: Mapping[str, str], adding: bool) -> dict[str, str]:
+    """The form with what can be suggested filled in: the country's languages (while only
+    English is ticked), its time zone (when it has one clock; none when the one chosen is not
+    the country's), a key from the office's name,
+    and empty salutations from an official of the group with the same office, else the
+    language's form for an unknown holder."""
+    values = dict(row)
+    country = values.get("country", "").strip().upper()
+    if country and values.get("languages", "").split() in ([], [SOURCE_LANGUAGE]):
+        # Untouched (the form starts with English): the country's own languages, and English.
+        values["languages"] = " ".join(dict.fromkeys(
+            [*country_languages(country), SOURCE_LANGUAGE]))
+    zones = time_zones(country)
+    if zones.main and values.get("timezone", "").strip() not in zones:
+        values["timezone"] = zones.suggested
+    if adding and not values.get("key", "").strip():
+        values["key"] = free_key(values)
+    same = _body(values.get("body", "").strip())
+    alike = db.session.scalar(select(Official).where(
+        Official.body_id == same.id, Official.office == values.get("office", "").strip(),
+        Official.active.is_(True)).limit(1)) if same else None
+    for lang in LANGUAGES:
+        name = f"salutation_{lang}"
+        if values.get(name, "").strip() in ("", DEFAULTS[lang]):  # not typed by anyone
+            values[name] = (alike.salutations.get(lang) if alike else None) or DEFAULTS[lang]
+    return values
+
+
 def save_official(by: Organizer, official: Official | None, form: Mapping[str, str],
                 opened: str = "") -> Saved:
-    """Add an official (target None) or edit one from the form's fields; InvalidEdit if wrong."""
+    """Add an official (target None) or edit one from the form's fields; InvalidEdit if wrong.
+
+    A new official without a key gets one made from its name, and an empty time zone takes
+    the country's when the country has one clock."""
     row = {name: form.get(name, "") for name in COLUMNS}
     if official is not None:
         row["key"] = official.key  # the key names the official in files and commands: it stays
+    elif not row["key"].strip():
+        row["key"] = free_key(row)
+    if not row["timezone"].strip():
+        row["timezone"] = time_zones(row["country"].strip().upper()).suggested
     errors: dict[str, str] = {}
     try:
         spec = spec_from_row(row)
@@ -88,6 +140,11 @@ def save_official(by: Organizer, official: Official | None, form: Mapping[str, s
         spec = None
         for name, reason in exc.errors:
             errors.setdefault(name, reason)
+    if not row["timezone"]:
+        errors["timezone"] = _("Choose the time zone the office works in: its letters arrive"
+                               " in its working hours.")
+    if not row["key"]:
+        errors["key"] = _("Give the office's name, or type a key.")
     body = _body(row["body"].strip())
     if body is None:
         errors["body"] = "Choose a group."

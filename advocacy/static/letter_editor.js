@@ -34,3 +34,28 @@
     if (button) { event.preventDefault(); refresh(); }
   });
 })();
+
+// Placeholders inserted at the cursor, in the subject, the other subjects or the text (the
+// last of them used; the text by default), from the list the renderer supports.
+(function () {
+  "use strict";
+  var bar = document.getElementById("insert-placeholders");
+  if (!bar) { return; }
+  var fields = ["subject", "subject_variants", "body"].map(function (id) {
+    return document.getElementById(id);
+  }).filter(Boolean);
+  var last = document.getElementById("body");
+  fields.forEach(function (field) {
+    field.addEventListener("focus", function () { last = field; });
+  });
+  bar.hidden = false;
+  bar.addEventListener("click", function (event) {
+    var button = event.target.closest("button[data-insert]");
+    if (!button || !last) { return; }
+    var text = button.dataset.insert;
+    var start = last.selectionStart, end = last.selectionEnd;
+    last.setRangeText(text, start, end, "end");
+    last.focus();
+    last.dispatchEvent(new Event("input", {bubbles: true}));  // the preview follows
+  });
+})();
