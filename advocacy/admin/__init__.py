@@ -76,5 +76,6 @@ from advocacy.admin import (  # noqa: E402,F401  # the routes register themselve
     outbox,
     pages,
     partners,
+    password,
     people,
 )

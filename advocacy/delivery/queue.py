@@ -46,6 +46,7 @@ class Job(StrEnum):
     NOTIFY_REPLY = "advocacy.delivery.notify_reply"
     SEND_INVITATION = "advocacy.delivery.send_invitation"
     SEND_PROOF = "advocacy.delivery.send_proof"
+    SEND_PASSWORD_RESET = "advocacy.delivery.send_password_reset"
 
 
 # Paths that jobs queued by an earlier version may still carry, and the job each one is now.
@@ -81,6 +82,13 @@ def enqueue_data_link_request(email_hash: str, locale: str) -> None:
     """Queue a data link for whoever has this address's lookup hash, if anyone: the job
     looks it up, so the request takes the same time for an address we know and one we don't."""
     enqueue(Job.SEND_DATA_LINK_FOR, email_hash, locale)
+
+
+def enqueue_password_reset(email_hash: str, locale: str) -> None:
+    """Queue the link to choose a new password for whichever organizer has this address's
+    lookup hash, if any: the job looks, so the request takes as long either way, and an
+    address typed that has no account is never written to Redis."""
+    enqueue(Job.SEND_PASSWORD_RESET, email_hash, locale)
 
 
 def enqueue_reply_notice(reply_id: int) -> None:

@@ -27,6 +27,7 @@ BOUNCE_KINDS = frozenset({
     "reply",    # the notice of an official's reply: Reply.id
     "invite",   # an invitation to organize: Invitation.id
     "test",     # a test letter to an organizer: Organizer.id
+    "password", # the link to choose a new password: Organizer.id
 })
 
 
