@@ -13,13 +13,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from flask_babel import format_decimal, lazy_gettext
-from flask_babel import gettext as _
-from flask_babel import ngettext
+from flask_babel import format_decimal, gettext
+from flask_babel import ngettext as _ngettext
 
 from advocacy.models import AuditEntry
 
 LIST_SHOWN = 20  # a long list of ids or keys shows its first ones and how many more
+
+
+def _(message: str, **values: Any) -> str:
+    return str(gettext(message, **values))
+
+
+def ngettext(singular: str, plural: str, num: int, **values: Any) -> str:
+    return str(_ngettext(singular, plural, num, **values))
 
 
 @dataclass(frozen=True)
@@ -170,26 +177,27 @@ SENTENCES: dict[str, Callable[[Words], str]] = {
                               group=w.subject),
 }
 
-# The details' names in words; a name not listed reads as itself, underscores as spaces.
-LABELS = {
-    "role": lazy_gettext("Role"), "before": lazy_gettext("Before"),
-    "after": lazy_gettext("After"), "reason": lazy_gettext("Reason"),
-    "letters": lazy_gettext("Letters (ids)"), "letter": lazy_gettext("Letter (id)"),
-    "version": lazy_gettext("Version"), "to_version": lazy_gettext("Brought back from version"),
-    "email": lazy_gettext("Email address"), "source": lazy_gettext("Source"),
-    "released": lazy_gettext("Letters released"), "address_set_by": lazy_gettext(
-        "Address set by"), "cancelled": lazy_gettext("Letters cancelled"),
-    "left_sending": lazy_gettext("Letters already being sent"),
-    "added": lazy_gettext("Added"), "changed": lazy_gettext("Changed"),
-    "unchanged": lazy_gettext("Unchanged"), "unverified": lazy_gettext(
-        "Address no longer checked"), "count": lazy_gettext("How many"),
-    "remaining": lazy_gettext("Left"), "paused": lazy_gettext("Paused"),
-    "kind": lazy_gettext("Kind of email"), "to": lazy_gettext("Sent to"),
-    "official": lazy_gettext("Office"), "campaign": lazy_gettext("Campaign"),
-    "partner": lazy_gettext("Partner"), "partner_id": lazy_gettext("Partner (id)"),
-    "name": lazy_gettext("Name"), "office": lazy_gettext("Office's title"),
-    "body": lazy_gettext("Group"), "changes": lazy_gettext("Changes"),
-}
+def _labels() -> dict[str, str]:
+    """The details' names in words; a name not listed reads as itself, underscores as spaces."""
+    return {
+        "role": _("Role"), "before": _("Before"),
+        "after": _("After"), "reason": _("Reason"),
+        "letters": _("Letters (ids)"), "letter": _("Letter (id)"),
+        "version": _("Version"), "to_version": _("Brought back from version"),
+        "email": _("Email address"), "source": _("Source"),
+        "released": _("Letters released"), "address_set_by": _(
+            "Address set by"), "cancelled": _("Letters cancelled"),
+        "left_sending": _("Letters already being sent"),
+        "added": _("Added"), "changed": _("Changed"),
+        "unchanged": _("Unchanged"), "unverified": _(
+            "Address no longer checked"), "count": _("How many"),
+        "remaining": _("Left"), "paused": _("Paused"),
+        "kind": _("Kind of email"), "to": _("Sent to"),
+        "official": _("Office"), "campaign": _("Campaign"),
+        "partner": _("Partner"), "partner_id": _("Partner (id)"),
+        "name": _("Name"), "office": _("Office's title"),
+        "body": _("Group"), "changes": _("Changes"),
+    }
 
 
 @dataclass(frozen=True)
@@ -210,7 +218,7 @@ def _who(entry: AuditEntry) -> str:
 
 
 def _label(name: str) -> str:
-    return str(LABELS.get(name) or name.replace("_", " ").capitalize())
+    return _labels().get(name) or name.replace("_", " ").capitalize()
 
 
 # Actions whose details are fields changed, each recorded as [before, after].
@@ -227,7 +235,8 @@ def shown(value: Any, pair: bool = False) -> str:
     if isinstance(value, int | float):
         return str(format_decimal(value))
     if isinstance(value, dict):
-        return "; ".join(f"{LABELS.get(str(k)) or k}: {shown(v)}" for k, v in value.items())
+        labels = _labels()
+        return "; ".join(f"{labels.get(str(k)) or k}: {shown(v)}" for k, v in value.items())
     if isinstance(value, list | tuple):
         if pair and len(value) == 2:
             return f"{shown(value[0])} → {shown(value[1])}"

@@ -46,7 +46,7 @@ class Job(StrEnum):
     NOTIFY_REPLY = "advocacy.delivery.notify_reply"
     SEND_INVITATION = "advocacy.delivery.send_invitation"
     SEND_PROOF = "advocacy.delivery.send_proof"
-    SEND_PASSWORD_RESET = "advocacy.delivery.send_password_reset"
+    SEND_PASSWORD_RESET = "advocacy.delivery.send_password_reset"  # noqa: S105  # a path
 
 
 # Paths that jobs queued by an earlier version may still carry, and the job each one is now.
