@@ -18,6 +18,7 @@ from sqlalchemy import event, select
 
 from advocacy import audit
 from advocacy.admin.audit_words import SENTENCES
+from advocacy.delivery.outbox import mask_links
 from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
 from advocacy.models import AuditEntry, Organizer, RecoveryCode
@@ -238,6 +239,7 @@ def test_a_forgotten_password_by_email_end_to_end(
     link = re.search(r"http://campaign\.test(/admin/reset/\S+)", text)
     assert link
     assert "send password reset link" in actions()
+    assert "/admin/reset" not in mask_links(text, "http://campaign.test")  # test-mode outbox
 
     resetting = client_at(app)
     form = resetting.get(link.group(1))
