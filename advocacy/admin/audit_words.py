@@ -171,6 +171,31 @@ SENTENCES: dict[str, Callable[[Words], str]] = {
                                   office=w.subject),
     "resume official": lambda w: _("%(who)s resumed the office %(office)s.", who=w.who,
                                    office=w.subject),
+    # What an office said through the link in its letters, and organizers' answers to it
+    "office asked for a digest": lambda w: _("The office %(office)s asked for its letters in"
+                                             " one daily digest.", office=w.subject),
+    "office paused its letters": lambda w: _("The office %(office)s paused its letters for a"
+                                             " while.", office=w.subject),
+    "office proposed an address": lambda w: _("The office %(office)s proposed another address:"
+                                              " %(email)s (not checked yet).",
+                                              office=w.subject, email=w.text("email")),
+    "accept office's address": lambda w: _("%(who)s accepted the address the office"
+                                           " %(office)s gave: %(email)s.", who=w.who,
+                                           office=w.subject, email=w.text("email")),
+    "dismiss office's address": lambda w: _("%(who)s dismissed the address the office"
+                                            " %(office)s proposed: %(email)s.", who=w.who,
+                                            office=w.subject, email=w.text("email")),
+    "undo office's choice": lambda w: _("%(who)s undid what the office %(office)s chose (its"
+                                        " digest or its pause).", who=w.who,
+                                        office=w.subject),
+    "follow-up round": lambda w: ngettext(
+        "%(who)s sent a round of follow-ups (%(round)s) to %(num)d office.",
+        "%(who)s sent a round of follow-ups (%(round)s) to %(num)d offices.",
+        w.number("offices"), who=w.who, round=w.subject),
+    "follow-up round queued again": lambda w: ngettext(
+        "%(who)s queued the follow-up round %(round)s again: %(num)d letter.",
+        "%(who)s queued the follow-up round %(round)s again: %(num)d letters.",
+        w.number("letters"), who=w.who, round=w.subject),
     "add group": lambda w: _("%(who)s added the group %(group)s.", who=w.who,
                              group=w.subject),
     "edit group": lambda w: _("%(who)s changed the group %(group)s.", who=w.who,
@@ -180,11 +205,11 @@ SENTENCES: dict[str, Callable[[Words], str]] = {
 def _labels() -> dict[str, str]:
     """The details' names in words; a name not listed reads as itself, underscores as spaces."""
     return {
-        "role": _("Role"), "before": _("Before"),
-        "after": _("After"), "reason": _("Reason"),
+        "role": _("Role"), "before": _("Was"),
+        "after": _("Now"), "reason": _("Reason"),
         "letters": _("Letters (ids)"), "letter": _("Letter (id)"),
         "version": _("Version"), "to_version": _("Brought back from version"),
-        "email": _("Email address"), "source": _("Source"),
+        "email": _("Email address"), "source": _("Taken from"),
         "released": _("Letters released"), "address_set_by": _(
             "Address set by"), "cancelled": _("Letters cancelled"),
         "left_sending": _("Letters already being sent"),
@@ -197,6 +222,10 @@ def _labels() -> dict[str, str]:
         "partner": _("Partner"), "partner_id": _("Partner (id)"),
         "name": _("Name"), "office": _("Office's title"),
         "body": _("Group"), "changes": _("Changes"),
+        "by": _("By"), "campaign_id": _("Campaign (id)"), "until": _("Until"),
+        "note": _("Note"), "current": _("Current address"), "digest": _("Daily digest"),
+        "paused_until": _("Paused until"), "offices": _("Offices"),
+        "letter_subject": _("Letter's subject"),
     }
 
 
