@@ -1,5 +1,5 @@
 """Signed links in emails: confirming letters, a supporter's status page and their data page,
-and the office's own page at the foot of each letter.
+the office's own page at the foot of each letter, and an organizer's new password.
 
 Each link carries a row id signed with the app's secret and a salt of its own, so one kind of
 link never opens another's page."""
@@ -16,7 +16,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLS
 
 from advocacy import clock
 from advocacy.extensions import db
-from advocacy.models import Submission, Supporter
+from advocacy.models import Organizer, Submission, Supporter
 
 CONFIRM_SALT = "advocacy-confirm"
 STATUS_SALT = "advocacy-status"
@@ -169,3 +169,37 @@ def answer_request(token: str) -> tuple[int, str]:
         return int(letter_id), str(answer)
     except (BadSignature, ValueError, TypeError):
         raise ConfirmationError(_("This link is not valid: please copy it whole.")) from None
+
+
+RESET_SALT = "advocacy-password-reset"
+RESET_MAX_AGE = 3600  # an hour: the email says so
+
+
+def _reset_serializer(password_hash: str) -> URLSafeTimedSerializer:
+    """The account's current password hash is part of the salt: once the password changes
+    (through this link or any other way), every link made before stops working; and the
+    token itself carries nothing of the hash."""
+    return _serializer(f"{RESET_SALT}:{password_hash}")
+
+
+def password_reset_link(organizer: Organizer) -> str:
+    """The link that lets an organizer choose a new password: once, for RESET_MAX_AGE."""
+    token = _reset_serializer(organizer.password_hash).dumps(organizer.id)
+    return f"{current_app.config['ADVOCACY_PUBLIC_URL']}/admin/reset/{token}"
+
+
+def organizer_for_reset_token(token: str) -> Organizer:
+    """The active account a reset link is for, or ConfirmationError saying what is wrong."""
+    invalid = _("This link is not valid, or it was used already: ask for a new one.")
+    _signed, organizer_id = _serializer(RESET_SALT).loads_unsafe(token)  # the id, to look up
+    organizer = (db.session.get(Organizer, organizer_id)
+                 if isinstance(organizer_id, int) else None)
+    if organizer is None or not organizer.active:
+        raise ConfirmationError(invalid)
+    try:
+        _reset_serializer(organizer.password_hash).loads(token, max_age=RESET_MAX_AGE)
+    except SignatureExpired:
+        raise ConfirmationError(_("This link has expired: ask for a new one.")) from None
+    except BadSignature:
+        raise ConfirmationError(invalid) from None
+    return organizer

@@ -680,6 +680,19 @@ class OrganizerSession(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 
 
+class RecoveryCode(Base):
+    """One of an organizer's recovery codes: typed once instead of a second-factor code (a
+    lost phone). Kept hashed like a password; a new set deletes the old one."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organizer_id: Mapped[int] = mapped_column(ForeignKey("organizer.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class Invitation(Base):
     """An owner asked someone to join; the emailed link carries a token kept here as a hash."""
 

@@ -58,6 +58,9 @@ NOTICES: dict[str, Callable[[], EmailMessage]] = {
     "invitation": lambda: emails.invitation_message(
         to_email="sam@example.org", campaign_name="Free Them", sender=SENDER, role="editor",
         link="http://campaign.test/admin/invitation/abc", valid_for=timedelta(days=7)),
+    "password-reset": lambda: emails.password_reset_message(
+        to_email="owner@example.org", campaign_name="Free Them", sender=SENDER,
+        link="http://campaign.test/admin/reset/abc", valid_hours=1),
     "proof": lambda: emails.proof_message(
         to_email="sam@example.org", sender=SENDER, campaign_name="Free Them", version=3,
         official="UN Special Rapporteur <sr@un.test>", subject="Free them now",

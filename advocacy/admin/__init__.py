@@ -1,8 +1,9 @@
 """/admin: organizers run the campaign. Every route needs a login and a role.
 
 Each view declares its role with `@requires(Role.X)`, or `@public` for the few that come
-before a login (log in, the second factor, accepting an invitation); a test walks the URL
-map and checks that every admin route does one or the other, and is refused as it should be.
+before a login (log in, the second factor, a forgotten password, accepting an invitation);
+a test walks the URL map and checks that every admin route does one or the other, and is
+refused as it should be.
 `@requires(Role.PARTNER)` is for partner accounts alone (their own partner's page); every
 other route refuses them, but for the account's own (log out, second factor), which say
 `partner_accounts=True`.
@@ -77,5 +78,6 @@ from advocacy.admin import (  # noqa: E402,F401  # the routes register themselve
     outbox,
     pages,
     partners,
+    password,
     people,
 )

@@ -6,7 +6,18 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_user, logout_user
 
 from advocacy import audit, clock
@@ -14,11 +25,13 @@ from advocacy.admin import bp, public, requires
 from advocacy.admin.session import SignedIn
 from advocacy.extensions import client_key, db, request_limiter
 from advocacy.models import Organizer, Role
-from advocacy.organizers import accounts
+from advocacy.organizers import accounts, recovery_codes
 
 # Between the password and the code: who, and until when the code may be typed.
 PENDING = "admin-second-factor"
 PENDING_FOR = timedelta(minutes=5)
+# How authenticator apps name this site's accounts (beside the organizer's email).
+ISSUER = "advocacy"
 
 
 def _account_and_source_key() -> str:
@@ -108,12 +121,24 @@ def second_factor() -> Any:
     error = None
     if request.method == "POST":
         organizer = accounts.still_current(pending["id"], pending["version"])
-        if organizer and organizer.totp_secret and accounts.use_totp_code(
-                organizer, organizer.totp_secret, request.form.get("code", "")):
-            return _start_session(organizer)
+        used = organizer and accounts.use_second_factor(organizer, request.form.get("code", ""))
+        if organizer and used:
+            if used != "recovery code":
+                return _start_session(organizer)
+            left = recovery_codes.remaining(organizer)
+            audit.record(organizer, "log in with a recovery code", organizer.email,
+                         remaining=left)
+            started = _start_session(organizer)  # (which clears the session: flash after)
+            flash(ngettext("You logged in with a recovery code: %(num)d is left. If your"
+                           " phone is lost, turn the second factor off and on again with the"
+                           " new one; else make new codes.",
+                           "You logged in with a recovery code: %(num)d are left. If your"
+                           " phone is lost, turn the second factor off and on again with the"
+                           " new one; else make new codes.", left), "error")
+            return started
         db.session.rollback()
-        error = ("That code does not match, or it was used already: type the next one your"
-                 " app shows.")
+        error = _("That code does not match, or it was used already: type the next one your"
+                  " app shows, or an unused recovery code.")
     return render_template("admin/code.html", error=error), 401 if error else 200
 
 
@@ -144,25 +169,46 @@ def account() -> Any:
     organizer = current_user.organizer
     error = None
     if request.method == "POST":
+        action, code = request.form.get("action"), request.form.get("code", "")
         try:
-            if request.form.get("action") == "enable":
+            if action == "enable":
                 # The other sessions end; this one goes on with a new id.
-                login_user(SignedIn(organizer, accounts.enable_totp(
-                    organizer, request.form.get("code", ""))))
-                flash("The second factor is on: each login now asks for a code.")
-            elif request.form.get("action") == "disable":
-                accounts.disable_totp(organizer, request.form.get("code", ""))
-                flash("The second factor is off.")
+                session_id, codes = accounts.enable_totp(organizer, code)
+                login_user(SignedIn(organizer, session_id))
+                return _recovery_codes_page(codes, _("The second factor is on: each login now"
+                                                     " asks for a code."))
+            if action == "new codes":
+                return _recovery_codes_page(accounts.new_recovery_codes(organizer, code),
+                                            _("New recovery codes: the old ones no longer"
+                                              " work."))
+            if action == "disable":
+                accounts.disable_totp(organizer, code)
+                flash(_("The second factor is off."))
             return redirect(url_for("admin.account"))
         except accounts.AccountError as exc:
             error = str(exc)
     secret = uri = qr = None
     if not organizer.totp_secret:
         secret = accounts.pending_totp_secret(organizer)  # kept on the server, not the cookie
-        uri = accounts.totp_uri(organizer, secret, issuer="advocacy")
+        uri = accounts.totp_uri(organizer, secret, issuer=ISSUER)
         qr = accounts.totp_qr(uri)
     return render_template("admin/account.html", organizer=organizer, secret=secret, uri=uri,
-                           qr=qr, error=error), 422 if error else 200
+                           qr=qr, grouped=_grouped(secret or ""), error=error,
+                           codes_left=recovery_codes.remaining(organizer)), \
+        422 if error else 200
+
+
+def _grouped(secret: str) -> str:
+    """The key in groups of four, as authenticator apps ask for it to be typed."""
+    return " ".join(secret[i:i + 4] for i in range(0, len(secret), 4))
+
+
+def _recovery_codes_page(codes: list[str], done: str) -> Any:
+    """The codes, shown this once: the answer to the form itself (no redirect to a page that
+    would have to keep them somewhere), never stored by the browser or a proxy."""
+    page = make_response(render_template("admin/recovery_codes.html", codes=codes, done=done))
+    page.headers["Cache-Control"] = "no-store"
+    return page
 
 
 @bp.route("/invitation/<token>", methods=["GET", "POST"])

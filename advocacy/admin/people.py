@@ -10,7 +10,7 @@ from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
-from advocacy.admin import bp, requires
+from advocacy.admin import audit_words, bp, requires
 from advocacy.campaigns.partners import all_partners
 from advocacy.delivery import queue
 from advocacy.extensions import db
@@ -92,5 +92,5 @@ def audit_log() -> Any:
     if before:
         query = query.where(AuditEntry.id < before)
     entries = db.session.scalars(query).all()
-    return render_template("admin/audit.html", entries=entries,
+    return render_template("admin/audit.html", entries=[audit_words.readable(e) for e in entries],
                            more=entries[-1].id if len(entries) == AUDIT_PAGE else None)

@@ -16,5 +16,6 @@ from advocacy.delivery.notices import send_confirmation as send_confirmation
 from advocacy.delivery.notices import send_data_link as send_data_link
 from advocacy.delivery.notices import send_data_link_for as send_data_link_for
 from advocacy.delivery.notices import send_invitation as send_invitation
+from advocacy.delivery.notices import send_password_reset as send_password_reset
 from advocacy.delivery.notices import send_proof as send_proof
 from advocacy.delivery.reply_check import ask_about_reply as ask_about_reply

@@ -48,6 +48,7 @@ class Job(StrEnum):
     SEND_PROOF = "advocacy.delivery.send_proof"
     ASK_ABOUT_REPLY = "advocacy.delivery.ask_about_reply"
     SEND_FOLLOW_UPS = "advocacy.delivery.send_follow_ups"
+    SEND_PASSWORD_RESET = "advocacy.delivery.send_password_reset"  # noqa: S105  # a path
 
 
 # Paths that jobs queued by an earlier version may still carry, and the job each one is now.
@@ -83,6 +84,13 @@ def enqueue_data_link_request(email_hash: str, locale: str) -> None:
     """Queue a data link for whoever has this address's lookup hash, if anyone: the job
     looks it up, so the request takes the same time for an address we know and one we don't."""
     enqueue(Job.SEND_DATA_LINK_FOR, email_hash, locale)
+
+
+def enqueue_password_reset(email_hash: str, locale: str) -> None:
+    """Queue the link to choose a new password for whichever organizer has this address's
+    lookup hash, if any: the job looks, so the request takes as long either way, and an
+    address typed that has no account is never written to Redis."""
+    enqueue(Job.SEND_PASSWORD_RESET, email_hash, locale)
 
 
 def enqueue_reply_notice(reply_id: int) -> None:

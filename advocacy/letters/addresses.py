@@ -29,6 +29,7 @@ BOUNCE_KINDS = frozenset({
     "test",     # a test letter to an organizer: Organizer.id
     "question", # "did you get a reply?" to a supporter: Submission.id
     "followup", # an organizers' follow-up letter to an office: FollowUpLetter.id
+    "password", # the link to choose a new password: Organizer.id
 })
 
 

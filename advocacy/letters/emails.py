@@ -368,6 +368,16 @@ def invitation_message(*, to_email: str, campaign_name: str, sender: str, role: 
         subject=f"You are invited to organize {_clean(campaign_name)}", text=text)
 
 
+def password_reset_message(*, to_email: str, campaign_name: str, sender: str, link: str,
+                           valid_hours: int) -> EmailMessage:
+    """The link to choose a new password, asked for on the login page, in the language of
+    that page (the caller sets it)."""
+    return _notice(
+        to_email=to_email, campaign_name=campaign_name, sender=sender,
+        subject=_("Choose a new password: %(campaign)s", campaign=_clean(campaign_name)),
+        text=_text("password_reset", link=link, valid_hours=valid_hours))
+
+
 def proof_message(*, to_email: str, sender: str, campaign_name: str, version: int,
                   official: str, subject: str, other_subjects: list[str],
                   text: str) -> EmailMessage:

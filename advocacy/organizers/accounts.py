@@ -18,6 +18,8 @@ import pyotp
 import segno
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import gettext as _
+from markupsafe import Markup
 from pyotp.utils import strings_equal
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -26,6 +28,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from advocacy import audit, clock
 from advocacy.extensions import db
 from advocacy.models import Invitation, Organizer, OrganizerSession, Partner, Role
+from advocacy.organizers import recovery_codes
 
 PASSWORD_MIN = 12
 INVITATION_LIFE = timedelta(days=7)  # whole days: the invitation's email states it in days
@@ -154,10 +157,14 @@ def totp_uri(organizer: Organizer, secret: str, issuer: str) -> str:
     return pyotp.TOTP(secret).provisioning_uri(name=organizer.email, issuer_name=issuer)
 
 
-def totp_qr(uri: str) -> str:
-    """The setup link as a QR code, an SVG data: URI made here (segno: maintained, pure
-    Python, SVG without a third-party request), so nobody types 32 characters by hand."""
-    return str(segno.make(uri, error="m").svg_data_uri(scale=4, border=2))
+def totp_qr(uri: str) -> Markup:
+    """The setup link as a QR code, inline SVG made here, so nobody types 32 characters by
+    hand and no third party sees the secret. segno: small, pure Python, maintained, and
+    writes SVG itself (no Pillow, no image service). Its SVG holds only paths: nothing of
+    the link is in it as text, so it is safe to put in the page as it is."""
+    svg = segno.make(uri, error="m").svg_inline(scale=5, border=4, dark="#000", light="#fff",
+                                                omitsize=True)
+    return Markup(svg)  # noqa: S704  # segno's own markup, made from modules alone
 
 
 def _matching_step(secret: str, code: str) -> int | None:
@@ -191,26 +198,63 @@ def use_totp_code(organizer: Organizer, secret: str, code: str) -> bool:
     return bool(taken.rowcount == 1)  # type: ignore[attr-defined]
 
 
-def enable_totp(organizer: Organizer, code: str) -> str:
-    """Turn the second factor on with the pending secret; returns this session's new id."""
+def use_second_factor(organizer: Organizer, code: str) -> str | None:
+    """A code from the app, or one of the account's recovery codes (each good once): which
+    it was ("app" or "recovery code"), or None. Taken in the caller's transaction."""
+    secret = organizer.totp_secret
+    if not secret:
+        return None
+    if use_totp_code(organizer, secret, code):
+        return "app"
+    if recovery_codes.use_recovery_code(organizer, code):
+        return "recovery code"
+    return None
+
+
+def enable_totp(organizer: Organizer, code: str) -> tuple[str, list[str]]:
+    """Turn the second factor on with the pending secret: this session's new id, and the
+    recovery codes (their only plain copies, shown once)."""
     secret = organizer.totp_pending
     if not secret or not use_totp_code(organizer, secret, code):
         db.session.rollback()
-        raise AccountError("That code does not match: check the app's clock and try again.")
+        raise AccountError(_("That code does not match: check the app's clock and try again."))
     organizer.totp_secret, organizer.totp_pending = secret, None
     _end_all_sessions(organizer)  # other sessions were opened without the second factor
     audit.record(organizer, "enable second factor", organizer.email)
+    codes = recovery_codes.make_codes(organizer)
     session = open_session(organizer)
     db.session.commit()
-    return session
+    return session, codes
 
 
 def disable_totp(organizer: Organizer, code: str) -> None:
-    if not organizer.totp_secret or not use_totp_code(organizer, organizer.totp_secret, code):
+    """Off, with a current code or a recovery code (the phone may be what was lost)."""
+    if use_second_factor(organizer, code) is None:
         db.session.rollback()
-        raise AccountError("That code does not match.")
+        raise AccountError(_("That code does not match."))
     organizer.totp_secret, organizer.totp_last_step = None, None
+    recovery_codes.forget_codes(organizer)
     audit.record(organizer, "disable second factor", organizer.email)
+    db.session.commit()
+
+
+def new_recovery_codes(organizer: Organizer, code: str) -> list[str]:
+    """A new set of recovery codes for a current code (or an unused recovery code); the old
+    set stops working."""
+    if use_second_factor(organizer, code) is None:
+        db.session.rollback()
+        raise AccountError(_("That code does not match."))
+    codes = recovery_codes.make_codes(organizer)
+    db.session.commit()
+    return codes
+
+
+def reset_password(organizer: Organizer, password: str) -> None:
+    """A new password, chosen through the emailed link: every session ends, the link dies
+    with the old password's hash, and the second factor stays as it was."""
+    organizer.password_hash = hash_password(password)
+    _end_all_sessions(organizer)
+    audit.record(organizer, "reset password by email", organizer.email)
     db.session.commit()
 
 
