@@ -72,6 +72,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     request_limiter.init_app(app)
     babel.init_app(app, locale_selector=public.page_language)
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["page_languages"] = public.language_bar()
     app.before_request(_fresh_request_state)
     login_manager.init_app(app)
     from advocacy.admin import session as _loader  # noqa: F401  # registers the user loader

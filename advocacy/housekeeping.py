@@ -1,6 +1,7 @@
 """What a worker does between jobs, every RECONCILE_EVERY_SECONDS in one worker at a time:
 reconcile Redis with the database, roll up the dashboard's counts, purge writers' data past the
-retention period.
+retention period and, right after each hourly purge, ask supporters who wanted it whether an
+office replied (delivery.reply_check).
 
 It sits above the stages it runs (delivery, reporting, privacy), as the worker does."""
 
@@ -15,7 +16,7 @@ from redis.exceptions import RedisError
 from sqlalchemy.exc import SQLAlchemyError
 
 from advocacy import clock, connections
-from advocacy.delivery import reconcile
+from advocacy.delivery import reconcile, reply_check
 from advocacy.extensions import db
 from advocacy.privacy.retention import purge_if_due
 from advocacy.progress import Advance, nothing
@@ -32,6 +33,8 @@ def run(advance: Advance = nothing) -> dict[str, int]:
     report["rolled_up"] = roll_up(advance=advance)  # the dashboard's counts
     purged = purge_if_due(clock.now())  # writers' data past the retention period, once an hour
     report["scrubbed"] = purged.submissions if purged else 0
+    # With the purge, once an hour: those still known, two weeks after delivery.
+    report["reply_questions"] = reply_check.queue_due() if purged is not None else 0
     return report
 
 

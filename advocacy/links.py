@@ -97,3 +97,22 @@ def resend_request(token: str) -> tuple[int, str] | None:
         return int(submission_id), str(shown)
     except (BadSignature, ValueError, TypeError):
         return None
+
+
+ANSWER_SALT = "advocacy-reply-answer"
+
+
+def answer_link(letter_id: int, answer: str) -> str:
+    """One click on "did you get a reply?": the letter and the answer, signed. It lives as
+    long as the letter's writer is known (the page checks retention, as the status page does)."""
+    token = _serializer(ANSWER_SALT).dumps([letter_id, answer])
+    return f"{current_app.config['ADVOCACY_PUBLIC_URL']}/reply-answer/{token}"
+
+
+def answer_request(token: str) -> tuple[int, str]:
+    """The letter and answer an answer link stands for, or ConfirmationError."""
+    try:
+        letter_id, answer = _serializer(ANSWER_SALT).loads(token)
+        return int(letter_id), str(answer)
+    except (BadSignature, ValueError, TypeError):
+        raise ConfirmationError(_("This link is not valid: please copy it whole.")) from None

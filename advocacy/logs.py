@@ -22,7 +22,7 @@ from typing import Any
 REDACTED = "[redacted]"
 # The paths whose last part is a secret (every `<token>` route: tests/test_links.py checks
 # the app's URL map against this list), whatever follows them (`/my-data/<token>/download`).
-TOKEN_PATHS = ("confirm", "status", "my-data", "invitation", "resend")
+TOKEN_PATHS = ("confirm", "status", "my-data", "invitation", "resend", "reply-answer")
 _TOKEN_IN_PATH = re.compile(
     r"(/(?:" + "|".join(map(re.escape, TOKEN_PATHS)) + r")/)[^/?#\s\"']+", re.IGNORECASE)
 # And anything shaped like an itsdangerous signed token (payload.timestamp.signature, the

@@ -316,10 +316,17 @@ class Submission(Base):
     # Another: the partner whose ref this is may write to them. Both become OptIn rows only
     # once the address is proven (intake.confirm): until then anyone could have typed it.
     partner_optin_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # And another: the paragraph may be quoted, signed with initials and city only, in the
+    # report handed to the officials (reporting.handover). Never implied by the letter.
+    quote_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Another separate consent: ask me, once, a while after delivery, whether an office
+    # replied (delivery.reply_check); and when that one email was claimed for sending.
+    reply_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reply_asked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # When the name, city and words were removed (privacy/retention.py); the counts stay.
     scrubbed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
 
@@ -386,6 +393,10 @@ class Letter(Base):
     # paragraph was distinct; past the campaign's `similar_after` it goes into the office's
     # digest. A count, nothing of the words. None: not counted (Redis away, or older).
     alike: Mapped[int | None] = mapped_column(Integer)
+    # A reply to it came through the relay: "confirmed" (from the office) or "unconfirmed"
+    # (privacy.replies). Kept when the reply itself goes with its writer's data, for the
+    # offices' reply rates (reporting.reply_rates).
+    relayed_reply: Mapped[str | None] = mapped_column(String(12))
 
     campaign: Mapped[Campaign] = relationship()
     submission: Mapped[Submission] = relationship(back_populates="letters")
@@ -481,6 +492,67 @@ class Reply(Base):
                                                 default="not checked (received before checks)")
 
     letter: Mapped[Letter] = relationship()
+
+
+class ReplyAnswer(Base):
+    """A supporter's answer to "did you get a reply?" about one letter (privacy.reply_answers):
+    yes, no or not yet, and the reply they chose to paste, encrypted. The answer stays for the
+    counts; the pasted text goes with the submission's other words (privacy.retention)."""
+
+    __tablename__ = "reply_answer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(ForeignKey("letter.id"), unique=True)
+    answer: Mapped[str] = mapped_column(String(8))  # REPLY_ANSWERS
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+    text: Mapped[str | None] = mapped_column(Sealed)
+
+    letter: Mapped[Letter] = relationship()
+
+
+# What a supporter may answer about a letter (ReplyAnswer.answer).
+REPLY_ANSWERS = ("yes", "no", "not_yet")
+
+
+class FollowUpRound(Base):
+    """An organizers' dated follow-up to the offices that have not answered a campaign's
+    letters (organizers.follow_ups): one short letter of theirs to each such office."""
+
+    __tablename__ = "follow_up_round"
+    __table_args__ = (UniqueConstraint("campaign_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("campaign.id"))
+    day: Mapped[date] = mapped_column(Date)  # the round's date, named in its letters
+    subject: Mapped[str] = mapped_column(String(300))
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("organizer.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    campaign: Mapped[Campaign] = relationship()
+
+
+class FollowUpLetter(Base):
+    """One office's letter of a follow-up round: sent through the delivery limits
+    (delivery.follow_ups), at most once per office per round."""
+
+    __tablename__ = "follow_up_letter"
+    __table_args__ = (UniqueConstraint("round_id", "target_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("follow_up_round.id"), index=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("target.id"))
+    # queued, sending, sent, held (paused, unverified or bounced office: organizers decide),
+    # failed (refused), needs_review (it may have arrived).
+    status: Mapped[str] = mapped_column(String(12), default="queued")
+    not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
+
+    round: Mapped[FollowUpRound] = relationship()
+    official: Mapped[Official] = relationship()
 
 
 class OwnMail(Base):

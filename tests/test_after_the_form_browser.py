@@ -264,7 +264,7 @@ def test_the_badge_label_never_runs_into_the_number(live: str, browser: Any) -> 
     page.close()
 
 
-@pytest.mark.parametrize("lang", ["en", "ru", "fr", "de", "es"])
+@pytest.mark.parametrize("lang", ["en", "ru", "fr", "de", "es", "it", "pt"])
 def test_phone_language_bar_on_one_line_and_touch_targets(
     live: str, browser: Any, lang: str
 ) -> None:

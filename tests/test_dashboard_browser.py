@@ -140,6 +140,20 @@ def test_an_organizers_morning_from_the_alert_to_a_truthful_release(
     db.session.expire_all()
     assert db.session.get_one(Letter, wgad[0]).status == LetterStatus.QUEUED
     assert db.session.get_one(Official, kept.target_id).paused is False
+
+    # Verify the office's address against its source, then print its dossier.
+    page.click("button:has-text('against its source: verify it')")
+    expect(page.locator("#verification")).to_contain_text("Verified by")
+    db.session.expire_all()
+    assert db.session.get_one(Official, kept.target_id).verified is True
+    page.goto(f"{live}/admin/report?official=un-wgad&lang=fr")
+    expect(page.locator("h1")).to_contain_text("Groupe de travail sur la détention arbitraire")
+    expect(page.locator("#report-summary")).to_contain_text("1 lettre de 1 pays")
+    expect(page.locator("#report-asks")).to_be_visible()
+    page.emulate_media(media="print")  # what the printer (or "save as PDF") gets
+    expect(page.locator("#print")).to_be_hidden()
+    expect(page.locator("#report-appendix .hash")).to_have_count(1)
+    page.screenshot(path=str(shots / "4-dossier-print.png"), full_page=True)
     page.close()
 
 

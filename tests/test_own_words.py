@@ -252,7 +252,7 @@ def test_near_identical_letters_go_into_the_offices_digest_and_distinct_ones_one
     assert '12 of 20</td><td class="num">60.0%' in page
     report = admin.get("/admin/report?official=un-sr-torture").data.decode()
     assert "100.0% of these letters carry a paragraph in their writer" in report
-    assert "in 60.0% that paragraph is distinct" in report
+    assert "In 60.0% that paragraph is distinct" in report
 
 
 @ONE_DATABASE

@@ -151,7 +151,8 @@ def test_purge_scrubs_writers_after_the_retention_period_and_keeps_the_counts(
     assert [(r["id"], r["message_id"], r["hash"]) for r in letters(scope)] == report_before
 
     assert json.loads(runner.invoke(args=["purge"]).output) == {
-        "submissions": 0, "supporters": 0, "replies": 0, "outbox_files": 0}  # 30 days: not yet
+        "submissions": 0, "supporters": 0, "replies": 0, "pasted_replies": 0,
+        "outbox_files": 0}  # 30 days: not yet
     result = runner.invoke(args=["purge", "--days", "0"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["submissions"] == 1
@@ -249,7 +250,7 @@ def test_key_rotation_reencrypts_everything_without_loss(
     assert result.exit_code == 0, result.output
     # Organizers' second-factor secrets are sealed with the same keys (none set up here).
     assert json.loads(result.output) == {"supporter": 1, "submission": 1, "reply": 0,
-                                         "organizer": 0, "opt_in": 1}
+                                         "organizer": 0, "opt_in": 1, "reply_answer": 0}
 
     app.config["DATA_KEYS"] = [new_key]  # the old key is gone: everything still reads
     crypto.init_app(app)

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from advocacy.officials.files import OfficialsFileError, read_officials_dir, read_officials_file
+from advocacy.officials.files import (
+    LANGUAGES,
+    OfficialsFileError,
+    read_officials_dir,
+    read_officials_file,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 SIGNATORIES = {"FR", "DE", "ES", "IT", "FI", "CY", "MD", "KZ", "CA", "US", "BR", "BJ", "CM"}
@@ -29,10 +34,14 @@ def test_shipped_target_files_are_valid_and_cover_every_body() -> None:
             assert official.email or official.contact_page or official.postal_address
 
 
-def test_every_shipped_office_is_named_in_every_language_of_the_interface() -> None:
+def test_every_shipped_office_and_group_is_named_in_every_language_of_the_interface() -> None:
+    """Italian and Portuguese too: the page offers them, and a group or office with no name in
+    the reader's language would fall back to English in the preview (issue 17)."""
+    others = set(LANGUAGES) - {"en"}
     for tf in read_officials_dir(ROOT / "targets"):
+        assert set(tf.body.names) == set(LANGUAGES), tf.body.slug
         for official in tf.target:
-            assert set(official.office_names) == {"fr", "de", "ru", "es"}, official.key
+            assert set(official.office_names) == others, official.key
 
 
 def test_no_shipped_address_claims_an_organizers_check() -> None:

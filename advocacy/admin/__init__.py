@@ -69,6 +69,7 @@ from advocacy.admin import (  # noqa: E402,F401  # the routes register themselve
     auth,
     campaigns,
     dashboard,
+    follow_ups,
     groups,
     letters,
     moderation,

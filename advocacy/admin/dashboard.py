@@ -23,20 +23,25 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
+from advocacy import clock
 from advocacy.admin import bp, requires, wording
+from advocacy.campaigns.settings import find_campaign
 from advocacy.csv_safety import InertWriter
 from advocacy.extensions import db
+from advocacy.letters.compose import official_label
 from advocacy.letters.render import country_name
 from advocacy.letters.states import FOR_A_DECISION, HOLD_LABELS
 from advocacy.models import Body, Campaign, LetterStatus, Official, Role
 from advocacy.officials.countries import countries, sort_key
-from advocacy.officials.files import COUNTRIES
+from advocacy.officials.files import COUNTRIES, LANGUAGES, LETTER_LANGUAGES
+from advocacy.officials.groups import group_name
 from advocacy.organizers import moderation
 from advocacy.reporting import dashboard, handover, overview, stuck
 from advocacy.reporting.charts import Chart, bar_chart, every
 from advocacy.reporting.dashboard import Filters
 from advocacy.reporting.own_mail import sent_themselves
 from advocacy.reporting.own_words import own_words
+from advocacy.reporting.reply_rates import reply_rates, reply_rates_sent
 from advocacy.reporting.rollup import Watermark, steady
 from advocacy.reporting.stats import stats_cache
 
@@ -162,6 +167,8 @@ def index() -> Any:
         near_caps=stuck.near_caps(caps_for) if caps_for else [],
         # One aggregate over the confirmed letters (not rolled up yet): kept a few seconds.
         words=stats_cache().get(f"own-words:{filters!r}", lambda: own_words(filters)),
+        replies=stats_cache().get(f"reply-rates:{filters!r}:{page_language()}",
+                                  lambda: reply_rates(filters, page_language())),
         unverified=overview.unverified_with_letters(), bounced=overview.bounced(),
         paused=overview.paused(), countries=countries(page_language()),
         campaigns=db.session.scalars(select(Campaign).order_by(Campaign.name)).all(),
@@ -227,7 +234,21 @@ def report() -> Any:
     ids = [official.id] if official else list(db.session.scalars(
         select(Official.id).where(Official.body_id == filters.body_id)))
     scope = handover.Scope(ids, filters.start, filters.end, filters.campaign_id)
+    language = str(get_locale() or "en")
+    # A dossier for the office: in its language (?lang=), the letters' campaign's asks.
+    campaign = campaign or find_campaign(None)
+    asked = handover.asks(campaign, scope, language)
     return Response(stream_template(
         "admin/report.html", official=official, body=body, campaign=campaign, scope=scope,
+        official_name=official_label(official, language) if official else "",
+        body_name=group_name(body, language) if body else "",
+        office_names={o.id: official_label(o, language) for o, _ask in asked},
+        asked=asked, counts=handover.counts(scope, language),
+        quoted=handover.quotes(scope), today=format_date(clock.now().date(), "long"),
+        languages=[(code, Locale.parse(code).get_display_name(code)) for code in LANGUAGES],
+        language_names={code: Locale.parse(code).get_display_name(language)
+                        for code in LETTER_LANGUAGES},
+        args={k: v for k, v in request.args.items() if k != "lang"},
         summary=handover.summary(scope), words=handover.own_words(scope),
+        replies=reply_rates_sent(scope.where),
         letters=handover.letters(scope)))

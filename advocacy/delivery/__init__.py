@@ -8,6 +8,7 @@ The job functions are re-exported here because RQ stores each job by its dotted 
 queue.Job lists them; a test checks each path resolves to its function."""
 
 from advocacy.delivery.digest import send_digest as send_digest
+from advocacy.delivery.follow_ups import send_follow_ups as send_follow_ups
 from advocacy.delivery.jobs import deliver_letters as deliver_letters
 from advocacy.delivery.jobs import release_letters as release_letters
 from advocacy.delivery.notices import notify_reply as notify_reply
@@ -16,3 +17,4 @@ from advocacy.delivery.notices import send_data_link as send_data_link
 from advocacy.delivery.notices import send_data_link_for as send_data_link_for
 from advocacy.delivery.notices import send_invitation as send_invitation
 from advocacy.delivery.notices import send_proof as send_proof
+from advocacy.delivery.reply_check import ask_about_reply as ask_about_reply

@@ -79,7 +79,7 @@ def mail_cap() -> MailCap:
     return cap  # type: ignore[no-any-return]
 
 
-def _may_mail(address: str, what: str) -> bool:
+def may_mail(address: str, what: str) -> bool:
     """Count one email to this address; False, and a log line without it, past the cap.
 
     Checked here, where the mail is sent, so every way of asking for one (form, API, "my
@@ -166,7 +166,7 @@ def send_confirmation(submission_id: int, reminder: bool = False) -> bool:
     already = [] if reminder else already_written(submission)
     if not letters:
         return _send_already_written(submission, to_email, locale, already)
-    if not _may_mail(to_email, "reminder" if reminder else "confirmation"):
+    if not may_mail(to_email, "reminder" if reminder else "confirmation"):
         # Marked as handled, or reconcile would queue it again at each pass; the reminder
         # (reconcile.REMIND_AFTER later, within the cap by then) still brings the link.
         _handled(submission, reminder)
@@ -213,7 +213,7 @@ def _send_already_written(submission: Submission, to_email: str, locale: str,
     that alone (intake.confirm records it, as for any submission)."""
     sent = False
     opt_in = _asks_opt_in(submission)
-    if _may_mail(to_email, "already written"):
+    if may_mail(to_email, "already written"):
         earlier = list({sub.id: sub for _official, sub in already}.values())
         with force_locale(locale):
             msg = already_written_message(
@@ -241,7 +241,7 @@ def send_data_link(supporter_id: int, locale: str) -> bool:
     supporter = db.session.get(Supporter, supporter_id)
     if supporter is None or supporter.email is None:
         return False
-    if not _may_mail(supporter.email, "data link"):
+    if not may_mail(supporter.email, "data link"):
         return False
     name, sender = _default_campaign_sender()
     with force_locale(locale):

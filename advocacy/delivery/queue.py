@@ -46,6 +46,8 @@ class Job(StrEnum):
     NOTIFY_REPLY = "advocacy.delivery.notify_reply"
     SEND_INVITATION = "advocacy.delivery.send_invitation"
     SEND_PROOF = "advocacy.delivery.send_proof"
+    ASK_ABOUT_REPLY = "advocacy.delivery.ask_about_reply"
+    SEND_FOLLOW_UPS = "advocacy.delivery.send_follow_ups"
 
 
 # Paths that jobs queued by an earlier version may still carry, and the job each one is now.

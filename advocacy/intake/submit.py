@@ -306,6 +306,8 @@ def submit(data: SubmissionInput, locale: str = "en") -> SubmitResult:
         "privacy_version": privacy_version,
         "newsletter_at": now if data.newsletter else None,
         "partner_optin_at": now if data.partner_optin and data.ref else None,
+        "quote_at": now if data.quote and data.personal_note.strip() else None,
+        "reply_check_at": now if data.ask_reply else None,
         "created_at": now,
     }).scalar_one()
     sql.execute(_NEW_LETTERS[dialect], [

@@ -26,7 +26,8 @@ _GROUP = re.compile(r"^[a-z0-9][a-z0-9-]{0,19}$")
 HONEYPOT = "website"
 TOP_FIELDS = {
     "campaign", "body", "bodies", "country", "language", "supporter", "personal_note",
-    "consent", "ref", "newsletter", "partner_optin", "sign_initials", HONEYPOT,
+    "consent", "ref", "newsletter", "partner_optin", "sign_initials", "quote", "ask_reply",
+    HONEYPOT,
 }
 SUPPORTER_FIELDS = {"name", "email", "city", "country"}
 
@@ -76,6 +77,9 @@ class SubmissionInput:
     # Another: the partner whose ref this is may write to them (ignored without a partner).
     partner_optin: bool = False
     sign_initials: bool = False  # the letters are signed "A. M." instead of the full name
+    quote: bool = False  # the paragraph may be quoted (initials and city) in the hand-over
+    # Another separate consent: one email, a while after delivery, "did you get a reply?".
+    ask_reply: bool = False
     # Every group written to, in order (`body` is the first): one submission, one confirmation.
     bodies: tuple[str, ...] = ()
 
@@ -246,6 +250,12 @@ def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]
     sign_initials = data.get("sign_initials", False)
     if not isinstance(sign_initials, bool):
         errors["sign_initials"] = _("Signing with initials is true or false.")
+    quote = data.get("quote", False)
+    if not isinstance(quote, bool):
+        errors["quote"] = _("The choice to be quoted is true or false.")
+    ask_reply = data.get("ask_reply", False)
+    if not isinstance(ask_reply, bool):
+        errors["ask_reply"] = _("Asking later about a reply is true or false.")
 
     ref = data.get("ref")
     if ref is not None and not valid_ref(ref):
@@ -268,6 +278,8 @@ def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]
             newsletter=newsletter is True,
             partner_optin=partner_optin is True,
             sign_initials=sign_initials is True,
+            quote=quote is True,
+            ask_reply=ask_reply is True,
             bodies=bodies,
         ),
         {},

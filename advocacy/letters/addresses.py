@@ -27,6 +27,8 @@ BOUNCE_KINDS = frozenset({
     "reply",    # the notice of an official's reply: Reply.id
     "invite",   # an invitation to organize: Invitation.id
     "test",     # a test letter to an organizer: Organizer.id
+    "question", # "did you get a reply?" to a supporter: Submission.id
+    "followup", # an organizers' follow-up letter to an office: FollowUpLetter.id
 })
 
 

@@ -323,6 +323,32 @@ def reply_notice_message(*, to_email: str, campaign_name: str, sender: str, offi
         text=_text("reply_notice", official=_clean(official), status_link=status_link))
 
 
+def reply_question_message(*, to_email: str, campaign_name: str, sender: str,
+                           offices: list[tuple[str, dict[str, str]]]) -> EmailMessage:
+    """Did an office reply? One click per office: each answer its own signed link."""
+    return _notice(
+        to_email=to_email, campaign_name=campaign_name, sender=sender,
+        subject=_("Did you get a reply? %(campaign)s", campaign=_clean(campaign_name)),
+        text=_text("reply_question", offices=[(_clean(office), links)
+                                              for office, links in offices]))
+
+
+def follow_up_message(*, follow_up_id: int, to_email: str, office: str, campaign_name: str,
+                      sender: str, subject: str, text: str, language: str) -> EmailMessage:
+    """An organizers' follow-up to an office that has not answered: their own short text,
+    From the campaign, with a Message-ID derived from its row (a resend is the same mail)."""
+    msg = EmailMessage()
+    msg["From"] = Address(display_name(campaign_name), addr_spec=_address(sender))
+    msg["To"] = Address(office_display_name(office), addr_spec=_address(to_email))
+    msg["Subject"] = _in_header(subject)
+    msg["Message-ID"] = f"<follow-up-{follow_up_id}@{_domain(sender)}>"
+    msg["Date"] = format_datetime(clock.now())
+    msg["Content-Language"] = _clean(language)
+    msg["Auto-Submitted"] = "no"
+    msg.set_content(text.rstrip() + "\n")
+    return msg
+
+
 def invitation_message(*, to_email: str, campaign_name: str, sender: str, role: str,
                        link: str, valid_for: timedelta) -> EmailMessage:
     """An invitation to organize the campaign; the link holds the only copy of its token and

@@ -20,10 +20,14 @@ from advocacy.extensions import db
 from advocacy.models import Body, Official
 from advocacy.progress import Advance, counted, nothing
 
-LANGUAGES = ("en", "fr", "de", "ru", "es")  # the interface ships in these; every office
-# has a salutation in each. Letters ship in these and in Italian and Portuguese (the
-# signatories include Italy and Brazil); an office may have its salutation in those too.
-LETTER_LANGUAGES = (*LANGUAGES, "it", "pt")
+# The pages, the emails and the letters ship in these (Italian and Portuguese since Italy and
+# Brazil are among the signatories). The one list: the language bar, Babel's choice, the
+# forms of the admin and the letter languages all read it.
+LANGUAGES = ("en", "fr", "de", "ru", "es", "it", "pt")
+LETTER_LANGUAGES = LANGUAGES
+# Every office has a salutation in each of these (the offices were written before Italian and
+# Portuguese came); in another language the letter's default salutation serves, if it has none.
+SALUTATION_LANGUAGES = ("en", "fr", "de", "ru", "es")
 # What a TOML file nested deeper than the parser can follow is told (tomllib raises
 # RecursionError on arrays or tables some thousand levels deep, not TOMLDecodeError).
 NESTED_TOO_DEEPLY = "arrays or tables are nested too deeply"
@@ -128,7 +132,7 @@ class OfficialSpec(_Strict):
     @field_validator("salutation")
     @classmethod
     def _salutations(cls, v: dict[str, str]) -> dict[str, str]:
-        missing = [lang for lang in LANGUAGES if not v.get(lang, "").strip()]
+        missing = [lang for lang in SALUTATION_LANGUAGES if not v.get(lang, "").strip()]
         if missing:
             raise ValueError(f"missing for {', '.join(missing)}")
         return v

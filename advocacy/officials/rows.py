@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pydantic import ValidationError
 
 from advocacy.models import Official
-from advocacy.officials.files import LANGUAGES, OfficialSpec, error_message
+from advocacy.officials.files import LANGUAGES, SALUTATION_LANGUAGES, OfficialSpec, error_message
 
 Row = dict[str, str]
 
@@ -24,7 +24,7 @@ COLUMNS = ("key", "body", "office", "holder", "holder_gender", "country", "langu
            *(f"salutation_{lang}" for lang in LANGUAGES),
            *(f"office_{lang}" for lang in OTHER_LANGUAGES))
 REQUIRED = ("key", "body", "office", "languages", "timezone", "source",
-            *(f"salutation_{lang}" for lang in LANGUAGES))
+            *(f"salutation_{lang}" for lang in SALUTATION_LANGUAGES))
 
 
 class InvalidRow(ValueError):

@@ -212,6 +212,8 @@ def store_reply(letter_id: int, raw: bytes, dnsfunc: DnsFunc | None = None,
                   received_at=clock.now(), authenticated=verdict.authenticated,
                   authentication=verdict.reason[:200])
     db.session.add(reply)
+    if verdict.authenticated or letter.relayed_reply is None:  # confirmed wins, and stays
+        letter.relayed_reply = "confirmed" if verdict.authenticated else "unconfirmed"
     db.session.commit()
     if not verdict.authenticated:
         # No email for it: a notice from the campaign would lend a forged "reply" (a phishing

@@ -2,7 +2,8 @@
 
 A submission is scrubbed once every one of its letters is final (sent, failed or cancelled)
 and the newest of them is older than RETENTION_DAYS: its name, city and personal paragraph
-are blanked, the officials' replies deleted, and a supporter whose submissions are all
+are blanked, the officials' replies deleted (and the replies supporters pasted, their answers
+kept for the counts), and a supporter whose submissions are all
 scrubbed loses their address and its lookup hash, unless they opted in to hear from the
 campaign or a partner: opt-ins (models.OptIn) are kept while the consent stands, never
 scrubbed here, and the address stays so that "my data" still reaches them to withdraw.
@@ -46,6 +47,7 @@ from advocacy.models import (
     LetterStatus,
     OptIn,
     Reply,
+    ReplyAnswer,
     RollupMark,
     Submission,
     Supporter,
@@ -62,6 +64,7 @@ class PurgeReport:
     submissions: int = 0  # names, cities and paragraphs removed
     supporters: int = 0  # addresses removed
     replies: int = 0
+    pasted_replies: int = 0  # replies supporters pasted with their answer (text removed)
     outbox_files: int = 0  # test mode's copies of sent mail
 
     def as_dict(self) -> dict[str, int]:
@@ -134,6 +137,9 @@ def scrub(submission_ids: Iterable[int]) -> PurgeReport:
         _keep_content_hashes(chunk)
         letters = select(Letter.id).where(Letter.submission_id.in_(chunk))
         report.replies += _rows(delete(Reply).where(Reply.letter_id.in_(letters)))
+        report.pasted_replies += _rows(
+            update(ReplyAnswer).where(ReplyAnswer.letter_id.in_(letters),
+                                      ReplyAnswer.text.is_not(None)).values(text=None))
         report.submissions += _rows(
             update(Submission).where(Submission.id.in_(chunk), Submission.scrubbed_at.is_(None))
             .values(name="", city="", personal_note="", scrubbed_at=now))

@@ -17,7 +17,7 @@ from advocacy.letters import states
 from advocacy.letters.addresses import sender_address
 from advocacy.letters.emails import letter_message_id
 from advocacy.letters.states import ERASED
-from advocacy.models import Letter, Official, Reply, Submission, Supporter
+from advocacy.models import Letter, Official, Reply, ReplyAnswer, Submission, Supporter
 from advocacy.privacy.retention import forget_writers, scrub
 
 
@@ -44,6 +44,9 @@ def everything_about(supporter: Supporter) -> dict[str, Any]:
             select(Letter, Official.key, Official.office)
             .join(Official, Letter.target_id == Official.id)
             .where(Letter.submission_id == sub.id).order_by(Letter.id))
+        answers = {a.letter_id: a for a in db.session.scalars(
+            select(ReplyAnswer).join(Letter, ReplyAnswer.letter_id == Letter.id)
+            .where(Letter.submission_id == sub.id))}
         for letter, key, office in rows:
             replies = [{"from": r.from_address, "subject": r.subject, "text": r.text,
                         "received_at": _when(r.received_at),
@@ -56,6 +59,10 @@ def everything_about(supporter: Supporter) -> dict[str, Any]:
                 "message_id": letter_message_id(letter.id, sender_address(sub.campaign.sender))
                 if letter.sent_at else None,
                 "replies": replies,
+                "your_answer": {"got_a_reply": answers[letter.id].answer,
+                                "answered_at": _when(answers[letter.id].answered_at),
+                                "pasted_reply": answers[letter.id].text}
+                if letter.id in answers else None,
             })
         submissions.append({
             "campaign": sub.campaign.name, "written_at": _when(sub.created_at),
@@ -66,7 +73,9 @@ def everything_about(supporter: Supporter) -> dict[str, Any]:
             "consent": {"letters_at": _when(sub.consent_at),
                         "privacy_notice_version": sub.privacy_version,
                         "newsletter_at": _when(sub.newsletter_at),
-                        "partner_news_at": _when(sub.partner_optin_at)},
+                        "partner_news_at": _when(sub.partner_optin_at),
+                        "quoted_in_reports_at": _when(sub.quote_at),
+                        "ask_about_reply_at": _when(sub.reply_check_at)},
             "confirmed_at": _when(sub.confirmed_at), "scrubbed_at": _when(sub.scrubbed_at),
             "letters": letters,
         })

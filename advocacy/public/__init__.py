@@ -77,6 +77,13 @@ def channel_labels() -> dict[str, str]:
             "post": _("by post")}
 
 
+def language_bar() -> list[tuple[str, str]]:
+    """Every language of the pages, (code, its name in itself): the bar at the top of the page
+    and the alternates for search engines read it, so a language added to LANGUAGES appears."""
+    return [(code, (Locale.parse(code).get_display_name(code) or code).capitalize())
+            for code in LANGUAGES]
+
+
 def page_language() -> str:
     """?lang=... when given, else the best of the browser's languages, else English."""
     asked = request.args.get("lang")
@@ -441,4 +448,9 @@ def share_links(campaign: Campaign) -> dict[str, Any]:
     ]}
 
 
-from advocacy.public import by_hand, check_inbox, my_data  # noqa: E402, F401  # register their pages on bp
+from advocacy.public import (  # noqa: E402, F401  # register their pages on bp
+    by_hand,
+    check_inbox,
+    my_data,
+    reply_answer,
+)

@@ -47,6 +47,8 @@ FIELD_OF = {
     "newsletter": "newsletter",
     "partner_optin": "partner_optin",
     "sign_initials": "sign_initials",
+    "quote": "quote",
+    "ask_reply": "ask_reply",
 }
 
 
@@ -131,6 +133,8 @@ def payload(form: Mapping[str, str], campaign: Campaign, by_country: bool,
         "newsletter": form.get("newsletter") == "yes",
         "partner_optin": form.get("partner_optin") == "yes",
         "sign_initials": form.get("sign_initials") == "yes",
+        "quote": form.get("quote") == "yes",
+        "ask_reply": form.get("ask_reply") == "yes",
     }
     if bodies is not None:
         data["bodies"] = bodies

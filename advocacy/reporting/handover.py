@@ -1,5 +1,10 @@
 """The hand-over report: what was sent to one official or one body, to print and hand over.
 
+A dossier: who asks (the campaign and the partner organisations whose supporters wrote), what
+the letters ask of each office, how many came from which countries and in which languages,
+the share in their writers' own words with a few of them quoted (initials and city only, and
+only from writers who ticked that box), and at the end the verification appendix:
+
 Each letter is listed by its Message-ID (as in the email the office received) and a SHA-256
 of its text (subject, a blank line, body, as rendered for sending), so that the office can
 check the count against its inbox. The text is rendered again from the stored letter: if the
@@ -17,14 +22,17 @@ from sqlalchemy import func, select
 
 from advocacy.extensions import db
 from advocacy.letters.addresses import sender_address
+from advocacy.letters.asks import ask_for
 from advocacy.letters.compose import load, render
 from advocacy.letters.emails import letter_message_id
-from advocacy.letters.render import LetterRenderError
-from advocacy.models import Letter, LetterStatus, Submission
+from advocacy.letters.render import LetterRenderError, country_name, initials
+from advocacy.letters.versions import current_template
+from advocacy.models import Campaign, Letter, LetterStatus, Official, Partner, Submission
 from advocacy.reporting.dashboard import Filters, in_range
 from advocacy.reporting.own_words import OwnWords, own_words_sent
 
 CHUNK = 500
+QUOTES = 8  # own words quoted in the dossier, at most
 
 
 @dataclass(frozen=True)
@@ -63,6 +71,80 @@ def summary(scope: Scope) -> Summary:
 def own_words(scope: Scope) -> OwnWords:
     """The shares of these letters in their writers' own words, and of distinct ones."""
     return own_words_sent(scope.where)
+
+
+@dataclass(frozen=True)
+class Counts:
+    """The letters by the writers' country (named), by the letters' language, by partner."""
+
+    by_country: list[tuple[str, int]]
+    by_language: list[tuple[str, int]]
+    by_partner: list[tuple[str, int]]
+
+
+def counts(scope: Scope, language: str) -> Counts:
+    """The letters counted by country, language and partner, in one grouped query; names in
+    `language`, the largest first."""
+    rows = db.session.execute(scope.where(
+        select(Submission.country, Submission.language, Partner.name, func.count())
+        .select_from(Letter).join(Submission, Letter.submission_id == Submission.id)
+        .outerjoin(Partner, Partner.ref == Submission.ref)
+        .group_by(Submission.country, Submission.language, Partner.name))).all()
+    country: dict[str, int] = {}
+    lang: dict[str, int] = {}
+    partner: dict[str, int] = {}
+    for code, letter_language, partner_name, n in rows:
+        name = country_name(code, language) or "—"
+        country[name] = country.get(name, 0) + n
+        lang[letter_language] = lang.get(letter_language, 0) + n
+        if partner_name:
+            partner[partner_name] = partner.get(partner_name, 0) + n
+
+    def largest(counted: dict[str, int]) -> list[tuple[str, int]]:
+        return sorted(counted.items(), key=lambda pair: (-pair[1], pair[0]))
+
+    return Counts(largest(country), largest(lang), largest(partner))
+
+
+def asks(campaign: Campaign | None, scope: Scope, language: str) -> list[tuple[Official, str]]:
+    """What the campaign's letters asked each office that got letters in the scope: the ask
+    paragraph of the newest letter in the dossier's language, else in the first language the
+    office reads that has one, else English."""
+    if campaign is None:
+        return []
+    offices = db.session.scalars(select(Official).where(Official.id.in_(
+        scope.where(select(Letter.target_id)).distinct())).order_by(Official.id))
+    asked = []
+    for official in offices:
+        for candidate in dict.fromkeys([language, *official.languages, "en"]):
+            template = current_template(campaign, official.body, candidate)
+            if template is not None:
+                ask = ask_for(template.asks, official.key, official.country)
+                if ask:
+                    asked.append((official, ask))
+                break
+    return asked
+
+
+def quotes(scope: Scope, limit: int = QUOTES) -> list[dict[str, str]]:
+    """A few writers' own paragraphs, signed with initials and city: only from writers who
+    chose to be quoted, only paragraphs of their own (not a suggestion unchanged), never the
+    name or address; spread over the period (every n-th of the letters that qualify)."""
+    query = scope.where(
+        select(Submission.id).select_from(Letter)
+        .join(Submission, Letter.submission_id == Submission.id)
+        .where(Submission.quote_at.is_not(None), Submission.personalised.is_(True),
+               Submission.scrubbed_at.is_(None))
+        .distinct())
+    ids = sorted(db.session.scalars(query))
+    if not ids:
+        return []
+    step = max(1, len(ids) // limit)
+    chosen = ids[::step][:limit]
+    rows = db.session.scalars(select(Submission).where(Submission.id.in_(chosen))
+                              .order_by(Submission.id))
+    return [{"words": r.personal_note.strip(), "signed": initials(r.name),
+             "city": r.city.strip()} for r in rows if r.personal_note.strip()]
 
 
 def _utc(moment: datetime | None) -> datetime | None:

@@ -1,0 +1,120 @@
+"""Organizers' follow-up letters to offices that have not answered (organizers.follow_ups
+makes a round of them): sent by the worker through the same queue, limits and send windows
+as supporters' letters, one email per office per round.
+
+A follow-up is claimed with one conditional UPDATE (queued -> sending), committed before it
+goes, so a duplicated job cannot send it twice. Over a limit or outside the office's window
+it goes back to the queue with the time it may go, and a job is scheduled for that moment.
+An office that is paused, bounced or unverified (in live mode) holds it for the organizers,
+as it holds letters."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from flask import current_app
+from sqlalchemy import CursorResult, or_, update
+
+from advocacy import clock
+from advocacy.campaigns.limits import campaign_limits, window_opens
+from advocacy.delivery import mail
+from advocacy.delivery.gate import delivery_limiter
+from advocacy.delivery.mail import Unconfirmed, smtp_refusal
+from advocacy.delivery.queue import Job
+from advocacy.delivery.schedule import run_at
+from advocacy.extensions import db
+from advocacy.letters.addresses import bounce_address, sender_address
+from advocacy.letters.emails import follow_up_message
+from advocacy.models import CampaignStatus, FollowUpLetter
+from advocacy.officials.files import office_name
+
+log = logging.getLogger(__name__)
+
+# A follow-up's states (FollowUpLetter.status).
+QUEUED, SENDING, SENT, HELD, FAILED, REVIEW, CANCELLED = (
+    "queued", "sending", "sent", "held", "failed", "needs_review", "cancelled")
+
+
+def _claim(follow_up_id: int, now: datetime) -> bool:
+    result = cast(CursorResult[Any], db.session.execute(
+        update(FollowUpLetter)
+        .where(FollowUpLetter.id == follow_up_id, FollowUpLetter.status == QUEUED,
+               or_(FollowUpLetter.not_before.is_(None), FollowUpLetter.not_before <= now))
+        .values(status=SENDING, attempts=FollowUpLetter.attempts + 1)))
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _later(row: FollowUpLetter, when: datetime, why: str) -> None:
+    """Back to the queue until `when`, and a job for that moment (after the commit)."""
+    row.status, row.not_before, row.last_error = QUEUED, when, why
+    db.session.commit()
+    run_at(when, Job.SEND_FOLLOW_UPS, [row.id])
+
+
+def _stop(row: FollowUpLetter, status: str, why: str) -> None:
+    row.status, row.last_error = status, why
+    db.session.commit()
+
+
+def send_follow_up(follow_up_id: int) -> str:
+    """Send one follow-up if its office's limits allow now; the state it is left in."""
+    now = clock.now()
+    if not _claim(follow_up_id, now):
+        return "not due"
+    row = db.session.get_one(FollowUpLetter, follow_up_id)
+    official, campaign = row.official, row.round.campaign
+    if not official.active:
+        _stop(row, CANCELLED, "the official was deactivated")
+        return row.status
+    if campaign.status != CampaignStatus.OPEN or official.paused:
+        _stop(row, HELD, "paused")
+        return row.status
+    if current_app.config["ADVOCACY_MODE"] == "live" and not official.verified:
+        _stop(row, HELD, "the official's address is unverified")
+        return row.status
+    if official.bounced_at is not None or not official.email:
+        _stop(row, HELD, "the official's address bounced" if official.email else "no address")
+        return row.status
+    limits = campaign_limits(campaign.limits)
+    opens = window_opens(limits.window, official.timezone, now)
+    if opens is not None:
+        _later(row, opens, "outside the official's send window")
+        return row.status
+    domain = official.email.rpartition("@")[2].lower()
+    wait = delivery_limiter().acquire(limits, official.key, domain, now.timestamp())
+    if wait is not None:
+        until = (now + timedelta(seconds=wait.seconds + 1)).replace(microsecond=0)
+        _later(row, until, f"rate limit: {wait.scope}")
+        return row.status
+    language = official.languages[0] if official.languages else "en"
+    sender = sender_address(campaign.sender)
+    msg = follow_up_message(
+        follow_up_id=row.id, to_email=official.email,
+        office=office_name(official.office, official.office_names, language),
+        campaign_name=campaign.name, sender=sender, subject=row.round.subject,
+        text=row.round.text, language=language)
+    try:
+        mail.shared_transport().send(msg, resend_unconfirmed=False,
+                                     return_path=bounce_address("followup", row.id, sender))
+    except Unconfirmed as exc:
+        _stop(row, REVIEW, f"it may have arrived: {exc}"[:500])
+    except (smtplib.SMTPException, mail.RelayError) as exc:
+        refusal = smtp_refusal(exc)
+        if refusal is not None and refusal[0] >= 500:
+            _stop(row, FAILED, f"{refusal[0]} {refusal[1]}"[:500])
+        else:  # a deferral or a lost line: once more later
+            retry = now + timedelta(seconds=float(current_app.config["RETRY_BASE_SECONDS"]))
+            _later(row, retry.replace(microsecond=0), f"{type(exc).__name__}: {exc}"[:500])
+    else:
+        row.status, row.sent_at, row.last_error = SENT, clock.now(), None
+        db.session.commit()
+    return row.status
+
+
+def send_follow_ups(follow_up_ids: list[int]) -> int:
+    """The job: send these follow-ups as their limits allow; how many went."""
+    return sum(send_follow_up(i) == SENT for i in follow_up_ids)

@@ -1,0 +1,107 @@
+"""Follow-up rounds: organizers write once more, in their own short words, to the offices of
+a campaign that have not answered its letters (reporting.reply_rates.unanswered: no reply
+through the relay confirmed to come from the office, no supporter saying "yes").
+
+A round is dated; a campaign has at most one round a day (the database's unique key), and a
+round has at most one letter per office (another). Its letters go through the same queue,
+limits and send windows as supporters' letters (delivery.follow_ups), queued only after the
+round is committed with its audit entry."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import gettext as _
+from redis.exceptions import RedisError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from advocacy import audit
+from advocacy.delivery import queue
+from advocacy.extensions import db
+from advocacy.models import Campaign, FollowUpLetter, FollowUpRound, Official, Organizer
+from advocacy.reporting.reply_rates import unanswered
+
+SUBJECT_MAX = 300
+TEXT_MAX = 5_000  # a short letter: the organizers' reminder, not a new appeal
+
+
+class FollowUpError(ValueError):
+    """A round that cannot be started; the message says why."""
+
+
+def start_round(actor: Organizer, campaign: Campaign, day: date, subject: str,
+                text: str) -> FollowUpRound:
+    """Write the round and one follow-up per unanswered office, audited, then queue them."""
+    subject, text = " ".join(subject.split()), text.strip()
+    if not subject or not text:
+        raise FollowUpError(_("A follow-up needs a subject and a text."))
+    if len(subject) > SUBJECT_MAX or len(text) > TEXT_MAX:
+        raise FollowUpError(_("A follow-up is short: a subject of at most %(subject)d"
+                              " characters and a text of at most %(text)d.",
+                              subject=SUBJECT_MAX, text=TEXT_MAX))
+    if db.session.scalar(select(FollowUpRound.id).where(
+            FollowUpRound.campaign_id == campaign.id, FollowUpRound.day == day)) is not None:
+        raise FollowUpError(_("This campaign already has a follow-up round dated %(day)s.",
+                              day=day.isoformat()))
+    offices = [o.target_id for o in unanswered(campaign.id)]
+    with_address = list(db.session.scalars(select(Official.id).where(
+        Official.id.in_(offices), Official.active.is_(True), Official.email.is_not(None))))
+    if not with_address:
+        raise FollowUpError(_("Every office written to has answered: nobody to follow up."))
+    round_ = FollowUpRound(campaign_id=campaign.id, day=day, subject=subject, text=text,
+                           created_by=actor.id)
+    db.session.add(round_)
+    db.session.flush()
+    letters = [FollowUpLetter(round_id=round_.id, target_id=target) for target in with_address]
+    db.session.add_all(letters)
+    audit.record(actor, "follow-up round", f"{campaign.slug} {day.isoformat()}",
+                 offices=len(letters), letter_subject=subject)
+    try:
+        db.session.commit()
+    except IntegrityError:  # another organizer's round of the same day, committed meanwhile
+        db.session.rollback()
+        raise FollowUpError(_("This campaign already has a follow-up round dated %(day)s.",
+                              day=day.isoformat())) from None
+    _enqueue([f.id for f in letters])  # after the commit
+    return round_
+
+
+def _enqueue(ids: list[int]) -> None:
+    try:
+        for chunk in queue.chunks(ids, 50):
+            queue.enqueue(queue.Job.SEND_FOLLOW_UPS, chunk)
+    except RedisError:  # reconcile does not look at these: the organizers queue them again
+        raise FollowUpError(_("The round is recorded, but its letters could not be queued:"
+                              " the queue is away. Queue them again later.")) from None
+
+
+def rounds_letters(round_id: int) -> list[int]:
+    """The ids of a round's letters."""
+    return list(db.session.scalars(select(FollowUpLetter.id).where(
+        FollowUpLetter.round_id == round_id)))
+
+
+def queue_again(actor: Organizer, campaign: Campaign, round_id: int) -> int:
+    """Queue a round's letters that wait in the queue (a queue lost, say); how many. A
+    duplicate job does no harm: each letter is claimed once."""
+    ids = list(db.session.scalars(select(FollowUpLetter.id).join(FollowUpRound).where(
+        FollowUpRound.campaign_id == campaign.id, FollowUpLetter.round_id == round_id,
+        FollowUpLetter.status == "queued")))
+    audit.record(actor, "follow-up round queued again", str(round_id), letters=len(ids))
+    db.session.commit()
+    _enqueue(ids)
+    return len(ids)
+
+
+def rounds(campaign_id: int) -> list[tuple[FollowUpRound, dict[str, int]]]:
+    """The campaign's rounds, newest first, each with its letters counted by state."""
+    found = list(db.session.scalars(select(FollowUpRound).where(
+        FollowUpRound.campaign_id == campaign_id).order_by(FollowUpRound.day.desc())))
+    counts: dict[int, dict[str, int]] = {r.id: {} for r in found}
+    for round_id, status, n in db.session.execute(
+            select(FollowUpLetter.round_id, FollowUpLetter.status, func.count())
+            .where(FollowUpLetter.round_id.in_(list(counts)))
+            .group_by(FollowUpLetter.round_id, FollowUpLetter.status)):
+        counts[round_id][status] = int(n)
+    return [(r, counts[r.id]) for r in found]
