@@ -37,14 +37,17 @@ def source_ids(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bool]:
                     str(ROOT / "babel.cfg"), "-o", str(pot), str(ROOT)],
                    check=True, capture_output=True, cwd=ROOT)
     with pot.open("rb") as fh:
-        return {_key(m.id): all((ROOT / path).resolve().relative_to(ROOT.resolve()).as_posix()
-                                .startswith(ADMIN_PATHS) for path, _line in m.locations)
+        return {_key(m.id, m.context): all(
+                    (ROOT / path).resolve().relative_to(ROOT.resolve()).as_posix()
+                    .startswith(ADMIN_PATHS) for path, _line in m.locations)
                 for m in read_po(fh) if m.id}
 
 
-def _key(msgid: str | tuple[str, ...]) -> str:
-    """A plural message by its singular: plural forms are checked form by form."""
-    return msgid[0] if isinstance(msgid, tuple) else msgid
+def _key(msgid: str | tuple[str, ...], context: str | None = None) -> str:
+    """A plural message by its singular: plural forms are checked form by form. A message
+    with a context (pgettext) as gettext stores it: the context, EOT, the message."""
+    singular = msgid[0] if isinstance(msgid, tuple) else msgid
+    return f"{context}\x04{singular}" if context else singular
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -53,7 +56,7 @@ def test_every_string_is_translated_and_compiled(lang: str,
     folder = TRANSLATIONS / lang / "LC_MESSAGES"
     with (folder / "messages.po").open("rb") as fh:
         po = read_po(fh, locale=lang)
-    catalog = {_key(m.id): m for m in po if m.id}
+    catalog = {_key(m.id, m.context): m for m in po if m.id}
     wanted = {i for i, admin_only in source_ids.items()
               if lang in ADMIN_LANGUAGES or not admin_only}
     missing = sorted(i for i in wanted
@@ -69,8 +72,11 @@ def test_every_string_is_translated_and_compiled(lang: str,
             forms = [compiled.ngettext(message.id[0], message.id[1], n) for n in range(30)]
             if set(forms) != set(message.string):  # every form is used by some number
                 stale.append(i)
-        elif compiled.gettext(i) != message.string:
-            stale.append(i)
+        else:
+            context, _, singular = i.rpartition("\x04")
+            shown = compiled.pgettext(context, singular) if context else compiled.gettext(i)
+            if shown != message.string:
+                stale.append(i)
     assert not stale, f"{lang}: run pybabel compile -d advocacy/translations: {stale}"
 
 

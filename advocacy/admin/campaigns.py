@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from babel.dates import get_day_names
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
@@ -19,8 +21,6 @@ from advocacy.models import Campaign, Role
 from advocacy.officials import groups
 from advocacy.officials.files import LANGUAGES
 from advocacy.organizers.controls import set_paused
-
-DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 def _campaign(slug: str) -> Campaign:
@@ -52,8 +52,15 @@ def campaign_create() -> Any:
                                              request.form.get("name", ""))
     except campaigns.CampaignError as exc:
         return _list_page(exc.errors, request.form, 422)
-    flash(f"Campaign {campaign.slug} created, paused: write its letters and settings first.")
+    flash(_("Campaign %(slug)s created, paused: write its letters and settings first.",
+            slug=campaign.slug))
     return redirect(url_for("admin.campaign_settings", slug=campaign.slug))
+
+
+def _days() -> list[str]:
+    """Monday to Sunday in the organizer's language (Babel's CLDR names)."""
+    names = get_day_names("wide", locale=get_locale() or "en")
+    return [str(names[day]) for day in range(7)]
 
 
 def _settings_page(campaign: Campaign, errors: dict[str, str], status: int = 200) -> Any:
@@ -63,7 +70,7 @@ def _settings_page(campaign: Campaign, errors: dict[str, str], status: int = 200
     return render_template("admin/campaign.html", campaign=campaign, limits=limits,
                            errors=errors, form=request.form if errors else None,
                            offered=offered, groups=offered + rest,
-                           reachable=groups.reachable(offered + rest), days=DAYS,
+                           reachable=groups.reachable(offered + rest), days=_days(),
                            languages=LANGUAGES), status
 
 
@@ -82,7 +89,7 @@ def campaign_save(slug: str) -> Any:
     except campaigns.CampaignError as exc:
         db.session.rollback()
         return _settings_page(campaign, exc.errors, 422)
-    flash("Saved.")
+    flash(_("Saved."))
     return redirect(url_for("admin.campaign_settings", slug=slug))
 
 
@@ -95,7 +102,7 @@ def campaign_copy(slug: str) -> Any:
     except campaigns.CampaignError as exc:
         flash(str(exc), "error")
         return redirect(url_for("admin.campaign_settings", slug=slug))
-    flash(f"Copied to {copy.slug} (paused).")
+    flash(_("Copied to %(slug)s (paused).", slug=copy.slug))
     return redirect(url_for("admin.campaign_settings", slug=copy.slug))
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import func, select
 
@@ -46,8 +47,8 @@ def new_group() -> Any:
             group = group_edits.save_group(current_user.organizer, None, request.form)
         except group_edits.InvalidGroup as exc:
             return _refused(None, exc)
-        flash(f"Group {group.slug} added. Add its officials and write its letters; then offer"
-              " it on a campaign (Campaigns, settings).")
+        flash(_("Group %(slug)s added. Add its officials and write its letters; then offer it"
+                " on a campaign (Campaigns, settings).", slug=group.slug))
         return redirect(url_for("admin.groups"))
     return _form(None, group_edits.form_of(None), {})
 
@@ -72,5 +73,5 @@ def group_save(slug: str) -> Any:
         group_edits.save_group(current_user.organizer, found, request.form)
     except group_edits.InvalidGroup as exc:
         return _refused(found, exc)
-    flash(f"Saved {found.slug}.")
+    flash(_("Saved %(slug)s.", slug=found.slug))
     return redirect(url_for("admin.groups"))

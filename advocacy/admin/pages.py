@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import select
 
@@ -91,14 +92,14 @@ def save_page(slug: str, language: str) -> Any:
     except DraftError as exc:
         return _editor(campaign, language, draft, base, problems=exc.problems), 422
     except VersionConflict as exc:
-        who = (exc.current.author or "a file") if exc.current else "someone"
-        message = (f"Version {exc.current.version if exc.current else '?'} was saved by {who}"
-                   " since you opened this page. Your text is below: compare it with the"
-                   " versions listed, then save again.")
+        who = (exc.current.author or _("a file")) if exc.current else _("someone")
+        message = _("Version %(version)s was saved by %(who)s since you opened this page. Your"
+                    " text is below: compare it with the versions listed, then save again.",
+                    version=exc.current.version if exc.current else "?", who=who)
         return _editor(campaign, language, draft,
                        exc.current.version if exc.current else None, conflict=message), 409
-    flash(f"Saved as version {saved.version}." if saved else
-          "Nothing changed, so no new version.")
+    flash(_("Saved as version %(version)s.", version=saved.version) if saved else
+          _("Nothing changed, so no new version."))
     return redirect(url_for("admin.campaign_page", slug=slug, language=language))
 
 
@@ -113,10 +114,12 @@ def roll_back_page(page_id: int) -> Any:
     try:
         new = pages.roll_back_page(current_user.organizer, old)
     except (DraftError, VersionConflict) as exc:
-        flash(f"Version {old.version} cannot come back: {exc}", "error")
+        flash(_("Version %(version)s cannot come back: %(why)s", version=old.version, why=exc),
+              "error")
     else:
-        flash(f"Version {old.version} is back, as version {new.version}." if new else
-              f"Version {old.version} is already the current content.")
+        flash(_("Version %(old)s is back, as version %(new)s.", old=old.version, new=new.version)
+              if new else
+              _("Version %(version)s is already the current content.", version=old.version))
     return redirect(url_for("admin.campaign_page", slug=campaign.slug, language=old.language))
 
 
@@ -127,6 +130,6 @@ def campaign_home(slug: str) -> Any:
     campaign = _find(slug)
     home = request.form.get("home") == "yes"
     campaigns.set_home(current_user.organizer, campaign if home else None)
-    flash(f"{campaign.name} is on the home page." if home else
-          "No campaign is on the home page: it lists the campaigns taking letters.")
+    flash(_("%(campaign)s is on the home page.", campaign=campaign.name) if home else
+          _("No campaign is on the home page: it lists the campaigns taking letters."))
     return redirect(url_for("admin.campaign_settings", slug=slug))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import or_, select
 
@@ -40,7 +41,7 @@ def _campaign(choices: list[Campaign]) -> Campaign:
     campaign = next((c for c in choices if c.slug == slug), None) or next(
         (c for c in choices if c.is_default), None) or (choices[0] if choices else None)
     if campaign is None:
-        abort(404, "No campaign is set up yet.")
+        abort(404, _("No campaign is set up yet."))
     return campaign
 
 
@@ -76,7 +77,7 @@ def partner_add() -> Any:
                                campaign=campaign, campaigns=campaigns,
                                figures=campaign_figures(campaign.id),
                                values=request.form, errors=exc.errors), 422
-    flash(f"Partner {partner.name} added.")
+    flash(_("Partner %(partner)s added.", partner=partner.name))
     return redirect(url_for("admin.partner_edit", partner_id=partner.id))
 
 
@@ -106,7 +107,7 @@ def partner_save(partner_id: int) -> Any:
     except PartnerError as exc:
         db.session.rollback()
         return _partner_page(partner, exc.errors, request.form), 422
-    flash("Saved.")
+    flash(_("Saved."))
     return redirect(url_for("admin.partner_edit", partner_id=partner.id))
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from redis.exceptions import RedisError
 from sqlalchemy import select
@@ -48,10 +49,10 @@ def invite() -> Any:
     try:
         queue.enqueue(queue.Job.SEND_INVITATION, invitation.id, link)
     except RedisError:
-        flash("The invitation is saved but its email could not be queued: revoke it and try"
-              " again when the queue is back.", "error")
+        flash(_("The invitation is saved but its email could not be queued: revoke it and try"
+                " again when the queue is back."), "error")
     else:
-        flash(f"Invitation sent to {invitation.email}.")
+        flash(_("Invitation sent to %(email)s.", email=invitation.email))
     return redirect(url_for("admin.organizers"))
 
 

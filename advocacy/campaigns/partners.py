@@ -13,6 +13,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from flask_babel import gettext as _
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
@@ -47,17 +48,17 @@ def _checked(form: PartnerForm, partner_id: int | None) -> PartnerForm:
     errors: dict[str, str] = {}
     name = " ".join(form.name.split())
     if not name or len(name) > NAME_MAX:
-        errors["name"] = f"A name is needed (at most {NAME_MAX} characters)."
+        errors["name"] = _("A name is needed (at most %(max)s characters).", max=NAME_MAX)
     ref = form.ref.strip()
     if not _REF.match(ref):
-        errors["ref"] = "A ref is 1 to 80 lowercase letters, digits and dashes."
+        errors["ref"] = _("A ref is 1 to 80 lowercase letters, digits and dashes.")
     elif db.session.scalar(select(Partner.id).where(Partner.ref == ref,
                                                     Partner.id != (partner_id or 0))):
-        errors["ref"] = "Another partner has this ref."
+        errors["ref"] = _("Another partner has this ref.")
     site = form.site_url.strip()
     parts = urlsplit(site)
     if site and (parts.scheme not in ("http", "https") or not parts.netloc or len(site) > 500):
-        errors["site_url"] = "The site is an http:// or https:// address (or left empty)."
+        errors["site_url"] = _("The site is an http:// or https:// address (or left empty).")
     contact = form.contact_email.strip()
     if contact:
         try:

@@ -101,11 +101,11 @@ def open_campaigns(now: datetime) -> list[Campaign]:
 def _new(slug: str, name: str) -> Campaign:
     errors = {}
     if not _SLUG.match(slug):
-        errors["slug"] = "A slug is 2 to 79 lowercase letters, digits and dashes."
+        errors["slug"] = _("A slug is 2 to 79 lowercase letters, digits and dashes.")
     elif db.session.scalar(select(Campaign.id).where(Campaign.slug == slug)):
-        errors["slug"] = "Another campaign has this slug."
+        errors["slug"] = _("Another campaign has this slug.")
     if not name.strip() or len(name) > 200:
-        errors["name"] = "A name is needed (at most 200 characters)."
+        errors["name"] = _("A name is needed (at most 200 characters).")
     if errors:
         raise CampaignError(errors)
     return Campaign(slug=slug, name=name.strip(), status=CampaignStatus.PAUSED, bodies=[],
@@ -158,7 +158,7 @@ def _when(value: str, field: str, errors: dict[str, str]) -> datetime | None:
     try:
         return datetime.fromisoformat(value.strip()).replace(tzinfo=UTC)
     except ValueError:
-        errors[field] = "A date and time such as 2026-12-01T09:00 (UTC)."
+        errors[field] = _("A date and time such as 2026-12-01T09:00 (UTC).")
         return None
 
 
@@ -171,7 +171,8 @@ def _limits(form: MultiDict[str, str], errors: dict[str, str]) -> dict[str, Any]
             continue
         domain, sep, rate = line.partition("=")
         if not sep:
-            errors["domains"] = f"Line {number}: write domain = rate, e.g. example.org = 5/minute."
+            errors["domains"] = _("Line %(number)s: write domain = rate, e.g. example.org ="
+                                  " 5/minute.", number=number)
             return None
         domains[domain.strip()] = rate.strip()
     settings["domains"] = domains
@@ -205,7 +206,7 @@ def update_campaign(actor: Organizer, campaign: Campaign, form: MultiDict[str, s
     errors: dict[str, str] = {}
     name = form.get("name", "").strip()
     if not name or len(name) > 200:
-        errors["name"] = "A name is needed (at most 200 characters)."
+        errors["name"] = _("A name is needed (at most 200 characters).")
     sender = form.get("sender", "").strip()
     if sender:
         try:
@@ -215,23 +216,23 @@ def update_campaign(actor: Organizer, campaign: Campaign, form: MultiDict[str, s
     opens, closes = _when(form.get("opens_at", ""), "opens_at", errors), \
         _when(form.get("closes_at", ""), "closes_at", errors)
     if opens and closes and closes <= opens:
-        errors["closes_at"] = "The campaign must close after it opens."
+        errors["closes_at"] = _("The campaign must close after it opens.")
     bodies = chosen_groups(form, errors)
     notice = form.get("privacy_notice", "").replace("\r\n", "\n").strip()
     if len(notice) > NOTICE_MAX:
-        errors["privacy_notice"] = f"At most {NOTICE_MAX} characters."
+        errors["privacy_notice"] = _("At most %(max)s characters.", max=NOTICE_MAX)
     reply_to = form.get("reply_to", "supporter")
     if reply_to not in REPLY_MODES:
-        errors["reply_to"] = "Choose the supporter or the relay."
+        errors["reply_to"] = _("Choose the supporter or the relay.")
     detaining = form.get("detaining_country", "").strip().upper()
     if detaining and not is_country(detaining):
-        errors["detaining_country"] = "A two-letter country code such as RU, or nothing."
+        errors["detaining_country"] = _("A two-letter country code such as RU, or nothing.")
     note_mode = form.get("note_mode", "optional")
     if note_mode not in NOTE_MODES:
-        errors["note_mode"] = "Choose optional, encouraged or required."
+        errors["note_mode"] = _("Choose optional, encouraged or required.")
     limits = _limits(form, errors)
     if errors or limits is None:
-        raise CampaignError(errors or {"limits": "Check the limits."})
+        raise CampaignError(errors or {"limits": _("Check the limits.")})
     before = {"name": campaign.name, "sender": campaign.sender, "bodies": campaign.bodies,
               "opens_at": str(campaign.opens_at), "closes_at": str(campaign.closes_at),
               "limits": campaign.limits, "notice changed": False,
@@ -264,11 +265,12 @@ def chosen_groups(form: MultiDict[str, str], errors: dict[str, str]) -> list[str
         if not typed:
             continue
         if not re.fullmatch(r"-?\d{1,4}", typed):
-            errors["bodies"] = f"The position of {slug} must be a whole number, such as 1."
+            errors["bodies"] = _("The position of %(group)s must be a whole number, such as 1.",
+                                 group=slug)
             continue
         order[slug] = int(typed)
     if not ticked:
-        errors["bodies"] = "Offer at least one group."
+        errors["bodies"] = _("Offer at least one group.")
     last = max(order.values(), default=0) + 1
     return sorted(ticked, key=lambda slug: order.get(slug, last))
 

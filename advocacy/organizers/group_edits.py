@@ -7,6 +7,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from pydantic import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -60,11 +62,11 @@ def spec_from_form(form: MultiDict[str, str], slug: str) -> BodySpec:
     errors: dict[str, str] = {}
     position = _text(form, "position") or "0"
     if not re.fullmatch(r"-?\d{1,4}", position):
-        errors["position"] = "A whole number, such as 5."
+        errors["position"] = _("A whole number, such as 5.")
     notices = {lang: _text(form, f"risk-{lang}") for lang in LANGUAGES}
     for lang, notice in notices.items():
         if len(notice) > NOTICE_MAX:
-            errors[f"risk-{lang}"] = f"At most {NOTICE_MAX} characters."
+            errors[f"risk-{lang}"] = _("At most %(max)s characters.", max=NOTICE_MAX)
     name = _text(form, "name")
     data = {
         "slug": slug, "name": name,
@@ -96,16 +98,18 @@ def save_group(by: Organizer, group: Body | None, form: MultiDict[str, str]) -> 
     slug = group.slug if group is not None else _text(form, "slug").lower()
     spec = spec_from_form(form, slug)
     if group is None and slug == "new":  # /admin/groups/new is the page that defines one
-        raise InvalidGroup({"slug": "Choose another slug: new names the page for a new group."})
+        raise InvalidGroup({"slug": _("Choose another slug: new names the page for a new group.")})
     if group is None and db.session.scalar(select(Body.id).where(Body.slug == slug)):
-        raise InvalidGroup({"slug": "Another group has this slug."})
+        raise InvalidGroup({"slug": _("Another group has this slug.")})
     if group is not None and spec.by_country:
         without = db.session.scalar(select(func.count(Official.id)).where(
             Official.body_id == group.id, Official.country == "", Official.active.is_(True)))
         if without:
-            raise InvalidGroup({"by_country": (
-                f"{without} active official(s) of this group have no country: give each"
-                " a country first, or they could never be written to.")})
+            raise InvalidGroup({"by_country": ngettext(
+                "%(num)d active official of this group has no country: give it a country"
+                " first, or it could never be written to.",
+                "%(num)d active officials of this group have no country: give each a country"
+                " first, or they could never be written to.", without)})
     before = form_of(group).values | {"languages": " ".join(form_of(group).languages)}
     if group is None:
         group = Body(slug=slug)
@@ -118,5 +122,5 @@ def save_group(by: Organizer, group: Body | None, form: MultiDict[str, str]) -> 
         db.session.commit()
     except IntegrityError:  # the same slug, added by someone else a moment ago
         db.session.rollback()
-        raise InvalidGroup({"slug": "Another group has this slug."}) from None
+        raise InvalidGroup({"slug": _("Another group has this slug.")}) from None
     return group

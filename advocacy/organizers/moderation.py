@@ -9,6 +9,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
+from flask_babel import gettext as _
 from redis.exceptions import RedisError
 from sqlalchemy import Row, func, select, update
 
@@ -65,11 +66,11 @@ def waiting_counts() -> dict[tuple[str, str | None], int]:
 def _checked(ids: list[int], reason: str) -> str:
     reason = reason.strip()
     if not ids:
-        raise ModerationError("Choose at least one letter.")
+        raise ModerationError(_("Choose at least one letter."))
     if not reason:
-        raise ModerationError("Say why: the reason is kept with each letter.")
+        raise ModerationError(_("Say why: the reason is kept with each letter."))
     if len(reason) > 500:
-        raise ModerationError("The reason is too long (at most 500 characters).")
+        raise ModerationError(_("The reason is too long (at most 500 characters)."))
     return reason
 
 
