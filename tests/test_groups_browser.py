@@ -74,8 +74,9 @@ def test_a_group_defined_in_the_admin_reaches_supporters_first_with_its_notice(
     editor.fill("#key", "ru-prosecutor-general")
     editor.select_option("#body", "ru-auth")
     editor.fill("#office", "Prosecutor General of the Russian Federation")
-    editor.fill("#languages", "ru")
-    editor.fill("#timezone", "Europe/Moscow")
+    editor.check("#languages-field input[value=ru]")
+    editor.uncheck("#languages-field input[value=en]")
+    editor.select_option("#timezone", "Europe/Moscow")
     editor.fill("#email", OFFICE)
     editor.fill("#source", "https://epp.genproc.gov.ru/web/gprf/contacts")
     for lang in ("en", "fr", "de", "ru", "es"):
