@@ -4,8 +4,6 @@ the recovery codes, and the audit log in sentences, on a phone and a desktop."""
 from __future__ import annotations
 
 import io
-import os
-from pathlib import Path
 from typing import Any
 
 import pyotp
@@ -18,11 +16,12 @@ from advocacy.extensions import db
 from advocacy.models import Organizer
 
 from helpers import ONE_DATABASE, PASSWORD, PEOPLE, accessibility_problems, needs_chromium
+from helpers import SHOTS as SUITE_SHOTS
 
 pytestmark = [needs_chromium]
 
-# Where the screenshots go, to be looked at (ACCOUNTS_SHOTS, else /tmp/accounts).
-SHOTS = Path(os.environ.get("ACCOUNTS_SHOTS", "/tmp/accounts"))  # noqa: S108
+# Where the screenshots go, to be looked at: the suite's own folder (test-output/, ignored).
+SHOTS = SUITE_SHOTS / "accounts"
 SIZES = {"phone": {"width": 390, "height": 844}, "desktop": {"width": 1366, "height": 900}}
 
 
