@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +30,14 @@ TOP_FIELDS = {
     HONEYPOT,
 }
 SUPPORTER_FIELDS = {"name", "email", "city", "country"}
+# What is said when a choice is neither true nor false (translated when said).
+CHOICE_ERRORS: dict[str, Callable[[], str]] = {
+    "newsletter": lambda: _("The newsletter choice is true or false."),
+    "partner_optin": lambda: _("The partner's news choice is true or false."),
+    "sign_initials": lambda: _("Signing with initials is true or false."),
+    "quote": lambda: _("The choice to be quoted is true or false."),
+    "ask_reply": lambda: _("Asking later about a reply is true or false."),
+}
 
 
 # Names and cities reach other people's inboxes (the confirmation email goes to whatever
@@ -241,21 +249,12 @@ def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]
     if data.get("consent") is not True:
         errors["consent"] = _("Your consent is needed to send letters in your name.")
 
-    newsletter = data.get("newsletter", False)
-    if not isinstance(newsletter, bool):
-        errors["newsletter"] = _("The newsletter choice is true or false.")
-    partner_optin = data.get("partner_optin", False)
-    if not isinstance(partner_optin, bool):
-        errors["partner_optin"] = _("The partner's news choice is true or false.")
-    sign_initials = data.get("sign_initials", False)
-    if not isinstance(sign_initials, bool):
-        errors["sign_initials"] = _("Signing with initials is true or false.")
-    quote = data.get("quote", False)
-    if not isinstance(quote, bool):
-        errors["quote"] = _("The choice to be quoted is true or false.")
-    ask_reply = data.get("ask_reply", False)
-    if not isinstance(ask_reply, bool):
-        errors["ask_reply"] = _("Asking later about a reply is true or false.")
+    # The separate choices (consents and the initials): each true or false, false when left
+    # out; the message says which when it is neither.
+    choices = {choice: data.get(choice, False) for choice in CHOICE_ERRORS}
+    for choice, value in choices.items():
+        if not isinstance(value, bool):
+            errors[choice] = CHOICE_ERRORS[choice]()
 
     ref = data.get("ref")
     if ref is not None and not valid_ref(ref):
@@ -275,11 +274,11 @@ def check_submission(data: Any) -> tuple[SubmissionInput | None, dict[str, str]]
             country=country,
             personal_note=note,
             ref=ref,
-            newsletter=newsletter is True,
-            partner_optin=partner_optin is True,
-            sign_initials=sign_initials is True,
-            quote=quote is True,
-            ask_reply=ask_reply is True,
+            newsletter=choices["newsletter"] is True,
+            partner_optin=choices["partner_optin"] is True,
+            sign_initials=choices["sign_initials"] is True,
+            quote=choices["quote"] is True,
+            ask_reply=choices["ask_reply"] is True,
             bodies=bodies,
         ),
         {},
