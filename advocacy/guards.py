@@ -11,6 +11,8 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
+from advocacy.logs import TOKEN_PATHS
+
 NUL = "\x00"
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -96,8 +98,9 @@ def http_error(exc: HTTPException) -> Any:
 
 
 # Pages that show a supporter's letters or data, or the organizers' (admin): by path, so that
-# their error pages (a bad token, a 405) are covered as well as the pages themselves.
-PRIVATE_PATHS = ("/status/", "/confirm/", "/resend/", "/my-data", "/admin", "/office/")
+# their error pages (a bad token, a 405) are covered as well as the pages themselves. Every
+# page a signed link opens is one (the same list the logs redact: logs.TOKEN_PATHS).
+PRIVATE_PATHS = (*(f"/{path}/" for path in TOKEN_PATHS), "/my-data", "/admin")
 
 
 def keep_private_pages_private(response: Response) -> Response:

@@ -303,6 +303,12 @@ def test_every_private_page_is_kept_out_of_caches_and_search_engines(
             reply = client.open(url, method=method)
             assert reply.status_code >= 400 or url == "/my-data", (method, url)
             assert private(reply), (method, url, reply.status_code)
+    # Every page a signed link opens (the reply question's, the office's...), bad token too.
+    for rule in app.url_map.iter_rules():
+        if "<token>" in rule.rule:
+            url = rule.rule.replace("<token>", "not-a-token")
+            for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+                assert private(client.open(url, method=method)), (method, url)
     # Every admin page, logged out (the login page, redirections) and logged in.
     for method, url, _role in admin_routes(app):
         assert private(client.open(url, method=method)), (method, url)
