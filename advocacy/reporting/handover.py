@@ -27,7 +27,15 @@ from advocacy.letters.compose import load, render
 from advocacy.letters.emails import letter_message_id
 from advocacy.letters.render import LetterRenderError, country_name, initials
 from advocacy.letters.versions import current_template
-from advocacy.models import Campaign, Letter, LetterStatus, Official, Partner, Submission
+from advocacy.models import (
+    Campaign,
+    Letter,
+    LetterStatus,
+    LetterTemplate,
+    Official,
+    Partner,
+    Submission,
+)
 from advocacy.reporting.dashboard import Filters, in_range
 from advocacy.reporting.own_words import OwnWords, own_words_sent
 
@@ -115,9 +123,13 @@ def asks(campaign: Campaign | None, scope: Scope, language: str) -> list[tuple[O
     offices = db.session.scalars(select(Official).where(Official.id.in_(
         scope.where(select(Letter.target_id)).distinct())).order_by(Official.id))
     asked = []
+    newest: dict[tuple[int, str], LetterTemplate | None] = {}  # read once per group, language
     for official in offices:
         for candidate in dict.fromkeys([language, *official.languages, "en"]):
-            template = current_template(campaign, official.body, candidate)
+            key = (official.body_id, candidate)
+            if key not in newest:
+                newest[key] = current_template(campaign, official.body, candidate)
+            template = newest[key]
             if template is not None:
                 ask = ask_for(template.asks, official.key, official.country)
                 if ask:
