@@ -54,6 +54,20 @@ def database_away(exc: Exception) -> tuple[Any, int, dict[str, str]]:
         " in a minute; what you wrote is not lost if you go back."))
 
 
+def close_session(_exc: BaseException | None) -> None:
+    """The app context's end, before Flask-SQLAlchemy's own (teardowns run last-registered
+    first): close the session, and when its rollback fails because the server ended the
+    connection, drop it quietly. The answer has already gone; left to Flask-SQLAlchemy the
+    failed rollback would raise out of the request (a 500 on a 503, or a dead thread)."""
+    try:
+        db.session.remove()
+    except DATABASE_AWAY as exc:
+        log.warning("database connection lost at the request's end: %s", type(exc).__name__)
+        with contextlib.suppress(SQLAlchemyError):
+            db.session.close()  # the connection is invalidated now: this only lets go of it
+        db.session.registry.clear()
+
+
 def redis_away(exc: RedisError) -> tuple[Any, int, dict[str, str]]:
     log.warning("redis unavailable: %s", type(exc).__name__)
     return _unavailable("redis", _("The site's queue is unavailable just now. Please try again"
@@ -89,4 +103,5 @@ def register(app: Flask) -> None:
     for error in DATABASE_AWAY:
         app.register_error_handler(error, database_away)
     app.register_error_handler(RedisError, redis_away)
+    app.teardown_appcontext(close_session)
     app.add_url_rule("/healthz", "healthz", healthz)

@@ -98,3 +98,19 @@ def test_connections_a_restarted_postgresql_dropped_cost_no_request(app: Any, cl
     admin.dispose()
     assert ended >= 1
     assert client.get("/api/stats").status_code == 200
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_connection_ended_before_the_request_ends_does_not_raise(app: Any, client: Any
+                                                                   ) -> None:
+    """The server ends the connection after the answer is built but before the session is
+    closed (a restart mid-request, CI's chaos run): the request's end lets it go quietly,
+    and the next request gets a fresh connection."""
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    admin = create_engine(url, poolclass=NullPool)
+    with app.app_context():
+        pid = db.session.scalar(text("SELECT pg_backend_pid()"))  # a transaction is open
+        with admin.connect() as conn:
+            assert conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()  # leaving the app context closed the session without raising
+    assert client.get("/api/stats").status_code == 200
