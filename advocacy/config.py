@@ -189,7 +189,7 @@ def from_environment(instance: Path, env: Mapping[str, str] | None = None) -> di
         "RECONCILE_EVERY_SECONDS": 60,
         # Days after a submission's last letter was delivered before supporters who asked for
         # it get the one email "did you get a reply?" (delivery.reply_check).
-        "REPLY_CHECK_DAYS": 14,
+        "REPLY_CHECK_DAYS": _positive_int(env, "ADVOCACY_REPLY_CHECK_DAYS", 14),
         # GET /api/stats and the badge answer from a copy this many seconds old at most.
         "STATS_CACHE_SECONDS": 5,
         "MAX_CONTENT_LENGTH": 64 * 1024,

@@ -46,6 +46,10 @@ def test_data_keys_are_generated_once_kept_private_and_checked(tmp_path: Path) -
     for bad in ("0", "-1", "thirty"):
         with pytest.raises(ConfigError, match="ADVOCACY_RETENTION_DAYS"):
             from_environment(tmp_path, {"ADVOCACY_RETENTION_DAYS": bad})
+    assert from_environment(tmp_path, {})["REPLY_CHECK_DAYS"] == 14
+    assert from_environment(tmp_path, {"ADVOCACY_REPLY_CHECK_DAYS": "7"})["REPLY_CHECK_DAYS"] == 7
+    with pytest.raises(ConfigError, match="ADVOCACY_REPLY_CHECK_DAYS"):
+        from_environment(tmp_path, {"ADVOCACY_REPLY_CHECK_DAYS": "0"})
 
 
 @pytest.mark.parametrize(

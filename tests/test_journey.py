@@ -130,8 +130,8 @@ def test_consents_are_recorded_apart_with_the_notice_version(client: Any) -> Non
     rows = db.session.execute(select(Submission.name, Submission.newsletter_at.is_not(None),
                                      Submission.privacy_version, Submission.consent_at.is_not(None))
                               .order_by(Submission.id)).all()
-    assert [tuple(r) for r in rows] == [("Marie Dubois", True, "builtin-3-supporter", True),
-                                        ("Ana", False, "builtin-3-supporter", True)]
+    assert [tuple(r) for r in rows] == [("Marie Dubois", True, "builtin-4-supporter", True),
+                                        ("Ana", False, "builtin-4-supporter", True)]
     bad = client.post("/api/letters", json=submission(newsletter="yes"))
     assert bad.status_code == 422 and "newsletter" in bad.json["errors"]
 
@@ -166,8 +166,11 @@ def test_the_privacy_notice_is_on_the_form_and_on_its_page(client: Any) -> None:
     page = client.get("/").data.decode()
     assert "GDPR, Article 9(2)(a)" in page and 'id="newsletter"' in page
     notice = client.get("/privacy?lang=de").data.decode()
-    assert "letters@campaign.test" in notice and "builtin-3-supporter" in notice
+    assert "letters@campaign.test" in notice and "builtin-4-supporter" in notice
     assert "DSGVO" in notice
+    # Every separate choice on the form is explained: being quoted, and the reply question
+    # with the days the site is configured for.
+    assert "Zitieren" in notice and "14 Tage nach der Zustellung" in notice
 
 
 def test_the_supporters_language_carries_to_their_emails_and_pages(

@@ -160,8 +160,8 @@ def test_opt_ins_wait_for_the_confirmation_then_are_kept_sealed(
     confirm_latest(app, client, sink, "ada@example.org", shows=(
         "<li>the campaign may email you news of this appeal;</li>\n  <li>NGO One may email you"
         " about its campaigns, and receives your name and email address for that.</li>"))
-    assert opt_ins() == [(None, "ada@example.org", "builtin-3-supporter"),
-                         ("ngo-one", "ada@example.org", "builtin-3-supporter")]
+    assert opt_ins() == [(None, "ada@example.org", "builtin-4-supporter"),
+                         ("ngo-one", "ada@example.org", "builtin-4-supporter")]
     stored = db.session.execute(text("SELECT email, name FROM opt_in")).all()
     assert all("ada" not in str(value).lower() for row in stored for value in row)
     row = db.session.scalars(select(OptIn).where(OptIn.partner_id == ngo.id)).one()
@@ -193,9 +193,9 @@ def test_opt_ins_through_the_page_and_the_widget(app: Any, client: Any, sink: Si
     for address in ("page@example.org", "widget@example.org", "unticked@example.org"):
         confirm_latest(app, client, sink, address)
     assert sorted(opt_ins(), key=str) == sorted([
-        ("ngo-one", "page@example.org", "builtin-3-supporter"),
-        ("ngo-one", "widget@example.org", "builtin-3-supporter"),
-        (None, "widget@example.org", "builtin-3-supporter")], key=str)
+        ("ngo-one", "page@example.org", "builtin-4-supporter"),
+        ("ngo-one", "widget@example.org", "builtin-4-supporter"),
+        (None, "widget@example.org", "builtin-4-supporter")], key=str)
 
 
 @ONE_DATABASE
@@ -227,7 +227,7 @@ def test_one_address_writes_once_per_official_whichever_partner_it_came_through(
     assert link and "Confirm your choice" in client.get(link.group(1)).data.decode()
     assert opt_ins() == []
     assert client.post(link.group(1)).status_code == 200
-    assert opt_ins() == [("ngo-two", "ada@example.org", "builtin-3-supporter")]
+    assert opt_ins() == [("ngo-two", "ada@example.org", "builtin-4-supporter")]
     assert db.session.scalar(select(func.count(Letter.id))) == letters
     # A third time, with no box ticked: nothing at all to confirm, nothing kept.
     write(client, "Ada", "ada@example.org", "ngo-two")
@@ -348,7 +348,7 @@ def test_the_scrub_keeps_opt_ins_the_supporter_withdraws_or_erases_them(
     gone = db.session.get(OptIn, ngo_id)
     assert gone is not None and gone.withdrawn_at is not None
     assert (gone.email, gone.name, gone.email_hash) == (None, None, None)
-    assert ("ngo-one", "ada@example.org", "builtin-3-supporter") not in opt_ins()
+    assert ("ngo-one", "ada@example.org", "builtin-4-supporter") not in opt_ins()
     # Another supporter's opt-in cannot be withdrawn through this link.
     bo_id = next(o.id for o in db.session.scalars(select(OptIn)) if o.name == "Bo Erased")
     client.post(f"{link}/opt-ins/{bo_id}/withdraw", data={"csrf_token": csrf_token(page.data)})

@@ -177,7 +177,7 @@ def test_the_partner_pages_and_the_box_on_a_phone_and_a_desktop(
     db.session.add(supporter)
     campaign = db.session.scalars(db.select(Campaign).where(Campaign.is_default)).one()
     for partner_id in (None, 1):
-        record_opt_in(campaign.id, partner_id, address, "Ada Byron", clock.now(), "builtin-3")
+        record_opt_in(campaign.id, partner_id, address, "Ada Byron", clock.now(), "builtin-4")
     db.session.commit()
     path = data_link(supporter.id).split("/my-data/", 1)[1]
     _shoot(browser, f"{live}/my-data/{path}?lang=de", shots, "my-data-de", "#opt-ins",

@@ -212,7 +212,7 @@ def test_a_supporter_downloads_and_erases_their_data_from_an_emailed_link(
     assert data["email"] == WRITER["email"] and len(data["submissions"]) == 2
     delivered = data["submissions"][0]
     assert delivered["personal_note"] == NOTE and delivered["consent"]["letters_at"]
-    assert delivered["consent"]["privacy_notice_version"] == "builtin-3-supporter"
+    assert delivered["consent"]["privacy_notice_version"] == "builtin-4-supporter"
     assert {x["status"] for x in delivered["letters"]} == {"sent"}
     assert all(x["message_id"].startswith("<letter-") for x in delivered["letters"])
 

@@ -12,8 +12,9 @@ from advocacy.models import Campaign
 
 # Raise when the built-in notice (templates/public/_privacy_notice.html) changes in substance:
 # each consent records the version the supporter saw.
-# 2: encryption, retention, the data page, the relay; 3: partners' opt-ins, kept until withdrawn
-BUILTIN_VERSION = "builtin-3"
+# 2: encryption, retention, the data page, the relay; 3: partners' opt-ins, kept until withdrawn;
+# 4: being quoted in the hand-over report, and the one question about replies
+BUILTIN_VERSION = "builtin-4"
 
 
 class Notice(Protocol):
