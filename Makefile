@@ -14,6 +14,16 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## Lighthouse for the campaign page's scores (tests/test_lighthouse.py), pinned in
+## tests/lighthouse/package-lock.json, with the machine's npm; without npm (or the npm
+## registry) those tests are skipped and say why.
+LIGHTHOUSE := tests/lighthouse/node_modules/.bin/lighthouse
+$(LIGHTHOUSE): tests/lighthouse/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  (cd tests/lighthouse && npm ci --no-audit --no-fund --silent) \
+	    || echo "npm ci failed in tests/lighthouse: the Lighthouse tests will be skipped"; \
+	else echo "no npm: the Lighthouse tests will be skipped"; fi
+
 ## A working local campaign: SQLite, embedded Redis, local SMTP sink, web + worker.
 run: $(STAMP)
 	$(BIN)/advocacy run
@@ -26,7 +36,7 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 ## The whole suite: lint, types, tests (real Redis, SQLite and PostgreSQL, SMTP sink).
-test: lint types
+test: lint types $(LIGHTHOUSE)
 	$(BIN)/pytest
 
 ## The quick loop: every test not marked slow (those run crashes, chaos and `advocacy run`).

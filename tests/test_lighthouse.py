@@ -1,4 +1,5 @@
-"""Lighthouse (12.2.3, pinned in tests/lighthouse/package.json; `npm ci` there) on the
+"""Lighthouse (12.2.3, pinned in tests/lighthouse/package-lock.json; `make test` runs
+`npm ci` there) on the
 campaign page as a phone sees it, with Debian's Chromium: performance, accessibility and
 best practices at least 95, SEO 100 (issue 18). Slow: one Chromium per language."""
 
@@ -23,7 +24,8 @@ pytestmark = [
     ONE_DATABASE,
     pytest.mark.skipif(
         not LIGHTHOUSE.exists() or not Path(CHROMIUM).exists(),
-        reason="run `npm ci` in tests/lighthouse (and install chromium)",
+        reason="no Lighthouse: `make test` runs `npm ci` in tests/lighthouse when npm is here;"
+        " and chromium (.ci/run installs it)",
     ),
 ]
 
