@@ -1,7 +1,7 @@
 """Lighthouse (12.2.3, pinned in tests/lighthouse/package-lock.json; `make test` runs
-`npm ci` there) on the
-campaign page as a phone sees it, with Debian's Chromium: performance, accessibility and
-best practices at least 95, SEO 100 (issue 18). Slow: one Chromium per language."""
+`npm ci` there) on the campaign page as a phone sees it, with Debian's Chromium:
+performance, accessibility and best practices at least 95, SEO 100 (issue 18). Slow: one
+Chromium per language."""
 
 from __future__ import annotations
 
