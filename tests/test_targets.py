@@ -44,6 +44,18 @@ def test_every_shipped_office_and_group_is_named_in_every_language_of_the_interf
             assert set(official.office_names) == others, official.key
 
 
+def test_every_shipped_office_is_addressed_in_every_language_a_letter_can_be_in() -> None:
+    """Its own form of address in Italian and Portuguese too, with the holder's gender where
+    the file names the holder: the group's generic greeting ("Gentile Signora, Egregio
+    Signore,") would reach a Special Rapporteur or a Commissioner (issue 17)."""
+    for tf in read_officials_dir(ROOT / "targets"):
+        for official in tf.target:
+            assert set(official.salutation) == set(LANGUAGES), official.key
+            if official.holder:  # one form, not the double one
+                assert ", Sig" not in official.salutation["it"], official.key
+                assert ", Senhor" not in official.salutation["pt"], official.key
+
+
 def test_no_shipped_address_claims_an_organizers_check() -> None:
     # verified means an organizer checked it (targets-sources.md): nothing ships checked.
     verified = [t.key for tf in read_officials_dir(ROOT / "targets") for t in tf.target
