@@ -9,6 +9,7 @@ while the sink holds the message's DATA (the mark is made by then)."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
@@ -28,11 +29,11 @@ from advocacy.delivery.queue import Job, enqueue, get_queue
 from advocacy.delivery.reconcile import reconcile
 from advocacy.delivery.sink import Received, Sink
 from advocacy.extensions import db
-from advocacy.models import FollowUpLetter, FollowUpRound, Official
+from advocacy.models import AuditEntry, FollowUpLetter, FollowUpRound, Official
 from advocacy.organizers.controls import set_limits
 from advocacy.testing.stack import NO_LIMITS, Workers
 
-from helpers import work, worker_env
+from helpers import PEOPLE, csrf, log_in, work, worker_env
 
 SENDER_DOMAIN = "campaign.test"  # conftest's ADVOCACY_SENDER
 
@@ -148,6 +149,60 @@ def test_reconcile_queues_again_an_unmarked_stale_follow_up_and_hands_a_marked_o
     assert follow_up(never_went).status == "sent"
     assert reconcile()["follow_ups_requeued"] == 0
     assert follow_up(may_have_arrived).status == "needs_review"
+
+
+def test_the_follow_ups_page_lists_those_waiting_and_lets_an_editor_decide(
+    app: Any, sink: Sink, people: Any
+) -> None:
+    resend, drop = a_round(2)
+    for one in (resend, drop):
+        stuck(one, timedelta(minutes=10), on_wire=True)
+    reconcile()
+    campaign = find_campaign(None)
+    assert campaign is not None
+    url = f"/admin/campaigns/{campaign.slug}/follow-ups"
+
+    viewer = app.test_client()
+    log_in(viewer, PEOPLE["viewer"])
+    page = viewer.get(url).data.decode()
+    table = re.search(r'<table class="cards" id="table-waiting-follow-ups">(.*?)</table>',
+                      page, re.S)
+    assert table, page
+    for one in (resend, drop):
+        row = re.search(rf'<tr data-follow-up="{one}">(.*?)</tr>', table.group(1), re.S)
+        assert row
+        assert "Sent or not? Waiting for your decision" in row.group(1)
+        assert "ambiguous: may have arrived: its worker stopped while sending it" in row.group(1)
+    assert 'value="release"' not in page  # a viewer sees, an editor decides
+    assert viewer.post(f"{url}/waiting", data={
+        "csrf_token": csrf(viewer, url), "follow_up": [str(resend)], "reason": "x",
+        "action": "release"}).status_code == 403
+
+    editor = app.test_client()
+    log_in(editor, PEOPLE["editor"])
+    token = csrf(editor, url)
+    no_reason = editor.post(f"{url}/waiting", data={
+        "csrf_token": token, "follow_up": [str(resend)], "action": "release", "reason": " "},
+        follow_redirects=True).data.decode()
+    assert "Say why" in no_reason and follow_up(resend).status == "needs_review"
+
+    released = editor.post(f"{url}/waiting", data={
+        "csrf_token": token, "follow_up": [str(resend)], "action": "release",
+        "reason": "their office says it never came"}, follow_redirects=True).data.decode()
+    assert "1 follow-up letter released." in released
+    cancelled = editor.post(f"{url}/waiting", data={
+        "csrf_token": token, "follow_up": [str(drop)], "action": "cancel",
+        "reason": "they answered by phone"}, follow_redirects=True).data.decode()
+    assert "1 follow-up letter cancelled." in cancelled
+    assert follow_up(drop).status == "cancelled"
+    work(app)
+    assert follow_up(resend).status == "sent"
+    assert arrivals(sink) == {message_id(resend): 1}  # the organizers chose to send it again
+    actions = {e.action: e.details["reason"] for e in db.session.scalars(select(AuditEntry))
+               if e.action.endswith("follow-ups")}
+    assert actions["release follow-ups"] == "their office says it never came"
+    assert actions["cancel follow-ups"] == "they answered by phone"
+    assert 'id="table-waiting-follow-ups"' not in editor.get(url).data.decode()
 
 
 # --- real workers, SIGKILLed -----------------------------------------------------------------
