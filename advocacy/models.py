@@ -556,12 +556,20 @@ class FollowUpLetter(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     round_id: Mapped[int] = mapped_column(ForeignKey("follow_up_round.id"), index=True)
     target_id: Mapped[int] = mapped_column(ForeignKey("target.id"))
-    # queued, sending, sent, held (paused, unverified or bounced office: organizers decide),
-    # failed (refused), needs_review (it may have arrived).
+    # A letter's states (letters.states): queued, sending, sent, held (paused, unverified or
+    # bounced office: organizers decide), failed (refused), needs_review (it may have
+    # arrived), cancelled.
     status: Mapped[str] = mapped_column(String(12), default="queued")
     not_before: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The claim, as a letter's: who took it and when, and the mark set (durably) just before
+    # its message goes to the relay, cleared by each claim. Left `sending` by a dead worker,
+    # one without the mark was never sent and is queued again; one with it may have arrived
+    # and waits for an organizer (delivery.reconcile).
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    on_wire_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 

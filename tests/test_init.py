@@ -462,3 +462,54 @@ def test_migration_0015_carries_kept_newsletter_consents_into_opt_ins(blank_app:
     assert "opt_in" not in inspect(db.engine).get_table_names()
     upgrade(directory=str(MIGRATIONS))
     assert count(OptIn) == 2
+
+
+def test_migration_0028_marks_follow_ups_left_sending_so_they_go_to_review(
+    blank_app: Any
+) -> None:
+    """Follow-ups get a letter's claim columns. One left `sending` before (a worker died with
+    it, and nothing brought it back) is marked on the wire, so reconcile hands it to the
+    organizers rather than sending it again; the others carry no claim. And back."""
+    from datetime import UTC, datetime
+
+    from flask_migrate import downgrade, upgrade
+
+    from advocacy.campaigns.bootstrap import MIGRATIONS, set_up_migrations
+    from advocacy.models import FollowUpLetter
+
+    set_up_migrations(blank_app)
+    upgrade(directory=str(MIGRATIONS), revision="0025")  # the revision before 0028
+    conn = db.session.connection()
+    day = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    conn.execute(text("INSERT INTO campaign (id, slug, name, is_default, status, bodies, limits,"
+                      " reply_to, detaining_country, resend_ambiguous, created_at) VALUES"
+                      " (1, 'c', 'C', true, 'open', '[]', '{}', 'supporter', '', false, :at)"),
+                 {"at": day})
+    conn.execute(text("INSERT INTO body (id, slug, name, names, by_country, position,"
+                      " languages, risk_notices, offered) VALUES"
+                      " (1, 'un', 'UN', '{}', false, 0, '[]', '{}', true)"))
+    for n in (1, 2):
+        conn.execute(text(
+            "INSERT INTO target (id, key, body_id, office, office_names, holder, country,"
+            " languages, timezone, salutations, source, verified, active, paused, digest)"
+            " VALUES (:id, :key, 1, 'Office', '{}', '', '', '[]', 'UTC', '{}', 'test', false,"
+            " true, false, false)"), {"id": n, "key": f"office-{n}"})
+    conn.execute(text("INSERT INTO follow_up_round (id, campaign_id, day, subject, text,"
+                      " created_at) VALUES (1, 1, :day, 'S', 'T', :at)"),
+                 {"day": day.date(), "at": day})
+    for n, status in ((1, "sending"), (2, "queued")):
+        conn.execute(text("INSERT INTO follow_up_letter (id, round_id, target_id, status,"
+                          " attempts, created_at) VALUES (:id, 1, :id, :status, 1, :at)"),
+                     {"id": n, "status": status, "at": day})
+    db.session.commit()
+
+    upgrade(directory=str(MIGRATIONS))
+
+    left, waiting = db.session.scalars(select(FollowUpLetter).order_by(FollowUpLetter.id))
+    assert (left.status, left.claimed_at, left.on_wire_at) == ("sending", day, day)
+    assert (waiting.claimed_at, waiting.claimed_by, waiting.on_wire_at) == (None, None, None)
+    db.session.remove()
+    downgrade(directory=str(MIGRATIONS), revision="0025")
+    columns = {c["name"] for c in inspect(db.engine).get_columns("follow_up_letter")}
+    assert not columns & {"claimed_at", "claimed_by", "on_wire_at"}
+    assert count(FollowUpLetter.__table__) == 2

@@ -16,6 +16,7 @@ from advocacy.admin import bp, requires
 from advocacy.admin.campaigns import _campaign
 from advocacy.models import Role
 from advocacy.organizers import follow_ups
+from advocacy.organizers.moderation import ModerationError
 from advocacy.reporting.reply_rates import unanswered
 
 
@@ -26,7 +27,7 @@ def follow_up_rounds(slug: str) -> Any:
     return render_template("admin/follow_ups.html", campaign=campaign,
                            unanswered=unanswered(campaign.id),
                            rounds=follow_ups.rounds(campaign.id), today=clock.now().date(),
-                           values=request.args)
+                           waiting=follow_ups.waiting(campaign.id), values=request.args)
 
 
 @bp.post("/campaigns/<slug>/follow-ups")
@@ -57,5 +58,27 @@ def follow_up_queue_again(slug: str, round_id: int) -> Any:
         flash(ngettext("%(num)d follow-up letter queued again.",
                        "%(num)d follow-up letters queued again.", count))
     except follow_ups.FollowUpError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("admin.follow_up_rounds", slug=slug))
+
+
+@bp.post("/campaigns/<slug>/follow-ups/waiting")
+@requires(Role.EDITOR)
+def follow_up_moderate(slug: str) -> Any:
+    campaign = _campaign(slug)
+    ids = [int(i) for i in request.form.getlist("follow_up") if i.isdigit()]
+    reason, action = request.form.get("reason", ""), request.form.get("action")
+    try:
+        if action == "release":
+            count = follow_ups.release(current_user.organizer, campaign, ids, reason)
+            flash(ngettext("%(num)d follow-up letter released.",
+                           "%(num)d follow-up letters released.", count))
+        elif action == "cancel":
+            count = follow_ups.cancel(current_user.organizer, campaign, ids, reason)
+            flash(ngettext("%(num)d follow-up letter cancelled.",
+                           "%(num)d follow-up letters cancelled.", count))
+        else:
+            flash(_("Choose release or cancel."), "error")
+    except (ModerationError, follow_ups.FollowUpError) as exc:
         flash(str(exc), "error")
     return redirect(url_for("admin.follow_up_rounds", slug=slug))

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from redis.exceptions import RedisError
-from sqlalchemy import Connection, Table, bindparam, update
+from sqlalchemy import Connection, Table, Update, bindparam, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
 from advocacy import clock
@@ -54,12 +54,26 @@ _SENT = update(LETTERS).where(LETTERS.c.id == bindparam("letter_id")).values(
     status=states.DELIVERED.to, sent_at=bindparam("sent_at"), last_error=None, hold_reason=None,
     content_hash=bindparam("content_hash"))
 
-# On the wire, only while this claim still holds the letter: its state, and the attempt and
-# worker it was claimed by (reconcile may have queued it again, thinking the worker dead).
-_MARK = update(LETTERS).where(
-    LETTERS.c.id == bindparam("mark_id"), LETTERS.c.status == LetterStatus.SENDING,
-    LETTERS.c.attempts == bindparam("mark_attempts"),
-    LETTERS.c.claimed_by == bindparam("mark_by")).values(on_wire_at=bindparam("mark_at"))
+
+def on_wire_mark(table: Table) -> Update:
+    """The mark that a claimed row's message goes on the wire (a letter's, a follow-up's).
+
+    Only while this claim still holds the row: its state, and the attempt and worker it was
+    claimed by (reconcile may have queued it again, thinking the worker dead). Parameters:
+    mark_params."""
+    return update(table).where(
+        table.c.id == bindparam("mark_id"), table.c.status == LetterStatus.SENDING,
+        table.c.attempts == bindparam("mark_attempts"),
+        table.c.claimed_by == bindparam("mark_by")).values(on_wire_at=bindparam("mark_at"))
+
+
+def mark_params(row_id: int, attempts: int) -> dict[str, Any]:
+    """on_wire_mark's parameters for this worker's claim of a row, at this attempt."""
+    return {"mark_id": row_id, "mark_attempts": attempts, "mark_by": worker_id(),
+            "mark_at": clock.now()}
+
+
+_MARK = on_wire_mark(LETTERS)
 
 
 @dataclass
@@ -144,9 +158,8 @@ class Batch:
                 if sent:
                     conn.execute(_SENT, sent)  # sent, each with its own time
                 if mark is not None:
-                    marked = conn.execute(_MARK, {
-                        "mark_id": mark.id, "mark_attempts": mark.attempts,
-                        "mark_by": worker_id(), "mark_at": clock.now()}).rowcount == 1
+                    marked = conn.execute(
+                        _MARK, mark_params(mark.id, mark.attempts)).rowcount == 1
                 conn.commit()
             except SQLAlchemyError:
                 self.close()  # a connection that failed is not used again

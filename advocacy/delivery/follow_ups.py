@@ -2,11 +2,15 @@
 makes a round of them): sent by the worker through the same queue, limits and send windows
 as supporters' letters, one email per office per round.
 
-A follow-up is claimed with one conditional UPDATE (queued -> sending), committed before it
-goes, so a duplicated job cannot send it twice. Over a limit or outside the office's window
-it goes back to the queue with the time it may go, and a job is scheduled for that moment.
-An office that is paused, bounced or unverified (in live mode) holds it for the organizers,
-as it holds letters."""
+A follow-up is claimed as a letter is: one conditional UPDATE (queued -> sending) with the
+time and the worker, committed before it goes, so a duplicated job cannot send it twice; and
+just before its message goes to the relay, a durable mark that it is on the wire
+(batch.on_wire_mark). One left `sending` by a dead worker is brought back by reconcile: queued
+again without the mark (it never went), to the organizers with it (it may have arrived).
+
+Over a limit or outside the office's window it goes back to the queue with the time it may
+go, and a job is scheduled for that moment. An office that is paused, bounced or unverified
+(in live mode) holds it for the organizers, as it holds letters."""
 
 from __future__ import annotations
 
@@ -16,16 +20,18 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from flask import current_app
-from sqlalchemy import CursorResult, or_, update
+from sqlalchemy import CursorResult, Table, or_, update
 
 from advocacy import clock
 from advocacy.campaigns.limits import campaign_limits, window_opens
 from advocacy.delivery import mail
+from advocacy.delivery.batch import AMBIGUOUS, mark_params, on_wire_mark, worker_id
 from advocacy.delivery.gate import delivery_limiter
 from advocacy.delivery.mail import Unconfirmed, smtp_refusal
 from advocacy.delivery.queue import Job
 from advocacy.delivery.schedule import run_at
 from advocacy.extensions import db
+from advocacy.letters import states
 from advocacy.letters.addresses import bounce_address, sender_address
 from advocacy.letters.emails import follow_up_message
 from advocacy.models import CampaignStatus, FollowUpLetter
@@ -33,19 +39,31 @@ from advocacy.officials.files import office_name
 
 log = logging.getLogger(__name__)
 
-# A follow-up's states (FollowUpLetter.status).
+# A follow-up's states (FollowUpLetter.status) are a letter's (letters.states).
 QUEUED, SENDING, SENT, HELD, FAILED, REVIEW, CANCELLED = (
-    "queued", "sending", "sent", "held", "failed", "needs_review", "cancelled")
+    states.QUEUED, states.SENDING, states.SENT, states.HELD, states.FAILED,
+    states.NEEDS_REVIEW, states.CANCELLED)
+_MARK = on_wire_mark(cast(Table, FollowUpLetter.__table__))
 
 
 def _claim(follow_up_id: int, now: datetime) -> bool:
     result = cast(CursorResult[Any], db.session.execute(
         update(FollowUpLetter)
-        .where(FollowUpLetter.id == follow_up_id, FollowUpLetter.status == QUEUED,
+        .where(FollowUpLetter.id == follow_up_id, states.CLAIM.where(FollowUpLetter.status),
                or_(FollowUpLetter.not_before.is_(None), FollowUpLetter.not_before <= now))
-        .values(status=SENDING, attempts=FollowUpLetter.attempts + 1)))
+        .values(status=states.CLAIM.to, claimed_at=now, claimed_by=worker_id(),
+                attempts=FollowUpLetter.attempts + 1, on_wire_at=None)))
     db.session.commit()
     return result.rowcount == 1
+
+
+def _on_wire(row: FollowUpLetter) -> bool:
+    """Mark the follow-up as going to the relay, committed before its first byte; False when
+    the claim is no longer this worker's (reconcile took it back): it must not go."""
+    marked = cast(CursorResult[Any], db.session.execute(
+        _MARK, mark_params(row.id, row.attempts))).rowcount == 1
+    db.session.commit()
+    return marked
 
 
 def _later(row: FollowUpLetter, when: datetime, why: str) -> None:
@@ -97,11 +115,13 @@ def send_follow_up(follow_up_id: int) -> str:
         office=office_name(official.office, official.office_names, language),
         campaign_name=campaign.name, sender=sender, subject=row.round.subject,
         text=row.round.text, language=language)
+    if not _on_wire(row):
+        return "taken back"  # queued again by reconcile: another claim sends it
     try:
         mail.shared_transport().send(msg, resend_unconfirmed=False,
                                      return_path=bounce_address("followup", row.id, sender))
     except Unconfirmed as exc:
-        _stop(row, REVIEW, f"it may have arrived: {exc}"[:500])
+        _stop(row, REVIEW, f"{AMBIGUOUS}: {exc}"[:500])
     except (smtplib.SMTPException, mail.RelayError) as exc:
         refusal = smtp_refusal(exc)
         if refusal is not None and refusal[0] >= 500:

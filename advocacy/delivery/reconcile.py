@@ -25,7 +25,7 @@ from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.letters.compose import load, render
 from advocacy.letters.states import Transition
-from advocacy.models import Campaign, HoldReason, Letter, LetterStatus, Submission
+from advocacy.models import Campaign, FollowUpLetter, HoldReason, Letter, LetterStatus, Submission
 from advocacy.progress import Advance, nothing
 
 log = logging.getLogger(__name__)
@@ -119,14 +119,20 @@ def jobs_in_flight(stale_before: datetime) -> tuple[set[int], set[int]]:
     return letters, submissions
 
 
-def _stale(stale_before: datetime, step: Transition, *where: Any, **values: Any) -> int:
-    """Move letters left `sending` by a worker that stopped; how many."""
-    return int(db.session.execute(
-        update(Letter)
-        .where(step.where(Letter.status), Letter.claimed_at < stale_before, *where)
+# What a worker claims and marks on the wire: supporters' letters, organizers' follow-ups.
+Claimed = type[Letter] | type[FollowUpLetter]
+
+
+def _stale(model: Claimed, stale_before: datetime, step: Transition, *where: Any,
+           **values: Any) -> list[int]:
+    """Move letters (or follow-ups) left `sending` by a worker that stopped; their ids."""
+    return list(db.session.execute(
+        update(model)
+        .where(step.where(model.status), model.claimed_at < stale_before, *where)
         .values(status=step.to, **values)
+        .returning(model.id)
         .execution_options(synchronize_session=False)
-    ).rowcount)  # type: ignore[attr-defined]
+    ).scalars())
 
 
 def accepted_before_a_crash(stale_before: datetime) -> int:
@@ -155,32 +161,34 @@ def accepted_before_a_crash(stale_before: datetime) -> int:
     return len(sent)
 
 
-def bring_back_stale(stale_before: datetime) -> tuple[int, int]:
-    """Letters left `sending` by a dead worker: (queued again, put to review).
+def bring_back_stale(stale_before: datetime, model: Claimed = Letter) -> tuple[list[int], int]:
+    """Letters (or follow-ups) left `sending` by a dead worker: (the ids queued again, how
+    many were put to review).
 
     A letter whose message never went to the relay (no `on_wire_at`) was not sent: it is
     queued again. One marked on the wire with a later mark in its claim was accepted
     (accepted_before_a_crash). The last one marked may have arrived: a person decides
     (needs_review), unless its campaign chose to send such letters again with the same
-    Message-ID. A letter that has stopped a worker MAX_ATTEMPTS times waits for a person
-    either way. Run after accepted_before_a_crash.
+    Message-ID (a follow-up never is: organizers decide). A letter that has stopped a worker
+    MAX_ATTEMPTS times waits for a person either way. Run after accepted_before_a_crash.
     """
-    tries_left = Letter.attempts < current_app.config["MAX_ATTEMPTS"]
-    resending = Letter.campaign_id.in_(select(Campaign.id).where(Campaign.resend_ambiguous))
-    queued = _stale(stale_before, states.REQUEUE, Letter.on_wire_at.is_(None), tries_left,
+    tries_left = model.attempts < current_app.config["MAX_ATTEMPTS"]
+    queued = _stale(model, stale_before, states.REQUEUE, model.on_wire_at.is_(None), tries_left,
                     not_before=None,
                     last_error="its worker stopped before sending it: queued again")
-    queued += _stale(stale_before, states.REQUEUE, Letter.on_wire_at.is_not(None), tries_left,
-                     resending, not_before=None,
-                     last_error=f"{AMBIGUOUS}: its worker stopped while sending it; sent "
-                                "again with the same Message-ID, as the campaign chose")
-    review = _stale(stale_before, states.TO_REVIEW, Letter.on_wire_at.is_(None),
+    if model is Letter:
+        resending = Letter.campaign_id.in_(select(Campaign.id).where(Campaign.resend_ambiguous))
+        queued += _stale(Letter, stale_before, states.REQUEUE, Letter.on_wire_at.is_not(None),
+                         tries_left, resending, not_before=None,
+                         last_error=f"{AMBIGUOUS}: its worker stopped while sending it; sent "
+                                    "again with the same Message-ID, as the campaign chose")
+    review = _stale(model, stale_before, states.TO_REVIEW, model.on_wire_at.is_(None),
                     last_error="its worker stopped before sending it, too many times: "
                                "check the letter, then release it")
-    review += _stale(stale_before, states.TO_REVIEW,
+    review += _stale(model, stale_before, states.TO_REVIEW,
                      last_error=f"{AMBIGUOUS}: its worker stopped while sending it; check "
                                 "whether the official got it")
-    return queued, review
+    return queued, len(review)
 
 
 def reconcile(advance: Advance = nothing) -> dict[str, int]:
@@ -189,6 +197,8 @@ def reconcile(advance: Advance = nothing) -> dict[str, int]:
     stale_before = now - review_wait(current_app.config)
     accepted = accepted_before_a_crash(stale_before)
     requeued, stale = bring_back_stale(stale_before)
+    # A follow-up is claimed alone, so no later mark tells that one marked was accepted.
+    follow_ups, follow_ups_to_review = bring_back_stale(stale_before, FollowUpLetter)
     released = db.session.execute(
         update(Letter)
         .where(states.RELEASE.where(Letter.status),
@@ -199,6 +209,9 @@ def reconcile(advance: Advance = nothing) -> dict[str, int]:
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     db.session.commit()
+    # After the commit; nothing else queues these again (but an organizer, by hand).
+    for chunk in queue.chunks(follow_ups, 50):
+        queue.enqueue(Job.SEND_FOLLOW_UPS, chunk)
     advance(1)
     digests = list(db.session.scalars(
         select(Letter.digest_key).distinct().where(
@@ -235,7 +248,8 @@ def reconcile(advance: Advance = nothing) -> dict[str, int]:
     advance(1)
     reminders, expired = remind_and_expire(now, life, submissions_covered)
     advance(1)
-    return {"needs_review": stale, "requeued": requeued, "sent_before_a_crash": accepted,
+    return {"needs_review": stale, "requeued": len(requeued), "sent_before_a_crash": accepted,
+            "follow_ups_requeued": len(follow_ups), "follow_ups_to_review": follow_ups_to_review,
             "released": released,
             "digests": len(digests), "letters": len(missing), "letter_jobs": jobs,
             "confirmations": len(resend), "reminders": reminders, "expired": expired}

@@ -5,21 +5,30 @@ through the relay confirmed to come from the office, no supporter saying "yes").
 A round is dated; a campaign has at most one round a day (the database's unique key), and a
 round has at most one letter per office (another). Its letters go through the same queue,
 limits and send windows as supporters' letters (delivery.follow_ups), queued only after the
-round is committed with its audit entry."""
+round is committed with its audit entry.
+
+A follow-up that waits for the organizers (held: its office paused, unverified or bounced;
+needs_review: its worker stopped while sending it, so it may have arrived) is listed with
+why, and released (queued again: sent, perhaps once more) or cancelled with a reason, as
+letters are (moderation)."""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from flask_babel import gettext as _
 from redis.exceptions import RedisError
-from sqlalchemy import func, select
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from advocacy import audit
 from advocacy.delivery import queue
 from advocacy.extensions import db
+from advocacy.letters import states
+from advocacy.letters.states import FOR_ORGANIZERS, Transition
 from advocacy.models import Campaign, FollowUpLetter, FollowUpRound, Official, Organizer
+from advocacy.organizers.moderation import checked
 from advocacy.reporting.reply_rates import unanswered
 
 SUBJECT_MAX = 300
@@ -71,7 +80,7 @@ def _enqueue(ids: list[int]) -> None:
     try:
         for chunk in queue.chunks(ids, 50):
             queue.enqueue(queue.Job.SEND_FOLLOW_UPS, chunk)
-    except RedisError:  # reconcile does not look at these: the organizers queue them again
+    except RedisError:  # reconcile queues again only those a dead worker left `sending`
         raise FollowUpError(_("The round is recorded, but its letters could not be queued:"
                               " the queue is away. Queue them again later.")) from None
 
@@ -105,3 +114,55 @@ def rounds(campaign_id: int) -> list[tuple[FollowUpRound, dict[str, int]]]:
             .group_by(FollowUpLetter.round_id, FollowUpLetter.status)):
         counts[round_id][status] = int(n)
     return [(r, counts[r.id]) for r in found]
+
+
+def waiting(campaign_id: int) -> list[Row[Any]]:
+    """The campaign's follow-ups that wait for an organizer, oldest first, with their round's
+    date, their office and why they wait."""
+    return list(db.session.execute(
+        select(FollowUpLetter.id, FollowUpLetter.status, FollowUpLetter.last_error,
+               FollowUpLetter.target_id, FollowUpRound.day, Official.office)
+        .join(FollowUpRound, FollowUpLetter.round_id == FollowUpRound.id)
+        .join(Official, FollowUpLetter.target_id == Official.id)
+        .where(FollowUpRound.campaign_id == campaign_id,
+               FollowUpLetter.status.in_(FOR_ORGANIZERS))
+        .order_by(FollowUpLetter.id)))
+
+
+def _move(actor: Organizer, campaign: Campaign, ids: list[int], reason: str, action: str,
+          step: Transition, **values: Any) -> list[int]:
+    """Move the chosen follow-ups of this campaign that still wait (one conditional UPDATE)
+    and audit it with the reason."""
+    reason = checked(ids, reason)
+    mine = select(FollowUpLetter.id).join(FollowUpRound).where(
+        FollowUpRound.campaign_id == campaign.id, FollowUpLetter.id.in_(ids))
+    moved = list(db.session.execute(
+        update(FollowUpLetter)
+        .where(FollowUpLetter.id.in_(mine), step.where(FollowUpLetter.status))
+        .values(status=step.to, **values)
+        .returning(FollowUpLetter.id)
+        .execution_options(synchronize_session=False)).scalars())
+    audit.record(actor, action, f"{len(moved)} letters", campaign=campaign.slug, reason=reason,
+                 letters=sorted(moved)[:100])
+    db.session.commit()
+    return moved
+
+
+def release(actor: Organizer, campaign: Campaign, ids: list[int], reason: str) -> int:
+    """Queue the chosen waiting follow-ups again (one that needs review may have reached the
+    office already: the page says so); how many. A held one whose office is still paused or
+    bounced is held again by the worker."""
+    moved = _move(actor, campaign, ids, reason, "release follow-ups",
+                  states.RELEASE_BY_HAND, not_before=None)
+    try:
+        _enqueue(moved)  # after the commit
+    except FollowUpError:
+        raise FollowUpError(_("Released, but the queue is away: queue their round again"
+                              " later.")) from None
+    return len(moved)
+
+
+def cancel(actor: Organizer, campaign: Campaign, ids: list[int], reason: str) -> int:
+    """Cancel the chosen waiting follow-ups for good; how many."""
+    return len(_move(actor, campaign, ids, reason, "cancel follow-ups",
+                     states.CANCEL_BY_HAND))

@@ -63,7 +63,8 @@ def waiting_counts() -> dict[tuple[str, str | None], int]:
     return {(status, reason): count for status, reason, count in rows}
 
 
-def _checked(ids: list[int], reason: str) -> str:
+def checked(ids: list[int], reason: str) -> str:
+    """The organizer's reason, trimmed; refused without a choice or a reason."""
     reason = reason.strip()
     if not ids:
         raise ModerationError(_("Choose at least one letter."))
@@ -77,7 +78,7 @@ def _checked(ids: list[int], reason: str) -> str:
 def _move(actor: Organizer, ids: list[int], reason: str, action: str, verb: str,
           step: Transition, **values: Any) -> list[int]:
     """Move the chosen letters that still wait (one conditional UPDATE), note why, audit."""
-    reason = _checked(ids, reason)
+    reason = checked(ids, reason)
     moved = db.session.execute(
         update(Letter)
         .where(Letter.id.in_(ids), step.where(Letter.status))
@@ -108,7 +109,7 @@ def release(actor: Organizer, ids: list[int], reason: str) -> Released:
     A needs-review letter was being sent when its worker died: it may have reached the
     official already. Releasing it sends it again; the page says so before anyone does.
     """
-    _checked(ids, reason)
+    checked(ids, reason)
     blocked = holds.blockers(ids)
     free = [i for i in ids if i not in blocked]
     released = _requeue(_move(actor, free, reason, "release letters", "released",
