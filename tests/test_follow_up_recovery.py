@@ -151,6 +151,27 @@ def test_reconcile_queues_again_an_unmarked_stale_follow_up_and_hands_a_marked_o
     assert follow_up(may_have_arrived).status == "needs_review"
 
 
+def test_reconcile_gives_a_job_again_to_a_queued_follow_up_whose_job_redis_lost(
+    app: Any, sink: Sink
+) -> None:
+    """Queued and due, but Redis restarted empty (or a retry's schedule was lost): reconcile
+    queues it again, once; one already covered by a job, or not yet due, is left alone."""
+    lost, covered, later = a_round(3)
+    db.session.execute(update(FollowUpLetter).where(FollowUpLetter.id == later).values(
+        not_before=clock.now() + timedelta(hours=1)))
+    db.session.commit()
+    enqueue(Job.SEND_FOLLOW_UPS, [covered])
+
+    report = reconcile()
+
+    assert report["follow_ups_lost"] == 1, report
+    assert (jobs_for(lost), jobs_for(covered), jobs_for(later)) == (1, 1, 0)
+    assert reconcile()["follow_ups_lost"] == 0  # its job is in the queue now
+    work(app)
+    assert arrivals(sink) == {message_id(lost): 1, message_id(covered): 1}
+    assert follow_up(later).status == "queued"
+
+
 def test_the_follow_ups_page_lists_those_waiting_and_lets_an_editor_decide(
     app: Any, sink: Sink, people: Any
 ) -> None:

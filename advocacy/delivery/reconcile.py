@@ -6,7 +6,7 @@ import logging
 import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from flask import current_app
 from rq.exceptions import NoSuchJobError
@@ -37,6 +37,7 @@ REMIND_AFTER = timedelta(hours=24)
 # Jobs that will deliver queued letters (release jobs only concern held ones).
 LETTER_JOBS = (str(Job.DELIVER_LETTERS),)
 CONFIRM_JOB = str(Job.SEND_CONFIRMATION)
+FOLLOW_UP_JOB = str(Job.SEND_FOLLOW_UPS)
 STEPS = 6  # what a run reports to its Advance
 # The blocking SMTP exchanges one letter's send may wait through, each for up to mail.TIMEOUT
 # (smtplib's timeout holds for each exchange, not for the whole message): MAIL, RCPT, DATA
@@ -91,8 +92,16 @@ def _jobs(job_ids: list[str], connection: Any) -> list[RQJob | None]:
         return jobs
 
 
-def jobs_in_flight(stale_before: datetime) -> tuple[set[int], set[int]]:
-    """Letter ids and submission ids that some job in Redis will still deal with.
+class InFlight(NamedTuple):
+    """What some job in Redis will still deal with, by id."""
+
+    letters: set[int]
+    submissions: set[int]  # their confirmation emails
+    follow_ups: set[int]
+
+
+def jobs_in_flight(stale_before: datetime) -> InFlight:
+    """Letters, submissions and follow-ups that some job in Redis will still deal with.
 
     A job started before `stale_before` is not counted: its worker may have died with it.
     Nor is a job scheduled for later than the next few seconds (the database says when a
@@ -107,16 +116,17 @@ def jobs_in_flight(stale_before: datetime) -> tuple[set[int], set[int]]:
     due_soon = cast(list[bytes | str], q.connection.zrangebyscore(
         scheduled.key, soon - SCHEDULED_SOON - SCHEDULED_LATE, soon))
     job_ids |= {j.decode() if isinstance(j, bytes) else j for j in due_soon}
-    letters: set[int] = set()
-    submissions: set[int] = set()
+    covered = InFlight(set(), set(), set())
     for job in _jobs(sorted(job_ids), q.connection):
         if job is None or (job.started_at is not None and job.started_at < stale_before):
             continue
         if job.func_name in LETTER_JOBS:
-            letters.update(job.args[0])
+            covered.letters.update(job.args[0])
         elif job.func_name == CONFIRM_JOB:
-            submissions.add(job.args[0])
-    return letters, submissions
+            covered.submissions.add(job.args[0])
+        elif job.func_name == FOLLOW_UP_JOB:
+            covered.follow_ups.update(job.args[0])
+    return covered
 
 
 # What a worker claims and marks on the wire: supporters' letters, organizers' follow-ups.
@@ -222,7 +232,16 @@ def reconcile(advance: Advance = nothing) -> dict[str, int]:
         if key:
             schedule_digest(key, now)
     advance(1)
-    letters_covered, submissions_covered = jobs_in_flight(stale_before)
+    covered = jobs_in_flight(stale_before)
+    # Follow-ups due whose job is gone (Redis restarted empty, a retry's schedule lost): the
+    # ones just queued again above have theirs.
+    lost_follow_ups = sorted(set(db.session.scalars(
+        select(FollowUpLetter.id).where(
+            FollowUpLetter.status == states.QUEUED,
+            or_(FollowUpLetter.not_before.is_(None), FollowUpLetter.not_before <= now))
+    )) - covered.follow_ups - set(follow_ups))
+    for chunk in queue.chunks(lost_follow_ups, 50):
+        queue.enqueue(Job.SEND_FOLLOW_UPS, chunk)
     advance(1)
     due = db.session.scalars(
         select(Letter.id).where(
@@ -230,7 +249,7 @@ def reconcile(advance: Advance = nothing) -> dict[str, int]:
             or_(Letter.not_before.is_(None), Letter.not_before <= now),
         )
     ).all()
-    missing = sorted(set(due) - letters_covered)
+    missing = sorted(set(due) - covered.letters)
     jobs = queue.enqueue_letters(missing)
     advance(1)
     life = timedelta(seconds=current_app.config["CONFIRM_MAX_AGE"])
@@ -242,14 +261,15 @@ def reconcile(advance: Advance = nothing) -> dict[str, int]:
             Submission.created_at > now - life,
         )
     ).all()
-    resend = sorted(set(unconfirmed) - submissions_covered)
+    resend = sorted(set(unconfirmed) - covered.submissions)
     for submission_id in resend:
         queue.enqueue_confirmation(submission_id)
     advance(1)
-    reminders, expired = remind_and_expire(now, life, submissions_covered)
+    reminders, expired = remind_and_expire(now, life, covered.submissions)
     advance(1)
     return {"needs_review": stale, "requeued": len(requeued), "sent_before_a_crash": accepted,
             "follow_ups_requeued": len(follow_ups), "follow_ups_to_review": follow_ups_to_review,
+            "follow_ups_lost": len(lost_follow_ups),
             "released": released,
             "digests": len(digests), "letters": len(missing), "letter_jobs": jobs,
             "confirmations": len(resend), "reminders": reminders, "expired": expired}
