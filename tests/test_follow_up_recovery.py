@@ -194,6 +194,10 @@ def test_the_follow_ups_page_lists_those_waiting_and_lets_an_editor_decide(
         assert row
         assert "Sent or not? Waiting for your decision" in row.group(1)
         assert "ambiguous: may have arrived: its worker stopped while sending it" in row.group(1)
+    rounds = re.search(r'<table class="figures cards" id="table-rounds">(.*?)</table>', page,
+                       re.S)
+    assert rounds and "Sent or not? Waiting for your decision: 2" in rounds.group(1)
+    assert "needs_review" not in page  # states in the organizers' words, not the code's
     assert 'value="release"' not in page  # a viewer sees, an editor decides
     assert viewer.post(f"{url}/waiting", data={
         "csrf_token": csrf(viewer, url), "follow_up": [str(resend)], "reason": "x",
