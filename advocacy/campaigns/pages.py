@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nh3
 from flask import current_app
+from flask_babel import gettext as _
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -156,14 +157,15 @@ def store_image(data: bytes) -> str:
     pixels are copied into a new image, so no EXIF, XMP or ICC block goes along.
     """
     if len(data) > IMAGE_MAX_BYTES:
-        raise DraftError({"image": f"The image is too large: at most"
-                                  f" {IMAGE_MAX_BYTES // (1024 * 1024)} MB."})
+        raise DraftError({"image": _("The image is too large: at most %(mb)d MB.",
+                                     mb=IMAGE_MAX_BYTES // (1024 * 1024))})
     try:
         with Image.open(io.BytesIO(data)) as opened:
             if opened.format not in ("JPEG", "PNG", "WEBP", "GIF"):
-                raise DraftError({"image": "Upload a JPEG, PNG, WebP or GIF image."})
+                raise DraftError({"image": _("Upload a JPEG, PNG, WebP or GIF image.")})
             if opened.width * opened.height > IMAGE_MAX_PIXELS:
-                raise DraftError({"image": "The image has too many pixels: at most 50 million."})
+                raise DraftError({"image": _("The image has too many pixels: at most 50"
+                                             " million.")})
             upright = ImageOps.exif_transpose(opened)  # phones store the turn in EXIF
             clear = upright.mode in ("RGBA", "LA") or "transparency" in upright.info
             image = upright.convert("RGBA" if clear else "RGB")
@@ -171,7 +173,7 @@ def store_image(data: bytes) -> str:
             ValueError) as exc:
         if isinstance(exc, DraftError):
             raise
-        raise DraftError({"image": "This file is not an image we can read."}) from None
+        raise DraftError({"image": _("This file is not an image we can read.")}) from None
     image.thumbnail((IMAGE_WIDTH, IMAGE_WIDTH * 4))
     bare = Image.frombytes(image.mode, image.size, image.tobytes())  # pixels only
     out = io.BytesIO()
