@@ -47,11 +47,14 @@ PAGES: list[tuple[str, dict[str, list[str]], list[str]]] = [
      ["The appeal each official receives", "Saved (UTC)", "United Nations,"]),
     (f"/admin/letters/{SLUG}/un/en", {
         "de": ["Der Brief", "Vorschau: genau die E-Mail", "Mir einen Test schicken",
-               "Jede Stelle ohne eigene Bitte (der Standard)", "Versionen", "(aktuell)"],
+               "Jede Stelle ohne eigene Bitte (der Standard)", "Versionen", "(aktuell)",
+               "Betreff: ", "Bitte an un-sr-torture:"],
         "ru": ["Письмо", "Предпросмотр: письмо в точности", "Прислать мне тест",
-               "Каждый адресат без собственной просьбы (по умолчанию)", "Версии"]},
+               "Каждый адресат без собственной просьбы (по умолчанию)", "Версии", "Тема: ",
+               "Просьба для un-sr-torture:"]},
      ["The letter", "Preview: exactly the email", "Send me a test", "Every office without",
-      "Save as a new version", "Bring back this version", "(current)", "Also allowed"]),
+      "Save as a new version", "Bring back this version", "(current)", "Also allowed",
+      "Subject: ", "Ask for "]),
     ("/admin/report", {
         "de": ["Übergabebericht", "Bericht erstellen", "(oder eine ganze Gruppe)"],
         "ru": ["Составить отчёт", "(или вся группа)"]},
@@ -71,9 +74,10 @@ PAGES: list[tuple[str, dict[str, list[str]], list[str]]] = [
         "ru": ["Организация Объединенных Наций (un)"]},
      ["United Nations (un)", "Number of"]),
     (f"/admin/campaigns/{SLUG}/page/ru", {
-        "de": ["Öffentliche Seite: Russisch (ru)", "Version 1", "von einer Datei"],
-        "ru": ["Публичная страница: русский (ru)", "Версия 1"]},
-     ["Public page", "(current)", ", by a file", "Versions<"]),
+        "de": ["Öffentliche Seite: Russisch (ru)", "Version 1", "von einer Datei", "Titel: ",
+               "Geschichte:"],
+        "ru": ["Публичная страница: русский (ru)", "Версия 1", "Заголовок: ", "История:"]},
+     ["Public page", "(current)", ", by a file", "Versions<", "Title: ", "Story:"]),
     ("/admin/partners", {"de": ["Einsendungen"], "ru": ["Добавить партнёра"]},
      ["Submissions", "Add a partner"]),
     ("/admin/account", {"de": ["Inhaber"], "ru": ["владелец"]}, [", owner."]),
@@ -257,3 +261,40 @@ def test_flash_messages_about_officials_speak_the_organizers_language(
     for text in words:
         assert text in shown, text
     assert "is inactive. Cancelled" not in shown and "is active again" not in shown
+
+
+SETTINGS = {"name": "Free Azat Miftakhov", "sender": "not an address", "opens_at": "",
+            "closes_at": "", "bodies": ["un"], "relay": "lots", "per_domain": "",
+            "per_official_hour": "20/hour", "per_official_day": "100/day", "domains": "",
+            "window_on": "yes", "window_start": "18:00", "window_end": "09:00",
+            "window_days": ["0"], "digest_at": "18:30", "privacy_notice": ""}
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("de", ["ist keine Rate wie", "Es fehlt das @-Zeichen", "das Ende muss nach dem Beginn"]),
+    ("ru", ["— не частота вида", "Не хватает знака @", "конец должен быть позже начала"]),
+])
+def test_campaign_and_partner_field_errors_speak_the_organizers_language(
+        app: Any, lang: str, words: list[str]) -> None:
+    """The limits' reasons and email-validator's, which speak English by themselves."""
+    names = {"partner": str(make_partner_account("someone@ngo.test", "ngo", "NGO").id)}
+    client = _client(app, lang)
+    url = f"/admin/campaigns/{SLUG}"
+    shown = _text(client.post(url, data={**SETTINGS, "csrf_token": csrf(client, url)}), 422)
+    url = f"/admin/partners/{names['partner']}"
+    shown += _text(client.post(url, data={"name": "NGO", "ref": "ngo", "site_url": "",
+                                          "contact_email": "nobody",
+                                          "csrf_token": csrf(client, url)}), 422)
+    for text in words:
+        assert text in shown, text
+    for text in ("is not a rate", "@-sign", "end must be after start"):
+        assert text not in shown, text
+
+
+def test_the_dashboards_tables_name_groups_in_the_organizers_language(app: Any) -> None:
+    from advocacy.models import Body
+    from advocacy.reporting import dashboard
+
+    un = db.session.scalar(select(Body.id).where(Body.slug == "un"))
+    assert dashboard.labels("body", "de")[un] == "Vereinte Nationen (un)"
+    assert dashboard.labels("body")[un] == "United Nations (un)"  # (the CSV export: its name)

@@ -82,11 +82,14 @@ class PageDraft:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
 
     def as_lines(self) -> list[str]:
-        """The whole version as text, for diffs."""
-        return [f"Title: {self.title}", f"Summary: {self.summary}",
-                f"Image: {self.image or '(none)'}", f"Image text: {self.image_alt}",
-                f"Latest news: {self.news_date} {self.news}".rstrip(), f"Goal: {self.goal}",
-                f"Share text: {self.share_text}", "Story:", *self.story.splitlines()]
+        """The whole version as text, for diffs, its parts named in the reader's language."""
+        return [_("Title: %(text)s", text=self.title), _("Summary: %(text)s", text=self.summary),
+                _("Image: %(text)s", text=self.image or _("(none)")),
+                _("Image text: %(text)s", text=self.image_alt),
+                _("Latest news: %(text)s", text=f"{self.news_date} {self.news}").rstrip(),
+                _("Goal: %(text)s", text=self.goal),
+                _("Share text: %(text)s", text=self.share_text), _("Story:"),
+                *self.story.splitlines()]
 
 
 def problems(draft: PageDraft) -> dict[str, str]:

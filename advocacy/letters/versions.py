@@ -123,14 +123,14 @@ class Draft:
                             self.subject_variants, self.suggested_note, self.asks)
 
     def as_lines(self) -> list[str]:
-        """The whole version as text, for diffs."""
-        return [f"Subject: {self.subject}",
-                *(f"Subject variant: {v}" for v in self.subject_variants),
-                f"Salutation: {self.default_salutation}",
-                "Suggested paragraph:", *self.suggested_note.splitlines(),
-                "Body:", *self.text.splitlines(),
+        """The whole version as text, for diffs, its parts named in the reader's language."""
+        return [_("Subject: %(text)s", text=self.subject),
+                *(_("Subject variant: %(text)s", text=v) for v in self.subject_variants),
+                _("Salutation: %(text)s", text=self.default_salutation),
+                _("Suggested paragraph:"), *self.suggested_note.splitlines(),
+                _("Body:"), *self.text.splitlines(),
                 *(line for key, ask in self.asks
-                  for line in (f"Ask for {key}:", *ask.splitlines()))]
+                  for line in (_("Ask for %(key)s:", key=key), *ask.splitlines()))]
 
 
 class DraftError(ValueError):
