@@ -16,7 +16,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from babel import UnknownLocaleError
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -93,6 +93,15 @@ def _words() -> dict[str, Any]:
     return {"state_label": organizer_label, "format_date": format_date,
             "group_label": group_label, "language_label": language_label,
             "language_word": language_word, "role_label": role_label}
+
+
+@bp.errorhandler(403)
+def _not_for_this_role(exc: Exception) -> Any:
+    """Refused by `requires`: said in the organizer's words, not Werkzeug's English."""
+    return render_template(
+        "admin/message.html", title=_("Not for your role"),
+        text=_("Your account's role does not open this page or do this action. An owner of"
+               " the campaign can change roles, under Organizers.")), 403
 
 
 def public(view: View) -> View:
