@@ -310,3 +310,37 @@ def test_a_page_beyond_the_role_says_so_in_the_organizers_language(
     for url in ("/admin/organizers", "/admin/targets/new"):
         page = _text(viewer.get(url), 403)
         assert words in page and "Forbidden" not in page, url
+
+
+@pytest.mark.parametrize(("lang", "words"), [
+    ("de", ["Nicht gespeichert", "Lässt sich nicht darstellen: Zeile 1: unbekannter Platzhalter"
+            " supporter.nom", "eine Schleife ({% for %}) ist in einem Brief nicht erlaubt",
+            "Das ist Pflicht."]),
+    ("ru", ["Не удаётся отобразить: строка 1: неизвестная подстановка supporter.nom",
+            "цикл ({% for %}) в письме не допускается", "Это обязательное поле."]),
+])
+def test_the_letter_editor_says_why_a_text_does_not_render_in_the_organizers_language(
+        app: Any, lang: str, words: list[str]) -> None:
+    from advocacy.campaigns.settings import find_campaign
+    from advocacy.letters.versions import current_template
+    from advocacy.models import Body
+
+    campaign = find_campaign(None)
+    body = db.session.scalar(select(Body).where(Body.slug == "un"))
+    assert campaign is not None and body is not None
+    template = current_template(campaign, body, "en")
+    assert template is not None
+    client = _client(app, lang)
+    url = f"/admin/letters/{SLUG}/un/en"
+    form = {"subject": "", "default_salutation": template.default_salutation,
+            "body": "Dear {{ supporter.nom }},\r\n{% for x in range(3) %}x{% endfor %}",
+            "subject_variants": "", "suggested_note": "", "official": "un-wgad",
+            "base_version": str(template.version), "action": "save"}
+    shown = _text(client.post(url, data={**form, "csrf_token": csrf(client, url)}), 422)
+    form["body"] = "{% for x in range(3) %}x{% endfor %}"
+    shown += _text(client.post(url, data={**form, "csrf_token": csrf(client, url)}), 422)
+    for text in words:
+        assert text in shown, text
+    for text in ("unknown placeholder", "is not allowed in a letter", "This is required",
+                 "Does not render"):
+        assert text not in shown, text
