@@ -269,8 +269,8 @@ def render_letter(subject: str, body: str, context: dict[str, Any]) -> RenderedL
     except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
         raise LetterRenderError(f"{type(exc).__name__}: {exc}") from exc
     if len(rendered_body) + len(rendered_subject) > MAX_LETTER:
-        raise LetterRenderError(f"the letter is too long ({len(rendered_body)} characters;"
-                                f" at most {MAX_LETTER})")
+        raise LetterRenderError(_("the letter is too long (%(num)d characters; at most"
+                                  " %(most)d)", num=len(rendered_body), most=MAX_LETTER))
     # A subject is one line, whatever the template or the data did.
     one_line = re.sub(r"\s+", " ", rendered_subject).strip()
     # Lines end in \n alone (a lone \r would reach the wire as a bare CR).
