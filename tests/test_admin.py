@@ -378,5 +378,5 @@ def test_create_organizer_normalises_the_address_as_an_invitation_does(runner: A
 
     refused = runner.invoke(args=["create-organizer", "not-an-address", "--password", PASSWORD])
     assert refused.exit_code == 2 and "EMAIL" in refused.output
-    assert "must have an @-sign" in refused.output
+    assert "It needs an @ sign" in refused.output  # (email_reasons, in English here)
     assert db.session.scalar(select(Organizer).where(Organizer.email.contains("not-an"))) is None

@@ -33,8 +33,9 @@ PAGES: list[tuple[str, dict[str, list[str]], list[str]]] = [
      ["Pause sending", "Supporters' safety", "Monday", "Copy this campaign",
       "Letters that may have arrived", "Rate limits", "Where officials' replies go"]),
     ("/admin/campaigns/{slug}/page/en", {
-        "fr": ["Page publique, en en", "Enregistrer comme nouvelle version", "Dernières nouvelles"],
-        "ru": ["Публичная страница на языке en", "Сохранить как новую версию",
+        "fr": ["Page publique : anglais (en)", "Enregistrer comme nouvelle version",
+               "Dernières nouvelles"],
+        "ru": ["Публичная страница: английский (en)", "Сохранить как новую версию",
                "Последние новости"]},
      ["Save as a new version", "What happened, in one line", "What the image shows",
       "Open the public page"]),
@@ -43,8 +44,8 @@ PAGES: list[tuple[str, dict[str, list[str]], list[str]]] = [
         "ru": ["Группы адресатов", "Создать группу", "Активные адресаты"]},
      ["Groups of offices", "Supporters first choose a group", "Active officials"]),
     ("/admin/groups/new", {
-        "fr": ["Nom, en anglais (obligatoire)", "Avertissement de risque en ru"],
-        "ru": ["Название на английском (обязательно)", "Предупреждение о риске на языке ru"]},
+        "fr": ["Nom, en anglais (obligatoire)", "Avertissement de risque : russe"],
+        "ru": ["Название на английском (обязательно)", "Предупреждение о риске: русский"]},
      ["Name, in English", "Risk notice in", "Offered by default", "Back to the groups"]),
     ("/admin/groups/un", {
         "fr": ["Identifiant : <code>un</code>", "rédigez ses lettres"],

@@ -126,7 +126,7 @@ BAD_FIELDS = [
     ("key", "Bad Key", "lowercase letters, digits and hyphens"),
     ("country", "France", "two capital letters"),
     ("timezone", "Mars/Olympus", "unknown IANA time zone 'Mars/Olympus'"),
-    ("email", "minister@", "after the @-sign"),
+    ("email", "minister@", "missing after the @ sign"),
     ("contact_page", "http://insecure.example.org", "https://"),
     ("languages", "", "at least one language"),
     ("languages", "Portuguese", "not ISO 639-1 codes"),
@@ -522,8 +522,8 @@ def test_a_broken_file_lists_every_problem_and_saves_nothing(app: Any) -> None:
     reply = upload(client, token, csv_of(rows), "broken.csv")
     page = page_of(reply)
     assert reply.status_code == 422 and 'id="apply"' not in page
-    problems = re.findall(r"<tr><td>(row \d+)</td><td>([^<]*)</td><td>([^<]*)</td>"
-                          r"<td>([^<]*)</td></tr>", page)
+    problems = re.findall(r"<tr><td>(row \d+)</td><td[^>]*>([^<]*)</td><td[^>]*>([^<]*)</td>"
+                          r"<td[^>]*>([^<]*)</td></tr>", page)  # (labelled cells: cards)
     assert problems == [
         ("row 3", "gov-x1", "timezone", "unknown IANA time zone &#39;Mars/Olympus&#39;"),
         ("row 4", "gov-x2", "salutation", "missing for de"),
@@ -540,8 +540,10 @@ def test_a_broken_file_lists_every_problem_and_saves_nothing(app: Any) -> None:
 
     header = b"key,body,office,phone\ngov-x,gov,Office,123\n"
     page = page_of(upload(client, token, header, "columns.csv"))
-    assert "<td>row 1</td><td></td><td>phone</td><td>unknown column</td>" in page
-    assert "<td>row 1</td><td></td><td>timezone</td><td>missing column</td>" in page
+    assert ('<td>row 1</td><td data-label="Key"></td><td data-label="Field">phone</td>'
+            '<td data-label="Reason">unknown column</td>') in page
+    assert ('<td>row 1</td><td data-label="Key"></td><td data-label="Field">timezone</td>'
+            '<td data-label="Reason">missing column</td>') in page
     page = page_of(upload(client, token, b"[[target]\nkey = 1", "broken.toml"))
     assert "not valid TOML" in page
     page = page_of(upload(client, token, "key;body\né".encode("latin-1"), "latin.csv"))

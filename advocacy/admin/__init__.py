@@ -15,12 +15,16 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Blueprint, abort, redirect, request, url_for
-from flask_babel import format_date
+from babel import UnknownLocaleError
+from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask_babel import format_date, get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 
 from advocacy.letters.states import organizer_label
-from advocacy.models import Organizer, Role
+from advocacy.models import Body, Organizer, Role
+from advocacy.officials import choices
+from advocacy.officials.groups import group_name, language_name
 from advocacy.organizers.accounts import may, partner_of
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -54,10 +58,50 @@ def requires(role: Role, partner_accounts: bool = False) -> Callable[[View], Vie
     return decorate
 
 
+def _language() -> str:
+    return str(get_locale() or "en")
+
+
+def group_label(group: Body) -> str:
+    """A group's name in the organizer's language, where the group has one."""
+    return group_name(group, _language())
+
+
+def language_label(code: str) -> str:
+    """A language's name in the organizer's language, as a label ("Englisch", "Anglais")."""
+    return choices.language_name(code, _language())
+
+
+def language_word(code: str) -> str:
+    """A language's name as a sentence has it ("anglais" in French); the code if unknown."""
+    try:
+        return language_name(code, _language())
+    except (UnknownLocaleError, ValueError):
+        return code
+
+
+def role_label(role: str) -> str:
+    """An account's role in the organizer's language."""
+    return str({"owner": _("owner"), "editor": _("editor"), "viewer": _("viewer"),
+                "partner": _("partner")}.get(role, role))
+
+
 @bp.context_processor
 def _words() -> dict[str, Any]:
-    """Letters' states in the organizers' words on every admin page (letters.states)."""
-    return {"state_label": organizer_label, "format_date": format_date}
+    """Letters' states in the organizers' words on every admin page (letters.states), and
+    groups and languages named in the organizer's language."""
+    return {"state_label": organizer_label, "format_date": format_date,
+            "group_label": group_label, "language_label": language_label,
+            "language_word": language_word, "role_label": role_label}
+
+
+@bp.errorhandler(403)
+def _not_for_this_role(exc: Exception) -> Any:
+    """Refused by `requires`: said in the organizer's words, not Werkzeug's English."""
+    return render_template(
+        "admin/message.html", title=_("Not for your role"),
+        text=_("Your account's role does not open this page or do this action. An owner of"
+               " the campaign can change roles, under Organizers.")), 403
 
 
 def public(view: View) -> View:

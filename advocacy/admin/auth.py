@@ -98,7 +98,7 @@ def login() -> Any:
         organizer = accounts.authenticate(request.form.get("email", ""),
                                           request.form.get("password", ""))
         if organizer is None:
-            error = "The email or the password is wrong."
+            error = _("The email or the password is wrong.")
         elif organizer.totp_secret:
             session[PENDING] = {"id": organizer.id, "version": organizer.session_version,
                                 "until": (clock.now() + PENDING_FOR).timestamp()}
@@ -218,18 +218,18 @@ def accept(token: str) -> Any:
     try:
         invitation = accounts.open_invitation(token)
     except accounts.AlreadyAnAccount as exc:
-        return render_template("admin/message.html", title="Invitation", text=str(exc)), 409
+        return render_template("admin/message.html", title=_("Invitation"), text=str(exc)), 409
     except accounts.AccountError as exc:
-        return render_template("admin/message.html", title="Invitation", text=str(exc)), 404
+        return render_template("admin/message.html", title=_("Invitation"), text=str(exc)), 404
     error = None
     if request.method == "POST":
         if request.form.get("password") != request.form.get("again"):
-            error = "The two passwords differ."
+            error = _("The two passwords differ.")
         else:
             try:
                 organizer = accounts.accept_invitation(token, request.form.get("password", ""))
             except accounts.AlreadyAnAccount as exc:  # accepted by another invitation just now
-                return render_template("admin/message.html", title="Invitation",
+                return render_template("admin/message.html", title=_("Invitation"),
                                        text=str(exc)), 409
             except accounts.AccountError as exc:
                 error = str(exc)

@@ -138,10 +138,11 @@ def _charts(tables: dict[str, list[tuple[str, int]]]) -> dict[str, Chart]:
 @requires(Role.VIEWER)
 def index() -> Any:
     filters, campaign = chosen_filters()
+    language = str(get_locale() or "en")
 
     def figures(at: Watermark) -> tuple[dict[str, Any], tuple[int, int], dict[str, int],
                                         overview.Headline]:
-        tables = {view: dashboard.table(view, filters, at) for view in dashboard.VIEWS}
+        tables = {view: dashboard.table(view, filters, at, language) for view in dashboard.VIEWS}
         states = dashboard.state_counts(filters, at)
         return (tables, dashboard.confirmation_rate(filters, at), states,
                 overview.headline(filters, states[LetterStatus.SENT], at))

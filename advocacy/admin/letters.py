@@ -53,9 +53,9 @@ def _preview(campaign: Campaign, body: Body, language: str, draft: versions.Draf
     preview: dict[str, Any] = {"officials": [(t.key, official_label(t)) for t in officials],
                                "official": chosen.key if chosen else None}
     if chosen is None:
-        preview["error"] = "This body has no active official to write to."
+        preview["error"] = _("This body has no active official to write to.")
     elif not draft.text:
-        preview["error"] = "There is no text yet."
+        preview["error"] = _("There is no text yet.")
     else:
         try:
             preview["sample"] = versions.render_sample(campaign, draft, chosen, language)
@@ -70,15 +70,18 @@ def _ask_rows(body: Body, draft: versions.Draft) -> list[tuple[str, str, str]]:
     asks = dict(draft.asks)
     officials = versions.officials(body)
     offices = [(t.key, official_label(t)) for t in officials]
-    countries = [(code, f"Every office of {country_name(code, 'en')} without its own")
+    locale = str(get_locale() or "en")
+    countries = [(code, _("Every office of %(country)s without its own",
+                          country=country_name(code, locale)))
                  for code in sorted({t.country for t in officials if t.country})]
     named = {DEFAULT} | {key for key, _label in offices + countries}
     kinds = []
     for key in sorted(set(asks) - named):
         kind = [t.key for t in officials if t.key.startswith(f"{key}-")]
-        kinds.append((key, f"Every office whose key starts with {key}- without its own"
-                           f" ({len(kind)} now)" if kind else f"{key} (no such active office)"))
-    rows = [(DEFAULT, "Every office without an ask of its own (the default)"),
+        kinds.append((key, _("Every office whose key starts with %(key)s- without its own"
+                             " (%(num)d now)", key=key, num=len(kind)) if kind
+                      else _("%(key)s (no such active office)", key=key)))
+    rows = [(DEFAULT, _("Every office without an ask of its own (the default)")),
             *kinds, *countries, *offices]
     return [(key, label, asks.get(key, "")) for key, label in rows]
 
@@ -156,14 +159,14 @@ def save_letter(campaign_slug: str, body_slug: str, language: str) -> Any:
     except versions.DraftError as exc:
         return _editor(campaign, body, language, draft, base, problems=exc.problems), 422
     except versions.VersionConflict as exc:
-        who = (exc.current.author or "a file") if exc.current else "someone"
-        message = (f"Version {exc.current.version if exc.current else '?'} was saved by {who}"
-                   " since you opened this page. Your text is below: compare it with the"
-                   " versions listed, then save again.")
+        who = (exc.current.author or _("a file")) if exc.current else _("someone")
+        message = _("Version %(version)s was saved by %(who)s since you opened this page. Your"
+                    " text is below: compare it with the versions listed, then save again.",
+                    version=exc.current.version if exc.current else "?", who=who)
         return _editor(campaign, body, language, draft,
                        exc.current.version if exc.current else None, conflict=message), 409
-    flash(f"Saved as version {saved.version}." if saved else
-          "Nothing changed, so no new version.")
+    flash(_("Saved as version %(version)d.", version=saved.version) if saved else
+          _("Nothing changed, so no new version."))
     if saved and saved.source_language:
         flash(_("It is up to date with its source (%(language)s), version %(version)d.",
                 language=language_name(saved.source_language, str(get_locale() or "en")),
@@ -196,10 +199,11 @@ def send_test(campaign_slug: str, body_slug: str, language: str) -> Any:
     except ProofError as exc:
         flash(str(exc), "error")
     except RedisError:
-        flash("The queue cannot be reached: no test was sent. Try again in a moment.", "error")
+        flash(_("The queue cannot be reached: no test was sent. Try again in a moment."),
+              "error")
     else:
-        flash(f"A test of version {current.version} for {official.office} is on its way to"
-              f" {organizer.email}.")
+        flash(_("A test of version %(version)d for %(office)s is on its way to %(address)s.",
+                version=current.version, office=official.office, address=organizer.email))
     return _back_to(campaign, body, language)
 
 
@@ -215,8 +219,10 @@ def roll_back(template_id: int) -> Any:
     try:
         new = versions.roll_back(current_user.organizer, old)
     except (versions.DraftError, versions.VersionConflict) as exc:
-        flash(f"Version {old.version} cannot come back: {exc}", "error")
+        flash(_("Version %(version)d cannot come back: %(reason)s", version=old.version,
+                reason=exc), "error")
     else:
-        flash(f"Version {old.version} is back, as version {new.version}." if new else
-              f"Version {old.version} is already the current text.")
+        flash(_("Version %(old)d is back, as version %(new)d.", old=old.version,
+                new=new.version) if new else
+              _("Version %(version)d is already the current text.", version=old.version))
     return _back_to(campaign, body, old.language)

@@ -7,14 +7,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from advocacy import audit, clock
-from advocacy.admin import bp, requires, wording
+from advocacy.admin import bp, group_label, requires, wording
 from advocacy.campaigns.pages import IMAGE_MAX_BYTES
 from advocacy.extensions import db
 from advocacy.letters.render import country_name
@@ -27,7 +27,6 @@ from advocacy.officials.rows import COLUMNS, OTHER_LANGUAGES, REQUIRED, row_of_o
 from advocacy.organizers import official_edits, official_import
 from advocacy.organizers.accounts import may
 from advocacy.organizers.controls import set_paused
-from advocacy.organizers.official_edits import plural
 
 PER_PAGE = 50
 STATES = {
@@ -51,10 +50,10 @@ def _room_for_imports(endpoint: str | None, values: dict[str, Any] | None) -> No
 
 @bp.errorhandler(413)
 def _too_large(exc: Exception) -> Any:
-    text = (f"What was sent is too large: an import file may have up to"
-            f" {official_import.MAX_BYTES // 1024} KB, a campaign page's image"
-            f" {IMAGE_MAX_BYTES // (1024 * 1024)} MB, other forms much less.")
-    return render_template("admin/message.html", title="Too large", text=text), 413
+    text = _("What was sent is too large: an import file may have up to %(kb)d KB, a campaign"
+             " page's image %(mb)d MB, other forms much less.",
+             kb=official_import.MAX_BYTES // 1024, mb=IMAGE_MAX_BYTES // (1024 * 1024))
+    return render_template("admin/message.html", title=_("Too large"), text=text), 413
 
 
 def _editor() -> bool:
@@ -77,6 +76,13 @@ def _listing(args: Mapping[str, str]) -> Select[Official]:
     return query
 
 
+def _state_names() -> dict[str, str]:
+    """The filter's states, as the list's menu names them."""
+    return {"active": _("active"), "inactive": _("inactive"), "unverified": _("unverified"),
+            "verified": _("verified"), "no-email": _("no email"), "paused": _("paused"),
+            "bounced": _("bounced")}
+
+
 @bp.get("/targets")
 @requires(Role.VIEWER)
 def officials() -> Any:
@@ -87,9 +93,10 @@ def officials() -> Any:
     filters = {name: request.args.get(name, "") for name in ("q", "body", "country", "state")}
     return render_template(
         "admin/targets.html", page=page, filters=filters, editor=_editor(), states=STATES,
+        state_names=_state_names(),
         kept={name: value for name, value in filters.items() if value},
         bodies=db.session.scalars(select(Body).order_by(Body.id)).all(),
-        countries=[(code, country_name(code, "en")) for code in countries])
+        countries=[(code, country_name(code, str(get_locale() or "en"))) for code in countries])
 
 
 def _typed(form: Any, previous: Sequence[str] = ()) -> dict[str, str]:
@@ -131,11 +138,12 @@ def _form(official: Official | None, values: Mapping[str, str], errors: dict[str
 
 
 def _said_saved(saved: official_edits.Saved) -> None:
-    flash(f"Saved {saved.official.key}." if saved.changes else "Nothing was changed.")
+    flash(_("Saved %(key)s.", key=saved.official.key) if saved.changes
+          else _("Nothing was changed."))
     if saved.unverified:
-        flash("The email address changed, so it is no longer verified: check the new address"
-              " against its source, then verify it again. Until then, in live mode, its letters"
-              " wait.", "error")
+        flash(_("The email address changed, so it is no longer verified: check the new address"
+                " against its source, then verify it again. Until then, in live mode, its"
+                " letters wait."), "error")
 
 
 @bp.route("/targets/new", methods=["GET", "POST"])
@@ -165,7 +173,7 @@ def official(target_id: int) -> Any:
     return render_template("admin/target.html", official=official, letters=letters, unsent=unsent,
                            editor=_editor(), languages=LANGUAGES, now=clock.now(),
                            may_verify=official_edits.may_verify(current_user.organizer, official),
-                           set_it_yourself=official_edits.SET_IT_YOURSELF)
+                           set_it_yourself=official_edits.set_it_yourself())
 
 
 @bp.route("/targets/<int:target_id>/edit", methods=["GET", "POST"])
@@ -198,12 +206,13 @@ def verify_official(target_id: int) -> Any:
         flash(str(exc), "error")
     else:
         if verified:
-            flash(f"{official.email} is verified, by you, now."
-                  + (f" Released: {plural(released, 'letter')} that waited for it." if released
-                     else ""))
+            flash(_("%(address)s is verified, by you, now.", address=official.email)
+                  + (" " + ngettext("Released: %(num)d letter that waited for it.",
+                                    "Released: %(num)d letters that waited for it.", released)
+                     if released else ""))
         else:
-            flash(f"{official.email or official.key} is no longer verified: in live mode its"
-                  " letters wait until it is verified again.")
+            flash(_("%(address)s is no longer verified: in live mode its letters wait until it"
+                    " is verified again.", address=official.email or official.key))
     return redirect(url_for("admin.official", target_id=official.id))
 
 
@@ -214,17 +223,20 @@ def activate_official(target_id: int) -> Any:
     try:
         if request.form.get("active") == "yes":
             cancelled = official_edits.reactivate(current_user.organizer, official)
-            flash(f"{official.key} is active again: new letters will reach it."
-                  + (f" Letters cancelled before stay cancelled ({cancelled})." if cancelled
-                     else ""))
+            flash(_("%(key)s is active again: new letters will reach it.", key=official.key)
+                  + (" " + _("Letters cancelled before stay cancelled (%(num)s).",
+                             num=cancelled) if cancelled else ""))
         else:
             done = official_edits.deactivate(current_user.organizer, official,
                                            request.form.get("reason", ""))
-            flash(f"{official.key} is inactive. Cancelled: {plural(done.cancelled, 'letter')}"
-                  " not yet sent to it.")
+            flash(ngettext("%(key)s is inactive. Cancelled: %(num)d letter not yet sent to it.",
+                           "%(key)s is inactive. Cancelled: %(num)d letters not yet sent to it.",
+                           done.cancelled, key=official.key))
             if done.sending:
-                flash(f"Left alone: {plural(done.sending, 'letter')} being sent at that moment,"
-                      " which may still reach the official.", "error")
+                flash(ngettext("Left alone: %(num)d letter being sent at that moment, which may"
+                               " still reach the official.",
+                               "Left alone: %(num)d letters being sent at that moment, which"
+                               " may still reach the official.", done.sending), "error")
     except official_edits.OfficialError as exc:
         flash(str(exc), "error")
     return redirect(url_for("admin.official", target_id=official.id))
@@ -240,14 +252,16 @@ def office_say_answer(target_id: int) -> Any:
     try:
         if action == "accept":
             address = official_edits.accept_proposed_address(by, official)
-            flash(f"Letters go to {address} from now on. Another organizer verifies it.")
+            flash(_("Letters go to %(address)s from now on. Another organizer verifies it.",
+                    address=address))
         elif action == "dismiss":
             official_edits.dismiss_proposed_address(by, official)
-            flash("Dismissed: letters keep going to the current address.")
+            flash(_("Dismissed: letters keep going to the current address."))
         elif action == "undo":
             released = official_edits.end_office_choice(by, official)
-            flash("The office's digest and pause are undone."
-                  + (f" Released: {plural(released, 'letter')}." if released else ""))
+            flash(_("The office's digest and pause are undone.")
+                  + (" " + ngettext("Released: %(num)d letter.", "Released: %(num)d letters.",
+                                    released) if released else ""))
         else:
             abort(400)
     except official_edits.OfficialError as exc:
@@ -288,8 +302,10 @@ def pause_official(target_id: int) -> Any:
 
 
 def _import_page(**context: Any) -> str:
+    names = {b.slug: group_label(b) for b in db.session.scalars(select(Body))}
     return render_template("admin/target_import.html", columns=COLUMNS, required=REQUIRED,
-                           max_kb=official_import.MAX_BYTES // 1024, **context)
+                           max_kb=official_import.MAX_BYTES // 1024, group_names=names,
+                           **context)
 
 
 @bp.route("/targets/import", methods=["GET", "POST"])
@@ -299,7 +315,7 @@ def import_officials() -> Any:
         return _import_page()
     upload = request.files.get("file")
     if upload is None or not upload.filename:
-        return _import_page(error="Choose a file to import."), 422
+        return _import_page(error=_("Choose a file to import.")), 422
     try:
         plan, token = official_import.preview(upload.filename, upload.stream)
     except official_import.UploadError as exc:
@@ -316,7 +332,7 @@ def apply_import() -> Any:
         return _import_page(error=str(exc)), 422
     except official_import.ImportChanged as exc:
         return _import_page(plan=exc.plan, token=exc.token, changed=True), 409
-    flash(f"Imported {plan.name}: {len(plan.added)} added, {len(plan.changed)} changed,"
-          f" {len(plan.unchanged)} unchanged. Imported addresses are unverified until"
-          " verified here.")
+    flash(_("Imported %(name)s: %(added)d added, %(changed)d changed, %(unchanged)d unchanged."
+            " Imported addresses are unverified until verified here.", name=plan.name,
+            added=len(plan.added), changed=len(plan.changed), unchanged=len(plan.unchanged)))
     return redirect(url_for("admin.officials"))

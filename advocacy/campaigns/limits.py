@@ -6,6 +6,7 @@ from datetime import datetime, time, timedelta
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
 from limits import parse
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -16,7 +17,8 @@ def _rate(value: str | None) -> str | None:
     try:
         parse(value)
     except ValueError:
-        raise ValueError(f"{value!r} is not a rate such as '10/second' or '30/hour'") from None
+        raise ValueError(_("%(value)s is not a rate such as '10/second' or '30/hour'",
+                           value=repr(value))) from None
     return value
 
 
@@ -31,9 +33,9 @@ class SendWindow(BaseModel):
     @model_validator(mode="after")
     def _order(self) -> SendWindow:
         if self.end <= self.start:
-            raise ValueError("end must be after start")
+            raise ValueError(_("end must be after start"))
         if any(d not in range(7) for d in self.days):
-            raise ValueError("days are 0 (Monday) to 6 (Sunday)")
+            raise ValueError(_("days are 0 (Monday) to 6 (Sunday)"))
         return self
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import nh3
 from flask import current_app
+from flask_babel import gettext as _
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -81,11 +82,14 @@ class PageDraft:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()
 
     def as_lines(self) -> list[str]:
-        """The whole version as text, for diffs."""
-        return [f"Title: {self.title}", f"Summary: {self.summary}",
-                f"Image: {self.image or '(none)'}", f"Image text: {self.image_alt}",
-                f"Latest news: {self.news_date} {self.news}".rstrip(), f"Goal: {self.goal}",
-                f"Share text: {self.share_text}", "Story:", *self.story.splitlines()]
+        """The whole version as text, for diffs, its parts named in the reader's language."""
+        return [_("Title: %(text)s", text=self.title), _("Summary: %(text)s", text=self.summary),
+                _("Image: %(text)s", text=self.image or _("(none)")),
+                _("Image text: %(text)s", text=self.image_alt),
+                _("Latest news: %(text)s", text=f"{self.news_date} {self.news}").rstrip(),
+                _("Goal: %(text)s", text=self.goal),
+                _("Share text: %(text)s", text=self.share_text), _("Story:"),
+                *self.story.splitlines()]
 
 
 def problems(draft: PageDraft) -> dict[str, str]:
@@ -156,14 +160,15 @@ def store_image(data: bytes) -> str:
     pixels are copied into a new image, so no EXIF, XMP or ICC block goes along.
     """
     if len(data) > IMAGE_MAX_BYTES:
-        raise DraftError({"image": f"The image is too large: at most"
-                                  f" {IMAGE_MAX_BYTES // (1024 * 1024)} MB."})
+        raise DraftError({"image": _("The image is too large: at most %(mb)d MB.",
+                                     mb=IMAGE_MAX_BYTES // (1024 * 1024))})
     try:
         with Image.open(io.BytesIO(data)) as opened:
             if opened.format not in ("JPEG", "PNG", "WEBP", "GIF"):
-                raise DraftError({"image": "Upload a JPEG, PNG, WebP or GIF image."})
+                raise DraftError({"image": _("Upload a JPEG, PNG, WebP or GIF image.")})
             if opened.width * opened.height > IMAGE_MAX_PIXELS:
-                raise DraftError({"image": "The image has too many pixels: at most 50 million."})
+                raise DraftError({"image": _("The image has too many pixels: at most 50"
+                                             " million.")})
             upright = ImageOps.exif_transpose(opened)  # phones store the turn in EXIF
             clear = upright.mode in ("RGBA", "LA") or "transparency" in upright.info
             image = upright.convert("RGBA" if clear else "RGB")
@@ -171,7 +176,7 @@ def store_image(data: bytes) -> str:
             ValueError) as exc:
         if isinstance(exc, DraftError):
             raise
-        raise DraftError({"image": "This file is not an image we can read."}) from None
+        raise DraftError({"image": _("This file is not an image we can read.")}) from None
     image.thumbnail((IMAGE_WIDTH, IMAGE_WIDTH * 4))
     bare = Image.frombytes(image.mode, image.size, image.tobytes())  # pixels only
     out = io.BytesIO()

@@ -18,6 +18,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from advocacy import audit
+from advocacy.email_reasons import email_reason
 from advocacy.extensions import db
 from advocacy.models import Campaign, Organizer, Partner
 
@@ -64,7 +65,7 @@ def _checked(form: PartnerForm, partner_id: int | None) -> PartnerForm:
         try:
             contact = validate_email(contact, check_deliverability=False).normalized
         except EmailNotValidError as exc:
-            errors["contact_email"] = str(exc)
+            errors["contact_email"] = email_reason(str(exc))
     if errors:
         raise PartnerError(errors)
     return PartnerForm(name=name, ref=ref, site_url=site, contact_email=contact)

@@ -16,10 +16,11 @@ from werkzeug.datastructures import MultiDict
 
 from advocacy import audit
 from advocacy.campaigns.limits import campaign_limits
+from advocacy.email_reasons import email_reason
 from advocacy.extensions import db
 from advocacy.models import Campaign, CampaignStatus, LetterTemplate, Organizer
 from advocacy.officials import groups
-from advocacy.officials.files import is_country
+from advocacy.officials.files import error_message, is_country
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,78}$")
 RATE_FIELDS = ("relay", "per_domain", "per_official_hour", "per_official_day")
@@ -196,7 +197,7 @@ def _limits(form: MultiDict[str, str], errors: dict[str, str]) -> dict[str, Any]
         for problem in exc.errors():
             field = str(problem["loc"][0]) if problem["loc"] else "limits"
             field = "window" if field == "window" else field
-            errors.setdefault(field, str(problem["msg"]).removeprefix("Value error, "))
+            errors.setdefault(field, error_message(problem))
         return None
     return settings
 
@@ -212,7 +213,7 @@ def update_campaign(actor: Organizer, campaign: Campaign, form: MultiDict[str, s
         try:
             sender = validate_email(sender, check_deliverability=False).normalized
         except EmailNotValidError as exc:
-            errors["sender"] = str(exc)
+            errors["sender"] = email_reason(str(exc))
     opens, closes = _when(form.get("opens_at", ""), "opens_at", errors), \
         _when(form.get("closes_at", ""), "closes_at", errors)
     if opens and closes and closes <= opens:

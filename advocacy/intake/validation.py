@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from linkify_it import LinkifyIt
 from linkify_it.tlds import TLDS
 
-from advocacy.intake.email_reasons import email_reason
+from advocacy.email_reasons import email_reason
 from advocacy.letters.render import NOTE_MAX, has_control
 from advocacy.officials.files import COUNTRIES, LETTER_LANGUAGES
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
+from flask_babel import gettext as _
 from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, nodes
 from jinja2.exceptions import SecurityError
 from jinja2.runtime import Context
@@ -43,16 +44,22 @@ _ALLOWED_NODES = (
     nodes.Template, nodes.Output, nodes.TemplateData, nodes.Const, nodes.If, nodes.CondExpr,
     nodes.And, nodes.Or, nodes.Not, nodes.Compare, nodes.Operand, nodes.Concat,
 )
-_REFUSED = {  # how to name what was refused, for the organizer who typed it
-    "For": "a loop ({% for %})", "Macro": "a macro", "CallBlock": "{% call %}",
-    "Call": "a function or method call", "Assign": "{% set %}", "AssignBlock": "{% set %}",
-    "With": "{% with %}", "FilterBlock": "{% filter %}", "Block": "{% block %}",
-    "Extends": "{% extends %}", "Include": "{% include %}", "Import": "{% import %}",
-    "FromImport": "{% from %}", "Mul": "arithmetic (*)", "Pow": "arithmetic (**)",
-    "Div": "arithmetic (/)", "FloorDiv": "arithmetic (//)", "Mod": "the % operator",
-    "Add": "arithmetic (+; join text with ~)", "Sub": "arithmetic (-)",
-    "List": "a list", "Tuple": "a tuple", "Dict": "a dict", "Slice": "a slice",
-}
+def _refused() -> dict[str, str]:
+    """How to name what was refused, for the organizer who typed it, in their language."""
+    arithmetic = str(_("arithmetic (%(operator)s)"))
+    return {
+        "For": _("a loop (%(tag)s)", tag="{% for %}"), "Macro": _("a macro"),
+        "CallBlock": "{% call %}", "Call": _("a function or method call"),
+        "Assign": "{% set %}", "AssignBlock": "{% set %}", "With": "{% with %}",
+        "FilterBlock": "{% filter %}", "Block": "{% block %}", "Extends": "{% extends %}",
+        "Include": "{% include %}", "Import": "{% import %}", "FromImport": "{% from %}",
+        "Mul": arithmetic % {"operator": "*"}, "Pow": arithmetic % {"operator": "**"},
+        "Div": arithmetic % {"operator": "/"}, "FloorDiv": arithmetic % {"operator": "//"},
+        "Mod": _("the modulo operator (%(sign)s)", sign="%"),
+        "Add": _("arithmetic (+; join text with ~)"),
+        "Sub": arithmetic % {"operator": "-"}, "List": _("a list"), "Tuple": _("a tuple"),
+        "Dict": _("a dict"), "Slice": _("a slice"),
+    }
 
 
 class LetterEnvironment(ImmutableSandboxedEnvironment):
@@ -116,32 +123,36 @@ def _known() -> str:
 
 def check_source(tree: nodes.Node) -> None:
     """Raise NotAllowed, naming the line, for anything a letter may not contain."""
-    line = f"line {tree.lineno}: " if getattr(tree, "lineno", None) else ""
+    line = _("line %(num)d: ", num=tree.lineno) if getattr(tree, "lineno", None) else ""
     if isinstance(tree, nodes.Getattr | nodes.Getitem):
         name = _placeholder(tree)
         group, _dot, attr = (name or "").partition(".")
         if name is None:
-            raise NotAllowed(f"{line}only the placeholders' parts may be looked up; the"
-                             f" placeholders are {_known()}")
+            raise NotAllowed(line + _("only the placeholders' parts may be looked up; the"
+                                      " placeholders are %(known)s", known=_known()))
         if attr not in PLACEHOLDERS.get(group, ()):
-            raise NotAllowed(f"{line}unknown placeholder {name}; the placeholders are"
-                             f" {_known()}")
+            raise NotAllowed(line + _("unknown placeholder %(name)s; the placeholders are"
+                                      " %(known)s", name=name, known=_known()))
         return
     if isinstance(tree, nodes.Name):
         if tree.name not in PLACEHOLDERS or PLACEHOLDERS[tree.name]:
-            raise NotAllowed(f"{line}unknown placeholder {tree.name}; the placeholders are"
-                             f" {_known()}")
+            raise NotAllowed(line + _("unknown placeholder %(name)s; the placeholders are"
+                                      " %(known)s", name=tree.name, known=_known()))
         return
     if isinstance(tree, nodes.Filter | nodes.Test):
         allowed = FILTERS if isinstance(tree, nodes.Filter) else TESTS
-        kind = "filter" if isinstance(tree, nodes.Filter) else "test"
         if tree.name not in allowed or tree.kwargs or tree.dyn_args or tree.dyn_kwargs:
-            raise NotAllowed(f"{line}the {kind} {tree.name} is not allowed in a letter; the"
-                             f" {kind}s are {', '.join(allowed)}")
+            raise NotAllowed(line + (
+                _("the filter %(name)s is not allowed in a letter; the filters are %(allowed)s",
+                  name=tree.name, allowed=", ".join(allowed))
+                if isinstance(tree, nodes.Filter) else
+                _("the test %(name)s is not allowed in a letter; the tests are %(allowed)s",
+                  name=tree.name, allowed=", ".join(allowed))))
     elif not isinstance(tree, _ALLOWED_NODES):
-        what = _REFUSED.get(type(tree).__name__, type(tree).__name__)
-        raise NotAllowed(f"{line}{what} is not allowed in a letter: use placeholders,"
-                         " {% if %} and the filters " + ", ".join(FILTERS))
+        what = _refused().get(type(tree).__name__, type(tree).__name__)
+        raise NotAllowed(line + _("%(what)s is not allowed in a letter: use placeholders,"
+                                  " %(tag)s and the filters %(filters)s", what=what,
+                                  tag="{% if %}", filters=", ".join(FILTERS)))
     for child in tree.iter_child_nodes():
         check_source(child)
 
@@ -249,16 +260,17 @@ def render_letter(subject: str, body: str, context: dict[str, Any]) -> RenderedL
         rendered_subject = _compile(subject).render(context)
         rendered_body = _compile(body).render(context)
     except TemplateSyntaxError as exc:
-        raise LetterRenderError(f"syntax error on line {exc.lineno}: {exc.message}") from exc
+        raise LetterRenderError(_("syntax error on line %(num)s: %(reason)s", num=exc.lineno,
+                                  reason=exc.message)) from exc
     except NotAllowed as exc:
         raise LetterRenderError(str(exc)) from exc
     except RecursionError as exc:  # thousands of brackets deep: the parser recurses
-        raise LetterRenderError("the template is nested too deeply") from exc
+        raise LetterRenderError(_("the template is nested too deeply")) from exc
     except (TemplateError, ArithmeticError, TypeError, ValueError, LookupError) as exc:
         raise LetterRenderError(f"{type(exc).__name__}: {exc}") from exc
     if len(rendered_body) + len(rendered_subject) > MAX_LETTER:
-        raise LetterRenderError(f"the letter is too long ({len(rendered_body)} characters;"
-                                f" at most {MAX_LETTER})")
+        raise LetterRenderError(_("the letter is too long (%(num)d characters; at most"
+                                  " %(most)d)", num=len(rendered_body), most=MAX_LETTER))
     # A subject is one line, whatever the template or the data did.
     one_line = re.sub(r"\s+", " ", rendered_subject).strip()
     # Lines end in \n alone (a lone \r would reach the wire as a bare CR).

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
+from flask_babel import gettext as _
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 
@@ -122,14 +123,14 @@ class Draft:
                             self.subject_variants, self.suggested_note, self.asks)
 
     def as_lines(self) -> list[str]:
-        """The whole version as text, for diffs."""
-        return [f"Subject: {self.subject}",
-                *(f"Subject variant: {v}" for v in self.subject_variants),
-                f"Salutation: {self.default_salutation}",
-                "Suggested paragraph:", *self.suggested_note.splitlines(),
-                "Body:", *self.text.splitlines(),
+        """The whole version as text, for diffs, its parts named in the reader's language."""
+        return [_("Subject: %(text)s", text=self.subject),
+                *(_("Subject variant: %(text)s", text=v) for v in self.subject_variants),
+                _("Salutation: %(text)s", text=self.default_salutation),
+                _("Suggested paragraph:"), *self.suggested_note.splitlines(),
+                _("Body:"), *self.text.splitlines(),
                 *(line for key, ask in self.asks
-                  for line in (f"Ask for {key}:", *ask.splitlines()))]
+                  for line in (_("Ask for %(key)s:", key=key), *ask.splitlines()))]
 
 
 class DraftError(ValueError):
@@ -156,35 +157,38 @@ def _field_problems(draft: Draft) -> dict[str, str]:
                 "default_salutation": (draft.default_salutation, SALUTATION_MAX)}
     for field, (value, limit) in one_line.items():
         if not value:
-            problems[field] = "This is required."
+            problems[field] = _("This is required.")
         elif len(value) > limit:
-            problems[field] = f"At most {limit} characters (now {len(value)})."
+            problems[field] = _("At most %(limit)d characters (now %(now)d).", limit=limit,
+                                now=len(value))
         elif has_control(value):
-            problems[field] = "Control characters are not allowed."
+            problems[field] = _("Control characters are not allowed.")
     if len(draft.subject_variants) > VARIANTS_MAX:
-        problems["subject_variants"] = f"At most {VARIANTS_MAX} variants."
+        problems["subject_variants"] = _("At most %(num)d variants.", num=VARIANTS_MAX)
     for n, variant in enumerate(draft.subject_variants, start=1):
         if len(variant) > SUBJECT_MAX or has_control(variant):
-            problems["subject_variants"] = (f"Variant {n}: at most {SUBJECT_MAX} characters,"
-                                            " without control characters.")
+            problems["subject_variants"] = _("Variant %(n)d: at most %(limit)d characters,"
+                                             " without control characters.", n=n,
+                                             limit=SUBJECT_MAX)
     for field, value, limit in (("body", draft.text, BODY_MAX),
                                 ("suggested_note", draft.suggested_note, NOTE_MAX)):
         if len(value) > limit:
-            problems[field] = f"At most {limit} characters (now {len(value)})."
+            problems[field] = _("At most %(limit)d characters (now %(now)d).", limit=limit,
+                                now=len(value))
         elif has_control(value, allow_newlines=True):
-            problems[field] = "Control characters are not allowed."
+            problems[field] = _("Control characters are not allowed.")
     if not draft.text:
-        problems["body"] = "This is required."
+        problems["body"] = _("This is required.")
     wrong = bad_keys(dict(draft.asks))
     if wrong:
-        problems["asks"] = (f"Not an office's key, a country code or \"default\": "
-                            f"{', '.join(wrong)}.")
+        problems["asks"] = _("Not an office's key, a country code or \"default\": %(keys)s.",
+                             keys=", ".join(wrong))
     elif len(draft.asks) > ASKS_MAX:
-        problems["asks"] = f"At most {ASKS_MAX} asks."
+        problems["asks"] = _("At most %(num)d asks.", num=ASKS_MAX)
     for key, ask in draft.asks:
         if len(ask) > ASK_MAX or has_control(ask, allow_newlines=True):
-            problems["asks"] = (f"The ask for {key}: at most {ASK_MAX} characters, without"
-                                " control characters.")
+            problems["asks"] = _("The ask for %(key)s: at most %(limit)d characters, without"
+                                 " control characters.", key=key, limit=ASK_MAX)
     return problems
 
 
@@ -217,7 +221,7 @@ def check(draft: Draft, body: Body, language: str) -> None:
             for context in contexts:
                 render_letter(subject, text, context)
         except LetterRenderError as exc:
-            problems[field] = f"Does not render: {exc}"
+            problems[field] = _("Does not render: %(reason)s", reason=exc)
     if problems:
         raise DraftError(problems)
 

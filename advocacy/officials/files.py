@@ -12,10 +12,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from babel import Locale
 from email_validator import EmailNotValidError, validate_email
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 from sqlalchemy import select
 
+from advocacy.email_reasons import email_reason
 from advocacy.extensions import db
 from advocacy.models import Body, Official
 from advocacy.progress import Advance, counted, nothing
@@ -58,7 +61,8 @@ class BodySpec(_Strict):
     def _per_language(cls, v: dict[str, str]) -> dict[str, str]:
         unknown = [lang for lang in v if lang not in LANGUAGES]
         if unknown:
-            raise ValueError(f"unknown languages {', '.join(unknown)}; use {', '.join(LANGUAGES)}")
+            raise ValueError(_("unknown languages %(unknown)s; use %(known)s",
+                               unknown=", ".join(unknown), known=", ".join(LANGUAGES)))
         return {lang: text.strip() for lang, text in v.items() if text.strip()}
 
     @field_validator("languages")
@@ -66,7 +70,8 @@ class BodySpec(_Strict):
     def _letter_languages(cls, v: list[str]) -> list[str]:
         unknown = [lang for lang in v if lang not in LANGUAGES]
         if unknown:
-            raise ValueError(f"unknown languages {', '.join(unknown)}; use {', '.join(LANGUAGES)}")
+            raise ValueError(_("unknown languages %(unknown)s; use %(known)s",
+                               unknown=", ".join(unknown), known=", ".join(LANGUAGES)))
         return list(dict.fromkeys(v))
 
     def file_hash(self) -> str:
@@ -107,7 +112,7 @@ class OfficialSpec(_Strict):
     def _language_codes(cls, v: list[str]) -> list[str]:
         bad = [code for code in v if not re.fullmatch(r"[a-z]{2,3}", code)]
         if bad:
-            raise ValueError(f"not ISO 639-1 codes: {', '.join(bad)}")
+            raise ValueError(_("not ISO 639-1 codes: %(codes)s", codes=", ".join(bad)))
         return v
 
     @field_validator("timezone")
@@ -116,7 +121,7 @@ class OfficialSpec(_Strict):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA time zone {v!r}") from None
+            raise ValueError(_("unknown IANA time zone %(zone)s", zone=repr(v))) from None
         return v
 
     @field_validator("email")
@@ -127,14 +132,14 @@ class OfficialSpec(_Strict):
         try:
             return validate_email(v, check_deliverability=False).normalized
         except EmailNotValidError as exc:
-            raise ValueError(str(exc)) from None
+            raise ValueError(email_reason(str(exc))) from None
 
     @field_validator("salutation")
     @classmethod
     def _salutations(cls, v: dict[str, str]) -> dict[str, str]:
         missing = [lang for lang in SALUTATION_LANGUAGES if not v.get(lang, "").strip()]
         if missing:
-            raise ValueError(f"missing for {', '.join(missing)}")
+            raise ValueError(_("missing for %(languages)s", languages=", ".join(missing)))
         return v
 
     @field_validator("office_names")
@@ -142,18 +147,18 @@ class OfficialSpec(_Strict):
     def _office_names(cls, v: dict[str, str]) -> dict[str, str]:
         unknown = [lang for lang in v if lang not in LETTER_LANGUAGES]
         if unknown:
-            raise ValueError(f"unknown languages {', '.join(unknown)};"
-                             f" use {', '.join(LETTER_LANGUAGES)}")
+            raise ValueError(_("unknown languages %(unknown)s; use %(known)s",
+                               unknown=", ".join(unknown), known=", ".join(LETTER_LANGUAGES)))
         if any(not name.strip() for name in v.values()):
-            raise ValueError("an office name is empty")
+            raise ValueError(_("an office name is empty"))
         return v
 
     @model_validator(mode="after")
     def _reachable(self) -> OfficialSpec:
         if not (self.email or self.contact_page or self.postal_address):
-            raise ValueError("needs at least one of email, contact_page, postal_address")
+            raise ValueError(_("needs at least one of email, contact_page, postal_address"))
         if self.verified and not self.email:
-            raise ValueError("only an email address can be verified")
+            raise ValueError(_("only an email address can be verified"))
         return self
 
     def file_hash(self) -> str:
@@ -168,29 +173,51 @@ class OfficialsFile(_Strict):
 
 
 # Fields whose rule is a pattern: say it in words rather than quote the expression.
-PATTERN_HINTS = {
-    "key": "use 2 to 79 lowercase letters, digits and hyphens, starting with a letter or digit",
-    "country": "use two capital letters (ISO 3166-1, such as FR), or nothing",
-    "contact_page": "use an https:// address without spaces",
-    "slug": "use 1 to 20 lowercase letters, digits and hyphens, starting with a letter or digit",
-}
+def _pattern_hints() -> dict[str, str]:
+    return {
+        "key": _("use 2 to 79 lowercase letters, digits and hyphens, starting with a letter or"
+                 " digit"),
+        "country": _("use two capital letters (ISO 3166-1, such as FR), or nothing"),
+        "contact_page": _("use an https:// address without spaces"),
+        "slug": _("use 1 to 20 lowercase letters, digits and hyphens, starting with a letter or"
+                  " digit"),
+    }
+
+
+def _in_words(error: ErrorDetails) -> str | None:
+    """Pydantic's usual reasons, in the reader's language (pydantic words them in English)."""
+    kind, ctx = error["type"], error.get("ctx") or {}
+    if kind == "missing":
+        return str(_("Field required"))
+    if kind == "string_too_short":
+        return str(ngettext("String should have at least %(num)d character",
+                            "String should have at least %(num)d characters", ctx["min_length"]))
+    if kind == "string_too_long":
+        return str(ngettext("String should have at most %(num)d character",
+                            "String should have at most %(num)d characters", ctx["max_length"]))
+    if kind == "extra_forbidden":
+        return str(_("Extra inputs are not permitted"))
+    if kind in ("string_type", "list_type", "dict_type", "bool_type", "int_type"):
+        return str(_("Input has the wrong type"))
+    return None
 
 
 def error_message(error: ErrorDetails) -> str:
-    """Pydantic's reason for one error, in plain words."""
+    """Pydantic's reason for one error, in plain words, in the reader's language (read while
+    validating: the organizer's in a request, English in a command)."""
     field = str(error["loc"][-1]) if error["loc"] else ""
-    if error["type"] == "string_pattern_mismatch" and field in PATTERN_HINTS:
-        return PATTERN_HINTS[field]
+    if error["type"] == "string_pattern_mismatch" and field in (hints := _pattern_hints()):
+        return str(hints[field])
     if error["type"] == "too_short" and field == "languages":
-        return "name at least one language (ISO 639-1 codes, such as en fr)"
-    return error["msg"].removeprefix("Value error, ")
+        return str(_("name at least one language (ISO 639-1 codes, such as en fr)"))
+    return _in_words(error) or error["msg"].removeprefix("Value error, ")
 
 
 def body_rule(by_country: bool, spec: OfficialSpec) -> str | None:
     """The rule that needs the group (an office of a group chosen by country has a country),
     or None."""
     if by_country and not spec.country:
-        return "required: this group is chosen by country"
+        return str(_("required: this group is chosen by country"))
     return None
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from advocacy import audit, clock
+from advocacy.email_reasons import email_reason
 from advocacy.extensions import db
 from advocacy.models import Invitation, Organizer, OrganizerSession, Partner, Role
 from advocacy.organizers import recovery_codes
@@ -69,12 +70,13 @@ def normalise(email: str) -> str:
     try:
         return validate_email(email.strip(), check_deliverability=False).normalized.lower()
     except EmailNotValidError as exc:
-        raise AccountError(str(exc)) from None
+        raise AccountError(_("This email address cannot be used: %(reason)s",
+                             reason=email_reason(str(exc)))) from None
 
 
 def hash_password(password: str) -> str:
     if len(password) < PASSWORD_MIN:
-        raise AccountError(f"A password needs at least {PASSWORD_MIN} characters.")
+        raise AccountError(_("A password needs at least %(num)d characters.", num=PASSWORD_MIN))
     return generate_password_hash(password, method="scrypt")
 
 
@@ -267,15 +269,15 @@ def invite(by: Organizer, email: str, role: str,
     """A new invitation and its token (the only copy: it goes out in the email). A partner
     account's invitation names its partner; no other role's does."""
     if role not in INVITABLE:
-        raise AccountError(f"The role must be one of {', '.join(INVITABLE)}.")
+        raise AccountError(_("The role must be one of %(roles)s.", roles=", ".join(INVITABLE)))
     if role == Role.PARTNER:
         if partner_id is None or db.session.get(Partner, partner_id) is None:
-            raise AccountError("Choose the partner this account is for.")
+            raise AccountError(_("Choose the partner this account is for."))
     else:
         partner_id = None
     address = normalise(email)
     if db.session.scalar(select(Organizer.id).where(Organizer.email == address)):
-        raise AccountError("There is already an account with this email.")
+        raise AccountError(_("There is already an account with this email."))
     token = secrets.token_urlsafe(32)
     now = clock.now()  # one instant for both: the email states the life as their difference
     invitation = Invitation(email=address, role=role, partner_id=partner_id,
@@ -291,25 +293,25 @@ def invite(by: Organizer, email: str, role: str,
 def _has_account(address: str) -> AlreadyAnAccount | None:
     if db.session.scalar(select(Organizer.id).where(Organizer.email == address)) is None:
         return None
-    return AlreadyAnAccount(
-        f"There is already an account for {address} (another invitation to it was accepted):"
+    return AlreadyAnAccount(_(
+        "There is already an account for %(address)s (another invitation to it was accepted):"
         " log in with it instead. If you do not know its password, ask an owner of the"
-        " campaign to reset it.")
+        " campaign to reset it.", address=address))
 
 
 def open_invitation(token: str) -> Invitation:
     invitation = db.session.scalar(
         select(Invitation).where(Invitation.token_hash == _token_hash(token)))
     if invitation is None:
-        raise AccountError("This invitation is not valid.")
+        raise AccountError(_("This invitation is not valid."))
     if invitation.accepted_at is not None:
-        raise AccountError("This invitation was already used: log in instead.")
+        raise AccountError(_("This invitation was already used: log in instead."))
     if problem := _has_account(invitation.email):  # (accepting another revoked this one)
         raise problem
     if invitation.revoked_at is not None:
-        raise AccountError("This invitation is not valid.")
+        raise AccountError(_("This invitation is not valid."))
     if invitation.expires_at < clock.now():
-        raise AccountError("This invitation has expired: ask for a new one.")
+        raise AccountError(_("This invitation has expired: ask for a new one."))
     return invitation
 
 
@@ -332,7 +334,7 @@ def accept_invitation(token: str, password: str) -> Organizer:
     except IntegrityError:  # the same address accepted a moment ago, by another invitation
         db.session.rollback()
         raise _has_account(invitation.email) or AccountError(
-            "This invitation could not be accepted: try again.") from None
+            _("This invitation could not be accepted: try again.")) from None
     audit.record(organizer, "accept invitation", organizer.email, role=organizer.role)
     db.session.commit()
     return organizer
@@ -341,7 +343,7 @@ def accept_invitation(token: str, password: str) -> Organizer:
 def revoke_invitation(by: Organizer, invitation_id: int) -> None:
     invitation = db.session.get(Invitation, invitation_id)
     if invitation is None or invitation.accepted_at is not None:
-        raise AccountError("No open invitation with this id.")
+        raise AccountError(_("No open invitation with this id."))
     invitation.revoked_at = clock.now()
     audit.record(by, "revoke invitation", invitation.email)
     db.session.commit()
@@ -356,11 +358,11 @@ def _owners_left_without(organizer: Organizer) -> int:
 def set_role(by: Organizer, organizer_id: int, role: str) -> Organizer:
     organizer = db.session.get(Organizer, organizer_id)
     if organizer is None:
-        raise AccountError("No such account.")
+        raise AccountError(_("No such account."))
     if role not in RANKS:
-        raise AccountError(f"The role must be one of {', '.join(RANKS)}.")
+        raise AccountError(_("The role must be one of %(roles)s.", roles=", ".join(RANKS)))
     if organizer.role == Role.OWNER and role != Role.OWNER and not _owners_left_without(organizer):
-        raise AccountError("The campaign needs at least one owner.")
+        raise AccountError(_("The campaign needs at least one owner."))
     before, organizer.role = organizer.role, role
     organizer.partner_id = None  # (a role from the ranks: a partner account no longer)
     organizer.session_version += 1  # the new role applies from the next login
@@ -372,9 +374,9 @@ def set_role(by: Organizer, organizer_id: int, role: str) -> Organizer:
 def set_active(by: Organizer, organizer_id: int, active: bool) -> Organizer:
     organizer = db.session.get(Organizer, organizer_id)
     if organizer is None:
-        raise AccountError("No such account.")
+        raise AccountError(_("No such account."))
     if not active and organizer.role == Role.OWNER and not _owners_left_without(organizer):
-        raise AccountError("The campaign needs at least one owner.")
+        raise AccountError(_("The campaign needs at least one owner."))
     organizer.active = active
     organizer.session_version += 1
     audit.record(by, "reactivate account" if active else "deactivate account", organizer.email)

@@ -147,15 +147,15 @@ def save_official(by: Organizer, official: Official | None, form: Mapping[str, s
         errors["key"] = _("Give the office's name, or type a key.")
     body = _body(row["body"].strip())
     if body is None:
-        errors["body"] = "Choose a group."
+        errors["body"] = _("Choose a group.")
     elif spec is not None and (problem := body_rule(body.by_country, spec)):
         errors["country"] = problem
     if official is None and spec is not None and db.session.scalar(
             select(Official.office).where(Official.key == spec.key)) is not None:
-        errors["key"] = "Another official has this key."
+        errors["key"] = _("Another official has this key.")
     if official is not None and opened != fingerprint(official):
-        errors["_"] = ("Someone else saved this official after you opened this page. Open it"
-                       " again to see their version, then make your change.")
+        errors["_"] = _("Someone else saved this official after you opened this page. Open it"
+                        " again to see their version, then make your change.")
     if errors or spec is None or body is None:
         raise InvalidEdit(errors)
 
@@ -183,12 +183,14 @@ def save_official(by: Organizer, official: Official | None, form: Mapping[str, s
         db.session.commit()
     except IntegrityError:  # the same key, added by someone else a moment ago
         db.session.rollback()
-        raise InvalidEdit({"key": "Another official has this key."}) from None
+        raise InvalidEdit({"key": _("Another official has this key.")}) from None
     return Saved(official, changes, unverified)
 
 
-SET_IT_YOURSELF = ("You set this address, so someone else verifies it: another editor or an"
-                   " owner checks it against its source (four eyes). Ask one of them.")
+def set_it_yourself() -> str:
+    """Why the organizer who set an address may not verify it."""
+    return str(_("You set this address, so someone else verifies it: another editor or an"
+                 " owner checks it against its source (four eyes). Ask one of them."))
 
 
 def may_verify(by: Organizer, official: Official) -> bool:
@@ -204,13 +206,13 @@ def set_verified(by: Organizer, official: Official, verified: bool) -> int:
     released: list[int] = []
     if verified:
         if not official.email:
-            raise OfficialError("Only an email address can be verified, and this official has"
-                              " none.")
+            raise OfficialError(_("Only an email address can be verified, and this official"
+                                  " has none."))
         if not official.source.strip():
-            raise OfficialError("Say where the address comes from (its source) before verifying"
-                              " it.")
+            raise OfficialError(_("Say where the address comes from (its source) before"
+                                  " verifying it."))
         if not may_verify(by, official):
-            raise OfficialError(SET_IT_YOURSELF)
+            raise OfficialError(set_it_yourself())
         setter = db.session.get(Organizer, official.address_set_by) if official.address_set_by \
             else None
         official.verified, official.verified_by, official.verified_at = True, by.email, clock.now()
@@ -242,7 +244,7 @@ def deactivate(by: Organizer, official: Official, reason: str = "") -> Deactivat
     reads the official after this commit cancels what it claimed (delivery.gate.may_go).
     """
     if not official.active:
-        raise OfficialError("This official is already inactive.")
+        raise OfficialError(_("This official is already inactive."))
     reason = " ".join(reason.split())[:300]
     note = f"cancelled: {by.email} deactivated the official" + (f" ({reason})" if reason else "")
     official.active = False
@@ -264,7 +266,7 @@ def deactivate(by: Organizer, official: Official, reason: str = "") -> Deactivat
 def reactivate(by: Organizer, official: Official) -> int:
     """Write to the official again; returns its cancelled letters, which stay cancelled."""
     if official.active:
-        raise OfficialError("This official is already active.")
+        raise OfficialError(_("This official is already active."))
     official.active = True
     audit.record(by, "reactivate official", official.key)
     db.session.commit()
@@ -276,7 +278,7 @@ def accept_proposed_address(by: Organizer, official: Official) -> str:
     """The address the office gave becomes its address: set by this organizer, so another one
     verifies it (four eyes), as any address typed in."""
     if not official.proposed_email:
-        raise OfficialError("The office has proposed no address.")
+        raise OfficialError(_("The office has proposed no address."))
     before, official.email = official.email, official.proposed_email
     official.verified, official.verified_by, official.verified_at = False, None, None
     official.bounced_at, official.bounce_reason = None, None

@@ -18,9 +18,11 @@ import tomllib
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, TypeAlias
 
 from flask import current_app
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -31,7 +33,6 @@ from advocacy import audit
 from advocacy.extensions import db
 from advocacy.models import Body, Official, Organizer
 from advocacy.officials.files import (
-    NESTED_TOO_DEEPLY,
     BodySpec,
     OfficialSpec,
     apply_spec,
@@ -59,21 +60,33 @@ PREVIEW_MAX_AGE = 3600  # seconds from preview to apply
 SALT = "advocacy-target-import"
 
 
+# Words for the organizer, made here outside any request: lazy, each is put in the organizer's
+# language when the page shows it (and in English in a command).
+Words: TypeAlias = "str | LazyString"
+
+
 class UploadError(ValueError):
     """The upload cannot be read at all, or its preview expired; the message says why."""
 
 
+def _row(number: int) -> Words:
+    return _("row %(num)d", num=number)
+
+
+FILE = _("file")
+
+
 @dataclass(frozen=True)
 class Problem:
-    where: str  # "row 3", "entry 2", "file"
+    where: Words  # "row 3", "entry 2", "file"
     key: str
     field: str
-    reason: str
+    reason: Words
 
 
 @dataclass(frozen=True)
 class Entry:
-    where: str
+    where: Words
     body: str
     spec: OfficialSpec
 
@@ -104,7 +117,9 @@ class Plan:
     def digest(self) -> str:
         """A hash of exactly what applying would do."""
         blob = json.dumps({
-            "problems": [[p.where, p.key, p.field, p.reason] for p in self.problems],
+            # (a plan with problems is never applied: their place and field are enough here,
+            # and the same in every language)
+            "problems": [[p.key, p.field] for p in self.problems],
             "added": [row_of_spec(e.body, e.spec) for e in self.added],
             "changed": [[c.target_id, c.fields, c.unverifies] for c in self.changed],
             "unchanged": self.unchanged,
@@ -123,34 +138,36 @@ class ImportChanged(Exception):
 def read_limited(stream: IO[bytes]) -> bytes:
     data = stream.read(MAX_BYTES + 1)
     if len(data) > MAX_BYTES:
-        raise UploadError(f"The file is larger than {MAX_BYTES // 1024} KB: split it in parts.")
+        raise UploadError(_("The file is larger than %(kb)d KB: split it in parts.",
+                                       kb=MAX_BYTES // 1024))
     return data
 
 
 def decode(name: str, data: bytes) -> str:
     if not name.lower().endswith((".csv", ".toml")):
-        raise UploadError("Upload a .csv file or a .toml file in the format of targets/.")
+        raise UploadError(_("Upload a .csv file or a .toml file in the format of"
+                                       " targets/."))
     try:
         return data.decode("utf-8-sig")  # spreadsheets often start UTF-8 with a BOM
     except UnicodeDecodeError:
-        raise UploadError("The file is not UTF-8 text: save it again as UTF-8 (in a"
-                          " spreadsheet, \"CSV UTF-8\").") from None
+        raise UploadError(_("The file is not UTF-8 text: save it again as UTF-8 (in"
+                                       " a spreadsheet, \"CSV UTF-8\").")) from None
 
 
 def header_problems(header: list[str]) -> list[Problem]:
     """Unknown, missing and repeated columns, in time linear in the header's width (each name
     is counted once, then looked up in sets: no column is compared with every other)."""
     known, counts = frozenset(COLUMNS), Counter(header)
-    problems = [Problem("row 1", "", name, "unknown column")
+    problems = [Problem(_row(1), "", name, _("unknown column"))
                 for name in header if name not in known]
-    problems += [Problem("row 1", "", name, "missing column")
+    problems += [Problem(_row(1), "", name, _("missing column"))
                  for name in REQUIRED if name not in counts]
-    problems += [Problem("row 1", "", name, "the column appears twice")
+    problems += [Problem(_row(1), "", name, _("the column appears twice"))
                  for name in sorted(name for name, seen in counts.items() if seen > 1)]
     return problems
 
 
-def _csv_rows(text: str) -> tuple[list[tuple[str, Row]], list[Problem], list[str]]:
+def _csv_rows(text: str) -> tuple[list[tuple[Words, Row]], list[Problem], list[str]]:
     """The rows as (where, row) with only the file's columns, its problems, and its header."""
     first_line = text.split("\n", 1)[0]
     delimiter = max(",;\t", key=first_line.count)  # spreadsheets in some languages use ;
@@ -158,12 +175,14 @@ def _csv_rows(text: str) -> tuple[list[tuple[str, Row]], list[Problem], list[str
     try:
         records = list(reader)
     except csv.Error as exc:
-        return [], [Problem(f"line {reader.line_num}", "", "", f"not readable as CSV: {exc}")], []
+        return [], [Problem(_("line %(num)d", num=reader.line_num), "", "",
+                            _("not readable as CSV: %(reason)s", reason=str(exc)))], []
     if not records:
-        return [], [Problem("file", "", "", "the file is empty")], []
+        return [], [Problem(FILE, "", "", _("the file is empty"))], []
     if len(records[0]) > MAX_COLUMNS:
-        raise UploadError(f"The first row has {len(records[0])} columns; an import has at most"
-                          f" {MAX_COLUMNS}. Keep only the columns listed on this page.")
+        raise UploadError(_(
+            "The first row has %(num)d columns; an import has at most %(most)d. Keep only the"
+            " columns listed on this page.", num=len(records[0]), most=MAX_COLUMNS))
     header = [name.strip().lower() for name in records[0]]
     problems = header_problems(header)
     if problems:
@@ -174,10 +193,10 @@ def _csv_rows(text: str) -> tuple[list[tuple[str, Row]], list[Problem], list[str
             continue
         row = dict(zip(header, values, strict=False))
         if len(values) > len(header):
-            problems.append(Problem(f"row {number}", row.get("key", ""), "",
-                                    "more values than columns"))
+            problems.append(Problem(_row(number), row.get("key", ""), "",
+                                    _("more values than columns")))
         else:
-            rows.append((f"row {number}", row))
+            rows.append((_row(number), row))
     return rows, problems, header
 
 
@@ -208,10 +227,12 @@ def read_toml(text: str) -> tuple[list[Entry], list[Problem]]:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        return [], [Problem("file", "", "", f"not valid TOML: {exc}")]
+        return [], [Problem(FILE, "", "", _("not valid TOML: %(reason)s",
+                                                       reason=str(exc)))]
     except RecursionError:  # arrays or tables thousands deep: tomllib recurses into each
-        return [], [Problem("file", "", "", NESTED_TOO_DEEPLY)]
-    problems = [Problem("file", "", name, "unknown table: use [body] and [[target]]")
+        return [], [Problem(FILE, "", "", _("arrays or tables are nested too deeply"))]
+    problems = [Problem(FILE, "", name,
+                        _("unknown table: use [body] and [[target]]"))
                 for name in data if name not in ("body", "target")]
     slug = ""
     try:
@@ -220,7 +241,7 @@ def read_toml(text: str) -> tuple[list[Entry], list[Problem]]:
         problems += [Problem("[body]", "", name, reason) for name, reason in row_errors(exc)]
     raw_entries = data.get("target")
     if not isinstance(raw_entries, list) or not raw_entries:
-        problems.append(Problem("file", "", "target", "no [[target]] entries"))
+        problems.append(Problem(FILE, "", "target", _("no [[target]] entries")))
         raw_entries = []
     entries = []
     for number, raw in enumerate(raw_entries, start=1):
@@ -228,10 +249,10 @@ def read_toml(text: str) -> tuple[list[Entry], list[Problem]]:
         try:
             spec = OfficialSpec.model_validate(raw)
         except ValidationError as exc:
-            problems += [Problem(f"entry {number}", key, name, reason)
+            problems += [Problem(_("entry %(num)d", num=number), key, name, reason)
                          for name, reason in row_errors(exc)]
             continue
-        entries.append(Entry(f"entry {number}", slug, spec))
+        entries.append(Entry(_("entry %(num)d", num=number), slug, spec))
     return entries, problems
 
 
@@ -240,16 +261,17 @@ def _check_across(entries: list[Entry], bodies: Mapping[str, bool]) -> list[Prob
     country), keys are not repeated."""
     known = bodies
     problems = []
-    first: dict[str, str] = {}
+    first: dict[str, Words] = {}
     for entry in entries:
         key = entry.spec.key
         if entry.body not in known:
-            problems.append(Problem(entry.where, key, "body",
-                                    f"must be one of {', '.join(sorted(known))}"))
+            problems.append(Problem(entry.where, key, "body", _(
+                "must be one of %(slugs)s", slugs=", ".join(sorted(known)))))
         elif problem := body_rule(known[entry.body], entry.spec):
             problems.append(Problem(entry.where, key, "country", problem))
         if key in first:
-            problems.append(Problem(entry.where, key, "key", f"already in {first[key]}"))
+            problems.append(Problem(entry.where, key, "key",
+                                    _("already in %(where)s", where=first[key])))
         first.setdefault(key, entry.where)
     return problems
 
@@ -309,17 +331,19 @@ def apply(by: Organizer, token: str) -> Plan:
     try:
         upload: dict[str, Any] = _serializer().loads(token, max_age=PREVIEW_MAX_AGE)
     except SignatureExpired:
-        raise UploadError("This preview is more than an hour old: upload the file again.") \
-            from None
+        raise UploadError(_("This preview is more than an hour old: upload the file"
+                                       " again.")) from None
     except BadSignature:
-        raise UploadError("This preview cannot be read: upload the file again.") from None
+        raise UploadError(_("This preview cannot be read: upload the file again."))\
+            from None
     result = plan(upload["name"], upload["text"], lock=True)
     if result.digest() != upload["plan"]:
         db.session.rollback()
         raise ImportChanged(result, token_for(result, upload["text"]))
     if not result.applicable:
         db.session.rollback()
-        raise UploadError("Nothing was saved: the file has problems, or changes nothing.")
+        raise UploadError(_("Nothing was saved: the file has problems, or changes"
+                                       " nothing."))
     bodies = {b.slug: b for b in db.session.scalars(select(Body))}
     for entry in result.added:
         official = Official(key=entry.spec.key, verified=False, active=True, address_set_by=by.id)

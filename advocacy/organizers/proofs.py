@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from advocacy import audit
@@ -29,7 +30,7 @@ def request_proof(organizer: Organizer, template: LetterTemplate, official_key: 
         Official.key == official_key, Official.body_id == template.body_id,
         Official.active.is_(True)))
     if official is None:
-        raise ProofError("Choose one of this body's officials.")
+        raise ProofError(_("Choose one of this body's officials."))
     campaign = db.session.get_one(Campaign, template.campaign_id)
     body = db.session.get_one(Body, template.body_id)
     audit.record(organizer, "send test letter", where(campaign, body, template.language),

@@ -12,6 +12,7 @@ from flask import (
     Response,
     abort,
     current_app,
+    has_request_context,
     redirect,
     render_template,
     request,
@@ -85,7 +86,10 @@ def language_bar() -> list[tuple[str, str]]:
 
 
 def page_language() -> str:
-    """?lang=... when given, else the best of the browser's languages, else English."""
+    """?lang=... when given, else the best of the browser's languages, else English (also
+    outside a request: a command that words an error, or a job)."""
+    if not has_request_context():
+        return "en"
     asked = request.args.get("lang")
     if asked in LANGUAGES:
         return str(asked)

@@ -229,11 +229,13 @@ def confirmation_rate(filters: Filters, at: Watermark | None = None) -> tuple[in
     return confirmed + late + int(new_confirmed), submitted + int(new)
 
 
-def labels(view: str) -> dict[Any, str]:
-    """Readable names for body and target keys (small tables)."""
+def labels(view: str, language: str | None = None) -> dict[Any, str]:
+    """Readable names for body and target keys (small tables); a group's in `language` where
+    it has one, else its name (without a language: its name, as the CSV export has it)."""
     if view == "body":
-        return {i: f"{name} ({slug})" for i, slug, name
-                in db.session.execute(select(Body.id, Body.slug, Body.name))}
+        return {i: f"{language and (names or {}).get(language) or name} ({slug})"
+                for i, slug, name, names
+                in db.session.execute(select(Body.id, Body.slug, Body.name, Body.names))}
     if view == "target":
         return {i: f"{office} ({key})" for i, key, office
                 in db.session.execute(select(Official.id, Official.key, Official.office))}
@@ -248,10 +250,12 @@ def _days(days: Any) -> list[date]:
     return [first + timedelta(days=i) for i in range((last - first).days + 1)]
 
 
-def table(view: str, filters: Filters, at: Watermark | None = None) -> list[tuple[str, int]]:
-    """One view as rows (label, letters): time in order, the rest largest first."""
+def table(view: str, filters: Filters, at: Watermark | None = None,
+          language: str | None = None) -> list[tuple[str, int]]:
+    """One view as rows (label, letters): time in order, the rest largest first; groups named
+    in `language` (the CSV export keeps English)."""
     counts = sent_by(view, filters.hours() if view == "hour" else filters, at)
-    names = labels(view)
+    names = labels(view, language)
     if view == "day":
         return [(d.isoformat(), counts.get(d, 0)) for d in _days(counts)]
     if view == "hour":

@@ -1,4 +1,5 @@
-"""Why an email address was refused, in the supporter's language.
+"""Why an email address was refused, in the reader's language (a supporter's on the form,
+an organizer's in the admin: the core, so that every stage may word it).
 
 email-validator explains itself in English only, in sentences that change between its
 versions; its messages are sorted here into the few cases a supporter can act on, each
