@@ -330,3 +330,63 @@ def test_workers_reconcile_periodically_by_themselves(app: Any, sink: Sink) -> N
     assert get_queue().count == 1
     work(app)
     assert states() == {"sent": len(ids)}
+
+
+def test_each_letter_is_marked_in_the_database_before_the_relay_takes_it(
+    app: Any, sink: Sink, database_url: str
+) -> None:
+    """The on-wire mark is committed while the relay reads MAIL FROM: by RCPT TO, another
+    connection sees it. A letter taken back meanwhile (reconcile queued it again) is not
+    sent: its transaction is reset and the chunk's next letters go on the same connection."""
+    from sqlalchemy import create_engine, update
+
+    set_limits(None, {"relay": None, "per_domain": None, "per_official_hour": None,
+                      "per_official_day": None, "window": None, "similar_after": None})
+    ids = seed_queued(3)
+    taken = ids[2]
+    outside = create_engine(database_url)
+    marked_at_rcpt: list[list[int]] = []
+
+    def rcpt(address: str) -> None:
+        with outside.begin() as conn:
+            marked_at_rcpt.append(sorted(conn.scalars(select(Letter.id).where(
+                Letter.id.in_(ids), Letter.on_wire_at.is_not(None)))))
+            if len(marked_at_rcpt) == 2:  # reconcile takes the third letter back now
+                conn.execute(update(Letter).where(Letter.id == taken)
+                             .values(claimed_by="another-host:1"))
+        return None
+
+    sink.handler.rcpt_reply = rcpt
+    try:
+        counts = delivery.deliver_letters(ids)
+    finally:
+        outside.dispose()
+    sent = [i for i in ids if i != taken]
+    assert marked_at_rcpt == [sent[:n] for n in range(1, len(sent) + 1)]
+    assert counts["sent"] == len(sent) and counts["taken back"] == 1
+    assert sorted(int(str(m.message()["Message-ID"]).split("-")[1].split("@")[0])
+                  for m in sink.received) == sent
+    db.session.expire_all()
+    assert db.session.get(Letter, taken).status == LetterStatus.SENDING  # reconcile's now
+
+
+def test_a_letter_that_cannot_be_composed_fails_alone_when_composed_ahead(
+    app: Any, sink: Sink
+) -> None:
+    """The next letter is composed while the relay answers the current one: what composing
+    it raised is that letter's outcome, at its turn, and the others go."""
+    from sqlalchemy import update
+
+    set_limits(None, {"relay": None, "per_domain": None, "per_official_hour": None,
+                      "per_official_day": None, "window": None, "similar_after": None})
+    ids = seed_queued(3)
+    [no_address] = db.session.scalars(select(Official.id).where(
+        Official.key == "un-sr-torture"))
+    db.session.execute(update(Official).where(Official.id == no_address).values(email=None))
+    db.session.commit()
+    counts = delivery.deliver_letters(ids)
+    db.session.expire_all()
+    outcomes = {(lt.target_id == no_address, lt.status, (lt.last_error or "")[:9])
+                for lt in db.session.scalars(select(Letter).where(Letter.id.in_(ids)))}
+    assert outcomes == {(True, "failed", "template:"), (False, "sent", "")}
+    assert counts["sent"] == len(sink.received) == 3

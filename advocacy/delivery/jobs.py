@@ -18,6 +18,7 @@ import logging
 import random
 import smtplib
 from collections import Counter
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app
@@ -36,7 +37,8 @@ from advocacy.delivery.schedule import run_at
 from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.letters.compose import LetterRow, compose, load, render
-from advocacy.letters.render import LetterRenderError
+from advocacy.letters.emails import Outgoing
+from advocacy.letters.render import LetterRenderError, RenderedLetter
 from advocacy.letters.states import ERASED
 from advocacy.models import HoldReason, Letter
 
@@ -104,25 +106,66 @@ def _deferred(limiter: DeliveryLimiter, letter: LetterRow) -> None:
              extra={"fields": {"event": "domain slowed", "domain": domain, "halved": level}})
 
 
+Prepared = tuple[RenderedLetter, Outgoing] | Exception
+
+
+def _prepare(letter: LetterRow) -> Prepared:
+    """A letter's text and message, or what composing it raised (raised again when it is
+    the letter's turn: composing may run ahead, while the previous letter's reply is awaited)."""
+    try:
+        rendered = render(letter)
+        return rendered, compose(letter, rendered)
+    except Exception as exc:  # noqa: BLE001 - kept for its letter's turn, not swallowed
+        return exc
+
+
+class _Ahead:
+    """The next letter of a chunk, composed while the relay answers the current one: the
+    worker's own work overlaps the relay's (with the relay on another machine, or a local
+    sink on the other core, each reply is a wait). Composing is pure: a letter composed
+    ahead and then held by its limits costs that work and nothing else."""
+
+    def __init__(self, letters: list[LetterRow]) -> None:
+        self._following = {a.id: b for a, b in zip(letters, letters[1:], strict=False)}
+        self._ready: dict[int, Prepared] = {}
+
+    def take(self, letter: LetterRow) -> Prepared:
+        ready = self._ready.pop(letter.id, None)
+        return ready if ready is not None else _prepare(letter)
+
+    def after(self, letter: LetterRow) -> Callable[[], None] | None:
+        """What to do while the relay answers `letter`: compose the one after it."""
+        following = self._following.get(letter.id)
+        if following is None or following.supporter_email is None:
+            return None
+        return functools.partial(self._compose, following)
+
+    def _compose(self, letter: LetterRow) -> None:
+        self._ready[letter.id] = _prepare(letter)
+
+
 def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch,
-          limiter: DeliveryLimiter) -> bool:
+          limiter: DeliveryLimiter, ahead: _Ahead) -> bool:
     """Send one letter and record the outcome; False when the relay itself is unreachable."""
     if letter.supporter_email is None:  # erased after this letter was claimed
         batch.record(letter, states.DROP, last_error=ERASED)
         return True
-    try:
-        rendered = render(letter)
-        msg = compose(letter, rendered)
-    except LetterRenderError as exc:
-        batch.record(letter, states.FAIL, last_error=f"template: {exc}")
+    prepared = ahead.take(letter)
+    if isinstance(prepared, LetterRenderError):
+        batch.record(letter, states.FAIL, last_error=f"template: {prepared}")
         return True
-    if not batch.on_wire(letter):
-        batch.counts["taken back"] += 1  # reconcile queued it again: another claim sends it
-        return True
+    if isinstance(prepared, Exception):
+        raise prepared
+    rendered, msg = prepared
     try:
         # With the campaign's consent, a message whose outcome is unknown goes once more
-        # at once, with the same Message-ID; else never: a person decides.
-        smtp.send(msg, resend_unconfirmed=letter.campaign_resend_ambiguous)
+        # at once, with the same Message-ID; else never: a person decides. The on-wire
+        # mark is committed while the relay reads MAIL FROM, and DATA waits for it.
+        smtp.send(msg, resend_unconfirmed=letter.campaign_resend_ambiguous,
+                  mark=functools.partial(batch.on_wire, letter), meanwhile=ahead.after(letter))
+    except mail.NotMarked:
+        batch.counts["taken back"] += 1  # reconcile queued it again: another claim sends it
+        return True
     except mail.Unconfirmed as exc:
         if letter.campaign_resend_ambiguous:  # unknown twice over: again later, same Message-ID
             _retry_later(letter, f"{AMBIGUOUS}; sent again as the campaign chose: {exc}"[:500],
@@ -174,6 +217,7 @@ def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
         batch = Batch()
         relay_up, redis_down = True, ""
         letters = load(claimed)
+        ahead = _Ahead(letters)
         # The session's read ends here: the chunk writes on a connection of its own, and a
         # transaction left open would hold its snapshot (and a pooled connection) meanwhile.
         db.session.commit()
@@ -188,7 +232,7 @@ def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
                     redis_down = f"{type(exc).__name__}: {exc}"[:300]
                     break
                 if go:
-                    relay_up = _send(letter, smtp, batch, limiter)
+                    relay_up = _send(letter, smtp, batch, limiter, ahead)
         finally:
             # What was done is recorded even if something broke off; letters not tried go
             # back to the queue now (not to review after the stale wait: none went out).
