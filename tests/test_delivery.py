@@ -390,3 +390,47 @@ def test_a_letter_that_cannot_be_composed_fails_alone_when_composed_ahead(
                 for lt in db.session.scalars(select(Letter).where(Letter.id.in_(ids)))}
     assert outcomes == {(True, "failed", "template:"), (False, "sent", "")}
     assert counts["sent"] == len(sink.received) == 3
+
+
+def test_the_next_chunk_is_claimed_while_the_relay_answers_the_last_letter(
+    app: Any, sink: Sink, database_url: str
+) -> None:
+    """A job's next chunk is claimed (and loaded) while the relay answers the chunk's last
+    letter; claimed ahead and then not tried (the job broke off), its letters go back to
+    the queue at once, the attempt not counted."""
+    from sqlalchemy import create_engine
+
+    set_limits(None, {"relay": None, "per_domain": None, "per_official_hour": None,
+                      "per_official_day": None, "window": None, "similar_after": None})
+    app.config["CLAIM_SIZE"] = 2
+    ids = seed_queued(2)  # two chunks of two letters
+    outside = create_engine(database_url)
+
+    def claimed_ahead(item: Any) -> str | None:
+        if len(sink.received) != 1:  # the first chunk's last letter: wait for the claim
+            return None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with outside.connect() as conn:
+                if conn.scalar(select(func.count()).where(
+                        Letter.id.in_(ids[2:]), Letter.status == LetterStatus.SENDING)) == 2:
+                    return None
+            time.sleep(0.01)
+        return "451 4.3.0 the next chunk was not claimed meanwhile"
+
+    sink.handler.reply = claimed_ahead
+    try:
+        counts = delivery.deliver_letters(ids)
+    finally:
+        outside.dispose()
+    assert counts == {"sent": 4, "skipped": 0}
+    assert states()["sent"] == 4
+
+    more = seed_queued(1)
+    upcoming = delivery._Next()
+    upcoming.take_ahead(more)
+    assert {lt.status for lt in letters_to("un-sr-torture") if lt.id in more} == {"sending"}
+    upcoming.put_back("not sent: its job broke off")
+    db.session.expire_all()
+    back = db.session.scalars(select(Letter).where(Letter.id.in_(more))).all()
+    assert {(lt.status, lt.attempts, lt.on_wire_at) for lt in back} == {("queued", 0, None)}

@@ -200,3 +200,18 @@ def test_meanwhile_runs_once_the_message_is_out_and_cannot_lose_its_reply() -> N
         smtp.send(MESSAGE)
         smtp.close()
     assert len(sink.received) == 3
+
+
+def test_meanwhile_runs_once_when_an_unconfirmed_message_goes_again() -> None:
+    """A message whose reply never came goes again when asked (same bytes): `meanwhile`
+    does not run again (it claims the next letters: twice would take them from itself)."""
+    from advocacy.delivery.sink import Sink
+
+    calls: list[int] = []
+    plan = [False, True, False, False]  # the sink's answers: cut after the first message
+    with Sink(SinkHandler(hang_up=lambda point: plan.pop(0))) as sink:
+        smtp = Transport(sink.url)
+        smtp.send(MESSAGE, meanwhile=lambda: calls.append(1))
+        smtp.close()
+        assert len(sink.received) == 2 and plan == []
+    assert calls == [1]

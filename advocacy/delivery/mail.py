@@ -170,15 +170,21 @@ class Transport:
         if not isinstance(msg, Outgoing) and not return_path:
             raise ValueError("an email without a bounce address (return_path)")
         verdict: list[bool] = []  # the mark's, kept across a reconnection: it runs once
+        waited: list[bool] = []  # and `meanwhile` too, even when the message goes again
 
         def mark_once() -> bool:
             if not verdict:
                 verdict.append(mark())  # type: ignore[misc]
             return verdict[0]
 
+        def meanwhile_once() -> None:
+            if not waited:
+                waited.append(True)
+                meanwhile()  # type: ignore[misc]
+
         def arm(smtp: _EndOfData) -> _EndOfData:
             smtp.mark = mark_once if mark is not None else None
-            smtp.meanwhile = meanwhile
+            smtp.meanwhile = meanwhile_once if meanwhile is not None else None
             return smtp
 
         if self._smtp is None:
