@@ -11,7 +11,7 @@ every one the letter may take, and the letter, once written, takes the one its i
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -159,6 +159,9 @@ def page_title(campaign_id: int, language: str) -> str | None:
         .order_by(CampaignPage.version.desc()).limit(1))
 
 
+# Where the campaign and the language are in a row (what `pages_of` is asked for).
+_CAMPAIGN = next(i for i, column in enumerate(_ROW_COLUMNS) if column is Letter.campaign_id)
+_LANGUAGE = next(i for i, column in enumerate(_ROW_COLUMNS) if column is LetterTemplate.language)
 # Where the sealed columns are in a row.
 _SEALED = frozenset(i for i, column in enumerate(_ROW_COLUMNS)
                     if isinstance(column, Label) and column.name.startswith("sealed_"))
@@ -193,11 +196,12 @@ def load(letter_ids: list[int]) -> list[LetterRow]:
             opened[token] = unseal(token)
         return opened[token]
 
-    letters = [LetterRow(*[unsealed(v) if i in _SEALED else v  # type: ignore[arg-type]
-                           for i, v in enumerate(row)]) for row in rows]
-    pages = pages_of({(row.campaign_id, row.language) for row in letters})
-    return [replace(row, campaign_title=pages[(row.campaign_id, row.language)][0],
-                    news=pages[(row.campaign_id, row.language)][1]) for row in letters]
+    values: list[list[Any]] = [[unsealed(v) if i in _SEALED else v for i, v in enumerate(row)]
+                               for row in rows]
+    pages = pages_of({(v[_CAMPAIGN], v[_LANGUAGE]) for v in values})
+    # Built once, with the page's title and news (a dataclasses.replace a letter cost more).
+    return [LetterRow(*v, campaign_title=pages[(v[_CAMPAIGN], v[_LANGUAGE])][0],  # type: ignore[misc]
+                      news=pages[(v[_CAMPAIGN], v[_LANGUAGE])][1]) for v in values]
 
 
 def pages_of(pages: set[tuple[int, str]]
