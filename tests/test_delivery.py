@@ -330,3 +330,107 @@ def test_workers_reconcile_periodically_by_themselves(app: Any, sink: Sink) -> N
     assert get_queue().count == 1
     work(app)
     assert states() == {"sent": len(ids)}
+
+
+def test_each_letter_is_marked_in_the_database_before_the_relay_takes_it(
+    app: Any, sink: Sink, database_url: str
+) -> None:
+    """The on-wire mark is committed while the relay reads MAIL FROM: by RCPT TO, another
+    connection sees it. A letter taken back meanwhile (reconcile queued it again) is not
+    sent: its transaction is reset and the chunk's next letters go on the same connection."""
+    from sqlalchemy import create_engine, update
+
+    set_limits(None, {"relay": None, "per_domain": None, "per_official_hour": None,
+                      "per_official_day": None, "window": None, "similar_after": None})
+    ids = seed_queued(3)
+    taken = ids[2]
+    outside = create_engine(database_url)
+    marked_at_rcpt: list[list[int]] = []
+
+    def rcpt(address: str) -> None:
+        with outside.begin() as conn:
+            marked_at_rcpt.append(sorted(conn.scalars(select(Letter.id).where(
+                Letter.id.in_(ids), Letter.on_wire_at.is_not(None)))))
+            if len(marked_at_rcpt) == 2:  # reconcile takes the third letter back now
+                conn.execute(update(Letter).where(Letter.id == taken)
+                             .values(claimed_by="another-host:1"))
+        return None
+
+    sink.handler.rcpt_reply = rcpt
+    try:
+        counts = delivery.deliver_letters(ids)
+    finally:
+        outside.dispose()
+    sent = [i for i in ids if i != taken]
+    assert marked_at_rcpt == [sent[:n] for n in range(1, len(sent) + 1)]
+    assert counts["sent"] == len(sent) and counts["taken back"] == 1
+    assert sorted(int(str(m.message()["Message-ID"]).split("-")[1].split("@")[0])
+                  for m in sink.received) == sent
+    db.session.expire_all()
+    assert db.session.get(Letter, taken).status == LetterStatus.SENDING  # reconcile's now
+
+
+def test_a_letter_that_cannot_be_composed_fails_alone_when_composed_ahead(
+    app: Any, sink: Sink
+) -> None:
+    """The next letter is composed while the relay answers the current one: what composing
+    it raised is that letter's outcome, at its turn, and the others go."""
+    from sqlalchemy import update
+
+    set_limits(None, {"relay": None, "per_domain": None, "per_official_hour": None,
+                      "per_official_day": None, "window": None, "similar_after": None})
+    ids = seed_queued(3)
+    [no_address] = db.session.scalars(select(Official.id).where(
+        Official.key == "un-sr-torture"))
+    db.session.execute(update(Official).where(Official.id == no_address).values(email=None))
+    db.session.commit()
+    counts = delivery.deliver_letters(ids)
+    db.session.expire_all()
+    outcomes = {(lt.target_id == no_address, lt.status, (lt.last_error or "")[:9])
+                for lt in db.session.scalars(select(Letter).where(Letter.id.in_(ids)))}
+    assert outcomes == {(True, "failed", "template:"), (False, "sent", "")}
+    assert counts["sent"] == len(sink.received) == 3
+
+
+def test_the_next_chunk_is_claimed_while_the_relay_answers_the_last_letter(
+    app: Any, sink: Sink, database_url: str
+) -> None:
+    """A job's next chunk is claimed (and loaded) while the relay answers the chunk's last
+    letter; claimed ahead and then not tried (the job broke off), its letters go back to
+    the queue at once, the attempt not counted."""
+    from sqlalchemy import create_engine
+
+    set_limits(None, {"relay": None, "per_domain": None, "per_official_hour": None,
+                      "per_official_day": None, "window": None, "similar_after": None})
+    app.config["CLAIM_SIZE"] = 2
+    ids = seed_queued(2)  # two chunks of two letters
+    outside = create_engine(database_url)
+
+    def claimed_ahead(item: Any) -> str | None:
+        if len(sink.received) != 1:  # the first chunk's last letter: wait for the claim
+            return None
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with outside.connect() as conn:
+                if conn.scalar(select(func.count()).where(
+                        Letter.id.in_(ids[2:]), Letter.status == LetterStatus.SENDING)) == 2:
+                    return None
+            time.sleep(0.01)
+        return "451 4.3.0 the next chunk was not claimed meanwhile"
+
+    sink.handler.reply = claimed_ahead
+    try:
+        counts = delivery.deliver_letters(ids)
+    finally:
+        outside.dispose()
+    assert counts == {"sent": 4, "skipped": 0}
+    assert states()["sent"] == 4
+
+    more = seed_queued(1)
+    upcoming = delivery._Next()
+    upcoming.take_ahead(more)
+    assert {lt.status for lt in letters_to("un-sr-torture") if lt.id in more} == {"sending"}
+    upcoming.put_back("not sent: its job broke off")
+    db.session.expire_all()
+    back = db.session.scalars(select(Letter).where(Letter.id.in_(more))).all()
+    assert {(lt.status, lt.attempts, lt.on_wire_at) for lt in back} == {("queued", 0, None)}

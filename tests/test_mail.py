@@ -135,3 +135,83 @@ def test_envelope_commands_are_smtplib_s_own(address: str) -> None:
     import smtplib
 
     assert commands(_SMTP()) == commands(smtplib.SMTP())
+
+
+def test_the_mark_runs_once_before_the_message_and_no_mark_sends_nothing() -> None:
+    """`mark` runs while the relay reads MAIL FROM, before RCPT TO and DATA; it runs once even
+    when the connection drops and the message goes again; when it says no, or raises, the
+    message does not go, and the transport goes on sending the next ones."""
+    from advocacy.delivery.mail import NotMarked
+    from advocacy.delivery.sink import Sink
+
+    events: list[str] = []
+    plan = [True]  # the first DATA is cut: the message goes again on a new connection
+
+    def mark(answer: bool = True) -> bool:
+        events.append("mark")
+        return answer
+
+    handler = SinkHandler(rcpt_reply=lambda address: events.append("rcpt") and None,
+                          hang_up=lambda point: point == "data" and bool(plan and plan.pop()))
+    with Sink(handler) as sink:
+        smtp = Transport(sink.url)
+        smtp.send(MESSAGE, mark=mark)
+        assert events == ["mark", "rcpt", "rcpt"]  # marked once, sent (again) after it
+        assert len(sink.received) == 1
+        events.clear()
+        with pytest.raises(NotMarked):
+            smtp.send(MESSAGE, mark=lambda: mark(False))
+        assert events == ["mark"]  # no RCPT TO, no DATA: the transaction was reset
+
+        def broken() -> bool:
+            raise RuntimeError("the database is away")
+        with pytest.raises(RuntimeError):
+            smtp.send(MESSAGE, mark=broken)
+        assert len(sink.received) == 1
+        smtp.send(MESSAGE)  # the next message goes, with no mark of its own
+        smtp.send(MESSAGE, mark=mark)
+        smtp.close()
+        assert len(sink.received) == 3
+        assert events == ["mark", "rcpt", "mark", "rcpt"]
+
+
+def test_meanwhile_runs_once_the_message_is_out_and_cannot_lose_its_reply() -> None:
+    """`meanwhile` runs after the message's final ".", before the relay's reply is read; if
+    it raises, the reply is still read and the message counts as sent."""
+    import threading
+
+    from advocacy.delivery.sink import Sink
+
+    ran = threading.Event()
+    # The relay answers only once `meanwhile` ran (or refuses after a while): so it ran
+    # with the message out and the reply not yet read.
+    handler = SinkHandler(reply=lambda item: None if ran.wait(10) else "451 not meanwhile")
+    with Sink(handler) as sink:
+        smtp = Transport(sink.url)
+        smtp.send(MESSAGE, meanwhile=ran.set)
+        assert ran.is_set()
+
+        def broken() -> None:
+            ran.set()
+            raise RuntimeError("composing the next letter failed")
+        ran.clear()
+        smtp.send(MESSAGE, meanwhile=broken)  # logged, not raised: the message went
+        ran.set()
+        smtp.send(MESSAGE)
+        smtp.close()
+    assert len(sink.received) == 3
+
+
+def test_meanwhile_runs_once_when_an_unconfirmed_message_goes_again() -> None:
+    """A message whose reply never came goes again when asked (same bytes): `meanwhile`
+    does not run again (it claims the next letters: twice would take them from itself)."""
+    from advocacy.delivery.sink import Sink
+
+    calls: list[int] = []
+    plan = [False, True, False, False]  # the sink's answers: cut after the first message
+    with Sink(SinkHandler(hang_up=lambda point: plan.pop(0))) as sink:
+        smtp = Transport(sink.url)
+        smtp.send(MESSAGE, meanwhile=lambda: calls.append(1))
+        smtp.close()
+        assert len(sink.received) == 2 and plan == []
+    assert calls == [1]

@@ -110,12 +110,13 @@ class Batch:
         """Record the outcomes so far, but `sent`, and mark `letter` as going to the relay.
 
         The commit is durable (never lost in a database crash), and comes before the
-        message's first byte: a letter left `sending` without the mark was never sent; one
-        marked, with no outcome and a later mark in its claim, was accepted (its `sent` waited
-        for the chunk's end: writing it with each mark cost a tenth of the worker's CPU a
-        letter, docs/benchmarks.md); the last one marked may have arrived. False when the
-        letter is no longer this claim's (reconcile took it back from a worker it thought
-        dead): it must not go.
+        message's RCPT TO and DATA (the transport runs it while the relay reads MAIL FROM,
+        which alone delivers nothing): a letter left `sending` without the mark was never
+        sent; one marked, with no outcome and a later mark in its claim, was accepted (its
+        `sent` waited for the chunk's end: writing it with each mark cost a tenth of the
+        worker's CPU a letter, docs/benchmarks.md); the last one marked may have arrived.
+        False when the letter is no longer this claim's (reconcile took it back from a worker
+        it thought dead): it must not go.
         """
         self.decided.add(letter.id)
         try:

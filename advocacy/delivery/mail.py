@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import smtplib
 import ssl
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 from types import TracebackType
@@ -20,6 +21,7 @@ from advocacy.letters.emails import Outgoing
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
+log = logging.getLogger(__name__)
 TIMEOUT = 30
 # An address smtplib's quoteaddr returns unchanged in <>: a dot-atom @ a host name.
 _ATEXT = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
@@ -34,6 +36,11 @@ class Unconfirmed(smtplib.SMTPServerDisconnected):
     """The whole message went out (DATA's final "."), but no reply came: it may have arrived."""
 
 
+class NotMarked(Exception):  # noqa: N818 - an outcome, not an error
+    """The message did not go: the mark asked for before it (`Transport.send`'s `mark`) said
+    no. The relay saw MAIL FROM alone, and that transaction was reset."""
+
+
 class _EndOfData(smtplib.SMTP):
     """smtplib's client, noting when a message's terminating CRLF.CRLF has been written.
 
@@ -44,11 +51,39 @@ class _EndOfData(smtplib.SMTP):
     """
 
     data_ended = False
+    # Set by Transport.send for one message: `mark` runs once MAIL FROM is written, before
+    # its reply is read (the relay reads the command meanwhile), and the message goes only
+    # if it returns True; `meanwhile` runs once the message's final "." is written, before
+    # the reply to it is read. Each is called at most once, then cleared.
+    mark: Callable[[], bool] | None = None
+    meanwhile: Callable[[], None] | None = None
 
     def send(self, s: ReadableBuffer | str) -> None:
         super().send(s)
         if isinstance(s, bytes) and s.endswith(b"\r\n.\r\n"):
             self.data_ended = True
+            if self.meanwhile is not None:
+                meanwhile, self.meanwhile = self.meanwhile, None
+                try:
+                    meanwhile()
+                except Exception:  # the reply must still be read: the message is out
+                    log.exception("work while waiting for the relay's reply failed")
+
+    def _marked(self) -> bool:
+        """Run the mark (once), with MAIL FROM written and its reply not yet read."""
+        mark, self.mark = self.mark, None
+        if mark is None:
+            return True
+        try:
+            marked = mark()
+        except BaseException:
+            self.close()  # a reply is left unread: this connection is not used again
+            raise
+        if not marked:
+            self.getreply()  # MAIL FROM's, whatever it is: then nothing of it is kept
+            self.rset()
+            raise NotMarked("not marked: the message did not go")
+        return True
 
     # MAIL FROM and RCPT TO as smtplib writes them, without its quoteaddr for an address
     # that is plain already (every envelope address here is, checked by letters.emails):
@@ -56,8 +91,10 @@ class _EndOfData(smtplib.SMTP):
     # letter (docs/benchmarks.md, "Delivery"). Anything else goes through smtplib's own.
     def mail(self, sender: str, options: Sequence[str] = ()) -> tuple[int, bytes]:
         if not _PLAIN.fullmatch(sender) or any(o.lower() == "smtputf8" for o in options):
+            self._marked()
             return super().mail(sender, options)
         self.putcmd("mail", f"FROM:<{sender}>{self._options(options)}")
+        self._marked()  # while the relay reads the command
         return self.getreply()
 
     def rcpt(self, recip: str, options: Sequence[str] = ()) -> tuple[int, bytes]:
@@ -109,7 +146,8 @@ class Transport:
             raise RelayError(f"{type(exc).__name__}: {exc}") from exc
 
     def send(self, msg: EmailMessage | Outgoing, resend_unconfirmed: bool = True, *,
-             return_path: str | None = None) -> None:
+             return_path: str | None = None, mark: Callable[[], bool] | None = None,
+             meanwhile: Callable[[], None] | None = None) -> None:
         """Send one message; RelayError when the relay is unreachable, else SMTP errors.
 
         Every email goes with an envelope sender that names it (its bounce address: an
@@ -120,24 +158,58 @@ class Transport:
         lost after it (no reply to the final ".") raises Unconfirmed, unless
         `resend_unconfirmed`: then it goes once more, with the same bytes and Message-ID
         (most servers drop a repeated Message-ID). Letters to officials pass False.
+
+        `mark`, if given, is called once, after MAIL FROM is written and before its reply is
+        read, so that its work (a letter's durable on-wire mark) overlaps the relay's: the
+        message's DATA follows only once it returned True; False raises NotMarked, and what
+        it raises is raised. `meanwhile`, if given, is called at most once, after the
+        message's final "." is written and before the relay's reply to it is read (work
+        that does not depend on this message's fate: composing the next letter). It must
+        not raise; what it raises is logged.
         """
         if not isinstance(msg, Outgoing) and not return_path:
             raise ValueError("an email without a bounce address (return_path)")
+        verdict: list[bool] = []  # the mark's, kept across a reconnection: it runs once
+        waited: list[bool] = []  # and `meanwhile` too, even when the message goes again
+
+        def mark_once() -> bool:
+            if not verdict:
+                verdict.append(mark())  # type: ignore[misc]
+            return verdict[0]
+
+        def meanwhile_once() -> None:
+            if not waited:
+                waited.append(True)
+                meanwhile()  # type: ignore[misc]
+
+        def arm(smtp: _EndOfData) -> _EndOfData:
+            smtp.mark = mark_once if mark is not None else None
+            smtp.meanwhile = meanwhile_once if meanwhile is not None else None
+            return smtp
+
         if self._smtp is None:
             self._smtp = self._open()
         try:
-            self._deliver(self._smtp, msg, return_path)
-        except Unconfirmed:
-            self.close()
-            if not resend_unconfirmed:
-                raise
-            self._smtp = self._open()
-            self._deliver(self._smtp, msg, return_path)
-        except (smtplib.SMTPServerDisconnected, ConnectionError):
-            # A relay drops idle connections between batches: reconnect once and resend.
-            self.close()
-            self._smtp = self._open()
-            self._deliver(self._smtp, msg, return_path)
+            try:
+                self._deliver(arm(self._smtp), msg, return_path)
+            except Unconfirmed:
+                self.close()
+                if not resend_unconfirmed:
+                    raise
+                self._smtp = self._open()
+                self._deliver(arm(self._smtp), msg, return_path)
+            except (smtplib.SMTPServerDisconnected, ConnectionError):
+                # A relay drops idle connections between batches: reconnect once and resend.
+                self.close()
+                self._smtp = self._open()
+                self._deliver(arm(self._smtp), msg, return_path)
+        except BaseException:
+            if self._smtp is not None and self._smtp.sock is None:
+                self._smtp = None  # closed on the way (the mark raised): opened again later
+            raise
+        finally:
+            if self._smtp is not None:
+                self._smtp.mark = self._smtp.meanwhile = None
 
     @staticmethod
     def _deliver(smtp: _EndOfData, msg: EmailMessage | Outgoing, return_path: str | None) -> None:

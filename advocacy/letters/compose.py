@@ -11,14 +11,15 @@ every one the letter may take, and the letter, once written, takes the one its i
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, replace
+import json
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import Label, Text, bindparam, func, select, type_coerce
+from sqlalchemy import Label, Text, bindparam, cast, func, select, type_coerce
 
 from advocacy.crypto import unseal
 from advocacy.extensions import db
@@ -70,7 +71,8 @@ def official_data(official: Official, language: str) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class LetterRow:
-    """One letter and everything deciding and composing it needs, as plain values."""
+    """One letter and everything deciding and composing it needs, as plain values (its dicts
+    and lists may be shared with the other rows of a `load`: read them, never change them)."""
 
     id: int
     campaign_id: int
@@ -133,19 +135,27 @@ def _stored(column: Any) -> Label[str]:
     return type_coerce(column, Text).label(f"sealed_{column.class_.__name__}_{column.key}")
 
 
+def _json(column: Any) -> Label[str]:
+    """A JSON column read as its text: `load` parses each distinct text once (a chunk's
+    letters share a campaign, a template and a few offices, and parsing the same office names
+    and asks for every row was half of reading the chunk)."""
+    return cast(column, Text).label(f"json_{column.class_.__name__}_{column.key}")
+
+
 _ROW_COLUMNS = (
     Letter.id, Letter.campaign_id, Letter.target_id, Letter.attempts,
-    Campaign.name, Campaign.status, Campaign.limits, Campaign.sender, Campaign.reply_to,
+    Campaign.name, Campaign.status, _json(Campaign.limits), Campaign.sender, Campaign.reply_to,
     Campaign.resend_ambiguous,
-    Official.key, Official.email, Official.office, Official.office_names, Official.holder,
-    Official.holder_gender, Official.country, Official.salutations,
+    Official.key, Official.email, Official.office, _json(Official.office_names), Official.holder,
+    Official.holder_gender, Official.country, _json(Official.salutations),
     Official.timezone, Official.active, Official.paused, Official.pause_reason, Official.verified,
     Official.bounced_at.is_not(None), Official.digest, Official.digest_daily,
     Official.paused_until,
     _stored(Submission.name), _stored(Submission.city), Submission.country,
     _stored(Submission.personal_note), Submission.sign_initials, _stored(Supporter.email),
     LetterTemplate.language, LetterTemplate.subject, LetterTemplate.text,
-    LetterTemplate.default_salutation, LetterTemplate.subject_variants, LetterTemplate.asks,
+    LetterTemplate.default_salutation, _json(LetterTemplate.subject_variants),
+    _json(LetterTemplate.asks),
     Letter.alike,
 )
 
@@ -159,9 +169,15 @@ def page_title(campaign_id: int, language: str) -> str | None:
         .order_by(CampaignPage.version.desc()).limit(1))
 
 
+# Where the campaign and the language are in a row (what `pages_of` is asked for).
+_CAMPAIGN = next(i for i, column in enumerate(_ROW_COLUMNS) if column is Letter.campaign_id)
+_LANGUAGE = next(i for i, column in enumerate(_ROW_COLUMNS) if column is LetterTemplate.language)
 # Where the sealed columns are in a row.
 _SEALED = frozenset(i for i, column in enumerate(_ROW_COLUMNS)
                     if isinstance(column, Label) and column.name.startswith("sealed_"))
+# And the JSON ones.
+_JSON = frozenset(i for i, column in enumerate(_ROW_COLUMNS)
+                  if isinstance(column, Label) and column.name.startswith("json_"))
 
 
 # Built once: building a select of this many columns cost more than running it (a twentieth
@@ -193,11 +209,22 @@ def load(letter_ids: list[int]) -> list[LetterRow]:
             opened[token] = unseal(token)
         return opened[token]
 
-    letters = [LetterRow(*[unsealed(v) if i in _SEALED else v  # type: ignore[arg-type]
-                           for i, v in enumerate(row)]) for row in rows]
-    pages = pages_of({(row.campaign_id, row.language) for row in letters})
-    return [replace(row, campaign_title=pages[(row.campaign_id, row.language)][0],
-                    news=pages[(row.campaign_id, row.language)][1]) for row in letters]
+    parsed: dict[str, Any] = {}
+
+    def value(i: int, v: Any) -> Any:
+        if v is None or (i not in _SEALED and i not in _JSON):
+            return v
+        if i in _SEALED:
+            return unsealed(v)
+        if v not in parsed:
+            parsed[v] = json.loads(v)
+        return parsed[v]  # shared by the rows with the same text: read, never changed
+
+    values: list[list[Any]] = [[value(i, v) for i, v in enumerate(row)] for row in rows]
+    pages = pages_of({(v[_CAMPAIGN], v[_LANGUAGE]) for v in values})
+    # Built once, with the page's title and news (a dataclasses.replace a letter cost more).
+    return [LetterRow(*v, campaign_title=pages[(v[_CAMPAIGN], v[_LANGUAGE])][0],  # type: ignore[misc]
+                      news=pages[(v[_CAMPAIGN], v[_LANGUAGE])][1]) for v in values]
 
 
 def pages_of(pages: set[tuple[int, str]]
