@@ -86,6 +86,11 @@ def role_label(role: str) -> str:
                 "partner": _("partner")}.get(role, role))
 
 
+# Also as filters, for a list of codes: `g.languages | map("language_word") | join(", ")`.
+bp.add_app_template_filter(language_label, "language_label")
+bp.add_app_template_filter(language_word, "language_word")
+
+
 @bp.context_processor
 def _words() -> dict[str, Any]:
     """Letters' states in the organizers' words on every admin page (letters.states), and
