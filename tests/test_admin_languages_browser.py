@@ -98,3 +98,38 @@ def test_admin_pages_fit_a_phone_in_russian_and_german(
     page.close()
     assert not wide, f"pages wider than a 390 px phone (px too wide): {wide}"
     assert not squeezed, f"table heads too narrow, or boxes scrolling sideways: {squeezed}"
+
+
+# Table heads with a word split over two lines ("Numé" / "ro"): each word of a head's text
+# must lie on one line.
+BROKEN_WORDS = """() => [...document.querySelectorAll('main th')].filter(el => el.offsetParent)
+  .flatMap(el => { const text = el.firstChild && el.firstChild.nodeType === 3 ? el.firstChild
+      : null; if (!text) return [];
+    const words = [], re = /\\S+/g; let m;
+    while ((m = re.exec(text.data))) { const range = document.createRange();
+      range.setStart(text, m.index); range.setEnd(text, m.index + m[0].length);
+      const lines = new Set([...range.getClientRects()].map(r => Math.round(r.top)));
+      if (lines.size > 1) words.push(m[0]); }
+    return words; })"""
+
+
+@ONE_DATABASE
+def test_on_a_desktop_no_table_head_breaks_inside_a_word(
+    app: Any, live: str, browser: Any
+) -> None:
+    """French words are long ("Numéro", "Responsables"): beyond a phone a head wraps between
+    words only (on a phone a long word may break rather than push the table sideways)."""
+    seed_queued(1, "un")
+    page = browser.new_page(viewport=VIEWPORTS["desktop"], locale="fr")
+    page.goto(f"{live}/admin/login")
+    page.fill("#email", PEOPLE["owner"])
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    broken = {}
+    for url in ("/admin/", "/admin/groups", "/admin/campaigns", f"/admin/campaigns/{SLUG}",
+                "/admin/targets", "/admin/partners", f"/admin/campaigns/{SLUG}/follow-ups"):
+        page.goto(f"{live}{url}")
+        if words := page.evaluate(BROKEN_WORDS):
+            broken[url] = words
+    page.close()
+    assert not broken, f"table heads broken inside a word: {broken}"
