@@ -80,7 +80,7 @@ def _enqueue(ids: list[int]) -> None:
     try:
         for chunk in queue.chunks(ids, 50):
             queue.enqueue(queue.Job.SEND_FOLLOW_UPS, chunk)
-    except RedisError:  # reconcile queues again only those a dead worker left `sending`
+    except RedisError:  # reconcile gives them jobs again once Redis answers (lost jobs)
         raise FollowUpError(_("The round is recorded, but its letters could not be queued:"
                               " the queue is away. Queue them again later.")) from None
 
