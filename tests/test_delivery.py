@@ -335,9 +335,10 @@ def test_workers_reconcile_periodically_by_themselves(app: Any, sink: Sink) -> N
 def test_each_letter_is_marked_in_the_database_before_the_relay_takes_it(
     app: Any, sink: Sink, database_url: str
 ) -> None:
-    """The on-wire mark is committed while the relay reads MAIL FROM: by RCPT TO, another
-    connection sees it. A letter taken back meanwhile (reconcile queued it again) is not
-    sent: its transaction is reset and the chunk's next letters go on the same connection."""
+    """The on-wire mark is committed while the relay reads the envelope: by the time the
+    message comes, another connection sees it. A letter taken back meanwhile (reconcile
+    queued it again) is not sent: the relay had its envelope and DATA (pipelined), and is
+    hung up on before any of the message goes."""
     from sqlalchemy import create_engine, update
 
     set_limits(None, {"relay": None, "per_domain": None, "per_official_hour": None,
@@ -345,24 +346,24 @@ def test_each_letter_is_marked_in_the_database_before_the_relay_takes_it(
     ids = seed_queued(3)
     taken = ids[2]
     outside = create_engine(database_url)
-    marked_at_rcpt: list[list[int]] = []
+    marked_at_message: list[list[int]] = []
 
-    def rcpt(address: str) -> None:
+    def arrived(item: Any) -> None:
         with outside.begin() as conn:
-            marked_at_rcpt.append(sorted(conn.scalars(select(Letter.id).where(
+            marked_at_message.append(sorted(conn.scalars(select(Letter.id).where(
                 Letter.id.in_(ids), Letter.on_wire_at.is_not(None)))))
-            if len(marked_at_rcpt) == 2:  # reconcile takes the third letter back now
+            if len(marked_at_message) == 2:  # reconcile takes the third letter back now
                 conn.execute(update(Letter).where(Letter.id == taken)
                              .values(claimed_by="another-host:1"))
         return None
 
-    sink.handler.rcpt_reply = rcpt
+    sink.handler.reply = arrived
     try:
         counts = delivery.deliver_letters(ids)
     finally:
         outside.dispose()
     sent = [i for i in ids if i != taken]
-    assert marked_at_rcpt == [sent[:n] for n in range(1, len(sent) + 1)]
+    assert marked_at_message == [sent[:n] for n in range(1, len(sent) + 1)]
     assert counts["sent"] == len(sent) and counts["taken back"] == 1
     assert sorted(int(str(m.message()["Message-ID"]).split("-")[1].split("@")[0])
                   for m in sink.received) == sent

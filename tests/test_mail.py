@@ -137,10 +137,13 @@ def test_envelope_commands_are_smtplib_s_own(address: str) -> None:
     assert commands(_SMTP()) == commands(smtplib.SMTP())
 
 
-def test_the_mark_runs_once_before_the_message_and_no_mark_sends_nothing() -> None:
-    """`mark` runs while the relay reads MAIL FROM, before RCPT TO and DATA; it runs once even
-    when the connection drops and the message goes again; when it says no, or raises, the
-    message does not go, and the transport goes on sending the next ones."""
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelining", "one-by-one"])
+def test_the_mark_runs_once_before_the_message_and_no_mark_sends_nothing(pipelining: bool
+                                                                          ) -> None:
+    """`mark` runs while the relay reads MAIL FROM (with PIPELINING, the envelope and DATA),
+    before any of the message goes; it runs once even when the connection drops and the
+    message goes again; when it says no, or raises, the message does not go, and the
+    transport goes on sending the next ones."""
     from advocacy.delivery.mail import NotMarked
     from advocacy.delivery.sink import Sink
 
@@ -151,17 +154,25 @@ def test_the_mark_runs_once_before_the_message_and_no_mark_sends_nothing() -> No
         events.append("mark")
         return answer
 
-    handler = SinkHandler(rcpt_reply=lambda address: events.append("rcpt") and None,
+    def seen() -> list[str]:
+        # RCPT TO may cross the mark when pipelined: only one by one is its order fixed.
+        return events if not pipelining else [e for e in events if e != "rcpt"]
+
+    handler = SinkHandler(pipelining=pipelining,
+                          rcpt_reply=lambda address: events.append("rcpt") and None,
+                          reply=lambda item: events.append("message") and None,
                           hang_up=lambda point: point == "data" and bool(plan and plan.pop()))
     with Sink(handler) as sink:
         smtp = Transport(sink.url)
         smtp.send(MESSAGE, mark=mark)
-        assert events == ["mark", "rcpt", "rcpt"]  # marked once, sent (again) after it
+        # Marked once, and the message went (again, on a new connection) after it.
+        assert seen() == (["mark", "message"] if pipelining
+                          else ["mark", "rcpt", "rcpt", "message"])
         assert len(sink.received) == 1
         events.clear()
         with pytest.raises(NotMarked):
             smtp.send(MESSAGE, mark=lambda: mark(False))
-        assert events == ["mark"]  # no RCPT TO, no DATA: the transaction was reset
+        assert seen() == ["mark"]  # no message (one by one: no RCPT TO, the MAIL reset)
 
         def broken() -> bool:
             raise RuntimeError("the database is away")
@@ -172,7 +183,130 @@ def test_the_mark_runs_once_before_the_message_and_no_mark_sends_nothing() -> No
         smtp.send(MESSAGE, mark=mark)
         smtp.close()
         assert len(sink.received) == 3
-        assert events == ["mark", "rcpt", "mark", "rcpt"]
+        assert seen() == (["mark", "message", "mark", "message"] if pipelining
+                          else ["mark", "rcpt", "message", "mark", "rcpt", "message"])
+
+
+class Relay:
+    """A relay on a raw socket, written out command by command, for what aiosmtpd will not
+    do: it offers PIPELINING and answers nothing until the whole of a pipelined group
+    (MAIL FROM to DATA) has come, so a client that waits for a reply between commands
+    hangs; and, when told, it accepts DATA although it refused every recipient."""
+
+    def __init__(self, refuse_rcpt: bool = False) -> None:
+        import socket
+        import threading
+
+        self.refuse_rcpt = refuse_rcpt
+        self.got: list[bytes] = []  # what came, a group or a message per item
+        self.hung_up = threading.Event()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.url = f"smtp://127.0.0.1:{self._server.getsockname()[1]}"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        conn, _ = self._server.accept()
+        conn.settimeout(10)
+        buffer = b""
+
+        def until(end: bytes) -> bytes:
+            nonlocal buffer
+            while end not in buffer:
+                chunk = conn.recv(65536)
+                if not chunk:
+                    raise ConnectionError("the client hung up")
+                buffer += chunk
+            head, _, buffer = buffer.partition(end)
+            return head + end
+
+        try:
+            conn.sendall(b"220 relay.test\r\n")
+            until(b"\r\n")  # EHLO
+            conn.sendall(b"250-relay.test\r\n250-PIPELINING\r\n250 SIZE 1000000\r\n")
+            while True:
+                group = until(b"\r\n")
+                while not group.lower().endswith((b"data\r\n", b"quit\r\n")):
+                    group += until(b"\r\n")  # nothing is answered before DATA has come
+                if group.lower() == b"quit\r\n":
+                    conn.sendall(b"221 bye\r\n")
+                    break
+                self.got.append(group)
+                rcpts = group.count(b"rcpt TO:")
+                reply = b"550 no such mailbox\r\n" if self.refuse_rcpt else b"250 ok\r\n"
+                conn.sendall(b"250 ok\r\n" + reply * rcpts + b"354 go ahead\r\n")
+                self.got.append(until(b"\r\n.\r\n"))
+                conn.sendall(b"250 kept\r\n")
+        except (ConnectionError, OSError):
+            pass
+        finally:
+            self.hung_up.set()
+            conn.close()
+            self._server.close()
+
+
+def test_with_pipelining_the_envelope_and_data_go_in_one_write() -> None:
+    """Where the relay offers PIPELINING, MAIL FROM, RCPT TO and DATA go without waiting for
+    a reply (two round trips a message instead of four), the mark runs before any reply is
+    read, and the message follows DATA's 354 with its leading dots doubled."""
+    relay = Relay()
+    text = b"Subject: dots\r\n\r\n.a line starting with a dot\r\n..and two\r\nend"
+    message = Outgoing("letters@campaign.test", ["office@example.org", "desk@example.org"], text)
+    marks: list[int] = []
+    smtp = Transport(relay.url)
+    smtp.send(message, mark=lambda: marks.append(len(relay.got)) or True)
+    smtp.send(message)
+    smtp.close()
+    assert relay.hung_up.wait(10)
+    group = (b"mail FROM:<letters@campaign.test> size=%d\r\n" % len(text)
+             + b"rcpt TO:<office@example.org>\r\nrcpt TO:<desk@example.org>\r\ndata\r\n")
+    body = (b"Subject: dots\r\n\r\n..a line starting with a dot\r\n...and two\r\nend"
+            b"\r\n.\r\n")
+    assert relay.got == [group, body, group, body]
+    assert marks == [0] or marks == [1]  # before DATA's 354: the message had not gone
+
+
+def test_a_relay_that_accepts_data_after_refusing_everyone_is_hung_up_on() -> None:
+    """RFC 2920 has a relay refuse DATA when no recipient was taken; one that answers 354
+    anyway gets nothing, not a lone "." (an empty message a lax relay might deliver)."""
+    import smtplib
+
+    relay = Relay(refuse_rcpt=True)
+    smtp = Transport(relay.url)
+    with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+        smtp.send(MESSAGE)
+    assert refused.value.recipients == {"office@example.org": (550, b"no such mailbox")}
+    assert relay.hung_up.wait(10)  # hung up on, without a QUIT in the middle of DATA
+    assert len(relay.got) == 1 and relay.got[0].endswith(b"data\r\n")  # no message after
+
+
+def test_refusals_when_pipelined_are_the_letter_s_and_the_connection_goes_on() -> None:
+    """A refused recipient, a refused message: the same errors as one by one (the worker
+    records them as ever), the transaction reset, and the next message on the same
+    connection; one recipient refused of two, and the message goes to the other."""
+    import smtplib
+
+    from advocacy.delivery.mail import smtp_refusal
+    from advocacy.delivery.sink import Sink
+
+    handler = SinkHandler(
+        rcpt_reply=lambda address: "550 5.1.1 no such mailbox" if "gone" in address else None,
+        reply=lambda item: "554 5.7.1 refused" if b"spam" in item.data else None)
+    two = Outgoing("letters@campaign.test", ["gone@example.org", "office@example.org"],
+                   MESSAGE.data)
+    with Sink(handler) as sink:
+        smtp = Transport(sink.url)
+        with pytest.raises(smtplib.SMTPRecipientsRefused) as refused:
+            smtp.send(Outgoing("letters@campaign.test", ["gone@example.org"], MESSAGE.data))
+        assert smtp_refusal(refused.value) == (550, "5.1.1 no such mailbox")
+        with pytest.raises(smtplib.SMTPDataError) as data:
+            smtp.send(Outgoing("letters@campaign.test", ["office@example.org"],
+                               b"Subject: spam\r\n\r\nspam\r\n"))
+        assert smtp_refusal(data.value) == (554, "5.7.1 refused")
+        connection = smtp._smtp
+        smtp.send(two)
+        assert smtp._smtp is connection  # the same connection all along
+        smtp.close()
+    assert [r.rcpt_tos for r in sink.received] == [["office@example.org"]]
 
 
 def test_meanwhile_runs_once_the_message_is_out_and_cannot_lose_its_reply() -> None:

@@ -55,8 +55,20 @@ class SinkHandler:
     hang_up: Callable[[str], bool] | None = None
     # Keep messages in memory (tests read them); a long-running sink must not grow.
     keep: bool = True
+    # Offer PIPELINING (RFC 2920), as the relays one sends through do (Postfix, Exim, the
+    # big providers): aiosmtpd reads commands in order from its buffer and answers each in
+    # turn, which is all a pipelining client needs, but does not say so in its EHLO.
+    pipelining: bool = True
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(  # noqa: N802
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname  # what aiosmtpd does when no handler answers EHLO
+        if self.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")  # before "250 HELP"
+        return responses
 
     async def handle_RCPT(  # noqa: N802
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any
