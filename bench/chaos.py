@@ -74,7 +74,9 @@ def while_database_down(port: int) -> dict[str, Any]:
 # Limits counted in Redis at values no run reaches: the limiter is called for every letter.
 COUNTED = {"relay": "1000000/second", "per_domain": "1000000/second",
            "per_official_hour": "100000000/hour", "per_official_day": "100000000/day",
-           "window": None}
+           # Every letter here is alike: past `similar_after` (50 by default) they would go
+           # into the office's daily digest, as designed, and wait for tomorrow.
+           "window": None, "similar_after": None}
 
 
 def fault_report(accepted: list[int], outbox: Path, sender: str) -> dict[str, Any]:
