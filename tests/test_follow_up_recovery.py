@@ -23,8 +23,9 @@ from sqlalchemy import select, text, update
 
 from advocacy import clock
 from advocacy.campaigns.settings import find_campaign
-from advocacy.delivery.batch import AMBIGUOUS, worker_id
+from advocacy.delivery.batch import worker_id
 from advocacy.delivery.follow_ups import send_follow_up
+from advocacy.delivery.notes import AMBIGUOUS
 from advocacy.delivery.queue import Job, enqueue, get_queue
 from advocacy.delivery.reconcile import reconcile
 from advocacy.delivery.sink import Received, Sink

@@ -20,12 +20,14 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from advocacy.letters.states import organizer_label
 from advocacy.models import Body, Organizer, Role
 from advocacy.officials import choices
 from advocacy.officials.groups import group_name, language_name
 from advocacy.organizers.accounts import may, partner_of
+from advocacy.reporting import reasons
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 View = TypeVar("View", bound=Callable[..., Any])
@@ -86,9 +88,22 @@ def role_label(role: str) -> str:
                 "partner": _("partner")}.get(role, role))
 
 
+def reason_html(note: str | None) -> Markup:
+    """Delivery's note on a letter (its last_error) in the organizer's words, its detail
+    (the relay's own words) after it, small; a note of no known kind as it is, escaped."""
+    found = reasons.read(note)
+    if found is None:
+        return Markup("")
+    if not found.sentence or not found.detail:
+        return escape(found.sentence or found.detail)
+    return Markup('{} <small class="reason-detail">{}</small>').format(found.sentence,
+                                                                        found.detail)
+
+
 # Also as filters, for a list of codes: `g.languages | map("language_word") | join(", ")`.
 bp.add_app_template_filter(language_label, "language_label")
 bp.add_app_template_filter(language_word, "language_word")
+bp.add_app_template_filter(reason_html, "reason")
 
 
 @bp.context_processor

@@ -34,8 +34,6 @@ from advocacy.models import HoldReason, Letter, LetterStatus, Official
 
 log = logging.getLogger(__name__)
 LETTERS = cast(Table, Letter.__table__)  # Core statements: the hot path skips the ORM
-# The reason a letter goes to review when it may or may not have reached the official.
-AMBIGUOUS = "ambiguous: may have arrived"
 # Recording a batch's outcomes is tried this many times, waiting RECORD_RETRY_BASE seconds
 # doubled at each try (the first wait is twice it), at most RECORD_RETRY_MAX.
 RECORD_ATTEMPTS = 8

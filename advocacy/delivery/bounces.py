@@ -42,6 +42,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select, update
 
 from advocacy import audit, clock
+from advocacy.delivery import notes
 from advocacy.delivery.gate import delivery_limiter
 from advocacy.extensions import db
 from advocacy.letters import states
@@ -82,10 +83,11 @@ def _delivery_status(part: Message) -> Report:
         diagnostic = _one_line(block.get("Diagnostic-Code"))
         # Action decides (RFC 3464, 2.3.3); the Status class when a writer left it out.
         if action == "failed" or (not action and status.startswith("5.")):
-            reason = f"bounced after delivery: {status or 'failed'} {diagnostic}".strip()
+            reason = notes.with_detail(notes.BOUNCED_AFTER,
+                                       f"{status or 'failed'} {diagnostic}".strip())
             return Report("bounce", reason[:REASON_MAX], status)
         if action == "delayed" or (not action and status.startswith("4.")):
-            reason = f"delayed after delivery (not a bounce): {status} {diagnostic}".strip()
+            reason = notes.with_detail(notes.DELAYED_AFTER, f"{status} {diagnostic}").strip()
             found = found or Report("delay", reason[:REASON_MAX], status)
     return found or Report("other", "a delivery status that reports no failure or delay")
 
@@ -96,7 +98,8 @@ def _feedback(part: Message) -> Report:
         fields[0], Message) else part
     kind = _one_line(block.get("Feedback-Type"), 40).lower() or "abuse"
     agent = _one_line(block.get("User-Agent"), 80)
-    reason = f"complaint: {kind} report" + (f" from {agent}" if agent else "")
+    reason = notes.with_detail(notes.COMPLAINT,
+                               f"{kind} report" + (f" from {agent}" if agent else ""))
     return Report("complaint", reason[:REASON_MAX])
 
 

@@ -10,8 +10,8 @@ from flask_babel import force_locale
 from sqlalchemy import update
 
 from advocacy import clock
-from advocacy.delivery import mail
-from advocacy.delivery.batch import AMBIGUOUS, Batch, worker_id
+from advocacy.delivery import mail, notes
+from advocacy.delivery.batch import Batch, worker_id
 from advocacy.delivery.mail import smtp_refusal
 from advocacy.delivery.schedule import schedule_digest
 from advocacy.extensions import db
@@ -21,6 +21,11 @@ from advocacy.letters.compose import context_of, load, office_footer
 from advocacy.letters.emails import digest_message
 from advocacy.letters.render import choose_subject, country_name, render_letter
 from advocacy.models import HoldReason, Letter
+
+
+def _note(note: str) -> str:
+    """What became of the digest, on each letter it carries."""
+    return notes.with_detail(notes.DIGEST, note)[:500]
 
 
 def send_digest(key: str) -> int:
@@ -72,10 +77,11 @@ def send_digest(key: str) -> int:
         for letter in letters:
             if first.campaign_resend_ambiguous:  # same Message-ID: derived from the key
                 batch.record(letter, states.HOLD, hold_reason=HoldReason.DIGEST,
-                             not_before=later, last_error=f"digest: {AMBIGUOUS}: {exc}"[:500])
+                             not_before=later,
+                             last_error=_note(notes.with_detail(notes.AMBIGUOUS, exc)))
             else:
                 batch.record(letter, states.TO_REVIEW,
-                             last_error=f"digest: {AMBIGUOUS}: {exc}"[:500])
+                             last_error=_note(notes.with_detail(notes.AMBIGUOUS, exc)))
         if first.campaign_resend_ambiguous:
             batch.after_commit.append(lambda: schedule_digest(key, later))
         batch.commit()
@@ -84,13 +90,13 @@ def send_digest(key: str) -> int:
         refusal = smtp_refusal(exc)
         if refusal is not None and refusal[0] >= 500:
             for letter in letters:
-                batch.record(letter, states.FAIL, last_error=f"digest: {refusal}")
+                batch.record(letter, states.FAIL, last_error=_note(notes.refusal(*refusal)))
         else:
             smtp.close()
             later = now + timedelta(seconds=current_app.config["RETRY_BASE_SECONDS"])
             for letter in letters:
                 batch.record(letter, states.HOLD, hold_reason=HoldReason.DIGEST,
-                             not_before=later, last_error=f"digest: {exc}"[:500])
+                             not_before=later, last_error=_note(str(exc)))
             batch.after_commit.append(lambda: schedule_digest(key, later))
         batch.commit()
         return 0

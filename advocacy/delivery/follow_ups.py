@@ -24,8 +24,8 @@ from sqlalchemy import CursorResult, Table, or_, update
 
 from advocacy import clock
 from advocacy.campaigns.limits import campaign_limits, window_opens
-from advocacy.delivery import mail
-from advocacy.delivery.batch import AMBIGUOUS, mark_params, on_wire_mark, worker_id
+from advocacy.delivery import mail, notes
+from advocacy.delivery.batch import mark_params, on_wire_mark, worker_id
 from advocacy.delivery.gate import delivery_limiter
 from advocacy.delivery.mail import Unconfirmed, smtp_refusal
 from advocacy.delivery.queue import Job
@@ -86,27 +86,27 @@ def send_follow_up(follow_up_id: int) -> str:
     row = db.session.get_one(FollowUpLetter, follow_up_id)
     official, campaign = row.official, row.round.campaign
     if not official.active:
-        _stop(row, CANCELLED, "the official was deactivated")
+        _stop(row, CANCELLED, notes.DEACTIVATED)
         return row.status
     if campaign.status != CampaignStatus.OPEN or official.paused:
-        _stop(row, HELD, "paused")
+        _stop(row, HELD, notes.PAUSED)
         return row.status
     if current_app.config["ADVOCACY_MODE"] == "live" and not official.verified:
-        _stop(row, HELD, "the official's address is unverified")
+        _stop(row, HELD, notes.UNVERIFIED)
         return row.status
     if official.bounced_at is not None or not official.email:
-        _stop(row, HELD, "the official's address bounced" if official.email else "no address")
+        _stop(row, HELD, notes.BOUNCED if official.email else notes.NO_ADDRESS)
         return row.status
     limits = campaign_limits(campaign.limits)
     opens = window_opens(limits.window, official.timezone, now)
     if opens is not None:
-        _later(row, opens, "outside the official's send window")
+        _later(row, opens, notes.OUTSIDE_WINDOW)
         return row.status
     domain = official.email.rpartition("@")[2].lower()
     wait = delivery_limiter().acquire(limits, official.key, domain, now.timestamp())
     if wait is not None:
         until = (now + timedelta(seconds=wait.seconds + 1)).replace(microsecond=0)
-        _later(row, until, f"rate limit: {wait.scope}")
+        _later(row, until, notes.with_detail(notes.RATE_LIMIT, wait.scope))
         return row.status
     language = official.languages[0] if official.languages else "en"
     sender = sender_address(campaign.sender)
@@ -121,14 +121,14 @@ def send_follow_up(follow_up_id: int) -> str:
         mail.shared_transport().send(msg, resend_unconfirmed=False,
                                      return_path=bounce_address("followup", row.id, sender))
     except Unconfirmed as exc:
-        _stop(row, REVIEW, f"{AMBIGUOUS}: {exc}"[:500])
+        _stop(row, REVIEW, notes.with_detail(notes.AMBIGUOUS, exc)[:500])
     except (smtplib.SMTPException, mail.RelayError) as exc:
         refusal = smtp_refusal(exc)
         if refusal is not None and refusal[0] >= 500:
-            _stop(row, FAILED, f"{refusal[0]} {refusal[1]}"[:500])
+            _stop(row, FAILED, notes.refusal(*refusal)[:500])
         else:  # a deferral or a lost line: once more later
             retry = now + timedelta(seconds=float(current_app.config["RETRY_BASE_SECONDS"]))
-            _later(row, retry.replace(microsecond=0), f"{type(exc).__name__}: {exc}"[:500])
+            _later(row, retry.replace(microsecond=0), notes.exception_note(exc)[:500])
     else:
         row.status, row.sent_at, row.last_error = SENT, clock.now(), None
         db.session.commit()

@@ -12,6 +12,7 @@ from flask import current_app
 
 from advocacy import clock, connections
 from advocacy.campaigns.limits import RateLimits, campaign_limits, digest_time, window_opens
+from advocacy.delivery import notes
 from advocacy.delivery.batch import Batch
 from advocacy.delivery.limits import DeliveryLimiter
 from advocacy.delivery.schedule import schedule_digest
@@ -30,39 +31,37 @@ def may_go(letter: LetterRow, limits: RateLimits, limiter: DeliveryLimiter, batc
     """Everything that may keep a letter back; True when it may go now."""
     cfg = current_app.config
     if not letter.official_active:
-        batch.record(letter, states.DROP, last_error="the official was deactivated")
+        batch.record(letter, states.DROP, last_error=notes.DEACTIVATED)
         return False
     if letter.campaign_status != CampaignStatus.OPEN or letter.official_paused:
         why = (letter.official_pause_reason if letter.campaign_status == CampaignStatus.OPEN
                else None)  # the office's own reason (a complaint) when it alone is paused
         batch.hold(letter, HoldReason.PAUSED, None,
-                   f"paused: {why}" if why else "paused by the organizers")
+                   notes.with_detail(notes.PAUSED, why) if why else notes.PAUSED_BY_ORGANIZERS)
         return False
     if cfg["ADVOCACY_MODE"] == "live" and not letter.official_verified:
         # Verified means checked against a primary source (README, "Targets and letters");
         # in live mode nothing goes by email to an address that is not.
-        batch.hold(letter, HoldReason.UNVERIFIED, None, "the official's address is unverified")
+        batch.hold(letter, HoldReason.UNVERIFIED, None, notes.UNVERIFIED)
         return False
     if letter.official_bounced:
-        batch.hold(letter, HoldReason.BOUNCED, None, "the official's address bounced")
+        batch.hold(letter, HoldReason.BOUNCED, None, notes.BOUNCED)
         return False
     now = clock.now()
     if letter.official_paused_until is not None and letter.official_paused_until > now:
         # The office's own pause (its link): released by time, as a limit's hold is.
         batch.hold(letter, HoldReason.PAUSED, letter.official_paused_until,
-                   "paused by the office until "
-                   f"{letter.official_paused_until:%Y-%m-%d %H:%M} UTC")
+                   f"{notes.PAUSED_BY_OFFICE} {letter.official_paused_until:%Y-%m-%d %H:%M} UTC")
         return False
     if letter.official_digest_daily:
-        _into_digest(letter, limits, batch, now, "the office asked for one daily digest")
+        _into_digest(letter, limits, batch, now, notes.ASKED_FOR_DIGEST)
         return False
     if limits.similar_after is not None and (letter.alike or 0) >= limits.similar_after:
-        _into_digest(letter, limits, batch, now, "near-identical to many letters to this "
-                     "office: goes in the digest")
+        _into_digest(letter, limits, batch, now, notes.NEAR_IDENTICAL)
         return False
     opens = window_opens(limits.window, letter.official_timezone, now)
     if opens is not None:
-        batch.hold(letter, HoldReason.WINDOW, opens, "outside the official's send window")
+        batch.hold(letter, HoldReason.WINDOW, opens, notes.OUTSIDE_WINDOW)
         return False
     domain = (letter.official_email or "").rpartition("@")[2].lower()
     while (wait := limiter.acquire(limits, letter.official_key, domain,
@@ -71,7 +70,7 @@ def may_go(letter: LetterRow, limits: RateLimits, limiter: DeliveryLimiter, batc
             local_day = now.astimezone(ZoneInfo(letter.official_timezone)).date()
             key = f"{letter.campaign_id}:{letter.target_id}:{local_day.isoformat()}"
             at = digest_time(limits, letter.official_timezone, now)
-            batch.hold(letter, HoldReason.DIGEST, at, "daily cap reached: goes in the digest",
+            batch.hold(letter, HoldReason.DIGEST, at, notes.DAILY_CAP,
                        digest_key=key)
             batch.after_commit.append(functools.partial(schedule_digest, key, at))
             return False
@@ -82,7 +81,7 @@ def may_go(letter: LetterRow, limits: RateLimits, limiter: DeliveryLimiter, batc
         # and the wait is measured from the limiter's last look. Whole seconds (rounded up),
         # so letters held together share one release job.
         until = (clock.now() + timedelta(seconds=wait.seconds + 1)).replace(microsecond=0)
-        batch.hold(letter, HoldReason.LIMIT, until, f"rate limit: {wait.scope}")
+        batch.hold(letter, HoldReason.LIMIT, until, notes.with_detail(notes.RATE_LIMIT, wait.scope))
         return False
     return True
 

@@ -33,8 +33,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from advocacy import clock
 from advocacy.campaigns.limits import RateLimits
-from advocacy.delivery import mail
-from advocacy.delivery.batch import AMBIGUOUS, LETTERS, Batch, worker_id
+from advocacy.delivery import mail, notes
+from advocacy.delivery.batch import LETTERS, Batch, worker_id
 from advocacy.delivery.gate import delivery_limiter, limits_of, may_go
 from advocacy.delivery.limits import DeliveryLimiter
 from advocacy.delivery.mail import smtp_refusal
@@ -88,7 +88,7 @@ def _retry_later(letter: LetterRow, reason: str, batch: Batch) -> None:
     cfg = current_app.config
     if letter.attempts >= cfg["MAX_ATTEMPTS"]:  # attempts counts this one (set by claim)
         batch.record(letter, states.FAIL,
-                     last_error=f"gave up after {letter.attempts} tries: {reason}")
+                     last_error=notes.gave_up(letter.attempts, reason))
         return
     base = cfg["RETRY_BASE_SECONDS"] * 2 ** (letter.attempts - 1)
     delay = min(cfg["RETRY_MAX_SECONDS"], base) * random.uniform(0.5, 1.5)  # noqa: S311
@@ -214,7 +214,7 @@ def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch,
         return True
     prepared = ahead.take(letter)
     if isinstance(prepared, LetterRenderError):
-        batch.record(letter, states.FAIL, last_error=f"template: {prepared}")
+        batch.record(letter, states.FAIL, last_error=notes.with_detail(notes.TEMPLATE, prepared))
         return True
     if isinstance(prepared, Exception):
         raise prepared
@@ -230,25 +230,22 @@ def _send(letter: LetterRow, smtp: mail.Transport, batch: Batch,
         return True
     except mail.Unconfirmed as exc:
         if letter.campaign_resend_ambiguous:  # unknown twice over: again later, same Message-ID
-            _retry_later(letter, f"{AMBIGUOUS}; sent again as the campaign chose: {exc}"[:500],
-                         batch)
+            _retry_later(letter, notes.with_detail(notes.RESENT_AMBIGUOUS, exc)[:500], batch)
         else:
-            batch.record(letter, states.TO_REVIEW,
-                         last_error=f"{AMBIGUOUS}: the connection dropped after the whole "
-                                    "message went out, before the relay's answer")
+            batch.record(letter, states.TO_REVIEW, last_error=notes.CONNECTION_DROPPED)
         return True
     except mail.RelayError as exc:
-        _retry_later(letter, f"relay: {exc}"[:500], batch)
+        _retry_later(letter, notes.with_detail(notes.RELAY, exc)[:500], batch)
         return False
     except (smtplib.SMTPException, OSError) as exc:
         refusal = smtp_refusal(exc)
         if refusal is None or isinstance(exc, smtplib.SMTPSenderRefused):
             # The connection broke, or the relay refused our sender: not the official's fault.
             smtp.close()
-            _retry_later(letter, f"{type(exc).__name__}: {exc}"[:500], batch)
+            _retry_later(letter, notes.exception_note(exc)[:500], batch)
             return True
         code, text = refusal
-        reason = f"{code} {text}"[:1000]
+        reason = notes.refusal(code, text)[:1000]
         if code < 500:
             _retry_later(letter, reason, batch)
             _deferred(limiter, letter)
@@ -288,7 +285,7 @@ def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
             try:
                 for letter in letters:
                     if not relay_up:  # no use trying each letter against a relay that is down
-                        _retry_later(letter, "relay unreachable", batch)
+                        _retry_later(letter, notes.RELAY_UNREACHABLE, batch)
                         continue
                     try:
                         go = may_go(letter, limits_of(letter, limits_cache), limiter, batch)
@@ -302,11 +299,10 @@ def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
                 # back to the queue now (not to review after the stale wait: none went out).
                 untried = [lt for lt in letters if lt.id not in batch.decided]
                 if redis_down:
-                    _put_back(untried, f"not sent: the rate limits could not be checked "
-                                       f"({redis_down})", batch)
+                    _put_back(untried, f"{notes.NOT_SENT_NO_LIMITS} ({redis_down})", batch)
                 else:  # an unexpected error: the attempt counts, so a letter that breaks
                     for letter in untried:  # every worker ends failed, not in a loop
-                        _retry_later(letter, "not sent: its batch broke off", batch)
+                        _retry_later(letter, notes.BATCH_BROKE_OFF, batch)
                 batch.commit()
                 counts.update(batch.counts)
             if redis_down:
@@ -317,7 +313,7 @@ def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
                 break
             if not relay_up:
                 # The rest of the job waits in the queue for its retry; reconcile sees to it.
-                upcoming.put_back("not sent: the relay was unreachable")
+                upcoming.put_back(notes.RELAY_WAS_UNREACHABLE)
                 rest = list(letter_ids[start + size:])
                 if rest:
                     with contextlib.suppress(RedisError):
@@ -326,7 +322,7 @@ def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
                 break
     finally:
         with contextlib.suppress(SQLAlchemyError):  # else reconcile queues them again
-            upcoming.put_back("not sent: its job broke off")
+            upcoming.put_back(notes.JOB_BROKE_OFF)
     log.info("batch of %d: %s", len(letter_ids), dict(counts),
              extra={"fields": {"event": "batch", "letters": len(letter_ids), **counts}})
     return dict(counts)

@@ -17,8 +17,8 @@ from sqlalchemy.orm import aliased
 
 from advocacy import clock
 from advocacy.config import PG_CONNECT_TIMEOUT
-from advocacy.delivery import mail, queue
-from advocacy.delivery.batch import AMBIGUOUS, RECORD_ATTEMPTS, RECORD_RETRY_BASE, RECORD_RETRY_MAX
+from advocacy.delivery import mail, notes, queue
+from advocacy.delivery.batch import RECORD_ATTEMPTS, RECORD_RETRY_BASE, RECORD_RETRY_MAX
 from advocacy.delivery.queue import Job
 from advocacy.delivery.schedule import schedule_digest
 from advocacy.extensions import db
@@ -185,19 +185,16 @@ def bring_back_stale(stale_before: datetime, model: Claimed = Letter) -> tuple[l
     tries_left = model.attempts < current_app.config["MAX_ATTEMPTS"]
     queued = _stale(model, stale_before, states.REQUEUE, model.on_wire_at.is_(None), tries_left,
                     not_before=None,
-                    last_error="its worker stopped before sending it: queued again")
+                    last_error=notes.STOPPED_BEFORE)
     if model is Letter:
         resending = Letter.campaign_id.in_(select(Campaign.id).where(Campaign.resend_ambiguous))
         queued += _stale(Letter, stale_before, states.REQUEUE, Letter.on_wire_at.is_not(None),
                          tries_left, resending, not_before=None,
-                         last_error=f"{AMBIGUOUS}: its worker stopped while sending it; sent "
-                                    "again with the same Message-ID, as the campaign chose")
+                         last_error=notes.STOPPED_WHILE_SENDING_RESENT)
     review = _stale(model, stale_before, states.TO_REVIEW, model.on_wire_at.is_(None),
-                    last_error="its worker stopped before sending it, too many times: "
-                               "check the letter, then release it")
+                    last_error=notes.STOPPED_TOO_OFTEN)
     review += _stale(model, stale_before, states.TO_REVIEW,
-                     last_error=f"{AMBIGUOUS}: its worker stopped while sending it; check "
-                                "whether the official got it")
+                     last_error=notes.STOPPED_WHILE_SENDING)
     return queued, len(review)
 
 
@@ -292,7 +289,7 @@ def remind_and_expire(now: datetime, life: timedelta, covered: set[int]) -> tupl
     expired = db.session.execute(
         update(Letter)
         .where(states.EXPIRE.where(Letter.status), Letter.submission_id.in_(too_old))
-        .values(status=states.EXPIRE.to, last_error="not confirmed in time")
+        .values(status=states.EXPIRE.to, last_error=notes.NOT_CONFIRMED)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
     db.session.commit()
