@@ -107,8 +107,11 @@ def test_an_unknown_note_is_shown_as_it_is_and_escaped(app: Any) -> None:
 
 
 def _seed() -> None:
-    """A failed letter, one waiting for a decision, and a held follow-up."""
-    first, second = seed_queued(1)[:2]
+    """Two failed letters (one with no note), one waiting for a decision, and a held
+    follow-up."""
+    first, second, third = seed_queued(2)[:3]
+    db.session.execute(update(Letter).where(Letter.id == third).values(
+        status=LetterStatus.FAILED, last_error=None))
     db.session.execute(update(Letter).where(Letter.id == first).values(
         status=LetterStatus.FAILED, attempts=5, last_error=notes.gave_up(5, REFUSED)))
     db.session.execute(update(Letter).where(Letter.id == second).values(
@@ -129,8 +132,8 @@ def _seed() -> None:
 
 # (page, what German shows, the English note it must not show)
 PAGES = [
-    ("/admin/", ["Nach 5 Versuchen aufgegeben.", "Der Mailserver hat ihn abgelehnt.", REFUSED],
-     [notes.GAVE_UP]),
+    ("/admin/", ["Nach 5 Versuchen aufgegeben.", "Der Mailserver hat ihn abgelehnt.", REFUSED,
+                 "(kein Grund gespeichert)"], [notes.GAVE_UP, "(no reason kept)"]),
     ("/admin/moderation", ["Er kann angekommen sein: Sein Prozess hielt beim Senden an."],
      [notes.AMBIGUOUS, "its worker stopped"]),
     ("/admin/campaigns/free-azat-miftakhov/follow-ups",

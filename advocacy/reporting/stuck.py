@@ -100,13 +100,13 @@ def held_by_reason() -> dict[str, int]:
         .group_by(Letter.hold_reason))}
 
 
-def failure_reasons(campaign_id: int | None = None) -> list[tuple[str, int]]:
-    """Failed letters by reason, most frequent first."""
+def failure_reasons(campaign_id: int | None = None) -> list[tuple[str | None, int]]:
+    """Failed letters by reason (None: none was kept), most frequent first."""
     query = (select(Letter.last_error, func.count()).where(Letter.status == LetterStatus.FAILED)
              .group_by(Letter.last_error).order_by(func.count().desc()))
     if campaign_id is not None:
         query = query.where(Letter.campaign_id == campaign_id)
-    return [(reason or "(no reason kept)", int(n)) for reason, n in db.session.execute(query)]
+    return [(reason or None, int(n)) for reason, n in db.session.execute(query)]
 
 
 def failures(campaign_id: int | None = None) -> list[Row[Any]]:
