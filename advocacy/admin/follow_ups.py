@@ -14,6 +14,7 @@ from flask_login import current_user
 from advocacy import clock
 from advocacy.admin import bp, requires
 from advocacy.admin.campaigns import _campaign
+from advocacy.letters.versions import SOURCE_LANGUAGE
 from advocacy.models import Role
 from advocacy.organizers import follow_ups
 from advocacy.organizers.moderation import ModerationError
@@ -27,7 +28,8 @@ def follow_up_rounds(slug: str) -> Any:
     return render_template("admin/follow_ups.html", campaign=campaign,
                            unanswered=unanswered(campaign.id),
                            rounds=follow_ups.rounds(campaign.id), today=clock.now().date(),
-                           waiting=follow_ups.waiting(campaign.id), values=request.args)
+                           waiting=follow_ups.waiting(campaign.id),
+                           languages=follow_ups.languages(campaign), values=request.args)
 
 
 @bp.post("/campaigns/<slug>/follow-ups")
@@ -38,7 +40,8 @@ def follow_up_start(slug: str) -> Any:
         day = date.fromisoformat(request.form.get("day", ""))
         started = follow_ups.start_round(current_user.organizer, campaign, day,
                                          request.form.get("subject", ""),
-                                         request.form.get("text", ""))
+                                         request.form.get("text", ""),
+                                         request.form.get("language", SOURCE_LANGUAGE))
         flash(ngettext("Follow-up round of %(day)s: %(num)d letter queued.",
                        "Follow-up round of %(day)s: %(num)d letters queued.",
                        len(follow_ups.rounds_letters(started.id)), day=started.day.isoformat()))

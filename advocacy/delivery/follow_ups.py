@@ -108,7 +108,7 @@ def send_follow_up(follow_up_id: int) -> str:
         until = (now + timedelta(seconds=wait.seconds + 1)).replace(microsecond=0)
         _later(row, until, f"rate limit: {wait.scope}")
         return row.status
-    language = official.languages[0] if official.languages else "en"
+    language = row.round.language  # the organizers' words are in it, whatever the office's
     sender = sender_address(campaign.sender)
     msg = follow_up_message(
         follow_up_id=row.id, to_email=official.email,

@@ -346,9 +346,9 @@ def follow_up_message(*, follow_up_id: int, to_email: str, office: str, campaign
     msg["Subject"] = _in_header(subject)
     msg["Message-ID"] = f"<follow-up-{follow_up_id}@{_domain(sender)}>"
     msg["Date"] = format_datetime(clock.now())
-    msg["Content-Language"] = _clean(language)
     msg["Auto-Submitted"] = "no"
     msg.set_content(text.rstrip() + "\n")
+    msg["Content-Language"] = _clean(language)  # after set_content, which drops Content-*
     return msg
 
 

@@ -27,7 +27,15 @@ from advocacy.delivery import queue
 from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.letters.states import FOR_ORGANIZERS, Transition
-from advocacy.models import Campaign, FollowUpLetter, FollowUpRound, Official, Organizer
+from advocacy.letters.versions import SOURCE_LANGUAGE
+from advocacy.models import (
+    Campaign,
+    FollowUpLetter,
+    FollowUpRound,
+    LetterTemplate,
+    Official,
+    Organizer,
+)
 from advocacy.organizers.moderation import checked
 from advocacy.reporting.reply_rates import unanswered
 
@@ -39,12 +47,24 @@ class FollowUpError(ValueError):
     """A round that cannot be started; the message says why."""
 
 
+def languages(campaign: Campaign) -> list[str]:
+    """The languages a round may be written in: those the campaign has letters in (English,
+    the shipped letters' own, always), the default first."""
+    found = set(db.session.scalars(select(LetterTemplate.language).distinct().where(
+        LetterTemplate.campaign_id == campaign.id)))
+    return [SOURCE_LANGUAGE, *sorted(found - {SOURCE_LANGUAGE})]
+
+
 def start_round(actor: Organizer, campaign: Campaign, day: date, subject: str,
-                text: str) -> FollowUpRound:
+                text: str, language: str = SOURCE_LANGUAGE) -> FollowUpRound:
     """Write the round and one follow-up per unanswered office, audited, then queue them."""
-    subject, text = " ".join(subject.split()), text.strip()
+    subject, text, language = " ".join(subject.split()), text.strip(), language.strip()
     if not subject or not text:
         raise FollowUpError(_("A follow-up needs a subject and a text."))
+    if language not in languages(campaign):
+        raise FollowUpError(_("“%(language)s” is not one of this campaign's letter languages:"
+                              " choose the round's language from the list.",
+                              language=language[:20]))
     if len(subject) > SUBJECT_MAX or len(text) > TEXT_MAX:
         raise FollowUpError(_("A follow-up is short: a subject of at most %(subject)d"
                               " characters and a text of at most %(text)d.",
@@ -59,13 +79,13 @@ def start_round(actor: Organizer, campaign: Campaign, day: date, subject: str,
     if not with_address:
         raise FollowUpError(_("Every office written to has answered: nobody to follow up."))
     round_ = FollowUpRound(campaign_id=campaign.id, day=day, subject=subject, text=text,
-                           created_by=actor.id)
+                           language=language, created_by=actor.id)
     db.session.add(round_)
     db.session.flush()
     letters = [FollowUpLetter(round_id=round_.id, target_id=target) for target in with_address]
     db.session.add_all(letters)
     audit.record(actor, "follow-up round", f"{campaign.slug} {day.isoformat()}",
-                 offices=len(letters), letter_subject=subject)
+                 offices=len(letters), letter_subject=subject, language=language)
     try:
         db.session.commit()
     except IntegrityError:  # another organizer's round of the same day, committed meanwhile
