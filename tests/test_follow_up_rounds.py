@@ -12,12 +12,13 @@ import re
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
+from advocacy import clock
 from advocacy.campaigns.settings import find_campaign
 from advocacy.delivery.sink import Sink
 from advocacy.extensions import db
-from advocacy.models import Body, Campaign, FollowUpRound, Official
+from advocacy.models import Body, Campaign, FollowUpLetter, FollowUpRound, Letter, Official
 from advocacy.organizers.controls import set_limits
 from advocacy.testing.stack import NO_LIMITS
 
@@ -40,6 +41,23 @@ def unanswered_offices() -> list[Official]:
         select(Official).join(Body).where(Official.email.is_not(None),
                                           Official.active.is_(True), Body.slug == "un")
         .order_by(Official.id)))
+
+
+def a_round(offices: list[Official], *states: str) -> list[int]:
+    """A round of the default campaign to these offices, its letters in these states."""
+    round_ = FollowUpRound(campaign_id=the_campaign().id, day=clock.now().date(),
+                           subject="Follow-up: Azat Miftakhov", text="We wrote to you.")
+    db.session.add(round_)
+    db.session.flush()
+    rows = [FollowUpLetter(round_id=round_.id, target_id=o.id, status=state)
+            for o, state in zip(offices, states, strict=False)]
+    db.session.add_all(rows)
+    db.session.commit()
+    return [r.id for r in rows]
+
+
+def page_text(page: bytes) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page.decode())).split())
 
 
 def follow_ups_url() -> str:
@@ -98,3 +116,52 @@ def test_a_round_in_a_language_the_campaign_has_no_letters_in_is_refused(
         page = start(client, language)
         assert "is not one of this campaign's letter languages" in page, page
     assert db.session.scalar(select(func.count()).select_from(FollowUpRound)) == 0
+
+
+# --- the overview counts the follow-ups that wait for a decision -----------------------------
+
+def test_the_overview_counts_follow_ups_waiting_for_a_decision_and_links_to_them(
+    app: Any, client: Any, people: Any
+) -> None:
+    offices = unanswered_offices()
+    a_round(offices, "needs_review", "sent")
+    log_in(client, PEOPLE["viewer"])
+
+    page = client.get("/admin/").data.decode()
+    assert re.search(r'<dd id="deciding">1</dd>', page), page  # no letter waits: the follow-up
+    link = f"/admin/campaigns/{the_campaign().slug}/follow-ups#waiting"
+    assert f'<a id="deciding-follow-ups" href="{link}">1 follow-up letter: decide on the' \
+           " Follow-ups page</a>" in page
+    alert = re.search(r'<li class="notice risk" data-alert="follow-ups">(.*?)</li>', page, re.S)
+    assert alert, page
+    assert "1 follow-up letter of Free Azat Miftakhov waits for your decision." in alert.group(1)
+    assert f'href="{link}">Release or cancel it</a>' in alert.group(1)
+    assert 'id="all-clear"' not in page and "nothing to decide" not in page
+    waiting = client.get(link.partition("#")[0]).data.decode()
+    assert '<h2 id="waiting">' in waiting and "table-waiting-follow-ups" in waiting
+
+    # A group none of the offices is in: nothing of theirs to decide there.
+    eu = client.get("/admin/?body=eu").data.decode()
+    assert '<dd id="deciding">0</dd>' in eu and 'data-alert="follow-ups"' not in eu
+
+
+def test_letters_whose_sending_nobody_can_vouch_for_are_counted_in_german(
+    app: Any, client: Any, people: Any
+) -> None:
+    one, *three = seed_queued(2)[:4]
+    claimed = clock.now() - timedelta(minutes=3)
+    for ids, by in (([one], "gone-host:1"), (three, "gone-host:2")):
+        db.session.execute(update(Letter).where(Letter.id.in_(ids)).values(
+            status="sending", claimed_at=claimed, claimed_by=by, on_wire_at=claimed))
+    db.session.commit()
+    log_in(client, PEOPLE["viewer"])
+    text = page_text(client.get("/admin/?lang=de").data)
+    since = claimed.strftime("%Y-%m-%d %H:%M UTC")
+    assert (f"4 Briefe warten auf die Entscheidung, ob sie versandt wurden (im Versand seit"
+            f" {since}): Der Versandprozess, der sie sandte, ist beendet. Ab ") in text, text
+    assert "warten sie in „ Wartende Briefe “ auf Sie: Fragen Sie bei der Stelle nach" in text
+    assert "letters waiting for a decision" not in text
+    db.session.execute(update(Letter).where(Letter.id.in_(three)).values(status="cancelled"))
+    db.session.commit()
+    text = page_text(client.get("/admin/?lang=de").data)
+    assert "1 Brief wartet auf die Entscheidung, ob er versandt wurde (im Versand seit" in text
