@@ -22,9 +22,11 @@ from advocacy.models import Body, Campaign, FollowUpLetter, FollowUpRound, Lette
 from advocacy.organizers.controls import set_limits
 from advocacy.testing.stack import NO_LIMITS
 
-from helpers import NOW, PEOPLE, csrf, log_in, seed_queued, send, work
+from helpers import NOW, PEOPLE, csrf, log_in, mailbox_as_read, seed_queued, send, work
 
-FRENCH_NAME = "Action urgente du Haut-Commissariat"
+# Long, with a comma: the To header must keep it one name (the email package's folding did not).
+FRENCH_NAME = ("Rapporteur spécial sur la torture et autres peines ou traitements cruels,"
+               " inhumains ou dégradants")
 
 
 def the_campaign() -> Campaign:
@@ -98,13 +100,14 @@ def test_a_round_in_french_is_labelled_french_and_names_the_office_in_french(
     work(app)
     [round_] = db.session.scalars(select(FollowUpRound)).all()
     assert round_.language == "fr"
-    mails = {m.message()["To"].addresses[0].addr_spec: m.message()
-             for m in sink.received[before:]
+    mails = {m.rcpt_tos[0]: m for m in sink.received[before:]
              if m.message()["Message-ID"].startswith("<follow-up-")}
     assert set(mails) == {o.email for o in offices}
-    assert [m["Content-Language"] for m in mails.values()] == ["fr"] * len(mails)
-    assert mails[named.email]["To"].addresses[0].display_name == FRENCH_NAME
-    assert mails[unnamed.email]["To"].addresses[0].display_name == unnamed.office
+    assert [m.message()["Content-Language"] for m in mails.values()] == ["fr"] * len(mails)
+    # One mailbox each, as a mail reader reads it: the office's French name where it has one.
+    assert mailbox_as_read(mails[named.email].data, "To") == (FRENCH_NAME, named.email)
+    assert mailbox_as_read(mails[unnamed.email].data, "To") == (unnamed.office, unnamed.email)
+    assert all(len(m.message()["To"].addresses) == 1 for m in mails.values())
 
 
 def test_a_round_in_a_language_the_campaign_has_no_letters_in_is_refused(
@@ -165,3 +168,32 @@ def test_letters_whose_sending_nobody_can_vouch_for_are_counted_in_german(
     db.session.commit()
     text = page_text(client.get("/admin/?lang=de").data)
     assert "1 Brief wartet auf die Entscheidung, ob er versandt wurde (im Versand seit" in text
+
+
+# --- "label: value" in the organizer's language ------------------------------------------------
+
+def test_counts_by_state_read_as_french_writes_them_with_a_space_before_the_colon(
+    app: Any, client: Any, people: Any
+) -> None:
+    offices = unanswered_offices()
+    a_round(offices, "needs_review", "sent")
+    [letter, *_] = seed_queued(1)
+    db.session.execute(update(Letter).where(Letter.id == letter).values(
+        status="held", hold_reason="paused"))
+    db.session.commit()
+    log_in(client, PEOPLE["viewer"])
+
+    page = client.get(f"{follow_ups_url()}?lang=fr").data.decode()
+    rounds = re.search(r'id="table-rounds">(.*?)</table>', page, re.S)
+    assert rounds
+    counts = re.search(r'<td data-label="Lettres par état">([^<]+)</td>', rounds.group(1))
+    assert counts, rounds.group(1)
+    assert counts.group(1).count("\u00a0: 1") == 2, counts.group(1)  # two states, one each
+    assert not re.search(r"[^\u00a0]:", counts.group(1))
+
+    waiting = client.get("/admin/moderation?lang=fr").data.decode()
+    listed = re.search(r'<ul class="counts" id="waiting-counts">(.*?)</ul>', waiting, re.S)
+    assert listed and "\u00a0: 1</li>" in listed.group(1), listed
+    english = client.get("/admin/moderation").data.decode()
+    assert re.search(r"<li>[^<\u00a0]+: 1</li>", english)
+
