@@ -197,3 +197,80 @@ def test_counts_by_state_read_as_french_writes_them_with_a_space_before_the_colo
     english = client.get("/admin/moderation").data.decode()
     assert re.search(r"<li>[^<\u00a0]+: 1</li>", english)
 
+
+# --- releasing a follow-up that would only be held again -------------------------------------
+
+def release(client: Any, ids: list[int]) -> str:
+    url = follow_ups_url()
+    return html.unescape(client.post(f"{url}/waiting", data={
+        "csrf_token": csrf(client, url), "follow_up": [str(i) for i in ids],
+        "action": "release", "reason": "the office is back"}, follow_redirects=True)
+        .data.decode())
+
+
+def status(follow_up_id: int) -> FollowUpLetter:
+    db.session.expire_all()
+    return db.session.get_one(FollowUpLetter, follow_up_id)
+
+
+def test_a_follow_up_whose_office_is_still_paused_is_kept_back_and_the_editor_told_why(
+    app: Any, client: Any, sink: Sink, people: Any
+) -> None:
+    paused, fine = unanswered_offices()[:2]
+    held, review = a_round([paused, fine], "held", "needs_review")
+    paused.paused = True
+    db.session.commit()
+    log_in(client, PEOPLE["editor"])
+
+    page = release(client, [held, review])
+    assert "1 follow-up letter released." in page
+    assert (f"Not released: {paused.office} is paused, so its follow-up letter would only be"
+            " held again. Resume the office on its page first, then release it.") in page
+    assert status(held).status == "held" and status(review).status == "queued"
+    work(app)
+    assert status(held).status == "held" and status(review).status == "sent"
+
+    # Resumed, it goes.
+    paused.paused = False
+    db.session.commit()
+    assert "1 follow-up letter released." in release(client, [held])
+    work(app)
+    assert status(held).status == "sent"
+    assert [m.rcpt_tos[0] for m in sink.received] == [
+        fine.email, paused.email]
+
+
+def test_released_to_an_office_that_paused_its_letters_it_goes_when_the_pause_ends(
+    app: Any, client: Any, sink: Sink, people: Any
+) -> None:
+    [office] = unanswered_offices()[:1]
+    [one] = a_round([office], "needs_review")
+    until = (clock.now() + timedelta(days=3)).replace(microsecond=0)
+    office.paused_until = until
+    db.session.commit()
+    log_in(client, PEOPLE["editor"])
+
+    page = release(client, [one])
+    assert "1 follow-up letter released." in page
+    assert (f"{office.office} paused its letters until {until:%Y-%m-%d %H:%M} UTC: its"
+            " follow-up letter goes out then, by itself.") in page
+    work(app)
+    row = status(one)
+    assert (row.status, row.not_before) == ("queued", until)  # not before the office's pause ends
+    assert not sink.received
+
+
+def test_a_follow_up_kept_back_is_said_in_the_editors_language(
+    app: Any, client: Any, people: Any
+) -> None:
+    [office] = unanswered_offices()[:1]
+    [one] = a_round([office], "held")
+    office.bounced_at = clock.now()
+    db.session.commit()
+    log_in(client, PEOPLE["editor"])
+    url = follow_ups_url()
+    page = html.unescape(client.post(f"{url}/waiting?lang=fr", data={
+        "csrf_token": csrf(client, url), "follow_up": [str(one)], "action": "release",
+        "reason": "x"}, follow_redirects=True).data.decode())
+    assert f"Non libérée\u00a0: l’adresse de {office.office} a rejeté le courrier" in page, page
+    assert status(one).status == "held"

@@ -12,7 +12,7 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from advocacy import clock
-from advocacy.admin import bp, requires
+from advocacy.admin import bp, requires, wording
 from advocacy.admin.campaigns import _campaign
 from advocacy.letters.versions import SOURCE_LANGUAGE
 from advocacy.models import Role
@@ -73,9 +73,14 @@ def follow_up_moderate(slug: str) -> Any:
     reason, action = request.form.get("reason", ""), request.form.get("action")
     try:
         if action == "release":
-            count = follow_ups.release(current_user.organizer, campaign, ids, reason)
-            flash(ngettext("%(num)d follow-up letter released.",
-                           "%(num)d follow-up letters released.", count))
+            done = follow_ups.release(current_user.organizer, campaign, ids, reason)
+            if done.released or not done.kept:
+                flash(ngettext("%(num)d follow-up letter released.",
+                               "%(num)d follow-up letters released.", done.released))
+            for office in done.later:
+                flash(wording.follow_ups_later(office))
+            for office in done.kept:
+                flash(wording.follow_ups_kept(office), "error")
         elif action == "cancel":
             count = follow_ups.cancel(current_user.organizer, campaign, ids, reason)
             flash(ngettext("%(num)d follow-up letter cancelled.",
