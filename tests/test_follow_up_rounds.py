@@ -22,7 +22,18 @@ from advocacy.models import Body, Campaign, FollowUpLetter, FollowUpRound, Lette
 from advocacy.organizers.controls import set_limits
 from advocacy.testing.stack import NO_LIMITS
 
-from helpers import NOW, PEOPLE, csrf, log_in, mailbox_as_read, seed_queued, send, work
+from helpers import (
+    NOW,
+    PASSWORD,
+    PEOPLE,
+    csrf,
+    log_in,
+    mailbox_as_read,
+    organizer_page,
+    seed_queued,
+    send,
+    work,
+)
 
 # Long, with a comma: the To header must keep it one name (the email package's folding did not).
 FRENCH_NAME = ("Rapporteur spécial sur la torture et autres peines ou traitements cruels,"
@@ -100,6 +111,9 @@ def test_a_round_in_french_is_labelled_french_and_names_the_office_in_french(
     work(app)
     [round_] = db.session.scalars(select(FollowUpRound)).all()
     assert round_.language == "fr"
+    rounds = client.get(follow_ups_url()).data.decode()
+    assert '<span lang="fr">Relance : Azat Miftakhov</span></td><td data-label="Language">French' \
+        '</td>' in html.unescape(rounds)
     mails = {m.rcpt_tos[0]: m for m in sink.received[before:]
              if m.message()["Message-ID"].startswith("<follow-up-")}
     assert set(mails) == {o.email for o in offices}
@@ -274,3 +288,19 @@ def test_a_follow_up_kept_back_is_said_in_the_editors_language(
         "reason": "x"}, follow_redirects=True).data.decode())
     assert f"Non libérée\u00a0: l’adresse de {office.office} a rejeté le courrier" in page, page
     assert status(one).status == "held"
+
+
+def test_on_a_french_phone_card_labels_take_the_french_colon_and_nothing_scrolls_sideways(
+    app: Any, live: str, browser: Any, people: Any
+) -> None:
+    """The cards' labels are drawn by the style sheet (td[data-label]::before); the replies'
+    figures, labelled in French, used to push the overview past a phone's width."""
+    a_round(unanswered_offices(), "needs_review")
+    page = organizer_page(browser, live, PEOPLE["viewer"], PASSWORD)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for url in ("/admin/", follow_ups_url()):
+        page.goto(f"{live}{url}?lang=fr")
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, url
+    label = page.evaluate("getComputedStyle(document.querySelector("
+                          "'#table-rounds td[data-label]'), '::before').content")
+    assert label == '"Objet\u00a0: "', label
