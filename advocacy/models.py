@@ -540,6 +540,9 @@ class FollowUpRound(Base):
     day: Mapped[date] = mapped_column(Date)  # the round's date, named in its letters
     subject: Mapped[str] = mapped_column(String(300))
     text: Mapped[str] = mapped_column(Text)
+    # The language the organizers wrote subject and text in: each letter's Content-Language,
+    # and the office named in it where the office has a name in it.
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
     created_by: Mapped[int | None] = mapped_column(ForeignKey("organizer.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=clock.now)
 

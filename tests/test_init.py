@@ -464,6 +464,17 @@ def test_migration_0015_carries_kept_newsletter_consents_into_opt_ins(blank_app:
     assert count(OptIn) == 2
 
 
+def a_campaign_and_its_round(conn: Any, day: Any) -> None:
+    """Campaign 1 and its follow-up round 1 of `day`, as SQL written for an old schema."""
+    conn.execute(text("INSERT INTO campaign (id, slug, name, is_default, status, bodies, limits,"
+                      " reply_to, detaining_country, resend_ambiguous, created_at) VALUES"
+                      " (1, 'c', 'C', true, 'open', '[]', '{}', 'supporter', '', false, :at)"),
+                 {"at": day})
+    conn.execute(text("INSERT INTO follow_up_round (id, campaign_id, day, subject, text,"
+                      " created_at) VALUES (1, 1, :day, 'S', 'T', :at)"),
+                 {"day": day.date(), "at": day})
+
+
 def test_migration_0028_marks_follow_ups_left_sending_so_they_go_to_review(
     blank_app: Any
 ) -> None:
@@ -481,10 +492,7 @@ def test_migration_0028_marks_follow_ups_left_sending_so_they_go_to_review(
     upgrade(directory=str(MIGRATIONS), revision="0025")  # the revision before 0028
     conn = db.session.connection()
     day = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
-    conn.execute(text("INSERT INTO campaign (id, slug, name, is_default, status, bodies, limits,"
-                      " reply_to, detaining_country, resend_ambiguous, created_at) VALUES"
-                      " (1, 'c', 'C', true, 'open', '[]', '{}', 'supporter', '', false, :at)"),
-                 {"at": day})
+    a_campaign_and_its_round(conn, day)
     conn.execute(text("INSERT INTO body (id, slug, name, names, by_country, position,"
                       " languages, risk_notices, offered) VALUES"
                       " (1, 'un', 'UN', '{}', false, 0, '[]', '{}', true)"))
@@ -494,9 +502,6 @@ def test_migration_0028_marks_follow_ups_left_sending_so_they_go_to_review(
             " languages, timezone, salutations, source, verified, active, paused, digest)"
             " VALUES (:id, :key, 1, 'Office', '{}', '', '', '[]', 'UTC', '{}', 'test', false,"
             " true, false, false)"), {"id": n, "key": f"office-{n}"})
-    conn.execute(text("INSERT INTO follow_up_round (id, campaign_id, day, subject, text,"
-                      " created_at) VALUES (1, 1, :day, 'S', 'T', :at)"),
-                 {"day": day.date(), "at": day})
     for n, status in ((1, "sending"), (2, "queued")):
         conn.execute(text("INSERT INTO follow_up_letter (id, round_id, target_id, status,"
                           " attempts, created_at) VALUES (:id, 1, :id, :status, 1, :at)"),
@@ -513,3 +518,37 @@ def test_migration_0028_marks_follow_ups_left_sending_so_they_go_to_review(
     columns = {c["name"] for c in inspect(db.engine).get_columns("follow_up_letter")}
     assert not columns & {"claimed_at", "claimed_by", "on_wire_at"}
     assert count(FollowUpLetter.__table__) == 2
+
+
+def test_migration_0029_gives_follow_up_rounds_a_language_english_for_those_before(
+    blank_app: Any
+) -> None:
+    """Rounds written before 0029 were sent labelled with each office's first language, but
+    organizers wrote them in English (the only language the form had): they read as English.
+    And back."""
+    from datetime import UTC, datetime
+
+    from flask_migrate import downgrade, upgrade
+
+    from advocacy.campaigns.bootstrap import MIGRATIONS, set_up_migrations
+    from advocacy.models import FollowUpRound
+
+    set_up_migrations(blank_app)
+    upgrade(directory=str(MIGRATIONS), revision="0028")  # the revision before 0029
+    conn = db.session.connection()
+    day = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    a_campaign_and_its_round(conn, day)
+    db.session.commit()
+
+    upgrade(directory=str(MIGRATIONS))
+
+    [before] = db.session.scalars(select(FollowUpRound))
+    assert before.language == "en"
+    db.session.add(FollowUpRound(id=2, campaign_id=1, day=day.date().replace(day=2), subject="S",
+                                 text="T", language="fr"))
+    db.session.commit()
+    db.session.remove()
+    downgrade(directory=str(MIGRATIONS), revision="0028")
+    columns = {c["name"] for c in inspect(db.engine).get_columns("follow_up_round")}
+    assert "language" not in columns
+    assert count(FollowUpRound.__table__) == 2

@@ -16,12 +16,12 @@ from sqlalchemy import select, update
 
 from advocacy import clock
 from advocacy.admin import reason_html
+from advocacy.admin.reasons import read
 from advocacy.campaigns.settings import find_campaign
 from advocacy.delivery import notes
 from advocacy.extensions import db
 from advocacy.letters.states import ERASED, LetterStatus
 from advocacy.models import FollowUpLetter, FollowUpRound, Letter, Official
-from advocacy.reporting.reasons import read
 
 from helpers import PASSWORD, PEOPLE, log_in, seed_queued
 

@@ -114,13 +114,13 @@ def test_the_dashboard_says_how_many_letters_wait_for_the_decision_and_why(
     wait = timedelta(seconds=JOB_TIMEOUT + 75.5)
     assert (f"3 letters waiting for a decision on whether they were sent (sending since"
             f" {hhmm(stopped)}): the worker that was sending them has stopped. From"
-            f" {(stopped + wait).strftime('%H:%M UTC')}, they wait for you in moderation:"
+            f" {(stopped + wait).strftime('%H:%M UTC')}, they wait for you in Letters waiting:"
             " check with the office whether they arrived before sending again.") in text, text
     assert (f"2 letters waiting for a decision on whether they were sent (sending since"
             f" {hhmm(working)}): their worker still counts as running (Redis saw it lately); the"
             " mail server may be slow."
             f" If it has not finished by {(working + wait).strftime('%H:%M UTC')}, they wait"
-            " for you in moderation") in text, text
+            " for you in Letters waiting") in text, text
     assert "6 letters" not in text and "1 letter waiting" not in text
 
 
@@ -137,7 +137,7 @@ def test_the_dashboard_says_so_when_it_cannot_tell_whether_a_worker_runs(
     text = page_text(client.get("/admin/").data)
     assert ("1 letter waiting for a decision on whether it was sent (sending since"
             in text), text
-    assert "whether their worker still runs cannot be told (Redis does not answer)" in text
+    assert "whether its worker still runs cannot be told (Redis does not answer)" in text
 
 
 def test_a_dead_workers_letters_followed_by_a_later_mark_are_recorded_sent(app: Any) -> None:

@@ -22,12 +22,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup, escape
 
+from advocacy.admin import reasons
 from advocacy.letters.states import organizer_label
 from advocacy.models import Body, Organizer, Role
 from advocacy.officials import choices
 from advocacy.officials.groups import group_name, language_name
 from advocacy.organizers.accounts import may, partner_of
-from advocacy.reporting import reasons
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 View = TypeVar("View", bound=Callable[..., Any])

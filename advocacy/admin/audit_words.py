@@ -231,7 +231,7 @@ def _labels() -> dict[str, str]:
         "by": _("By"), "campaign_id": _("Campaign (id)"), "until": _("Until"),
         "note": _("Note"), "current": _("Current address"), "digest": _("Daily digest"),
         "paused_until": _("Paused until"), "offices": _("Offices"),
-        "letter_subject": _("Letter's subject"),
+        "letter_subject": _("Letter's subject"), "language": _("Language"),
     }
 
 

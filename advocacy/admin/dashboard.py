@@ -171,7 +171,8 @@ def index() -> Any:
         replies=stats_cache().get(f"reply-rates:{filters!r}:{page_language()}",
                                   lambda: reply_rates(filters, page_language())),
         unverified=overview.unverified_with_letters(), bounced=overview.bounced(),
-        paused=overview.paused(), countries=countries(page_language()),
+        paused=overview.paused(), follow_ups=overview.follow_ups_deciding(filters),
+        countries=countries(page_language()),
         campaigns=db.session.scalars(select(Campaign).order_by(Campaign.name)).all(),
         bodies=db.session.scalars(select(Body).order_by(Body.name)).all())
 

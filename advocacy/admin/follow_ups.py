@@ -12,8 +12,9 @@ from flask_babel import ngettext
 from flask_login import current_user
 
 from advocacy import clock
-from advocacy.admin import bp, requires
+from advocacy.admin import bp, requires, wording
 from advocacy.admin.campaigns import _campaign
+from advocacy.letters.versions import SOURCE_LANGUAGE
 from advocacy.models import Role
 from advocacy.organizers import follow_ups
 from advocacy.organizers.moderation import ModerationError
@@ -27,7 +28,8 @@ def follow_up_rounds(slug: str) -> Any:
     return render_template("admin/follow_ups.html", campaign=campaign,
                            unanswered=unanswered(campaign.id),
                            rounds=follow_ups.rounds(campaign.id), today=clock.now().date(),
-                           waiting=follow_ups.waiting(campaign.id), values=request.args)
+                           waiting=follow_ups.waiting(campaign.id),
+                           languages=follow_ups.languages(campaign), values=request.args)
 
 
 @bp.post("/campaigns/<slug>/follow-ups")
@@ -38,7 +40,8 @@ def follow_up_start(slug: str) -> Any:
         day = date.fromisoformat(request.form.get("day", ""))
         started = follow_ups.start_round(current_user.organizer, campaign, day,
                                          request.form.get("subject", ""),
-                                         request.form.get("text", ""))
+                                         request.form.get("text", ""),
+                                         request.form.get("language", SOURCE_LANGUAGE))
         flash(ngettext("Follow-up round of %(day)s: %(num)d letter queued.",
                        "Follow-up round of %(day)s: %(num)d letters queued.",
                        len(follow_ups.rounds_letters(started.id)), day=started.day.isoformat()))
@@ -70,9 +73,14 @@ def follow_up_moderate(slug: str) -> Any:
     reason, action = request.form.get("reason", ""), request.form.get("action")
     try:
         if action == "release":
-            count = follow_ups.release(current_user.organizer, campaign, ids, reason)
-            flash(ngettext("%(num)d follow-up letter released.",
-                           "%(num)d follow-up letters released.", count))
+            done = follow_ups.release(current_user.organizer, campaign, ids, reason)
+            if done.released or not done.kept:
+                flash(ngettext("%(num)d follow-up letter released.",
+                               "%(num)d follow-up letters released.", done.released))
+            for office in done.later:
+                flash(wording.follow_ups_later(office))
+            for office in done.kept:
+                flash(wording.follow_ups_kept(office), "error")
         elif action == "cancel":
             count = follow_ups.cancel(current_user.organizer, campaign, ids, reason)
             flash(ngettext("%(num)d follow-up letter cancelled.",

@@ -9,8 +9,9 @@ just before its message goes to the relay, a durable mark that it is on the wire
 again without the mark (it never went), to the organizers with it (it may have arrived).
 
 Over a limit or outside the office's window it goes back to the queue with the time it may
-go, and a job is scheduled for that moment. An office that is paused, bounced or unverified
-(in live mode) holds it for the organizers, as it holds letters."""
+go, and a job is scheduled for that moment (so too until the end of a pause the office asked
+for). An office that is paused, bounced or unverified (in live mode) holds it for the
+organizers, as it holds letters."""
 
 from __future__ import annotations
 
@@ -97,6 +98,11 @@ def send_follow_up(follow_up_id: int) -> str:
     if official.bounced_at is not None or not official.email:
         _stop(row, HELD, notes.BOUNCED if official.email else notes.NO_ADDRESS)
         return row.status
+    if official.paused_until is not None and official.paused_until > now:
+        # The office's own pause (its link): released by time, as its letters are.
+        _later(row, official.paused_until,
+               f"paused by the office until {official.paused_until:%Y-%m-%d %H:%M} UTC")
+        return row.status
     limits = campaign_limits(campaign.limits)
     opens = window_opens(limits.window, official.timezone, now)
     if opens is not None:
@@ -108,7 +114,7 @@ def send_follow_up(follow_up_id: int) -> str:
         until = (now + timedelta(seconds=wait.seconds + 1)).replace(microsecond=0)
         _later(row, until, notes.with_detail(notes.RATE_LIMIT, wait.scope))
         return row.status
-    language = official.languages[0] if official.languages else "en"
+    language = row.round.language  # the organizers' words are in it, whatever the office's
     sender = sender_address(campaign.sender)
     msg = follow_up_message(
         follow_up_id=row.id, to_email=official.email,

@@ -2,7 +2,7 @@
 
 The notes are English, kept as written: the code, the tests and the logs match on them. Each
 kind is named here once, and the writers build their notes from these names, so that the
-admin's reading of them in the organizer's language (reporting.reasons) cannot drift apart
+admin's reading of them in the organizer's language (admin.reasons) cannot drift apart
 from what is written. What follows a kind's prefix (a relay's reply, an exception's text)
 is kept as it came.
 """

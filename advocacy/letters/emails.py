@@ -342,13 +342,16 @@ def follow_up_message(*, follow_up_id: int, to_email: str, office: str, campaign
     From the campaign, with a Message-ID derived from its row (a resend is the same mail)."""
     msg = EmailMessage()
     msg["From"] = Address(display_name(campaign_name), addr_spec=_address(sender))
-    msg["To"] = Address(office_display_name(office), addr_spec=_address(to_email))
+    # As a letter's (mailbox): the email package's own folding drops the quotes of a long
+    # name with a comma ("Special Rapporteur on torture and other cruel, …"), splitting it
+    # into two addresses.
+    msg.set_raw("To", mailbox(office_display_name(office), _address(to_email), "To"))
     msg["Subject"] = _in_header(subject)
     msg["Message-ID"] = f"<follow-up-{follow_up_id}@{_domain(sender)}>"
     msg["Date"] = format_datetime(clock.now())
-    msg["Content-Language"] = _clean(language)
     msg["Auto-Submitted"] = "no"
     msg.set_content(text.rstrip() + "\n")
+    msg["Content-Language"] = _clean(language)  # after set_content, which drops Content-*
     return msg
 
 

@@ -10,24 +10,36 @@ round is committed with its audit entry.
 A follow-up that waits for the organizers (held: its office paused, unverified or bounced;
 needs_review: its worker stopped while sending it, so it may have arrived) is listed with
 why, and released (queued again: sent, perhaps once more) or cancelled with a reason, as
-letters are (moderation)."""
+letters are (moderation); one that would only be held again is kept back, and said why."""
 
 from __future__ import annotations
 
-from datetime import date
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
+from flask import current_app
 from flask_babel import gettext as _
 from redis.exceptions import RedisError
 from sqlalchemy import Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from advocacy import audit
+from advocacy import audit, clock
 from advocacy.delivery import queue
 from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.letters.states import FOR_ORGANIZERS, Transition
-from advocacy.models import Campaign, FollowUpLetter, FollowUpRound, Official, Organizer
+from advocacy.letters.versions import SOURCE_LANGUAGE
+from advocacy.models import (
+    Campaign,
+    FollowUpLetter,
+    FollowUpRound,
+    LetterTemplate,
+    Official,
+    Organizer,
+)
+from advocacy.organizers.holds import Blocker, first_blocker
 from advocacy.organizers.moderation import checked
 from advocacy.reporting.reply_rates import unanswered
 
@@ -39,12 +51,24 @@ class FollowUpError(ValueError):
     """A round that cannot be started; the message says why."""
 
 
+def languages(campaign: Campaign) -> list[str]:
+    """The languages a round may be written in: those the campaign has letters in (English,
+    the shipped letters' own, always), the default first."""
+    found = set(db.session.scalars(select(LetterTemplate.language).distinct().where(
+        LetterTemplate.campaign_id == campaign.id)))
+    return [SOURCE_LANGUAGE, *sorted(found - {SOURCE_LANGUAGE})]
+
+
 def start_round(actor: Organizer, campaign: Campaign, day: date, subject: str,
-                text: str) -> FollowUpRound:
+                text: str, language: str = SOURCE_LANGUAGE) -> FollowUpRound:
     """Write the round and one follow-up per unanswered office, audited, then queue them."""
-    subject, text = " ".join(subject.split()), text.strip()
+    subject, text, language = " ".join(subject.split()), text.strip(), language.strip()
     if not subject or not text:
         raise FollowUpError(_("A follow-up needs a subject and a text."))
+    if language not in languages(campaign):
+        raise FollowUpError(_("“%(language)s” is not one of this campaign's letter languages:"
+                              " choose the round's language from the list.",
+                              language=language[:20]))
     if len(subject) > SUBJECT_MAX or len(text) > TEXT_MAX:
         raise FollowUpError(_("A follow-up is short: a subject of at most %(subject)d"
                               " characters and a text of at most %(text)d.",
@@ -59,13 +83,13 @@ def start_round(actor: Organizer, campaign: Campaign, day: date, subject: str,
     if not with_address:
         raise FollowUpError(_("Every office written to has answered: nobody to follow up."))
     round_ = FollowUpRound(campaign_id=campaign.id, day=day, subject=subject, text=text,
-                           created_by=actor.id)
+                           language=language, created_by=actor.id)
     db.session.add(round_)
     db.session.flush()
     letters = [FollowUpLetter(round_id=round_.id, target_id=target) for target in with_address]
     db.session.add_all(letters)
     audit.record(actor, "follow-up round", f"{campaign.slug} {day.isoformat()}",
-                 offices=len(letters), letter_subject=subject)
+                 offices=len(letters), letter_subject=subject, language=language)
     try:
         db.session.commit()
     except IntegrityError:  # another organizer's round of the same day, committed meanwhile
@@ -148,18 +172,65 @@ def _move(actor: Organizer, campaign: Campaign, ids: list[int], reason: str, act
     return moved
 
 
-def release(actor: Organizer, campaign: Campaign, ids: list[int], reason: str) -> int:
+@dataclass(frozen=True)
+class Office:
+    """An office some of the chosen follow-ups are to: why they were kept back, or until when
+    the office paused its letters (they go then, by themselves)."""
+
+    target_id: int
+    office: str
+    letters: int
+    blocker: Blocker | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Released:
+    """What a release did: how many went back to the queue; the offices whose follow-ups were
+    kept back (the worker would only hold them again), and those that go later."""
+
+    released: int
+    kept: list[Office] = field(default_factory=list)
+    later: list[Office] = field(default_factory=list)
+
+
+def release(actor: Organizer, campaign: Campaign, ids: list[int], reason: str) -> Released:
     """Queue the chosen waiting follow-ups again (one that needs review may have reached the
-    office already: the page says so); how many. A held one whose office is still paused or
-    bounced is held again by the worker."""
-    moved = _move(actor, campaign, ids, reason, "release follow-ups",
-                  states.RELEASE_BY_HAND, not_before=None)
+    office already: the page says so), but for those the worker would hold again at once (the
+    campaign or their office paused, its address unverified, bounced or missing): those stay
+    as they are, and the answer says why and what to do, so that "released" means released."""
+    checked(ids, reason)
+    live, now = current_app.config["ADVOCACY_MODE"] == "live", clock.now()
+    kept: Counter[tuple[int, str, Blocker]] = Counter()
+    later: Counter[tuple[int, str, datetime]] = Counter()
+    free = []
+    for follow_up_id, target_id, office, email, until, *state in db.session.execute(
+            select(FollowUpLetter.id, Official.id, Official.office, Official.email,
+                   Official.paused_until, Campaign.status, Official.active, Official.paused,
+                   Official.verified, Official.bounced_at)
+            .join(FollowUpRound, FollowUpLetter.round_id == FollowUpRound.id)
+            .join(Campaign, FollowUpRound.campaign_id == Campaign.id)
+            .join(Official, FollowUpLetter.target_id == Official.id)
+            .where(FollowUpLetter.id.in_(ids), Campaign.id == campaign.id,
+                   FollowUpLetter.status.in_(FOR_ORGANIZERS))):
+        blocker = first_blocker(*state, live=live) or (None if email else Blocker.NO_ADDRESS)
+        if blocker is not None:
+            kept[(target_id, office, blocker)] += 1
+            continue
+        free.append(follow_up_id)
+        if until is not None and until > now:  # the office's own pause: released by time
+            later[(target_id, office, until)] += 1
+    moved = _move(actor, campaign, free, reason, "release follow-ups",
+                  states.RELEASE_BY_HAND, not_before=None) if free else []
     try:
         _enqueue(moved)  # after the commit
     except FollowUpError:
         raise FollowUpError(_("Released, but the queue is away: queue their round again"
                               " later.")) from None
-    return len(moved)
+    return Released(
+        len(moved),
+        [Office(t, office, n, blocker=b) for (t, office, b), n in sorted(kept.items())],
+        [Office(t, office, n, until=u) for (t, office, u), n in sorted(later.items())])
 
 
 def cancel(actor: Organizer, campaign: Campaign, ids: list[int], reason: str) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 from collections import Counter
 from collections.abc import Iterable
+from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import select
@@ -26,6 +27,7 @@ class Blocker(enum.StrEnum):
     OFFICE_INACTIVE = "office_inactive"
     UNVERIFIED = "unverified"
     BOUNCED = "bounced"
+    NO_ADDRESS = "no_address"  # a follow-up's office without an email address (letters: never)
 
 
 def blockers(ids: Iterable[int]) -> dict[int, Blocker]:
@@ -50,17 +52,27 @@ def blockers(ids: Iterable[int]) -> dict[int, Blocker]:
         .where(Letter.id.in_(ids), Letter.status.in_(FOR_ORGANIZERS))
     )
     for letter_id, campaign_status, active, paused, verified, bounced_at in rows:
-        if not active:
-            found[letter_id] = Blocker.OFFICE_INACTIVE
-        elif campaign_status != CampaignStatus.OPEN:
-            found[letter_id] = Blocker.CAMPAIGN_PAUSED
-        elif paused:
-            found[letter_id] = Blocker.OFFICE_PAUSED
-        elif live and not verified:
-            found[letter_id] = Blocker.UNVERIFIED
-        elif bounced_at is not None:
-            found[letter_id] = Blocker.BOUNCED
+        blocker = first_blocker(campaign_status, active, paused, verified, bounced_at, live=live)
+        if blocker is not None:
+            found[letter_id] = blocker
     return found
+
+
+def first_blocker(campaign_status: str, active: bool, paused: bool, verified: bool,
+                  bounced_at: datetime | None, *, live: bool) -> Blocker | None:
+    """What would hold a letter to this office of this campaign again, first as the worker
+    finds it (delivery.gate.may_go's order); None when nothing would."""
+    if not active:
+        return Blocker.OFFICE_INACTIVE
+    if campaign_status != CampaignStatus.OPEN:
+        return Blocker.CAMPAIGN_PAUSED
+    if paused:
+        return Blocker.OFFICE_PAUSED
+    if live and not verified:
+        return Blocker.UNVERIFIED
+    if bounced_at is not None:
+        return Blocker.BOUNCED
+    return None
 
 
 def counted(found: dict[int, Blocker]) -> dict[str, int]:

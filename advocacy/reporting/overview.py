@@ -1,6 +1,7 @@
-"""The overview's first screen: headline figures, what the waiting letters wait for, and the
-offices that need an organizer (unverified with letters waiting, bounced, paused). A handful
-of indexed counts; the sent figures come from the rollup like the rest of the dashboard."""
+"""The overview's first screen: headline figures, what the waiting letters wait for, the
+organizers' follow-up letters that wait for a decision, and the offices that need an
+organizer (unverified with letters waiting, bounced, paused). A handful of indexed counts;
+the sent figures come from the rollup like the rest of the dashboard."""
 
 from __future__ import annotations
 
@@ -12,8 +13,15 @@ from sqlalchemy import func, literal, select
 
 from advocacy import clock
 from advocacy.extensions import db
-from advocacy.letters.states import FOR_A_DECISION, HELD, NEEDS_REVIEW, QUEUED, WAITING
-from advocacy.models import Letter, Official
+from advocacy.letters.states import (
+    FOR_A_DECISION,
+    FOR_ORGANIZERS,
+    HELD,
+    NEEDS_REVIEW,
+    QUEUED,
+    WAITING,
+)
+from advocacy.models import Campaign, FollowUpLetter, FollowUpRound, Letter, Official
 from advocacy.reporting.dashboard import Filters, sent_by
 from advocacy.reporting.rollup import Watermark
 
@@ -68,6 +76,36 @@ def headline(filters: Filters, sent_total: int, at: Watermark | None = None) -> 
     monday = today - timedelta(days=today.weekday())
     week = sent_by("day", Filters(filters.campaign_id, monday, today, filters.body_id), at)
     return Headline(week.get(today, 0), sum(week.values()), sent_total, monday, waiting(filters))
+
+
+@dataclass(frozen=True)
+class FollowUps:
+    """A campaign's follow-up letters waiting for an organizer (organizers.follow_ups): held
+    for their office, or perhaps sent already when their worker stopped."""
+
+    slug: str
+    name: str
+    letters: int
+
+
+def follow_ups_deciding(filters: Filters) -> list[FollowUps]:
+    """Follow-up letters waiting for a decision, by campaign: campaign and group apply (a
+    follow-up's group is its office's), dates do not."""
+    letters = func.count(FollowUpLetter.id)
+    query = (
+        select(Campaign.slug, Campaign.name, letters)
+        .join(FollowUpRound, FollowUpRound.campaign_id == Campaign.id)
+        .join(FollowUpLetter, FollowUpLetter.round_id == FollowUpRound.id)
+        .where(FollowUpLetter.status.in_(FOR_ORGANIZERS))
+        .group_by(Campaign.slug, Campaign.name)
+        .order_by(letters.desc(), Campaign.name)
+    )
+    if filters.campaign_id is not None:
+        query = query.where(Campaign.id == filters.campaign_id)
+    if filters.body_id is not None:
+        query = query.where(FollowUpLetter.target_id.in_(
+            select(Official.id).where(Official.body_id == filters.body_id)))
+    return [FollowUps(slug, name, int(n)) for slug, name, n in db.session.execute(query)]
 
 
 @dataclass(frozen=True)

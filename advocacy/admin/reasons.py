@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from flask_babel import gettext, lazy_gettext, ngettext
+# Lazy (`_`), as the tables below are built at import; named `_` so that extraction finds them.
+from flask_babel import gettext, ngettext
+from flask_babel import lazy_gettext as _
 
 from advocacy.delivery import notes
 from advocacy.letters.states import ERASED
@@ -26,67 +28,67 @@ class Reason:
 
 
 _WHOLE = {
-    notes.CONNECTION_DROPPED: lazy_gettext(
+    notes.CONNECTION_DROPPED: _(
         "It may have arrived: the connection broke after the whole letter went out, before the"
         " mail server answered. Check whether the office got it."),
-    notes.STOPPED_WHILE_SENDING: lazy_gettext(
+    notes.STOPPED_WHILE_SENDING: _(
         "It may have arrived: its worker stopped while sending it. Check whether the office"
         " got it."),
-    notes.STOPPED_WHILE_SENDING_RESENT: lazy_gettext(
+    notes.STOPPED_WHILE_SENDING_RESENT: _(
         "It may have arrived: its worker stopped while sending it. It goes again with the same"
         " Message-ID, as the campaign chose."),
-    notes.STOPPED_BEFORE: lazy_gettext("Its worker stopped before sending it: it is queued again."),
-    notes.STOPPED_TOO_OFTEN: lazy_gettext(
+    notes.STOPPED_BEFORE: _("Its worker stopped before sending it: it is queued again."),
+    notes.STOPPED_TOO_OFTEN: _(
         "Its worker stopped before sending it too many times: check the letter, then release"
         " it."),
-    notes.RELAY_UNREACHABLE: lazy_gettext(
+    notes.RELAY_UNREACHABLE: _(
         "The campaign's mail server could not be reached: it is tried again later."),
-    notes.BATCH_BROKE_OFF: lazy_gettext("Not sent: its batch broke off. It is tried again later."),
-    notes.RELAY_WAS_UNREACHABLE: lazy_gettext(
+    notes.BATCH_BROKE_OFF: _("Not sent: its batch broke off. It is tried again later."),
+    notes.RELAY_WAS_UNREACHABLE: _(
         "Not sent: the campaign's mail server could not be reached. It is tried again later."),
-    notes.JOB_BROKE_OFF: lazy_gettext("Not sent: its job broke off. It is queued again."),
-    notes.DEACTIVATED: lazy_gettext("The official was deactivated."),
-    notes.NOT_CONFIRMED: lazy_gettext("The supporter did not confirm it in time."),
-    ERASED: lazy_gettext("Cancelled: the supporter erased their data."),
-    notes.PAUSED: lazy_gettext("Paused: the campaign or the office is paused."),
-    notes.PAUSED_BY_ORGANIZERS: lazy_gettext("Paused by the organizers."),
-    notes.UNVERIFIED: lazy_gettext("The office's address is not verified."),
-    notes.BOUNCED: lazy_gettext("The office's address bounced."),
-    notes.NO_ADDRESS: lazy_gettext("The office has no email address."),
-    notes.ASKED_FOR_DIGEST: lazy_gettext(
+    notes.JOB_BROKE_OFF: _("Not sent: its job broke off. It is queued again."),
+    notes.DEACTIVATED: _("The official was deactivated."),
+    notes.NOT_CONFIRMED: _("The supporter did not confirm it in time."),
+    ERASED: _("Cancelled: the supporter erased their data."),
+    notes.PAUSED: _("Paused: the campaign or the office is paused."),
+    notes.PAUSED_BY_ORGANIZERS: _("Paused by the organizers."),
+    notes.UNVERIFIED: _("The office's address is not verified."),
+    notes.BOUNCED: _("The office's address bounced."),
+    notes.NO_ADDRESS: _("The office has no email address."),
+    notes.ASKED_FOR_DIGEST: _(
         "The office asked for one daily digest: the letter goes in it."),
-    notes.NEAR_IDENTICAL: lazy_gettext(
+    notes.NEAR_IDENTICAL: _(
         "Nearly identical to many letters to this office: it goes in the daily digest."),
-    notes.OUTSIDE_WINDOW: lazy_gettext(
+    notes.OUTSIDE_WINDOW: _(
         "Outside the office's send window: it goes when the window opens."),
-    notes.DAILY_CAP: lazy_gettext("The office's daily cap is reached: it goes in the digest."),
+    notes.DAILY_CAP: _("The office's daily cap is reached: it goes in the digest."),
 }
 
 # A kind, then ": " and its detail, kept as written.
 _DETAILED = {
-    notes.TEMPLATE: lazy_gettext("The letter could not be composed from its template."),
-    notes.RELAY: lazy_gettext("The campaign's mail server failed."),
-    notes.AMBIGUOUS: lazy_gettext("It may have arrived: the mail server's answer was lost."),
-    notes.RESENT_AMBIGUOUS: lazy_gettext(
+    notes.TEMPLATE: _("The letter could not be composed from its template."),
+    notes.RELAY: _("The campaign's mail server failed."),
+    notes.AMBIGUOUS: _("It may have arrived: the mail server's answer was lost."),
+    notes.RESENT_AMBIGUOUS: _(
         "It may have arrived: the mail server's answer was lost. It goes again with the same"
         " Message-ID, as the campaign chose."),
-    notes.BOUNCED_AFTER: lazy_gettext(
+    notes.BOUNCED_AFTER: _(
         "The office's mail server took it, then sent it back (a bounce)."),
-    notes.DELAYED_AFTER: lazy_gettext("The office's mail server reports a delay (not a bounce)."),
-    notes.COMPLAINT: lazy_gettext("The office reported our mail as unwanted."),
+    notes.DELAYED_AFTER: _("The office's mail server reports a delay (not a bounce)."),
+    notes.COMPLAINT: _("The office reported our mail as unwanted."),
 }
 
 # A kind, then ": " and another note, read in turn.
 _AROUND = {
-    notes.DIGEST: lazy_gettext("The digest carrying it:"),
-    notes.PAUSED: lazy_gettext("The office is paused."),
+    notes.DIGEST: _("The digest carrying it:"),
+    notes.PAUSED: _("The office is paused."),
 }
 
 _SCOPES = {
-    "official_day": lazy_gettext("Held by the limit of letters per office per day."),
-    "official_hour": lazy_gettext("Held by the limit of letters per office per hour."),
-    "domain": lazy_gettext("Held by the limit for the office's mail domain."),
-    "relay": lazy_gettext("Held by the limit of the campaign's mail server."),
+    "official_day": _("Held by the limit of letters per office per day."),
+    "official_hour": _("Held by the limit of letters per office per hour."),
+    "domain": _("Held by the limit for the office's mail domain."),
+    "relay": _("Held by the limit of the campaign's mail server."),
 }
 
 _GAVE_UP = re.compile(rf"{re.escape(notes.GAVE_UP)} (\d+) tries: (.*)\Z", re.DOTALL)
