@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import html
 import smtplib
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -38,7 +38,7 @@ KINDS: list[tuple[str, str]] = [
         notes.JOB_BROKE_OFF, notes.DEACTIVATED, notes.NOT_CONFIRMED, ERASED, notes.PAUSED,
         notes.PAUSED_BY_ORGANIZERS, notes.UNVERIFIED, notes.BOUNCED, notes.NO_ADDRESS,
         notes.ASKED_FOR_DIGEST, notes.NEAR_IDENTICAL, notes.OUTSIDE_WINDOW, notes.DAILY_CAP,
-        f"{notes.PAUSED_BY_OFFICE} 2026-12-07 09:00 UTC",
+        notes.paused_by_office(datetime(2026, 12, 7, 9, 0, tzinfo=UTC)),
         *(notes.with_detail(notes.RATE_LIMIT, scope)
           for scope in ("official_day", "official_hour", "domain", "relay")))),
     (notes.with_detail(notes.TEMPLATE, "not a usable email address: 'x'"),

@@ -100,8 +100,7 @@ def send_follow_up(follow_up_id: int) -> str:
         return row.status
     if official.paused_until is not None and official.paused_until > now:
         # The office's own pause (its link): released by time, as its letters are.
-        _later(row, official.paused_until,
-               f"paused by the office until {official.paused_until:%Y-%m-%d %H:%M} UTC")
+        _later(row, official.paused_until, notes.paused_by_office(official.paused_until))
         return row.status
     limits = campaign_limits(campaign.limits)
     opens = window_opens(limits.window, official.timezone, now)

@@ -51,7 +51,7 @@ def may_go(letter: LetterRow, limits: RateLimits, limiter: DeliveryLimiter, batc
     if letter.official_paused_until is not None and letter.official_paused_until > now:
         # The office's own pause (its link): released by time, as a limit's hold is.
         batch.hold(letter, HoldReason.PAUSED, letter.official_paused_until,
-                   f"{notes.PAUSED_BY_OFFICE} {letter.official_paused_until:%Y-%m-%d %H:%M} UTC")
+                   notes.paused_by_office(letter.official_paused_until))
         return False
     if letter.official_digest_daily:
         _into_digest(letter, limits, batch, now, notes.ASKED_FOR_DIGEST)

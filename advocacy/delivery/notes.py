@@ -9,6 +9,8 @@ is kept as it came.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 # A letter that may or may not have reached the official: a person decides.
 AMBIGUOUS = "ambiguous: may have arrived"
 RESENT_AMBIGUOUS = f"{AMBIGUOUS}; sent again as the campaign chose"
@@ -74,3 +76,8 @@ def refusal(code: int, text: str) -> str:
 def exception_note(exc: BaseException) -> str:
     """A broken connection's error: its type and its text."""
     return f"{type(exc).__name__}: {exc}"
+
+
+def paused_by_office(until: datetime) -> str:
+    """The note of a letter or follow-up kept back by the office's own pause."""
+    return f"{PAUSED_BY_OFFICE} {until:%Y-%m-%d %H:%M} UTC"
