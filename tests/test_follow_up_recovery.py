@@ -194,7 +194,9 @@ def test_the_follow_ups_page_lists_those_waiting_and_lets_an_editor_decide(
         row = re.search(rf'<tr data-follow-up="{one}">(.*?)</tr>', table.group(1), re.S)
         assert row
         assert "Sent or not? Waiting for your decision" in row.group(1)
-        assert "ambiguous: may have arrived: its worker stopped while sending it" in row.group(1)
+        # Why it waits, in the organizer's words (admin.reasons), not the worker's note.
+        assert ("It may have arrived: its worker stopped while sending it. Check whether the"
+                " office got it.") in row.group(1)
     rounds = re.search(r'<table class="figures cards" id="table-rounds">(.*?)</table>', page,
                        re.S)
     assert rounds and "Sent or not? Waiting for your decision: 2" in rounds.group(1)

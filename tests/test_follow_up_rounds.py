@@ -275,6 +275,36 @@ def test_released_to_an_office_that_paused_its_letters_it_goes_when_the_pause_en
     assert not sink.received
 
 
+def test_a_follow_up_kept_back_by_a_limit_or_a_pause_counts_no_try(app: Any, sink: Sink) -> None:
+    """Attempts count tries that reached the relay: a follow-up put back by the office's
+    pause or a rate limit, however often, has tried nothing (a dead worker's follow-up with
+    tries left is queued again, not put to a person)."""
+    from advocacy.delivery.follow_ups import send_follow_up
+
+    offices = unanswered_offices()[:2]
+    first, second = a_round(offices, "queued", "queued")
+    offices[0].paused_until = clock.now() + timedelta(days=3)
+    db.session.commit()
+    set_limits(None, {**NO_LIMITS, "relay": "1/hour"})
+
+    def three_times(*ids: int) -> None:
+        for _ in range(3):
+            db.session.execute(update(FollowUpLetter).values(not_before=None))
+            db.session.commit()
+            for follow_up_id in ids:
+                send_follow_up(follow_up_id)
+
+    three_times(first, second)  # the second takes the hour's one letter
+    assert [(status(i).status, status(i).attempts) for i in (first, second)] == [
+        ("queued", 0), ("sent", 1)]
+    offices[0].paused_until = None
+    db.session.commit()
+    three_times(first)  # now the relay's limit keeps it back
+    row = status(first)
+    assert (row.status, row.attempts, row.last_error) == ("queued", 0, "rate limit: relay")
+    assert len(sink.received) == 1
+
+
 def test_a_follow_up_kept_back_is_said_in_the_editors_language(
     app: Any, client: Any, people: Any
 ) -> None:

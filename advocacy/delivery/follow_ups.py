@@ -67,9 +67,13 @@ def _on_wire(row: FollowUpLetter) -> bool:
     return marked
 
 
-def _later(row: FollowUpLetter, when: datetime, why: str) -> None:
-    """Back to the queue until `when`, and a job for that moment (after the commit)."""
+def _later(row: FollowUpLetter, when: datetime, why: str, tried: bool = False) -> None:
+    """Back to the queue until `when`, and a job for that moment (after the commit). Kept
+    back before any try (a limit, the window, the office's pause), the claim's attempt is
+    not counted, as a letter's is not: attempts count the tries that reached the relay."""
     row.status, row.not_before, row.last_error = QUEUED, when, why
+    if not tried:
+        row.attempts -= 1
     db.session.commit()
     run_at(when, Job.SEND_FOLLOW_UPS, [row.id])
 
@@ -133,7 +137,8 @@ def send_follow_up(follow_up_id: int) -> str:
             _stop(row, FAILED, notes.refusal(*refusal)[:500])
         else:  # a deferral or a lost line: once more later
             retry = now + timedelta(seconds=float(current_app.config["RETRY_BASE_SECONDS"]))
-            _later(row, retry.replace(microsecond=0), notes.exception_note(exc)[:500])
+            _later(row, retry.replace(microsecond=0), notes.exception_note(exc)[:500],
+                   tried=True)
     else:
         row.status, row.sent_at, row.last_error = SENT, clock.now(), None
         db.session.commit()
