@@ -157,3 +157,27 @@ def test_the_admin_shows_delivery_notes_in_german(app: Any, url: str, german: li
         assert words in page, words
     for words in english:
         assert words not in page, words
+
+
+@pytest.mark.usefixtures("people")
+def test_an_office_s_page_quotes_its_bounce_and_its_complaint_in_german(app: Any) -> None:
+    with app.app_context():
+        official = db.session.scalars(select(Official).where(Official.email.is_not(None))
+                                      ).first()
+        assert official is not None
+        official.bounced_at = clock.now()
+        official.bounce_reason = notes.with_detail(notes.BOUNCED_AFTER, "5.1.1 user unknown")
+        official.paused = True
+        official.pause_reason = notes.with_detail(notes.COMPLAINT, "abuse report")
+        db.session.commit()
+        url = f"/admin/targets/{official.id}"
+    client = app.test_client()
+    client.environ_base["HTTP_ACCEPT_LANGUAGE"] = "de"
+    log_in(client, PEOPLE["owner"], PASSWORD)
+    page = html.unescape(client.get(url).data.decode())
+    with app.test_request_context(), force_locale("de"):
+        bounced = str(read(official.bounce_reason).sentence)  # type: ignore[union-attr]
+        complained = str(read(official.pause_reason).sentence)  # type: ignore[union-attr]
+    assert f"{bounced} 5.1.1 user unknown" in page and f"{complained} abuse report" in page
+    assert notes.BOUNCED_AFTER not in page and f"{notes.COMPLAINT}:" not in page
+

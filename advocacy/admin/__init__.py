@@ -100,10 +100,17 @@ def reason_html(note: str | None) -> Markup:
                                                                         found.detail)
 
 
+def reason_text(note: str | None) -> str:
+    """The same as plain text, for a note quoted inside a sentence of the page."""
+    found = reasons.read(note)
+    return "" if found is None else " ".join(filter(None, (found.sentence, found.detail)))
+
+
 # Also as filters, for a list of codes: `g.languages | map("language_word") | join(", ")`.
 bp.add_app_template_filter(language_label, "language_label")
 bp.add_app_template_filter(language_word, "language_word")
 bp.add_app_template_filter(reason_html, "reason")
+bp.add_app_template_filter(reason_text, "reason_text")
 
 
 @bp.context_processor
