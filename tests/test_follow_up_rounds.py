@@ -305,6 +305,38 @@ def test_a_follow_up_kept_back_by_a_limit_or_a_pause_counts_no_try(app: Any, sin
     assert len(sink.received) == 1
 
 
+def test_a_resume_sends_the_follow_ups_its_pause_held_but_not_those_held_otherwise(
+    app: Any, client: Any, sink: Sink, people: Any
+) -> None:
+    """Resuming the campaign queues again the follow-ups its pause held, as it does letters;
+    one whose office is still paused waits for an editor, as before."""
+    from advocacy.delivery.follow_ups import send_follow_up
+    from advocacy.organizers.controls import set_paused
+
+    offices = unanswered_offices()[:2]
+    free, still = a_round(offices, "queued", "queued")
+    log_in(client, PEOPLE["editor"])
+    set_paused(None, None, paused=True)
+    offices[1].paused = True
+    db.session.commit()
+    for one in (free, still):
+        send_follow_up(one)
+    assert {status(i).status for i in (free, still)} == {"held"}
+
+    url = f"/admin/campaigns/{the_campaign().slug}"
+    page = page_text(client.post(f"{url}/sending", data={
+        "csrf_token": csrf(client, url), "paused": "no"}, follow_redirects=True).data)
+    assert "1 follow-up letter the pause held goes out again too." in page
+    assert status(free).status == "queued" and status(still).status == "held"
+    work(app)
+    assert status(free).status == "sent" and status(still).status == "held"
+    assert [m.rcpt_tos[0] for m in sink.received] == [offices[0].email]
+
+    set_paused(None, offices[1].key, paused=False)  # the office resumed: its follow-up goes
+    work(app)
+    assert status(still).status == "sent"
+
+
 def test_a_follow_up_kept_back_is_said_in_the_editors_language(
     app: Any, client: Any, people: Any
 ) -> None:

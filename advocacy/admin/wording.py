@@ -152,5 +152,8 @@ def flash_pause(result: dict[str, Any], paused_text: str) -> None:
         flash(paused_text)
         return
     flash(_("Resumed.") + " " + released(result["released"]))
+    if n := result.get("follow_ups_released", 0):
+        flash(ngettext("%(num)d follow-up letter the pause held goes out again too.",
+                       "%(num)d follow-up letters the pause held go out again too.", n))
     for sentence in kept_all(result["still_held"]):
         flash(sentence, "error")

@@ -13,6 +13,7 @@ from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.models import Campaign, CampaignStatus, HoldReason, Letter, LetterStatus, Official
 from advocacy.organizers import holds
+from advocacy.organizers.follow_ups import enqueue_released, release_paused
 
 
 def _campaign_or_error(slug: str | None) -> Campaign:
@@ -31,7 +32,8 @@ def _official_or_error(key: str) -> Official:
 
 def set_paused(campaign_slug: str | None, official_key: str | None, paused: bool) -> dict[str, Any]:
     """Pause or resume a campaign or one official; resuming re-queues what the pause held,
-    but for letters something else still holds (`still_held`: how many, by why)."""
+    but for letters something else still holds (`still_held`: how many, by why), and the
+    follow-up letters it held (`follow_ups_released`), but for those held otherwise too."""
     held = select(Letter.id).where(Letter.status == LetterStatus.HELD,
                                    Letter.hold_reason == HoldReason.PAUSED)
     if official_key:
@@ -41,16 +43,18 @@ def set_paused(campaign_slug: str | None, official_key: str | None, paused: bool
         if not paused:  # resuming ends the office's own pause too (issue 19)
             official.paused_until = None
         held = held.where(Letter.target_id == official.id)
-        what = {"official": official.key}
+        what, scope = {"official": official.key}, {"target_id": official.id}
     else:
         campaign = _campaign_or_error(campaign_slug)
         campaign.status = CampaignStatus.PAUSED if paused else CampaignStatus.OPEN
         held = held.where(Letter.campaign_id == campaign.id)
-        what = {"campaign": campaign.slug}
+        what, scope = {"campaign": campaign.slug}, {"campaign_id": campaign.id}
     released: list[int] = []
     kept: dict[str, int] = {}
+    follow_ups: list[int] = []
     db.session.flush()  # the pause's end counts for what is still blocked
     if not paused:
+        follow_ups = release_paused(**scope)
         waiting = list(db.session.scalars(held))
         blocked = holds.blockers(waiting)  # e.g. the campaign resumed, the office still paused
         released, kept = [i for i in waiting if i not in blocked], holds.counted(blocked)
@@ -63,7 +67,10 @@ def set_paused(campaign_slug: str | None, official_key: str | None, paused: bool
     db.session.commit()
     if released:
         queue.enqueue_letters(released)
-    return {**what, "paused": paused, "released": len(released), "still_held": kept}
+    if follow_ups:
+        enqueue_released(follow_ups)
+    return {**what, "paused": paused, "released": len(released), "still_held": kept,
+            "follow_ups_released": len(follow_ups)}
 
 
 def set_limits(campaign_slug: str | None, settings: dict[str, Any] | None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ letters are (moderation); one that would only be held again is kept back, and sa
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,7 +27,7 @@ from sqlalchemy import Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from advocacy import audit, clock
-from advocacy.delivery import queue
+from advocacy.delivery import notes, queue
 from advocacy.extensions import db
 from advocacy.letters import states
 from advocacy.letters.states import FOR_ORGANIZERS, Transition
@@ -45,6 +46,9 @@ from advocacy.reporting.reply_rates import unanswered
 
 SUBJECT_MAX = 300
 TEXT_MAX = 5_000  # a short letter: the organizers' reminder, not a new appeal
+
+
+log = logging.getLogger(__name__)
 
 
 class FollowUpError(ValueError):
@@ -231,6 +235,47 @@ def release(actor: Organizer, campaign: Campaign, ids: list[int], reason: str) -
         len(moved),
         [Office(t, office, n, blocker=b) for (t, office, b), n in sorted(kept.items())],
         [Office(t, office, n, until=u) for (t, office, u), n in sorted(later.items())])
+
+
+def release_paused(*, campaign_id: int | None = None, target_id: int | None = None
+                   ) -> list[int]:
+    """On a resume: the follow-ups of this campaign or to this office that its pause held,
+    back to the queue (uncommitted; enqueue them after the commit), but for those something
+    else would hold again (the campaign or the office still paused, its address unverified,
+    bounced or missing): those wait for an editor, as before."""
+    live = current_app.config["ADVOCACY_MODE"] == "live"
+    query = (select(FollowUpLetter.id, Official.email, Campaign.status, Official.active,
+                    Official.paused, Official.verified, Official.bounced_at)
+             .join(FollowUpRound, FollowUpLetter.round_id == FollowUpRound.id)
+             .join(Campaign, FollowUpRound.campaign_id == Campaign.id)
+             .join(Official, FollowUpLetter.target_id == Official.id)
+             .where(FollowUpLetter.status == states.HELD,
+                    FollowUpLetter.last_error == notes.PAUSED))
+    if campaign_id is not None:
+        query = query.where(Campaign.id == campaign_id)
+    if target_id is not None:
+        query = query.where(Official.id == target_id)
+    free = [follow_up_id for follow_up_id, email, status, active, paused, verified, bounced_at
+            in db.session.execute(query)
+            if email and first_blocker(status, active, paused, verified, bounced_at,
+                                       live=live) is None]
+    if not free:
+        return []
+    return list(db.session.execute(
+        update(FollowUpLetter)
+        .where(FollowUpLetter.id.in_(free), states.RELEASE.where(FollowUpLetter.status))
+        .values(status=states.RELEASE.to, not_before=None, last_error=None)
+        .returning(FollowUpLetter.id)
+        .execution_options(synchronize_session=False)).scalars())
+
+
+def enqueue_released(ids: list[int]) -> None:
+    """Jobs for follow-ups queued again by a resume; with Redis away, reconcile gives them
+    jobs once it answers (lost jobs), so the resume itself does not fail."""
+    try:
+        _enqueue(ids)
+    except FollowUpError:
+        log.warning("%d follow-up letters not queued: reconcile will", len(ids))
 
 
 def cancel(actor: Organizer, campaign: Campaign, ids: list[int], reason: str) -> int:
