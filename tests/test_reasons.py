@@ -59,7 +59,7 @@ KINDS: list[tuple[str, str]] = [
     (notes.with_detail(notes.DIGEST, notes.with_detail(notes.AMBIGUOUS, "timed out")),
      "timed out"),
     ("digest: (550, '5.1.1 no such user')", "(550, '5.1.1 no such user')"),  # as before
-    (f"{notes.NOT_SENT_NO_LIMITS} (ConnectionError: Redis away)", "ConnectionError: Redis away"),
+    (notes.not_sent_no_limits("ConnectionError: Redis away"), "ConnectionError: Redis away"),
     (REFUSED, REFUSED),
     (DEFERRED, DEFERRED),
     (BROKEN, BROKEN),

@@ -87,7 +87,8 @@ def _delivery_status(part: Message) -> Report:
                                        f"{status or 'failed'} {diagnostic}".strip())
             return Report("bounce", reason[:REASON_MAX], status)
         if action == "delayed" or (not action and status.startswith("4.")):
-            reason = notes.with_detail(notes.DELAYED_AFTER, f"{status} {diagnostic}").strip()
+            reason = notes.with_detail(notes.DELAYED_AFTER,
+                                       f"{status} {diagnostic}".strip())
             found = found or Report("delay", reason[:REASON_MAX], status)
     return found or Report("other", "a delivery status that reports no failure or delay")
 

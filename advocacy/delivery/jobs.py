@@ -299,7 +299,7 @@ def deliver_letters(letter_ids: list[int]) -> dict[str, int]:
                 # back to the queue now (not to review after the stale wait: none went out).
                 untried = [lt for lt in letters if lt.id not in batch.decided]
                 if redis_down:
-                    _put_back(untried, f"{notes.NOT_SENT_NO_LIMITS} ({redis_down})", batch)
+                    _put_back(untried, notes.not_sent_no_limits(redis_down), batch)
                 else:  # an unexpected error: the attempt counts, so a letter that breaks
                     for letter in untried:  # every worker ends failed, not in a loop
                         _retry_later(letter, notes.BATCH_BROKE_OFF, batch)

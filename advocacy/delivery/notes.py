@@ -81,3 +81,8 @@ def exception_note(exc: BaseException) -> str:
 def paused_by_office(until: datetime) -> str:
     """The note of a letter or follow-up kept back by the office's own pause."""
     return f"{PAUSED_BY_OFFICE} {until:%Y-%m-%d %H:%M} UTC"
+
+
+def not_sent_no_limits(why: object) -> str:
+    """The note of letters put back because Redis did not answer the limiter: why, after."""
+    return f"{NOT_SENT_NO_LIMITS} ({why})"

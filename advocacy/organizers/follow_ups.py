@@ -23,7 +23,7 @@ from typing import Any
 from flask import current_app
 from flask_babel import gettext as _
 from redis.exceptions import RedisError
-from sqlalchemy import Row, func, select, update
+from sqlalchemy import ColumnElement, Row, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from advocacy import audit, clock
@@ -198,32 +198,41 @@ class Released:
     later: list[Office] = field(default_factory=list)
 
 
+def _with_blockers(*where: ColumnElement[bool]) -> list[tuple[Any, Blocker | None]]:
+    """Follow-ups (id, their office's id, name and own pause's end) with what would hold each
+    again at once: holds.first_blocker's answer, or no address; None when nothing would."""
+    live = current_app.config["ADVOCACY_MODE"] == "live"
+    rows = db.session.execute(
+        select(FollowUpLetter.id, Official.id.label("target_id"), Official.office,
+               Official.paused_until, Official.email, Campaign.status, Official.active,
+               Official.paused, Official.verified, Official.bounced_at)
+        .join(FollowUpRound, FollowUpLetter.round_id == FollowUpRound.id)
+        .join(Campaign, FollowUpRound.campaign_id == Campaign.id)
+        .join(Official, FollowUpLetter.target_id == Official.id)
+        .where(*where))
+    return [(row, first_blocker(row.status, row.active, row.paused, row.verified,
+                                row.bounced_at, live=live)
+             or (None if row.email else Blocker.NO_ADDRESS)) for row in rows]
+
+
 def release(actor: Organizer, campaign: Campaign, ids: list[int], reason: str) -> Released:
     """Queue the chosen waiting follow-ups again (one that needs review may have reached the
     office already: the page says so), but for those the worker would hold again at once (the
     campaign or their office paused, its address unverified, bounced or missing): those stay
     as they are, and the answer says why and what to do, so that "released" means released."""
     checked(ids, reason)
-    live, now = current_app.config["ADVOCACY_MODE"] == "live", clock.now()
+    now = clock.now()
     kept: Counter[tuple[int, str, Blocker]] = Counter()
     later: Counter[tuple[int, str, datetime]] = Counter()
     free = []
-    for follow_up_id, target_id, office, email, until, *state in db.session.execute(
-            select(FollowUpLetter.id, Official.id, Official.office, Official.email,
-                   Official.paused_until, Campaign.status, Official.active, Official.paused,
-                   Official.verified, Official.bounced_at)
-            .join(FollowUpRound, FollowUpLetter.round_id == FollowUpRound.id)
-            .join(Campaign, FollowUpRound.campaign_id == Campaign.id)
-            .join(Official, FollowUpLetter.target_id == Official.id)
-            .where(FollowUpLetter.id.in_(ids), Campaign.id == campaign.id,
-                   FollowUpLetter.status.in_(FOR_ORGANIZERS))):
-        blocker = first_blocker(*state, live=live) or (None if email else Blocker.NO_ADDRESS)
+    for row, blocker in _with_blockers(FollowUpLetter.id.in_(ids), Campaign.id == campaign.id,
+                                       FollowUpLetter.status.in_(FOR_ORGANIZERS)):
         if blocker is not None:
-            kept[(target_id, office, blocker)] += 1
+            kept[(row.target_id, row.office, blocker)] += 1
             continue
-        free.append(follow_up_id)
-        if until is not None and until > now:  # the office's own pause: released by time
-            later[(target_id, office, until)] += 1
+        free.append(row.id)
+        if row.paused_until is not None and row.paused_until > now:  # released by time
+            later[(row.target_id, row.office, row.paused_until)] += 1
     moved = _move(actor, campaign, free, reason, "release follow-ups",
                   states.RELEASE_BY_HAND, not_before=None) if free else []
     try:
@@ -243,22 +252,12 @@ def release_paused(*, campaign_id: int | None = None, target_id: int | None = No
     back to the queue (uncommitted; enqueue them after the commit), but for those something
     else would hold again (the campaign or the office still paused, its address unverified,
     bounced or missing): those wait for an editor, as before."""
-    live = current_app.config["ADVOCACY_MODE"] == "live"
-    query = (select(FollowUpLetter.id, Official.email, Campaign.status, Official.active,
-                    Official.paused, Official.verified, Official.bounced_at)
-             .join(FollowUpRound, FollowUpLetter.round_id == FollowUpRound.id)
-             .join(Campaign, FollowUpRound.campaign_id == Campaign.id)
-             .join(Official, FollowUpLetter.target_id == Official.id)
-             .where(FollowUpLetter.status == states.HELD,
-                    FollowUpLetter.last_error == notes.PAUSED))
+    scope = [FollowUpLetter.status == states.HELD, FollowUpLetter.last_error == notes.PAUSED]
     if campaign_id is not None:
-        query = query.where(Campaign.id == campaign_id)
+        scope.append(Campaign.id == campaign_id)
     if target_id is not None:
-        query = query.where(Official.id == target_id)
-    free = [follow_up_id for follow_up_id, email, status, active, paused, verified, bounced_at
-            in db.session.execute(query)
-            if email and first_blocker(status, active, paused, verified, bounced_at,
-                                       live=live) is None]
+        scope.append(Official.id == target_id)
+    free = [row.id for row, blocker in _with_blockers(*scope) if blocker is None]
     if not free:
         return []
     return list(db.session.execute(
